@@ -1,0 +1,174 @@
+//! The demo operation, "Operation United Front" (2021): the data only. The
+//! loader is [`App::load_demo`](crate::service::App::load_demo).
+//!
+//! Real agencies appear by name as the public record lists them; every
+//! invented agency, contact and phone number is marked as demo. Phone numbers
+//! use the 555-01xx range reserved for fiction.
+
+use crate::agency::AgencyInput;
+use crate::operation::{OperationInput, OperationStateInput};
+
+/// The demo operation's code.
+pub const CODE: &str = "united-front-2021";
+
+/// One demo agency: input plus its role in the operation (`None`: not in it).
+#[derive(Debug, Clone)]
+pub struct DemoAgency {
+    /// The agency.
+    pub input: AgencyInput,
+    /// `lead`, `participant`, `support`, or none.
+    pub role: Option<&'static str>,
+}
+
+/// One demo user.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoUser {
+    /// The role; the username is `<role>.<agency short name>`.
+    pub role: &'static str,
+    /// Agency short name.
+    pub agency: &'static str,
+    /// Unit, if any.
+    pub unit: Option<&'static str>,
+}
+
+fn agency(n: usize, name: &str, short: &str, kind: &str, state: &str, role: Option<&'static str>) -> DemoAgency {
+    DemoAgency {
+        input: AgencyInput {
+            name: name.to_string(),
+            short_name: short.to_string(),
+            kind: kind.to_string(),
+            home_state: format!("US-{state}"),
+            ori: None,
+            duty_contact_name: Some("Duty desk (demo contact)".to_string()),
+            duty_phone: format!("+1 202 555 01{:02}", n % 100),
+        },
+        role,
+    }
+}
+
+/// The twelve states, Missouri first.
+pub const STATES: [&str; 12] = ["MO", "IL", "IA", "KY", "MN", "NE", "ND", "OK", "TN", "TX", "WI", "SD"];
+
+/// Every demo agency.
+pub fn agencies() -> Vec<DemoAgency> {
+    let mut v = vec![
+        agency(0, "Missouri Attorney General's Office", "mo-ago", "prosecutor", "MO", Some("lead")),
+        agency(1, "Missouri State Highway Patrol", "mshp", "state", "MO", Some("lead")),
+        agency(2, "Federal Partner Field Office (demo)", "fed-demo", "federal", "MO", Some("support")),
+    ];
+    let iowa = [
+        ("Iowa Department of Public Safety", "ia-dps", "state"),
+        ("Ankeny Police Department", "ankeny-pd", "municipal"),
+        ("Clive Police Department", "clive-pd", "municipal"),
+        ("Dallas County Sheriff's Office", "dallas-so", "county"),
+        ("Des Moines Police Department", "dsm-pd", "municipal"),
+        ("Jasper County Sheriff's Office", "jasper-so", "county"),
+        ("Polk County Sheriff's Office", "polk-so", "county"),
+        ("Urbandale Police Department", "urbandale-pd", "municipal"),
+        ("Walcott Police Department", "walcott-pd", "municipal"),
+        ("West Des Moines Police Department", "wdm-pd", "municipal"),
+        ("Mid-Iowa Narcotics Enforcement Task Force", "mine-tf", "task_force"),
+    ];
+    for (i, (name, short, kind)) in iowa.iter().enumerate() {
+        v.push(agency(10 + i, name, short, kind, "IA", Some("participant")));
+    }
+    for (i, st) in STATES.iter().filter(|s| !matches!(**s, "MO" | "IA")).enumerate() {
+        let name = crate::states::StateCode::from_usps(st).map_or(*st, |s| s.name());
+        v.push(agency(
+            30 + i,
+            &format!("{name} Partner Agency (demo)"),
+            &format!("{}-demo", st.to_ascii_lowercase()),
+            "state",
+            st,
+            Some("participant"),
+        ));
+    }
+    v.push(agency(50, "Kansas Agency, not in the operation (demo)", "ks-demo", "state", "KS", None));
+    v
+}
+
+/// Every demo user.
+pub const USERS: &[DemoUser] = &[
+    DemoUser { role: "admin", agency: "mo-ago", unit: None },
+    DemoUser { role: "commander", agency: "mo-ago", unit: None },
+    DemoUser { role: "coordinator", agency: "mo-ago", unit: None },
+    DemoUser { role: "officer", agency: "mo-ago", unit: Some("Human Trafficking Unit") },
+    DemoUser { role: "analyst", agency: "mo-ago", unit: Some("Human Trafficking Unit") },
+    DemoUser { role: "pio", agency: "mo-ago", unit: None },
+    DemoUser { role: "advocate", agency: "mo-ago", unit: Some("Victim Services") },
+    DemoUser { role: "commander", agency: "mshp", unit: None },
+    DemoUser { role: "coordinator", agency: "mshp", unit: None },
+    DemoUser { role: "officer", agency: "mshp", unit: Some("Troop C") },
+    DemoUser { role: "analyst", agency: "mshp", unit: Some("Division of Drug and Crime Control") },
+    DemoUser { role: "coordinator", agency: "ia-dps", unit: None },
+    DemoUser { role: "officer", agency: "ia-dps", unit: Some("Division of Criminal Investigation") },
+    DemoUser { role: "analyst", agency: "ia-dps", unit: Some("Division of Criminal Investigation") },
+    DemoUser { role: "coordinator", agency: "dsm-pd", unit: None },
+    DemoUser { role: "officer", agency: "dsm-pd", unit: Some("Vice Unit") },
+    DemoUser { role: "officer", agency: "polk-so", unit: Some("Patrol Division") },
+    DemoUser { role: "coordinator", agency: "ky-demo", unit: None },
+    DemoUser { role: "officer", agency: "ky-demo", unit: None },
+    DemoUser { role: "analyst", agency: "fed-demo", unit: None },
+    DemoUser { role: "officer", agency: "fed-demo", unit: None },
+    DemoUser { role: "commander", agency: "ks-demo", unit: None },
+    DemoUser { role: "officer", agency: "ks-demo", unit: None },
+];
+
+/// The operation: 36 hours from Thursday 2021-08-26 06:00 to Friday
+/// 2021-08-27 18:00 Central time; South Dakota's part ran during the Sturgis
+/// motorcycle rally, 2021-08-06 to 2021-08-15, Mountain time.
+pub fn operation() -> OperationInput {
+    let states = STATES
+        .iter()
+        .map(|s| {
+            if *s == "SD" {
+                OperationStateInput {
+                    state: "US-SD".into(),
+                    start: Some("2021-08-06T00:00:00-06:00".into()),
+                    end: Some("2021-08-16T00:00:00-06:00".into()),
+                    time_zone: Some("America/Denver".into()),
+                    note: Some("Run weeks earlier, during the Sturgis motorcycle rally".into()),
+                }
+            } else {
+                OperationStateInput { state: format!("US-{s}"), ..Default::default() }
+            }
+        })
+        .collect();
+    OperationInput {
+        code: CODE.into(),
+        name: "Operation United Front".into(),
+        start: "2021-08-26T06:00:00-05:00".into(),
+        end: "2021-08-27T18:00:00-05:00".into(),
+        time_zone: "America/Chicago".into(),
+        states,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agency::NewAgency;
+    use crate::operation::NewOperation;
+
+    #[test]
+    fn the_demo_data_is_valid() {
+        for a in agencies() {
+            NewAgency::parse(&a.input).unwrap();
+        }
+        let op = NewOperation::parse(&operation()).unwrap();
+        assert_eq!(op.states.len(), 12);
+        assert_eq!((op.window.end - op.window.start).as_hours(), 36);
+    }
+
+    #[test]
+    fn iowa_has_eleven_agencies_and_every_user_has_one() {
+        let all = agencies();
+        assert_eq!(all.iter().filter(|a| a.input.home_state == "US-IA").count(), 11);
+        for u in USERS {
+            assert!(all.iter().any(|a| a.input.short_name == u.agency), "{}", u.agency);
+        }
+        for r in crate::role::Role::ALL {
+            assert!(USERS.iter().any(|u| u.role == r.as_str()), "{r}");
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Taskforce core: the domain of a joint anti-trafficking operation.
+//!
+//! This crate owns the rules. It defines the domain types with validated
+//! constructors, the access policy (`policy::can`), the `Store` trait that the
+//! storage crates implement, and the use cases (`service`), each of which takes
+//! an [`Actor`](actor::Actor) and runs in one store transaction. It performs no
+//! I/O of its own and depends on no async runtime.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod actor;
+pub mod agency;
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod ids;
+pub mod operation;
+pub mod page;
+pub mod password;
+pub mod policy;
+pub mod role;
+pub mod service;
+pub mod states;
+pub mod store;
+pub mod time;
+pub mod token;
+pub mod user;
+pub mod validate;
+
+pub use error::{Error, FieldError};

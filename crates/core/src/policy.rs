@@ -1,0 +1,347 @@
+//! The access policy: the one place that decides who may do what.
+//!
+//! Decisions come from a declarative table, `policy.tsv` beside this file, of
+//! role × action × scope → allow or deny. The scope says how the object stands
+//! to the actor's agency. [`can`] answers a single question; [`authorize`]
+//! turns a refusal into `NotFound` when the actor may not even know the object
+//! exists, or `Forbidden` when it may see it but not do this.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::LazyLock;
+
+use crate::actor::Actor;
+use crate::error::Error;
+use crate::ids::AgencyId;
+use crate::role::Role;
+
+/// Everything an actor can ask to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Create an agency.
+    AgencyCreate,
+    /// Read an agency.
+    AgencyRead,
+    /// List agencies.
+    AgencyList,
+    /// Create a user.
+    UserCreate,
+    /// Read a user.
+    UserRead,
+    /// List users.
+    UserList,
+    /// Set another user's password.
+    UserSetPassword,
+    /// Create an operation.
+    OperationCreate,
+    /// Read an operation.
+    OperationRead,
+    /// List operations.
+    OperationList,
+    /// Change an operation's name, window, states or status.
+    OperationUpdate,
+    /// Invite an agency into an operation (or change its role).
+    OperationInvite,
+    /// Remove an agency from an operation.
+    OperationRemoveAgency,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 13] = [
+        Action::AgencyCreate,
+        Action::AgencyRead,
+        Action::AgencyList,
+        Action::UserCreate,
+        Action::UserRead,
+        Action::UserList,
+        Action::UserSetPassword,
+        Action::OperationCreate,
+        Action::OperationRead,
+        Action::OperationList,
+        Action::OperationUpdate,
+        Action::OperationInvite,
+        Action::OperationRemoveAgency,
+    ];
+
+    /// The action's name in the table and in audit entries.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::AgencyCreate => "agency.create",
+            Action::AgencyRead => "agency.read",
+            Action::AgencyList => "agency.list",
+            Action::UserCreate => "user.create",
+            Action::UserRead => "user.read",
+            Action::UserList => "user.list",
+            Action::UserSetPassword => "user.set_password",
+            Action::OperationCreate => "operation.create",
+            Action::OperationRead => "operation.read",
+            Action::OperationList => "operation.list",
+            Action::OperationUpdate => "operation.update",
+            Action::OperationInvite => "operation.invite",
+            Action::OperationRemoveAgency => "operation.remove_agency",
+        }
+    }
+
+    /// The read action of the same kind of object: if that is refused too,
+    /// the object's existence must not leak.
+    pub fn read_of_kind(&self) -> Action {
+        match self {
+            Action::AgencyCreate | Action::AgencyRead | Action::AgencyList => Action::AgencyRead,
+            Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword => Action::UserRead,
+            _ => Action::OperationRead,
+        }
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown action {s:?}"))
+    }
+}
+
+/// How an object stands to the actor's agency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The actor's own agency (for an operation: one the actor's agency leads).
+    Own,
+    /// Another agency in a shared operation (for an operation: one the
+    /// actor's agency takes part in).
+    SameOperation,
+    /// Anything else.
+    Other,
+}
+
+/// What the policy is asked about.
+#[derive(Debug, Clone, Copy)]
+pub enum Resource<'a> {
+    /// A collection, or something not yet created: judged in the own scope.
+    Collection,
+    /// An agency.
+    Agency {
+        /// Which.
+        id: AgencyId,
+        /// Whether it shares an operation with the actor's agency.
+        shares_operation: bool,
+    },
+    /// A user of an agency.
+    User {
+        /// The user's agency.
+        agency_id: AgencyId,
+    },
+    /// An operation.
+    Operation {
+        /// Its lead agencies.
+        leads: &'a [AgencyId],
+        /// All its agencies.
+        members: &'a [AgencyId],
+    },
+}
+
+impl Resource<'_> {
+    /// The scope of this resource for `actor`.
+    pub fn scope_for(&self, actor: &Actor) -> Scope {
+        let mine = |id: &AgencyId| actor.agency_id.as_ref() == Some(id);
+        match self {
+            Resource::Collection => Scope::Own,
+            Resource::Agency { id, shares_operation } => {
+                if mine(id) {
+                    Scope::Own
+                } else if *shares_operation {
+                    Scope::SameOperation
+                } else {
+                    Scope::Other
+                }
+            }
+            Resource::User { agency_id } => {
+                if mine(agency_id) {
+                    Scope::Own
+                } else {
+                    Scope::Other
+                }
+            }
+            Resource::Operation { leads, members } => {
+                if leads.iter().any(mine) {
+                    Scope::Own
+                } else if members.iter().any(mine) {
+                    Scope::SameOperation
+                } else {
+                    Scope::Other
+                }
+            }
+        }
+    }
+}
+
+/// The table's answers for one action and role, by scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    /// Own scope.
+    pub own: bool,
+    /// Same-operation scope.
+    pub same_operation: bool,
+    /// Other scope.
+    pub other: bool,
+}
+
+impl Row {
+    fn get(&self, scope: Scope) -> bool {
+        match scope {
+            Scope::Own => self.own,
+            Scope::SameOperation => self.same_operation,
+            Scope::Other => self.other,
+        }
+    }
+}
+
+/// The parsed access table.
+#[derive(Debug, Default)]
+pub struct Table(HashMap<(Action, Role), Row>);
+
+/// The table's source text.
+pub const TABLE_SOURCE: &str = include_str!("policy.tsv");
+
+impl Table {
+    /// Parses the table text; every line must be well-formed and no
+    /// (action, role) pair may appear twice.
+    pub fn parse(src: &str) -> Result<Self, String> {
+        let mut map = HashMap::new();
+        for (n, line) in src.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let [action, role, own, same, other] = cols[..] else {
+                return Err(format!("line {}: expected 5 columns", n + 1));
+            };
+            let action: Action = action.parse().map_err(|e| format!("line {}: {e}", n + 1))?;
+            let flag = |s: &str| match s {
+                "allow" => Ok(true),
+                "deny" => Ok(false),
+                _ => Err(format!("line {}: {s:?} is neither allow nor deny", n + 1)),
+            };
+            let row = Row { own: flag(own)?, same_operation: flag(same)?, other: flag(other)? };
+            let roles: Vec<Role> = if role == "*" {
+                Role::ALL.to_vec()
+            } else {
+                vec![role.parse().map_err(|e| format!("line {}: {e}", n + 1))?]
+            };
+            for r in roles {
+                if map.insert((action, r), row).is_some() {
+                    return Err(format!("line {}: {} for {r} is listed twice", n + 1, action.as_str()));
+                }
+            }
+        }
+        Ok(Table(map))
+    }
+
+    /// The row for an action and role (`None`: denied everywhere).
+    pub fn row(&self, action: Action, role: Role) -> Option<Row> {
+        self.0.get(&(action, role)).copied()
+    }
+}
+
+static TABLE: LazyLock<Table> = LazyLock::new(|| {
+    // A malformed table denies everything; the unit tests make sure it parses.
+    Table::parse(TABLE_SOURCE).unwrap_or_default()
+});
+
+/// The access table in force.
+pub fn table() -> &'static Table {
+    &TABLE
+}
+
+/// Whether `actor` may do `action` at `scope`.
+pub fn allows(actor: &Actor, action: Action, scope: Scope) -> bool {
+    actor
+        .roles
+        .iter()
+        .any(|r| TABLE.row(action, *r).is_some_and(|row| row.get(scope)))
+}
+
+/// Whether `actor` may do `action` to `resource`.
+pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>) -> bool {
+    allows(actor, action, resource.scope_for(actor))
+}
+
+/// `Ok` when allowed; otherwise `NotFound` if the actor may not even read the
+/// object (its existence must not leak), else `Forbidden`.
+pub fn authorize(actor: &Actor, action: Action, resource: &Resource<'_>, kind: &'static str) -> Result<(), Error> {
+    if can(actor, action, resource) {
+        Ok(())
+    } else if matches!(resource, Resource::Collection) || can(actor, action.read_of_kind(), resource) {
+        Err(Error::Forbidden { action: action.as_str() })
+    } else {
+        Err(Error::NotFound { kind })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::Principal;
+    use crate::ids::UserId;
+
+    fn actor(role: Role, agency: AgencyId) -> Actor {
+        Actor {
+            principal: Principal::User { user_id: UserId::new_v7(), username: "t".into() },
+            agency_id: Some(agency),
+            unit: None,
+            roles: [role].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn the_shipped_table_parses_and_names_every_action() {
+        let t = Table::parse(TABLE_SOURCE).unwrap();
+        for a in Action::ALL {
+            assert!(Role::ALL.iter().any(|r| t.row(a, *r).is_some()), "{} is in no row", a.as_str());
+        }
+    }
+
+    #[test]
+    fn malformed_tables_are_refused() {
+        assert!(Table::parse("agency.read * allow allow").is_err());
+        assert!(Table::parse("agency.read * allow allow maybe").is_err());
+        assert!(Table::parse("agency.eat * allow allow allow").is_err());
+        assert!(Table::parse("agency.read * allow allow allow\nagency.read admin deny deny deny").is_err());
+    }
+
+    #[test]
+    fn another_agencys_operation_is_invisible_and_a_member_may_read_but_not_manage() {
+        let lead = AgencyId::new_v7();
+        let member = AgencyId::new_v7();
+        let stranger = AgencyId::new_v7();
+        let leads = [lead];
+        let members = [lead, member];
+        let op = Resource::Operation { leads: &leads, members: &members };
+        assert!(authorize(&actor(Role::Commander, lead), Action::OperationUpdate, &op, "operation").is_ok());
+        assert!(matches!(
+            authorize(&actor(Role::Commander, member), Action::OperationUpdate, &op, "operation"),
+            Err(Error::Forbidden { .. })
+        ));
+        assert!(matches!(
+            authorize(&actor(Role::Commander, stranger), Action::OperationRead, &op, "operation"),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(can(&actor(Role::Officer, member), Action::OperationRead, &op));
+        assert!(!can(&actor(Role::Officer, lead), Action::OperationUpdate, &op));
+    }
+
+    #[test]
+    fn only_administrators_create_agencies_and_users() {
+        let a = AgencyId::new_v7();
+        for role in Role::ALL {
+            let allowed = can(&actor(role, a), Action::AgencyCreate, &Resource::Collection);
+            assert_eq!(allowed, role == Role::Admin, "{role}");
+            let allowed = can(&actor(role, a), Action::UserCreate, &Resource::Collection);
+            assert_eq!(allowed, role == Role::Admin, "{role}");
+        }
+        assert!(can(&Actor::local_admin(), Action::UserCreate, &Resource::Collection));
+    }
+}

@@ -1,0 +1,100 @@
+//! Use cases. Each takes an [`Actor`](crate::actor::Actor), asks the policy,
+//! validates its input and does its work in one store transaction.
+
+pub mod agencies;
+pub mod auth;
+pub mod demo;
+pub mod operations;
+pub mod users;
+
+use std::sync::Arc;
+
+use crate::auth::SessionSettings;
+use crate::clock::Clock;
+use crate::error::{Error, FieldError};
+use crate::password::{PasswordHasher, PasswordPolicy};
+use crate::store::{Store, StoreError, StoreTx, TxMode};
+
+/// Settings the use cases need.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Password rules.
+    pub password_policy: PasswordPolicy,
+    /// Session lifetimes.
+    pub sessions: SessionSettings,
+}
+
+/// The application: everything a use case needs, injected.
+#[derive(Clone)]
+pub struct App {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Settings.
+    pub settings: Settings,
+    /// A hash verified against for unknown users, so they take as long as known ones.
+    dummy_hash: Arc<String>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Builds the application. `dummy_hash` is any hash made by `hasher`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        hasher: Arc<dyn PasswordHasher>,
+        settings: Settings,
+        dummy_hash: String,
+    ) -> Self {
+        Self { store, clock, hasher, settings, dummy_hash: Arc::new(dummy_hash) }
+    }
+
+    /// Starts a write transaction.
+    pub(crate) async fn write(&self) -> Result<Box<dyn StoreTx>, Error> {
+        Ok(self.store.begin(TxMode::Write).await?)
+    }
+
+    /// Starts a read transaction.
+    pub(crate) async fn read(&self) -> Result<Box<dyn StoreTx>, Error> {
+        Ok(self.store.begin(TxMode::Read).await?)
+    }
+
+    /// Brings reference data (the states table) up to date; run at start-up.
+    pub async fn sync_reference_data(&self) -> Result<(), Error> {
+        let mut tx = self.write().await?;
+        tx.sync_states(crate::states::STATES).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the database answers.
+    pub async fn ready(&self) -> Result<(), Error> {
+        Ok(self.store.ping().await?)
+    }
+}
+
+/// Turns a unique-key violation into the validation error a client expects.
+pub(crate) fn unique_to_field(e: StoreError) -> Error {
+    match e {
+        StoreError::Unique { key } => {
+            let (field, msg) = match key {
+                "agency.name" => ("name", "an agency of this name already exists in this state"),
+                "agency.short_name" => ("short_name", "this short name is taken"),
+                "agency.ori" => ("ori", "another agency has this ORI"),
+                "user.username" => ("username", "this username is taken"),
+                "operation.code" => ("code", "an operation with this code exists"),
+                _ => ("", "a unique value is taken"),
+            };
+            Error::Validation(vec![FieldError::new(field, "taken", msg)])
+        }
+        other => other.into(),
+    }
+}

@@ -1,0 +1,151 @@
+//! Agency use cases: create, read, list and bulk import.
+
+use std::collections::HashSet;
+
+use crate::actor::Actor;
+use crate::agency::{Agency, AgencyInput, NewAgency};
+use crate::error::{Error, FieldError, Result};
+use crate::ids::AgencyId;
+use crate::page::{Page, PageRequest};
+use crate::policy::{authorize, Action, Resource};
+use crate::store::StoreTx;
+
+use super::{unique_to_field, App};
+
+/// The outcome of an import.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Rows read (header excluded).
+    pub rows: usize,
+    /// Agencies created.
+    pub created: usize,
+    /// Invalid rows: the line number in the file and what is wrong with it.
+    pub invalid: Vec<(usize, Vec<FieldError>)>,
+    /// Whether anything was written.
+    pub written: bool,
+}
+
+/// Checks a validated agency against what is already stored.
+async fn check_unique(tx: &mut dyn StoreTx, a: &NewAgency) -> Result<Vec<FieldError>> {
+    let mut errs = Vec::new();
+    if tx.agency_name_taken(&a.name, a.home_state).await? {
+        errs.push(FieldError::new("name", "taken", "an agency of this name already exists in this state"));
+    }
+    if tx.find_agency_by_short_name(&a.short_name).await?.is_some() {
+        errs.push(FieldError::new("short_name", "taken", "this short name is taken"));
+    }
+    if let Some(ori) = &a.ori
+        && tx.ori_taken(ori.as_str()).await?
+    {
+        errs.push(FieldError::new("ori", "taken", "another agency has this ORI"));
+    }
+    Ok(errs)
+}
+
+impl App {
+    fn agency_from(&self, a: NewAgency) -> Agency {
+        let now = self.clock.now();
+        Agency {
+            id: AgencyId::new_v7(),
+            name: a.name,
+            short_name: a.short_name,
+            kind: a.kind,
+            home_state: a.home_state,
+            ori: a.ori,
+            duty_contact: a.duty_contact,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Creates an agency (administrators).
+    pub async fn create_agency(&self, actor: &Actor, input: &AgencyInput) -> Result<Agency> {
+        authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
+        let new = NewAgency::parse(input).map_err(Error::Validation)?;
+        let mut tx = self.write().await?;
+        let errs = check_unique(tx.as_mut(), &new).await?;
+        if !errs.is_empty() {
+            return Err(Error::Validation(errs));
+        }
+        let agency = self.agency_from(new);
+        tx.insert_agency(&agency).await.map_err(unique_to_field)?;
+        tx.commit().await?;
+        Ok(agency)
+    }
+
+    /// One agency.
+    pub async fn get_agency(&self, actor: &Actor, id: AgencyId) -> Result<Agency> {
+        let mut tx = self.read().await?;
+        let agency = tx.find_agency(id).await?.ok_or(Error::NotFound { kind: "agency" })?;
+        let shares = match actor.agency_id {
+            Some(mine) => tx.agencies_share_operation(mine, id).await?,
+            None => false,
+        };
+        authorize(actor, Action::AgencyRead, &Resource::Agency { id, shares_operation: shares }, "agency")?;
+        Ok(agency)
+    }
+
+    /// A page of agencies.
+    pub async fn list_agencies(&self, actor: &Actor, page: &PageRequest) -> Result<Page<Agency>> {
+        authorize(actor, Action::AgencyList, &Resource::Collection, "agency")?;
+        let mut tx = self.read().await?;
+        let rows = tx.list_agencies(page.after.as_deref(), page.limit + 1).await?;
+        Ok(Page::from_rows(rows, page.limit, |a| a.id.to_string()))
+    }
+
+    /// Imports agencies from numbered rows (`line`, input). Every row is
+    /// validated first, against the database and the other rows; when any is
+    /// invalid nothing is written unless `skip_invalid`. `progress` is called
+    /// with the number of rows handled so far.
+    pub async fn import_agencies(
+        &self,
+        actor: &Actor,
+        rows: &[(usize, AgencyInput)],
+        skip_invalid: bool,
+        progress: &(dyn Fn(usize) + Send + Sync),
+    ) -> Result<ImportReport> {
+        authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
+        let mut report = ImportReport { rows: rows.len(), ..Default::default() };
+        let mut tx = self.write().await?;
+        let mut names = HashSet::new();
+        let mut shorts = HashSet::new();
+        let mut oris = HashSet::new();
+        let mut valid = Vec::new();
+        for (i, (line, input)) in rows.iter().enumerate() {
+            match NewAgency::parse(input) {
+                Err(errs) => report.invalid.push((*line, errs)),
+                Ok(a) => {
+                    let mut errs = check_unique(tx.as_mut(), &a).await?;
+                    if !names.insert((a.name.to_lowercase(), a.home_state)) {
+                        errs.push(FieldError::new("name", "duplicate", "this agency appears earlier in the file"));
+                    }
+                    if !shorts.insert(a.short_name.clone()) {
+                        errs.push(FieldError::new("short_name", "duplicate", "this short name appears earlier in the file"));
+                    }
+                    if let Some(o) = &a.ori
+                        && !oris.insert(o.clone())
+                    {
+                        errs.push(FieldError::new("ori", "duplicate", "this ORI appears earlier in the file"));
+                    }
+                    if errs.is_empty() {
+                        valid.push(a);
+                    } else {
+                        report.invalid.push((*line, errs));
+                    }
+                }
+            }
+            progress(i + 1);
+        }
+        if !report.invalid.is_empty() && !skip_invalid {
+            return Ok(report);
+        }
+        for a in valid {
+            let agency = self.agency_from(a);
+            tx.insert_agency(&agency).await.map_err(unique_to_field)?;
+            report.created += 1;
+        }
+        tx.commit().await?;
+        report.written = report.created > 0;
+        Ok(report)
+    }
+}

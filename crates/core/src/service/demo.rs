@@ -1,0 +1,146 @@
+//! Loads the demo operation (idempotently) and its demo users.
+
+use crate::actor::Actor;
+use crate::agency::{Agency, NewAgency};
+use crate::demo;
+use crate::error::{Error, Result};
+use crate::ids::{AgencyId, OperationId, UserId};
+use crate::operation::{NewOperation, Operation, OperationStatus, Participation, ParticipationRole};
+use crate::policy::{authorize, Action, Resource};
+use crate::token::new_password;
+use crate::user::{parse_roles, User};
+
+use super::App;
+
+/// A demo sign-in, shown once to whoever loads the demo.
+#[derive(Debug, Clone)]
+pub struct DemoSignIn {
+    /// Username.
+    pub username: String,
+    /// Password; `None` when an existing user kept the password it had.
+    pub password: Option<String>,
+    /// The user's unit.
+    pub unit: Option<String>,
+}
+
+/// What loading the demo did.
+#[derive(Debug, Clone, Default)]
+pub struct DemoOutcome {
+    /// Whether the operation was created now (false: it was already there).
+    pub created: bool,
+    /// The demo users.
+    pub sign_ins: Vec<DemoSignIn>,
+}
+
+impl App {
+    /// Loads the demo operation unless present. With `password`, every demo
+    /// user's password is (re)set to it; otherwise new users get random ones.
+    pub async fn load_demo(&self, actor: &Actor, password: Option<&str>) -> Result<DemoOutcome> {
+        authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
+        authorize(actor, Action::UserCreate, &Resource::Collection, "user")?;
+        if let Some(p) = password {
+            self.settings.password_policy.check("TASKFORCE_DEMO_PASSWORD", p).map_err(|e| Error::Validation(vec![e]))?;
+        }
+        // Hash outside the transaction; the demo has a couple of dozen users.
+        let mut hashed = Vec::new();
+        for u in demo::USERS {
+            let pw = match password {
+                Some(p) => p.to_string(),
+                None => new_password()?,
+            };
+            let hash = self.hasher.hash(pw.clone()).await?;
+            hashed.push((u, pw, hash));
+        }
+        let now = self.clock.now();
+        let mut tx = self.write().await?;
+        let created = tx.find_operation_by_code(demo::CODE).await?.is_none();
+        let mut agencies: Vec<(Agency, Option<&'static str>)> = Vec::new();
+        for d in demo::agencies() {
+            let a = match tx.find_agency_by_short_name(&d.input.short_name).await? {
+                Some(a) => a,
+                None => {
+                    let n = NewAgency::parse(&d.input).map_err(Error::Validation)?;
+                    let a = Agency {
+                        id: AgencyId::new_v7(),
+                        name: n.name,
+                        short_name: n.short_name,
+                        kind: n.kind,
+                        home_state: n.home_state,
+                        ori: n.ori,
+                        duty_contact: n.duty_contact,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    tx.insert_agency(&a).await?;
+                    a
+                }
+            };
+            agencies.push((a, d.role));
+        }
+        let mut sign_ins = Vec::new();
+        for (u, pw, hash) in hashed {
+            let username = format!("{}.{}", u.role, u.agency);
+            let Some((agency, _)) = agencies.iter().find(|(a, _)| a.short_name == u.agency) else {
+                return Err(Error::Internal(format!("demo user {username} has no agency")));
+            };
+            match tx.find_user_by_username(&username).await? {
+                Some(existing) => {
+                    if password.is_some() {
+                        tx.set_password_hash(existing.id, &hash, now).await?;
+                        tx.delete_sessions_of(existing.id).await?;
+                    }
+                    sign_ins.push(DemoSignIn {
+                        username,
+                        password: password.map(str::to_string),
+                        unit: existing.unit,
+                    });
+                }
+                None => {
+                    let roles = parse_roles(&[u.role.to_string()]).map_err(|e| Error::Validation(vec![e]))?;
+                    let user = User {
+                        id: UserId::new_v7(),
+                        username: username.clone(),
+                        display_name: format!("Demo {} ({})", u.role, agency.name),
+                        agency_id: agency.id,
+                        unit: u.unit.map(str::to_string),
+                        roles,
+                        disabled: false,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    tx.insert_user(&user, &hash).await?;
+                    sign_ins.push(DemoSignIn { username, password: Some(pw), unit: user.unit });
+                }
+            }
+        }
+        if created {
+            let new = NewOperation::parse(&demo::operation()).map_err(Error::Validation)?;
+            let participations = agencies
+                .iter()
+                .filter_map(|(a, role)| {
+                    let role = match (*role)? {
+                        "lead" => ParticipationRole::Lead,
+                        "support" => ParticipationRole::Support,
+                        _ => ParticipationRole::Participant,
+                    };
+                    Some(Participation { agency_id: a.id, role, joined_at: now })
+                })
+                .collect();
+            let op = Operation {
+                id: OperationId::new_v7(),
+                code: new.code,
+                name: new.name,
+                status: OperationStatus::Concluded,
+                window: new.window,
+                states: new.states,
+                agencies: participations,
+                created_by: None,
+                created_at: now,
+                updated_at: now,
+            };
+            tx.insert_operation(&op).await?;
+        }
+        tx.commit().await?;
+        Ok(DemoOutcome { created, sign_ins })
+    }
+}

@@ -1,0 +1,96 @@
+//! User use cases: create, read, list, set a password.
+
+use crate::actor::Actor;
+use crate::error::{Error, FieldError, Result};
+use crate::ids::{AgencyId, UserId};
+use crate::page::{Page, PageRequest};
+use crate::policy::{allows, authorize, Action, Resource, Scope};
+use crate::user::{NewUser, User, UserInput};
+
+use super::{unique_to_field, App};
+
+impl App {
+    /// Creates a user in an existing agency (administrators).
+    pub async fn create_user(&self, actor: &Actor, input: &UserInput) -> Result<User> {
+        authorize(actor, Action::UserCreate, &Resource::Collection, "user")?;
+        let new = NewUser::parse(input, &self.settings.password_policy).map_err(Error::Validation)?;
+        // Hash before the transaction: it is slow and needs no lock.
+        let hash = self.hasher.hash(new.password.clone()).await?;
+        let mut tx = self.write().await?;
+        if tx.find_agency(new.agency_id).await?.is_none() {
+            return Err(Error::field("agency_id", "unknown", "no agency has this id"));
+        }
+        if tx.find_user_by_username(&new.username).await?.is_some() {
+            return Err(Error::field("username", "taken", "this username is taken"));
+        }
+        let now = self.clock.now();
+        let user = User {
+            id: UserId::new_v7(),
+            username: new.username,
+            display_name: new.display_name,
+            agency_id: new.agency_id,
+            unit: new.unit,
+            roles: new.roles,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_user(&user, &hash).await.map_err(unique_to_field)?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// One user.
+    pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
+        let mut tx = self.read().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        if actor.user_id() != Some(id) {
+            authorize(actor, Action::UserRead, &Resource::User { agency_id: user.agency_id }, "user")?;
+        }
+        Ok(user)
+    }
+
+    /// A page of users: all of them for those who may list every agency's
+    /// users, else those of the actor's own agency. `agency` narrows the list.
+    pub async fn list_users(&self, actor: &Actor, agency: Option<AgencyId>, page: &PageRequest) -> Result<Page<User>> {
+        authorize(actor, Action::UserList, &Resource::Collection, "user")?;
+        let filter = if allows(actor, Action::UserList, Scope::Other) {
+            agency
+        } else {
+            match (agency, actor.agency_id) {
+                (Some(a), Some(mine)) if a != mine => return Ok(Page { items: vec![], next: None }),
+                (_, mine) => mine,
+            }
+        };
+        let mut tx = self.read().await?;
+        let rows = tx.list_users(filter, page.after.as_deref(), page.limit + 1).await?;
+        Ok(Page::from_rows(rows, page.limit, |u| u.id.to_string()))
+    }
+
+    /// Finds a user by username for the CLI and administrators.
+    pub async fn find_user_by_username(&self, actor: &Actor, username: &str) -> Result<User> {
+        let mut tx = self.read().await?;
+        let user = tx
+            .find_user_by_username(&username.trim().to_ascii_lowercase())
+            .await?
+            .ok_or(Error::NotFound { kind: "user" })?;
+        authorize(actor, Action::UserRead, &Resource::User { agency_id: user.agency_id }, "user")?;
+        Ok(user)
+    }
+
+    /// Sets a user's password (administrators) and ends the user's sessions.
+    pub async fn set_password(&self, actor: &Actor, id: UserId, password: &str) -> Result<()> {
+        self.settings
+            .password_policy
+            .check("password", password)
+            .map_err(|e: FieldError| Error::Validation(vec![e]))?;
+        let hash = self.hasher.hash(password.to_string()).await?;
+        let mut tx = self.write().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user")?;
+        tx.set_password_hash(id, &hash, self.clock.now()).await?;
+        tx.delete_sessions_of(id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

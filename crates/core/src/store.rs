@@ -1,0 +1,126 @@
+//! The storage port. The core defines what it needs; `store-sqlite` (and later
+//! `store-postgres`) implement it. Nothing backend-specific appears here: ids,
+//! times and codes cross the boundary as domain types.
+//!
+//! Every use case runs in one [`StoreTx`]: it commits whole or not at all.
+
+use async_trait::async_trait;
+
+use crate::agency::Agency;
+use crate::auth::Session;
+use crate::ids::{AgencyId, OperationId, UserId};
+use crate::operation::Operation;
+use crate::states::{StateCode, UsState};
+use crate::user::User;
+
+/// What can go wrong in storage, independent of the backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was violated; `key` is stable across backends
+    /// (`agency.short_name`, `user.username`, `operation.code`, ...).
+    #[error("unique key {key} violated")]
+    Unique {
+        /// Which rule.
+        key: &'static str,
+    },
+    /// A referenced object does not exist.
+    #[error("referenced object missing")]
+    ForeignKey,
+    /// The database stayed locked past the busy timeout.
+    #[error("database busy")]
+    Busy,
+    /// Anything else (I/O, corruption, a bug); never the client's fault.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Whether a transaction will write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxMode {
+    /// Reads only.
+    Read,
+    /// Reads and writes; takes the write lock at the start so that the
+    /// transaction never has to upgrade (and never deadlocks doing so).
+    Write,
+}
+
+/// A store: a source of transactions.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Starts a transaction.
+    async fn begin(&self, mode: TxMode) -> Result<Box<dyn StoreTx>, StoreError>;
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// One transaction. Dropping it without `commit` rolls it back.
+#[async_trait]
+pub trait StoreTx: Send {
+    /// Makes the transaction's writes durable.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Makes the states table match `states` (reference data, at start-up).
+    async fn sync_states(&mut self, states: &[UsState]) -> Result<(), StoreError>;
+
+    /// Stores a new agency.
+    async fn insert_agency(&mut self, agency: &Agency) -> Result<(), StoreError>;
+    /// An agency by id.
+    async fn find_agency(&mut self, id: AgencyId) -> Result<Option<Agency>, StoreError>;
+    /// An agency by short name.
+    async fn find_agency_by_short_name(&mut self, short_name: &str) -> Result<Option<Agency>, StoreError>;
+    /// Whether an agency of this name (case-insensitive) exists in `state`.
+    async fn agency_name_taken(&mut self, name: &str, state: StateCode) -> Result<bool, StoreError>;
+    /// Whether an agency has this ORI.
+    async fn ori_taken(&mut self, ori: &str) -> Result<bool, StoreError>;
+    /// Agencies in id order after `after`, at most `limit`.
+    async fn list_agencies(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<Agency>, StoreError>;
+    /// The agencies with these ids (missing ids are skipped).
+    async fn agencies_by_ids(&mut self, ids: &[AgencyId]) -> Result<Vec<Agency>, StoreError>;
+
+    /// Stores a new user with its password hash.
+    async fn insert_user(&mut self, user: &User, password_hash: &str) -> Result<(), StoreError>;
+    /// A user by id.
+    async fn find_user(&mut self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// A user by username.
+    async fn find_user_by_username(&mut self, username: &str) -> Result<Option<User>, StoreError>;
+    /// The stored password hash of a user.
+    async fn password_hash(&mut self, id: UserId) -> Result<Option<String>, StoreError>;
+    /// Replaces a user's password hash.
+    async fn set_password_hash(&mut self, id: UserId, hash: &str, at: jiff::Timestamp) -> Result<(), StoreError>;
+    /// Users in id order, optionally of one agency.
+    async fn list_users(&mut self, agency: Option<AgencyId>, after: Option<&str>, limit: u32) -> Result<Vec<User>, StoreError>;
+    /// How many users exist.
+    async fn count_users(&mut self) -> Result<u64, StoreError>;
+
+    /// Stores a session.
+    async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;
+    /// A session by token hash.
+    async fn find_session(&mut self, token_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// Records activity on a session.
+    async fn touch_session(&mut self, token_hash: &str, at: jiff::Timestamp) -> Result<(), StoreError>;
+    /// Ends one session.
+    async fn delete_session(&mut self, token_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of a user.
+    async fn delete_sessions_of(&mut self, user: UserId) -> Result<(), StoreError>;
+
+    /// Stores a new operation with its states and agencies.
+    async fn insert_operation(&mut self, op: &Operation) -> Result<(), StoreError>;
+    /// Replaces an operation, its states and its agencies.
+    async fn update_operation(&mut self, op: &Operation) -> Result<(), StoreError>;
+    /// An operation by id.
+    async fn find_operation(&mut self, id: OperationId) -> Result<Option<Operation>, StoreError>;
+    /// An operation by code.
+    async fn find_operation_by_code(&mut self, code: &str) -> Result<Option<Operation>, StoreError>;
+    /// Operations in id order; only those `member` takes part in, when given.
+    async fn list_operations(
+        &mut self,
+        member: Option<AgencyId>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Operation>, StoreError>;
+    /// Whether two agencies take part in a common operation.
+    async fn agencies_share_operation(&mut self, a: AgencyId, b: AgencyId) -> Result<bool, StoreError>;
+}
