@@ -1,0 +1,591 @@
+//! The SQLite transaction: every query of the SQLite backend.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+use taskforce_core::agency::{Agency, DutyContact, Ori};
+use taskforce_core::auth::Session;
+use taskforce_core::ids::{AgencyId, OperationId, UserId};
+use taskforce_core::operation::{Operation, OperationState, Participation, ParticipationRole};
+use taskforce_core::role::{Role, Roles};
+use taskforce_core::states::{StateCode, StateKind, UsState};
+use taskforce_core::store::{StoreError, StoreTx};
+use taskforce_core::time::{TzName, Window};
+use taskforce_core::user::User;
+
+use crate::codec::{map_err, parse, parse_ts, ts};
+
+/// A transaction on the SQLite database.
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl SqliteTx {
+    pub fn new(tx: Transaction<'static, Sqlite>) -> Self {
+        Self { tx }
+    }
+}
+
+type R<T> = Result<T, StoreError>;
+
+fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(row: &'r SqliteRow, col: &str) -> R<T> {
+    row.try_get(col).map_err(map_err)
+}
+
+fn state(s: &str) -> R<StateCode> {
+    StateCode::parse_iso(s).ok_or_else(|| StoreError::Other(format!("bad stored state {s:?}")))
+}
+
+fn tz(s: &str) -> R<TzName> {
+    TzName::parse("time_zone", s).map_err(|_| StoreError::Other(format!("bad stored time zone {s:?}")))
+}
+
+const AGENCY_COLS: &str =
+    "SELECT id, name, short_name, kind, home_state, ori, duty_name, duty_phone, created_at, updated_at FROM agencies";
+
+fn agency_row(row: &SqliteRow) -> R<Agency> {
+    let ori: Option<String> = get(row, "ori")?;
+    Ok(Agency {
+        id: parse("agency id", &get::<String>(row, "id")?)?,
+        name: get(row, "name")?,
+        short_name: get(row, "short_name")?,
+        kind: get::<String>(row, "kind")?
+            .parse()
+            .map_err(|_| StoreError::Other("bad stored agency kind".into()))?,
+        home_state: state(&get::<String>(row, "home_state")?)?,
+        ori: ori
+            .map(|o| Ori::parse(&o).map_err(|_| StoreError::Other("bad stored ORI".into())))
+            .transpose()?,
+        duty_contact: DutyContact { name: get(row, "duty_name")?, phone: get(row, "duty_phone")? },
+        created_at: parse_ts(&get::<String>(row, "created_at")?)?,
+        updated_at: parse_ts(&get::<String>(row, "updated_at")?)?,
+    })
+}
+
+const USER_COLS: &str =
+    "SELECT id, username, display_name, agency_id, unit, disabled, created_at, updated_at FROM users";
+
+impl SqliteTx {
+    async fn user_row(&mut self, row: &SqliteRow) -> R<User> {
+        let id: String = get(row, "id")?;
+        let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role")
+            .bind(&id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let roles: Roles = roles
+            .iter()
+            .map(|r| r.parse::<Role>().map_err(StoreError::Other))
+            .collect::<R<_>>()?;
+        Ok(User {
+            id: parse("user id", &id)?,
+            username: get(row, "username")?,
+            display_name: get(row, "display_name")?,
+            agency_id: parse("agency id", &get::<String>(row, "agency_id")?)?,
+            unit: get(row, "unit")?,
+            roles,
+            disabled: get::<i64>(row, "disabled")? != 0,
+            created_at: parse_ts(&get::<String>(row, "created_at")?)?,
+            updated_at: parse_ts(&get::<String>(row, "updated_at")?)?,
+        })
+    }
+
+    async fn users_from(&mut self, rows: Vec<SqliteRow>) -> R<Vec<User>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.user_row(r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn operation_row(&mut self, row: &SqliteRow) -> R<Operation> {
+        let id: String = get(row, "id")?;
+        let states = sqlx::query(
+            "SELECT state, starts_at, ends_at, time_zone, note FROM operation_states \
+             WHERE operation_id = ? ORDER BY position",
+        )
+        .bind(&id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        let states = states
+            .iter()
+            .map(|r| {
+                let s: Option<String> = get(r, "starts_at")?;
+                let e: Option<String> = get(r, "ends_at")?;
+                let z: Option<String> = get(r, "time_zone")?;
+                let window = match (s, e, z) {
+                    (Some(s), Some(e), Some(z)) => Some(Window {
+                        start: parse_ts(&s)?,
+                        end: parse_ts(&e)?,
+                        time_zone: tz(&z)?,
+                    }),
+                    _ => None,
+                };
+                Ok(OperationState { state: state(&get::<String>(r, "state")?)?, window, note: get(r, "note")? })
+            })
+            .collect::<R<Vec<_>>>()?;
+        let agencies = sqlx::query(
+            "SELECT agency_id, role, joined_at FROM operation_agencies WHERE operation_id = ? ORDER BY position",
+        )
+        .bind(&id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        let agencies = agencies
+            .iter()
+            .map(|r| {
+                Ok(Participation {
+                    agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
+                    role: get::<String>(r, "role")?
+                        .parse::<ParticipationRole>()
+                        .map_err(|_| StoreError::Other("bad stored participation role".into()))?,
+                    joined_at: parse_ts(&get::<String>(r, "joined_at")?)?,
+                })
+            })
+            .collect::<R<Vec<_>>>()?;
+        let created_by: Option<String> = get(row, "created_by")?;
+        Ok(Operation {
+            id: parse("operation id", &id)?,
+            code: get(row, "code")?,
+            name: get(row, "name")?,
+            status: get::<String>(row, "status")?
+                .parse()
+                .map_err(|_| StoreError::Other("bad stored status".into()))?,
+            window: Window {
+                start: parse_ts(&get::<String>(row, "starts_at")?)?,
+                end: parse_ts(&get::<String>(row, "ends_at")?)?,
+                time_zone: tz(&get::<String>(row, "time_zone")?)?,
+            },
+            states,
+            agencies,
+            created_by: created_by.map(|c| parse("user id", &c)).transpose()?,
+            created_at: parse_ts(&get::<String>(row, "created_at")?)?,
+            updated_at: parse_ts(&get::<String>(row, "updated_at")?)?,
+        })
+    }
+
+    async fn write_children(&mut self, op: &Operation) -> R<()> {
+        let id = op.id.to_string();
+        sqlx::query("DELETE FROM operation_states WHERE operation_id = ?")
+            .bind(&id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM operation_agencies WHERE operation_id = ?")
+            .bind(&id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        for (i, s) in op.states.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO operation_states (operation_id, state, position, starts_at, ends_at, time_zone, note) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(s.state.iso())
+            .bind(i64::try_from(i).unwrap_or(i64::MAX))
+            .bind(s.window.as_ref().map(|w| ts(w.start)))
+            .bind(s.window.as_ref().map(|w| ts(w.end)))
+            .bind(s.window.as_ref().map(|w| w.time_zone.as_str().to_string()))
+            .bind(&s.note)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        }
+        for (i, p) in op.agencies.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO operation_agencies (operation_id, agency_id, role, position, joined_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(p.agency_id.to_string())
+            .bind(p.role.as_str())
+            .bind(i64::try_from(i).unwrap_or(i64::MAX))
+            .bind(ts(p.joined_at))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        }
+        Ok(())
+    }
+}
+
+fn kind_str(k: StateKind) -> &'static str {
+    match k {
+        StateKind::State => "state",
+        StateKind::District => "district",
+        StateKind::Territory => "territory",
+    }
+}
+
+const OPERATION_COLS: &str = "SELECT id, code, name, status, starts_at, ends_at, time_zone, created_by, \
+                              created_at, updated_at FROM operations";
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn commit(self: Box<Self>) -> R<()> {
+        self.tx.commit().await.map_err(map_err)
+    }
+
+    async fn sync_states(&mut self, states: &[UsState]) -> R<()> {
+        for s in states {
+            sqlx::query(
+                "INSERT INTO states (code, usps, fips, name, kind) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (code) DO UPDATE SET usps = excluded.usps, fips = excluded.fips, \
+                 name = excluded.name, kind = excluded.kind",
+            )
+            .bind(s.iso())
+            .bind(s.usps)
+            .bind(s.fips)
+            .bind(s.name)
+            .bind(kind_str(s.kind))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn insert_agency(&mut self, a: &Agency) -> R<()> {
+        sqlx::query(
+            "INSERT INTO agencies (id, name, short_name, kind, home_state, ori, duty_name, duty_phone, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.id.to_string())
+        .bind(&a.name)
+        .bind(&a.short_name)
+        .bind(a.kind.as_str())
+        .bind(a.home_state.iso())
+        .bind(a.ori.as_ref().map(|o| o.as_str().to_string()))
+        .bind(&a.duty_contact.name)
+        .bind(&a.duty_contact.phone)
+        .bind(ts(a.created_at))
+        .bind(ts(a.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_agency(&mut self, id: AgencyId) -> R<Option<Agency>> {
+        let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id = ?"));
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        row.as_ref().map(agency_row).transpose()
+    }
+
+    async fn find_agency_by_short_name(&mut self, short_name: &str) -> R<Option<Agency>> {
+        let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE short_name = ?"));
+        let row = sqlx::query(sql).bind(short_name).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        row.as_ref().map(agency_row).transpose()
+    }
+
+    async fn agency_name_taken(&mut self, name: &str, st: StateCode) -> R<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM agencies WHERE lower(name) = lower(?) AND home_state = ?")
+            .bind(name)
+            .bind(st.iso())
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(n > 0)
+    }
+
+    async fn ori_taken(&mut self, ori: &str) -> R<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM agencies WHERE ori = ?")
+            .bind(ori)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(n > 0)
+    }
+
+    async fn list_agencies(&mut self, after: Option<&str>, limit: u32) -> R<Vec<Agency>> {
+        let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id > ? ORDER BY id LIMIT ?"));
+        let rows = sqlx::query(sql)
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(agency_row).collect()
+    }
+
+    async fn agencies_by_ids(&mut self, ids: &[AgencyId]) -> R<Vec<Agency>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(a) = self.find_agency(*id).await? {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn insert_user(&mut self, u: &User, password_hash: &str) -> R<()> {
+        let id = u.id.to_string();
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, agency_id, unit, password_hash, disabled, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(u.agency_id.to_string())
+        .bind(&u.unit)
+        .bind(password_hash)
+        .bind(i64::from(u.disabled))
+        .bind(ts(u.created_at))
+        .bind(ts(u.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        for r in &u.roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+                .bind(&id)
+                .bind(r.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn find_user(&mut self, id: UserId) -> R<Option<User>> {
+        let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = ?"));
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        match row {
+            Some(r) => Ok(Some(self.user_row(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn find_user_by_username(&mut self, username: &str) -> R<Option<User>> {
+        let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE username = ?"));
+        let row = sqlx::query(sql).bind(username).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        match row {
+            Some(r) => Ok(Some(self.user_row(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn password_hash(&mut self, id: UserId) -> R<Option<String>> {
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn set_password_hash(&mut self, id: UserId, hash: &str, at: Timestamp) -> R<()> {
+        let done = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+            .bind(hash)
+            .bind(ts(at))
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn list_users(&mut self, agency: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<User>> {
+        let rows = match agency {
+            Some(a) => {
+                let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE agency_id = ? AND id > ? ORDER BY id LIMIT ?"));
+                sqlx::query(sql)
+                    .bind(a.to_string())
+                    .bind(after.unwrap_or(""))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+            None => {
+                let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id > ? ORDER BY id LIMIT ?"));
+                sqlx::query(sql)
+                    .bind(after.unwrap_or(""))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+        }
+        .map_err(map_err)?;
+        self.users_from(rows).await
+    }
+
+    async fn count_users(&mut self) -> R<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn insert_session(&mut self, s: &Session) -> R<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&s.token_hash)
+        .bind(s.user_id.to_string())
+        .bind(ts(s.created_at))
+        .bind(ts(s.last_seen_at))
+        .bind(ts(s.expires_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_session(&mut self, token_hash: &str) -> R<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT token_hash, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| {
+            Ok(Session {
+                token_hash: get(&r, "token_hash")?,
+                user_id: parse("user id", &get::<String>(&r, "user_id")?)?,
+                created_at: parse_ts(&get::<String>(&r, "created_at")?)?,
+                last_seen_at: parse_ts(&get::<String>(&r, "last_seen_at")?)?,
+                expires_at: parse_ts(&get::<String>(&r, "expires_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn touch_session(&mut self, token_hash: &str, at: Timestamp) -> R<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+            .bind(ts(at))
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> R<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&mut self, user: UserId) -> R<()> {
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_operation(&mut self, op: &Operation) -> R<()> {
+        sqlx::query(
+            "INSERT INTO operations (id, code, name, status, starts_at, ends_at, time_zone, created_by, \
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(op.id.to_string())
+        .bind(&op.code)
+        .bind(&op.name)
+        .bind(op.status.as_str())
+        .bind(ts(op.window.start))
+        .bind(ts(op.window.end))
+        .bind(op.window.time_zone.as_str())
+        .bind(op.created_by.map(|u| u.to_string()))
+        .bind(ts(op.created_at))
+        .bind(ts(op.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        self.write_children(op).await
+    }
+
+    async fn update_operation(&mut self, op: &Operation) -> R<()> {
+        let done = sqlx::query(
+            "UPDATE operations SET name = ?, status = ?, starts_at = ?, ends_at = ?, time_zone = ?, updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(&op.name)
+        .bind(op.status.as_str())
+        .bind(ts(op.window.start))
+        .bind(ts(op.window.end))
+        .bind(op.window.time_zone.as_str())
+        .bind(ts(op.updated_at))
+        .bind(op.id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("operation"));
+        }
+        self.write_children(op).await
+    }
+
+    async fn find_operation(&mut self, id: OperationId) -> R<Option<Operation>> {
+        let sql = sqlx::AssertSqlSafe(format!("{OPERATION_COLS} WHERE id = ?"));
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        match row {
+            Some(r) => Ok(Some(self.operation_row(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn find_operation_by_code(&mut self, code: &str) -> R<Option<Operation>> {
+        let sql = sqlx::AssertSqlSafe(format!("{OPERATION_COLS} WHERE code = ?"));
+        let row = sqlx::query(sql).bind(code).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        match row {
+            Some(r) => Ok(Some(self.operation_row(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_operations(&mut self, member: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<Operation>> {
+        let rows = match member {
+            Some(a) => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "{OPERATION_COLS} WHERE id > ? AND id IN \
+                     (SELECT operation_id FROM operation_agencies WHERE agency_id = ?) ORDER BY id LIMIT ?"
+                ));
+                sqlx::query(sql)
+                    .bind(after.unwrap_or(""))
+                    .bind(a.to_string())
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+            None => {
+                let sql = sqlx::AssertSqlSafe(format!("{OPERATION_COLS} WHERE id > ? ORDER BY id LIMIT ?"));
+                sqlx::query(sql)
+                    .bind(after.unwrap_or(""))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+        }
+        .map_err(map_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.operation_row(r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn agencies_share_operation(&mut self, a: AgencyId, b: AgencyId) -> R<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM operation_agencies x JOIN operation_agencies y \
+             ON x.operation_id = y.operation_id WHERE x.agency_id = ? AND y.agency_id = ?",
+        )
+        .bind(a.to_string())
+        .bind(b.to_string())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(n > 0)
+    }
+}
