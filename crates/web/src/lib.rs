@@ -1,1 +1,83 @@
-//! placeholder
+//! Taskforce over HTTP: a JSON API under `/api/v1` (with its OpenAPI document
+//! generated from the handlers), server-rendered pages, health checks.
+//!
+//! This crate translates HTTP to the core's use cases and back; it makes no
+//! access decision of its own and holds no SQL.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod api;
+pub mod extract;
+pub mod hasher;
+pub mod middleware;
+pub mod pages;
+pub mod problem;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use taskforce_core::service::App;
+use tokio::net::TcpListener;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Whether the server is reached over TLS (directly or behind a declared
+    /// TLS proxy): cookies are then `__Host-taskforce` with `Secure`.
+    pub tls: bool,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+    /// Whether this is a demo server (pages say so).
+    pub demo: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self { tls: false, body_limit: 1024 * 1024, demo: false }
+    }
+}
+
+impl WebConfig {
+    /// The session cookie's name.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.tls { "__Host-taskforce" } else { "taskforce_session" }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub app: App,
+    /// HTTP settings.
+    pub config: Arc<WebConfig>,
+}
+
+/// The whole HTTP service.
+pub fn router(state: AppState) -> Router {
+    let (api, _) = api::router().split_for_parts();
+    let body_limit = state.config.body_limit;
+    let router = Router::new()
+        .merge(api)
+        .merge(pages::router())
+        .fallback(problem::not_found_route)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .with_state(state);
+    middleware::apply(router, body_limit)
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().split_for_parts().1
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,69 @@
+//! `POST /api/v1/sessions` (sign in) and `DELETE /api/v1/sessions/current`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::users::UserView;
+use crate::extract::{ApiJson, Auth};
+use crate::problem::{ApiError, Problem};
+use crate::AppState;
+
+/// Sign-in input.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct SignInBody {
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// The current TOTP code, when the account has a second factor.
+    #[serde(default)]
+    pub totp: Option<String>,
+}
+
+impl std::fmt::Debug for SignInBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInBody").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// A new session. The token is shown only here.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// Bearer token: send it as `Authorization: Bearer TOKEN`.
+    pub token: String,
+    /// When the session ends at the latest (it also ends after 30 idle minutes).
+    pub expires_at: String,
+    /// Who signed in.
+    pub user: UserView,
+}
+
+/// Signs in.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = SignInBody,
+    responses(
+        (status = 201, body = SessionView),
+        (status = 401, body = Problem, description = "auth.invalid_credentials or auth.mfa_required"),
+        (status = 422, body = Problem)))]
+pub async fn create_session(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<SignInBody>,
+) -> Result<(StatusCode, Json<SessionView>), ApiError> {
+    let s = st.app.sign_in(&body.username, &body.password).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionView {
+            token: s.token,
+            expires_at: s.session.expires_at.to_string(),
+            user: UserView::from(s.user),
+        }),
+    ))
+}
+
+/// Signs out: ends the session whose token is presented.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+pub async fn delete_session(State(st): State<AppState>, auth: Auth) -> Result<StatusCode, ApiError> {
+    st.app.sign_out(&auth.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

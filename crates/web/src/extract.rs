@@ -1,0 +1,162 @@
+//! Extractors that turn a request into checked inputs, answering every client
+//! mistake with a problem: `ApiJson` (415, 400, 413, 422 with the field's
+//! path), `Auth` (401), ids in paths (404), list parameters (422).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use taskforce_core::actor::Actor;
+use taskforce_core::auth::Session;
+use taskforce_core::error::{Error, FieldError};
+use taskforce_core::page::PageRequest;
+
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// A JSON body, checked and decoded.
+#[derive(Debug, Clone)]
+pub struct ApiJson<T>(pub T);
+
+fn is_json(parts_ct: Option<&header::HeaderValue>) -> bool {
+    parts_ct
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// Decodes JSON bytes: syntax errors are 400, shape errors 422 naming the field.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.classify() == serde_json::error::Category::Data {
+            let field = if path == "." { String::new() } else { path };
+            // serde's message for a missing field names it; take the name.
+            let msg = inner.to_string();
+            let (field, code) = match msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+                Some(missing) => {
+                    let f = if field.is_empty() { missing.to_string() } else { format!("{field}.{missing}") };
+                    (f, "required")
+                }
+                None => (field, "invalid"),
+            };
+            let message = msg.split(" at line ").next().unwrap_or("invalid value").to_string();
+            ApiError::from(Error::Validation(vec![FieldError::new(field, code, message)]))
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "request.malformed_json", "the body is not valid JSON")
+        }
+    })
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "request.unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "the body is too large")
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "request.unreadable", "the body could not be read")
+            }
+        })?;
+        decode_json(&bytes).map(ApiJson)
+    }
+}
+
+/// The signed-in actor, from `Authorization: Bearer` or the session cookie.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// Who.
+    pub actor: Actor,
+    /// Their session.
+    pub session: Session,
+    /// The token presented (to sign out).
+    pub token: String,
+}
+
+/// The bearer token or session cookie of a request, if any.
+pub fn token_of(parts: &Parts, cookie_name: &str) -> Option<String> {
+    if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let mut it = v.splitn(2, ' ');
+        if it.next().is_some_and(|s| s.eq_ignore_ascii_case("bearer")) {
+            return it.next().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        }
+        return None;
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == cookie_name)
+        .map(|(_, v)| v.to_string())
+        .filter(|t| !t.is_empty())
+}
+
+impl<S> FromRequestParts<S> for Auth
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let st = AppState::from_ref(state);
+        let token = token_of(parts, st.config.cookie_name()).ok_or(Error::Unauthenticated)?;
+        // Tokens are 43 characters; anything far off is not worth a lookup.
+        if token.len() > 128 {
+            return Err(Error::Unauthenticated.into());
+        }
+        let (actor, session) = st.app.authenticate(&token).await?;
+        Ok(Auth { actor, session, token })
+    }
+}
+
+/// `?limit=&cursor=` of a list.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Items per page, 1 to 1000 (default 100).
+    pub limit: Option<String>,
+    /// The `next` value of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    /// Checks the parameters.
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        let limit = match self.limit.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(s) => Some(s.parse::<i64>().map_err(|_| {
+                ApiError::from(Error::field("limit", "invalid", "limit must be a whole number from 1 to 1000"))
+            })?),
+        };
+        PageRequest::parse(limit, self.cursor.as_deref()).map_err(|e| Error::Validation(e).into())
+    }
+}
+
+/// Parses an id from a path; anything that is not an id is simply not found.
+pub fn path_id<T: std::str::FromStr>(s: &str, kind: &'static str) -> Result<T, ApiError> {
+    s.parse().map_err(|_| Error::NotFound { kind }.into())
+}

@@ -1,0 +1,303 @@
+//! Server-rendered pages: sign-in, the operations list and an operation's
+//! detail. Forms are plain HTML and work without JavaScript. Pages use the
+//! session cookie; a page reached without one redirects to sign-in.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use taskforce_core::actor::Actor;
+use taskforce_core::ids::OperationId;
+use taskforce_core::page::PageRequest;
+use taskforce_core::Error;
+
+use crate::extract::Auth;
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// The page routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/operations") }))
+        .route("/login", get(login_page).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/operations", get(operations_page))
+        .route("/operations/{id}", get(operation_page))
+        .route("/assets/app.css", get(css))
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        include_str!("../assets/app.css"),
+    )
+}
+
+/// Who is signed in, as the page header shows it.
+pub struct Who {
+    username: String,
+    roles: String,
+    agency: String,
+}
+
+async fn who(st: &AppState, actor: &Actor) -> Option<Who> {
+    let agency = match actor.agency_id {
+        Some(id) => st.app.get_agency(actor, id).await.map(|a| a.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    Some(Who {
+        username: actor.label(),
+        roles: actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+        agency,
+    })
+}
+
+/// Keeps `next` on this site: a path, never another host.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/operations".to_string(),
+    }
+}
+
+fn to_login(next: &str) -> Response {
+    let q: String = next
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Redirect::to(&format!("/login?next={q}")).into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    demo: bool,
+    who: Option<Who>,
+    error: Option<String>,
+    next: String,
+    username: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(State(st): State<AppState>, Query(q): Query<NextQuery>) -> impl IntoResponse {
+    LoginPage { demo: st.config.demo, who: None, error: None, next: safe_next(q.next.as_deref()), username: String::new() }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn login_submit(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+    let next = safe_next(f.next.as_deref());
+    match st.app.sign_in(&f.username, &f.password).await {
+        Ok(s) => {
+            let secure = if st.config.tls { "; Secure" } else { "" };
+            let cookie = format!(
+                "{}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+                st.config.cookie_name(),
+                s.token,
+                st.app.settings.sessions.absolute.as_secs()
+            );
+            let mut res = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(e) => {
+            let status = match e {
+                Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
+                _ => ApiError::from(e).status(),
+            };
+            let page = LoginPage {
+                demo: st.config.demo,
+                who: None,
+                error: Some("Wrong username or password.".into()),
+                next,
+                username: f.username,
+            };
+            (status, page).into_response()
+        }
+    }
+}
+
+async fn logout(State(st): State<AppState>, auth: Result<Auth, ApiError>) -> Response {
+    if let Ok(a) = auth
+        && let Err(e) = st.app.sign_out(&a.token).await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let secure = if st.config.tls { "; Secure" } else { "" };
+    let cookie = format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}", st.config.cookie_name());
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, v);
+    }
+    (headers, Redirect::to("/login")).into_response()
+}
+
+struct OpRow {
+    id: String,
+    code: String,
+    name: String,
+    status: String,
+    window: String,
+    states: String,
+    agency_count: usize,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "operations.html")]
+struct OperationsPage {
+    demo: bool,
+    who: Option<Who>,
+    operations: Vec<OpRow>,
+    more: bool,
+    more_cursor: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+fn window_text(w: &taskforce_core::time::Window) -> String {
+    format!("{} – {}", w.time_zone.display(w.start), w.time_zone.display(w.end))
+}
+
+async fn operations_page(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Query(q): Query<CursorQuery>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login("/operations") };
+    let page = match PageRequest::parse(None, q.cursor.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return ApiError::from(Error::Validation(e)).into_response(),
+    };
+    let ops = match st.app.list_operations(&auth.actor, &page).await {
+        Ok(p) => p,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let rows = ops
+        .items
+        .iter()
+        .map(|o| OpRow {
+            id: o.id.to_string(),
+            code: o.code.clone(),
+            name: o.name.clone(),
+            status: o.status.as_str().to_string(),
+            window: window_text(&o.window),
+            states: o.states.iter().map(|s| s.state.usps()).collect::<Vec<_>>().join(", "),
+            agency_count: o.agencies.len(),
+        })
+        .collect();
+    OperationsPage {
+        demo: st.config.demo,
+        who: who(&st, &auth.actor).await,
+        operations: rows,
+        more: ops.next.is_some(),
+        more_cursor: ops.next.unwrap_or_default(),
+    }
+    .into_response()
+}
+
+struct StateRow {
+    code: String,
+    name: String,
+    window: String,
+    note: Option<String>,
+    agencies: usize,
+}
+
+struct AgencyRow {
+    name: String,
+    role: String,
+    state: String,
+    duty_name: String,
+    duty_phone: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "operation.html")]
+struct OperationPage {
+    demo: bool,
+    who: Option<Who>,
+    name: String,
+    code: String,
+    status: String,
+    window: String,
+    states: Vec<StateRow>,
+    agencies: Vec<AgencyRow>,
+}
+
+async fn operation_page(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}")) };
+    let Ok(op_id) = id.parse::<OperationId>() else {
+        return ApiError::from(Error::NotFound { kind: "operation" }).into_response();
+    };
+    let d = match st.app.get_operation(&auth.actor, op_id).await {
+        Ok(d) => d,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let o = &d.operation;
+    let states = o
+        .states
+        .iter()
+        .map(|s| StateRow {
+            code: s.state.usps().to_string(),
+            name: s.state.name().to_string(),
+            window: window_text(s.window.as_ref().unwrap_or(&o.window)),
+            note: s.note.clone(),
+            agencies: d.agencies.iter().filter(|a| a.home_state == s.state).count(),
+        })
+        .collect();
+    let agencies = o
+        .agencies
+        .iter()
+        .filter_map(|p| {
+            let a = d.agencies.iter().find(|a| a.id == p.agency_id)?;
+            Some(AgencyRow {
+                name: a.name.clone(),
+                role: p.role.as_str().to_string(),
+                state: a.home_state.usps().to_string(),
+                duty_name: a.duty_contact.name.clone(),
+                duty_phone: a.duty_contact.phone.clone(),
+            })
+        })
+        .collect();
+    OperationPage {
+        demo: st.config.demo,
+        who: who(&st, &auth.actor).await,
+        name: o.name.clone(),
+        code: o.code.clone(),
+        status: o.status.as_str().to_string(),
+        window: window_text(&o.window),
+        states,
+        agencies,
+    }
+    .into_response()
+}
