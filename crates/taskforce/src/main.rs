@@ -1,1 +1,154 @@
-fn main() {}
+//! `taskforce`: the one binary. A thin command-line layer over the core's use
+//! cases (DESIGN §9): machine output on standard output, messages on standard
+//! error; exit 0 when the command did its work, 1 when a check fails or
+//! something broke, 2 for bad input or usage.
+
+mod commands;
+mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Plan, deconflict, record and publish a joint anti-trafficking operation.
+#[derive(Debug, Parser)]
+#[command(name = "taskforce", version, about, propagate_version = true)]
+struct Cli {
+    /// A TOML settings file (defaults < file < TASKFORCE_* environment < flags).
+    #[arg(long, global = true, env = "TASKFORCE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The database option every command that touches data takes.
+#[derive(Debug, Clone, Args)]
+struct DbArg {
+    /// Database file (default: taskforce.db in the working directory).
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web pages and the API.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Load the demo operation when absent and print its sign-ins.
+        #[arg(long)]
+        demo: bool,
+        /// A TLS-terminating proxy is in front of this server.
+        #[arg(long)]
+        tls_proxy: bool,
+        /// Serve plain HTTP on a non-loopback address (trusted networks only).
+        #[arg(long)]
+        allow_plain_http: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Manage users.
+    #[command(subcommand)]
+    User(commands::user::UserCmd),
+    /// Manage agencies.
+    #[command(subcommand)]
+    Agency(commands::agency::AgencyCmd),
+    /// Load the demo operation into a database and print its sign-ins.
+    Demo {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Write an online, consistent copy of the database.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// The copy to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Show settings.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Print the settings in force, secrets masked.
+    Print {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let mut cfg = match config::Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let serving = matches!(cli.command, Command::Serve { .. });
+    commands::init_tracing(&cfg.log, serving);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve { db, listen, demo, tls_proxy, allow_plain_http } => {
+                cfg.apply_db(db.db);
+                if let Some(l) = listen {
+                    cfg.listen = l;
+                }
+                cfg.tls_proxy |= tls_proxy;
+                cfg.allow_plain_http |= allow_plain_http;
+                commands::serve::run(&cfg, demo).await
+            }
+            Command::Migrate { db } => {
+                cfg.apply_db(db.db);
+                commands::migrate(&cfg).await
+            }
+            Command::User(cmd) => commands::user::run(&mut cfg, cmd).await,
+            Command::Agency(cmd) => commands::agency::run(&mut cfg, cmd).await,
+            Command::Demo { db } => {
+                cfg.apply_db(db.db);
+                commands::demo(&cfg).await
+            }
+            Command::Backup { db, to } => {
+                cfg.apply_db(db.db);
+                commands::backup(&cfg, &to).await
+            }
+            Command::Config(ConfigCmd::Print { db }) => {
+                cfg.apply_db(db.db);
+                print!("{}", cfg.to_masked_toml());
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = commands::exit_code(&e);
+            eprintln!("error: {}", commands::describe(&e));
+            ExitCode::from(code)
+        }
+    }
+}

@@ -12,6 +12,17 @@ use crate::store::StoreTx;
 
 use super::{unique_to_field, App};
 
+/// How an import treats invalid rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Write nothing when any row is invalid.
+    AllOrNothing,
+    /// Write the valid rows, report the others.
+    SkipInvalid,
+    /// Validate only; write nothing.
+    CheckOnly,
+}
+
 /// The outcome of an import.
 #[derive(Debug, Default)]
 pub struct ImportReport {
@@ -85,6 +96,21 @@ impl App {
         Ok(agency)
     }
 
+    /// An agency by id or short name (`mshp`), as people type it.
+    pub async fn find_agency(&self, actor: &Actor, key: &str) -> Result<Agency> {
+        let key = key.trim();
+        if let Ok(id) = key.parse::<AgencyId>() {
+            return self.get_agency(actor, id).await;
+        }
+        let mut tx = self.read().await?;
+        let agency = tx
+            .find_agency_by_short_name(&key.to_ascii_lowercase())
+            .await?
+            .ok_or(Error::NotFound { kind: "agency" })?;
+        drop(tx);
+        self.get_agency(actor, agency.id).await
+    }
+
     /// A page of agencies.
     pub async fn list_agencies(&self, actor: &Actor, page: &PageRequest) -> Result<Page<Agency>> {
         authorize(actor, Action::AgencyList, &Resource::Collection, "agency")?;
@@ -95,13 +121,13 @@ impl App {
 
     /// Imports agencies from numbered rows (`line`, input). Every row is
     /// validated first, against the database and the other rows; when any is
-    /// invalid nothing is written unless `skip_invalid`. `progress` is called
+    /// invalid nothing is written unless `mode` is `SkipInvalid`. `progress` is called
     /// with the number of rows handled so far.
     pub async fn import_agencies(
         &self,
         actor: &Actor,
         rows: &[(usize, AgencyInput)],
-        skip_invalid: bool,
+        mode: ImportMode,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<ImportReport> {
         authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
@@ -136,7 +162,12 @@ impl App {
             }
             progress(i + 1);
         }
-        if !report.invalid.is_empty() && !skip_invalid {
+        let write = match mode {
+            ImportMode::AllOrNothing => report.invalid.is_empty(),
+            ImportMode::SkipInvalid => true,
+            ImportMode::CheckOnly => false,
+        };
+        if !write {
             return Ok(report);
         }
         for a in valid {

@@ -1,0 +1,162 @@
+//! The commands: each opens what it needs, calls the core's use cases as the
+//! local administrator, and prints machine output on standard output.
+
+pub mod agency;
+pub mod serve;
+pub mod user;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use jiff::SignedDuration;
+use taskforce_core::actor::Actor;
+use taskforce_core::auth::SessionSettings;
+use taskforce_core::clock::SystemClock;
+use taskforce_core::password::{Argon2Hasher, HashCost};
+use taskforce_core::service::demo::DemoOutcome;
+use taskforce_core::service::{App, Settings};
+use taskforce_core::Error;
+use taskforce_store_sqlite::SqliteStore;
+use taskforce_web::hasher::BlockingHasher;
+
+use crate::config::Config;
+
+/// Bad input or usage: exit code 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for BadInput {}
+
+/// The exit code for an error (DESIGN §9).
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<BadInput>().is_some() {
+        return 2;
+    }
+    match e.downcast_ref::<Error>() {
+        Some(
+            Error::Validation(_)
+            | Error::NotFound { .. }
+            | Error::Forbidden { .. }
+            | Error::Unauthenticated
+            | Error::InvalidCredentials
+            | Error::Conflict { .. },
+        ) => 2,
+        _ => 1,
+    }
+}
+
+/// A one-line description of an error for standard error.
+pub fn describe(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<Error>() {
+        Some(Error::Validation(fields)) => fields
+            .iter()
+            .map(|f| if f.field.is_empty() { f.message.clone() } else { format!("{}: {}", f.field, f.message) })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => format!("{e:#}"),
+    }
+}
+
+/// Logs go to standard error; a server logs at `info`, other commands only warnings.
+pub fn init_tracing(filter: &str, serving: bool) {
+    let filter = if serving || std::env::var_os("TASKFORCE_LOG").is_some() { filter } else { "warn" };
+    let env = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(env)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// Opens (creating and migrating) the database and builds the application.
+pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App)> {
+    let store = Arc::new(
+        SqliteStore::open(&cfg.db)
+            .await
+            .with_context(|| format!("cannot open the database {}", cfg.db.display()))?,
+    );
+    let hasher = Argon2Hasher::new(HashCost::OWASP, cfg.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
+    let dummy = tokio::task::spawn_blocking({
+        let h = hasher.clone();
+        move || h.dummy_hash()
+    })
+    .await
+    .context("hashing task failed")?;
+    let settings = Settings {
+        sessions: SessionSettings {
+            idle: SignedDuration::from_mins(i64::from(cfg.session_idle_minutes)),
+            absolute: SignedDuration::from_hours(i64::from(cfg.session_absolute_hours)),
+        },
+        ..Settings::default()
+    };
+    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);
+    app.sync_reference_data().await?;
+    Ok((store, app))
+}
+
+/// `taskforce migrate`.
+pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
+    let store = SqliteStore::open_unmigrated(&cfg.db)
+        .await
+        .with_context(|| format!("cannot open the database {}", cfg.db.display()))?;
+    let n = store.migrate().await?;
+    eprintln!("{}: {n} migration(s) applied; the schema is up to date", cfg.db.display());
+    store.close().await;
+    Ok(())
+}
+
+/// Prints demo sign-ins on standard output: shown once, on purpose, to whoever loads the demo.
+pub fn print_demo_sign_ins(outcome: &DemoOutcome) {
+    let with_pw: Vec<_> = outcome.sign_ins.iter().filter(|s| s.password.is_some()).collect();
+    if with_pw.is_empty() {
+        println!("Demo users keep the passwords they were given when the demo was loaded.");
+        println!("Set TASKFORCE_DEMO_PASSWORD to give every demo user a password of your choice.");
+        return;
+    }
+    println!("Demo sign-ins (username, password, unit):");
+    for s in with_pw {
+        println!(
+            "  {:<22} {}  {}",
+            s.username,
+            s.password.as_deref().unwrap_or(""),
+            s.unit.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// `taskforce demo`.
+pub async fn demo(cfg: &Config) -> anyhow::Result<()> {
+    let (store, app) = open(cfg).await?;
+    let outcome = app.load_demo(&Actor::local_admin(), cfg.demo_password.as_deref()).await?;
+    if outcome.created {
+        eprintln!("Loaded Operation United Front (united-front-2021) into {}.", cfg.db.display());
+    } else {
+        eprintln!("Operation United Front is already in {}; nothing new loaded.", cfg.db.display());
+    }
+    print_demo_sign_ins(&outcome);
+    store.close().await;
+    Ok(())
+}
+
+/// `taskforce backup --to FILE`.
+pub async fn backup(cfg: &Config, to: &Path) -> anyhow::Result<()> {
+    if to.exists() {
+        return Err(BadInput(format!("{} already exists; choose a new file", to.display())).into());
+    }
+    if !cfg.db.exists() {
+        return Err(BadInput(format!("no database at {}", cfg.db.display())).into());
+    }
+    let store = SqliteStore::open(&cfg.db).await?;
+    store.backup_to(to).await?;
+    store.close().await;
+    eprintln!("Backup of {} written to {}.", cfg.db.display(), to.display());
+    Ok(())
+}

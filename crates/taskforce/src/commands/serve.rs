@@ -1,0 +1,79 @@
+//! `taskforce serve`.
+
+use anyhow::Context;
+use taskforce_core::actor::Actor;
+use taskforce_web::{AppState, WebConfig};
+use tokio::net::TcpListener;
+
+use super::{open, print_demo_sign_ins, BadInput};
+use crate::config::Config;
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Serves until interrupted.
+pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
+    if !cfg.listen.ip().is_loopback() && !cfg.tls_proxy && !cfg.allow_plain_http {
+        return Err(BadInput(format!(
+            "refusing plain HTTP on {}: sign-in tokens would cross the network in clear. Put a TLS proxy in \
+             front and pass --tls-proxy, or pass --allow-plain-http on a trusted network",
+            cfg.listen
+        ))
+        .into());
+    }
+    let (store, app) = open(cfg).await?;
+    if demo {
+        let outcome = app.load_demo(&Actor::local_admin(), cfg.demo_password.as_deref()).await?;
+        if outcome.created {
+            eprintln!("Loaded the demo: Operation United Front (united-front-2021).");
+        }
+        print_demo_sign_ins(&outcome);
+    } else if store_is_empty(&app).await? {
+        eprintln!("This database has no users yet. Create an agency and its first administrator:");
+        eprintln!(
+            "  taskforce agency add --db {db} --name \"Missouri State Highway Patrol\" --short-name mshp \\\n      \
+             --kind state --state US-MO --duty-phone \"+1 573 555 0100\"",
+            db = cfg.db.display()
+        );
+        eprintln!("  taskforce user add --db {} --agency mshp --roles admin admin.mshp", cfg.db.display());
+        eprintln!("Or try the demo: taskforce serve --demo");
+    }
+    let listener = TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        app,
+        config: std::sync::Arc::new(WebConfig { tls: cfg.tls_proxy, body_limit: cfg.body_limit_bytes, demo }),
+    };
+    eprintln!("Taskforce is listening on http://{addr}/ (database {})", cfg.db.display());
+    taskforce_web::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn store_is_empty(app: &taskforce_core::service::App) -> anyhow::Result<bool> {
+    let page = app
+        .list_users(&Actor::local_admin(), None, &taskforce_core::page::PageRequest { after: None, limit: 1 })
+        .await?;
+    Ok(page.items.is_empty())
+}

@@ -1,0 +1,174 @@
+//! `taskforce user add|list|passwd`.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Subcommand, ValueEnum};
+use taskforce_core::actor::Actor;
+use taskforce_core::page::{PageRequest, MAX_LIMIT};
+use taskforce_core::token::new_password;
+use taskforce_core::user::UserInput;
+
+use super::{open, BadInput};
+use crate::config::Config;
+use crate::DbArg;
+
+/// Output formats of lists.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON array for programs.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Create a user. Without --password-stdin a random password is printed once.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// Username, such as officer.mshp.
+        username: String,
+        /// The user's agency: its short name or id.
+        #[arg(long)]
+        agency: String,
+        /// Roles, comma-separated: admin, commander, coordinator, officer, analyst, pio, advocate.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        /// Unit within the agency.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Name shown to people.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only this agency's users (short name or id).
+        #[arg(long)]
+        agency: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Set a user's password and end their sessions. Without --password-stdin a random one is printed once.
+    Passwd {
+        #[command(flatten)]
+        db: DbArg,
+        /// Username.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if !from_stdin {
+        return Ok((new_password()?, true));
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password (input is visible): ");
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        return Err(BadInput("no password on standard input".into()).into());
+    }
+    Ok((pw, false))
+}
+
+pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
+    let admin = Actor::local_admin();
+    match cmd {
+        UserCmd::Add { db, username, agency, roles, unit, display_name, password_stdin } => {
+            cfg.apply_db(db.db);
+            let (password, generated) = read_password(password_stdin)?;
+            let (store, app) = open(cfg).await?;
+            let agency = app.find_agency(&admin, &agency).await.map_err(|_| {
+                BadInput(format!("no agency {agency:?}; list them with `taskforce agency list`"))
+            })?;
+            let input = UserInput {
+                username,
+                display_name,
+                agency_id: agency.id.to_string(),
+                unit,
+                roles,
+                password: password.clone(),
+            };
+            let user = app.create_user(&admin, &input).await?;
+            eprintln!("Created {} in {}.", user.username, agency.name);
+            if generated {
+                // Shown once, on purpose, to the operator who created the account.
+                println!("{}", password);
+                eprintln!("That is the password; it is not shown again.");
+            }
+            store.close().await;
+        }
+        UserCmd::List { db, agency, format } => {
+            cfg.apply_db(db.db);
+            let (store, app) = open(cfg).await?;
+            let agency = match agency {
+                Some(a) => Some(app.find_agency(&admin, &a).await.map_err(|_| BadInput(format!("no agency {a:?}")))?),
+                None => None,
+            };
+            let mut all = Vec::new();
+            let mut page = PageRequest { after: None, limit: MAX_LIMIT };
+            loop {
+                let p = app.list_users(&admin, agency.as_ref().map(|a| a.id), &page).await?;
+                all.extend(p.items);
+                match p.next {
+                    Some(n) => page = PageRequest::parse(Some(i64::from(MAX_LIMIT)), Some(&n)).map_err(|_| BadInput("bad cursor".into()))?,
+                    None => break,
+                }
+            }
+            match format {
+                Format::Json => {
+                    let v: Vec<_> = all
+                        .iter()
+                        .map(|u| {
+                            serde_json::json!({
+                                "id": u.id.to_string(), "username": u.username, "display_name": u.display_name,
+                                "agency_id": u.agency_id.to_string(), "unit": u.unit,
+                                "roles": u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                                "disabled": u.disabled,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                }
+                Format::Table => {
+                    println!("{:<28} {:<24} {}", "USERNAME", "ROLES", "UNIT");
+                    for u in &all {
+                        let roles = u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
+                        println!("{:<28} {:<24} {}", u.username, roles, u.unit.as_deref().unwrap_or("-"));
+                    }
+                }
+            }
+            store.close().await;
+        }
+        UserCmd::Passwd { db, username, password_stdin } => {
+            cfg.apply_db(db.db);
+            let (password, generated) = read_password(password_stdin)?;
+            let (store, app) = open(cfg).await?;
+            let user = app
+                .find_user_by_username(&admin, &username)
+                .await
+                .map_err(|_| BadInput(format!("no user {username:?}")))?;
+            app.set_password(&admin, user.id, &password).await?;
+            eprintln!("Password of {} changed; their sessions have ended.", user.username);
+            if generated {
+                println!("{}", password);
+            }
+            store.close().await;
+        }
+    }
+    Ok(())
+}

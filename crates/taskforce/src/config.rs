@@ -1,0 +1,187 @@
+//! Settings, layered: defaults < optional TOML file < `TASKFORCE_*`
+//! environment < command-line flags. `config print` shows the result with
+//! secrets masked.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+/// The settings in force.
+#[derive(Clone, Serialize)]
+pub struct Config {
+    /// Database file.
+    pub db: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// A TLS-terminating proxy is in front: cookies are `__Host-` and `Secure`.
+    pub tls_proxy: bool,
+    /// Allow plain HTTP on a non-loopback address (only on a trusted network).
+    pub allow_plain_http: bool,
+    /// Log filter (`info`, `taskforce=debug`, ...).
+    pub log: String,
+    /// Idle session timeout, minutes.
+    pub session_idle_minutes: u32,
+    /// Absolute session lifetime, hours.
+    pub session_absolute_hours: u32,
+    /// Largest request body, bytes.
+    pub body_limit_bytes: usize,
+    /// Password pepper, kept outside the database (secret).
+    #[serde(serialize_with = "mask")]
+    pub pepper: Option<String>,
+    /// Password every demo user gets at each start (secret).
+    #[serde(serialize_with = "mask")]
+    pub demo_password: Option<String>,
+}
+
+fn mask<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("***"),
+        None => s.serialize_str(""),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&toml::to_string(self).unwrap_or_default())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            db: PathBuf::from("taskforce.db"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls_proxy: false,
+            allow_plain_http: false,
+            log: "info".into(),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            body_limit_bytes: 1024 * 1024,
+            pepper: None,
+            demo_password: None,
+        }
+    }
+}
+
+/// The optional TOML file: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    db: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    tls_proxy: Option<bool>,
+    allow_plain_http: Option<bool>,
+    log: Option<String>,
+    session_idle_minutes: Option<u32>,
+    session_absolute_hours: Option<u32>,
+    body_limit_bytes: Option<usize>,
+    pepper: Option<String>,
+    demo_password: Option<String>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| anyhow::anyhow!("{name} has an invalid value")),
+    }
+}
+
+fn env_bool(name: &str) -> anyhow::Result<Option<bool>> {
+    match env(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
+        Some("0" | "false" | "no" | "off") => Ok(Some(false)),
+        Some(_) => bail!("{name} must be true or false"),
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut c = Config::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let f: FileConfig = toml::from_str(&text).with_context(|| format!("{} is not a valid config", path.display()))?;
+            if let Some(v) = f.db { c.db = v }
+            if let Some(v) = f.listen { c.listen = v }
+            if let Some(v) = f.tls_proxy { c.tls_proxy = v }
+            if let Some(v) = f.allow_plain_http { c.allow_plain_http = v }
+            if let Some(v) = f.log { c.log = v }
+            if let Some(v) = f.session_idle_minutes { c.session_idle_minutes = v }
+            if let Some(v) = f.session_absolute_hours { c.session_absolute_hours = v }
+            if let Some(v) = f.body_limit_bytes { c.body_limit_bytes = v }
+            if f.pepper.is_some() { c.pepper = f.pepper }
+            if f.demo_password.is_some() { c.demo_password = f.demo_password }
+        }
+        if let Some(v) = env("TASKFORCE_DB") { c.db = v.into() }
+        if let Some(v) = env_parse("TASKFORCE_LISTEN")? { c.listen = v }
+        if let Some(v) = env_bool("TASKFORCE_TLS_PROXY")? { c.tls_proxy = v }
+        if let Some(v) = env_bool("TASKFORCE_ALLOW_PLAIN_HTTP")? { c.allow_plain_http = v }
+        if let Some(v) = env("TASKFORCE_LOG") { c.log = v }
+        if let Some(v) = env_parse("TASKFORCE_SESSION_IDLE_MINUTES")? { c.session_idle_minutes = v }
+        if let Some(v) = env_parse("TASKFORCE_SESSION_ABSOLUTE_HOURS")? { c.session_absolute_hours = v }
+        if let Some(v) = env_parse("TASKFORCE_BODY_LIMIT_BYTES")? { c.body_limit_bytes = v }
+        if let Some(v) = env("TASKFORCE_PEPPER") { c.pepper = Some(v) }
+        if let Some(v) = env("TASKFORCE_DEMO_PASSWORD") { c.demo_password = Some(v) }
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Refuses settings that make no sense.
+    pub fn check(&self) -> anyhow::Result<()> {
+        if !(1..=24 * 60).contains(&self.session_idle_minutes) {
+            bail!("session_idle_minutes must be 1 to 1440");
+        }
+        if !(1..=72).contains(&self.session_absolute_hours) {
+            bail!("session_absolute_hours must be 1 to 72");
+        }
+        if self.body_limit_bytes < 1024 {
+            bail!("body_limit_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+
+    /// A `--db` flag overrides every other source.
+    pub fn apply_db(&mut self, db: Option<PathBuf>) {
+        if let Some(d) = db {
+            self.db = d;
+        }
+    }
+
+    /// The settings as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_when_printed() {
+        let c = Config { pepper: Some("pepper-value".into()), demo_password: Some("pw-value".into()), ..Default::default() };
+        let t = c.to_masked_toml();
+        assert!(!t.contains("pepper-value") && !t.contains("pw-value"));
+        assert!(t.contains("pepper = \"***\""));
+        assert!(!format!("{c:?}").contains("pepper-value"));
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "db = \"x.db\"\nsession_idle_minutes = 15\n").unwrap();
+        let c = Config::load(Some(&p)).unwrap();
+        assert_eq!(c.db, PathBuf::from("x.db"));
+        assert_eq!(c.session_idle_minutes, 15);
+        std::fs::write(&p, "dbb = \"x.db\"\n").unwrap();
+        assert!(Config::load(Some(&p)).is_err());
+    }
+}
