@@ -1,0 +1,96 @@
+//! Agencies: administrators create; everyone signed in reads; bad input is 422 naming the field.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{agency_body, assert_problem, TestApp};
+
+#[tokio::test]
+async fn an_administrator_creates_an_agency_and_anyone_can_read_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    let mut body = agency_body("altoona-pd");
+    body["ori"] = "ia0771000".into();
+    let r = app.post("/api/v1/agencies", &admin, body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let a: Value = r.json().await.unwrap();
+    assert_eq!(a["ori"], "IA0771000");
+    assert_eq!(a["home_state"], "US-IA");
+    assert_eq!(a["duty_contact"]["phone"], "+1 515 555 0199");
+    let officer = app.token("officer.ky-demo").await;
+    let r = app.get(&format!("/api/v1/agencies/{}", a["id"].as_str().unwrap()), &officer).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn only_administrators_create_agencies() {
+    let app = TestApp::spawn().await;
+    let commander = app.token("commander.mo-ago").await;
+    assert_problem(app.post("/api/v1/agencies", &commander, agency_body("x-pd")).await, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
+}
+
+#[tokio::test]
+async fn bad_agencies_are_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        ("home_state", Box::new(|b| b["home_state"] = "US-XX".into())),
+        ("home_state", Box::new(|b| b["home_state"] = "IA".into())),
+        ("ori", Box::new(|b| b["ori"] = "IA07710".into())),
+        ("ori", Box::new(|b| b["ori"] = "ZZ0771000".into())),
+        ("kind", Box::new(|b| b["kind"] = "navy".into())),
+        ("short_name", Box::new(|b| b["short_name"] = "Not A Slug".into())),
+        ("duty_contact.phone", Box::new(|b| b["duty_contact"]["phone"] = "call dispatch".into())),
+        ("name", Box::new(|b| b["name"] = "Des Moines Police Department".into())),
+        ("short_name", Box::new(|b| b["short_name"] = "mshp".into())),
+    ];
+    for (field, edit) in cases {
+        let mut b = agency_body("fresh-pd");
+        edit(&mut b);
+        assert_problem(app.post("/api/v1/agencies", &admin, b).await, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some(field)).await;
+    }
+    // Nothing was written by the refused requests.
+    let list: Value = app.get("/api/v1/agencies?limit=1000", &admin).await.json().await.unwrap();
+    assert!(list["items"].as_array().unwrap().iter().all(|a| a["short_name"] != "fresh-pd"));
+}
+
+#[tokio::test]
+async fn the_same_name_in_another_state_is_a_different_agency() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    let mut b = agency_body("dsm-pd-2");
+    b["name"] = "Des Moines Police Department".into();
+    b["home_state"] = "US-WA".into();
+    assert_eq!(app.post("/api/v1/agencies", &admin, b).await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn agencies_page_with_a_cursor_until_next_is_null() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.mshp").await;
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/agencies?limit=7".to_string();
+    loop {
+        let page: Value = app.get(&url, &t).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 7);
+        seen.extend(items.iter().map(|a| a["id"].as_str().unwrap().to_string()));
+        match page["next"].as_str() {
+            Some(n) => url = format!("/api/v1/agencies?limit=7&cursor={n}"),
+            None => break,
+        }
+    }
+    let all: Value = app.get("/api/v1/agencies?limit=1000", &t).await.json().await.unwrap();
+    let all: Vec<String> = all["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(seen, all);
+    assert_eq!(all.len(), 25, "the demo has 25 agencies");
+}
+
+#[tokio::test]
+async fn list_parameters_are_checked() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.mshp").await;
+    for (q, field) in [("limit=0", "limit"), ("limit=1001", "limit"), ("limit=abc", "limit"), ("cursor=zzz", "cursor")] {
+        assert_problem(app.get(&format!("/api/v1/agencies?{q}"), &t).await, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some(field)).await;
+    }
+}

@@ -1,0 +1,87 @@
+//! Client mistakes get clear problems, never a 500; every response has a request id.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{agency_body, assert_problem, TestApp};
+
+#[tokio::test]
+async fn malformed_json_is_400_and_a_wrong_shape_is_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/agencies"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, StatusCode::BAD_REQUEST, "request.malformed_json", None).await;
+    let mut b = agency_body("x-pd");
+    b["name"] = 42.into();
+    assert_problem(app.post("/api/v1/agencies", &admin, b).await, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("name")).await;
+    let mut b = agency_body("x-pd");
+    b.as_object_mut().unwrap().remove("duty_contact");
+    assert_problem(app.post("/api/v1/agencies", &admin, b).await, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("duty_contact")).await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    let mut b = agency_body("big-pd");
+    b["name"] = "x".repeat(100 * 1024).into();
+    assert_problem(app.post("/api/v1/agencies", &admin, b).await, StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", None).await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_415() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    let r = app.client.post(app.url("/api/v1/agencies")).bearer_auth(&admin).body("name=x").send().await.unwrap();
+    assert_problem(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request.unsupported_media_type", None).await;
+}
+
+#[tokio::test]
+async fn unknown_ids_and_paths_are_404_and_wrong_methods_405() {
+    let app = TestApp::spawn().await;
+    let t = app.token("commander.mo-ago").await;
+    for path in [
+        "/api/v1/operations/0195f2d0-0000-7000-8000-000000000000",
+        "/api/v1/operations/not-an-id",
+        "/api/v1/agencies/0195f2d0-0000-7000-8000-000000000000",
+        "/api/v1/users/42",
+        "/api/v1/nothing-here",
+    ] {
+        assert_problem(app.get(path, &t).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    }
+    let r = app.call(Method::PUT, "/api/v1/agencies", Some(&t), None).await;
+    assert_problem(r, StatusCode::METHOD_NOT_ALLOWED, "request.method_not_allowed", None).await;
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_security_headers() {
+    let app = TestApp::spawn().await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("x-request-id").is_some());
+    assert_eq!(r.headers().get("x-content-type-options").unwrap(), "nosniff");
+    assert!(r.headers().get("content-security-policy").is_some());
+    let r = app.client.get(app.url("/readyz")).header("x-request-id", "trace-me-123").send().await.unwrap();
+    assert_eq!(r.headers().get("x-request-id").unwrap(), "trace-me-123");
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_api() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for p in ["/api/v1/sessions", "/api/v1/agencies", "/api/v1/agencies/{id}", "/api/v1/users", "/api/v1/operations", "/api/v1/operations/{id}", "/api/v1/operations/{id}/agencies", "/healthz", "/readyz"] {
+        assert!(paths.contains_key(p), "{p} missing");
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}

@@ -1,0 +1,155 @@
+//! `TestApp::spawn()`: a fresh database with the demo loaded (every demo user's
+//! password is `DEMO_PW`), the real router served on an ephemeral loopback
+//! port, a clock the test controls.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use reqwest::{Client, Method, Response, StatusCode};
+use serde_json::{json, Value};
+use taskforce_core::actor::Actor;
+use taskforce_core::clock::FixedClock;
+use taskforce_core::password::{Argon2Hasher, HashCost};
+use taskforce_core::service::{App, Settings};
+use taskforce_store_sqlite::SqliteStore;
+use taskforce_web::hasher::BlockingHasher;
+use taskforce_web::{AppState, WebConfig};
+
+pub const DEMO_PW: &str = "demo-password-123";
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: Arc<FixedClock>,
+    pub client: Client,
+    _dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(WebConfig { body_limit: 64 * 1024, ..WebConfig::default() }).await
+    }
+
+    pub async fn spawn_with(config: WebConfig) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+        let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
+        let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
+        let dummy = hasher.dummy_hash();
+        let app = App::new(store, clock.clone(), Arc::new(BlockingHasher(hasher)), Settings::default(), dummy);
+        app.sync_reference_data().await.unwrap();
+        app.load_demo(&Actor::local_admin(), Some(DEMO_PW)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState { app, config: Arc::new(config) };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(taskforce_web::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { base: format!("http://{addr}"), clock, client, _dir: dir, _shutdown: tx }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn advance(&self, by: SignedDuration) {
+        self.clock.advance(by);
+    }
+
+    /// Signs in and returns the bearer token.
+    pub async fn token(&self, username: &str) -> String {
+        let r = self.sign_in(username, DEMO_PW).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "sign-in of {username}");
+        r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/sessions"))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Response {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Response {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// The demo operation's id, as the demo commander sees it.
+    pub async fn demo_operation_id(&self, token: &str) -> String {
+        let list: Value = self.get("/api/v1/operations", token).await.json().await.unwrap();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["code"] == "united-front-2021")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// An agency's id by short name (any signed-in user may list agencies).
+    pub async fn agency_id(&self, token: &str, short: &str) -> String {
+        let list: Value = self.get("/api/v1/agencies?limit=1000", token).await.json().await.unwrap();
+        list["items"].as_array().unwrap().iter().find(|a| a["short_name"] == short).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// Asserts a problem response: status, code, and (when given) an offending field.
+pub async fn assert_problem(r: Response, status: StatusCode, code: &str, field: Option<&str>) -> Value {
+    assert_eq!(r.status(), status, "status");
+    let ct = r.headers().get("content-type").unwrap().to_str().unwrap().to_string();
+    assert_eq!(ct, "application/problem+json");
+    let header_id = r.headers().get("x-request-id").unwrap().to_str().unwrap().to_string();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(body["request_id"], header_id.as_str());
+    if let Some(f) = field {
+        let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|x| x["field"].as_str().unwrap()).collect();
+        assert!(fields.contains(&f), "expected field {f} in {fields:?}");
+    }
+    body
+}
+
+/// A valid agency body with a unique short name.
+pub fn agency_body(short: &str) -> Value {
+    json!({
+        "name": format!("{short} Police Department"),
+        "short_name": short,
+        "kind": "municipal",
+        "home_state": "US-IA",
+        "ori": null,
+        "duty_contact": {"name": "Dispatch", "phone": "+1 515 555 0199"}
+    })
+}

@@ -1,0 +1,11 @@
+//! HTTP integration tests: the real router on 127.0.0.1:0 against a fresh
+//! SQLite file per test. One test binary; a module per area.
+
+mod helpers;
+
+mod agencies;
+mod auth;
+mod errors;
+mod operations;
+mod pages;
+mod users;
