@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 use crate::ids::AgencyId;
-use crate::states::{StateCode, STATES};
+use crate::states::{STATES, StateCode};
 use crate::validate::{self, Errors};
 
 /// What kind of body an agency is (DESIGN §2).
@@ -257,7 +257,10 @@ mod tests {
         };
         let errs = NewAgency::parse(&bad).unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["name", "short_name", "kind", "home_state", "ori", "duty_phone"]);
+        assert_eq!(
+            fields,
+            ["name", "short_name", "kind", "home_state", "ori", "duty_phone"]
+        );
     }
 
     #[test]

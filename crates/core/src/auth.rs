@@ -31,7 +31,10 @@ pub struct SessionSettings {
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        Self { idle: SignedDuration::from_mins(30), absolute: SignedDuration::from_hours(12) }
+        Self {
+            idle: SignedDuration::from_mins(30),
+            absolute: SignedDuration::from_hours(12),
+        }
     }
 }
 

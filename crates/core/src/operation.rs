@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::FieldError;
 use crate::ids::{AgencyId, OperationId, UserId};
 use crate::states::StateCode;
-use crate::time::{parse_rfc3339, TzName, Window};
+use crate::time::{TzName, Window, parse_rfc3339};
 use crate::validate::{self, Errors};
 
 /// Where an operation is in its life.
@@ -74,7 +74,13 @@ impl FromStr for OperationStatus {
         OperationStatus::ALL
             .into_iter()
             .find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| FieldError::new("status", "unknown_status", "status must be planning, active, concluded or closed"))
+            .ok_or_else(|| {
+                FieldError::new(
+                    "status",
+                    "unknown_status",
+                    "status must be planning, active, concluded or closed",
+                )
+            })
     }
 }
 
@@ -108,7 +114,11 @@ impl FromStr for ParticipationRole {
             "lead" => Ok(ParticipationRole::Lead),
             "participant" => Ok(ParticipationRole::Participant),
             "support" => Ok(ParticipationRole::Support),
-            _ => Err(FieldError::new("role", "unknown_role", "role must be lead, participant or support")),
+            _ => Err(FieldError::new(
+                "role",
+                "unknown_role",
+                "role must be lead, participant or support",
+            )),
         }
     }
 }
@@ -227,13 +237,7 @@ pub struct NewOperation {
     pub states: Vec<OperationState>,
 }
 
-fn window_from(
-    e: &mut Errors,
-    prefix: &str,
-    start: &str,
-    end: &str,
-    tz: Option<TzName>,
-) -> Option<Window> {
+fn window_from(e: &mut Errors, prefix: &str, start: &str, end: &str, tz: Option<TzName>) -> Option<Window> {
     let s = e.take(parse_rfc3339(&format!("{prefix}start"), start));
     let en = e.take(parse_rfc3339(&format!("{prefix}end"), end));
     match (s, en, tz) {
@@ -249,7 +253,11 @@ fn window_from(
 }
 
 /// Validates a list of states against the operation's zone.
-pub fn parse_states(e: &mut Errors, inputs: &[OperationStateInput], default_tz: Option<&TzName>) -> Vec<OperationState> {
+pub fn parse_states(
+    e: &mut Errors,
+    inputs: &[OperationStateInput],
+    default_tz: Option<&TzName>,
+) -> Vec<OperationState> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     if inputs.is_empty() {
@@ -261,10 +269,16 @@ pub fn parse_states(e: &mut Errors, inputs: &[OperationStateInput], default_tz: 
             continue;
         };
         if !seen.insert(state) {
-            e.add(format!("{p}state"), "duplicate", format!("{} is listed twice", state.name()));
+            e.add(
+                format!("{p}state"),
+                "duplicate",
+                format!("{} is listed twice", state.name()),
+            );
             continue;
         }
-        let note = e.take(validate::opt_text(&format!("{p}note"), s.note.as_deref(), 200)).flatten();
+        let note = e
+            .take(validate::opt_text(&format!("{p}note"), s.note.as_deref(), 200))
+            .flatten();
         let window = match (s.start.as_deref(), s.end.as_deref()) {
             (None, None) => None,
             (Some(st), Some(en)) => {
@@ -275,7 +289,11 @@ pub fn parse_states(e: &mut Errors, inputs: &[OperationStateInput], default_tz: 
                 window_from(e, &p, st, en, tz)
             }
             _ => {
-                e.add(format!("{p}end"), "required", "a state's own window needs both start and end");
+                e.add(
+                    format!("{p}end"),
+                    "required",
+                    "a state's own window needs both start and end",
+                );
                 None
             }
         };
@@ -294,7 +312,12 @@ impl NewOperation {
         let window = window_from(&mut e, "", &input.start, &input.end, tz.clone());
         let states = parse_states(&mut e, &input.states, tz.as_ref());
         match (code, name, window) {
-            (Some(code), Some(name), Some(window)) if e.is_empty() => Ok(NewOperation { code, name, window, states }),
+            (Some(code), Some(name), Some(window)) if e.is_empty() => Ok(NewOperation {
+                code,
+                name,
+                window,
+                states,
+            }),
             _ => Err(e.into_vec()),
         }
     }
@@ -374,7 +397,10 @@ mod tests {
             end: "2021-08-27T18:00:00-05:00".into(),
             time_zone: "America/Chicago".into(),
             states: vec![
-                OperationStateInput { state: "US-MO".into(), ..Default::default() },
+                OperationStateInput {
+                    state: "US-MO".into(),
+                    ..Default::default()
+                },
                 OperationStateInput {
                     state: "US-SD".into(),
                     start: Some("2021-08-06T00:00:00-06:00".into()),
@@ -398,8 +424,14 @@ mod tests {
     fn bad_input_names_each_field() {
         let mut i = input();
         i.end = "2021-08-25T00:00:00-05:00".into();
-        i.states.push(OperationStateInput { state: "US-MO".into(), ..Default::default() });
-        i.states.push(OperationStateInput { state: "XX".into(), ..Default::default() });
+        i.states.push(OperationStateInput {
+            state: "US-MO".into(),
+            ..Default::default()
+        });
+        i.states.push(OperationStateInput {
+            state: "XX".into(),
+            ..Default::default()
+        });
         i.states[1].end = None;
         let errs = NewOperation::parse(&i).unwrap_err();
         let f: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();

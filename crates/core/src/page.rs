@@ -22,7 +22,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { after: None, limit: DEFAULT_LIMIT }
+        Self {
+            after: None,
+            limit: DEFAULT_LIMIT,
+        }
     }
 }
 
@@ -34,7 +37,11 @@ impl PageRequest {
             None => DEFAULT_LIMIT,
             Some(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => u32::try_from(n).unwrap_or(DEFAULT_LIMIT),
             Some(_) => {
-                errs.push(FieldError::new("limit", "out_of_range", format!("limit must be 1 to {MAX_LIMIT}")));
+                errs.push(FieldError::new(
+                    "limit",
+                    "out_of_range",
+                    format!("limit must be 1 to {MAX_LIMIT}"),
+                ));
                 DEFAULT_LIMIT
             }
         };
@@ -43,12 +50,20 @@ impl PageRequest {
             Some(c) => match decode_cursor(c) {
                 Some(id) => Some(id),
                 None => {
-                    errs.push(FieldError::new("cursor", "invalid", "cursor must be a value from a previous page's next"));
+                    errs.push(FieldError::new(
+                        "cursor",
+                        "invalid",
+                        "cursor must be a value from a previous page's next",
+                    ));
                     None
                 }
             },
         };
-        if errs.is_empty() { Ok(Self { after, limit }) } else { Err(errs) }
+        if errs.is_empty() {
+            Ok(Self { after, limit })
+        } else {
+            Err(errs)
+        }
     }
 }
 
@@ -87,7 +102,10 @@ impl<T> Page<T> {
 
     /// Maps the items.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
     }
 }
 

@@ -225,7 +225,11 @@ impl Table {
                 "deny" => Ok(false),
                 _ => Err(format!("line {}: {s:?} is neither allow nor deny", n + 1)),
             };
-            let row = Row { own: flag(own)?, same_operation: flag(same)?, other: flag(other)? };
+            let row = Row {
+                own: flag(own)?,
+                same_operation: flag(same)?,
+                other: flag(other)?,
+            };
             let roles: Vec<Role> = if role == "*" {
                 Role::ALL.to_vec()
             } else {
@@ -275,7 +279,9 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource<'_>, kind: &
     if can(actor, action, resource) {
         Ok(())
     } else if matches!(resource, Resource::Collection) || can(actor, action.read_of_kind(), resource) {
-        Err(Error::Forbidden { action: action.as_str() })
+        Err(Error::Forbidden {
+            action: action.as_str(),
+        })
     } else {
         Err(Error::NotFound { kind })
     }
@@ -289,7 +295,10 @@ mod tests {
 
     fn actor(role: Role, agency: AgencyId) -> Actor {
         Actor {
-            principal: Principal::User { user_id: UserId::new_v7(), username: "t".into() },
+            principal: Principal::User {
+                user_id: UserId::new_v7(),
+                username: "t".into(),
+            },
             agency_id: Some(agency),
             unit: None,
             roles: [role].into_iter().collect(),
@@ -300,7 +309,11 @@ mod tests {
     fn the_shipped_table_parses_and_names_every_action() {
         let t = Table::parse(TABLE_SOURCE).unwrap();
         for a in Action::ALL {
-            assert!(Role::ALL.iter().any(|r| t.row(a, *r).is_some()), "{} is in no row", a.as_str());
+            assert!(
+                Role::ALL.iter().any(|r| t.row(a, *r).is_some()),
+                "{} is in no row",
+                a.as_str()
+            );
         }
     }
 
@@ -319,14 +332,27 @@ mod tests {
         let stranger = AgencyId::new_v7();
         let leads = [lead];
         let members = [lead, member];
-        let op = Resource::Operation { leads: &leads, members: &members };
+        let op = Resource::Operation {
+            leads: &leads,
+            members: &members,
+        };
         assert!(authorize(&actor(Role::Commander, lead), Action::OperationUpdate, &op, "operation").is_ok());
         assert!(matches!(
-            authorize(&actor(Role::Commander, member), Action::OperationUpdate, &op, "operation"),
+            authorize(
+                &actor(Role::Commander, member),
+                Action::OperationUpdate,
+                &op,
+                "operation"
+            ),
             Err(Error::Forbidden { .. })
         ));
         assert!(matches!(
-            authorize(&actor(Role::Commander, stranger), Action::OperationRead, &op, "operation"),
+            authorize(
+                &actor(Role::Commander, stranger),
+                Action::OperationRead,
+                &op,
+                "operation"
+            ),
             Err(Error::NotFound { .. })
         ));
         assert!(can(&actor(Role::Officer, member), Action::OperationRead, &op));

@@ -91,7 +91,12 @@ pub trait StoreTx: Send {
     /// Replaces a user's password hash.
     async fn set_password_hash(&mut self, id: UserId, hash: &str, at: jiff::Timestamp) -> Result<(), StoreError>;
     /// Users in id order, optionally of one agency.
-    async fn list_users(&mut self, agency: Option<AgencyId>, after: Option<&str>, limit: u32) -> Result<Vec<User>, StoreError>;
+    async fn list_users(
+        &mut self,
+        agency: Option<AgencyId>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
     /// How many users exist.
     async fn count_users(&mut self) -> Result<u64, StoreError>;
 

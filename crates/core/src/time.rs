@@ -77,7 +77,9 @@ impl Window {
 
 /// `at` as RFC 3339 with the offset of `tz` (`2021-08-26T06:00:00-05:00`).
 pub fn rfc3339_in(at: Timestamp, tz: &TzName) -> String {
-    at.to_zoned_datetime(tz.zone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    at.to_zoned_datetime(tz.zone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 /// Parses an RFC 3339 timestamp with an offset (`2021-08-26T06:00:00-05:00`).
@@ -98,7 +100,13 @@ pub fn parse_local(field: &str, s: &str, tz: &TzName) -> Result<Timestamp, Field
         .ok()
         .and_then(|dt| dt.to_zoned_datetime(tz.zone()).ok())
         .map(|z| z.timestamp())
-        .ok_or_else(|| FieldError::new(field, "invalid_time", format!("{field} must be a date and time such as 2021-08-26T06:00")))
+        .ok_or_else(|| {
+            FieldError::new(
+                field,
+                "invalid_time",
+                format!("{field} must be a date and time such as 2021-08-26T06:00"),
+            )
+        })
 }
 
 #[cfg(test)]

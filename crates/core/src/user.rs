@@ -83,7 +83,8 @@ pub fn parse_username(value: &str) -> Result<String, FieldError> {
     let v = value.trim().to_ascii_lowercase();
     let ok = (2..=64).contains(&v.len())
         && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if ok {
         Ok(v)
     } else {
@@ -134,9 +135,7 @@ impl NewUser {
         let roles = e.take(parse_roles(&input.roles));
         let pw = e.take(policy.check("password", &input.password));
         match (username, display_name, agency_id, unit, roles, pw) {
-            (Some(username), Some(dn), Some(agency_id), Some(unit), Some(roles), Some(()))
-                if e.is_empty() =>
-            {
+            (Some(username), Some(dn), Some(agency_id), Some(unit), Some(roles), Some(())) if e.is_empty() => {
                 Ok(NewUser {
                     display_name: dn.unwrap_or_else(|| username.clone()),
                     username,

@@ -96,7 +96,8 @@ pub fn slug(field: &str, value: &str, max: usize) -> Result<String, FieldError> 
     let v = value.trim().to_ascii_lowercase();
     let ok = !v.is_empty()
         && v.len() <= max
-        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !v.starts_with('-')
         && !v.ends_with('-')
         && !v.contains("--");
@@ -155,7 +156,13 @@ mod tests {
 
     #[test]
     fn phones_accept_the_usual_forms() {
-        for ok in ["+1 573 555 0100", "(573) 555-0100", "573.555.0100", "573-555-0100 ext 12", "5735550100x3"] {
+        for ok in [
+            "+1 573 555 0100",
+            "(573) 555-0100",
+            "573.555.0100",
+            "573-555-0100 ext 12",
+            "5735550100x3",
+        ] {
             assert!(phone("p", ok).is_ok(), "{ok}");
         }
         for bad in ["", "call me", "12", "+1 573 555 0100 ext", "573-555-0100; drop"] {

@@ -1,6 +1,6 @@
 -- Taskforce initial schema: reference states, agencies, users and roles,
 -- sessions, operations with their states and agencies.
--- Times are UTC text in one fixed format (YYYY-MM-DDTHH:MM:SS.ffffffZ) so that
+-- Times are UTC text in one fixed format (YYYY-MM-DDTHH:MM:SS.fffffffffZ) so that
 -- text order is time order. Ids are UUIDv7 text, so id order is creation order.
 
 CREATE TABLE states (

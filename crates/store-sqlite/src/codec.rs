@@ -8,17 +8,19 @@ use taskforce_core::store::StoreError;
 
 /// Times are stored as UTC text of fixed width, so text order is time order.
 pub fn ts(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    t.strftime("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
 }
 
 /// Reads a stored time.
 pub fn parse_ts(s: &str) -> Result<Timestamp, StoreError> {
-    s.parse().map_err(|e| StoreError::Other(format!("bad stored time {s:?}: {e}")))
+    s.parse()
+        .map_err(|e| StoreError::Other(format!("bad stored time {s:?}: {e}")))
 }
 
 /// Reads a stored value that parses with `FromStr` (ids, enums, codes).
 pub fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Other(format!("bad stored {what} {s:?}")))
+    s.parse()
+        .map_err(|_| StoreError::Other(format!("bad stored {what} {s:?}")))
 }
 
 /// Maps a sqlx error to the backend-independent store error.

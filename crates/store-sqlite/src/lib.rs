@@ -49,7 +49,10 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(map_err)?;
-        Ok(Self { pool, path: path.to_path_buf() })
+        Ok(Self {
+            pool,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Opens the database at `path` and applies pending migrations.
@@ -103,9 +106,18 @@ impl SqliteStore {
     /// `(journal_mode, synchronous, foreign_keys)`; `synchronous` 2 is FULL.
     pub async fn durability(&self) -> Result<(String, i64, i64), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        let jm: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.map_err(map_err)?;
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await.map_err(map_err)?;
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.map_err(map_err)?;
+        let jm: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_err)?;
         Ok((jm, sync, fk))
     }
 

@@ -57,7 +57,10 @@ fn agency_row(row: &SqliteRow) -> R<Agency> {
         ori: ori
             .map(|o| Ori::parse(&o).map_err(|_| StoreError::Other("bad stored ORI".into())))
             .transpose()?,
-        duty_contact: DutyContact { name: get(row, "duty_name")?, phone: get(row, "duty_phone")? },
+        duty_contact: DutyContact {
+            name: get(row, "duty_name")?,
+            phone: get(row, "duty_phone")?,
+        },
         created_at: parse_ts(&get::<String>(row, "created_at")?)?,
         updated_at: parse_ts(&get::<String>(row, "updated_at")?)?,
     })
@@ -123,7 +126,11 @@ impl SqliteTx {
                     }),
                     _ => None,
                 };
-                Ok(OperationState { state: state(&get::<String>(r, "state")?)?, window, note: get(r, "note")? })
+                Ok(OperationState {
+                    state: state(&get::<String>(r, "state")?)?,
+                    window,
+                    note: get(r, "note")?,
+                })
             })
             .collect::<R<Vec<_>>>()?;
         let agencies = sqlx::query(
@@ -271,23 +278,32 @@ impl StoreTx for SqliteTx {
 
     async fn find_agency(&mut self, id: AgencyId) -> R<Option<Agency>> {
         let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id = ?"));
-        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(agency_row).transpose()
     }
 
     async fn find_agency_by_short_name(&mut self, short_name: &str) -> R<Option<Agency>> {
         let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE short_name = ?"));
-        let row = sqlx::query(sql).bind(short_name).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        let row = sqlx::query(sql)
+            .bind(short_name)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(agency_row).transpose()
     }
 
     async fn agency_name_taken(&mut self, name: &str, st: StateCode) -> R<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM agencies WHERE lower(name) = lower(?) AND home_state = ?")
-            .bind(name)
-            .bind(st.iso())
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM agencies WHERE lower(name) = lower(?) AND home_state = ?")
+                .bind(name)
+                .bind(st.iso())
+                .fetch_one(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         Ok(n > 0)
     }
 
@@ -352,7 +368,11 @@ impl StoreTx for SqliteTx {
 
     async fn find_user(&mut self, id: UserId) -> R<Option<User>> {
         let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = ?"));
-        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         match row {
             Some(r) => Ok(Some(self.user_row(&r).await?)),
             None => Ok(None),
@@ -361,7 +381,11 @@ impl StoreTx for SqliteTx {
 
     async fn find_user_by_username(&mut self, username: &str) -> R<Option<User>> {
         let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE username = ?"));
-        let row = sqlx::query(sql).bind(username).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        let row = sqlx::query(sql)
+            .bind(username)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         match row {
             Some(r) => Ok(Some(self.user_row(&r).await?)),
             None => Ok(None),
@@ -393,7 +417,9 @@ impl StoreTx for SqliteTx {
     async fn list_users(&mut self, agency: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<User>> {
         let rows = match agency {
             Some(a) => {
-                let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE agency_id = ? AND id > ? ORDER BY id LIMIT ?"));
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "{USER_COLS} WHERE agency_id = ? AND id > ? ORDER BY id LIMIT ?"
+                ));
                 sqlx::query(sql)
                     .bind(a.to_string())
                     .bind(after.unwrap_or(""))
@@ -529,7 +555,11 @@ impl StoreTx for SqliteTx {
 
     async fn find_operation(&mut self, id: OperationId) -> R<Option<Operation>> {
         let sql = sqlx::AssertSqlSafe(format!("{OPERATION_COLS} WHERE id = ?"));
-        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         match row {
             Some(r) => Ok(Some(self.operation_row(&r).await?)),
             None => Ok(None),
@@ -538,14 +568,23 @@ impl StoreTx for SqliteTx {
 
     async fn find_operation_by_code(&mut self, code: &str) -> R<Option<Operation>> {
         let sql = sqlx::AssertSqlSafe(format!("{OPERATION_COLS} WHERE code = ?"));
-        let row = sqlx::query(sql).bind(code).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        let row = sqlx::query(sql)
+            .bind(code)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         match row {
             Some(r) => Ok(Some(self.operation_row(&r).await?)),
             None => Ok(None),
         }
     }
 
-    async fn list_operations(&mut self, member: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<Operation>> {
+    async fn list_operations(
+        &mut self,
+        member: Option<AgencyId>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> R<Vec<Operation>> {
         let rows = match member {
             Some(a) => {
                 let sql = sqlx::AssertSqlSafe(format!(

@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use jiff::SignedDuration;
+use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::auth::SessionSettings;
 use taskforce_core::clock::SystemClock;
 use taskforce_core::password::{Argon2Hasher, HashCost};
 use taskforce_core::service::demo::DemoOutcome;
 use taskforce_core::service::{App, Settings};
-use taskforce_core::Error;
 use taskforce_store_sqlite::SqliteStore;
 use taskforce_web::hasher::BlockingHasher;
 
@@ -57,7 +57,13 @@ pub fn describe(e: &anyhow::Error) -> String {
     match e.downcast_ref::<Error>() {
         Some(Error::Validation(fields)) => fields
             .iter()
-            .map(|f| if f.field.is_empty() { f.message.clone() } else { format!("{}: {}", f.field, f.message) })
+            .map(|f| {
+                if f.field.is_empty() {
+                    f.message.clone()
+                } else {
+                    format!("{}: {}", f.field, f.message)
+                }
+            })
             .collect::<Vec<_>>()
             .join("; "),
         _ => format!("{e:#}"),
@@ -66,9 +72,13 @@ pub fn describe(e: &anyhow::Error) -> String {
 
 /// Logs go to standard error; a server logs at `info`, other commands only warnings.
 pub fn init_tracing(filter: &str, serving: bool) {
-    let filter = if serving || std::env::var_os("TASKFORCE_LOG").is_some() { filter } else { "warn" };
-    let env = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = if serving || std::env::var_os("TASKFORCE_LOG").is_some() {
+        filter
+    } else {
+        "warn"
+    };
+    let env =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(env)
         .with_writer(std::io::stderr)
@@ -97,7 +107,13 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App)> {
         },
         ..Settings::default()
     };
-    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);
+    let app = App::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        Arc::new(BlockingHasher(hasher)),
+        settings,
+        dummy,
+    );
     app.sync_reference_data().await?;
     Ok((store, app))
 }
@@ -108,7 +124,10 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the database {}", cfg.db.display()))?;
     let n = store.migrate().await?;
-    eprintln!("{}: {n} migration(s) applied; the schema is up to date", cfg.db.display());
+    eprintln!(
+        "{}: {n} migration(s) applied; the schema is up to date",
+        cfg.db.display()
+    );
     store.close().await;
     Ok(())
 }
@@ -135,11 +154,19 @@ pub fn print_demo_sign_ins(outcome: &DemoOutcome) {
 /// `taskforce demo`.
 pub async fn demo(cfg: &Config) -> anyhow::Result<()> {
     let (store, app) = open(cfg).await?;
-    let outcome = app.load_demo(&Actor::local_admin(), cfg.demo_password.as_deref()).await?;
+    let outcome = app
+        .load_demo(&Actor::local_admin(), cfg.demo_password.as_deref())
+        .await?;
     if outcome.created {
-        eprintln!("Loaded Operation United Front (united-front-2021) into {}.", cfg.db.display());
+        eprintln!(
+            "Loaded Operation United Front (united-front-2021) into {}.",
+            cfg.db.display()
+        );
     } else {
-        eprintln!("Operation United Front is already in {}; nothing new loaded.", cfg.db.display());
+        eprintln!(
+            "Operation United Front is already in {}; nothing new loaded.",
+            cfg.db.display()
+        );
     }
     print_demo_sign_ins(&outcome);
     store.close().await;

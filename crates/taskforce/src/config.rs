@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
 /// The settings in force.
@@ -88,7 +88,10 @@ fn env(name: &str) -> Option<String> {
 fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
     match env(name) {
         None => Ok(None),
-        Some(v) => v.parse().map(Some).map_err(|_| anyhow::anyhow!("{name} has an invalid value")),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{name} has an invalid value")),
     }
 }
 
@@ -107,28 +110,69 @@ impl Config {
         let mut c = Config::default();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let f: FileConfig = toml::from_str(&text).with_context(|| format!("{} is not a valid config", path.display()))?;
-            if let Some(v) = f.db { c.db = v }
-            if let Some(v) = f.listen { c.listen = v }
-            if let Some(v) = f.tls_proxy { c.tls_proxy = v }
-            if let Some(v) = f.allow_plain_http { c.allow_plain_http = v }
-            if let Some(v) = f.log { c.log = v }
-            if let Some(v) = f.session_idle_minutes { c.session_idle_minutes = v }
-            if let Some(v) = f.session_absolute_hours { c.session_absolute_hours = v }
-            if let Some(v) = f.body_limit_bytes { c.body_limit_bytes = v }
-            if f.pepper.is_some() { c.pepper = f.pepper }
-            if f.demo_password.is_some() { c.demo_password = f.demo_password }
+            let f: FileConfig =
+                toml::from_str(&text).with_context(|| format!("{} is not a valid config", path.display()))?;
+            if let Some(v) = f.db {
+                c.db = v
+            }
+            if let Some(v) = f.listen {
+                c.listen = v
+            }
+            if let Some(v) = f.tls_proxy {
+                c.tls_proxy = v
+            }
+            if let Some(v) = f.allow_plain_http {
+                c.allow_plain_http = v
+            }
+            if let Some(v) = f.log {
+                c.log = v
+            }
+            if let Some(v) = f.session_idle_minutes {
+                c.session_idle_minutes = v
+            }
+            if let Some(v) = f.session_absolute_hours {
+                c.session_absolute_hours = v
+            }
+            if let Some(v) = f.body_limit_bytes {
+                c.body_limit_bytes = v
+            }
+            if f.pepper.is_some() {
+                c.pepper = f.pepper
+            }
+            if f.demo_password.is_some() {
+                c.demo_password = f.demo_password
+            }
         }
-        if let Some(v) = env("TASKFORCE_DB") { c.db = v.into() }
-        if let Some(v) = env_parse("TASKFORCE_LISTEN")? { c.listen = v }
-        if let Some(v) = env_bool("TASKFORCE_TLS_PROXY")? { c.tls_proxy = v }
-        if let Some(v) = env_bool("TASKFORCE_ALLOW_PLAIN_HTTP")? { c.allow_plain_http = v }
-        if let Some(v) = env("TASKFORCE_LOG") { c.log = v }
-        if let Some(v) = env_parse("TASKFORCE_SESSION_IDLE_MINUTES")? { c.session_idle_minutes = v }
-        if let Some(v) = env_parse("TASKFORCE_SESSION_ABSOLUTE_HOURS")? { c.session_absolute_hours = v }
-        if let Some(v) = env_parse("TASKFORCE_BODY_LIMIT_BYTES")? { c.body_limit_bytes = v }
-        if let Some(v) = env("TASKFORCE_PEPPER") { c.pepper = Some(v) }
-        if let Some(v) = env("TASKFORCE_DEMO_PASSWORD") { c.demo_password = Some(v) }
+        if let Some(v) = env("TASKFORCE_DB") {
+            c.db = v.into()
+        }
+        if let Some(v) = env_parse("TASKFORCE_LISTEN")? {
+            c.listen = v
+        }
+        if let Some(v) = env_bool("TASKFORCE_TLS_PROXY")? {
+            c.tls_proxy = v
+        }
+        if let Some(v) = env_bool("TASKFORCE_ALLOW_PLAIN_HTTP")? {
+            c.allow_plain_http = v
+        }
+        if let Some(v) = env("TASKFORCE_LOG") {
+            c.log = v
+        }
+        if let Some(v) = env_parse("TASKFORCE_SESSION_IDLE_MINUTES")? {
+            c.session_idle_minutes = v
+        }
+        if let Some(v) = env_parse("TASKFORCE_SESSION_ABSOLUTE_HOURS")? {
+            c.session_absolute_hours = v
+        }
+        if let Some(v) = env_parse("TASKFORCE_BODY_LIMIT_BYTES")? {
+            c.body_limit_bytes = v
+        }
+        if let Some(v) = env("TASKFORCE_PEPPER") {
+            c.pepper = Some(v)
+        }
+        if let Some(v) = env("TASKFORCE_DEMO_PASSWORD") {
+            c.demo_password = Some(v)
+        }
         c.check()?;
         Ok(c)
     }
@@ -166,7 +210,11 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_when_printed() {
-        let c = Config { pepper: Some("pepper-value".into()), demo_password: Some("pw-value".into()), ..Default::default() };
+        let c = Config {
+            pepper: Some("pepper-value".into()),
+            demo_password: Some("pw-value".into()),
+            ..Default::default()
+        };
         let t = c.to_masked_toml();
         assert!(!t.contains("pepper-value") && !t.contains("pw-value"));
         assert!(t.contains("pepper = \"***\""));

@@ -6,15 +6,15 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use taskforce_core::actor::Actor;
 use taskforce_core::auth::Session;
 use taskforce_core::error::{Error, FieldError};
 use taskforce_core::page::PageRequest;
 
-use crate::problem::ApiError;
 use crate::AppState;
+use crate::problem::ApiError;
 
 /// A JSON body, checked and decoded.
 #[derive(Debug, Clone)]
@@ -43,7 +43,11 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let msg = inner.to_string();
             let (field, code) = match msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
                 Some(missing) => {
-                    let f = if field.is_empty() { missing.to_string() } else { format!("{field}.{missing}") };
+                    let f = if field.is_empty() {
+                        missing.to_string()
+                    } else {
+                        format!("{field}.{missing}")
+                    };
                     (f, "required")
                 }
                 None => (field, "invalid"),
@@ -51,7 +55,11 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let message = msg.split(" at line ").next().unwrap_or("invalid value").to_string();
             ApiError::from(Error::Validation(vec![FieldError::new(field, code, message)]))
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "request.malformed_json", "the body is not valid JSON")
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "request.malformed_json",
+                "the body is not valid JSON",
+            )
         }
     })
 }
@@ -73,9 +81,17 @@ where
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "the body is too large")
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request.too_large",
+                    "the body is too large",
+                )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "request.unreadable", "the body could not be read")
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "request.unreadable",
+                    "the body could not be read",
+                )
             }
         })?;
         decode_json(&bytes).map(ApiJson)
@@ -149,7 +165,11 @@ impl ListQuery {
         let limit = match self.limit.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(s) => Some(s.parse::<i64>().map_err(|_| {
-                ApiError::from(Error::field("limit", "invalid", "limit must be a whole number from 1 to 1000"))
+                ApiError::from(Error::field(
+                    "limit",
+                    "invalid",
+                    "limit must be a whole number from 1 to 1000",
+                ))
             })?),
         };
         PageRequest::parse(limit, self.cursor.as_deref()).map_err(|e| Error::Validation(e).into())

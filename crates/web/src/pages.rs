@@ -5,19 +5,19 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
+use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
-use taskforce_core::Error;
 
+use crate::AppState;
 use crate::extract::Auth;
 use crate::problem::ApiError;
-use crate::AppState;
 
 /// The page routes.
 pub fn router() -> Router<AppState> {
@@ -33,7 +33,10 @@ pub fn router() -> Router<AppState> {
 async fn css() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         include_str!("../assets/app.css"),
@@ -97,7 +100,13 @@ struct NextQuery {
 }
 
 async fn login_page(State(st): State<AppState>, Query(q): Query<NextQuery>) -> impl IntoResponse {
-    LoginPage { demo: st.config.demo, who: None, error: None, next: safe_next(q.next.as_deref()), username: String::new() }
+    LoginPage {
+        demo: st.config.demo,
+        who: None,
+        error: None,
+        next: safe_next(q.next.as_deref()),
+        username: String::new(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -151,7 +160,10 @@ async fn logout(State(st): State<AppState>, auth: Result<Auth, ApiError>) -> Res
         return ApiError::from(e).into_response();
     }
     let secure = if st.config.tls { "; Secure" } else { "" };
-    let cookie = format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}", st.config.cookie_name());
+    let cookie = format!(
+        "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}",
+        st.config.cookie_name()
+    );
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         headers.insert(header::SET_COOKIE, v);
@@ -255,7 +267,9 @@ struct OperationPage {
 }
 
 async fn operation_page(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}")) };
+    let Ok(auth) = auth else {
+        return to_login(&format!("/operations/{id}"));
+    };
     let Ok(op_id) = id.parse::<OperationId>() else {
         return ApiError::from(Error::NotFound { kind: "operation" }).into_response();
     };

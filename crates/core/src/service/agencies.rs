@@ -7,10 +7,10 @@ use crate::agency::{Agency, AgencyInput, NewAgency};
 use crate::error::{Error, FieldError, Result};
 use crate::ids::AgencyId;
 use crate::page::{Page, PageRequest};
-use crate::policy::{authorize, Action, Resource};
+use crate::policy::{Action, Resource, authorize};
 use crate::store::StoreTx;
 
-use super::{unique_to_field, App};
+use super::{App, unique_to_field};
 
 /// How an import treats invalid rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,11 @@ pub struct ImportReport {
 async fn check_unique(tx: &mut dyn StoreTx, a: &NewAgency) -> Result<Vec<FieldError>> {
     let mut errs = Vec::new();
     if tx.agency_name_taken(&a.name, a.home_state).await? {
-        errs.push(FieldError::new("name", "taken", "an agency of this name already exists in this state"));
+        errs.push(FieldError::new(
+            "name",
+            "taken",
+            "an agency of this name already exists in this state",
+        ));
     }
     if tx.find_agency_by_short_name(&a.short_name).await?.is_some() {
         errs.push(FieldError::new("short_name", "taken", "this short name is taken"));
@@ -92,7 +96,15 @@ impl App {
             Some(mine) => tx.agencies_share_operation(mine, id).await?,
             None => false,
         };
-        authorize(actor, Action::AgencyRead, &Resource::Agency { id, shares_operation: shares }, "agency")?;
+        authorize(
+            actor,
+            Action::AgencyRead,
+            &Resource::Agency {
+                id,
+                shares_operation: shares,
+            },
+            "agency",
+        )?;
         Ok(agency)
     }
 
@@ -131,7 +143,10 @@ impl App {
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<ImportReport> {
         authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
-        let mut report = ImportReport { rows: rows.len(), ..Default::default() };
+        let mut report = ImportReport {
+            rows: rows.len(),
+            ..Default::default()
+        };
         let mut tx = self.write().await?;
         let mut names = HashSet::new();
         let mut shorts = HashSet::new();
@@ -143,15 +158,27 @@ impl App {
                 Ok(a) => {
                     let mut errs = check_unique(tx.as_mut(), &a).await?;
                     if !names.insert((a.name.to_lowercase(), a.home_state)) {
-                        errs.push(FieldError::new("name", "duplicate", "this agency appears earlier in the file"));
+                        errs.push(FieldError::new(
+                            "name",
+                            "duplicate",
+                            "this agency appears earlier in the file",
+                        ));
                     }
                     if !shorts.insert(a.short_name.clone()) {
-                        errs.push(FieldError::new("short_name", "duplicate", "this short name appears earlier in the file"));
+                        errs.push(FieldError::new(
+                            "short_name",
+                            "duplicate",
+                            "this short name appears earlier in the file",
+                        ));
                     }
                     if let Some(o) = &a.ori
                         && !oris.insert(o.clone())
                     {
-                        errs.push(FieldError::new("ori", "duplicate", "this ORI appears earlier in the file"));
+                        errs.push(FieldError::new(
+                            "ori",
+                            "duplicate",
+                            "this ORI appears earlier in the file",
+                        ));
                     }
                     if errs.is_empty() {
                         valid.push(a);

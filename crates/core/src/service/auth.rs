@@ -84,7 +84,10 @@ impl App {
             tx.commit().await?;
         }
         let actor = Actor {
-            principal: Principal::User { user_id: user.id, username: user.username },
+            principal: Principal::User {
+                user_id: user.id,
+                username: user.username,
+            },
             agency_id: Some(user.agency_id),
             unit: user.unit,
             roles: user.roles,

@@ -6,9 +6,9 @@ use crate::demo;
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, OperationId, UserId};
 use crate::operation::{NewOperation, Operation, OperationStatus, Participation, ParticipationRole};
-use crate::policy::{authorize, Action, Resource};
+use crate::policy::{Action, Resource, authorize};
 use crate::token::new_password;
-use crate::user::{parse_roles, User};
+use crate::user::{User, parse_roles};
 
 use super::App;
 
@@ -39,7 +39,10 @@ impl App {
         authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
         authorize(actor, Action::UserCreate, &Resource::Collection, "user")?;
         if let Some(p) = password {
-            self.settings.password_policy.check("TASKFORCE_DEMO_PASSWORD", p).map_err(|e| Error::Validation(vec![e]))?;
+            self.settings
+                .password_policy
+                .check("TASKFORCE_DEMO_PASSWORD", p)
+                .map_err(|e| Error::Validation(vec![e]))?;
         }
         // Hash outside the transaction; the demo has a couple of dozen users.
         let mut hashed = Vec::new();
@@ -109,7 +112,11 @@ impl App {
                         updated_at: now,
                     };
                     tx.insert_user(&user, &hash).await?;
-                    sign_ins.push(DemoSignIn { username, password: Some(pw), unit: user.unit });
+                    sign_ins.push(DemoSignIn {
+                        username,
+                        password: Some(pw),
+                        unit: user.unit,
+                    });
                 }
             }
         }
@@ -123,7 +130,11 @@ impl App {
                         "support" => ParticipationRole::Support,
                         _ => ParticipationRole::Participant,
                     };
-                    Some(Participation { agency_id: a.id, role, joined_at: now })
+                    Some(Participation {
+                        agency_id: a.id,
+                        role,
+                        joined_at: now,
+                    })
                 })
                 .collect();
             let op = Operation {

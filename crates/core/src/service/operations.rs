@@ -8,10 +8,10 @@ use crate::operation::{
     NewOperation, Operation, OperationInput, OperationPatch, OperationStatus, Participation, ParticipationRole,
 };
 use crate::page::{Page, PageRequest};
-use crate::policy::{allows, authorize, Action, Resource, Scope};
+use crate::policy::{Action, Resource, Scope, allows, authorize};
 use crate::store::StoreTx;
 
-use super::{unique_to_field, App};
+use super::{App, unique_to_field};
 
 /// An operation with the agencies it involves, as its detail view shows it.
 #[derive(Debug, Clone)]
@@ -27,7 +27,9 @@ fn resource(op: &Operation) -> (Vec<AgencyId>, Vec<AgencyId>) {
 }
 
 async fn load(tx: &mut dyn StoreTx, id: OperationId) -> Result<Operation> {
-    tx.find_operation(id).await?.ok_or(Error::NotFound { kind: "operation" })
+    tx.find_operation(id)
+        .await?
+        .ok_or(Error::NotFound { kind: "operation" })
 }
 
 async fn detail(tx: &mut dyn StoreTx, operation: Operation) -> Result<OperationDetail> {
@@ -42,7 +44,9 @@ impl App {
     pub async fn create_operation(&self, actor: &Actor, input: &OperationInput) -> Result<OperationDetail> {
         authorize(actor, Action::OperationCreate, &Resource::Collection, "operation")?;
         let Some(agency) = actor.agency_id else {
-            return Err(Error::Forbidden { action: Action::OperationCreate.as_str() });
+            return Err(Error::Forbidden {
+                action: Action::OperationCreate.as_str(),
+            });
         };
         let new = NewOperation::parse(input).map_err(Error::Validation)?;
         let mut tx = self.write().await?;
@@ -57,7 +61,11 @@ impl App {
             status: OperationStatus::Planning,
             window: new.window,
             states: new.states,
-            agencies: vec![Participation { agency_id: agency, role: ParticipationRole::Lead, joined_at: now }],
+            agencies: vec![Participation {
+                agency_id: agency,
+                role: ParticipationRole::Lead,
+                joined_at: now,
+            }],
             created_by: actor.user_id(),
             created_at: now,
             updated_at: now,
@@ -73,7 +81,15 @@ impl App {
         let mut tx = self.read().await?;
         let op = load(tx.as_mut(), id).await?;
         let (leads, members) = resource(&op);
-        authorize(actor, Action::OperationRead, &Resource::Operation { leads: &leads, members: &members }, "operation")?;
+        authorize(
+            actor,
+            Action::OperationRead,
+            &Resource::Operation {
+                leads: &leads,
+                members: &members,
+            },
+            "operation",
+        )?;
         detail(tx.as_mut(), op).await
     }
 
@@ -85,7 +101,15 @@ impl App {
             .await?
             .ok_or(Error::NotFound { kind: "operation" })?;
         let (leads, members) = resource(&op);
-        authorize(actor, Action::OperationRead, &Resource::Operation { leads: &leads, members: &members }, "operation")?;
+        authorize(
+            actor,
+            Action::OperationRead,
+            &Resource::Operation {
+                leads: &leads,
+                members: &members,
+            },
+            "operation",
+        )?;
         detail(tx.as_mut(), op).await
     }
 
@@ -97,22 +121,45 @@ impl App {
         } else {
             match actor.agency_id {
                 Some(a) => Some(a),
-                None => return Ok(Page { items: vec![], next: None }),
+                None => {
+                    return Ok(Page {
+                        items: vec![],
+                        next: None,
+                    });
+                }
             }
         };
         let mut tx = self.read().await?;
-        let rows = tx.list_operations(member, page.after.as_deref(), page.limit + 1).await?;
+        let rows = tx
+            .list_operations(member, page.after.as_deref(), page.limit + 1)
+            .await?;
         Ok(Page::from_rows(rows, page.limit, |o| o.id.to_string()))
     }
 
     /// Changes an operation's name, window, states or status.
-    pub async fn update_operation(&self, actor: &Actor, id: OperationId, patch: &OperationPatch) -> Result<OperationDetail> {
+    pub async fn update_operation(
+        &self,
+        actor: &Actor,
+        id: OperationId,
+        patch: &OperationPatch,
+    ) -> Result<OperationDetail> {
         let mut tx = self.write().await?;
         let mut op = load(tx.as_mut(), id).await?;
         let (leads, members) = resource(&op);
-        authorize(actor, Action::OperationUpdate, &Resource::Operation { leads: &leads, members: &members }, "operation")?;
+        authorize(
+            actor,
+            Action::OperationUpdate,
+            &Resource::Operation {
+                leads: &leads,
+                members: &members,
+            },
+            "operation",
+        )?;
         if op.status == OperationStatus::Closed {
-            return Err(Error::Conflict { code: "operation.closed", message: "a closed operation cannot change".into() });
+            return Err(Error::Conflict {
+                code: "operation.closed",
+                message: "a closed operation cannot change".into(),
+            });
         }
         patch.apply(&mut op).map_err(Error::Validation)?;
         op.updated_at = self.clock.now();
@@ -133,9 +180,20 @@ impl App {
         let mut tx = self.write().await?;
         let mut op = load(tx.as_mut(), id).await?;
         let (leads, members) = resource(&op);
-        authorize(actor, Action::OperationInvite, &Resource::Operation { leads: &leads, members: &members }, "operation")?;
+        authorize(
+            actor,
+            Action::OperationInvite,
+            &Resource::Operation {
+                leads: &leads,
+                members: &members,
+            },
+            "operation",
+        )?;
         if op.status == OperationStatus::Closed {
-            return Err(Error::Conflict { code: "operation.closed", message: "a closed operation cannot change".into() });
+            return Err(Error::Conflict {
+                code: "operation.closed",
+                message: "a closed operation cannot change".into(),
+            });
         }
         if tx.find_agency(agency_id).await?.is_none() {
             return Err(Error::field("agency_id", "unknown", "no agency has this id"));
@@ -148,7 +206,11 @@ impl App {
                 }
                 p.role = role;
             }
-            None => op.agencies.push(Participation { agency_id, role, joined_at: now }),
+            None => op.agencies.push(Participation {
+                agency_id,
+                role,
+                joined_at: now,
+            }),
         }
         op.updated_at = now;
         tx.update_operation(&op).await?;
@@ -165,11 +227,17 @@ impl App {
         authorize(
             actor,
             Action::OperationRemoveAgency,
-            &Resource::Operation { leads: &leads, members: &members },
+            &Resource::Operation {
+                leads: &leads,
+                members: &members,
+            },
             "operation",
         )?;
         if op.status == OperationStatus::Closed {
-            return Err(Error::Conflict { code: "operation.closed", message: "a closed operation cannot change".into() });
+            return Err(Error::Conflict {
+                code: "operation.closed",
+                message: "a closed operation cannot change".into(),
+            });
         }
         let Some(pos) = op.agencies.iter().position(|p| p.agency_id == agency_id) else {
             return Err(Error::NotFound { kind: "participation" });
@@ -191,5 +259,8 @@ fn op_leads(leads: &[AgencyId]) -> usize {
 }
 
 fn last_lead() -> Error {
-    Error::Conflict { code: "operation.last_lead", message: "an operation needs at least one lead agency".into() }
+    Error::Conflict {
+        code: "operation.last_lead",
+        message: "an operation needs at least one lead agency".into(),
+    }
 }

@@ -4,10 +4,10 @@ use crate::actor::Actor;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{AgencyId, UserId};
 use crate::page::{Page, PageRequest};
-use crate::policy::{allows, authorize, Action, Resource, Scope};
+use crate::policy::{Action, Resource, Scope, allows, authorize};
 use crate::user::{NewUser, User, UserInput};
 
-use super::{unique_to_field, App};
+use super::{App, unique_to_field};
 
 impl App {
     /// Creates a user in an existing agency (administrators).
@@ -45,7 +45,14 @@ impl App {
         let mut tx = self.read().await?;
         let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
         if actor.user_id() != Some(id) {
-            authorize(actor, Action::UserRead, &Resource::User { agency_id: user.agency_id }, "user")?;
+            authorize(
+                actor,
+                Action::UserRead,
+                &Resource::User {
+                    agency_id: user.agency_id,
+                },
+                "user",
+            )?;
         }
         Ok(user)
     }
@@ -58,7 +65,12 @@ impl App {
             agency
         } else {
             match (agency, actor.agency_id) {
-                (Some(a), Some(mine)) if a != mine => return Ok(Page { items: vec![], next: None }),
+                (Some(a), Some(mine)) if a != mine => {
+                    return Ok(Page {
+                        items: vec![],
+                        next: None,
+                    });
+                }
                 (_, mine) => mine,
             }
         };
@@ -74,7 +86,14 @@ impl App {
             .find_user_by_username(&username.trim().to_ascii_lowercase())
             .await?
             .ok_or(Error::NotFound { kind: "user" })?;
-        authorize(actor, Action::UserRead, &Resource::User { agency_id: user.agency_id }, "user")?;
+        authorize(
+            actor,
+            Action::UserRead,
+            &Resource::User {
+                agency_id: user.agency_id,
+            },
+            "user",
+        )?;
         Ok(user)
     }
 
@@ -87,7 +106,14 @@ impl App {
         let hash = self.hasher.hash(password.to_string()).await?;
         let mut tx = self.write().await?;
         let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
-        authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user")?;
+        authorize(
+            actor,
+            Action::UserSetPassword,
+            &Resource::User {
+                agency_id: user.agency_id,
+            },
+            "user",
+        )?;
         tx.set_password_hash(id, &hash, self.clock.now()).await?;
         tx.delete_sessions_of(id).await?;
         tx.commit().await?;

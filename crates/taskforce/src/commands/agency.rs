@@ -4,16 +4,16 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
+use taskforce_core::FieldError;
 use taskforce_core::actor::Actor;
 use taskforce_core::agency::AgencyInput;
-use taskforce_core::page::{PageRequest, MAX_LIMIT};
+use taskforce_core::page::{MAX_LIMIT, PageRequest};
 use taskforce_core::service::agencies::ImportMode;
-use taskforce_core::FieldError;
 
 use super::user::Format;
-use super::{open, BadInput};
-use crate::config::Config;
+use super::{BadInput, open};
 use crate::DbArg;
+use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum AgencyCmd {
@@ -71,13 +71,19 @@ const OPTIONAL: [&str; 2] = ["ori", "duty_contact_name"];
 /// Reads the CSV into numbered rows; rows that cannot even be read are reported as invalid.
 fn read_csv(path: &PathBuf) -> anyhow::Result<(Vec<(usize, AgencyInput)>, Vec<(usize, Vec<FieldError>)>)> {
     let file = std::fs::File::open(path).map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file);
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(file);
     let headers = rdr
         .headers()
         .map_err(|e| BadInput(format!("{}: cannot read the header line: {e}", path.display())))?
         .clone();
     let names: Vec<String> = headers.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-    let unknown: Vec<_> = names.iter().filter(|h| !REQUIRED.contains(&h.as_str()) && !OPTIONAL.contains(&h.as_str())).collect();
+    let unknown: Vec<_> = names
+        .iter()
+        .filter(|h| !REQUIRED.contains(&h.as_str()) && !OPTIONAL.contains(&h.as_str()))
+        .collect();
     let missing: Vec<_> = REQUIRED.iter().filter(|r| !names.iter().any(|h| h == *r)).collect();
     if !unknown.is_empty() || !missing.is_empty() {
         return Err(BadInput(format!(
@@ -91,7 +97,11 @@ fn read_csv(path: &PathBuf) -> anyhow::Result<(Vec<(usize, AgencyInput)>, Vec<(u
         .into());
     }
     let col = |rec: &csv::StringRecord, name: &str| -> Option<String> {
-        names.iter().position(|h| h == name).and_then(|i| rec.get(i)).map(str::to_string)
+        names
+            .iter()
+            .position(|h| h == name)
+            .and_then(|i| rec.get(i))
+            .map(str::to_string)
     };
     let mut rows = Vec::new();
     let mut unreadable = Vec::new();
@@ -99,7 +109,10 @@ fn read_csv(path: &PathBuf) -> anyhow::Result<(Vec<(usize, AgencyInput)>, Vec<(u
         match rec {
             Err(e) => {
                 let line = e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-                unreadable.push((line, vec![FieldError::new("", "unreadable", format!("cannot read this row: {e}"))]));
+                unreadable.push((
+                    line,
+                    vec![FieldError::new("", "unreadable", format!("cannot read this row: {e}"))],
+                ));
             }
             Ok(r) => {
                 let line = r.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
@@ -138,7 +151,16 @@ fn read_csv(path: &PathBuf) -> anyhow::Result<(Vec<(usize, AgencyInput)>, Vec<(u
 pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
     let admin = Actor::local_admin();
     match cmd {
-        AgencyCmd::Add { db, name, short_name, kind, state, ori, duty_name, duty_phone } => {
+        AgencyCmd::Add {
+            db,
+            name,
+            short_name,
+            kind,
+            state,
+            ori,
+            duty_name,
+            duty_phone,
+        } => {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
             let input = AgencyInput {
@@ -159,7 +181,10 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
             let mut all = Vec::new();
-            let mut page = PageRequest { after: None, limit: MAX_LIMIT };
+            let mut page = PageRequest {
+                after: None,
+                limit: MAX_LIMIT,
+            };
             loop {
                 let p = app.list_agencies(&admin, &page).await?;
                 all.extend(p.items);
@@ -187,7 +212,10 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
                 Format::Table => {
-                    println!("{:<16} {:<6} {:<16} {:<10} {}", "SHORT NAME", "STATE", "KIND", "ORI", "NAME");
+                    println!(
+                        "{:<16} {:<6} {:<16} {:<10} {}",
+                        "SHORT NAME", "STATE", "KIND", "ORI", "NAME"
+                    );
                     for a in &all {
                         println!(
                             "{:<16} {:<6} {:<16} {:<10} {}",
@@ -230,7 +258,11 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
             report.invalid.sort_by_key(|(line, _)| *line);
             for (line, errs) in &report.invalid {
                 for e in errs {
-                    let field = if e.field.is_empty() { String::new() } else { format!("{}: ", e.field) };
+                    let field = if e.field.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}: ", e.field)
+                    };
                     eprintln!("{}: line {line}: {field}{}", file.display(), e.message);
                 }
             }

@@ -4,13 +4,13 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::{Subcommand, ValueEnum};
 use taskforce_core::actor::Actor;
-use taskforce_core::page::{PageRequest, MAX_LIMIT};
+use taskforce_core::page::{MAX_LIMIT, PageRequest};
 use taskforce_core::token::new_password;
 use taskforce_core::user::UserInput;
 
-use super::{open, BadInput};
-use crate::config::Config;
+use super::{BadInput, open};
 use crate::DbArg;
+use crate::config::Config;
 
 /// Output formats of lists.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -88,13 +88,22 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
     let admin = Actor::local_admin();
     match cmd {
-        UserCmd::Add { db, username, agency, roles, unit, display_name, password_stdin } => {
+        UserCmd::Add {
+            db,
+            username,
+            agency,
+            roles,
+            unit,
+            display_name,
+            password_stdin,
+        } => {
             cfg.apply_db(db.db);
             let (password, generated) = read_password(password_stdin)?;
             let (store, app) = open(cfg).await?;
-            let agency = app.find_agency(&admin, &agency).await.map_err(|_| {
-                BadInput(format!("no agency {agency:?}; list them with `taskforce agency list`"))
-            })?;
+            let agency = app
+                .find_agency(&admin, &agency)
+                .await
+                .map_err(|_| BadInput(format!("no agency {agency:?}; list them with `taskforce agency list`")))?;
             let input = UserInput {
                 username,
                 display_name,
@@ -116,16 +125,26 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
             let agency = match agency {
-                Some(a) => Some(app.find_agency(&admin, &a).await.map_err(|_| BadInput(format!("no agency {a:?}")))?),
+                Some(a) => Some(
+                    app.find_agency(&admin, &a)
+                        .await
+                        .map_err(|_| BadInput(format!("no agency {a:?}")))?,
+                ),
                 None => None,
             };
             let mut all = Vec::new();
-            let mut page = PageRequest { after: None, limit: MAX_LIMIT };
+            let mut page = PageRequest {
+                after: None,
+                limit: MAX_LIMIT,
+            };
             loop {
                 let p = app.list_users(&admin, agency.as_ref().map(|a| a.id), &page).await?;
                 all.extend(p.items);
                 match p.next {
-                    Some(n) => page = PageRequest::parse(Some(i64::from(MAX_LIMIT)), Some(&n)).map_err(|_| BadInput("bad cursor".into()))?,
+                    Some(n) => {
+                        page = PageRequest::parse(Some(i64::from(MAX_LIMIT)), Some(&n))
+                            .map_err(|_| BadInput("bad cursor".into()))?
+                    }
                     None => break,
                 }
             }
@@ -154,7 +173,11 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
             }
             store.close().await;
         }
-        UserCmd::Passwd { db, username, password_stdin } => {
+        UserCmd::Passwd {
+            db,
+            username,
+            password_stdin,
+        } => {
             cfg.apply_db(db.db);
             let (password, generated) = read_password(password_stdin)?;
             let (store, app) = open(cfg).await?;

@@ -1,15 +1,15 @@
 //! `/api/v1/agencies`: create (administrators), read and list (everyone signed in).
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use taskforce_core::agency::{Agency, AgencyInput};
 
 use super::ListOf;
-use crate::extract::{path_id, ApiJson, Auth, ListQuery};
-use crate::problem::{ApiError, Problem};
 use crate::AppState;
+use crate::extract::{ApiJson, Auth, ListQuery, path_id};
+use crate::problem::{ApiError, Problem};
 
 /// A 24/7 duty contact.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -80,7 +80,10 @@ impl From<Agency> for AgencyView {
             kind: a.kind.as_str().to_string(),
             home_state: a.home_state.iso(),
             ori: a.ori.map(|o| o.as_str().to_string()),
-            duty_contact: DutyContactView { name: a.duty_contact.name, phone: a.duty_contact.phone },
+            duty_contact: DutyContactView {
+                name: a.duty_contact.name,
+                phone: a.duty_contact.phone,
+            },
             created_at: a.created_at.to_string(),
             updated_at: a.updated_at.to_string(),
         }

@@ -1,21 +1,21 @@
 //! `/api/v1/operations`: create (commanders), read and list (members), update,
 //! invite and remove agencies (commanders of a lead agency).
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
+use taskforce_core::Error;
 use taskforce_core::ids::{AgencyId, OperationId};
 use taskforce_core::operation::{Operation, OperationInput, OperationPatch, OperationStateInput, ParticipationRole};
 use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::time::Window;
-use taskforce_core::Error;
 
-use super::agencies::DutyContactView;
 use super::ListOf;
-use crate::extract::{path_id, ApiJson, Auth, ListQuery};
-use crate::problem::{ApiError, Problem};
+use super::agencies::DutyContactView;
 use crate::AppState;
+use crate::extract::{ApiJson, Auth, ListQuery, path_id};
+use crate::problem::{ApiError, Problem};
 
 /// A state of a new or changed operation.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -38,7 +38,13 @@ pub struct OperationStateBody {
 
 impl From<OperationStateBody> for OperationStateInput {
     fn from(b: OperationStateBody) -> Self {
-        Self { state: b.state, start: b.start, end: b.end, time_zone: b.time_zone, note: b.note }
+        Self {
+            state: b.state,
+            start: b.start,
+            end: b.end,
+            time_zone: b.time_zone,
+            note: b.note,
+        }
     }
 }
 
@@ -104,7 +110,11 @@ pub struct WindowView {
 
 impl From<&Window> for WindowView {
     fn from(w: &Window) -> Self {
-        Self { start: w.start_local(), end: w.end_local(), time_zone: w.time_zone.as_str().to_string() }
+        Self {
+            start: w.start_local(),
+            end: w.end_local(),
+            time_zone: w.time_zone.as_str().to_string(),
+        }
     }
 }
 
@@ -291,7 +301,10 @@ pub async fn get_operation(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<OperationView>, ApiError> {
-    let d = st.app.get_operation(&auth.actor, path_id::<OperationId>(&id, "operation")?).await?;
+    let d = st
+        .app
+        .get_operation(&auth.actor, path_id::<OperationId>(&id, "operation")?)
+        .await?;
     Ok(Json(d.into()))
 }
 
@@ -314,7 +327,10 @@ pub async fn update_operation(
         time_zone: b.time_zone,
         states: b.states.map(|v| v.into_iter().map(Into::into).collect()),
     };
-    let d = st.app.update_operation(&auth.actor, path_id(&id, "operation")?, &patch).await?;
+    let d = st
+        .app
+        .update_operation(&auth.actor, path_id(&id, "operation")?, &patch)
+        .await?;
     Ok(Json(d.into()))
 }
 
@@ -353,7 +369,11 @@ pub async fn remove_agency(
 ) -> Result<Json<OperationView>, ApiError> {
     let d = st
         .app
-        .remove_agency(&auth.actor, path_id(&id, "operation")?, path_id(&agency_id, "participation")?)
+        .remove_agency(
+            &auth.actor,
+            path_id(&id, "operation")?,
+            path_id(&agency_id, "participation")?,
+        )
         .await?;
     Ok(Json(d.into()))
 }

@@ -1,14 +1,14 @@
 //! `POST /api/v1/sessions` (sign in) and `DELETE /api/v1/sessions/current`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::users::UserView;
+use crate::AppState;
 use crate::extract::{ApiJson, Auth};
 use crate::problem::{ApiError, Problem};
-use crate::AppState;
 
 /// Sign-in input.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -24,7 +24,9 @@ pub struct SignInBody {
 
 impl std::fmt::Debug for SignInBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignInBody").field("username", &self.username).finish_non_exhaustive()
+        f.debug_struct("SignInBody")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
     }
 }
 

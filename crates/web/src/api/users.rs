@@ -1,16 +1,16 @@
 //! `/api/v1/users`: create (administrators), read and list as roles allow.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use taskforce_core::ids::AgencyId;
 use taskforce_core::user::{User, UserInput};
 
 use super::ListOf;
-use crate::extract::{path_id, ApiJson, Auth, ListQuery};
-use crate::problem::{ApiError, Problem};
 use crate::AppState;
+use crate::extract::{ApiJson, Auth, ListQuery, path_id};
+use crate::problem::{ApiError, Problem};
 
 /// A new user.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -87,7 +87,11 @@ pub async fn list_users(
     let agency = match f.agency_id.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(s.parse::<AgencyId>().map_err(|_| {
-            ApiError::from(taskforce_core::Error::field("agency_id", "invalid", "agency_id must be an agency's id"))
+            ApiError::from(taskforce_core::Error::field(
+                "agency_id",
+                "invalid",
+                "agency_id must be an agency's id",
+            ))
         })?),
     };
     let page = st.app.list_users(&auth.actor, agency, &q.page()?).await?;

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{agency_body, assert_problem, TestApp};
+use crate::helpers::{TestApp, agency_body, assert_problem};
 
 #[tokio::test]
 async fn an_administrator_creates_an_agency_and_anyone_can_read_it() {
@@ -18,7 +18,9 @@ async fn an_administrator_creates_an_agency_and_anyone_can_read_it() {
     assert_eq!(a["home_state"], "US-IA");
     assert_eq!(a["duty_contact"]["phone"], "+1 515 555 0199");
     let officer = app.token("officer.ky-demo").await;
-    let r = app.get(&format!("/api/v1/agencies/{}", a["id"].as_str().unwrap()), &officer).await;
+    let r = app
+        .get(&format!("/api/v1/agencies/{}", a["id"].as_str().unwrap()), &officer)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -26,7 +28,13 @@ async fn an_administrator_creates_an_agency_and_anyone_can_read_it() {
 async fn only_administrators_create_agencies() {
     let app = TestApp::spawn().await;
     let commander = app.token("commander.mo-ago").await;
-    assert_problem(app.post("/api/v1/agencies", &commander, agency_body("x-pd")).await, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
+    assert_problem(
+        app.post("/api/v1/agencies", &commander, agency_body("x-pd")).await,
+        StatusCode::FORBIDDEN,
+        "auth.forbidden",
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -40,18 +48,38 @@ async fn bad_agencies_are_422_naming_the_field() {
         ("ori", Box::new(|b| b["ori"] = "ZZ0771000".into())),
         ("kind", Box::new(|b| b["kind"] = "navy".into())),
         ("short_name", Box::new(|b| b["short_name"] = "Not A Slug".into())),
-        ("duty_contact.phone", Box::new(|b| b["duty_contact"]["phone"] = "call dispatch".into())),
+        (
+            "duty_contact.phone",
+            Box::new(|b| b["duty_contact"]["phone"] = "call dispatch".into()),
+        ),
         ("name", Box::new(|b| b["name"] = "Des Moines Police Department".into())),
         ("short_name", Box::new(|b| b["short_name"] = "mshp".into())),
     ];
     for (field, edit) in cases {
         let mut b = agency_body("fresh-pd");
         edit(&mut b);
-        assert_problem(app.post("/api/v1/agencies", &admin, b).await, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some(field)).await;
+        assert_problem(
+            app.post("/api/v1/agencies", &admin, b).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation.failed",
+            Some(field),
+        )
+        .await;
     }
     // Nothing was written by the refused requests.
-    let list: Value = app.get("/api/v1/agencies?limit=1000", &admin).await.json().await.unwrap();
-    assert!(list["items"].as_array().unwrap().iter().all(|a| a["short_name"] != "fresh-pd"));
+    let list: Value = app
+        .get("/api/v1/agencies?limit=1000", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["short_name"] != "fresh-pd")
+    );
 }
 
 #[tokio::test]
@@ -61,7 +89,10 @@ async fn the_same_name_in_another_state_is_a_different_agency() {
     let mut b = agency_body("dsm-pd-2");
     b["name"] = "Des Moines Police Department".into();
     b["home_state"] = "US-WA".into();
-    assert_eq!(app.post("/api/v1/agencies", &admin, b).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.post("/api/v1/agencies", &admin, b).await.status(),
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]
@@ -81,7 +112,12 @@ async fn agencies_page_with_a_cursor_until_next_is_null() {
         }
     }
     let all: Value = app.get("/api/v1/agencies?limit=1000", &t).await.json().await.unwrap();
-    let all: Vec<String> = all["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    let all: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(seen, all);
     assert_eq!(all.len(), 25, "the demo has 25 agencies");
 }
@@ -90,7 +126,18 @@ async fn agencies_page_with_a_cursor_until_next_is_null() {
 async fn list_parameters_are_checked() {
     let app = TestApp::spawn().await;
     let t = app.token("officer.mshp").await;
-    for (q, field) in [("limit=0", "limit"), ("limit=1001", "limit"), ("limit=abc", "limit"), ("cursor=zzz", "cursor")] {
-        assert_problem(app.get(&format!("/api/v1/agencies?{q}"), &t).await, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some(field)).await;
+    for (q, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=abc", "limit"),
+        ("cursor=zzz", "cursor"),
+    ] {
+        assert_problem(
+            app.get(&format!("/api/v1/agencies?{q}"), &t).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation.failed",
+            Some(field),
+        )
+        .await;
     }
 }

@@ -2,9 +2,9 @@
 
 use jiff::SignedDuration;
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, TestApp, DEMO_PW};
+use crate::helpers::{DEMO_PW, TestApp, assert_problem};
 
 #[tokio::test]
 async fn signing_in_returns_a_token_its_expiry_and_the_user() {
@@ -21,8 +21,20 @@ async fn signing_in_returns_a_token_its_expiry_and_the_user() {
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     let app = TestApp::spawn().await;
-    let a = assert_problem(app.sign_in("commander.mo-ago", "wrong password").await, StatusCode::UNAUTHORIZED, "auth.invalid_credentials", None).await;
-    let b = assert_problem(app.sign_in("nobody.nowhere", "wrong password").await, StatusCode::UNAUTHORIZED, "auth.invalid_credentials", None).await;
+    let a = assert_problem(
+        app.sign_in("commander.mo-ago", "wrong password").await,
+        StatusCode::UNAUTHORIZED,
+        "auth.invalid_credentials",
+        None,
+    )
+    .await;
+    let b = assert_problem(
+        app.sign_in("nobody.nowhere", "wrong password").await,
+        StatusCode::UNAUTHORIZED,
+        "auth.invalid_credentials",
+        None,
+    )
+    .await;
     assert_eq!(a["detail"], b["detail"]);
 }
 
@@ -30,9 +42,14 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
 async fn requests_without_valid_credentials_are_401_with_a_challenge() {
     let app = TestApp::spawn().await;
     let r = app.call(Method::GET, "/api/v1/operations", None, None).await;
-    assert_eq!(r.headers().get("www-authenticate").unwrap(), "Bearer realm=\"taskforce\"");
+    assert_eq!(
+        r.headers().get("www-authenticate").unwrap(),
+        "Bearer realm=\"taskforce\""
+    );
     assert_problem(r, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
-    let r = app.call(Method::GET, "/api/v1/operations", Some("not-a-token"), None).await;
+    let r = app
+        .call(Method::GET, "/api/v1/operations", Some("not-a-token"), None)
+        .await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
 }
 
@@ -45,7 +62,13 @@ async fn a_session_ends_after_thirty_idle_minutes_but_not_while_used() {
         assert_eq!(app.get("/api/v1/operations", &t).await.status(), StatusCode::OK);
     }
     app.advance(SignedDuration::from_mins(31));
-    assert_problem(app.get("/api/v1/operations", &t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
+    assert_problem(
+        app.get("/api/v1/operations", &t).await,
+        StatusCode::UNAUTHORIZED,
+        "auth.unauthenticated",
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -57,13 +80,28 @@ async fn a_session_ends_twelve_hours_after_sign_in_however_busy() {
         let _ = app.get("/api/v1/operations", &t).await;
     }
     app.advance(SignedDuration::from_mins(25));
-    assert_problem(app.get("/api/v1/operations", &t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
+    assert_problem(
+        app.get("/api/v1/operations", &t).await,
+        StatusCode::UNAUTHORIZED,
+        "auth.unauthenticated",
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn signing_out_ends_the_session() {
     let app = TestApp::spawn().await;
     let t = app.token("officer.mshp").await;
-    assert_eq!(app.delete("/api/v1/sessions/current", &t).await.status(), StatusCode::NO_CONTENT);
-    assert_problem(app.get("/api/v1/operations", &t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
+    assert_eq!(
+        app.delete("/api/v1/sessions/current", &t).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_problem(
+        app.get("/api/v1/operations", &t).await,
+        StatusCode::UNAUTHORIZED,
+        "auth.unauthenticated",
+        None,
+    )
+    .await;
 }

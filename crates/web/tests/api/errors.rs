@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{agency_body, assert_problem, TestApp};
+use crate::helpers::{TestApp, agency_body, assert_problem};
 
 #[tokio::test]
 async fn malformed_json_is_400_and_a_wrong_shape_is_422_naming_the_field() {
@@ -21,10 +21,22 @@ async fn malformed_json_is_400_and_a_wrong_shape_is_422_naming_the_field() {
     assert_problem(r, StatusCode::BAD_REQUEST, "request.malformed_json", None).await;
     let mut b = agency_body("x-pd");
     b["name"] = 42.into();
-    assert_problem(app.post("/api/v1/agencies", &admin, b).await, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("name")).await;
+    assert_problem(
+        app.post("/api/v1/agencies", &admin, b).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation.failed",
+        Some("name"),
+    )
+    .await;
     let mut b = agency_body("x-pd");
     b.as_object_mut().unwrap().remove("duty_contact");
-    assert_problem(app.post("/api/v1/agencies", &admin, b).await, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("duty_contact")).await;
+    assert_problem(
+        app.post("/api/v1/agencies", &admin, b).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation.failed",
+        Some("duty_contact"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -33,15 +45,34 @@ async fn a_body_over_the_limit_is_413() {
     let admin = app.token("admin.mo-ago").await;
     let mut b = agency_body("big-pd");
     b["name"] = "x".repeat(100 * 1024).into();
-    assert_problem(app.post("/api/v1/agencies", &admin, b).await, StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", None).await;
+    assert_problem(
+        app.post("/api/v1/agencies", &admin, b).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request.too_large",
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_415() {
     let app = TestApp::spawn().await;
     let admin = app.token("admin.mo-ago").await;
-    let r = app.client.post(app.url("/api/v1/agencies")).bearer_auth(&admin).body("name=x").send().await.unwrap();
-    assert_problem(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request.unsupported_media_type", None).await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/agencies"))
+        .bearer_auth(&admin)
+        .body("name=x")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request.unsupported_media_type",
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -69,7 +100,13 @@ async fn every_response_carries_a_request_id_and_security_headers() {
     assert!(r.headers().get("x-request-id").is_some());
     assert_eq!(r.headers().get("x-content-type-options").unwrap(), "nosniff");
     assert!(r.headers().get("content-security-policy").is_some());
-    let r = app.client.get(app.url("/readyz")).header("x-request-id", "trace-me-123").send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/readyz"))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers().get("x-request-id").unwrap(), "trace-me-123");
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
 }
@@ -77,10 +114,28 @@ async fn every_response_carries_a_request_id_and_security_headers() {
 #[tokio::test]
 async fn the_openapi_document_describes_the_api() {
     let app = TestApp::spawn().await;
-    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    for p in ["/api/v1/sessions", "/api/v1/agencies", "/api/v1/agencies/{id}", "/api/v1/users", "/api/v1/operations", "/api/v1/operations/{id}", "/api/v1/operations/{id}/agencies", "/healthz", "/readyz"] {
+    for p in [
+        "/api/v1/sessions",
+        "/api/v1/agencies",
+        "/api/v1/agencies/{id}",
+        "/api/v1/users",
+        "/api/v1/operations",
+        "/api/v1/operations/{id}",
+        "/api/v1/operations/{id}/agencies",
+        "/healthz",
+        "/readyz",
+    ] {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());

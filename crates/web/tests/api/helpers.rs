@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Client, Method, Response, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use taskforce_core::actor::Actor;
 use taskforce_core::clock::FixedClock;
 use taskforce_core::password::{Argon2Hasher, HashCost};
@@ -27,7 +27,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(WebConfig { body_limit: 64 * 1024, ..WebConfig::default() }).await
+        Self::spawn_with(WebConfig {
+            body_limit: 64 * 1024,
+            ..WebConfig::default()
+        })
+        .await
     }
 
     pub async fn spawn_with(config: WebConfig) -> TestApp {
@@ -36,18 +40,36 @@ impl TestApp {
         let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
         let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
         let dummy = hasher.dummy_hash();
-        let app = App::new(store, clock.clone(), Arc::new(BlockingHasher(hasher)), Settings::default(), dummy);
+        let app = App::new(
+            store,
+            clock.clone(),
+            Arc::new(BlockingHasher(hasher)),
+            Settings::default(),
+            dummy,
+        );
         app.sync_reference_data().await.unwrap();
         app.load_demo(&Actor::local_admin(), Some(DEMO_PW)).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState { app, config: Arc::new(config) };
+        let state = AppState {
+            app,
+            config: Arc::new(config),
+        };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(taskforce_web::serve(listener, state, async {
             let _ = rx.await;
         }));
-        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { base: format!("http://{addr}"), clock, client, _dir: dir, _shutdown: tx }
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base: format!("http://{addr}"),
+            clock,
+            client,
+            _dir: dir,
+            _shutdown: tx,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -117,8 +139,18 @@ impl TestApp {
 
     /// An agency's id by short name (any signed-in user may list agencies).
     pub async fn agency_id(&self, token: &str, short: &str) -> String {
-        let list: Value = self.get("/api/v1/agencies?limit=1000", token).await.json().await.unwrap();
-        list["items"].as_array().unwrap().iter().find(|a| a["short_name"] == short).unwrap()["id"]
+        let list: Value = self
+            .get("/api/v1/agencies?limit=1000", token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["short_name"] == short)
+            .unwrap()["id"]
             .as_str()
             .unwrap()
             .to_string()
@@ -136,7 +168,12 @@ pub async fn assert_problem(r: Response, status: StatusCode, code: &str, field: 
     assert_eq!(body["status"], status.as_u16());
     assert_eq!(body["request_id"], header_id.as_str());
     if let Some(f) = field {
-        let fields: Vec<&str> = body["fields"].as_array().unwrap().iter().map(|x| x["field"].as_str().unwrap()).collect();
+        let fields: Vec<&str> = body["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["field"].as_str().unwrap())
+            .collect();
         assert!(fields.contains(&f), "expected field {f} in {fields:?}");
     }
     body

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, DEMO_PW};
+use crate::helpers::{DEMO_PW, TestApp};
 
 async fn cookie_for(app: &TestApp, user: &str) -> String {
     let r = app
@@ -26,13 +26,34 @@ async fn pages_redirect_to_sign_in_and_then_list_the_operations() {
     let r = app.client.get(app.url("/operations")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers().get("location").unwrap(), "/login?next=/operations");
-    let login = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let login = app
+        .client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(login.contains("<form method=\"post\" action=\"/login\">"));
     let cookie = cookie_for(&app, "commander.mo-ago").await;
-    let html = app.client.get(app.url("/operations")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(app.url("/operations"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Operation United Front"));
     assert!(html.contains("commander.mo-ago"));
-    assert!(html.contains("Missouri Attorney General&#39;s Office") || html.contains("Missouri Attorney General&#x27;s Office"), "{html}");
+    assert!(
+        html.contains("Missouri Attorney General&#39;s Office")
+            || html.contains("Missouri Attorney General&#x27;s Office"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -56,7 +77,11 @@ async fn sign_in_never_redirects_off_site() {
     let r = app
         .client
         .post(app.url("/login"))
-        .form(&[("username", "commander.mo-ago"), ("password", DEMO_PW), ("next", "//evil.example/")])
+        .form(&[
+            ("username", "commander.mo-ago"),
+            ("password", DEMO_PW),
+            ("next", "//evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
@@ -78,7 +103,13 @@ async fn a_cross_site_form_post_is_refused() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // The session survived the forged sign-out.
-    let r = app.client.get(app.url("/operations")).header("cookie", &cookie).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/operations"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -88,9 +119,21 @@ async fn an_operation_page_shows_states_and_duty_contacts() {
     let t = app.token("officer.dsm-pd").await;
     let id = app.demo_operation_id(&t).await;
     let cookie = cookie_for(&app, "officer.dsm-pd").await;
-    let html = app.client.get(app.url(&format!("/operations/{id}"))).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(app.url(&format!("/operations/{id}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("South Dakota"));
     assert!(html.contains("Sturgis"));
-    assert!(html.contains("MDT"), "South Dakota's window is shown in Mountain time: {html}");
+    assert!(
+        html.contains("MDT"),
+        "South Dakota's window is shown in Mountain time: {html}"
+    );
     assert!(html.contains("tel:"));
 }

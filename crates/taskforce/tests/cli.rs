@@ -1,0 +1,440 @@
+//! The binary as an operator uses it: commands against temporary databases,
+//! exit codes, and a crash test that kills the server with SIGKILL while
+//! writes are in flight and checks that every acknowledged write survived.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_taskforce");
+const PW: &str = "demo-password-123";
+
+fn cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(args)
+        .env_remove("TASKFORCE_CONFIG")
+        .env_remove("TASKFORCE_DB")
+        .env_remove("TASKFORCE_PEPPER")
+        .env_remove("TASKFORCE_DEMO_PASSWORD")
+        .env_remove("TASKFORCE_LOG")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    cmd(args).output().unwrap()
+}
+
+fn run_stdin(args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let mut child = cmd(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn db_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("taskforce.db")
+}
+
+/// A running server: its address, and every line it wrote to standard error so far.
+struct Server {
+    child: Child,
+    base: String,
+    stderr_lines: Vec<String>,
+}
+
+impl Server {
+    fn start(db: &Path, extra: &[&str]) -> Server {
+        let mut c = cmd(&["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+        c.args(extra)
+            .env("TASKFORCE_DEMO_PASSWORD", PW)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            // Keep draining after start-up, so the server never writes into a closed pipe.
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut lines = Vec::new();
+        loop {
+            // Not a sleep: waits for the line that says the server is up.
+            let line = rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("the server did not start");
+            lines.push(line.clone());
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split('/').next().unwrap().to_string();
+                return Server {
+                    child,
+                    base: format!("http://{addr}"),
+                    stderr_lines: lines,
+                };
+            }
+        }
+    }
+
+    fn kill9(mut self) {
+        // std's kill() is SIGKILL on Unix: no shutdown hook, no flush.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+async fn token(client: &reqwest::Client, base: &str, user: &str) -> String {
+    let r = client
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&json!({"username": user, "password": PW}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_write_survives_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let server = Server::start(&db, &["--demo"]);
+    let client = reqwest::Client::new();
+    let admin = token(&client, &server.base, "admin.mo-ago").await;
+
+    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let client = client.clone();
+        let base = server.base.clone();
+        let admin = admin.clone();
+        let ack_tx = ack_tx.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let body = json!({
+                    "name": format!("Crash Test Agency {w}-{i}"),
+                    "short_name": format!("crash-{w}-{i}"),
+                    "kind": "county",
+                    "home_state": "US-NE",
+                    "duty_contact": {"name": format!("Desk {w}-{i}"), "phone": "+1 402 555 0100"}
+                });
+                match client
+                    .post(format!("{base}/api/v1/agencies"))
+                    .bearer_auth(&admin)
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 201 => {
+                        if let Ok(v) = r.json::<Value>().await {
+                            let _ = ack_tx.send(v);
+                        } else {
+                            return; // the body was cut off: not acknowledged
+                        }
+                    }
+                    Ok(r) => panic!(
+                        "unexpected status {}: {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    ),
+                    Err(e) => {
+                        eprintln!("writer {w}: {e}");
+                        return;
+                    } // the server is gone
+                }
+            }
+        }));
+    }
+    drop(ack_tx);
+    let mut acknowledged = Vec::new();
+    while acknowledged.len() < 80 {
+        acknowledged.push(ack_rx.recv().await.unwrap());
+    }
+    // Kill while the writers are still sending.
+    server.kill9();
+    for w in writers {
+        w.await.unwrap();
+    }
+    while let Ok(v) = ack_rx.try_recv() {
+        acknowledged.push(v);
+    }
+
+    let server = Server::start(&db, &[]);
+    let admin = token(&client, &server.base, "admin.mo-ago").await;
+    for a in &acknowledged {
+        let id = a["id"].as_str().unwrap();
+        let r = client
+            .get(format!("{}/api/v1/agencies/{id}", server.base))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            200,
+            "acknowledged agency {} is missing after kill -9",
+            a["short_name"]
+        );
+        assert_eq!(
+            &r.json::<Value>().await.unwrap(),
+            a,
+            "acknowledged agency changed after kill -9"
+        );
+    }
+    eprintln!(
+        "{} acknowledged writes, all present after SIGKILL and restart",
+        acknowledged.len()
+    );
+    server.kill9();
+}
+
+#[test]
+fn a_first_start_on_an_empty_database_says_how_to_create_the_first_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&db_in(&dir), &[]);
+    let all = server.stderr_lines.join("\n");
+    assert!(all.contains("no users yet"), "{all}");
+    assert!(all.contains("taskforce user add"), "{all}");
+    server.kill9();
+}
+
+#[test]
+fn plain_http_beyond_loopback_is_refused_without_an_explicit_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["serve", "--db", db_in(&dir).to_str().unwrap(), "--listen", "0.0.0.0:0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--tls-proxy"));
+}
+
+#[test]
+fn the_demo_command_prints_sign_ins_once_and_loads_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let out = run(&["demo", "--db", db.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("commander.mo-ago "))
+        .unwrap();
+    assert_eq!(
+        line.split_whitespace().nth(1).unwrap().len(),
+        20,
+        "a random password is shown"
+    );
+    let again = run(&["demo", "--db", db.to_str().unwrap()]);
+    assert!(again.status.success());
+    assert!(text(&again.stderr).contains("already"));
+    assert!(
+        !text(&again.stdout).contains("commander.mo-ago "),
+        "passwords are not shown twice"
+    );
+    let users = run(&["user", "list", "--db", db.to_str().unwrap(), "--format", "json"]);
+    let users: Value = serde_json::from_slice(&users.stdout).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 23);
+}
+
+#[test]
+fn agency_import_reports_each_bad_row_by_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let csv = dir.path().join("agencies.csv");
+    std::fs::write(
+        &csv,
+        "name,short_name,kind,home_state,ori,duty_contact_name,duty_phone\n\
+         Ankeny Police Department,ankeny-pd,municipal,US-IA,IA0770100,Dispatch,+1 515 555 0101\n\
+         Clive Police Department,clive-pd,municipal,US-IA,IA77,Dispatch,+1 515 555 0102\n\
+         Urbandale Police Department,urbandale-pd,municipal,Iowa,,Dispatch,+1 515 555 0103\n\
+         Ankeny Police Department,ankeny-2,municipal,US-IA,,Dispatch,+1 515 555 0104\n",
+    )
+    .unwrap();
+    let dbs = db.to_str().unwrap();
+    let out = run(&["agency", "import", "--db", dbs, csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("line 3: ori:"), "{err}");
+    assert!(err.contains("line 4: home_state:"), "{err}");
+    assert!(err.contains("line 5: name:"), "{err}");
+    assert_eq!(text(&out.stdout).trim(), "4 rows, 1 valid, 3 invalid, 0 imported");
+    let list = run(&["agency", "list", "--db", dbs, "--format", "json"]);
+    assert_eq!(serde_json::from_slice::<Value>(&list.stdout).unwrap(), json!([]));
+
+    let out = run(&["agency", "import", "--db", dbs, "--skip-invalid", csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "4 rows, 1 valid, 3 invalid, 1 imported");
+    let list = run(&["agency", "list", "--db", dbs, "--format", "json"]);
+    let list: Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[0]["ori"], "IA0770100");
+}
+
+#[test]
+fn a_csv_with_a_wrong_header_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("a.csv");
+    std::fs::write(&csv, "agency,state\nX,US-IA\n").unwrap();
+    let out = run(&[
+        "agency",
+        "import",
+        "--db",
+        db_in(&dir).to_str().unwrap(),
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 1"));
+}
+
+#[test]
+fn users_are_added_with_a_password_from_stdin_or_a_generated_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap();
+    let out = run(&[
+        "agency",
+        "add",
+        "--db",
+        dbs,
+        "--name",
+        "Missouri State Highway Patrol",
+        "--short-name",
+        "mshp",
+        "--kind",
+        "state",
+        "--state",
+        "US-MO",
+        "--duty-phone",
+        "+1 573 555 0100",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run_stdin(
+        &[
+            "user",
+            "add",
+            "--db",
+            dbs,
+            "--agency",
+            "mshp",
+            "--roles",
+            "admin",
+            "--password-stdin",
+            "admin.mshp",
+        ],
+        "correct horse battery\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "", "a password from stdin is not echoed");
+    let out = run(&[
+        "user",
+        "add",
+        "--db",
+        dbs,
+        "--agency",
+        "mshp",
+        "--roles",
+        "officer,analyst",
+        "--unit",
+        "Troop C",
+        "officer.mshp",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout).trim().len(),
+        20,
+        "the generated password is printed once"
+    );
+    let out = run(&[
+        "user", "add", "--db", dbs, "--agency", "mshp", "--roles", "sheriff", "x.mshp",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("roles"));
+    let out = run(&[
+        "user", "add", "--db", dbs, "--agency", "nope", "--roles", "officer", "y.mshp",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&[
+        "agency",
+        "add",
+        "--db",
+        dbs,
+        "--name",
+        "X",
+        "--short-name",
+        "x",
+        "--kind",
+        "state",
+        "--state",
+        "US-ZZ",
+        "--duty-phone",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--state"), "{}", text(&out.stderr));
+    let list = run(&["user", "list", "--db", dbs]);
+    let t = text(&list.stdout);
+    assert!(t.contains("admin.mshp") && t.contains("officer.mshp") && t.contains("Troop C"));
+    let out = run_stdin(
+        &["user", "passwd", "--db", dbs, "--password-stdin", "officer.mshp"],
+        "another long password\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn config_print_masks_secrets() {
+    let out = cmd(&["config", "print", "--db", "x.db"])
+        .env("TASKFORCE_PEPPER", "pepper-secret-value")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let t = text(&out.stdout);
+    assert!(t.contains("db = \"x.db\""), "{t}");
+    assert!(t.contains("pepper = \"***\""), "{t}");
+    assert!(!t.contains("pepper-secret-value"));
+}
+
+#[test]
+fn backup_writes_a_usable_copy_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    assert!(run(&["demo", "--db", db.to_str().unwrap()]).status.success());
+    let copy = dir.path().join("copy.db");
+    let out = run(&["backup", "--db", db.to_str().unwrap(), "--to", copy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let a = run(&["agency", "list", "--db", copy.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&a.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        25
+    );
+    let again = run(&["backup", "--db", db.to_str().unwrap(), "--to", copy.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn migrate_is_idempotent_and_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    assert!(run(&["migrate", "--db", db.to_str().unwrap()]).status.success());
+    let again = run(&["migrate", "--db", db.to_str().unwrap()]);
+    assert!(again.status.success());
+    assert!(text(&again.stderr).contains("0 migration(s) applied"));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(run(&["serve", "--listen", "not-an-address"]).status.code(), Some(2));
+    assert_eq!(run(&["--help"]).status.code(), Some(0));
+}
