@@ -65,6 +65,8 @@ impl Server {
             .stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
+        // Owned at once, so the process is killed and reaped whatever happens next.
+        let mut server = Server { child, base: String::new(), stderr_lines: Vec::new() };
         let (tx, rx) = mpsc::channel::<String>();
         std::thread::spawn(move || {
             // Keep draining after start-up, so the server never writes into a closed pipe.
@@ -72,20 +74,14 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        let mut lines = Vec::new();
         loop {
             // Not a sleep: waits for the line that says the server is up.
-            let line = rx
-                .recv_timeout(Duration::from_secs(120))
-                .expect("the server did not start");
-            lines.push(line.clone());
+            let line = rx.recv_timeout(Duration::from_secs(120)).expect("the server did not start");
+            server.stderr_lines.push(line.clone());
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 let addr = rest.split('/').next().unwrap().to_string();
-                return Server {
-                    child,
-                    base: format!("http://{addr}"),
-                    stderr_lines: lines,
-                };
+                server.base = format!("http://{addr}");
+                return server;
             }
         }
     }
@@ -94,6 +90,13 @@ impl Server {
         // std's kill() is SIGKILL on Unix: no shutdown hook, no flush.
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -69,7 +69,10 @@ const REQUIRED: [&str; 5] = ["name", "short_name", "kind", "home_state", "duty_p
 const OPTIONAL: [&str; 2] = ["ori", "duty_contact_name"];
 
 /// Reads the CSV into numbered rows; rows that cannot even be read are reported as invalid.
-fn read_csv(path: &PathBuf) -> anyhow::Result<(Vec<(usize, AgencyInput)>, Vec<(usize, Vec<FieldError>)>)> {
+/// Numbered rows that could be read, and numbered rows that could not.
+type CsvRows = (Vec<(usize, AgencyInput)>, Vec<(usize, Vec<FieldError>)>);
+
+fn read_csv(path: &PathBuf) -> anyhow::Result<CsvRows> {
     let file = std::fs::File::open(path).map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
@@ -212,10 +215,7 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
                 Format::Table => {
-                    println!(
-                        "{:<16} {:<6} {:<16} {:<10} {}",
-                        "SHORT NAME", "STATE", "KIND", "ORI", "NAME"
-                    );
+                    println!("{:<16} {:<6} {:<16} {:<10} NAME", "SHORT NAME", "STATE", "KIND", "ORI");
                     for a in &all {
                         println!(
                             "{:<16} {:<6} {:<16} {:<10} {}",

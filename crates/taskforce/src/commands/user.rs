@@ -164,7 +164,7 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 }
                 Format::Table => {
-                    println!("{:<28} {:<24} {}", "USERNAME", "ROLES", "UNIT");
+                    println!("{:<28} {:<24} UNIT", "USERNAME", "ROLES");
                     for u in &all {
                         let roles = u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
                         println!("{:<28} {:<24} {}", u.username, roles, u.unit.as_deref().unwrap_or("-"));

@@ -5,6 +5,8 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, agency_body, assert_problem};
 
+type Edit = Box<dyn Fn(&mut Value)>;
+
 #[tokio::test]
 async fn an_administrator_creates_an_agency_and_anyone_can_read_it() {
     let app = TestApp::spawn().await;
@@ -41,7 +43,7 @@ async fn only_administrators_create_agencies() {
 async fn bad_agencies_are_422_naming_the_field() {
     let app = TestApp::spawn().await;
     let admin = app.token("admin.mo-ago").await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         ("home_state", Box::new(|b| b["home_state"] = "US-XX".into())),
         ("home_state", Box::new(|b| b["home_state"] = "IA".into())),
         ("ori", Box::new(|b| b["ori"] = "IA07710".into())),
