@@ -66,7 +66,11 @@ impl Server {
         let mut child = c.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         // Owned at once, so the process is killed and reaped whatever happens next.
-        let mut server = Server { child, base: String::new(), stderr_lines: Vec::new() };
+        let mut server = Server {
+            child,
+            base: String::new(),
+            stderr_lines: Vec::new(),
+        };
         let (tx, rx) = mpsc::channel::<String>();
         std::thread::spawn(move || {
             // Keep draining after start-up, so the server never writes into a closed pipe.
@@ -76,7 +80,9 @@ impl Server {
         });
         loop {
             // Not a sleep: waits for the line that says the server is up.
-            let line = rx.recv_timeout(Duration::from_secs(120)).expect("the server did not start");
+            let line = rx
+                .recv_timeout(Duration::from_secs(120))
+                .expect("the server did not start");
             server.stderr_lines.push(line.clone());
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 let addr = rest.split('/').next().unwrap().to_string();
