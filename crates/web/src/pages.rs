@@ -240,6 +240,7 @@ async fn operations_page(
 struct StateRow {
     code: String,
     name: String,
+    own_window: bool,
     window: String,
     note: Option<String>,
     agencies: usize,
@@ -284,6 +285,7 @@ async fn operation_page(State(st): State<AppState>, auth: Result<Auth, ApiError>
         .map(|s| StateRow {
             code: s.state.usps().to_string(),
             name: s.state.name().to_string(),
+            own_window: s.window.is_some(),
             window: window_text(s.window.as_ref().unwrap_or(&o.window)),
             note: s.note.clone(),
             agencies: d.agencies.iter().filter(|a| a.home_state == s.state).count(),
