@@ -19,6 +19,17 @@ pub enum Principal {
     },
     /// Whoever runs the CLI on the database file: the local administrator.
     LocalAdmin,
+    /// Nobody signed in yet (a sign-in attempt).
+    Anonymous,
+}
+
+/// Where a request came from, for the audit trail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// The client's address, or `cli`.
+    pub source: Option<String>,
+    /// The request's id.
+    pub request_id: Option<String>,
 }
 
 /// An authenticated actor.
@@ -32,6 +43,8 @@ pub struct Actor {
     pub unit: Option<String>,
     /// The actor's roles.
     pub roles: Roles,
+    /// Where the request came from.
+    pub origin: Origin,
 }
 
 impl Actor {
@@ -42,7 +55,19 @@ impl Actor {
             agency_id: None,
             unit: None,
             roles: [Role::Admin].into_iter().collect(),
+            origin: Origin { source: Some("cli".into()), request_id: None },
         }
+    }
+
+    /// Someone not signed in, at `origin`.
+    pub fn anonymous(origin: Origin) -> Self {
+        Actor { principal: Principal::Anonymous, agency_id: None, unit: None, roles: Roles::new(), origin }
+    }
+
+    /// The same actor, seen at `origin`.
+    pub fn at(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
     }
 
     /// Whether the actor holds `role`.
@@ -54,7 +79,7 @@ impl Actor {
     pub fn user_id(&self) -> Option<UserId> {
         match &self.principal {
             Principal::User { user_id, .. } => Some(*user_id),
-            Principal::LocalAdmin => None,
+            Principal::LocalAdmin | Principal::Anonymous => None,
         }
     }
 
@@ -63,6 +88,7 @@ impl Actor {
         match &self.principal {
             Principal::User { username, .. } => username.clone(),
             Principal::LocalAdmin => "local-admin".to_string(),
+            Principal::Anonymous => "anonymous".to_string(),
         }
     }
 }

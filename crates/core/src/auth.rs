@@ -44,3 +44,129 @@ impl Session {
         now < self.expires_at && now.duration_since(self.last_seen_at) < settings.idle
     }
 }
+
+/// What the store keeps about a user's sign-in attempts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInState {
+    /// Attempts counted in the current window (reserved before each check).
+    pub failures: u32,
+    /// When the current window began.
+    pub window_start: Option<Timestamp>,
+    /// When the account was locked; it stays locked until an administrator releases it.
+    pub locked_at: Option<Timestamp>,
+    /// The last successful sign-in.
+    pub last_sign_in_at: Option<Timestamp>,
+}
+
+/// Lockout and inactivity rules (CJIS AC-7: 5 attempts in 15 minutes; 90 days unused).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LockoutSettings {
+    /// Failed attempts that lock an account.
+    pub max_failures: u32,
+    /// The window in which they are counted.
+    pub window: SignedDuration,
+    /// An account unused this long is disabled at its next sign-in attempt.
+    pub inactivity: SignedDuration,
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window: SignedDuration::from_mins(15),
+            inactivity: SignedDuration::from_hours(90 * 24),
+        }
+    }
+}
+
+/// The answer to "may this attempt check a password?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Yes; store this state first.
+    Go(SignInState),
+    /// No: the account is locked (store this state; `newly` if it locked just now).
+    Locked {
+        /// The state to store.
+        state: SignInState,
+        /// Whether this attempt locked it.
+        newly: bool,
+    },
+}
+
+impl LockoutSettings {
+    /// Counts an attempt before its password is checked, so that parallel
+    /// attempts can never check more than `max_failures` passwords.
+    pub fn reserve(&self, mut st: SignInState, now: Timestamp) -> Reservation {
+        if st.locked_at.is_some() {
+            return Reservation::Locked { state: st, newly: false };
+        }
+        let expired = st.window_start.is_none_or(|w| now.duration_since(w) >= self.window);
+        if expired {
+            st.failures = 0;
+            st.window_start = Some(now);
+        }
+        if st.failures >= self.max_failures {
+            st.locked_at = Some(now);
+            return Reservation::Locked { state: st, newly: true };
+        }
+        st.failures += 1;
+        Reservation::Go(st)
+    }
+
+    /// After a failed check: whether the account is now locked.
+    pub fn after_failure(&self, mut st: SignInState, now: Timestamp) -> (SignInState, bool) {
+        if st.locked_at.is_none() && st.failures >= self.max_failures {
+            st.locked_at = Some(now);
+            return (st, true);
+        }
+        (st, false)
+    }
+
+    /// Whether an account last used at `last` (or created at `created`) has been idle too long.
+    pub fn is_inactive(&self, st: &SignInState, created: Timestamp, now: Timestamp) -> bool {
+        now.duration_since(st.last_sign_in_at.unwrap_or(created)) >= self.inactivity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(min: i64) -> Timestamp {
+        Timestamp::UNIX_EPOCH.checked_add(SignedDuration::from_mins(min)).unwrap()
+    }
+
+    #[test]
+    fn five_reservations_in_the_window_then_locked() {
+        let l = LockoutSettings::default();
+        let mut st = SignInState::default();
+        for _ in 0..5 {
+            match l.reserve(st, t(1)) {
+                Reservation::Go(s) => st = s,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(l.reserve(st, t(2)), Reservation::Locked { newly: true, .. }));
+    }
+
+    #[test]
+    fn the_window_resets_the_count_but_not_a_lock() {
+        let l = LockoutSettings::default();
+        let st = SignInState { failures: 4, window_start: Some(t(0)), ..Default::default() };
+        match l.reserve(st, t(16)) {
+            Reservation::Go(s) => assert_eq!(s.failures, 1),
+            other => panic!("{other:?}"),
+        }
+        let locked = SignInState { locked_at: Some(t(0)), ..Default::default() };
+        assert!(matches!(l.reserve(locked, t(10_000)), Reservation::Locked { newly: false, .. }));
+    }
+
+    #[test]
+    fn the_fifth_failure_locks_at_once() {
+        let l = LockoutSettings::default();
+        let st = SignInState { failures: 5, window_start: Some(t(0)), ..Default::default() };
+        assert!(l.after_failure(st, t(1)).1);
+        let st = SignInState { failures: 4, window_start: Some(t(0)), ..Default::default() };
+        assert!(!l.after_failure(st, t(1)).1);
+    }
+}

@@ -9,11 +9,13 @@
 
 pub mod actor;
 pub mod agency;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod ids;
+pub mod keys;
 pub mod operation;
 pub mod page;
 pub mod password;

@@ -44,11 +44,13 @@ pub enum Action {
     OperationInvite,
     /// Remove an agency from an operation.
     OperationRemoveAgency,
+    /// Verify the audit trail or sign a checkpoint.
+    AuditVerify,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 14] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
@@ -62,6 +64,7 @@ impl Action {
         Action::OperationUpdate,
         Action::OperationInvite,
         Action::OperationRemoveAgency,
+        Action::AuditVerify,
     ];
 
     /// The action's name in the table and in audit entries.
@@ -80,6 +83,7 @@ impl Action {
             Action::OperationUpdate => "operation.update",
             Action::OperationInvite => "operation.invite",
             Action::OperationRemoveAgency => "operation.remove_agency",
+            Action::AuditVerify => "audit.verify",
         }
     }
 
@@ -89,6 +93,7 @@ impl Action {
         match self {
             Action::AgencyCreate | Action::AgencyRead | Action::AgencyList => Action::AgencyRead,
             Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword => Action::UserRead,
+            Action::AuditVerify => Action::AuditVerify,
             _ => Action::OperationRead,
         }
     }
@@ -302,6 +307,7 @@ mod tests {
             agency_id: Some(agency),
             unit: None,
             roles: [role].into_iter().collect(),
+            origin: Default::default(),
         }
     }
 

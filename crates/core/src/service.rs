@@ -2,6 +2,7 @@
 //! validates its input and does its work in one store transaction.
 
 pub mod agencies;
+pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod operations;
@@ -9,7 +10,9 @@ pub mod users;
 
 use std::sync::Arc;
 
-use crate::auth::SessionSettings;
+use crate::actor::Actor;
+use crate::audit::{AuditEvent, AuditRecord};
+use crate::auth::{LockoutSettings, SessionSettings};
 use crate::clock::Clock;
 use crate::error::{Error, FieldError};
 use crate::password::{PasswordHasher, PasswordPolicy};
@@ -22,6 +25,8 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     /// Session lifetimes.
     pub sessions: SessionSettings,
+    /// Lockout and inactivity.
+    pub lockout: LockoutSettings,
 }
 
 /// The application: everything a use case needs, injected.
@@ -73,6 +78,55 @@ impl App {
     /// Starts a read transaction.
     pub(crate) async fn read(&self) -> Result<Box<dyn StoreTx>, Error> {
         Ok(self.store.begin(TxMode::Read).await?)
+    }
+
+    /// Appends an audit record in `tx`: it commits with the change or not at all.
+    pub(crate) async fn record(&self, tx: &mut dyn StoreTx, actor: &Actor, event: AuditEvent) -> Result<(), Error> {
+        let head = tx.audit_head().await?;
+        let rec = AuditRecord::next(head, self.clock.now(), actor, event);
+        tx.insert_audit(&rec).await?;
+        Ok(())
+    }
+
+    /// Appends an audit record in a transaction of its own.
+    pub(crate) async fn record_alone(&self, actor: &Actor, event: AuditEvent) -> Result<(), Error> {
+        let mut tx = self.write().await?;
+        self.record(tx.as_mut(), actor, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a refusal and gives back the error to return. Call it after
+    /// dropping any open transaction.
+    pub(crate) async fn refuse(
+        &self,
+        actor: &Actor,
+        action: crate::policy::Action,
+        object_type: &'static str,
+        object_id: Option<String>,
+        err: Error,
+    ) -> Error {
+        match self.record_alone(actor, AuditEvent::denied(action.as_str(), object_type, object_id)).await {
+            Ok(()) => err,
+            Err(e) => e,
+        }
+    }
+
+    /// Asks the policy; a refusal is recorded and returned. Must not be called
+    /// while this use case holds a write transaction (drop it and call
+    /// [`App::refuse`] instead).
+    pub(crate) async fn guard(
+        &self,
+        actor: &Actor,
+        action: crate::policy::Action,
+        resource: &crate::policy::Resource<'_>,
+        object_type: &'static str,
+        object_id: Option<String>,
+    ) -> Result<(), Error> {
+        match crate::policy::authorize(actor, action, resource, object_type) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.refuse(actor, action, object_type, object_id, e).await),
+        }
     }
 
     /// Brings reference data (the states table) up to date; run at start-up.

@@ -7,7 +7,8 @@
 use async_trait::async_trait;
 
 use crate::agency::Agency;
-use crate::auth::Session;
+use crate::audit::AuditRecord;
+use crate::auth::{Session, SignInState};
 use crate::ids::{AgencyId, OperationId, UserId};
 use crate::operation::Operation;
 use crate::states::{StateCode, UsState};
@@ -97,6 +98,12 @@ pub trait StoreTx: Send {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
+    /// A user's sign-in attempt state.
+    async fn sign_in_state(&mut self, id: UserId) -> Result<SignInState, StoreError>;
+    /// Replaces a user's sign-in attempt state.
+    async fn set_sign_in_state(&mut self, id: UserId, state: &SignInState) -> Result<(), StoreError>;
+    /// Disables or enables a user.
+    async fn set_user_disabled(&mut self, id: UserId, disabled: bool, at: jiff::Timestamp) -> Result<(), StoreError>;
     /// How many users exist.
     async fn count_users(&mut self) -> Result<u64, StoreError>;
 
@@ -128,4 +135,12 @@ pub trait StoreTx: Send {
     ) -> Result<Vec<Operation>, StoreError>;
     /// Whether two agencies take part in a common operation.
     async fn agencies_share_operation(&mut self, a: AgencyId, b: AgencyId) -> Result<bool, StoreError>;
+
+    /// The last audit record's `(seq, hash)`, if any. Called inside a write
+    /// transaction, so no other record can be appended before this one's.
+    async fn audit_head(&mut self) -> Result<Option<(u64, String)>, StoreError>;
+    /// Appends an audit record (the store refuses to change or remove one).
+    async fn insert_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// Audit records in seq order after `after`, at most `limit`.
+    async fn audit_page(&mut self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 }

@@ -5,7 +5,8 @@ use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 use taskforce_core::agency::{Agency, DutyContact, Ori};
-use taskforce_core::auth::Session;
+use taskforce_core::audit::AuditRecord;
+use taskforce_core::auth::{Session, SignInState};
 use taskforce_core::ids::{AgencyId, OperationId, UserId};
 use taskforce_core::operation::{Operation, OperationState, Participation, ParticipationRole};
 use taskforce_core::role::{Role, Roles};
@@ -626,5 +627,124 @@ impl StoreTx for SqliteTx {
         .await
         .map_err(map_err)?;
         Ok(n > 0)
+    }
+
+    async fn sign_in_state(&mut self, id: UserId) -> R<SignInState> {
+        let row = sqlx::query(
+            "SELECT failed_attempts, failure_window_start, locked_at, last_sign_in_at FROM users WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?
+        .ok_or(StoreError::NotFound("user"))?;
+        let opt_ts = |col: &str| -> R<Option<Timestamp>> {
+            get::<Option<String>>(&row, col)?.map(|s| parse_ts(&s)).transpose()
+        };
+        Ok(SignInState {
+            failures: u32::try_from(get::<i64>(&row, "failed_attempts")?).unwrap_or(u32::MAX),
+            window_start: opt_ts("failure_window_start")?,
+            locked_at: opt_ts("locked_at")?,
+            last_sign_in_at: opt_ts("last_sign_in_at")?,
+        })
+    }
+
+    async fn set_sign_in_state(&mut self, id: UserId, st: &SignInState) -> R<()> {
+        let done = sqlx::query(
+            "UPDATE users SET failed_attempts = ?, failure_window_start = ?, locked_at = ?, last_sign_in_at = ? \
+             WHERE id = ?",
+        )
+        .bind(i64::from(st.failures))
+        .bind(st.window_start.map(ts))
+        .bind(st.locked_at.map(ts))
+        .bind(st.last_sign_in_at.map(ts))
+        .bind(id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn set_user_disabled(&mut self, id: UserId, disabled: bool, at: Timestamp) -> R<()> {
+        let done = sqlx::query("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?")
+            .bind(i64::from(disabled))
+            .bind(ts(at))
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn audit_head(&mut self) -> R<Option<(u64, String)>> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| Ok((u64::try_from(get::<i64>(&r, "seq")?).unwrap_or(0), get::<String>(&r, "hash")?)))
+            .transpose()
+    }
+
+    async fn insert_audit(&mut self, r: &AuditRecord) -> R<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
+             object_type, object_id, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(i64::try_from(r.seq).unwrap_or(i64::MAX))
+        .bind(ts(r.at))
+        .bind(&r.actor)
+        .bind(&r.actor_user_id)
+        .bind(&r.actor_agency_id)
+        .bind(&r.source)
+        .bind(&r.request_id)
+        .bind(&r.action)
+        .bind(&r.object_type)
+        .bind(&r.object_id)
+        .bind(&r.outcome)
+        .bind(&r.detail)
+        .bind(&r.prev_hash)
+        .bind(&r.hash)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn audit_page(&mut self, after: u64, limit: u32) -> R<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, object_type, \
+             object_id, outcome, detail, prev_hash, hash FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
+                    at: parse_ts(&get::<String>(r, "at")?)?,
+                    actor: get(r, "actor")?,
+                    actor_user_id: get(r, "actor_user_id")?,
+                    actor_agency_id: get(r, "actor_agency_id")?,
+                    source: get(r, "source")?,
+                    request_id: get(r, "request_id")?,
+                    action: get(r, "action")?,
+                    object_type: get(r, "object_type")?,
+                    object_id: get(r, "object_id")?,
+                    outcome: get(r, "outcome")?,
+                    detail: get(r, "detail")?,
+                    prev_hash: get(r, "prev_hash")?,
+                    hash: get(r, "hash")?,
+                })
+            })
+            .collect()
     }
 }

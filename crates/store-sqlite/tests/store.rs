@@ -157,7 +157,7 @@ async fn the_demo_loads_once_with_twelve_states_and_eleven_iowa_agencies() {
     assert_eq!(sd.window.as_ref().unwrap().time_zone.as_str(), "America/Denver");
     // The password reset path: every demo user can sign in with the given password.
     d.app.load_demo(&admin, Some("demo-password-123")).await.unwrap();
-    d.app.sign_in("commander.mo-ago", "demo-password-123").await.unwrap();
+    d.app.sign_in("commander.mo-ago", "demo-password-123", Default::default()).await.unwrap();
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! local administrator, and prints machine output on standard output.
 
 pub mod agency;
+pub mod audit;
 pub mod serve;
 pub mod user;
 
@@ -14,6 +15,7 @@ use jiff::SignedDuration;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::auth::SessionSettings;
+use taskforce_core::keys::KeyRing;
 use taskforce_core::clock::SystemClock;
 use taskforce_core::password::{Argon2Hasher, HashCost};
 use taskforce_core::service::demo::DemoOutcome;
@@ -38,6 +40,9 @@ impl std::error::Error for BadInput {}
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<BadInput>().is_some() {
         return 2;
+    }
+    if e.downcast_ref::<audit::VerificationFailed>().is_some() {
+        return 1;
     }
     match e.downcast_ref::<Error>() {
         Some(
@@ -86,8 +91,25 @@ pub fn init_tracing(filter: &str, serving: bool) {
         .try_init();
 }
 
-/// Opens (creating and migrating) the database and builds the application.
+/// Opens (creating and migrating) the database and its key file, and builds the application.
 pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App)> {
+    let (store, app, _keys) = open_with_keys(cfg).await?;
+    Ok((store, app))
+}
+
+/// Like [`open`], also giving the keys.
+pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App, KeyRing)> {
+    let db_existed = cfg.db.exists();
+    let key_path = cfg.key_path();
+    // Until sealed data exists, a missing key file may be created; the
+    // sealing work makes a database with sealed data refuse to start without it.
+    let (keys, created) = crate::keys::load_or_create(&key_path, true)?;
+    if created {
+        if db_existed {
+            tracing::warn!(path = %key_path.display(), "created a new key file for an existing database");
+        }
+        eprintln!("Created the key file {} (mode 0600). Keep a copy safe, apart from database backups.", key_path.display());
+    }
     let store = Arc::new(
         SqliteStore::open(&cfg.db)
             .await
@@ -115,7 +137,7 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App)> {
         dummy,
     );
     app.sync_reference_data().await?;
-    Ok((store, app))
+    Ok((store, app, keys))
 }
 
 /// `taskforce migrate`.
@@ -185,5 +207,9 @@ pub async fn backup(cfg: &Config, to: &Path) -> anyhow::Result<()> {
     store.backup_to(to).await?;
     store.close().await;
     eprintln!("Backup of {} written to {}.", cfg.db.display(), to.display());
+    eprintln!(
+        "The key file ({}) is not in the backup: keep it safe, separately. Without it sealed data cannot be read.",
+        cfg.key_path().display()
+    );
     Ok(())
 }

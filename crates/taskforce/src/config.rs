@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Database file.
     pub db: PathBuf,
+    /// Key file (default: taskforce.key beside the database).
+    pub key_file: Option<PathBuf>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// A TLS-terminating proxy is in front: cookies are `__Host-` and `Secure`.
@@ -52,6 +54,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             db: PathBuf::from("taskforce.db"),
+            key_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             tls_proxy: false,
             allow_plain_http: false,
@@ -70,6 +73,7 @@ impl Default for Config {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     db: Option<PathBuf>,
+    key_file: Option<PathBuf>,
     listen: Option<SocketAddr>,
     tls_proxy: Option<bool>,
     allow_plain_http: Option<bool>,
@@ -115,6 +119,9 @@ impl Config {
             if let Some(v) = f.db {
                 c.db = v
             }
+            if f.key_file.is_some() {
+                c.key_file = f.key_file
+            }
             if let Some(v) = f.listen {
                 c.listen = v
             }
@@ -142,6 +149,9 @@ impl Config {
             if f.demo_password.is_some() {
                 c.demo_password = f.demo_password
             }
+        }
+        if let Some(v) = env("TASKFORCE_KEY_FILE") {
+            c.key_file = Some(v.into())
         }
         if let Some(v) = env("TASKFORCE_DB") {
             c.db = v.into()
@@ -196,6 +206,11 @@ impl Config {
         if let Some(d) = db {
             self.db = d;
         }
+    }
+
+    /// The key file in force.
+    pub fn key_path(&self) -> PathBuf {
+        crate::keys::key_path(&self.db, self.key_file.as_deref())
     }
 
     /// The settings as TOML, secrets masked.

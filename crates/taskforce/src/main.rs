@@ -5,6 +5,7 @@
 
 mod commands;
 mod config;
+mod keys;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ enum Command {
     /// Manage agencies.
     #[command(subcommand)]
     Agency(commands::agency::AgencyCmd),
+    /// Verify the audit trail or sign a checkpoint of it.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCmd),
     /// Load the demo operation into a database and print its sign-ins.
     Demo {
         #[command(flatten)]
@@ -138,6 +142,7 @@ fn main() -> ExitCode {
             }
             Command::User(cmd) => commands::user::run(&mut cfg, cmd).await,
             Command::Agency(cmd) => commands::agency::run(&mut cfg, cmd).await,
+            Command::Audit(cmd) => commands::audit::run(&mut cfg, cmd).await,
             Command::Demo { db } => {
                 cfg.apply_db(db.db);
                 commands::demo(&cfg).await

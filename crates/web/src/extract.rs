@@ -8,7 +8,7 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
-use taskforce_core::actor::Actor;
+use taskforce_core::actor::{Actor, Origin};
 use taskforce_core::auth::Session;
 use taskforce_core::error::{Error, FieldError};
 use taskforce_core::page::PageRequest;
@@ -145,7 +145,30 @@ where
             return Err(Error::Unauthenticated.into());
         }
         let (actor, session) = st.app.authenticate(&token).await?;
-        Ok(Auth { actor, session, token })
+        Ok(Auth { actor: actor.at(origin_of(parts)), session, token })
+    }
+}
+
+/// Where a request came from: the peer address and the request id.
+pub fn origin_of(parts: &Parts) -> Origin {
+    Origin {
+        source: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
+        request_id: Some(crate::middleware::current_request_id()).filter(|s| !s.is_empty()),
+    }
+}
+
+/// The request's origin, for handlers that have no signed-in actor.
+#[derive(Debug, Clone)]
+pub struct RequestOrigin(pub Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestOrigin(origin_of(parts)))
     }
 }
 

@@ -16,7 +16,7 @@ use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
 
 use crate::AppState;
-use crate::extract::Auth;
+use crate::extract::{Auth, RequestOrigin};
 use crate::problem::ApiError;
 
 /// The page routes.
@@ -119,9 +119,13 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login_submit(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+async fn login_submit(
+    State(st): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = safe_next(f.next.as_deref());
-    match st.app.sign_in(&f.username, &f.password).await {
+    match st.app.sign_in(&f.username, &f.password, origin).await {
         Ok(s) => {
             let secure = if st.config.tls { "; Secure" } else { "" };
             let cookie = format!(
@@ -155,7 +159,7 @@ async fn login_submit(State(st): State<AppState>, Form(f): Form<LoginForm>) -> R
 
 async fn logout(State(st): State<AppState>, auth: Result<Auth, ApiError>) -> Response {
     if let Ok(a) = auth
-        && let Err(e) = st.app.sign_out(&a.token).await
+        && let Err(e) = st.app.sign_out(&a.actor, &a.token).await
     {
         return ApiError::from(e).into_response();
     }

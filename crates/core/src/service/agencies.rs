@@ -7,7 +7,8 @@ use crate::agency::{Agency, AgencyInput, NewAgency};
 use crate::error::{Error, FieldError, Result};
 use crate::ids::AgencyId;
 use crate::page::{Page, PageRequest};
-use crate::policy::{Action, Resource, authorize};
+use crate::audit::AuditEvent;
+use crate::policy::{Action, Resource};
 use crate::store::StoreTx;
 
 use super::{App, unique_to_field};
@@ -75,7 +76,7 @@ impl App {
 
     /// Creates an agency (administrators).
     pub async fn create_agency(&self, actor: &Actor, input: &AgencyInput) -> Result<Agency> {
-        authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
+        self.guard(actor, Action::AgencyCreate, &Resource::Collection, "agency", None).await?;
         let new = NewAgency::parse(input).map_err(Error::Validation)?;
         let mut tx = self.write().await?;
         let errs = check_unique(tx.as_mut(), &new).await?;
@@ -84,6 +85,8 @@ impl App {
         }
         let agency = self.agency_from(new);
         tx.insert_agency(&agency).await.map_err(unique_to_field)?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("agency.create", "agency", Some(agency.id.to_string())))
+            .await?;
         tx.commit().await?;
         Ok(agency)
     }
@@ -96,15 +99,8 @@ impl App {
             Some(mine) => tx.agencies_share_operation(mine, id).await?,
             None => false,
         };
-        authorize(
-            actor,
-            Action::AgencyRead,
-            &Resource::Agency {
-                id,
-                shares_operation: shares,
-            },
-            "agency",
-        )?;
+        let resource = Resource::Agency { id, shares_operation: shares };
+        self.guard(actor, Action::AgencyRead, &resource, "agency", Some(id.to_string())).await?;
         Ok(agency)
     }
 
@@ -125,7 +121,7 @@ impl App {
 
     /// A page of agencies.
     pub async fn list_agencies(&self, actor: &Actor, page: &PageRequest) -> Result<Page<Agency>> {
-        authorize(actor, Action::AgencyList, &Resource::Collection, "agency")?;
+        self.guard(actor, Action::AgencyList, &Resource::Collection, "agency", None).await?;
         let mut tx = self.read().await?;
         let rows = tx.list_agencies(page.after.as_deref(), page.limit + 1).await?;
         Ok(Page::from_rows(rows, page.limit, |a| a.id.to_string()))
@@ -142,7 +138,7 @@ impl App {
         mode: ImportMode,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<ImportReport> {
-        authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
+        self.guard(actor, Action::AgencyCreate, &Resource::Collection, "agency", None).await?;
         let mut report = ImportReport {
             rows: rows.len(),
             ..Default::default()
@@ -200,8 +196,19 @@ impl App {
         for a in valid {
             let agency = self.agency_from(a);
             tx.insert_agency(&agency).await.map_err(unique_to_field)?;
+            self.record(tx.as_mut(), actor, AuditEvent::success("agency.create", "agency", Some(agency.id.to_string())))
+                .await?;
             report.created += 1;
         }
+        self.record(
+            tx.as_mut(),
+            actor,
+            AuditEvent {
+                detail: Some(format!("rows={} created={} invalid={}", report.rows, report.created, report.invalid.len())),
+                ..AuditEvent::success("agency.import", "agency", None)
+            },
+        )
+        .await?;
         tx.commit().await?;
         report.written = report.created > 0;
         Ok(report)

@@ -2,7 +2,11 @@
 
 use jiff::SignedDuration;
 
-use crate::actor::{Actor, Principal};
+use crate::actor::{Actor, Origin, Principal};
+use crate::audit::AuditEvent;
+use crate::auth::{Reservation, SignInState};
+use crate::ids::UserId;
+use crate::policy::{Action, Resource, authorize};
 use crate::auth::Session;
 use crate::error::{Error, Result};
 use crate::token::{hash_token, new_token};
@@ -25,28 +29,80 @@ pub struct SignedIn {
 const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
 
 impl App {
-    /// Signs in with a password. A wrong password, an unknown user and a
-    /// disabled account give the same error, after the same amount of work.
-    pub async fn sign_in(&self, username: &str, password: &str) -> Result<SignedIn> {
+    /// Signs in with a password. A wrong password, an unknown user, a locked
+    /// or disabled account give the same error, after the same amount of work.
+    /// Every attempt is counted before its password is checked, and recorded.
+    pub async fn sign_in(&self, username: &str, password: &str, origin: Origin) -> Result<SignedIn> {
         let username = username.trim().to_ascii_lowercase();
-        let mut tx = self.read().await?;
-        let user = tx.find_user_by_username(&username).await?;
-        let hash = match &user {
-            Some(u) => tx.password_hash(u.id).await?,
-            None => None,
-        };
-        drop(tx);
-        let (user, hash) = match (user, hash) {
-            (Some(u), Some(h)) if !u.disabled => (Some(u), h),
-            _ => (None, self.dummy_hash.as_ref().clone()),
-        };
-        let ok = self.hasher.verify(password.to_string(), hash).await;
-        let user = match user {
-            Some(u) if ok => u,
-            _ => return Err(Error::InvalidCredentials),
-        };
-        let token = new_token()?;
+        let anon = Actor::anonymous(origin.clone());
+        let lockout = self.settings.lockout;
         let now = self.clock.now();
+
+        // 1. Reserve the attempt (one write transaction: attempts are serialised).
+        let mut tx = self.write().await?;
+        let found = tx.find_user_by_username(&username).await?;
+        let mut refusal: Option<&'static str> = None;
+        let mut candidate = None;
+        match found {
+            None => refusal = Some("unknown_user"),
+            Some(u) if u.disabled => refusal = Some("disabled"),
+            Some(u) => {
+                let st = tx.sign_in_state(u.id).await?;
+                if lockout.is_inactive(&st, u.created_at, now) {
+                    tx.set_user_disabled(u.id, true, now).await?;
+                    tx.delete_sessions_of(u.id).await?;
+                    let ev = AuditEvent::failure("user.disable", "user", Some(u.id.to_string()), "inactive");
+                    self.record(tx.as_mut(), &anon, ev).await?;
+                    refusal = Some("inactive");
+                } else {
+                    match lockout.reserve(st, now) {
+                        Reservation::Locked { state, newly } => {
+                            tx.set_sign_in_state(u.id, &state).await?;
+                            if newly {
+                                let ev = AuditEvent::failure("user.lock", "user", Some(u.id.to_string()), "too_many_failures");
+                                self.record(tx.as_mut(), &anon, ev).await?;
+                            }
+                            refusal = Some("locked");
+                        }
+                        Reservation::Go(state) => {
+                            tx.set_sign_in_state(u.id, &state).await?;
+                            let hash = tx.password_hash(u.id).await?.unwrap_or_default();
+                            candidate = Some((u, state, hash));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(why) = refusal {
+            // Unknown usernames are not written down: people type passwords into that field.
+            self.record(tx.as_mut(), &anon, AuditEvent::failure("session.sign_in", "session", None, why)).await?;
+            tx.commit().await?;
+            let _ = self.hasher.verify(password.to_string(), self.dummy_hash.as_ref().clone()).await;
+            return Err(Error::InvalidCredentials);
+        }
+        tx.commit().await?;
+        let Some((user, _reserved, hash)) = candidate else { return Err(Error::InvalidCredentials) };
+
+        // 2. Check the password off the lock.
+        let ok = self.hasher.verify(password.to_string(), hash).await;
+        let now = self.clock.now();
+        let mut tx = self.write().await?;
+        if !ok {
+            let current = tx.sign_in_state(user.id).await?;
+            let (state, locked) = lockout.after_failure(current, now);
+            tx.set_sign_in_state(user.id, &state).await?;
+            let ev = AuditEvent::failure("session.sign_in", "session", None, "invalid_password");
+            self.record(tx.as_mut(), &anon.clone().as_user_attempt(&user), ev).await?;
+            if locked {
+                let ev = AuditEvent::failure("user.lock", "user", Some(user.id.to_string()), "too_many_failures");
+                self.record(tx.as_mut(), &anon, ev).await?;
+            }
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        }
+
+        // 3. Success: a new session, the count cleared.
+        let token = new_token()?;
         let session = Session {
             token_hash: hash_token(&token),
             user_id: user.id,
@@ -54,10 +110,52 @@ impl App {
             last_seen_at: now,
             expires_at: now.checked_add(self.settings.sessions.absolute).unwrap_or(now),
         };
-        let mut tx = self.write().await?;
+        let cleared = SignInState { last_sign_in_at: Some(now), ..SignInState::default() };
+        tx.set_sign_in_state(user.id, &cleared).await?;
         tx.insert_session(&session).await?;
+        let actor = user_actor(&user, origin);
+        self.record(tx.as_mut(), &actor, AuditEvent::success("session.sign_in", "session", None)).await?;
         tx.commit().await?;
         Ok(SignedIn { token, session, user })
+    }
+
+    /// Releases a locked account (administrators).
+    pub async fn unlock_user(&self, actor: &Actor, id: UserId) -> Result<()> {
+        let mut tx = self.write().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        if let Err(e) = authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user") {
+            drop(tx);
+            return Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await);
+        }
+        let st = tx.sign_in_state(id).await?;
+        let released = SignInState { last_sign_in_at: st.last_sign_in_at, ..SignInState::default() };
+        tx.set_sign_in_state(id, &released).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("user.unlock", "user", Some(id.to_string()))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Disables or re-enables an account (administrators); disabling ends its sessions.
+    pub async fn set_user_disabled(&self, actor: &Actor, id: UserId, disabled: bool) -> Result<()> {
+        let mut tx = self.write().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        if let Err(e) = authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user") {
+            drop(tx);
+            return Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await);
+        }
+        let now = self.clock.now();
+        tx.set_user_disabled(id, disabled, now).await?;
+        if disabled {
+            tx.delete_sessions_of(id).await?;
+        } else {
+            // Re-enabling starts the inactivity clock afresh.
+            let st = tx.sign_in_state(id).await?;
+            tx.set_sign_in_state(id, &SignInState { last_sign_in_at: Some(now), ..st }).await?;
+        }
+        let action = if disabled { "user.disable" } else { "user.enable" };
+        self.record(tx.as_mut(), actor, AuditEvent::success(action, "user", Some(id.to_string()))).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The actor behind a bearer token or session cookie.
@@ -83,23 +181,39 @@ impl App {
             tx.touch_session(&token_hash, now).await?;
             tx.commit().await?;
         }
-        let actor = Actor {
-            principal: Principal::User {
-                user_id: user.id,
-                username: user.username,
-            },
-            agency_id: Some(user.agency_id),
-            unit: user.unit,
-            roles: user.roles,
-        };
-        Ok((actor, session))
+        Ok((user_actor(&user, Origin::default()), session))
     }
 
     /// Ends the session of `token`.
-    pub async fn sign_out(&self, token: &str) -> Result<()> {
+    pub async fn sign_out(&self, actor: &Actor, token: &str) -> Result<()> {
         let mut tx = self.write().await?;
         tx.delete_session(&hash_token(token)).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("session.sign_out", "session", None)).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The actor a signed-in user is.
+fn user_actor(user: &User, origin: Origin) -> Actor {
+    Actor {
+        principal: Principal::User { user_id: user.id, username: user.username.clone() },
+        agency_id: Some(user.agency_id),
+        unit: user.unit.clone(),
+        roles: user.roles.clone(),
+        origin,
+    }
+}
+
+impl Actor {
+    /// An anonymous attempt that named a real user: recorded under that user's name.
+    fn as_user_attempt(self, user: &User) -> Actor {
+        Actor {
+            principal: Principal::User { user_id: user.id, username: user.username.clone() },
+            agency_id: Some(user.agency_id),
+            unit: None,
+            roles: Default::default(),
+            origin: self.origin,
+        }
     }
 }

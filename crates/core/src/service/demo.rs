@@ -2,11 +2,12 @@
 
 use crate::actor::Actor;
 use crate::agency::{Agency, NewAgency};
+use crate::audit::AuditEvent;
 use crate::demo;
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, OperationId, UserId};
 use crate::operation::{NewOperation, Operation, OperationStatus, Participation, ParticipationRole};
-use crate::policy::{Action, Resource, authorize};
+use crate::policy::{Action, Resource};
 use crate::token::new_password;
 use crate::user::{User, parse_roles};
 
@@ -36,8 +37,8 @@ impl App {
     /// Loads the demo operation unless present. With `password`, every demo
     /// user's password is (re)set to it; otherwise new users get random ones.
     pub async fn load_demo(&self, actor: &Actor, password: Option<&str>) -> Result<DemoOutcome> {
-        authorize(actor, Action::AgencyCreate, &Resource::Collection, "agency")?;
-        authorize(actor, Action::UserCreate, &Resource::Collection, "user")?;
+        self.guard(actor, Action::AgencyCreate, &Resource::Collection, "agency", None).await?;
+        self.guard(actor, Action::UserCreate, &Resource::Collection, "user", None).await?;
         if let Some(p) = password {
             self.settings
                 .password_policy
@@ -75,6 +76,8 @@ impl App {
                         updated_at: now,
                     };
                     tx.insert_agency(&a).await?;
+                    self.record(tx.as_mut(), actor, AuditEvent::success("agency.create", "agency", Some(a.id.to_string())))
+                        .await?;
                     a
                 }
             };
@@ -91,6 +94,8 @@ impl App {
                     if password.is_some() {
                         tx.set_password_hash(existing.id, &hash, now).await?;
                         tx.delete_sessions_of(existing.id).await?;
+                        let ev = AuditEvent::success("user.set_password", "user", Some(existing.id.to_string()));
+                        self.record(tx.as_mut(), actor, ev).await?;
                     }
                     sign_ins.push(DemoSignIn {
                         username,
@@ -112,6 +117,8 @@ impl App {
                         updated_at: now,
                     };
                     tx.insert_user(&user, &hash).await?;
+                    self.record(tx.as_mut(), actor, AuditEvent::success("user.create", "user", Some(user.id.to_string())))
+                        .await?;
                     sign_ins.push(DemoSignIn {
                         username,
                         password: Some(pw),
@@ -150,6 +157,8 @@ impl App {
                 updated_at: now,
             };
             tx.insert_operation(&op).await?;
+            let ev = AuditEvent::success("operation.create", "operation", Some(op.id.to_string()));
+            self.record(tx.as_mut(), actor, ev).await?;
         }
         tx.commit().await?;
         Ok(DemoOutcome { created, sign_ins })

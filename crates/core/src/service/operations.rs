@@ -8,6 +8,7 @@ use crate::operation::{
     NewOperation, Operation, OperationInput, OperationPatch, OperationStatus, Participation, ParticipationRole,
 };
 use crate::page::{Page, PageRequest};
+use crate::audit::AuditEvent;
 use crate::policy::{Action, Resource, Scope, allows, authorize};
 use crate::store::StoreTx;
 
@@ -40,9 +41,28 @@ async fn detail(tx: &mut dyn StoreTx, operation: Operation) -> Result<OperationD
 }
 
 impl App {
+    /// Checks `action` on `op` while holding a write transaction; a refusal
+    /// ends the transaction before it is recorded.
+    async fn check_op(
+        &self,
+        tx: Box<dyn StoreTx>,
+        actor: &Actor,
+        action: Action,
+        op: &Operation,
+    ) -> Result<Box<dyn StoreTx>> {
+        let (leads, members) = resource(op);
+        match authorize(actor, action, &Resource::Operation { leads: &leads, members: &members }, "operation") {
+            Ok(()) => Ok(tx),
+            Err(e) => {
+                drop(tx);
+                Err(self.refuse(actor, action, "operation", Some(op.id.to_string()), e).await)
+            }
+        }
+    }
+
     /// Creates an operation; the commander's agency becomes its lead.
     pub async fn create_operation(&self, actor: &Actor, input: &OperationInput) -> Result<OperationDetail> {
-        authorize(actor, Action::OperationCreate, &Resource::Collection, "operation")?;
+        self.guard(actor, Action::OperationCreate, &Resource::Collection, "operation", None).await?;
         let Some(agency) = actor.agency_id else {
             return Err(Error::Forbidden {
                 action: Action::OperationCreate.as_str(),
@@ -71,6 +91,8 @@ impl App {
             updated_at: now,
         };
         tx.insert_operation(&op).await.map_err(unique_to_field)?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("operation.create", "operation", Some(op.id.to_string())))
+            .await?;
         let d = detail(tx.as_mut(), op).await?;
         tx.commit().await?;
         Ok(d)
@@ -81,15 +103,8 @@ impl App {
         let mut tx = self.read().await?;
         let op = load(tx.as_mut(), id).await?;
         let (leads, members) = resource(&op);
-        authorize(
-            actor,
-            Action::OperationRead,
-            &Resource::Operation {
-                leads: &leads,
-                members: &members,
-            },
-            "operation",
-        )?;
+        let res = Resource::Operation { leads: &leads, members: &members };
+        self.guard(actor, Action::OperationRead, &res, "operation", Some(op.id.to_string())).await?;
         detail(tx.as_mut(), op).await
     }
 
@@ -101,21 +116,14 @@ impl App {
             .await?
             .ok_or(Error::NotFound { kind: "operation" })?;
         let (leads, members) = resource(&op);
-        authorize(
-            actor,
-            Action::OperationRead,
-            &Resource::Operation {
-                leads: &leads,
-                members: &members,
-            },
-            "operation",
-        )?;
+        let res = Resource::Operation { leads: &leads, members: &members };
+        self.guard(actor, Action::OperationRead, &res, "operation", Some(op.id.to_string())).await?;
         detail(tx.as_mut(), op).await
     }
 
     /// The operations the actor may read.
     pub async fn list_operations(&self, actor: &Actor, page: &PageRequest) -> Result<Page<Operation>> {
-        authorize(actor, Action::OperationList, &Resource::Collection, "operation")?;
+        self.guard(actor, Action::OperationList, &Resource::Collection, "operation", None).await?;
         let member = if allows(actor, Action::OperationRead, Scope::Other) {
             None
         } else {
@@ -145,16 +153,7 @@ impl App {
     ) -> Result<OperationDetail> {
         let mut tx = self.write().await?;
         let mut op = load(tx.as_mut(), id).await?;
-        let (leads, members) = resource(&op);
-        authorize(
-            actor,
-            Action::OperationUpdate,
-            &Resource::Operation {
-                leads: &leads,
-                members: &members,
-            },
-            "operation",
-        )?;
+        let mut tx = self.check_op(tx, actor, Action::OperationUpdate, &op).await?;
         if op.status == OperationStatus::Closed {
             return Err(Error::Conflict {
                 code: "operation.closed",
@@ -164,6 +163,8 @@ impl App {
         patch.apply(&mut op).map_err(Error::Validation)?;
         op.updated_at = self.clock.now();
         tx.update_operation(&op).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("operation.update", "operation", Some(op.id.to_string())))
+            .await?;
         let d = detail(tx.as_mut(), op).await?;
         tx.commit().await?;
         Ok(d)
@@ -179,16 +180,8 @@ impl App {
     ) -> Result<OperationDetail> {
         let mut tx = self.write().await?;
         let mut op = load(tx.as_mut(), id).await?;
-        let (leads, members) = resource(&op);
-        authorize(
-            actor,
-            Action::OperationInvite,
-            &Resource::Operation {
-                leads: &leads,
-                members: &members,
-            },
-            "operation",
-        )?;
+        let mut tx = self.check_op(tx, actor, Action::OperationInvite, &op).await?;
+        let leads = op.leads();
         if op.status == OperationStatus::Closed {
             return Err(Error::Conflict {
                 code: "operation.closed",
@@ -201,7 +194,7 @@ impl App {
         let now = self.clock.now();
         match op.agencies.iter_mut().find(|p| p.agency_id == agency_id) {
             Some(p) => {
-                if p.role == ParticipationRole::Lead && role != ParticipationRole::Lead && op_leads(&leads) == 1 {
+                if p.role == ParticipationRole::Lead && role != ParticipationRole::Lead && leads.len() == 1 {
                     return Err(last_lead());
                 }
                 p.role = role;
@@ -214,6 +207,11 @@ impl App {
         }
         op.updated_at = now;
         tx.update_operation(&op).await?;
+        let ev = AuditEvent {
+            detail: Some(format!("agency={agency_id} role={}", role.as_str())),
+            ..AuditEvent::success("operation.invite", "operation", Some(op.id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
         let d = detail(tx.as_mut(), op).await?;
         tx.commit().await?;
         Ok(d)
@@ -223,16 +221,8 @@ impl App {
     pub async fn remove_agency(&self, actor: &Actor, id: OperationId, agency_id: AgencyId) -> Result<OperationDetail> {
         let mut tx = self.write().await?;
         let mut op = load(tx.as_mut(), id).await?;
-        let (leads, members) = resource(&op);
-        authorize(
-            actor,
-            Action::OperationRemoveAgency,
-            &Resource::Operation {
-                leads: &leads,
-                members: &members,
-            },
-            "operation",
-        )?;
+        let mut tx = self.check_op(tx, actor, Action::OperationRemoveAgency, &op).await?;
+        let leads = op.leads();
         if op.status == OperationStatus::Closed {
             return Err(Error::Conflict {
                 code: "operation.closed",
@@ -242,21 +232,23 @@ impl App {
         let Some(pos) = op.agencies.iter().position(|p| p.agency_id == agency_id) else {
             return Err(Error::NotFound { kind: "participation" });
         };
-        if op.agencies[pos].role == ParticipationRole::Lead && op_leads(&leads) == 1 {
+        if op.agencies[pos].role == ParticipationRole::Lead && leads.len() == 1 {
             return Err(last_lead());
         }
         op.agencies.remove(pos);
         op.updated_at = self.clock.now();
         tx.update_operation(&op).await?;
+        let ev = AuditEvent {
+            detail: Some(format!("agency={agency_id}")),
+            ..AuditEvent::success("operation.remove_agency", "operation", Some(op.id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
         let d = detail(tx.as_mut(), op).await?;
         tx.commit().await?;
         Ok(d)
     }
 }
 
-fn op_leads(leads: &[AgencyId]) -> usize {
-    leads.len()
-}
 
 fn last_lead() -> Error {
     Error::Conflict {

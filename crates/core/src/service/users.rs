@@ -4,6 +4,7 @@ use crate::actor::Actor;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::{AgencyId, UserId};
 use crate::page::{Page, PageRequest};
+use crate::audit::AuditEvent;
 use crate::policy::{Action, Resource, Scope, allows, authorize};
 use crate::user::{NewUser, User, UserInput};
 
@@ -12,7 +13,7 @@ use super::{App, unique_to_field};
 impl App {
     /// Creates a user in an existing agency (administrators).
     pub async fn create_user(&self, actor: &Actor, input: &UserInput) -> Result<User> {
-        authorize(actor, Action::UserCreate, &Resource::Collection, "user")?;
+        self.guard(actor, Action::UserCreate, &Resource::Collection, "user", None).await?;
         let new = NewUser::parse(input, &self.settings.password_policy).map_err(Error::Validation)?;
         // Hash before the transaction: it is slow and needs no lock.
         let hash = self.hasher.hash(new.password.clone()).await?;
@@ -36,6 +37,7 @@ impl App {
             updated_at: now,
         };
         tx.insert_user(&user, &hash).await.map_err(unique_to_field)?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("user.create", "user", Some(user.id.to_string()))).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -45,14 +47,8 @@ impl App {
         let mut tx = self.read().await?;
         let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
         if actor.user_id() != Some(id) {
-            authorize(
-                actor,
-                Action::UserRead,
-                &Resource::User {
-                    agency_id: user.agency_id,
-                },
-                "user",
-            )?;
+            let resource = Resource::User { agency_id: user.agency_id };
+            self.guard(actor, Action::UserRead, &resource, "user", Some(id.to_string())).await?;
         }
         Ok(user)
     }
@@ -60,7 +56,7 @@ impl App {
     /// A page of users: all of them for those who may list every agency's
     /// users, else those of the actor's own agency. `agency` narrows the list.
     pub async fn list_users(&self, actor: &Actor, agency: Option<AgencyId>, page: &PageRequest) -> Result<Page<User>> {
-        authorize(actor, Action::UserList, &Resource::Collection, "user")?;
+        self.guard(actor, Action::UserList, &Resource::Collection, "user", None).await?;
         let filter = if allows(actor, Action::UserList, Scope::Other) {
             agency
         } else {
@@ -86,14 +82,8 @@ impl App {
             .find_user_by_username(&username.trim().to_ascii_lowercase())
             .await?
             .ok_or(Error::NotFound { kind: "user" })?;
-        authorize(
-            actor,
-            Action::UserRead,
-            &Resource::User {
-                agency_id: user.agency_id,
-            },
-            "user",
-        )?;
+        let resource = Resource::User { agency_id: user.agency_id };
+        self.guard(actor, Action::UserRead, &resource, "user", Some(user.id.to_string())).await?;
         Ok(user)
     }
 
@@ -106,16 +96,13 @@ impl App {
         let hash = self.hasher.hash(password.to_string()).await?;
         let mut tx = self.write().await?;
         let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
-        authorize(
-            actor,
-            Action::UserSetPassword,
-            &Resource::User {
-                agency_id: user.agency_id,
-            },
-            "user",
-        )?;
+        if let Err(e) = authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user") {
+            drop(tx);
+            return Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await);
+        }
         tx.set_password_hash(id, &hash, self.clock.now()).await?;
         tx.delete_sessions_of(id).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("user.set_password", "user", Some(id.to_string()))).await?;
         tx.commit().await?;
         Ok(())
     }

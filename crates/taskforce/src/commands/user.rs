@@ -56,6 +56,27 @@ pub enum UserCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Release an account locked after failed sign-ins.
+    Unlock {
+        #[command(flatten)]
+        db: DbArg,
+        /// Username.
+        username: String,
+    },
+    /// Disable an account and end its sessions.
+    Disable {
+        #[command(flatten)]
+        db: DbArg,
+        /// Username.
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        #[command(flatten)]
+        db: DbArg,
+        /// Username.
+        username: String,
+    },
     /// Set a user's password and end their sessions. Without --password-stdin a random one is printed once.
     Passwd {
         #[command(flatten)]
@@ -173,6 +194,30 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
             }
             store.close().await;
         }
+        UserCmd::Unlock { db, username } => {
+            cfg.apply_db(db.db);
+            let (store, app) = open(cfg).await?;
+            let user = find(&app, &admin, &username).await?;
+            app.unlock_user(&admin, user.id).await?;
+            eprintln!("{} is unlocked.", user.username);
+            store.close().await;
+        }
+        UserCmd::Disable { db, username } => {
+            cfg.apply_db(db.db);
+            let (store, app) = open(cfg).await?;
+            let user = find(&app, &admin, &username).await?;
+            app.set_user_disabled(&admin, user.id, true).await?;
+            eprintln!("{} is disabled; their sessions have ended.", user.username);
+            store.close().await;
+        }
+        UserCmd::Enable { db, username } => {
+            cfg.apply_db(db.db);
+            let (store, app) = open(cfg).await?;
+            let user = find(&app, &admin, &username).await?;
+            app.set_user_disabled(&admin, user.id, false).await?;
+            eprintln!("{} is enabled.", user.username);
+            store.close().await;
+        }
         UserCmd::Passwd {
             db,
             username,
@@ -194,4 +239,12 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn find(
+    app: &taskforce_core::service::App,
+    admin: &Actor,
+    username: &str,
+) -> anyhow::Result<taskforce_core::user::User> {
+    app.find_user_by_username(admin, username).await.map_err(|_| BadInput(format!("no user {username:?}")).into())
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::users::UserView;
 use crate::AppState;
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, Auth, RequestOrigin};
 use crate::problem::{ApiError, Problem};
 
 /// Sign-in input.
@@ -49,9 +49,10 @@ pub struct SessionView {
         (status = 422, body = Problem)))]
 pub async fn create_session(
     State(st): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
-    let s = st.app.sign_in(&body.username, &body.password).await?;
+    let s = st.app.sign_in(&body.username, &body.password, origin).await?;
     Ok((
         StatusCode::CREATED,
         Json(SessionView {
@@ -66,6 +67,6 @@ pub async fn create_session(
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
 pub async fn delete_session(State(st): State<AppState>, auth: Auth) -> Result<StatusCode, ApiError> {
-    st.app.sign_out(&auth.token).await?;
+    st.app.sign_out(&auth.actor, &auth.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,149 @@
+//! Key material held outside the database: the key-encryption keys (KEKs,
+//! versioned so they can be rotated) and the Ed25519 key that signs audit
+//! checkpoints. The binary reads and writes the key file; the core only
+//! uses the keys. Nothing here prints a key.
+
+use base64::Engine;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The keys in force.
+#[derive(Clone)]
+pub struct KeyRing {
+    /// KEKs by version; the highest is current.
+    keks: Vec<(u32, [u8; 32])>,
+    signing: SigningKey,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("kek_versions", &self.keks.iter().map(|(v, _)| *v).collect::<Vec<_>>())
+            .field("signing_public_key", &hex::encode(self.signing.verifying_key().to_bytes()))
+            .finish()
+    }
+}
+
+fn random32() -> Result<[u8; 32], Error> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| Error::Internal(format!("random source: {e}")))?;
+    Ok(b)
+}
+
+/// The key file's content.
+#[derive(Serialize, Deserialize)]
+pub struct KeyFile {
+    /// Format version.
+    pub format: u32,
+    /// KEKs, base64.
+    pub keks: Vec<KeyFileKek>,
+    /// The Ed25519 signing key's seed, base64.
+    pub signing_key: String,
+}
+
+/// One KEK in the key file.
+#[derive(Serialize, Deserialize)]
+pub struct KeyFileKek {
+    /// Version.
+    pub version: u32,
+    /// 32 bytes, base64.
+    pub key: String,
+}
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn decode32(what: &str, s: &str) -> Result<[u8; 32], String> {
+    B64.decode(s.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+        .ok_or_else(|| format!("the key file's {what} is not 32 bytes of base64"))
+}
+
+impl KeyRing {
+    /// Fresh keys: KEK version 1 and a signing key.
+    pub fn generate() -> Result<Self, Error> {
+        Ok(Self { keks: vec![(1, random32()?)], signing: SigningKey::from_bytes(&random32()?) })
+    }
+
+    /// Reads the key file's text.
+    pub fn from_file_text(text: &str) -> Result<Self, String> {
+        let f: KeyFile = serde_json::from_str(text).map_err(|_| "the key file is not valid".to_string())?;
+        if f.format != 1 {
+            return Err(format!("unknown key file format {}", f.format));
+        }
+        let mut keks = Vec::new();
+        for k in &f.keks {
+            keks.push((k.version, decode32("key-encryption key", &k.key)?));
+        }
+        if keks.is_empty() {
+            return Err("the key file holds no key-encryption key".into());
+        }
+        keks.sort_by_key(|(v, _)| *v);
+        let signing = SigningKey::from_bytes(&decode32("signing key", &f.signing_key)?);
+        Ok(Self { keks, signing })
+    }
+
+    /// The key file's text.
+    pub fn to_file_text(&self) -> String {
+        let f = KeyFile {
+            format: 1,
+            keks: self.keks.iter().map(|(v, k)| KeyFileKek { version: *v, key: B64.encode(k) }).collect(),
+            signing_key: B64.encode(self.signing.to_bytes()),
+        };
+        serde_json::to_string_pretty(&f).unwrap_or_default()
+    }
+
+    /// The checkpoint signing key.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    /// The public half of the signing key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
+
+    /// The current KEK and its version.
+    pub fn current_kek(&self) -> Option<(u32, &[u8; 32])> {
+        self.keks.last().map(|(v, k)| (*v, k))
+    }
+
+    /// A KEK by version.
+    pub fn kek(&self, version: u32) -> Option<&[u8; 32]> {
+        self.keks.iter().find(|(v, _)| *v == version).map(|(_, k)| k)
+    }
+
+    /// Adds a new current KEK (older ones stay to unwrap until re-wrapped).
+    pub fn add_kek(&mut self) -> Result<u32, Error> {
+        let next = self.keks.last().map_or(1, |(v, _)| v + 1);
+        self.keks.push((next, random32()?));
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_file_round_trips_and_debug_shows_no_key() {
+        let k = KeyRing::generate().unwrap();
+        let text = k.to_file_text();
+        let back = KeyRing::from_file_text(&text).unwrap();
+        assert_eq!(back.verifying_key(), k.verifying_key());
+        assert_eq!(back.current_kek().unwrap().1, k.current_kek().unwrap().1);
+        let dbg = format!("{k:?}");
+        assert!(!dbg.contains(&B64.encode(k.current_kek().unwrap().1)));
+        assert!(!dbg.contains(&B64.encode(k.signing_key().to_bytes())));
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_refused() {
+        assert!(KeyRing::from_file_text("{}").is_err());
+        assert!(KeyRing::from_file_text("not json").is_err());
+        let bad = r#"{"format":1,"keks":[{"version":1,"key":"AAAA"}],"signing_key":"AAAA"}"#;
+        assert!(KeyRing::from_file_text(bad).is_err());
+    }
+}
