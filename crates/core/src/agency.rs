@@ -70,16 +70,13 @@ impl FromStr for AgencyKind {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        AgencyKind::ALL
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(t))
-            .ok_or_else(|| {
-                FieldError::new(
-                    "kind",
-                    "unknown_kind",
-                    format!("kind must be one of {}", AgencyKind::ALL.map(|k| k.as_str()).join(", ")),
-                )
-            })
+        AgencyKind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(t)).ok_or_else(|| {
+            FieldError::new(
+                "kind",
+                "unknown_kind",
+                format!("kind must be one of {}", AgencyKind::ALL.map(|k| k.as_str()).join(", ")),
+            )
+        })
     }
 }
 
@@ -193,11 +190,7 @@ impl NewAgency {
             None | Some("") => Some(None),
             Some(o) => e.take(Ori::parse(o)).map(Some),
         };
-        let duty_name = e.take(validate::opt_text(
-            "duty_contact_name",
-            input.duty_contact_name.as_deref(),
-            120,
-        ));
+        let duty_name = e.take(validate::opt_text("duty_contact_name", input.duty_contact_name.as_deref(), 120));
         let duty_phone = e.take(validate::phone("duty_phone", &input.duty_phone));
         match (name, short_name, kind, home_state, ori, duty_name, duty_phone) {
             (Some(name), Some(short_name), Some(kind), Some(home_state), Some(ori), Some(dn), Some(phone))
@@ -209,10 +202,7 @@ impl NewAgency {
                     kind,
                     home_state,
                     ori,
-                    duty_contact: DutyContact {
-                        name: dn.unwrap_or_else(|| "Duty desk".to_string()),
-                        phone,
-                    },
+                    duty_contact: DutyContact { name: dn.unwrap_or_else(|| "Duty desk".to_string()), phone },
                 })
             }
             _ => Err(e.into_vec()),
@@ -257,10 +247,7 @@ mod tests {
         };
         let errs = NewAgency::parse(&bad).unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["name", "short_name", "kind", "home_state", "ori", "duty_phone"]
-        );
+        assert_eq!(fields, ["name", "short_name", "kind", "home_state", "ori", "duty_phone"]);
     }
 
     #[test]

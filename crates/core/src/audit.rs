@@ -323,7 +323,12 @@ mod tests {
         for i in 0..n {
             let head = out.last().map(|r| (r.seq, r.hash.clone()));
             let at = Timestamp::from_second(1_700_000_000 + i as i64).unwrap();
-            out.push(AuditRecord::next(head, at, &actor, AuditEvent::success("agency.create", "agency", Some(format!("a{i}")))));
+            out.push(AuditRecord::next(
+                head,
+                at,
+                &actor,
+                AuditEvent::success("agency.create", "agency", Some(format!("a{i}"))),
+            ));
         }
         out
     }

@@ -31,10 +31,7 @@ pub struct SessionSettings {
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        Self {
-            idle: SignedDuration::from_mins(30),
-            absolute: SignedDuration::from_hours(12),
-        }
+        Self { idle: SignedDuration::from_mins(30), absolute: SignedDuration::from_hours(12) }
     }
 }
 
@@ -71,11 +68,7 @@ pub struct LockoutSettings {
 
 impl Default for LockoutSettings {
     fn default() -> Self {
-        Self {
-            max_failures: 5,
-            window: SignedDuration::from_mins(15),
-            inactivity: SignedDuration::from_hours(90 * 24),
-        }
+        Self { max_failures: 5, window: SignedDuration::from_mins(15), inactivity: SignedDuration::from_hours(90 * 24) }
     }
 }
 

@@ -52,23 +52,9 @@ pub const STATES: [&str; 12] = ["MO", "IL", "IA", "KY", "MN", "NE", "ND", "OK", 
 /// Every demo agency.
 pub fn agencies() -> Vec<DemoAgency> {
     let mut v = vec![
-        agency(
-            0,
-            "Missouri Attorney General's Office",
-            "mo-ago",
-            "prosecutor",
-            "MO",
-            Some("lead"),
-        ),
+        agency(0, "Missouri Attorney General's Office", "mo-ago", "prosecutor", "MO", Some("lead")),
         agency(1, "Missouri State Highway Patrol", "mshp", "state", "MO", Some("lead")),
-        agency(
-            2,
-            "Federal Partner Field Office (demo)",
-            "fed-demo",
-            "federal",
-            "MO",
-            Some("support"),
-        ),
+        agency(2, "Federal Partner Field Office (demo)", "fed-demo", "federal", "MO", Some("support")),
     ];
     let iowa = [
         ("Iowa Department of Public Safety", "ia-dps", "state"),
@@ -97,134 +83,35 @@ pub fn agencies() -> Vec<DemoAgency> {
             Some("participant"),
         ));
     }
-    v.push(agency(
-        50,
-        "Kansas Agency, not in the operation (demo)",
-        "ks-demo",
-        "state",
-        "KS",
-        None,
-    ));
+    v.push(agency(50, "Kansas Agency, not in the operation (demo)", "ks-demo", "state", "KS", None));
     v
 }
 
 /// Every demo user.
 pub const USERS: &[DemoUser] = &[
-    DemoUser {
-        role: "admin",
-        agency: "mo-ago",
-        unit: None,
-    },
-    DemoUser {
-        role: "commander",
-        agency: "mo-ago",
-        unit: None,
-    },
-    DemoUser {
-        role: "coordinator",
-        agency: "mo-ago",
-        unit: None,
-    },
-    DemoUser {
-        role: "officer",
-        agency: "mo-ago",
-        unit: Some("Human Trafficking Unit"),
-    },
-    DemoUser {
-        role: "analyst",
-        agency: "mo-ago",
-        unit: Some("Human Trafficking Unit"),
-    },
-    DemoUser {
-        role: "pio",
-        agency: "mo-ago",
-        unit: None,
-    },
-    DemoUser {
-        role: "advocate",
-        agency: "mo-ago",
-        unit: Some("Victim Services"),
-    },
-    DemoUser {
-        role: "commander",
-        agency: "mshp",
-        unit: None,
-    },
-    DemoUser {
-        role: "coordinator",
-        agency: "mshp",
-        unit: None,
-    },
-    DemoUser {
-        role: "officer",
-        agency: "mshp",
-        unit: Some("Troop C"),
-    },
-    DemoUser {
-        role: "analyst",
-        agency: "mshp",
-        unit: Some("Division of Drug and Crime Control"),
-    },
-    DemoUser {
-        role: "coordinator",
-        agency: "ia-dps",
-        unit: None,
-    },
-    DemoUser {
-        role: "officer",
-        agency: "ia-dps",
-        unit: Some("Division of Criminal Investigation"),
-    },
-    DemoUser {
-        role: "analyst",
-        agency: "ia-dps",
-        unit: Some("Division of Criminal Investigation"),
-    },
-    DemoUser {
-        role: "coordinator",
-        agency: "dsm-pd",
-        unit: None,
-    },
-    DemoUser {
-        role: "officer",
-        agency: "dsm-pd",
-        unit: Some("Vice Unit"),
-    },
-    DemoUser {
-        role: "officer",
-        agency: "polk-so",
-        unit: Some("Patrol Division"),
-    },
-    DemoUser {
-        role: "coordinator",
-        agency: "ky-demo",
-        unit: None,
-    },
-    DemoUser {
-        role: "officer",
-        agency: "ky-demo",
-        unit: None,
-    },
-    DemoUser {
-        role: "analyst",
-        agency: "fed-demo",
-        unit: None,
-    },
-    DemoUser {
-        role: "officer",
-        agency: "fed-demo",
-        unit: None,
-    },
-    DemoUser {
-        role: "commander",
-        agency: "ks-demo",
-        unit: None,
-    },
-    DemoUser {
-        role: "officer",
-        agency: "ks-demo",
-        unit: None,
-    },
+    DemoUser { role: "admin", agency: "mo-ago", unit: None },
+    DemoUser { role: "commander", agency: "mo-ago", unit: None },
+    DemoUser { role: "coordinator", agency: "mo-ago", unit: None },
+    DemoUser { role: "officer", agency: "mo-ago", unit: Some("Human Trafficking Unit") },
+    DemoUser { role: "analyst", agency: "mo-ago", unit: Some("Human Trafficking Unit") },
+    DemoUser { role: "pio", agency: "mo-ago", unit: None },
+    DemoUser { role: "advocate", agency: "mo-ago", unit: Some("Victim Services") },
+    DemoUser { role: "commander", agency: "mshp", unit: None },
+    DemoUser { role: "coordinator", agency: "mshp", unit: None },
+    DemoUser { role: "officer", agency: "mshp", unit: Some("Troop C") },
+    DemoUser { role: "analyst", agency: "mshp", unit: Some("Division of Drug and Crime Control") },
+    DemoUser { role: "coordinator", agency: "ia-dps", unit: None },
+    DemoUser { role: "officer", agency: "ia-dps", unit: Some("Division of Criminal Investigation") },
+    DemoUser { role: "analyst", agency: "ia-dps", unit: Some("Division of Criminal Investigation") },
+    DemoUser { role: "coordinator", agency: "dsm-pd", unit: None },
+    DemoUser { role: "officer", agency: "dsm-pd", unit: Some("Vice Unit") },
+    DemoUser { role: "officer", agency: "polk-so", unit: Some("Patrol Division") },
+    DemoUser { role: "coordinator", agency: "ky-demo", unit: None },
+    DemoUser { role: "officer", agency: "ky-demo", unit: None },
+    DemoUser { role: "analyst", agency: "fed-demo", unit: None },
+    DemoUser { role: "officer", agency: "fed-demo", unit: None },
+    DemoUser { role: "commander", agency: "ks-demo", unit: None },
+    DemoUser { role: "officer", agency: "ks-demo", unit: None },
 ];
 
 /// The operation: 36 hours from Thursday 2021-08-26 06:00 to Friday
@@ -243,10 +130,7 @@ pub fn operation() -> OperationInput {
                     note: Some("Run weeks earlier, during the Sturgis motorcycle rally".into()),
                 }
             } else {
-                OperationStateInput {
-                    state: format!("US-{s}"),
-                    ..Default::default()
-                }
+                OperationStateInput { state: format!("US-{s}"), ..Default::default() }
             }
         })
         .collect();

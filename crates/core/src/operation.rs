@@ -31,12 +31,8 @@ pub enum OperationStatus {
 
 impl OperationStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [OperationStatus; 4] = [
-        OperationStatus::Planning,
-        OperationStatus::Active,
-        OperationStatus::Concluded,
-        OperationStatus::Closed,
-    ];
+    pub const ALL: [OperationStatus; 4] =
+        [OperationStatus::Planning, OperationStatus::Active, OperationStatus::Concluded, OperationStatus::Closed];
     /// Name in JSON.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -71,16 +67,9 @@ impl fmt::Display for OperationStatus {
 impl FromStr for OperationStatus {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        OperationStatus::ALL
-            .into_iter()
-            .find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                FieldError::new(
-                    "status",
-                    "unknown_status",
-                    "status must be planning, active, concluded or closed",
-                )
-            })
+        OperationStatus::ALL.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            FieldError::new("status", "unknown_status", "status must be planning, active, concluded or closed")
+        })
     }
 }
 
@@ -114,11 +103,7 @@ impl FromStr for ParticipationRole {
             "lead" => Ok(ParticipationRole::Lead),
             "participant" => Ok(ParticipationRole::Participant),
             "support" => Ok(ParticipationRole::Support),
-            _ => Err(FieldError::new(
-                "role",
-                "unknown_role",
-                "role must be lead, participant or support",
-            )),
+            _ => Err(FieldError::new("role", "unknown_role", "role must be lead, participant or support")),
         }
     }
 }
@@ -173,11 +158,7 @@ pub struct Operation {
 impl Operation {
     /// The lead agencies.
     pub fn leads(&self) -> Vec<AgencyId> {
-        self.agencies
-            .iter()
-            .filter(|p| p.role == ParticipationRole::Lead)
-            .map(|p| p.agency_id)
-            .collect()
+        self.agencies.iter().filter(|p| p.role == ParticipationRole::Lead).map(|p| p.agency_id).collect()
     }
     /// Every agency involved.
     pub fn members(&self) -> Vec<AgencyId> {
@@ -185,10 +166,7 @@ impl Operation {
     }
     /// The window a state works in: its own, or the operation's.
     pub fn window_for(&self, state: StateCode) -> Option<&Window> {
-        self.states
-            .iter()
-            .find(|s| s.state == state)
-            .map(|s| s.window.as_ref().unwrap_or(&self.window))
+        self.states.iter().find(|s| s.state == state).map(|s| s.window.as_ref().unwrap_or(&self.window))
     }
 }
 
@@ -269,16 +247,10 @@ pub fn parse_states(
             continue;
         };
         if !seen.insert(state) {
-            e.add(
-                format!("{p}state"),
-                "duplicate",
-                format!("{} is listed twice", state.name()),
-            );
+            e.add(format!("{p}state"), "duplicate", format!("{} is listed twice", state.name()));
             continue;
         }
-        let note = e
-            .take(validate::opt_text(&format!("{p}note"), s.note.as_deref(), 200))
-            .flatten();
+        let note = e.take(validate::opt_text(&format!("{p}note"), s.note.as_deref(), 200)).flatten();
         let window = match (s.start.as_deref(), s.end.as_deref()) {
             (None, None) => None,
             (Some(st), Some(en)) => {
@@ -289,11 +261,7 @@ pub fn parse_states(
                 window_from(e, &p, st, en, tz)
             }
             _ => {
-                e.add(
-                    format!("{p}end"),
-                    "required",
-                    "a state's own window needs both start and end",
-                );
+                e.add(format!("{p}end"), "required", "a state's own window needs both start and end");
                 None
             }
         };
@@ -312,12 +280,7 @@ impl NewOperation {
         let window = window_from(&mut e, "", &input.start, &input.end, tz.clone());
         let states = parse_states(&mut e, &input.states, tz.as_ref());
         match (code, name, window) {
-            (Some(code), Some(name), Some(window)) if e.is_empty() => Ok(NewOperation {
-                code,
-                name,
-                window,
-                states,
-            }),
+            (Some(code), Some(name), Some(window)) if e.is_empty() => Ok(NewOperation { code, name, window, states }),
             _ => Err(e.into_vec()),
         }
     }
@@ -397,10 +360,7 @@ mod tests {
             end: "2021-08-27T18:00:00-05:00".into(),
             time_zone: "America/Chicago".into(),
             states: vec![
-                OperationStateInput {
-                    state: "US-MO".into(),
-                    ..Default::default()
-                },
+                OperationStateInput { state: "US-MO".into(), ..Default::default() },
                 OperationStateInput {
                     state: "US-SD".into(),
                     start: Some("2021-08-06T00:00:00-06:00".into()),
@@ -424,14 +384,8 @@ mod tests {
     fn bad_input_names_each_field() {
         let mut i = input();
         i.end = "2021-08-25T00:00:00-05:00".into();
-        i.states.push(OperationStateInput {
-            state: "US-MO".into(),
-            ..Default::default()
-        });
-        i.states.push(OperationStateInput {
-            state: "XX".into(),
-            ..Default::default()
-        });
+        i.states.push(OperationStateInput { state: "US-MO".into(), ..Default::default() });
+        i.states.push(OperationStateInput { state: "XX".into(), ..Default::default() });
         i.states[1].end = None;
         let errs = NewOperation::parse(&i).unwrap_err();
         let f: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();

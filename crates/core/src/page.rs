@@ -22,10 +22,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            after: None,
-            limit: DEFAULT_LIMIT,
-        }
+        Self { after: None, limit: DEFAULT_LIMIT }
     }
 }
 
@@ -37,11 +34,7 @@ impl PageRequest {
             None => DEFAULT_LIMIT,
             Some(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => u32::try_from(n).unwrap_or(DEFAULT_LIMIT),
             Some(_) => {
-                errs.push(FieldError::new(
-                    "limit",
-                    "out_of_range",
-                    format!("limit must be 1 to {MAX_LIMIT}"),
-                ));
+                errs.push(FieldError::new("limit", "out_of_range", format!("limit must be 1 to {MAX_LIMIT}")));
                 DEFAULT_LIMIT
             }
         };
@@ -59,11 +52,7 @@ impl PageRequest {
                 }
             },
         };
-        if errs.is_empty() {
-            Ok(Self { after, limit })
-        } else {
-            Err(errs)
-        }
+        if errs.is_empty() { Ok(Self { after, limit }) } else { Err(errs) }
     }
 }
 
@@ -102,10 +91,7 @@ impl<T> Page<T> {
 
     /// Maps the items.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next: self.next,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }
 }
 

@@ -19,10 +19,7 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self {
-            min_chars: 8,
-            max_chars: 256,
-        }
+        Self { min_chars: 8, max_chars: 256 }
     }
 }
 
@@ -45,11 +42,7 @@ impl PasswordPolicy {
             ));
         }
         if pw.chars().any(char::is_control) {
-            return Err(FieldError::new(
-                field,
-                "invalid",
-                format!("{field} must not contain control characters"),
-            ));
+            return Err(FieldError::new(field, "invalid", format!("{field} must not contain control characters")));
         }
         Ok(())
     }
@@ -68,11 +61,7 @@ pub struct HashCost {
 
 impl HashCost {
     /// OWASP's argon2id recommendation: 19 MiB, 2 iterations, 1 lane.
-    pub const OWASP: HashCost = HashCost {
-        m_kib: 19 * 1024,
-        t: 2,
-        p: 1,
-    };
+    pub const OWASP: HashCost = HashCost { m_kib: 19 * 1024, t: 2, p: 1 };
     /// A cheap cost for tests only.
     pub const TEST_ONLY: HashCost = HashCost { m_kib: 64, t: 1, p: 1 };
 }
@@ -112,9 +101,7 @@ impl Argon2Hasher {
     /// Hashes `pw` into a PHC string (synchronous, slow by design).
     pub fn hash_sync(&self, pw: &str) -> Result<String, Error> {
         let a = self.argon()?;
-        a.hash_password(pw.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("argon2 hash: {e}")))
+        a.hash_password(pw.as_bytes()).map(|h| h.to_string()).map_err(|e| Error::Internal(format!("argon2 hash: {e}")))
     }
 
     /// Whether `pw` matches the PHC string `hash` (synchronous, slow by design).
@@ -128,8 +115,7 @@ impl Argon2Hasher {
     /// A hash of a random string, verified against when the user is unknown so
     /// that an unknown user takes as long as a wrong password.
     pub fn dummy_hash(&self) -> String {
-        self.hash_sync("taskforce-dummy-password-for-timing")
-            .unwrap_or_default()
+        self.hash_sync("taskforce-dummy-password-for-timing").unwrap_or_default()
     }
 }
 

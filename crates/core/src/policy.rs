@@ -102,10 +102,7 @@ impl Action {
 impl FromStr for Action {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Action::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown action {s:?}"))
+        Action::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| format!("unknown action {s:?}"))
     }
 }
 
@@ -230,11 +227,7 @@ impl Table {
                 "deny" => Ok(false),
                 _ => Err(format!("line {}: {s:?} is neither allow nor deny", n + 1)),
             };
-            let row = Row {
-                own: flag(own)?,
-                same_operation: flag(same)?,
-                other: flag(other)?,
-            };
+            let row = Row { own: flag(own)?, same_operation: flag(same)?, other: flag(other)? };
             let roles: Vec<Role> = if role == "*" {
                 Role::ALL.to_vec()
             } else {
@@ -267,10 +260,7 @@ pub fn table() -> &'static Table {
 
 /// Whether `actor` may do `action` at `scope`.
 pub fn allows(actor: &Actor, action: Action, scope: Scope) -> bool {
-    actor
-        .roles
-        .iter()
-        .any(|r| TABLE.row(action, *r).is_some_and(|row| row.get(scope)))
+    actor.roles.iter().any(|r| TABLE.row(action, *r).is_some_and(|row| row.get(scope)))
 }
 
 /// Whether `actor` may do `action` to `resource`.
@@ -284,9 +274,7 @@ pub fn authorize(actor: &Actor, action: Action, resource: &Resource<'_>, kind: &
     if can(actor, action, resource) {
         Ok(())
     } else if matches!(resource, Resource::Collection) || can(actor, action.read_of_kind(), resource) {
-        Err(Error::Forbidden {
-            action: action.as_str(),
-        })
+        Err(Error::Forbidden { action: action.as_str() })
     } else {
         Err(Error::NotFound { kind })
     }
@@ -300,10 +288,7 @@ mod tests {
 
     fn actor(role: Role, agency: AgencyId) -> Actor {
         Actor {
-            principal: Principal::User {
-                user_id: UserId::new_v7(),
-                username: "t".into(),
-            },
+            principal: Principal::User { user_id: UserId::new_v7(), username: "t".into() },
             agency_id: Some(agency),
             unit: None,
             roles: [role].into_iter().collect(),
@@ -315,11 +300,7 @@ mod tests {
     fn the_shipped_table_parses_and_names_every_action() {
         let t = Table::parse(TABLE_SOURCE).unwrap();
         for a in Action::ALL {
-            assert!(
-                Role::ALL.iter().any(|r| t.row(a, *r).is_some()),
-                "{} is in no row",
-                a.as_str()
-            );
+            assert!(Role::ALL.iter().any(|r| t.row(a, *r).is_some()), "{} is in no row", a.as_str());
         }
     }
 
@@ -338,27 +319,14 @@ mod tests {
         let stranger = AgencyId::new_v7();
         let leads = [lead];
         let members = [lead, member];
-        let op = Resource::Operation {
-            leads: &leads,
-            members: &members,
-        };
+        let op = Resource::Operation { leads: &leads, members: &members };
         assert!(authorize(&actor(Role::Commander, lead), Action::OperationUpdate, &op, "operation").is_ok());
         assert!(matches!(
-            authorize(
-                &actor(Role::Commander, member),
-                Action::OperationUpdate,
-                &op,
-                "operation"
-            ),
+            authorize(&actor(Role::Commander, member), Action::OperationUpdate, &op, "operation"),
             Err(Error::Forbidden { .. })
         ));
         assert!(matches!(
-            authorize(
-                &actor(Role::Commander, stranger),
-                Action::OperationRead,
-                &op,
-                "operation"
-            ),
+            authorize(&actor(Role::Commander, stranger), Action::OperationRead, &op, "operation"),
             Err(Error::NotFound { .. })
         ));
         assert!(can(&actor(Role::Officer, member), Action::OperationRead, &op));

@@ -28,15 +28,8 @@ pub enum Role {
 
 impl Role {
     /// Every role, in a stable order.
-    pub const ALL: [Role; 7] = [
-        Role::Admin,
-        Role::Commander,
-        Role::Coordinator,
-        Role::Officer,
-        Role::Analyst,
-        Role::Pio,
-        Role::Advocate,
-    ];
+    pub const ALL: [Role; 7] =
+        [Role::Admin, Role::Commander, Role::Coordinator, Role::Officer, Role::Analyst, Role::Pio, Role::Advocate];
 
     /// The role's name as it appears in JSON, CSV and usernames.
     pub fn as_str(&self) -> &'static str {
@@ -65,12 +58,7 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str().eq_ignore_ascii_case(t))
-            .ok_or_else(|| {
-                format!(
-                    "unknown role {t:?}; roles are {}",
-                    Role::ALL.map(|r| r.as_str()).join(", ")
-                )
-            })
+            .ok_or_else(|| format!("unknown role {t:?}; roles are {}", Role::ALL.map(|r| r.as_str()).join(", ")))
     }
 }
 

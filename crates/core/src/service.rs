@@ -46,9 +46,7 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
+        f.debug_struct("App").field("settings", &self.settings).finish_non_exhaustive()
     }
 }
 
@@ -61,13 +59,7 @@ impl App {
         settings: Settings,
         dummy_hash: String,
     ) -> Self {
-        Self {
-            store,
-            clock,
-            hasher,
-            settings,
-            dummy_hash: Arc::new(dummy_hash),
-        }
+        Self { store, clock, hasher, settings, dummy_hash: Arc::new(dummy_hash) }
     }
 
     /// Starts a write transaction.

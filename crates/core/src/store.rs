@@ -76,8 +76,14 @@ pub trait StoreTx: Send {
     async fn agency_name_taken(&mut self, name: &str, state: StateCode) -> Result<bool, StoreError>;
     /// Whether an agency has this ORI.
     async fn ori_taken(&mut self, ori: &str) -> Result<bool, StoreError>;
-    /// Agencies in id order after `after`, at most `limit`.
-    async fn list_agencies(&mut self, after: Option<&str>, limit: u32) -> Result<Vec<Agency>, StoreError>;
+    /// Agencies in id order after `after`, at most `limit`; with `visible_to`,
+    /// only that agency and those sharing an operation with it.
+    async fn list_agencies(
+        &mut self,
+        visible_to: Option<AgencyId>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Agency>, StoreError>;
     /// The agencies with these ids (missing ids are skipped).
     async fn agencies_by_ids(&mut self, ids: &[AgencyId]) -> Result<Vec<Agency>, StoreError>;
 

@@ -77,20 +77,34 @@ impl Window {
 
 /// `at` as RFC 3339 with the offset of `tz` (`2021-08-26T06:00:00-05:00`).
 pub fn rfc3339_in(at: Timestamp, tz: &TzName) -> String {
-    at.to_zoned_datetime(tz.zone())
-        .strftime("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    at.to_zoned_datetime(tz.zone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
 }
 
 /// Parses an RFC 3339 timestamp with an offset (`2021-08-26T06:00:00-05:00`).
 pub fn parse_rfc3339(field: &str, s: &str) -> Result<Timestamp, FieldError> {
-    s.trim().parse::<Timestamp>().map_err(|_| {
+    let t = s.trim().parse::<Timestamp>().map_err(|_| {
         FieldError::new(
             field,
             "invalid_time",
             format!("{field} must be an RFC 3339 time with an offset, such as 2021-08-26T06:00:00-05:00"),
         )
-    })
+    })?;
+    in_range(field, t)
+}
+
+/// Earliest year accepted.
+pub const MIN_YEAR: i16 = 1970;
+/// Latest year accepted.
+pub const MAX_YEAR: i16 = 2200;
+
+/// Refuses times outside the years an operation can plausibly have.
+fn in_range(field: &str, t: Timestamp) -> Result<Timestamp, FieldError> {
+    let year = t.to_zoned_datetime(TimeZone::UTC).year();
+    if (MIN_YEAR..=MAX_YEAR).contains(&year) {
+        Ok(t)
+    } else {
+        Err(FieldError::new(field, "out_of_range", format!("{field} must be between {MIN_YEAR} and {MAX_YEAR}")))
+    }
 }
 
 /// Parses a civil time (`2021-08-26T06:00`) in `tz`, as people enter it.
@@ -101,12 +115,9 @@ pub fn parse_local(field: &str, s: &str, tz: &TzName) -> Result<Timestamp, Field
         .and_then(|dt| dt.to_zoned_datetime(tz.zone()).ok())
         .map(|z| z.timestamp())
         .ok_or_else(|| {
-            FieldError::new(
-                field,
-                "invalid_time",
-                format!("{field} must be a date and time such as 2021-08-26T06:00"),
-            )
+            FieldError::new(field, "invalid_time", format!("{field} must be a date and time such as 2021-08-26T06:00"))
         })
+        .and_then(|t| in_range(field, t))
 }
 
 #[cfg(test)]
@@ -139,6 +150,8 @@ mod tests {
         assert!(TzName::parse("tz", "Mars/Olympus").is_err());
         assert!(TzName::parse("tz", "").is_err());
         assert!(parse_rfc3339("t", "2021-08-26T06:00:00").is_err());
+        assert_eq!(parse_rfc3339("t", "-000005-01-01T00:00:00Z").unwrap_err().code, "out_of_range");
+        assert_eq!(parse_rfc3339("t", "9999-01-01T00:00:00Z").unwrap_err().code, "out_of_range");
     }
 
     #[test]

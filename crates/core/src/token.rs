@@ -25,10 +25,7 @@ pub fn new_password() -> Result<String, Error> {
     let mut buf = [0u8; 20];
     getrandom::fill(&mut buf).map_err(|e| Error::Internal(format!("random source: {e}")))?;
     // 256 % 56 != 0 gives a slight bias; 20 characters leave well over 100 bits.
-    Ok(buf
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect())
+    Ok(buf.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect())
 }
 
 #[cfg(test)]

@@ -83,8 +83,7 @@ pub fn parse_username(value: &str) -> Result<String, FieldError> {
     let v = value.trim().to_ascii_lowercase();
     let ok = (2..=64).contains(&v.len())
         && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && v.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if ok {
         Ok(v)
     } else {

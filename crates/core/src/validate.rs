@@ -39,11 +39,7 @@ impl Errors {
     }
     /// `Ok(())` when nothing failed, else the validation error.
     pub fn finish(self) -> Result<(), Error> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Validation(self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(Error::Validation(self.0)) }
     }
     /// The collected errors.
     pub fn into_vec(self) -> Vec<FieldError> {
@@ -60,25 +56,13 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
         return Err(FieldError::new(field, "required", format!("{field} is required")));
     }
     if n < min {
-        return Err(FieldError::new(
-            field,
-            "too_short",
-            format!("{field} must be at least {min} characters"),
-        ));
+        return Err(FieldError::new(field, "too_short", format!("{field} must be at least {min} characters")));
     }
     if n > max {
-        return Err(FieldError::new(
-            field,
-            "too_long",
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(FieldError::new(field, "too_long", format!("{field} must be at most {max} characters")));
     }
     if v.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "invalid",
-            format!("{field} must not contain control characters"),
-        ));
+        return Err(FieldError::new(field, "invalid", format!("{field} must not contain control characters")));
     }
     Ok(v.to_string())
 }
@@ -96,8 +80,7 @@ pub fn slug(field: &str, value: &str, max: usize) -> Result<String, FieldError> 
     let v = value.trim().to_ascii_lowercase();
     let ok = !v.is_empty()
         && v.len() <= max
-        && v.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !v.starts_with('-')
         && !v.ends_with('-')
         && !v.contains("--");
@@ -156,13 +139,7 @@ mod tests {
 
     #[test]
     fn phones_accept_the_usual_forms() {
-        for ok in [
-            "+1 573 555 0100",
-            "(573) 555-0100",
-            "573.555.0100",
-            "573-555-0100 ext 12",
-            "5735550100x3",
-        ] {
+        for ok in ["+1 573 555 0100", "(573) 555-0100", "573.555.0100", "573-555-0100 ext 12", "5735550100x3"] {
             assert!(phone("p", ok).is_ok(), "{ok}");
         }
         for bad in ["", "call me", "12", "+1 573 555 0100 ext", "573-555-0100; drop"] {

@@ -13,14 +13,12 @@ pub fn ts(t: Timestamp) -> String {
 
 /// Reads a stored time.
 pub fn parse_ts(s: &str) -> Result<Timestamp, StoreError> {
-    s.parse()
-        .map_err(|e| StoreError::Other(format!("bad stored time {s:?}: {e}")))
+    s.parse().map_err(|e| StoreError::Other(format!("bad stored time {s:?}: {e}")))
 }
 
 /// Reads a stored value that parses with `FromStr` (ids, enums, codes).
 pub fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
-    s.parse()
-        .map_err(|_| StoreError::Other(format!("bad stored {what} {s:?}")))
+    s.parse().map_err(|_| StoreError::Other(format!("bad stored {what} {s:?}")))
 }
 
 /// Maps a sqlx error to the backend-independent store error.

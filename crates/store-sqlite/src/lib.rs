@@ -44,15 +44,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(opts)
-            .await
-            .map_err(map_err)?;
-        Ok(Self {
-            pool,
-            path: path.to_path_buf(),
-        })
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(map_err)?;
+        Ok(Self { pool, path: path.to_path_buf() })
     }
 
     /// Opens the database at `path` and applies pending migrations.
@@ -65,10 +58,7 @@ impl SqliteStore {
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let before = self.applied_migrations().await.unwrap_or(0);
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         Ok(self.applied_migrations().await?.saturating_sub(before))
     }
 
@@ -91,14 +81,8 @@ impl SqliteStore {
         if to.exists() {
             return Err(StoreError::Other(format!("{} already exists", to.display())));
         }
-        let target = to
-            .to_str()
-            .ok_or_else(|| StoreError::Other("the backup path must be valid UTF-8".into()))?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(target)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let target = to.to_str().ok_or_else(|| StoreError::Other("the backup path must be valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(&self.pool).await.map_err(map_err)?;
         Ok(())
     }
 
@@ -106,18 +90,9 @@ impl SqliteStore {
     /// `(journal_mode, synchronous, foreign_keys)`; `synchronous` 2 is FULL.
     pub async fn durability(&self) -> Result<(String, i64, i64), StoreError> {
         let mut conn = self.pool.acquire().await.map_err(map_err)?;
-        let jm: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(map_err)?;
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(map_err)?;
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(map_err)?;
+        let jm: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut *conn).await.map_err(map_err)?;
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut *conn).await.map_err(map_err)?;
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut *conn).await.map_err(map_err)?;
         Ok((jm, sync, fk))
     }
 

@@ -51,17 +51,10 @@ fn agency_row(row: &SqliteRow) -> R<Agency> {
         id: parse("agency id", &get::<String>(row, "id")?)?,
         name: get(row, "name")?,
         short_name: get(row, "short_name")?,
-        kind: get::<String>(row, "kind")?
-            .parse()
-            .map_err(|_| StoreError::Other("bad stored agency kind".into()))?,
+        kind: get::<String>(row, "kind")?.parse().map_err(|_| StoreError::Other("bad stored agency kind".into()))?,
         home_state: state(&get::<String>(row, "home_state")?)?,
-        ori: ori
-            .map(|o| Ori::parse(&o).map_err(|_| StoreError::Other("bad stored ORI".into())))
-            .transpose()?,
-        duty_contact: DutyContact {
-            name: get(row, "duty_name")?,
-            phone: get(row, "duty_phone")?,
-        },
+        ori: ori.map(|o| Ori::parse(&o).map_err(|_| StoreError::Other("bad stored ORI".into()))).transpose()?,
+        duty_contact: DutyContact { name: get(row, "duty_name")?, phone: get(row, "duty_phone")? },
         created_at: parse_ts(&get::<String>(row, "created_at")?)?,
         updated_at: parse_ts(&get::<String>(row, "updated_at")?)?,
     })
@@ -78,10 +71,7 @@ impl SqliteTx {
             .fetch_all(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        let roles: Roles = roles
-            .iter()
-            .map(|r| r.parse::<Role>().map_err(StoreError::Other))
-            .collect::<R<_>>()?;
+        let roles: Roles = roles.iter().map(|r| r.parse::<Role>().map_err(StoreError::Other)).collect::<R<_>>()?;
         Ok(User {
             id: parse("user id", &id)?,
             username: get(row, "username")?,
@@ -120,18 +110,12 @@ impl SqliteTx {
                 let e: Option<String> = get(r, "ends_at")?;
                 let z: Option<String> = get(r, "time_zone")?;
                 let window = match (s, e, z) {
-                    (Some(s), Some(e), Some(z)) => Some(Window {
-                        start: parse_ts(&s)?,
-                        end: parse_ts(&e)?,
-                        time_zone: tz(&z)?,
-                    }),
+                    (Some(s), Some(e), Some(z)) => {
+                        Some(Window { start: parse_ts(&s)?, end: parse_ts(&e)?, time_zone: tz(&z)? })
+                    }
                     _ => None,
                 };
-                Ok(OperationState {
-                    state: state(&get::<String>(r, "state")?)?,
-                    window,
-                    note: get(r, "note")?,
-                })
+                Ok(OperationState { state: state(&get::<String>(r, "state")?)?, window, note: get(r, "note")? })
             })
             .collect::<R<Vec<_>>>()?;
         let agencies = sqlx::query(
@@ -158,9 +142,7 @@ impl SqliteTx {
             id: parse("operation id", &id)?,
             code: get(row, "code")?,
             name: get(row, "name")?,
-            status: get::<String>(row, "status")?
-                .parse()
-                .map_err(|_| StoreError::Other("bad stored status".into()))?,
+            status: get::<String>(row, "status")?.parse().map_err(|_| StoreError::Other("bad stored status".into()))?,
             window: Window {
                 start: parse_ts(&get::<String>(row, "starts_at")?)?,
                 end: parse_ts(&get::<String>(row, "ends_at")?)?,
@@ -279,21 +261,13 @@ impl StoreTx for SqliteTx {
 
     async fn find_agency(&mut self, id: AgencyId) -> R<Option<Agency>> {
         let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id = ?"));
-        let row = sqlx::query(sql)
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
         row.as_ref().map(agency_row).transpose()
     }
 
     async fn find_agency_by_short_name(&mut self, short_name: &str) -> R<Option<Agency>> {
         let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE short_name = ?"));
-        let row = sqlx::query(sql)
-            .bind(short_name)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(sql).bind(short_name).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
         row.as_ref().map(agency_row).transpose()
     }
 
@@ -317,14 +291,29 @@ impl StoreTx for SqliteTx {
         Ok(n > 0)
     }
 
-    async fn list_agencies(&mut self, after: Option<&str>, limit: u32) -> R<Vec<Agency>> {
-        let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id > ? ORDER BY id LIMIT ?"));
-        let rows = sqlx::query(sql)
-            .bind(after.unwrap_or(""))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+    async fn list_agencies(&mut self, visible_to: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<Agency>> {
+        let rows = match visible_to {
+            None => {
+                let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id > ? ORDER BY id LIMIT ?"));
+                sqlx::query(sql).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(&mut *self.tx).await
+            }
+            Some(a) => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "{AGENCY_COLS} WHERE id > ? AND (id = ? OR id IN (SELECT y.agency_id FROM operation_agencies x \
+                     JOIN operation_agencies y ON x.operation_id = y.operation_id WHERE x.agency_id = ?)) \
+                     ORDER BY id LIMIT ?"
+                ));
+                let a = a.to_string();
+                sqlx::query(sql)
+                    .bind(after.unwrap_or(""))
+                    .bind(&a)
+                    .bind(&a)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+        }
+        .map_err(map_err)?;
         rows.iter().map(agency_row).collect()
     }
 
@@ -369,11 +358,7 @@ impl StoreTx for SqliteTx {
 
     async fn find_user(&mut self, id: UserId) -> R<Option<User>> {
         let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = ?"));
-        let row = sqlx::query(sql)
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
         match row {
             Some(r) => Ok(Some(self.user_row(&r).await?)),
             None => Ok(None),
@@ -382,11 +367,7 @@ impl StoreTx for SqliteTx {
 
     async fn find_user_by_username(&mut self, username: &str) -> R<Option<User>> {
         let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE username = ?"));
-        let row = sqlx::query(sql)
-            .bind(username)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(sql).bind(username).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
         match row {
             Some(r) => Ok(Some(self.user_row(&r).await?)),
             None => Ok(None),
@@ -418,9 +399,8 @@ impl StoreTx for SqliteTx {
     async fn list_users(&mut self, agency: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<User>> {
         let rows = match agency {
             Some(a) => {
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "{USER_COLS} WHERE agency_id = ? AND id > ? ORDER BY id LIMIT ?"
-                ));
+                let sql =
+                    sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE agency_id = ? AND id > ? ORDER BY id LIMIT ?"));
                 sqlx::query(sql)
                     .bind(a.to_string())
                     .bind(after.unwrap_or(""))
@@ -430,11 +410,7 @@ impl StoreTx for SqliteTx {
             }
             None => {
                 let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id > ? ORDER BY id LIMIT ?"));
-                sqlx::query(sql)
-                    .bind(after.unwrap_or(""))
-                    .bind(i64::from(limit))
-                    .fetch_all(&mut *self.tx)
-                    .await
+                sqlx::query(sql).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(&mut *self.tx).await
             }
         }
         .map_err(map_err)?;
@@ -442,10 +418,8 @@ impl StoreTx for SqliteTx {
     }
 
     async fn count_users(&mut self) -> R<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *self.tx).await.map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -556,11 +530,7 @@ impl StoreTx for SqliteTx {
 
     async fn find_operation(&mut self, id: OperationId) -> R<Option<Operation>> {
         let sql = sqlx::AssertSqlSafe(format!("{OPERATION_COLS} WHERE id = ?"));
-        let row = sqlx::query(sql)
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
         match row {
             Some(r) => Ok(Some(self.operation_row(&r).await?)),
             None => Ok(None),
@@ -569,11 +539,7 @@ impl StoreTx for SqliteTx {
 
     async fn find_operation_by_code(&mut self, code: &str) -> R<Option<Operation>> {
         let sql = sqlx::AssertSqlSafe(format!("{OPERATION_COLS} WHERE code = ?"));
-        let row = sqlx::query(sql)
-            .bind(code)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(sql).bind(code).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
         match row {
             Some(r) => Ok(Some(self.operation_row(&r).await?)),
             None => Ok(None),
@@ -601,11 +567,7 @@ impl StoreTx for SqliteTx {
             }
             None => {
                 let sql = sqlx::AssertSqlSafe(format!("{OPERATION_COLS} WHERE id > ? ORDER BY id LIMIT ?"));
-                sqlx::query(sql)
-                    .bind(after.unwrap_or(""))
-                    .bind(i64::from(limit))
-                    .fetch_all(&mut *self.tx)
-                    .await
+                sqlx::query(sql).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(&mut *self.tx).await
             }
         }
         .map_err(map_err)?;
@@ -638,9 +600,8 @@ impl StoreTx for SqliteTx {
         .await
         .map_err(map_err)?
         .ok_or(StoreError::NotFound("user"))?;
-        let opt_ts = |col: &str| -> R<Option<Timestamp>> {
-            get::<Option<String>>(&row, col)?.map(|s| parse_ts(&s)).transpose()
-        };
+        let opt_ts =
+            |col: &str| -> R<Option<Timestamp>> { get::<Option<String>>(&row, col)?.map(|s| parse_ts(&s)).transpose() };
         Ok(SignInState {
             failures: u32::try_from(get::<i64>(&row, "failed_attempts")?).unwrap_or(u32::MAX),
             window_start: opt_ts("failure_window_start")?,
@@ -687,8 +648,7 @@ impl StoreTx for SqliteTx {
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        row.map(|r| Ok((u64::try_from(get::<i64>(&r, "seq")?).unwrap_or(0), get::<String>(&r, "hash")?)))
-            .transpose()
+        row.map(|r| Ok((u64::try_from(get::<i64>(&r, "seq")?).unwrap_or(0), get::<String>(&r, "hash")?))).transpose()
     }
 
     async fn insert_audit(&mut self, r: &AuditRecord) -> R<()> {

@@ -24,13 +24,7 @@ async fn db() -> Db {
     let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
     let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
     let dummy = hasher.dummy_hash();
-    let app = App::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(hasher),
-        Settings::default(),
-        dummy,
-    );
+    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), dummy);
     app.sync_reference_data().await.unwrap();
     Db { _dir: dir, store, app }
 }
@@ -68,24 +62,13 @@ async fn agencies_round_trip_and_page_in_creation_order() {
     let admin = Actor::local_admin();
     let mut ids = Vec::new();
     for i in 0..5 {
-        let a = d
-            .app
-            .create_agency(&admin, &agency(&format!("pd-{i}"), &format!("Police {i}"), None))
-            .await
-            .unwrap();
+        let a = d.app.create_agency(&admin, &agency(&format!("pd-{i}"), &format!("Police {i}"), None)).await.unwrap();
         ids.push(a.id);
     }
-    let first = d
-        .app
-        .list_agencies(&admin, &PageRequest::parse(Some(2), None).unwrap())
-        .await
-        .unwrap();
+    let first = d.app.list_agencies(&admin, &PageRequest::parse(Some(2), None).unwrap()).await.unwrap();
     assert_eq!(first.items.iter().map(|a| a.id).collect::<Vec<_>>(), ids[..2]);
-    let second = d
-        .app
-        .list_agencies(&admin, &PageRequest::parse(Some(10), first.next.as_deref()).unwrap())
-        .await
-        .unwrap();
+    let second =
+        d.app.list_agencies(&admin, &PageRequest::parse(Some(10), first.next.as_deref()).unwrap()).await.unwrap();
     assert_eq!(second.items.iter().map(|a| a.id).collect::<Vec<_>>(), ids[2..]);
     assert!(second.next.is_none());
     let back = d.app.get_agency(&admin, ids[0]).await.unwrap();
@@ -96,13 +79,7 @@ async fn agencies_round_trip_and_page_in_creation_order() {
 async fn duplicates_are_validation_errors_naming_the_field() {
     let d = db().await;
     let admin = Actor::local_admin();
-    d.app
-        .create_agency(
-            &admin,
-            &agency("ankeny-pd", "Ankeny Police Department", Some("IA0770100")),
-        )
-        .await
-        .unwrap();
+    d.app.create_agency(&admin, &agency("ankeny-pd", "Ankeny Police Department", Some("IA0770100"))).await.unwrap();
     let cases = [
         (agency("other", "ANKENY police department", None), "name"),
         (agency("ankeny-pd", "Another name", None), "short_name"),
@@ -121,11 +98,7 @@ async fn duplicates_are_validation_errors_naming_the_field() {
 async fn a_transaction_dropped_without_commit_leaves_nothing() {
     let d = db().await;
     let admin = Actor::local_admin();
-    let a = d
-        .app
-        .create_agency(&admin, &agency("a-pd", "A Police", None))
-        .await
-        .unwrap();
+    let a = d.app.create_agency(&admin, &agency("a-pd", "A Police", None)).await.unwrap();
     {
         let mut tx = d.store.begin(TxMode::Write).await.unwrap();
         let mut b = a.clone();

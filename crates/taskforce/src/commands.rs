@@ -15,8 +15,8 @@ use jiff::SignedDuration;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::auth::SessionSettings;
-use taskforce_core::keys::KeyRing;
 use taskforce_core::clock::SystemClock;
+use taskforce_core::keys::KeyRing;
 use taskforce_core::password::{Argon2Hasher, HashCost};
 use taskforce_core::service::demo::DemoOutcome;
 use taskforce_core::service::{App, Settings};
@@ -62,13 +62,7 @@ pub fn describe(e: &anyhow::Error) -> String {
     match e.downcast_ref::<Error>() {
         Some(Error::Validation(fields)) => fields
             .iter()
-            .map(|f| {
-                if f.field.is_empty() {
-                    f.message.clone()
-                } else {
-                    format!("{}: {}", f.field, f.message)
-                }
-            })
+            .map(|f| if f.field.is_empty() { f.message.clone() } else { format!("{}: {}", f.field, f.message) })
             .collect::<Vec<_>>()
             .join("; "),
         _ => format!("{e:#}"),
@@ -77,11 +71,7 @@ pub fn describe(e: &anyhow::Error) -> String {
 
 /// Logs go to standard error; a server logs at `info`, other commands only warnings.
 pub fn init_tracing(filter: &str, serving: bool) {
-    let filter = if serving || std::env::var_os("TASKFORCE_LOG").is_some() {
-        filter
-    } else {
-        "warn"
-    };
+    let filter = if serving || std::env::var_os("TASKFORCE_LOG").is_some() { filter } else { "warn" };
     let env =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -108,12 +98,13 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
         if db_existed {
             tracing::warn!(path = %key_path.display(), "created a new key file for an existing database");
         }
-        eprintln!("Created the key file {} (mode 0600). Keep a copy safe, apart from database backups.", key_path.display());
+        eprintln!(
+            "Created the key file {} (mode 0600). Keep a copy safe, apart from database backups.",
+            key_path.display()
+        );
     }
     let store = Arc::new(
-        SqliteStore::open(&cfg.db)
-            .await
-            .with_context(|| format!("cannot open the database {}", cfg.db.display()))?,
+        SqliteStore::open(&cfg.db).await.with_context(|| format!("cannot open the database {}", cfg.db.display()))?,
     );
     let hasher = Argon2Hasher::new(HashCost::OWASP, cfg.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
     let dummy = tokio::task::spawn_blocking({
@@ -129,13 +120,7 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
         },
         ..Settings::default()
     };
-    let app = App::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        Arc::new(BlockingHasher(hasher)),
-        settings,
-        dummy,
-    );
+    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);
     app.sync_reference_data().await?;
     Ok((store, app, keys))
 }
@@ -146,10 +131,7 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the database {}", cfg.db.display()))?;
     let n = store.migrate().await?;
-    eprintln!(
-        "{}: {n} migration(s) applied; the schema is up to date",
-        cfg.db.display()
-    );
+    eprintln!("{}: {n} migration(s) applied; the schema is up to date", cfg.db.display());
     store.close().await;
     Ok(())
 }
@@ -164,31 +146,18 @@ pub fn print_demo_sign_ins(outcome: &DemoOutcome) {
     }
     println!("Demo sign-ins (username, password, unit):");
     for s in with_pw {
-        println!(
-            "  {:<22} {}  {}",
-            s.username,
-            s.password.as_deref().unwrap_or(""),
-            s.unit.as_deref().unwrap_or("")
-        );
+        println!("  {:<22} {}  {}", s.username, s.password.as_deref().unwrap_or(""), s.unit.as_deref().unwrap_or(""));
     }
 }
 
 /// `taskforce demo`.
 pub async fn demo(cfg: &Config) -> anyhow::Result<()> {
     let (store, app) = open(cfg).await?;
-    let outcome = app
-        .load_demo(&Actor::local_admin(), cfg.demo_password.as_deref())
-        .await?;
+    let outcome = app.load_demo(&Actor::local_admin(), cfg.demo_password.as_deref()).await?;
     if outcome.created {
-        eprintln!(
-            "Loaded Operation United Front (united-front-2021) into {}.",
-            cfg.db.display()
-        );
+        eprintln!("Loaded Operation United Front (united-front-2021) into {}.", cfg.db.display());
     } else {
-        eprintln!(
-            "Operation United Front is already in {}; nothing new loaded.",
-            cfg.db.display()
-        );
+        eprintln!("Operation United Front is already in {}; nothing new loaded.", cfg.db.display());
     }
     print_demo_sign_ins(&outcome);
     store.close().await;

@@ -69,7 +69,7 @@ impl Default for Config {
 }
 
 /// The optional TOML file: every key optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     db: Option<PathBuf>,
@@ -92,10 +92,7 @@ fn env(name: &str) -> Option<String> {
 fn env_parse<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
     match env(name) {
         None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| anyhow::anyhow!("{name} has an invalid value")),
+        Some(v) => v.parse().map(Some).map_err(|_| anyhow::anyhow!("{name} has an invalid value")),
     }
 }
 
@@ -114,8 +111,14 @@ impl Config {
         let mut c = Config::default();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let f: FileConfig =
-                toml::from_str(&text).with_context(|| format!("{} is not a valid config", path.display()))?;
+            // The parser's message quotes the offending line, which may hold a secret: give only its number.
+            let f: FileConfig = toml::from_str(&text).map_err(|e| {
+                let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].lines().count().max(1));
+                anyhow::anyhow!(
+                    "{} is not a valid config (line {line}); known keys are listed by `taskforce config print`",
+                    path.display()
+                )
+            })?;
             if let Some(v) = f.db {
                 c.db = v
             }

@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use taskforce_core::keys::KeyRing;
 
 /// Where the key file of the database at `db` lives.

@@ -96,11 +96,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
     let mut cfg = match config::Config::load(cli.config.as_deref()) {
@@ -121,13 +117,7 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async move {
         match cli.command {
-            Command::Serve {
-                db,
-                listen,
-                demo,
-                tls_proxy,
-                allow_plain_http,
-            } => {
+            Command::Serve { db, listen, demo, tls_proxy, allow_plain_http } => {
                 cfg.apply_db(db.db);
                 if let Some(l) = listen {
                     cfg.listen = l;

@@ -31,12 +31,7 @@ fn run(args: &[&str]) -> Output {
 
 fn run_stdin(args: &[&str], input: &str) -> Output {
     use std::io::Write;
-    let mut child = cmd(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -59,18 +54,11 @@ struct Server {
 impl Server {
     fn start(db: &Path, extra: &[&str]) -> Server {
         let mut c = cmd(&["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
-        c.args(extra)
-            .env("TASKFORCE_DEMO_PASSWORD", PW)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        c.args(extra).env("TASKFORCE_DEMO_PASSWORD", PW).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         // Owned at once, so the process is killed and reaped whatever happens next.
-        let mut server = Server {
-            child,
-            base: String::new(),
-            stderr_lines: Vec::new(),
-        };
+        let mut server = Server { child, base: String::new(), stderr_lines: Vec::new() };
         let (tx, rx) = mpsc::channel::<String>();
         std::thread::spawn(move || {
             // Keep draining after start-up, so the server never writes into a closed pipe.
@@ -80,9 +68,7 @@ impl Server {
         });
         loop {
             // Not a sleep: waits for the line that says the server is up.
-            let line = rx
-                .recv_timeout(Duration::from_secs(120))
-                .expect("the server did not start");
+            let line = rx.recv_timeout(Duration::from_secs(120)).expect("the server did not start");
             server.stderr_lines.push(line.clone());
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 let addr = rest.split('/').next().unwrap().to_string();
@@ -141,13 +127,7 @@ async fn every_acknowledged_write_survives_a_kill_9() {
                     "home_state": "US-NE",
                     "duty_contact": {"name": format!("Desk {w}-{i}"), "phone": "+1 402 555 0100"}
                 });
-                match client
-                    .post(format!("{base}/api/v1/agencies"))
-                    .bearer_auth(&admin)
-                    .json(&body)
-                    .send()
-                    .await
-                {
+                match client.post(format!("{base}/api/v1/agencies")).bearer_auth(&admin).json(&body).send().await {
                     Ok(r) if r.status() == 201 => {
                         if let Ok(v) = r.json::<Value>().await {
                             let _ = ack_tx.send(v);
@@ -155,11 +135,7 @@ async fn every_acknowledged_write_survives_a_kill_9() {
                             return; // the body was cut off: not acknowledged
                         }
                     }
-                    Ok(r) => panic!(
-                        "unexpected status {}: {}",
-                        r.status(),
-                        r.text().await.unwrap_or_default()
-                    ),
+                    Ok(r) => panic!("unexpected status {}: {}", r.status(), r.text().await.unwrap_or_default()),
                     Err(e) => {
                         eprintln!("writer {w}: {e}");
                         return;
@@ -186,28 +162,11 @@ async fn every_acknowledged_write_survives_a_kill_9() {
     let admin = token(&client, &server.base, "admin.mo-ago").await;
     for a in &acknowledged {
         let id = a["id"].as_str().unwrap();
-        let r = client
-            .get(format!("{}/api/v1/agencies/{id}", server.base))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            r.status(),
-            200,
-            "acknowledged agency {} is missing after kill -9",
-            a["short_name"]
-        );
-        assert_eq!(
-            &r.json::<Value>().await.unwrap(),
-            a,
-            "acknowledged agency changed after kill -9"
-        );
+        let r = client.get(format!("{}/api/v1/agencies/{id}", server.base)).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(r.status(), 200, "acknowledged agency {} is missing after kill -9", a["short_name"]);
+        assert_eq!(&r.json::<Value>().await.unwrap(), a, "acknowledged agency changed after kill -9");
     }
-    eprintln!(
-        "{} acknowledged writes, all present after SIGKILL and restart",
-        acknowledged.len()
-    );
+    eprintln!("{} acknowledged writes, all present after SIGKILL and restart", acknowledged.len());
     server.kill9();
 }
 
@@ -236,22 +195,12 @@ fn the_demo_command_prints_sign_ins_once_and_loads_once() {
     let out = run(&["demo", "--db", db.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    let line = stdout
-        .lines()
-        .find(|l| l.trim_start().starts_with("commander.mo-ago "))
-        .unwrap();
-    assert_eq!(
-        line.split_whitespace().nth(1).unwrap().len(),
-        20,
-        "a random password is shown"
-    );
+    let line = stdout.lines().find(|l| l.trim_start().starts_with("commander.mo-ago ")).unwrap();
+    assert_eq!(line.split_whitespace().nth(1).unwrap().len(), 20, "a random password is shown");
     let again = run(&["demo", "--db", db.to_str().unwrap()]);
     assert!(again.status.success());
     assert!(text(&again.stderr).contains("already"));
-    assert!(
-        !text(&again.stdout).contains("commander.mo-ago "),
-        "passwords are not shown twice"
-    );
+    assert!(!text(&again.stdout).contains("commander.mo-ago "), "passwords are not shown twice");
     let users = run(&["user", "list", "--db", db.to_str().unwrap(), "--format", "json"]);
     let users: Value = serde_json::from_slice(&users.stdout).unwrap();
     assert_eq!(users.as_array().unwrap().len(), 23);
@@ -295,13 +244,7 @@ fn a_csv_with_a_wrong_header_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("a.csv");
     std::fs::write(&csv, "agency,state\nX,US-IA\n").unwrap();
-    let out = run(&[
-        "agency",
-        "import",
-        "--db",
-        db_in(&dir).to_str().unwrap(),
-        csv.to_str().unwrap(),
-    ]);
+    let out = run(&["agency", "import", "--db", db_in(&dir).to_str().unwrap(), csv.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("line 1"));
 }
@@ -329,18 +272,7 @@ fn users_are_added_with_a_password_from_stdin_or_a_generated_one() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run_stdin(
-        &[
-            "user",
-            "add",
-            "--db",
-            dbs,
-            "--agency",
-            "mshp",
-            "--roles",
-            "admin",
-            "--password-stdin",
-            "admin.mshp",
-        ],
+        &["user", "add", "--db", dbs, "--agency", "mshp", "--roles", "admin", "--password-stdin", "admin.mshp"],
         "correct horse battery\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -359,19 +291,11 @@ fn users_are_added_with_a_password_from_stdin_or_a_generated_one() {
         "officer.mshp",
     ]);
     assert!(out.status.success());
-    assert_eq!(
-        text(&out.stdout).trim().len(),
-        20,
-        "the generated password is printed once"
-    );
-    let out = run(&[
-        "user", "add", "--db", dbs, "--agency", "mshp", "--roles", "sheriff", "x.mshp",
-    ]);
+    assert_eq!(text(&out.stdout).trim().len(), 20, "the generated password is printed once");
+    let out = run(&["user", "add", "--db", dbs, "--agency", "mshp", "--roles", "sheriff", "x.mshp"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("roles"));
-    let out = run(&[
-        "user", "add", "--db", dbs, "--agency", "nope", "--roles", "officer", "y.mshp",
-    ]);
+    let out = run(&["user", "add", "--db", dbs, "--agency", "nope", "--roles", "officer", "y.mshp"]);
     assert_eq!(out.status.code(), Some(2));
     let out = run(&[
         "agency",
@@ -394,19 +318,15 @@ fn users_are_added_with_a_password_from_stdin_or_a_generated_one() {
     let list = run(&["user", "list", "--db", dbs]);
     let t = text(&list.stdout);
     assert!(t.contains("admin.mshp") && t.contains("officer.mshp") && t.contains("Troop C"));
-    let out = run_stdin(
-        &["user", "passwd", "--db", dbs, "--password-stdin", "officer.mshp"],
-        "another long password\n",
-    );
+    let out =
+        run_stdin(&["user", "passwd", "--db", dbs, "--password-stdin", "officer.mshp"], "another long password\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
 
 #[test]
 fn config_print_masks_secrets() {
-    let out = cmd(&["config", "print", "--db", "x.db"])
-        .env("TASKFORCE_PEPPER", "pepper-secret-value")
-        .output()
-        .unwrap();
+    let out =
+        cmd(&["config", "print", "--db", "x.db"]).env("TASKFORCE_PEPPER", "pepper-secret-value").output().unwrap();
     assert!(out.status.success());
     let t = text(&out.stdout);
     assert!(t.contains("db = \"x.db\""), "{t}");
@@ -423,14 +343,7 @@ fn backup_writes_a_usable_copy_and_never_overwrites() {
     let out = run(&["backup", "--db", db.to_str().unwrap(), "--to", copy.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let a = run(&["agency", "list", "--db", copy.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(
-        serde_json::from_slice::<Value>(&a.stdout)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        25
-    );
+    assert_eq!(serde_json::from_slice::<Value>(&a.stdout).unwrap().as_array().unwrap().len(), 25);
     let again = run(&["backup", "--db", db.to_str().unwrap(), "--to", copy.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
 }

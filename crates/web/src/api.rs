@@ -85,9 +85,6 @@ pub struct ListOf<T> {
 impl<T> ListOf<T> {
     /// From a core page.
     pub fn from_page<U>(p: taskforce_core::page::Page<U>, f: impl FnMut(U) -> T) -> Self {
-        Self {
-            items: p.items.into_iter().map(f).collect(),
-            next: p.next,
-        }
+        Self { items: p.items.into_iter().map(f).collect(), next: p.next }
     }
 }

@@ -34,7 +34,7 @@ fn is_json(parts_ct: Option<&header::HeaderValue>) -> bool {
 /// Decodes JSON bytes: syntax errors are 400, shape errors 422 naming the field.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.classify() == serde_json::error::Category::Data {
@@ -43,11 +43,7 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let msg = inner.to_string();
             let (field, code) = match msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
                 Some(missing) => {
-                    let f = if field.is_empty() {
-                        missing.to_string()
-                    } else {
-                        format!("{field}.{missing}")
-                    };
+                    let f = if field.is_empty() { missing.to_string() } else { format!("{field}.{missing}") };
                     (f, "required")
                 }
                 None => (field, "invalid"),
@@ -55,13 +51,14 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let message = msg.split(" at line ").next().unwrap_or("invalid value").to_string();
             ApiError::from(Error::Validation(vec![FieldError::new(field, code, message)]))
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "request.malformed_json",
-                "the body is not valid JSON",
-            )
+            ApiError::new(StatusCode::BAD_REQUEST, "request.malformed_json", "the body is not valid JSON")
         }
-    })
+    })?;
+    // Trailing bytes after the value are a malformed body too.
+    de.end().map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "request.malformed_json", "the body has data after the JSON value")
+    })?;
+    Ok(value)
 }
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -81,17 +78,9 @@ where
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "request.too_large",
-                    "the body is too large",
-                )
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request.too_large", "the body is too large")
             } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "request.unreadable",
-                    "the body could not be read",
-                )
+                ApiError::new(StatusCode::BAD_REQUEST, "request.unreadable", "the body could not be read")
             }
         })?;
         decode_json(&bytes).map(ApiJson)
@@ -99,7 +88,7 @@ where
 }
 
 /// The signed-in actor, from `Authorization: Bearer` or the session cookie.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Auth {
     /// Who.
     pub actor: Actor,
@@ -107,6 +96,12 @@ pub struct Auth {
     pub session: Session,
     /// The token presented (to sign out).
     pub token: String,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").field("actor", &self.actor).finish_non_exhaustive()
+    }
 }
 
 /// The bearer token or session cookie of a request, if any.
@@ -188,11 +183,7 @@ impl ListQuery {
         let limit = match self.limit.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(s) => Some(s.parse::<i64>().map_err(|_| {
-                ApiError::from(Error::field(
-                    "limit",
-                    "invalid",
-                    "limit must be a whole number from 1 to 1000",
-                ))
+                ApiError::from(Error::field("limit", "invalid", "limit must be a whole number from 1 to 1000"))
             })?),
         };
         PageRequest::parse(limit, self.cursor.as_deref()).map_err(|e| Error::Validation(e).into())
@@ -202,4 +193,23 @@ impl ListQuery {
 /// Parses an id from a path; anything that is not an id is simply not found.
 pub fn path_id<T: std::str::FromStr>(s: &str, kind: &'static str) -> Result<T, ApiError> {
     s.parse().map_err(|_| Error::NotFound { kind }.into())
+}
+
+/// Query parameters, decoded; a malformed query is a 422 problem, not plain text.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(q).map(ApiQuery).map_err(|_| {
+            ApiError::from(Error::Validation(vec![FieldError::new(
+                "query",
+                "invalid",
+                "the query string is malformed (is a parameter given twice?)",
+            )]))
+        })
+    }
 }

@@ -20,8 +20,6 @@ impl PasswordHasher for BlockingHasher {
 
     async fn verify(&self, pw: String, hash: String) -> bool {
         let h = self.0.clone();
-        tokio::task::spawn_blocking(move || h.verify_sync(&pw, &hash))
-            .await
-            .unwrap_or(false)
+        tokio::task::spawn_blocking(move || h.verify_sync(&pw, &hash)).await.unwrap_or(false)
     }
 }

@@ -33,22 +33,14 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self {
-            tls: false,
-            body_limit: 1024 * 1024,
-            demo: false,
-        }
+        Self { tls: false, body_limit: 1024 * 1024, demo: false }
     }
 }
 
 impl WebConfig {
     /// The session cookie's name.
     pub fn cookie_name(&self) -> &'static str {
-        if self.tls {
-            "__Host-taskforce"
-        } else {
-            "taskforce_session"
-        }
+        if self.tls { "__Host-taskforce" } else { "taskforce_session" }
     }
 }
 
@@ -85,10 +77,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -33,10 +33,7 @@ pub fn router() -> Router<AppState> {
 async fn css() -> impl IntoResponse {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
             (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         include_str!("../assets/app.css"),
@@ -65,7 +62,16 @@ async fn who(st: &AppState, actor: &Actor) -> Option<Who> {
 /// Keeps `next` on this site: a path, never another host.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        // Visible ASCII only: browsers drop tabs and newlines, turning `/\t/x` into `//x`.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.len() <= 512
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            n.to_string()
+        }
         _ => "/operations".to_string(),
     }
 }
@@ -164,10 +170,7 @@ async fn logout(State(st): State<AppState>, auth: Result<Auth, ApiError>) -> Res
         return ApiError::from(e).into_response();
     }
     let secure = if st.config.tls { "; Secure" } else { "" };
-    let cookie = format!(
-        "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}",
-        st.config.cookie_name()
-    );
+    let cookie = format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}", st.config.cookie_name());
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         headers.insert(header::SET_COOKIE, v);

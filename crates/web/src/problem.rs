@@ -54,12 +54,7 @@ pub struct ApiError {
 impl ApiError {
     /// A problem with a given status and code.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            detail: detail.into(),
-            fields: Vec::new(),
-        }
+        Self { status, code, detail: detail.into(), fields: Vec::new() }
     }
 
     /// The status.
@@ -98,19 +93,11 @@ impl From<Error> for ApiError {
             }
             Error::Store(inner) => {
                 tracing::error!(error = %inner, "storage error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "an internal error occurred",
-                )
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
             }
             Error::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "an internal error occurred",
-                )
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")
             }
         }
     }
@@ -127,26 +114,16 @@ impl IntoResponse for ApiError {
             fields: self
                 .fields
                 .into_iter()
-                .map(|f| ProblemField {
-                    field: f.field,
-                    code: f.code.to_string(),
-                    message: f.message,
-                })
+                .map(|f| ProblemField { field: f.field, code: f.code.to_string(), message: f.message })
                 .collect(),
             request_id: current_request_id(),
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut res = (self.status, json).into_response();
         let h = res.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::UNAUTHORIZED {
-            h.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"taskforce\""),
-            );
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"taskforce\""));
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -162,9 +139,5 @@ pub async fn not_found_route() -> ApiError {
 
 /// Answers a known path with a method it does not have.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "request.method_not_allowed",
-        "this method is not allowed here",
-    )
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "request.method_not_allowed", "this method is not allowed here")
 }

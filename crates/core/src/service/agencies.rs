@@ -4,10 +4,10 @@ use std::collections::HashSet;
 
 use crate::actor::Actor;
 use crate::agency::{Agency, AgencyInput, NewAgency};
+use crate::audit::AuditEvent;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::AgencyId;
 use crate::page::{Page, PageRequest};
-use crate::audit::AuditEvent;
 use crate::policy::{Action, Resource};
 use crate::store::StoreTx;
 
@@ -41,11 +41,7 @@ pub struct ImportReport {
 async fn check_unique(tx: &mut dyn StoreTx, a: &NewAgency) -> Result<Vec<FieldError>> {
     let mut errs = Vec::new();
     if tx.agency_name_taken(&a.name, a.home_state).await? {
-        errs.push(FieldError::new(
-            "name",
-            "taken",
-            "an agency of this name already exists in this state",
-        ));
+        errs.push(FieldError::new("name", "taken", "an agency of this name already exists in this state"));
     }
     if tx.find_agency_by_short_name(&a.short_name).await?.is_some() {
         errs.push(FieldError::new("short_name", "taken", "this short name is taken"));
@@ -111,19 +107,27 @@ impl App {
             return self.get_agency(actor, id).await;
         }
         let mut tx = self.read().await?;
-        let agency = tx
-            .find_agency_by_short_name(&key.to_ascii_lowercase())
-            .await?
-            .ok_or(Error::NotFound { kind: "agency" })?;
+        let agency =
+            tx.find_agency_by_short_name(&key.to_ascii_lowercase()).await?.ok_or(Error::NotFound { kind: "agency" })?;
         drop(tx);
         self.get_agency(actor, agency.id).await
     }
 
-    /// A page of agencies.
+    /// A page of agencies: every agency for those who may read any (they
+    /// invite agencies), otherwise the actor's own and those it shares an
+    /// operation with.
     pub async fn list_agencies(&self, actor: &Actor, page: &PageRequest) -> Result<Page<Agency>> {
         self.guard(actor, Action::AgencyList, &Resource::Collection, "agency", None).await?;
+        let visible_to = if crate::policy::allows(actor, Action::AgencyRead, crate::policy::Scope::Other) {
+            None
+        } else {
+            match actor.agency_id {
+                Some(a) => Some(a),
+                None => return Ok(Page { items: vec![], next: None }),
+            }
+        };
         let mut tx = self.read().await?;
-        let rows = tx.list_agencies(page.after.as_deref(), page.limit + 1).await?;
+        let rows = tx.list_agencies(visible_to, page.after.as_deref(), page.limit + 1).await?;
         Ok(Page::from_rows(rows, page.limit, |a| a.id.to_string()))
     }
 
@@ -139,10 +143,7 @@ impl App {
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<ImportReport> {
         self.guard(actor, Action::AgencyCreate, &Resource::Collection, "agency", None).await?;
-        let mut report = ImportReport {
-            rows: rows.len(),
-            ..Default::default()
-        };
+        let mut report = ImportReport { rows: rows.len(), ..Default::default() };
         let mut tx = self.write().await?;
         let mut names = HashSet::new();
         let mut shorts = HashSet::new();
@@ -154,11 +155,7 @@ impl App {
                 Ok(a) => {
                     let mut errs = check_unique(tx.as_mut(), &a).await?;
                     if !names.insert((a.name.to_lowercase(), a.home_state)) {
-                        errs.push(FieldError::new(
-                            "name",
-                            "duplicate",
-                            "this agency appears earlier in the file",
-                        ));
+                        errs.push(FieldError::new("name", "duplicate", "this agency appears earlier in the file"));
                     }
                     if !shorts.insert(a.short_name.clone()) {
                         errs.push(FieldError::new(
@@ -170,11 +167,7 @@ impl App {
                     if let Some(o) = &a.ori
                         && !oris.insert(o.clone())
                     {
-                        errs.push(FieldError::new(
-                            "ori",
-                            "duplicate",
-                            "this ORI appears earlier in the file",
-                        ));
+                        errs.push(FieldError::new("ori", "duplicate", "this ORI appears earlier in the file"));
                     }
                     if errs.is_empty() {
                         valid.push(a);
@@ -196,15 +189,24 @@ impl App {
         for a in valid {
             let agency = self.agency_from(a);
             tx.insert_agency(&agency).await.map_err(unique_to_field)?;
-            self.record(tx.as_mut(), actor, AuditEvent::success("agency.create", "agency", Some(agency.id.to_string())))
-                .await?;
+            self.record(
+                tx.as_mut(),
+                actor,
+                AuditEvent::success("agency.create", "agency", Some(agency.id.to_string())),
+            )
+            .await?;
             report.created += 1;
         }
         self.record(
             tx.as_mut(),
             actor,
             AuditEvent {
-                detail: Some(format!("rows={} created={} invalid={}", report.rows, report.created, report.invalid.len())),
+                detail: Some(format!(
+                    "rows={} created={} invalid={}",
+                    report.rows,
+                    report.created,
+                    report.invalid.len()
+                )),
                 ..AuditEvent::success("agency.import", "agency", None)
             },
         )

@@ -5,7 +5,7 @@ use ed25519_dalek::SigningKey;
 use crate::actor::Actor;
 use crate::audit::{AuditEvent, Broken, ChainVerifier, Checkpoint};
 use crate::error::{Error, Result};
-use crate::policy::{authorize, Action, Resource};
+use crate::policy::{Action, Resource, authorize};
 
 use super::App;
 
@@ -34,6 +34,13 @@ impl App {
         Ok(v.finish())
     }
 
+    /// A page of audit records in chain order (administrators).
+    pub async fn audit_page(&self, actor: &Actor, after: u64, limit: u32) -> Result<Vec<crate::audit::AuditRecord>> {
+        self.guard(actor, Action::AuditVerify, &Resource::Collection, "audit", None).await?;
+        let mut tx = self.read().await?;
+        Ok(tx.audit_page(after, limit.min(1000)).await?)
+    }
+
     /// Signs the chain's current head and records that it did.
     pub async fn audit_checkpoint(&self, actor: &Actor, key: &SigningKey) -> Result<Checkpoint> {
         authorize(actor, Action::AuditVerify, &Resource::Collection, "audit")?;
@@ -43,7 +50,8 @@ impl App {
             .await?
             .ok_or_else(|| Error::Conflict { code: "audit.empty", message: "the audit trail is empty".into() })?;
         let cp = Checkpoint::sign(key, seq, &hash, self.clock.now());
-        self.record(tx.as_mut(), actor, AuditEvent::success("audit.checkpoint", "audit", Some(seq.to_string()))).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("audit.checkpoint", "audit", Some(seq.to_string())))
+            .await?;
         tx.commit().await?;
         Ok(cp)
     }

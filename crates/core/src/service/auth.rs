@@ -4,18 +4,17 @@ use jiff::SignedDuration;
 
 use crate::actor::{Actor, Origin, Principal};
 use crate::audit::AuditEvent;
+use crate::auth::Session;
 use crate::auth::{Reservation, SignInState};
+use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::policy::{Action, Resource, authorize};
-use crate::auth::Session;
-use crate::error::{Error, Result};
 use crate::token::{hash_token, new_token};
 use crate::user::User;
 
 use super::App;
 
 /// A successful sign-in. The token is shown to the client once.
-#[derive(Debug)]
 pub struct SignedIn {
     /// The bearer token (secret).
     pub token: String,
@@ -23,6 +22,12 @@ pub struct SignedIn {
     pub session: Session,
     /// Who signed in.
     pub user: User,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn").field("user", &self.user.username).finish_non_exhaustive()
+    }
 }
 
 /// Activity is recorded at most this often, to keep reads from writing.
@@ -59,7 +64,12 @@ impl App {
                         Reservation::Locked { state, newly } => {
                             tx.set_sign_in_state(u.id, &state).await?;
                             if newly {
-                                let ev = AuditEvent::failure("user.lock", "user", Some(u.id.to_string()), "too_many_failures");
+                                let ev = AuditEvent::failure(
+                                    "user.lock",
+                                    "user",
+                                    Some(u.id.to_string()),
+                                    "too_many_failures",
+                                );
                                 self.record(tx.as_mut(), &anon, ev).await?;
                             }
                             refusal = Some("locked");
@@ -123,7 +133,8 @@ impl App {
     pub async fn unlock_user(&self, actor: &Actor, id: UserId) -> Result<()> {
         let mut tx = self.write().await?;
         let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
-        if let Err(e) = authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user") {
+        if let Err(e) = authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user")
+        {
             drop(tx);
             return Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await);
         }
@@ -139,7 +150,8 @@ impl App {
     pub async fn set_user_disabled(&self, actor: &Actor, id: UserId, disabled: bool) -> Result<()> {
         let mut tx = self.write().await?;
         let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
-        if let Err(e) = authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user") {
+        if let Err(e) = authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user")
+        {
             drop(tx);
             return Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await);
         }

@@ -14,7 +14,7 @@ use crate::user::{User, parse_roles};
 use super::App;
 
 /// A demo sign-in, shown once to whoever loads the demo.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DemoSignIn {
     /// Username.
     pub username: String,
@@ -22,6 +22,12 @@ pub struct DemoSignIn {
     pub password: Option<String>,
     /// The user's unit.
     pub unit: Option<String>,
+}
+
+impl std::fmt::Debug for DemoSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoSignIn").field("username", &self.username).finish_non_exhaustive()
+    }
 }
 
 /// What loading the demo did.
@@ -58,6 +64,14 @@ impl App {
         let now = self.clock.now();
         let mut tx = self.write().await?;
         let created = tx.find_operation_by_code(demo::CODE).await?.is_none();
+        // The demo never mixes with real data: it loads into an empty database
+        // only, so its well-known usernames never land in a real agency.
+        if created && (!tx.list_agencies(None, None, 1).await?.is_empty() || tx.count_users().await? > 0) {
+            return Err(Error::Conflict {
+                code: "demo.not_empty",
+                message: "the demo loads only into an empty database; use a new --db file for it".into(),
+            });
+        }
         let mut agencies: Vec<(Agency, Option<&'static str>)> = Vec::new();
         for d in demo::agencies() {
             let a = match tx.find_agency_by_short_name(&d.input.short_name).await? {
@@ -76,8 +90,12 @@ impl App {
                         updated_at: now,
                     };
                     tx.insert_agency(&a).await?;
-                    self.record(tx.as_mut(), actor, AuditEvent::success("agency.create", "agency", Some(a.id.to_string())))
-                        .await?;
+                    self.record(
+                        tx.as_mut(),
+                        actor,
+                        AuditEvent::success("agency.create", "agency", Some(a.id.to_string())),
+                    )
+                    .await?;
                     a
                 }
             };
@@ -97,11 +115,7 @@ impl App {
                         let ev = AuditEvent::success("user.set_password", "user", Some(existing.id.to_string()));
                         self.record(tx.as_mut(), actor, ev).await?;
                     }
-                    sign_ins.push(DemoSignIn {
-                        username,
-                        password: password.map(str::to_string),
-                        unit: existing.unit,
-                    });
+                    sign_ins.push(DemoSignIn { username, password: password.map(str::to_string), unit: existing.unit });
                 }
                 None => {
                     let roles = parse_roles(&[u.role.to_string()]).map_err(|e| Error::Validation(vec![e]))?;
@@ -117,13 +131,13 @@ impl App {
                         updated_at: now,
                     };
                     tx.insert_user(&user, &hash).await?;
-                    self.record(tx.as_mut(), actor, AuditEvent::success("user.create", "user", Some(user.id.to_string())))
-                        .await?;
-                    sign_ins.push(DemoSignIn {
-                        username,
-                        password: Some(pw),
-                        unit: user.unit,
-                    });
+                    self.record(
+                        tx.as_mut(),
+                        actor,
+                        AuditEvent::success("user.create", "user", Some(user.id.to_string())),
+                    )
+                    .await?;
+                    sign_ins.push(DemoSignIn { username, password: Some(pw), unit: user.unit });
                 }
             }
         }
@@ -137,11 +151,7 @@ impl App {
                         "support" => ParticipationRole::Support,
                         _ => ParticipationRole::Participant,
                     };
-                    Some(Participation {
-                        agency_id: a.id,
-                        role,
-                        joined_at: now,
-                    })
+                    Some(Participation { agency_id: a.id, role, joined_at: now })
                 })
                 .collect();
             let op = Operation {

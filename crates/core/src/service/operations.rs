@@ -2,13 +2,13 @@
 
 use crate::actor::Actor;
 use crate::agency::Agency;
+use crate::audit::AuditEvent;
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, OperationId};
 use crate::operation::{
     NewOperation, Operation, OperationInput, OperationPatch, OperationStatus, Participation, ParticipationRole,
 };
 use crate::page::{Page, PageRequest};
-use crate::audit::AuditEvent;
 use crate::policy::{Action, Resource, Scope, allows, authorize};
 use crate::store::StoreTx;
 
@@ -28,9 +28,7 @@ fn resource(op: &Operation) -> (Vec<AgencyId>, Vec<AgencyId>) {
 }
 
 async fn load(tx: &mut dyn StoreTx, id: OperationId) -> Result<Operation> {
-    tx.find_operation(id)
-        .await?
-        .ok_or(Error::NotFound { kind: "operation" })
+    tx.find_operation(id).await?.ok_or(Error::NotFound { kind: "operation" })
 }
 
 async fn detail(tx: &mut dyn StoreTx, operation: Operation) -> Result<OperationDetail> {
@@ -64,9 +62,7 @@ impl App {
     pub async fn create_operation(&self, actor: &Actor, input: &OperationInput) -> Result<OperationDetail> {
         self.guard(actor, Action::OperationCreate, &Resource::Collection, "operation", None).await?;
         let Some(agency) = actor.agency_id else {
-            return Err(Error::Forbidden {
-                action: Action::OperationCreate.as_str(),
-            });
+            return Err(Error::Forbidden { action: Action::OperationCreate.as_str() });
         };
         let new = NewOperation::parse(input).map_err(Error::Validation)?;
         let mut tx = self.write().await?;
@@ -81,11 +77,7 @@ impl App {
             status: OperationStatus::Planning,
             window: new.window,
             states: new.states,
-            agencies: vec![Participation {
-                agency_id: agency,
-                role: ParticipationRole::Lead,
-                joined_at: now,
-            }],
+            agencies: vec![Participation { agency_id: agency, role: ParticipationRole::Lead, joined_at: now }],
             created_by: actor.user_id(),
             created_at: now,
             updated_at: now,
@@ -130,17 +122,12 @@ impl App {
             match actor.agency_id {
                 Some(a) => Some(a),
                 None => {
-                    return Ok(Page {
-                        items: vec![],
-                        next: None,
-                    });
+                    return Ok(Page { items: vec![], next: None });
                 }
             }
         };
         let mut tx = self.read().await?;
-        let rows = tx
-            .list_operations(member, page.after.as_deref(), page.limit + 1)
-            .await?;
+        let rows = tx.list_operations(member, page.after.as_deref(), page.limit + 1).await?;
         Ok(Page::from_rows(rows, page.limit, |o| o.id.to_string()))
     }
 
@@ -199,11 +186,7 @@ impl App {
                 }
                 p.role = role;
             }
-            None => op.agencies.push(Participation {
-                agency_id,
-                role,
-                joined_at: now,
-            }),
+            None => op.agencies.push(Participation { agency_id, role, joined_at: now }),
         }
         op.updated_at = now;
         tx.update_operation(&op).await?;
@@ -249,10 +232,6 @@ impl App {
     }
 }
 
-
 fn last_lead() -> Error {
-    Error::Conflict {
-        code: "operation.last_lead",
-        message: "an operation needs at least one lead agency".into(),
-    }
+    Error::Conflict { code: "operation.last_lead", message: "an operation needs at least one lead agency".into() }
 }

@@ -74,19 +74,12 @@ type CsvRows = (Vec<(usize, AgencyInput)>, Vec<(usize, Vec<FieldError>)>);
 
 fn read_csv(path: &PathBuf) -> anyhow::Result<CsvRows> {
     let file = std::fs::File::open(path).map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(file);
-    let headers = rdr
-        .headers()
-        .map_err(|e| BadInput(format!("{}: cannot read the header line: {e}", path.display())))?
-        .clone();
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file);
+    let headers =
+        rdr.headers().map_err(|e| BadInput(format!("{}: cannot read the header line: {e}", path.display())))?.clone();
     let names: Vec<String> = headers.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-    let unknown: Vec<_> = names
-        .iter()
-        .filter(|h| !REQUIRED.contains(&h.as_str()) && !OPTIONAL.contains(&h.as_str()))
-        .collect();
+    let unknown: Vec<_> =
+        names.iter().filter(|h| !REQUIRED.contains(&h.as_str()) && !OPTIONAL.contains(&h.as_str())).collect();
     let missing: Vec<_> = REQUIRED.iter().filter(|r| !names.iter().any(|h| h == *r)).collect();
     if !unknown.is_empty() || !missing.is_empty() {
         return Err(BadInput(format!(
@@ -100,11 +93,7 @@ fn read_csv(path: &PathBuf) -> anyhow::Result<CsvRows> {
         .into());
     }
     let col = |rec: &csv::StringRecord, name: &str| -> Option<String> {
-        names
-            .iter()
-            .position(|h| h == name)
-            .and_then(|i| rec.get(i))
-            .map(str::to_string)
+        names.iter().position(|h| h == name).and_then(|i| rec.get(i)).map(str::to_string)
     };
     let mut rows = Vec::new();
     let mut unreadable = Vec::new();
@@ -112,10 +101,7 @@ fn read_csv(path: &PathBuf) -> anyhow::Result<CsvRows> {
         match rec {
             Err(e) => {
                 let line = e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-                unreadable.push((
-                    line,
-                    vec![FieldError::new("", "unreadable", format!("cannot read this row: {e}"))],
-                ));
+                unreadable.push((line, vec![FieldError::new("", "unreadable", format!("cannot read this row: {e}"))]));
             }
             Ok(r) => {
                 let line = r.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
@@ -154,16 +140,7 @@ fn read_csv(path: &PathBuf) -> anyhow::Result<CsvRows> {
 pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
     let admin = Actor::local_admin();
     match cmd {
-        AgencyCmd::Add {
-            db,
-            name,
-            short_name,
-            kind,
-            state,
-            ori,
-            duty_name,
-            duty_phone,
-        } => {
+        AgencyCmd::Add { db, name, short_name, kind, state, ori, duty_name, duty_phone } => {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
             let input = AgencyInput {
@@ -184,10 +161,7 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
             let mut all = Vec::new();
-            let mut page = PageRequest {
-                after: None,
-                limit: MAX_LIMIT,
-            };
+            let mut page = PageRequest { after: None, limit: MAX_LIMIT };
             loop {
                 let p = app.list_agencies(&admin, &page).await?;
                 all.extend(p.items);
@@ -258,11 +232,7 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
             report.invalid.sort_by_key(|(line, _)| *line);
             for (line, errs) in &report.invalid {
                 for e in errs {
-                    let field = if e.field.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{}: ", e.field)
-                    };
+                    let field = if e.field.is_empty() { String::new() } else { format!("{}: ", e.field) };
                     eprintln!("{}: line {line}: {field}{}", file.display(), e.message);
                 }
             }

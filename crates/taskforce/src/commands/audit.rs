@@ -6,9 +6,9 @@ use clap::Subcommand;
 use taskforce_core::actor::Actor;
 use taskforce_core::audit::Checkpoint;
 
-use super::{open_with_keys, BadInput};
-use crate::config::Config;
+use super::{BadInput, open_with_keys};
 use crate::DbArg;
+use crate::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {

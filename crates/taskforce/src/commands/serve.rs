@@ -42,9 +42,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     }
     let (store, app) = open(cfg).await?;
     if demo {
-        let outcome = app
-            .load_demo(&Actor::local_admin(), cfg.demo_password.as_deref())
-            .await?;
+        let outcome = app.load_demo(&Actor::local_admin(), cfg.demo_password.as_deref()).await?;
         if outcome.created {
             eprintln!("Loaded the demo: Operation United Front (united-front-2021).");
         }
@@ -56,28 +54,16 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
              --kind state --state US-MO --duty-phone \"+1 573 555 0100\"",
             db = cfg.db.display()
         );
-        eprintln!(
-            "  taskforce user add --db {} --agency mshp --roles admin admin.mshp",
-            cfg.db.display()
-        );
+        eprintln!("  taskforce user add --db {} --agency mshp --roles admin admin.mshp", cfg.db.display());
         eprintln!("Or try the demo: taskforce serve --demo");
     }
-    let listener = TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState {
         app,
-        config: std::sync::Arc::new(WebConfig {
-            tls: cfg.tls_proxy,
-            body_limit: cfg.body_limit_bytes,
-            demo,
-        }),
+        config: std::sync::Arc::new(WebConfig { tls: cfg.tls_proxy, body_limit: cfg.body_limit_bytes, demo }),
     };
-    eprintln!(
-        "Taskforce is listening on http://{addr}/ (database {})",
-        cfg.db.display()
-    );
+    eprintln!("Taskforce is listening on http://{addr}/ (database {})", cfg.db.display());
     taskforce_web::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     Ok(())
@@ -85,11 +71,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
 
 async fn store_is_empty(app: &taskforce_core::service::App) -> anyhow::Result<bool> {
     let page = app
-        .list_users(
-            &Actor::local_admin(),
-            None,
-            &taskforce_core::page::PageRequest { after: None, limit: 1 },
-        )
+        .list_users(&Actor::local_admin(), None, &taskforce_core::page::PageRequest { after: None, limit: 1 })
         .await?;
     Ok(page.items.is_empty())
 }

@@ -109,22 +109,13 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
     let admin = Actor::local_admin();
     match cmd {
-        UserCmd::Add {
-            db,
-            username,
-            agency,
-            roles,
-            unit,
-            display_name,
-            password_stdin,
-        } => {
+        UserCmd::Add { db, username, agency, roles, unit, display_name, password_stdin } => {
             cfg.apply_db(db.db);
             let (password, generated) = read_password(password_stdin)?;
             let (store, app) = open(cfg).await?;
-            let agency = app
-                .find_agency(&admin, &agency)
-                .await
-                .map_err(|_| BadInput(format!("no agency {agency:?}; list them with `taskforce agency list`")))?;
+            let agency = app.find_agency(&admin, &agency).await.map_err(|e| {
+                not_found_as(e, format!("no agency {agency:?}; list them with `taskforce agency list`"))
+            })?;
             let input = UserInput {
                 username,
                 display_name,
@@ -146,18 +137,13 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
             let agency = match agency {
-                Some(a) => Some(
-                    app.find_agency(&admin, &a)
-                        .await
-                        .map_err(|_| BadInput(format!("no agency {a:?}")))?,
-                ),
+                Some(a) => {
+                    Some(app.find_agency(&admin, &a).await.map_err(|e| not_found_as(e, format!("no agency {a:?}")))?)
+                }
                 None => None,
             };
             let mut all = Vec::new();
-            let mut page = PageRequest {
-                after: None,
-                limit: MAX_LIMIT,
-            };
+            let mut page = PageRequest { after: None, limit: MAX_LIMIT };
             loop {
                 let p = app.list_users(&admin, agency.as_ref().map(|a| a.id), &page).await?;
                 all.extend(p.items);
@@ -218,18 +204,11 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
             eprintln!("{} is enabled.", user.username);
             store.close().await;
         }
-        UserCmd::Passwd {
-            db,
-            username,
-            password_stdin,
-        } => {
+        UserCmd::Passwd { db, username, password_stdin } => {
             cfg.apply_db(db.db);
             let (password, generated) = read_password(password_stdin)?;
             let (store, app) = open(cfg).await?;
-            let user = app
-                .find_user_by_username(&admin, &username)
-                .await
-                .map_err(|_| BadInput(format!("no user {username:?}")))?;
+            let user = find(&app, &admin, &username).await?;
             app.set_password(&admin, user.id, &password).await?;
             eprintln!("Password of {} changed; their sessions have ended.", user.username);
             if generated {
@@ -246,5 +225,17 @@ async fn find(
     admin: &Actor,
     username: &str,
 ) -> anyhow::Result<taskforce_core::user::User> {
-    app.find_user_by_username(admin, username).await.map_err(|_| BadInput(format!("no user {username:?}")).into())
+    match app.find_user_by_username(admin, username).await {
+        Ok(u) => Ok(u),
+        Err(taskforce_core::Error::NotFound { .. }) => Err(BadInput(format!("no user {username:?}")).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A not-found error becomes bad input (exit 2); anything else stays what it is.
+fn not_found_as(e: taskforce_core::Error, msg: String) -> anyhow::Error {
+    match e {
+        taskforce_core::Error::NotFound { .. } => BadInput(msg).into(),
+        other => other.into(),
+    }
 }

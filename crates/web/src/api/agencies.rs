@@ -1,14 +1,14 @@
 //! `/api/v1/agencies`: create (administrators), read and list (everyone signed in).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use taskforce_core::agency::{Agency, AgencyInput};
 
 use super::ListOf;
 use crate::AppState;
-use crate::extract::{ApiJson, Auth, ListQuery, path_id};
+use crate::extract::{ApiJson, ApiQuery, Auth, ListQuery, path_id};
 use crate::problem::{ApiError, Problem};
 
 /// A 24/7 duty contact.
@@ -80,10 +80,7 @@ impl From<Agency> for AgencyView {
             kind: a.kind.as_str().to_string(),
             home_state: a.home_state.iso(),
             ori: a.ori.map(|o| o.as_str().to_string()),
-            duty_contact: DutyContactView {
-                name: a.duty_contact.name,
-                phone: a.duty_contact.phone,
-            },
+            duty_contact: DutyContactView { name: a.duty_contact.name, phone: a.duty_contact.phone },
             created_at: a.created_at.to_string(),
             updated_at: a.updated_at.to_string(),
         }
@@ -104,7 +101,7 @@ fn json_field(core: &str) -> Option<&'static str> {
 pub async fn list_agencies(
     State(st): State<AppState>,
     auth: Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<ListOf<AgencyView>>, ApiError> {
     let page = st.app.list_agencies(&auth.actor, &q.page()?).await?;
     Ok(Json(ListOf::from_page(page, AgencyView::from)))
@@ -128,11 +125,7 @@ pub async fn create_agency(
         duty_contact_name: b.duty_contact.name,
         duty_phone: b.duty_contact.phone,
     };
-    let a = st
-        .app
-        .create_agency(&auth.actor, &input)
-        .await
-        .map_err(|e| ApiError::from(e).rename_fields(json_field))?;
+    let a = st.app.create_agency(&auth.actor, &input).await.map_err(|e| ApiError::from(e).rename_fields(json_field))?;
     Ok((StatusCode::CREATED, Json(a.into())))
 }
 

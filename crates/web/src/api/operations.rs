@@ -2,7 +2,7 @@
 //! invite and remove agencies (commanders of a lead agency).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use taskforce_core::Error;
@@ -14,7 +14,7 @@ use taskforce_core::time::Window;
 use super::ListOf;
 use super::agencies::DutyContactView;
 use crate::AppState;
-use crate::extract::{ApiJson, Auth, ListQuery, path_id};
+use crate::extract::{ApiJson, ApiQuery, Auth, ListQuery, path_id};
 use crate::problem::{ApiError, Problem};
 
 /// A state of a new or changed operation.
@@ -38,13 +38,7 @@ pub struct OperationStateBody {
 
 impl From<OperationStateBody> for OperationStateInput {
     fn from(b: OperationStateBody) -> Self {
-        Self {
-            state: b.state,
-            start: b.start,
-            end: b.end,
-            time_zone: b.time_zone,
-            note: b.note,
-        }
+        Self { state: b.state, start: b.start, end: b.end, time_zone: b.time_zone, note: b.note }
     }
 }
 
@@ -110,11 +104,7 @@ pub struct WindowView {
 
 impl From<&Window> for WindowView {
     fn from(w: &Window) -> Self {
-        Self {
-            start: w.start_local(),
-            end: w.end_local(),
-            time_zone: w.time_zone.as_str().to_string(),
-        }
+        Self { start: w.start_local(), end: w.end_local(), time_zone: w.time_zone.as_str().to_string() }
     }
 }
 
@@ -264,7 +254,7 @@ impl From<OperationDetail> for OperationView {
 pub async fn list_operations(
     State(st): State<AppState>,
     auth: Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<ListOf<OperationSummary>>, ApiError> {
     let page = st.app.list_operations(&auth.actor, &q.page()?).await?;
     Ok(Json(ListOf::from_page(page, OperationSummary::from)))
@@ -301,10 +291,7 @@ pub async fn get_operation(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<OperationView>, ApiError> {
-    let d = st
-        .app
-        .get_operation(&auth.actor, path_id::<OperationId>(&id, "operation")?)
-        .await?;
+    let d = st.app.get_operation(&auth.actor, path_id::<OperationId>(&id, "operation")?).await?;
     Ok(Json(d.into()))
 }
 
@@ -327,10 +314,7 @@ pub async fn update_operation(
         time_zone: b.time_zone,
         states: b.states.map(|v| v.into_iter().map(Into::into).collect()),
     };
-    let d = st
-        .app
-        .update_operation(&auth.actor, path_id(&id, "operation")?, &patch)
-        .await?;
+    let d = st.app.update_operation(&auth.actor, path_id(&id, "operation")?, &patch).await?;
     Ok(Json(d.into()))
 }
 
@@ -367,13 +351,7 @@ pub async fn remove_agency(
     auth: Auth,
     Path((id, agency_id)): Path<(String, String)>,
 ) -> Result<Json<OperationView>, ApiError> {
-    let d = st
-        .app
-        .remove_agency(
-            &auth.actor,
-            path_id(&id, "operation")?,
-            path_id(&agency_id, "participation")?,
-        )
-        .await?;
+    let d =
+        st.app.remove_agency(&auth.actor, path_id(&id, "operation")?, path_id(&agency_id, "participation")?).await?;
     Ok(Json(d.into()))
 }

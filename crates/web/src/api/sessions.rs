@@ -24,9 +24,7 @@ pub struct SignInBody {
 
 impl std::fmt::Debug for SignInBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SignInBody")
-            .field("username", &self.username)
-            .finish_non_exhaustive()
+        f.debug_struct("SignInBody").field("username", &self.username).finish_non_exhaustive()
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/api/v1/users`: create (administrators), read and list as roles allow.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use taskforce_core::ids::AgencyId;
@@ -9,7 +9,7 @@ use taskforce_core::user::{User, UserInput};
 
 use super::ListOf;
 use crate::AppState;
-use crate::extract::{ApiJson, Auth, ListQuery, path_id};
+use crate::extract::{ApiJson, ApiQuery, Auth, ListQuery, path_id};
 use crate::problem::{ApiError, Problem};
 
 /// A new user.
@@ -81,17 +81,13 @@ pub struct UserFilter {
 pub async fn list_users(
     State(st): State<AppState>,
     auth: Auth,
-    Query(q): Query<ListQuery>,
-    Query(f): Query<UserFilter>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(f): ApiQuery<UserFilter>,
 ) -> Result<Json<ListOf<UserView>>, ApiError> {
     let agency = match f.agency_id.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(s.parse::<AgencyId>().map_err(|_| {
-            ApiError::from(taskforce_core::Error::field(
-                "agency_id",
-                "invalid",
-                "agency_id must be an agency's id",
-            ))
+            ApiError::from(taskforce_core::Error::field("agency_id", "invalid", "agency_id must be an agency's id"))
         })?),
     };
     let page = st.app.list_users(&auth.actor, agency, &q.page()?).await?;

@@ -19,11 +19,26 @@ async fn an_administrator_creates_an_agency_and_anyone_can_read_it() {
     assert_eq!(a["ori"], "IA0771000");
     assert_eq!(a["home_state"], "US-IA");
     assert_eq!(a["duty_contact"]["phone"], "+1 515 555 0199");
+    let path = format!("/api/v1/agencies/{}", a["id"].as_str().unwrap());
+    let commander = app.token("commander.ks-demo").await;
+    assert_eq!(app.get(&path, &commander).await.status(), StatusCode::OK, "commanders read every agency to invite it");
     let officer = app.token("officer.ky-demo").await;
-    let r = app
-        .get(&format!("/api/v1/agencies/{}", a["id"].as_str().unwrap()), &officer)
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_problem(app.get(&path, &officer).await, StatusCode::NOT_FOUND, "not_found", None).await;
+}
+
+#[tokio::test]
+async fn others_see_their_own_agency_and_those_they_share_an_operation_with() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.ks-demo").await;
+    let list: Value = app.get("/api/v1/agencies", &t).await.json().await.unwrap();
+    let shorts: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|a| a["short_name"].as_str().unwrap()).collect();
+    assert_eq!(shorts, ["ks-demo"]);
+    let t = app.token("officer.mshp").await;
+    let list: Value = app.get("/api/v1/agencies?limit=1000", &t).await.json().await.unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 24);
+    assert!(items.iter().all(|a| a["short_name"] != "ks-demo"));
 }
 
 #[tokio::test]
@@ -50,10 +65,7 @@ async fn bad_agencies_are_422_naming_the_field() {
         ("ori", Box::new(|b| b["ori"] = "ZZ0771000".into())),
         ("kind", Box::new(|b| b["kind"] = "navy".into())),
         ("short_name", Box::new(|b| b["short_name"] = "Not A Slug".into())),
-        (
-            "duty_contact.phone",
-            Box::new(|b| b["duty_contact"]["phone"] = "call dispatch".into()),
-        ),
+        ("duty_contact.phone", Box::new(|b| b["duty_contact"]["phone"] = "call dispatch".into())),
         ("name", Box::new(|b| b["name"] = "Des Moines Police Department".into())),
         ("short_name", Box::new(|b| b["short_name"] = "mshp".into())),
     ];
@@ -69,19 +81,8 @@ async fn bad_agencies_are_422_naming_the_field() {
         .await;
     }
     // Nothing was written by the refused requests.
-    let list: Value = app
-        .get("/api/v1/agencies?limit=1000", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["short_name"] != "fresh-pd")
-    );
+    let list: Value = app.get("/api/v1/agencies?limit=1000", &admin).await.json().await.unwrap();
+    assert!(list["items"].as_array().unwrap().iter().all(|a| a["short_name"] != "fresh-pd"));
 }
 
 #[tokio::test]
@@ -91,10 +92,7 @@ async fn the_same_name_in_another_state_is_a_different_agency() {
     let mut b = agency_body("dsm-pd-2");
     b["name"] = "Des Moines Police Department".into();
     b["home_state"] = "US-WA".into();
-    assert_eq!(
-        app.post("/api/v1/agencies", &admin, b).await.status(),
-        StatusCode::CREATED
-    );
+    assert_eq!(app.post("/api/v1/agencies", &admin, b).await.status(), StatusCode::CREATED);
 }
 
 #[tokio::test]
@@ -114,26 +112,18 @@ async fn agencies_page_with_a_cursor_until_next_is_null() {
         }
     }
     let all: Value = app.get("/api/v1/agencies?limit=1000", &t).await.json().await.unwrap();
-    let all: Vec<String> = all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap().to_string())
-        .collect();
+    let all: Vec<String> =
+        all["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(seen, all);
-    assert_eq!(all.len(), 25, "the demo has 25 agencies");
+    assert_eq!(all.len(), 24, "the demo operation has 24 agencies");
 }
 
 #[tokio::test]
 async fn list_parameters_are_checked() {
     let app = TestApp::spawn().await;
     let t = app.token("officer.mshp").await;
-    for (q, field) in [
-        ("limit=0", "limit"),
-        ("limit=1001", "limit"),
-        ("limit=abc", "limit"),
-        ("cursor=zzz", "cursor"),
-    ] {
+    for (q, field) in [("limit=0", "limit"), ("limit=1001", "limit"), ("limit=abc", "limit"), ("cursor=zzz", "cursor")]
+    {
         assert_problem(
             app.get(&format!("/api/v1/agencies?{q}"), &t).await,
             StatusCode::UNPROCESSABLE_ENTITY,

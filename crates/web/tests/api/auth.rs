@@ -42,14 +42,9 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
 async fn requests_without_valid_credentials_are_401_with_a_challenge() {
     let app = TestApp::spawn().await;
     let r = app.call(Method::GET, "/api/v1/operations", None, None).await;
-    assert_eq!(
-        r.headers().get("www-authenticate").unwrap(),
-        "Bearer realm=\"taskforce\""
-    );
+    assert_eq!(r.headers().get("www-authenticate").unwrap(), "Bearer realm=\"taskforce\"");
     assert_problem(r, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
-    let r = app
-        .call(Method::GET, "/api/v1/operations", Some("not-a-token"), None)
-        .await;
+    let r = app.call(Method::GET, "/api/v1/operations", Some("not-a-token"), None).await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
 }
 
@@ -62,13 +57,8 @@ async fn a_session_ends_after_thirty_idle_minutes_but_not_while_used() {
         assert_eq!(app.get("/api/v1/operations", &t).await.status(), StatusCode::OK);
     }
     app.advance(SignedDuration::from_mins(31));
-    assert_problem(
-        app.get("/api/v1/operations", &t).await,
-        StatusCode::UNAUTHORIZED,
-        "auth.unauthenticated",
-        None,
-    )
-    .await;
+    assert_problem(app.get("/api/v1/operations", &t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None)
+        .await;
 }
 
 #[tokio::test]
@@ -80,28 +70,15 @@ async fn a_session_ends_twelve_hours_after_sign_in_however_busy() {
         let _ = app.get("/api/v1/operations", &t).await;
     }
     app.advance(SignedDuration::from_mins(25));
-    assert_problem(
-        app.get("/api/v1/operations", &t).await,
-        StatusCode::UNAUTHORIZED,
-        "auth.unauthenticated",
-        None,
-    )
-    .await;
+    assert_problem(app.get("/api/v1/operations", &t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None)
+        .await;
 }
 
 #[tokio::test]
 async fn signing_out_ends_the_session() {
     let app = TestApp::spawn().await;
     let t = app.token("officer.mshp").await;
-    assert_eq!(
-        app.delete("/api/v1/sessions/current", &t).await.status(),
-        StatusCode::NO_CONTENT
-    );
-    assert_problem(
-        app.get("/api/v1/operations", &t).await,
-        StatusCode::UNAUTHORIZED,
-        "auth.unauthenticated",
-        None,
-    )
-    .await;
+    assert_eq!(app.delete("/api/v1/sessions/current", &t).await.status(), StatusCode::NO_CONTENT);
+    assert_problem(app.get("/api/v1/operations", &t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None)
+        .await;
 }

@@ -58,21 +58,8 @@ async fn a_body_over_the_limit_is_413() {
 async fn a_body_that_is_not_json_is_415() {
     let app = TestApp::spawn().await;
     let admin = app.token("admin.mo-ago").await;
-    let r = app
-        .client
-        .post(app.url("/api/v1/agencies"))
-        .bearer_auth(&admin)
-        .body("name=x")
-        .send()
-        .await
-        .unwrap();
-    assert_problem(
-        r,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "request.unsupported_media_type",
-        None,
-    )
-    .await;
+    let r = app.client.post(app.url("/api/v1/agencies")).bearer_auth(&admin).body("name=x").send().await.unwrap();
+    assert_problem(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "request.unsupported_media_type", None).await;
 }
 
 #[tokio::test]
@@ -100,13 +87,7 @@ async fn every_response_carries_a_request_id_and_security_headers() {
     assert!(r.headers().get("x-request-id").is_some());
     assert_eq!(r.headers().get("x-content-type-options").unwrap(), "nosniff");
     assert!(r.headers().get("content-security-policy").is_some());
-    let r = app
-        .client
-        .get(app.url("/readyz"))
-        .header("x-request-id", "trace-me-123")
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(app.url("/readyz")).header("x-request-id", "trace-me-123").send().await.unwrap();
     assert_eq!(r.headers().get("x-request-id").unwrap(), "trace-me-123");
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
 }
@@ -114,15 +95,7 @@ async fn every_response_carries_a_request_id_and_security_headers() {
 #[tokio::test]
 async fn the_openapi_document_describes_the_api() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
     for p in [
@@ -139,4 +112,34 @@ async fn the_openapi_document_describes_the_api() {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+#[tokio::test]
+async fn data_after_the_json_value_is_400() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    let body = format!("{} trailing", agency_body("x-pd"));
+    let r = app
+        .client
+        .post(app.url("/api/v1/agencies"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, StatusCode::BAD_REQUEST, "request.malformed_json", None).await;
+}
+
+#[tokio::test]
+async fn a_malformed_query_is_a_422_problem() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.mshp").await;
+    assert_problem(
+        app.get("/api/v1/agencies?limit=1&limit=2", &t).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation.failed",
+        Some("query"),
+    )
+    .await;
 }

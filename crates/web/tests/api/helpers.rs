@@ -19,6 +19,7 @@ pub const DEMO_PW: &str = "demo-password-123";
 
 pub struct TestApp {
     pub base: String,
+    pub app: App,
     pub clock: Arc<FixedClock>,
     pub client: Client,
     _dir: tempfile::TempDir,
@@ -27,11 +28,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(WebConfig {
-            body_limit: 64 * 1024,
-            ..WebConfig::default()
-        })
-        .await
+        Self::spawn_with(WebConfig { body_limit: 64 * 1024, ..WebConfig::default() }).await
     }
 
     pub async fn spawn_with(config: WebConfig) -> TestApp {
@@ -40,36 +37,18 @@ impl TestApp {
         let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
         let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
         let dummy = hasher.dummy_hash();
-        let app = App::new(
-            store,
-            clock.clone(),
-            Arc::new(BlockingHasher(hasher)),
-            Settings::default(),
-            dummy,
-        );
+        let app = App::new(store, clock.clone(), Arc::new(BlockingHasher(hasher)), Settings::default(), dummy);
         app.sync_reference_data().await.unwrap();
         app.load_demo(&Actor::local_admin(), Some(DEMO_PW)).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState {
-            app,
-            config: Arc::new(config),
-        };
+        let state = AppState { app: app.clone(), config: Arc::new(config) };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(taskforce_web::serve(listener, state, async {
             let _ = rx.await;
         }));
-        let client = Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        TestApp {
-            base: format!("http://{addr}"),
-            clock,
-            client,
-            _dir: dir,
-            _shutdown: tx,
-        }
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { base: format!("http://{addr}"), app, clock, client, _dir: dir, _shutdown: tx }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -126,12 +105,7 @@ impl TestApp {
     /// The demo operation's id, as the demo commander sees it.
     pub async fn demo_operation_id(&self, token: &str) -> String {
         let list: Value = self.get("/api/v1/operations", token).await.json().await.unwrap();
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["code"] == "united-front-2021")
-            .unwrap()["id"]
+        list["items"].as_array().unwrap().iter().find(|o| o["code"] == "united-front-2021").unwrap()["id"]
             .as_str()
             .unwrap()
             .to_string()
@@ -139,21 +113,27 @@ impl TestApp {
 
     /// An agency's id by short name (any signed-in user may list agencies).
     pub async fn agency_id(&self, token: &str, short: &str) -> String {
-        let list: Value = self
-            .get("/api/v1/agencies?limit=1000", token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["short_name"] == short)
-            .unwrap()["id"]
+        let list: Value = self.get("/api/v1/agencies?limit=1000", token).await.json().await.unwrap();
+        list["items"].as_array().unwrap().iter().find(|a| a["short_name"] == short).unwrap()["id"]
             .as_str()
             .unwrap()
             .to_string()
+    }
+}
+
+impl TestApp {
+    /// Every audit record so far.
+    pub async fn audit(&self) -> Vec<taskforce_core::audit::AuditRecord> {
+        let admin = Actor::local_admin();
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |r: &taskforce_core::audit::AuditRecord| r.seq);
+            let page = self.app.audit_page(&admin, after, 1000).await.unwrap();
+            if page.is_empty() {
+                return all;
+            }
+            all.extend(page);
+        }
     }
 }
 
@@ -168,12 +148,8 @@ pub async fn assert_problem(r: Response, status: StatusCode, code: &str, field: 
     assert_eq!(body["status"], status.as_u16());
     assert_eq!(body["request_id"], header_id.as_str());
     if let Some(f) = field {
-        let fields: Vec<&str> = body["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["field"].as_str().unwrap())
-            .collect();
+        let fields: Vec<&str> =
+            body["fields"].as_array().unwrap().iter().map(|x| x["field"].as_str().unwrap()).collect();
         assert!(fields.contains(&f), "expected field {f} in {fields:?}");
     }
     body

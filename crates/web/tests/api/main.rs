@@ -8,4 +8,5 @@ mod auth;
 mod errors;
 mod operations;
 mod pages;
+mod trust;
 mod users;

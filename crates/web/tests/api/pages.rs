@@ -26,27 +26,11 @@ async fn pages_redirect_to_sign_in_and_then_list_the_operations() {
     let r = app.client.get(app.url("/operations")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers().get("location").unwrap(), "/login?next=/operations");
-    let login = app
-        .client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = app.client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
     assert!(login.contains("<form method=\"post\" action=\"/login\">"));
     let cookie = cookie_for(&app, "commander.mo-ago").await;
-    let html = app
-        .client
-        .get(app.url("/operations"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html =
+        app.client.get(app.url("/operations")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Operation United Front"));
     assert!(html.contains("commander.mo-ago"));
     assert!(
@@ -74,18 +58,19 @@ async fn a_wrong_password_on_the_page_says_so_without_a_cookie() {
 #[tokio::test]
 async fn sign_in_never_redirects_off_site() {
     let app = TestApp::spawn().await;
-    let r = app
-        .client
-        .post(app.url("/login"))
-        .form(&[
-            ("username", "commander.mo-ago"),
-            ("password", DEMO_PW),
-            ("next", "//evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.headers().get("location").unwrap(), "/operations");
+    for next in
+        ["//evil.example/", "/\t/evil.example", "/\\evil.example", "https://evil.example", "/ok\r\nSet-Cookie: x=y"]
+    {
+        let r = app
+            .client
+            .post(app.url("/login"))
+            .form(&[("username", "commander.mo-ago"), ("password", DEMO_PW), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(r.headers().get("location").unwrap(), "/operations", "{next:?}");
+    }
 }
 
 #[tokio::test]
@@ -102,14 +87,9 @@ async fn a_cross_site_form_post_is_refused() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.headers().get("content-type").unwrap(), "application/problem+json");
     // The session survived the forged sign-out.
-    let r = app
-        .client
-        .get(app.url("/operations"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(app.url("/operations")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -131,9 +111,6 @@ async fn an_operation_page_shows_states_and_duty_contacts() {
         .unwrap();
     assert!(html.contains("South Dakota"));
     assert!(html.contains("Sturgis"));
-    assert!(
-        html.contains("MDT"),
-        "South Dakota's window is shown in Mountain time: {html}"
-    );
+    assert!(html.contains("MDT"), "South Dakota's window is shown in Mountain time: {html}");
     assert!(html.contains("tel:"));
 }

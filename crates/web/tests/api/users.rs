@@ -26,10 +26,7 @@ async fn an_administrator_creates_a_user_who_can_then_sign_in() {
     assert_eq!(u["roles"], json!(["officer", "analyst"]));
     assert_eq!(u["unit"], "Vice Unit");
     assert!(u.get("password").is_none() && u.get("password_hash").is_none());
-    assert_eq!(
-        app.sign_in("officer.new", "a long enough password").await.status(),
-        StatusCode::CREATED
-    );
+    assert_eq!(app.sign_in("officer.new", "a long enough password").await.status(), StatusCode::CREATED);
 }
 
 #[tokio::test]
@@ -76,29 +73,17 @@ async fn users_see_their_own_agency_and_administrators_see_all() {
     let app = TestApp::spawn().await;
     let coord = app.token("coordinator.mshp").await;
     let list: Value = app.get("/api/v1/users", &coord).await.json().await.unwrap();
-    let names: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
-    assert!(
-        !names.is_empty() && names.iter().all(|n| n.ends_with(".mshp")),
-        "{names:?}"
-    );
+    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    assert!(!names.is_empty() && names.iter().all(|n| n.ends_with(".mshp")), "{names:?}");
     let admin = app.token("admin.mo-ago").await;
     let all: Value = app.get("/api/v1/users?limit=1000", &admin).await.json().await.unwrap();
     assert_eq!(all["items"].as_array().unwrap().len(), 23);
     // Another agency's user is not found, not forbidden.
-    let ky_officer = all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "officer.ky-demo")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ky_officer =
+        all["items"].as_array().unwrap().iter().find(|u| u["username"] == "officer.ky-demo").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     assert_problem(
         app.get(&format!("/api/v1/users/{ky_officer}"), &coord).await,
         StatusCode::NOT_FOUND,
@@ -108,11 +93,5 @@ async fn users_see_their_own_agency_and_administrators_see_all() {
     .await;
     // Officers do not list users.
     let officer = app.token("officer.mshp").await;
-    assert_problem(
-        app.get("/api/v1/users", &officer).await,
-        StatusCode::FORBIDDEN,
-        "auth.forbidden",
-        None,
-    )
-    .await;
+    assert_problem(app.get("/api/v1/users", &officer).await, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
 }

@@ -1,0 +1,126 @@
+//! Trust: the audit trail records sign-ins and refusals; lockout; inactivity.
+
+use jiff::SignedDuration;
+use reqwest::StatusCode;
+use taskforce_core::actor::Actor;
+
+use crate::helpers::{DEMO_PW, TestApp, assert_problem};
+
+#[tokio::test]
+async fn sign_ins_refusals_and_changes_are_audited_and_the_chain_verifies() {
+    let app = TestApp::spawn().await;
+    let before = app.audit().await.len();
+    let _ = app.sign_in("commander.mo-ago", "wrong password").await;
+    let _ = app.sign_in("someone-typed-a-password-here", "x").await;
+    let t = app.token("commander.ks-demo").await;
+    let other = app.token("commander.mo-ago").await;
+    let id = app.demo_operation_id(&other).await;
+    let _ = app.get(&format!("/api/v1/operations/{id}"), &t).await;
+    let records = app.audit().await;
+    let new: Vec<_> = records[before..].iter().collect();
+    let kinds: Vec<(&str, &str, Option<&str>)> =
+        new.iter().map(|r| (r.action.as_str(), r.outcome.as_str(), r.detail.as_deref())).collect();
+    assert!(kinds.contains(&("session.sign_in", "failure", Some("invalid_password"))), "{kinds:?}");
+    assert!(kinds.contains(&("session.sign_in", "failure", Some("unknown_user"))), "{kinds:?}");
+    assert!(kinds.contains(&("session.sign_in", "success", None)), "{kinds:?}");
+    let denied = new.iter().find(|r| r.outcome == "denied").expect("the refusal is recorded");
+    assert_eq!(denied.action, "operation.read");
+    assert_eq!(denied.actor, "commander.ks-demo");
+    assert_eq!(denied.object_id.as_deref(), Some(id.as_str()));
+    assert!(denied.source.as_deref() == Some("127.0.0.1"));
+    assert!(denied.request_id.is_some());
+    // An unknown username is not written down: it may be a mistyped password.
+    assert!(records.iter().all(|r| !r.actor.contains("someone-typed")));
+    assert!(records.iter().all(|r| r.detail.as_deref().is_none_or(|d| !d.contains(DEMO_PW))));
+    let n = app.app.verify_audit(&Actor::local_admin(), None).await.unwrap().unwrap();
+    assert_eq!(n as usize, records.len());
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_until_an_administrator_releases_it() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        let r = app.sign_in("officer.mshp", "wrong password").await;
+        assert_problem(r, StatusCode::UNAUTHORIZED, "auth.invalid_credentials", None).await;
+    }
+    // The right password no longer works, and the answer is the same as for a wrong one.
+    let r = app.sign_in("officer.mshp", DEMO_PW).await;
+    assert_problem(r, StatusCode::UNAUTHORIZED, "auth.invalid_credentials", None).await;
+    app.advance(SignedDuration::from_hours(24));
+    assert_eq!(app.sign_in("officer.mshp", DEMO_PW).await.status(), StatusCode::UNAUTHORIZED, "locks do not expire");
+    let admin = Actor::local_admin();
+    let user = app.app.find_user_by_username(&admin, "officer.mshp").await.unwrap();
+    app.app.unlock_user(&admin, user.id).await.unwrap();
+    assert_eq!(app.sign_in("officer.mshp", DEMO_PW).await.status(), StatusCode::CREATED);
+    let audit = app.audit().await;
+    assert_eq!(audit.iter().filter(|r| r.action == "user.lock").count(), 1);
+    assert_eq!(audit.iter().filter(|r| r.action == "user.unlock").count(), 1);
+}
+
+#[tokio::test]
+async fn failures_spread_beyond_the_window_do_not_lock() {
+    let app = TestApp::spawn().await;
+    for _ in 0..8 {
+        let _ = app.sign_in("officer.mshp", "wrong password").await;
+        app.advance(SignedDuration::from_mins(4));
+        let _ = app.sign_in("officer.mshp", "wrong password").await;
+        app.advance(SignedDuration::from_mins(16));
+    }
+    assert_eq!(app.sign_in("officer.mshp", DEMO_PW).await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn fifty_parallel_attempts_check_at_most_five_passwords() {
+    let app = TestApp::spawn().await;
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/sessions");
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&serde_json::json!({"username": "analyst.mshp", "password": format!("guess number {i}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::UNAUTHORIZED);
+    }
+    let audit = app.audit().await;
+    let checked = audit
+        .iter()
+        .filter(|r| r.action == "session.sign_in" && r.detail.as_deref() == Some("invalid_password"))
+        .count();
+    let refused =
+        audit.iter().filter(|r| r.action == "session.sign_in" && r.detail.as_deref() == Some("locked")).count();
+    assert!(checked <= 5, "{checked} passwords were checked");
+    assert_eq!(checked + refused, 50);
+    assert_eq!(app.sign_in("analyst.mshp", DEMO_PW).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_account_unused_for_90_days_is_disabled() {
+    let app = TestApp::spawn().await;
+    app.advance(SignedDuration::from_hours(91 * 24));
+    assert_eq!(app.sign_in("pio.mo-ago", DEMO_PW).await.status(), StatusCode::UNAUTHORIZED);
+    let admin = Actor::local_admin();
+    let user = app.app.find_user_by_username(&admin, "pio.mo-ago").await.unwrap();
+    assert!(user.disabled);
+    app.app.set_user_disabled(&admin, user.id, false).await.unwrap();
+    assert_eq!(app.sign_in("pio.mo-ago", DEMO_PW).await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_sessions_at_once() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.dsm-pd").await;
+    assert_eq!(app.get("/api/v1/operations", &t).await.status(), StatusCode::OK);
+    let admin = Actor::local_admin();
+    let user = app.app.find_user_by_username(&admin, "officer.dsm-pd").await.unwrap();
+    app.app.set_user_disabled(&admin, user.id, true).await.unwrap();
+    assert_problem(app.get("/api/v1/operations", &t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None)
+        .await;
+}
