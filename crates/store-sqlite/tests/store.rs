@@ -151,3 +151,186 @@ async fn a_user_in_an_unknown_agency_is_refused_and_nothing_is_written() {
     let users = d.app.list_users(&admin, None, &PageRequest::default()).await.unwrap();
     assert!(users.items.is_empty());
 }
+
+mod tamper {
+    //! Tampering with the audit table in 200 ways: a signed checkpoint
+    //! catches every one; the chain alone catches all but a cut tail and a
+    //! rewrite.
+
+    use super::*;
+    use taskforce_core::audit::{AuditRecord, GENESIS};
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Kind {
+        EditField,
+        EditHash,
+        DeleteMiddle,
+        Reorder,
+        InsertMiddle,
+        CutTail,
+        RewriteFrom,
+        RewriteAll,
+    }
+
+    const KINDS: [Kind; 8] = [
+        Kind::EditField,
+        Kind::EditHash,
+        Kind::DeleteMiddle,
+        Kind::Reorder,
+        Kind::InsertMiddle,
+        Kind::CutTail,
+        Kind::RewriteFrom,
+        Kind::RewriteAll,
+    ];
+
+    fn rechain(records: &mut [AuditRecord], from: usize) {
+        let mut prev = if from == 0 { GENESIS.to_string() } else { records[from - 1].hash.clone() };
+        for (i, r) in records.iter_mut().enumerate().skip(from) {
+            r.seq = i as u64 + 1;
+            r.prev_hash = prev.clone();
+            r.hash = r.compute_hash();
+            prev = r.hash.clone();
+        }
+    }
+
+    fn tamper(mut v: Vec<AuditRecord>, kind: Kind, n: usize) -> Vec<AuditRecord> {
+        let len = v.len();
+        let k = 1 + n % (len - 2); // a record in the middle: never the first or last
+        match kind {
+            Kind::EditField => {
+                let r = &mut v[k];
+                match n % 6 {
+                    0 => r.actor = "someone-else".into(),
+                    1 => r.action = "agency.delete".into(),
+                    2 => r.object_id = Some("forged".into()),
+                    3 => r.outcome = if r.outcome == "success" { "denied".into() } else { "success".into() },
+                    4 => r.at = r.at.checked_add(jiff::SignedDuration::from_secs(1)).unwrap(),
+                    _ => r.source = Some("10.9.9.9".into()),
+                }
+            }
+            Kind::EditHash => v[k].hash = format!("{:064x}", n + 1),
+            Kind::DeleteMiddle => {
+                v.remove(k);
+            }
+            Kind::Reorder => {
+                v.swap(k, k + 1);
+                let (a, b) = (v[k].seq, v[k + 1].seq);
+                v[k].seq = b;
+                v[k + 1].seq = a;
+            }
+            Kind::InsertMiddle => {
+                let mut forged = v[k].clone();
+                forged.object_id = Some("inserted".into());
+                forged.hash = forged.compute_hash();
+                v.insert(k, forged);
+                for (i, r) in v.iter_mut().enumerate() {
+                    r.seq = i as u64 + 1;
+                }
+            }
+            Kind::CutTail => {
+                v.truncate(len - (1 + n % 3));
+            }
+            Kind::RewriteFrom => {
+                v[k].actor = "someone-else".into();
+                rechain(&mut v, k);
+            }
+            Kind::RewriteAll => {
+                for r in &mut v {
+                    r.actor = "someone-else".into();
+                }
+                rechain(&mut v, 0);
+            }
+        }
+        v
+    }
+
+    async fn replace_audit(path: &std::path::Path, records: &[AuditRecord]) {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(path).connect().await.unwrap();
+        // Whoever holds the file can drop the append-only triggers; the chain is what catches them.
+        sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut conn).await.unwrap();
+        sqlx::query("DROP TRIGGER audit_log_no_delete").execute(&mut conn).await.unwrap();
+        sqlx::query("DELETE FROM audit_log").execute(&mut conn).await.unwrap();
+        for r in records {
+            sqlx::query(
+                "INSERT INTO audit_log (seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
+                 object_type, object_id, outcome, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            )
+            .bind(r.seq as i64)
+            .bind(taskforce_core::audit::canonical_time(r.at))
+            .bind(&r.actor)
+            .bind(&r.actor_user_id)
+            .bind(&r.actor_agency_id)
+            .bind(&r.source)
+            .bind(&r.request_id)
+            .bind(&r.action)
+            .bind(&r.object_type)
+            .bind(&r.object_id)
+            .bind(&r.outcome)
+            .bind(&r.detail)
+            .bind(&r.prev_hash)
+            .bind(&r.hash)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        sqlx::Connection::close(conn).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn two_hundred_tamperings_are_caught_by_a_checkpoint_and_all_but_cuts_and_rewrites_by_the_chain() {
+        let d = db().await;
+        let admin = Actor::local_admin();
+        d.app.load_demo(&admin, None).await.unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
+        let cp = d.app.audit_checkpoint(&admin, &key).await.unwrap();
+        cp.verify(&key.verifying_key()).unwrap();
+        let original = d.app.audit_page(&admin, 0, 1000).await.unwrap();
+        assert_eq!(original.last().unwrap().seq, cp.seq, "the checkpoint covers its own record");
+        assert_eq!(d.app.verify_audit(&admin, Some(&cp)).await.unwrap(), Ok(cp.seq));
+
+        let dir = tempfile::tempdir().unwrap();
+        let (mut caught_cp, mut caught_chain, mut chain_only_expected) = (0, 0, 0);
+        for n in 0..200 {
+            let kind = KINDS[n % KINDS.len()];
+            let copy = dir.path().join(format!("t{n}.db"));
+            d.store.backup_to(&copy).await.unwrap();
+            replace_audit(&copy, &tamper(original.clone(), kind, n / KINDS.len())).await;
+            let store = Arc::new(SqliteStore::open(&copy).await.unwrap());
+            let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
+            let app =
+                App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), String::new());
+            let with_cp = app.verify_audit(&admin, Some(&cp)).await.unwrap();
+            let without = app.verify_audit(&admin, None).await.unwrap();
+            store.close().await;
+            assert!(with_cp.is_err(), "case {n} ({kind:?}) escaped the checkpoint");
+            caught_cp += 1;
+            let chain_should_catch = !matches!(kind, Kind::CutTail | Kind::RewriteFrom | Kind::RewriteAll);
+            if chain_should_catch {
+                chain_only_expected += 1;
+                assert!(without.is_err(), "case {n} ({kind:?}) escaped the chain");
+            }
+            if without.is_err() {
+                caught_chain += 1;
+            }
+        }
+        eprintln!(
+            "audit tamper: 200 cases; caught with checkpoint {caught_cp}; caught by the chain alone {caught_chain} \
+             (expected at least {chain_only_expected}: all but cut tails and rewrites)"
+        );
+        assert_eq!(caught_cp, 200);
+        assert_eq!(caught_chain, chain_only_expected);
+    }
+
+    #[tokio::test]
+    async fn the_database_refuses_to_change_or_delete_audit_records() {
+        let d = db().await;
+        d.app.load_demo(&Actor::local_admin(), None).await.unwrap();
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(d.store.path()).connect().await.unwrap();
+        let upd = sqlx::query("UPDATE audit_log SET actor = 'x' WHERE seq = 1").execute(&mut conn).await;
+        assert!(upd.unwrap_err().to_string().contains("append-only"));
+        let del = sqlx::query("DELETE FROM audit_log WHERE seq = 1").execute(&mut conn).await;
+        assert!(del.unwrap_err().to_string().contains("append-only"));
+    }
+}

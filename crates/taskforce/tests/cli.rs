@@ -360,3 +360,81 @@ fn migrate_is_idempotent_and_usage_errors_exit_2() {
     assert_eq!(run(&["serve", "--listen", "not-an-address"]).status.code(), Some(2));
     assert_eq!(run(&["--help"]).status.code(), Some(0));
 }
+
+#[test]
+fn audit_verify_and_checkpoint_follow_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap();
+    assert!(run(&["demo", "--db", dbs]).status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("taskforce.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the key file is private");
+    }
+    let out = run(&["audit", "verify", "--db", dbs]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let line = text(&out.stdout);
+    assert!(line.starts_with("ok ") && line.trim_end().ends_with(" records"), "{line}");
+    let out = run(&["audit", "checkpoint", "--db", dbs]);
+    assert!(out.status.success());
+    let cp_file = dir.path().join("head.json");
+    std::fs::write(&cp_file, &out.stdout).unwrap();
+    let cp: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run(&["audit", "verify", "--db", dbs, "--checkpoint", cp_file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout).trim(), format!("ok {} records", cp["seq"]));
+    // A checkpoint is only trusted under this deployment's own key.
+    let other_key = dir.path().join("other.key");
+    let out = cmd(&["audit", "verify", "--db", dbs, "--checkpoint", cp_file.to_str().unwrap()])
+        .env("TASKFORCE_KEY_FILE", &other_key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).starts_with("broken at record "), "{}", text(&out.stdout));
+    std::fs::write(&cp_file, "not a checkpoint").unwrap();
+    let out = run(&["audit", "verify", "--db", dbs, "--checkpoint", cp_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_demo_refuses_a_database_with_real_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let dbs = db_in(&dir).to_str().unwrap().to_string();
+    let out = run(&[
+        "agency",
+        "add",
+        "--db",
+        &dbs,
+        "--name",
+        "Missouri State Highway Patrol",
+        "--short-name",
+        "mshp",
+        "--kind",
+        "state",
+        "--state",
+        "US-MO",
+        "--duty-phone",
+        "+1 573 555 0100",
+    ]);
+    assert!(out.status.success());
+    let out = run(&["demo", "--db", &dbs]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("empty database"), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("commander.mshp"));
+}
+
+#[test]
+fn an_administrator_unlocks_disables_and_enables_accounts_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let dbs = db_in(&dir).to_str().unwrap().to_string();
+    assert!(run(&["demo", "--db", &dbs]).status.success());
+    for sub in ["unlock", "disable", "enable"] {
+        let out = run(&["user", sub, "--db", &dbs, "officer.mshp"]);
+        assert!(out.status.success(), "{sub}: {}", text(&out.stderr));
+    }
+    assert_eq!(run(&["user", "unlock", "--db", &dbs, "nobody.here"]).status.code(), Some(2));
+    let out = run(&["audit", "verify", "--db", &dbs]);
+    assert!(out.status.success());
+}

@@ -44,14 +44,13 @@ impl App {
     /// Signs the chain's current head and records that it did.
     pub async fn audit_checkpoint(&self, actor: &Actor, key: &SigningKey) -> Result<Checkpoint> {
         authorize(actor, Action::AuditVerify, &Resource::Collection, "audit")?;
+        // The checkpoint's own record comes first, so the signed head covers it
+        // and cutting even that last record is caught.
         let mut tx = self.write().await?;
-        let (seq, hash) = tx
-            .audit_head()
-            .await?
-            .ok_or_else(|| Error::Conflict { code: "audit.empty", message: "the audit trail is empty".into() })?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("audit.checkpoint", "audit", None)).await?;
+        let (seq, hash) =
+            tx.audit_head().await?.ok_or_else(|| Error::Internal("the audit trail is empty after an append".into()))?;
         let cp = Checkpoint::sign(key, seq, &hash, self.clock.now());
-        self.record(tx.as_mut(), actor, AuditEvent::success("audit.checkpoint", "audit", Some(seq.to_string())))
-            .await?;
         tx.commit().await?;
         Ok(cp)
     }

@@ -102,7 +102,7 @@ impl App {
             let (state, locked) = lockout.after_failure(current, now);
             tx.set_sign_in_state(user.id, &state).await?;
             let ev = AuditEvent::failure("session.sign_in", "session", None, "invalid_password");
-            self.record(tx.as_mut(), &anon.clone().as_user_attempt(&user), ev).await?;
+            self.record(tx.as_mut(), &anon.clone().into_user_attempt(&user), ev).await?;
             if locked {
                 let ev = AuditEvent::failure("user.lock", "user", Some(user.id.to_string()), "too_many_failures");
                 self.record(tx.as_mut(), &anon, ev).await?;
@@ -219,7 +219,7 @@ fn user_actor(user: &User, origin: Origin) -> Actor {
 
 impl Actor {
     /// An anonymous attempt that named a real user: recorded under that user's name.
-    fn as_user_attempt(self, user: &User) -> Actor {
+    fn into_user_attempt(self, user: &User) -> Actor {
         Actor {
             principal: Principal::User { user_id: user.id, username: user.username.clone() },
             agency_id: Some(user.agency_id),
