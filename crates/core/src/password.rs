@@ -44,8 +44,32 @@ impl PasswordPolicy {
         if pw.chars().any(char::is_control) {
             return Err(FieldError::new(field, "invalid", format!("{field} must not contain control characters")));
         }
+        if is_common(pw) {
+            return Err(FieldError::new(
+                field,
+                "too_common",
+                format!(
+                    "{field} is one of the most common passwords; choose another (a phrase of several words works well)"
+                ),
+            ));
+        }
         Ok(())
     }
+}
+
+/// The most common passwords of 8 or more characters (the first 10,000 of
+/// zxcvbn-ts's list, MIT; see third-party/), compared case-insensitively.
+static COMMON: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| include_str!("common-passwords.txt").lines().filter(|l| !l.is_empty()).collect());
+
+/// Whether `pw` is on the common-password list.
+pub fn is_common(pw: &str) -> bool {
+    COMMON.contains(pw.to_lowercase().as_str())
+}
+
+/// How many passwords the shipped list holds.
+pub fn common_list_len() -> usize {
+    COMMON.len()
 }
 
 /// Argon2id cost parameters.
@@ -161,6 +185,20 @@ mod tests {
         let h = peppered.hash_sync("correct horse").unwrap();
         assert!(peppered.verify_sync("correct horse", &h));
         assert!(!plain.verify_sync("correct horse", &h));
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        assert!(common_list_len() >= 3000, "{}", common_list_len());
+        let p = PasswordPolicy::default();
+        for pw in ["password", "Password1", "QWERTYUIOP", "iloveyou", "12345678"] {
+            assert_eq!(
+                p.check("password", pw).map_err(|e| e.code),
+                Err(if pw.len() < 8 { "too_short" } else { "too_common" }),
+                "{pw}"
+            );
+        }
+        assert!(p.check("password", "correct horse battery staple").is_ok());
     }
 
     #[test]

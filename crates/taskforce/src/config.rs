@@ -29,6 +29,10 @@ pub struct Config {
     pub session_absolute_hours: u32,
     /// Largest request body, bytes.
     pub body_limit_bytes: usize,
+    /// Sign-in attempts per client address per minute.
+    pub sign_in_per_minute: u32,
+    /// Sign-in attempts a client address may make at once.
+    pub sign_in_burst: u32,
     /// Password pepper, kept outside the database (secret).
     #[serde(serialize_with = "mask")]
     pub pepper: Option<String>,
@@ -62,6 +66,8 @@ impl Default for Config {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             body_limit_bytes: 1024 * 1024,
+            sign_in_per_minute: 10,
+            sign_in_burst: 20,
             pepper: None,
             demo_password: None,
         }
@@ -81,6 +87,8 @@ struct FileConfig {
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
     body_limit_bytes: Option<usize>,
+    sign_in_per_minute: Option<u32>,
+    sign_in_burst: Option<u32>,
     pepper: Option<String>,
     demo_password: Option<String>,
 }
@@ -146,6 +154,12 @@ impl Config {
             if let Some(v) = f.body_limit_bytes {
                 c.body_limit_bytes = v
             }
+            if let Some(v) = f.sign_in_per_minute {
+                c.sign_in_per_minute = v
+            }
+            if let Some(v) = f.sign_in_burst {
+                c.sign_in_burst = v
+            }
             if f.pepper.is_some() {
                 c.pepper = f.pepper
             }
@@ -179,6 +193,12 @@ impl Config {
         }
         if let Some(v) = env_parse("TASKFORCE_BODY_LIMIT_BYTES")? {
             c.body_limit_bytes = v
+        }
+        if let Some(v) = env_parse("TASKFORCE_SIGN_IN_PER_MINUTE")? {
+            c.sign_in_per_minute = v
+        }
+        if let Some(v) = env_parse("TASKFORCE_SIGN_IN_BURST")? {
+            c.sign_in_burst = v
         }
         if let Some(v) = env("TASKFORCE_PEPPER") {
             c.pepper = Some(v)

@@ -11,6 +11,7 @@ pub mod hasher;
 pub mod middleware;
 pub mod pages;
 pub mod problem;
+pub mod ratelimit;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,11 +30,15 @@ pub struct WebConfig {
     pub body_limit: usize,
     /// Whether this is a demo server (pages say so).
     pub demo: bool,
+    /// Sign-in attempts allowed per address per minute.
+    pub sign_in_per_minute: u32,
+    /// Sign-in attempts an address may make at once.
+    pub sign_in_burst: u32,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { tls: false, body_limit: 1024 * 1024, demo: false }
+        Self { tls: false, body_limit: 1024 * 1024, demo: false, sign_in_per_minute: 10, sign_in_burst: 20 }
     }
 }
 
@@ -51,6 +56,29 @@ pub struct AppState {
     pub app: App,
     /// HTTP settings.
     pub config: Arc<WebConfig>,
+    /// The sign-in rate limit.
+    pub sign_in_limit: Arc<ratelimit::RateLimiter>,
+}
+
+impl AppState {
+    /// State for `app` with `config`.
+    pub fn new(app: App, config: WebConfig) -> Self {
+        let limiter = ratelimit::RateLimiter::new(config.sign_in_per_minute, config.sign_in_burst);
+        Self { app, config: Arc::new(config), sign_in_limit: Arc::new(limiter) }
+    }
+
+    /// Takes a sign-in token for the client at `origin`.
+    pub fn check_sign_in_rate(&self, source: Option<&str>) -> Result<(), problem::ApiError> {
+        let Some(ip) = source.and_then(|s| s.parse().ok()) else { return Ok(()) };
+        self.sign_in_limit.check(ip).map_err(|wait| {
+            problem::ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "auth.rate_limited",
+                format!("too many sign-in attempts from this address; try again in {} seconds", wait.as_secs()),
+            )
+            .retry_after(wait.as_secs())
+        })
+    }
 }
 
 /// The whole HTTP service.

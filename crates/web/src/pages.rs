@@ -131,6 +131,16 @@ async fn login_submit(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
+    if let Err(e) = st.check_sign_in_rate(origin.source.as_deref()) {
+        let page = LoginPage {
+            demo: st.config.demo,
+            who: None,
+            error: Some("Too many sign-in attempts from this device. Wait a minute and try again.".into()),
+            next,
+            username: f.username,
+        };
+        return (e.status(), page).into_response();
+    }
     match st.app.sign_in(&f.username, &f.password, origin).await {
         Ok(s) => {
             let secure = if st.config.tls { "; Secure" } else { "" };

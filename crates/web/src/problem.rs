@@ -49,12 +49,19 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     fields: Vec<FieldError>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// A problem with a given status and code.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), fields: Vec::new() }
+        Self { status, code, detail: detail.into(), fields: Vec::new(), retry_after: None }
+    }
+
+    /// Adds a `Retry-After` (seconds).
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// The status.
@@ -86,6 +93,7 @@ impl From<Error> for ApiError {
                 code,
                 detail: fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; "),
                 fields,
+                retry_after: None,
             },
             Error::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
             Error::Store(StoreError::Busy) => {
@@ -127,6 +135,11 @@ impl IntoResponse for ApiError {
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            h.insert(header::RETRY_AFTER, v);
         }
         res
     }

@@ -59,10 +59,16 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     }
     let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    let state = AppState {
+    let state = AppState::new(
         app,
-        config: std::sync::Arc::new(WebConfig { tls: cfg.tls_proxy, body_limit: cfg.body_limit_bytes, demo }),
-    };
+        WebConfig {
+            tls: cfg.tls_proxy,
+            body_limit: cfg.body_limit_bytes,
+            demo,
+            sign_in_per_minute: cfg.sign_in_per_minute,
+            sign_in_burst: cfg.sign_in_burst,
+        },
+    );
     eprintln!("Taskforce is listening on http://{addr}/ (database {})", cfg.db.display());
     taskforce_web::serve(listener, state, shutdown_signal()).await?;
     store.close().await;

@@ -50,6 +50,7 @@ pub async fn create_session(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
+    st.check_sign_in_rate(origin.source.as_deref())?;
     let s = st.app.sign_in(&body.username, &body.password, origin).await?;
     Ok((
         StatusCode::CREATED,

@@ -28,7 +28,8 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(WebConfig { body_limit: 64 * 1024, ..WebConfig::default() }).await
+        // A generous sign-in limit: tests sign in often from one address; one test checks the real limit.
+        Self::spawn_with(WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..WebConfig::default() }).await
     }
 
     pub async fn spawn_with(config: WebConfig) -> TestApp {
@@ -42,7 +43,7 @@ impl TestApp {
         app.load_demo(&Actor::local_admin(), Some(DEMO_PW)).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState { app: app.clone(), config: Arc::new(config) };
+        let state = AppState::new(app.clone(), config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(taskforce_web::serve(listener, state, async {
             let _ = rx.await;

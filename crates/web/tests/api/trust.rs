@@ -124,3 +124,15 @@ async fn disabling_a_user_ends_their_sessions_at_once() {
     assert_problem(app.get("/api/v1/operations", &t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None)
         .await;
 }
+
+#[tokio::test]
+async fn one_address_gets_20_sign_in_attempts_at_once_then_429() {
+    let app = TestApp::spawn_with(taskforce_web::WebConfig::default()).await;
+    for i in 0..20 {
+        let r = app.sign_in(&format!("nobody{i}.here"), "wrong password").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = app.sign_in("commander.mo-ago", DEMO_PW).await;
+    assert!(r.headers().get("retry-after").is_some());
+    assert_problem(r, StatusCode::TOO_MANY_REQUESTS, "auth.rate_limited", None).await;
+}
