@@ -81,13 +81,40 @@ impl AppState {
     }
 }
 
+/// Every route, API and pages, in one table: the router is built from it, the
+/// OpenAPI document is generated from it, the access-matrix test walks it.
+fn route_table() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    api::router().merge(pages::router())
+}
+
+/// Every route as `(METHOD, path)`, from the route table.
+pub fn routes() -> Vec<(String, String)> {
+    let (_, doc) = route_table().split_for_parts();
+    let mut out = Vec::new();
+    for (path, item) in doc.paths.paths {
+        let ops = [
+            ("GET", item.get.is_some()),
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("DELETE", item.delete.is_some()),
+        ];
+        for (m, present) in ops {
+            if present {
+                out.push((m.to_string(), path.clone()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {
-    let (api, _) = api::router().split_for_parts();
+    let (table, _) = route_table().split_for_parts();
     let body_limit = state.config.body_limit;
     let router = Router::new()
-        .merge(api)
-        .merge(pages::router())
+        .merge(table)
         .fallback(problem::not_found_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);

@@ -4,32 +4,43 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::extract::{Auth, RequestOrigin};
 use crate::problem::ApiError;
 
 /// The page routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/operations") }))
-        .route("/login", get(login_page).post(login_submit))
-        .route("/logout", post(logout))
-        .route("/operations", get(operations_page))
-        .route("/operations/{id}", get(operation_page))
-        .route("/assets/app.css", get(css))
+/// The page routes, in the same route table as the API (tag `pages`), so
+/// that the access-matrix test walks them too.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(home))
+        .routes(routes!(login_page, login_submit))
+        .routes(routes!(logout))
+        .routes(routes!(operations_page))
+        .routes(routes!(operation_page))
+        .routes(routes!(css))
 }
 
+/// The start page: the operations list.
+#[utoipa::path(get, path = "/", tag = "pages", responses((status = 303, description = "to /operations")))]
+async fn home() -> Redirect {
+    Redirect::to("/operations")
+}
+
+/// The style sheet.
+#[utoipa::path(get, path = "/assets/app.css", tag = "pages", responses((status = 200, description = "CSS")))]
 async fn css() -> impl IntoResponse {
     (
         [
@@ -105,6 +116,8 @@ struct NextQuery {
     next: Option<String>,
 }
 
+/// The sign-in page.
+#[utoipa::path(get, path = "/login", tag = "pages", responses((status = 200, description = "HTML")))]
 async fn login_page(State(st): State<AppState>, Query(q): Query<NextQuery>) -> impl IntoResponse {
     LoginPage {
         demo: st.config.demo,
@@ -125,6 +138,8 @@ struct LoginForm {
     next: Option<String>,
 }
 
+/// Signs in from the page: sets the session cookie and redirects.
+#[utoipa::path(post, path = "/login", tag = "pages", responses((status = 303, description = "signed in"), (status = 401, description = "HTML with the error")))]
 async fn login_submit(
     State(st): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
@@ -173,6 +188,8 @@ async fn login_submit(
     }
 }
 
+/// Signs out from the page.
+#[utoipa::path(post, path = "/logout", tag = "pages", responses((status = 303, description = "to /login")))]
 async fn logout(State(st): State<AppState>, auth: Result<Auth, ApiError>) -> Response {
     if let Ok(a) = auth
         && let Err(e) = st.app.sign_out(&a.actor, &a.token).await
@@ -217,6 +234,8 @@ fn window_text(w: &taskforce_core::time::Window) -> String {
     format!("{} – {}", w.time_zone.display(w.start), w.time_zone.display(w.end))
 }
 
+/// The operations the viewer may see.
+#[utoipa::path(get, path = "/operations", tag = "pages", responses((status = 200, description = "HTML")))]
 async fn operations_page(
     State(st): State<AppState>,
     auth: Result<Auth, ApiError>,
@@ -284,6 +303,8 @@ struct OperationPage {
     agencies: Vec<AgencyRow>,
 }
 
+/// One operation.
+#[utoipa::path(get, path = "/operations/{id}", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
 async fn operation_page(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
     let Ok(auth) = auth else {
         return to_login(&format!("/operations/{id}"));

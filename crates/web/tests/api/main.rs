@@ -2,6 +2,7 @@
 //! SQLite file per test. One test binary; a module per area.
 
 mod helpers;
+mod matrix;
 
 mod agencies;
 mod auth;
