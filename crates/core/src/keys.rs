@@ -9,6 +9,37 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 
+/// Where the application gets its keys. A rotation by another process (the
+/// CLI) is picked up by [`KeyProvider::reload`] when a key version is unknown.
+pub trait KeyProvider: Send + Sync {
+    /// The keys in force.
+    fn keys(&self) -> Result<std::sync::Arc<KeyRing>, Error>;
+    /// Reads the keys again.
+    fn reload(&self) -> Result<std::sync::Arc<KeyRing>, Error> {
+        self.keys()
+    }
+}
+
+/// Keys fixed at start (tests, or a provider without a file).
+#[derive(Debug, Clone)]
+pub struct StaticKeys(pub std::sync::Arc<KeyRing>);
+
+impl KeyProvider for StaticKeys {
+    fn keys(&self) -> Result<std::sync::Arc<KeyRing>, Error> {
+        Ok(self.0.clone())
+    }
+}
+
+/// No keys loaded: sealing and opening fail (never a plaintext fallback).
+#[derive(Debug, Clone, Copy)]
+pub struct NoKeys;
+
+impl KeyProvider for NoKeys {
+    fn keys(&self) -> Result<std::sync::Arc<KeyRing>, Error> {
+        Err(Error::Internal("no key file is loaded; sealed data cannot be read or written".into()))
+    }
+}
+
 /// The keys in force.
 #[derive(Clone)]
 pub struct KeyRing {
@@ -113,6 +144,13 @@ impl KeyRing {
     /// A KEK by version.
     pub fn kek(&self, version: u32) -> Option<&[u8; 32]> {
         self.keks.iter().find(|(v, _)| *v == version).map(|(_, k)| k)
+    }
+
+    /// Keeps only the current KEK (after every data key was re-wrapped).
+    pub fn retain_only_current(&mut self) {
+        if let Some(last) = self.keks.last().copied() {
+            self.keks = vec![last];
+        }
     }
 
     /// Adds a new current KEK (older ones stay to unwrap until re-wrapped).

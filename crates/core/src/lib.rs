@@ -21,6 +21,7 @@ pub mod page;
 pub mod password;
 pub mod policy;
 pub mod role;
+pub mod seal;
 pub mod service;
 pub mod states;
 pub mod store;

@@ -46,11 +46,13 @@ pub enum Action {
     OperationRemoveAgency,
     /// Verify the audit trail or sign a checkpoint.
     AuditVerify,
+    /// Rotate keys or destroy a scope's data key.
+    KeysManage,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
@@ -65,6 +67,7 @@ impl Action {
         Action::OperationInvite,
         Action::OperationRemoveAgency,
         Action::AuditVerify,
+        Action::KeysManage,
     ];
 
     /// The action's name in the table and in audit entries.
@@ -84,6 +87,7 @@ impl Action {
             Action::OperationInvite => "operation.invite",
             Action::OperationRemoveAgency => "operation.remove_agency",
             Action::AuditVerify => "audit.verify",
+            Action::KeysManage => "keys.manage",
         }
     }
 
@@ -94,6 +98,7 @@ impl Action {
             Action::AgencyCreate | Action::AgencyRead | Action::AgencyList => Action::AgencyRead,
             Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword => Action::UserRead,
             Action::AuditVerify => Action::AuditVerify,
+            Action::KeysManage => Action::KeysManage,
             _ => Action::OperationRead,
         }
     }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod operations;
+pub mod seal;
 pub mod users;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct App {
     pub settings: Settings,
     /// A hash verified against for unknown users, so they take as long as known ones.
     dummy_hash: Arc<String>,
+    /// The keys outside the database.
+    pub keys: Arc<dyn crate::keys::KeyProvider>,
 }
 
 impl std::fmt::Debug for App {
@@ -59,7 +62,13 @@ impl App {
         settings: Settings,
         dummy_hash: String,
     ) -> Self {
-        Self { store, clock, hasher, settings, dummy_hash: Arc::new(dummy_hash) }
+        Self { store, clock, hasher, settings, dummy_hash: Arc::new(dummy_hash), keys: Arc::new(crate::keys::NoKeys) }
+    }
+
+    /// The same application with `keys` (the key file's, in production).
+    pub fn with_keys(mut self, keys: Arc<dyn crate::keys::KeyProvider>) -> Self {
+        self.keys = keys;
+        self
     }
 
     /// Starts a write transaction.

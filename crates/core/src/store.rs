@@ -38,6 +38,23 @@ pub enum StoreError {
     Other(String),
 }
 
+/// A data key as stored: wrapped by a KEK, or destroyed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDataKey {
+    /// Whose key: `system` or `operation:<id>`.
+    pub scope: String,
+    /// Version within the scope, from 1.
+    pub version: u32,
+    /// The KEK version that wraps it.
+    pub kek_version: u32,
+    /// The wrapped key; `None` once destroyed.
+    pub wrapped: Option<Vec<u8>>,
+    /// When it was made.
+    pub created_at: jiff::Timestamp,
+    /// When it was destroyed.
+    pub destroyed_at: Option<jiff::Timestamp>,
+}
+
 /// Whether a transaction will write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxMode {
@@ -141,6 +158,21 @@ pub trait StoreTx: Send {
     ) -> Result<Vec<Operation>, StoreError>;
     /// Whether two agencies take part in a common operation.
     async fn agencies_share_operation(&mut self, a: AgencyId, b: AgencyId) -> Result<bool, StoreError>;
+
+    /// Every data key of every scope.
+    async fn data_keys(&mut self, scope: Option<&str>) -> Result<Vec<StoredDataKey>, StoreError>;
+    /// Stores a new data key.
+    async fn insert_data_key(&mut self, key: &StoredDataKey) -> Result<(), StoreError>;
+    /// Replaces a data key's wrapping (rotation).
+    async fn rewrap_data_key(
+        &mut self,
+        scope: &str,
+        version: u32,
+        kek_version: u32,
+        wrapped: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Destroys every data key of a scope (crypto-shredding); returns how many.
+    async fn destroy_data_keys(&mut self, scope: &str, at: jiff::Timestamp) -> Result<u64, StoreError>;
 
     /// The last audit record's `(seq, hash)`, if any. Called inside a write
     /// transaction, so no other record can be appended before this one's.

@@ -43,6 +43,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Freed pages are overwritten, so destroyed keys do not linger in the file.
+            .pragma("secure_delete", "ON")
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(map_err)?;
         Ok(Self { pool, path: path.to_path_buf() })

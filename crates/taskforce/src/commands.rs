@@ -87,22 +87,10 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App)> {
     Ok((store, app))
 }
 
-/// Like [`open`], also giving the keys.
+/// Like [`open`], also giving the keys. A database holding sealed data
+/// refuses to open without its key file, or with a key file that does not
+/// unwrap its data keys: there is no plaintext fallback.
 pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App, KeyRing)> {
-    let db_existed = cfg.db.exists();
-    let key_path = cfg.key_path();
-    // Until sealed data exists, a missing key file may be created; the
-    // sealing work makes a database with sealed data refuse to start without it.
-    let (keys, created) = crate::keys::load_or_create(&key_path, true)?;
-    if created {
-        if db_existed {
-            tracing::warn!(path = %key_path.display(), "created a new key file for an existing database");
-        }
-        eprintln!(
-            "Created the key file {} (mode 0600). Keep a copy safe, apart from database backups.",
-            key_path.display()
-        );
-    }
     let store = Arc::new(
         SqliteStore::open(&cfg.db).await.with_context(|| format!("cannot open the database {}", cfg.db.display()))?,
     );
@@ -121,8 +109,44 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
         ..Settings::default()
     };
     let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);
+    let sealed = app.has_sealed_data().await?;
+    let key_path = cfg.key_path();
+    let (keys, created) = crate::keys::load_or_create(&key_path, !sealed)?;
+    if created {
+        eprintln!(
+            "Created the key file {} (mode 0600). Keep a copy safe, apart from database backups.",
+            key_path.display()
+        );
+    }
+    let app = app.with_keys(Arc::new(crate::keys::FileKeys::new(key_path.clone(), keys.clone())));
+    if sealed {
+        app.check_keys().await.map_err(|e| {
+            anyhow::anyhow!(
+                "the key file {} does not open this database's sealed data ({e}); refusing to start",
+                key_path.display()
+            )
+        })?;
+    }
     app.sync_reference_data().await?;
     Ok((store, app, keys))
+}
+
+/// `taskforce keys rotate`: a new key-encryption key, every data key re-wrapped
+/// with it, the old one retired. Servers pick the new key up on their own.
+pub async fn rotate_keys(cfg: &Config) -> anyhow::Result<()> {
+    let (store, app, mut keys) = open_with_keys(cfg).await?;
+    let path = cfg.key_path();
+    let version = keys.add_kek()?;
+    // 1. The file gains the new key first, so a crash never leaves data keys
+    //    wrapped by a key the file does not hold.
+    crate::keys::write(&path, &keys)?;
+    let n = app.rewrap_keys(&Actor::local_admin()).await?;
+    // 2. Nothing uses the old keys any more: retire them from the file.
+    keys.retain_only_current();
+    crate::keys::write(&path, &keys)?;
+    store.close().await;
+    eprintln!("Key-encryption key version {version} is now in use; {n} data key(s) re-wrapped.");
+    Ok(())
 }
 
 /// `taskforce migrate`.

@@ -71,3 +71,34 @@ pub fn load_or_create(path: &Path, may_create: bool) -> anyhow::Result<(KeyRing,
         Err(e) => Err(e).with_context(|| format!("cannot read the key file {}", path.display())),
     }
 }
+
+/// Keys from the key file, re-read when a rotation added a version this
+/// process has not seen.
+#[derive(Debug)]
+pub struct FileKeys {
+    path: PathBuf,
+    current: std::sync::RwLock<std::sync::Arc<KeyRing>>,
+}
+
+impl FileKeys {
+    /// Keys already read from `path`.
+    pub fn new(path: PathBuf, keys: KeyRing) -> Self {
+        Self { path, current: std::sync::RwLock::new(std::sync::Arc::new(keys)) }
+    }
+}
+
+impl taskforce_core::keys::KeyProvider for FileKeys {
+    fn keys(&self) -> Result<std::sync::Arc<KeyRing>, taskforce_core::Error> {
+        self.current.read().map(|k| k.clone()).map_err(|_| taskforce_core::Error::Internal("key lock poisoned".into()))
+    }
+
+    fn reload(&self) -> Result<std::sync::Arc<KeyRing>, taskforce_core::Error> {
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|e| taskforce_core::Error::Internal(format!("cannot read the key file: {e}")))?;
+        let keys = std::sync::Arc::new(KeyRing::from_file_text(&text).map_err(taskforce_core::Error::Internal)?);
+        if let Ok(mut w) = self.current.write() {
+            *w = keys.clone();
+        }
+        Ok(keys)
+    }
+}

@@ -69,6 +69,9 @@ enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Manage the keys outside the database.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// Write an online, consistent copy of the database.
     Backup {
         #[command(flatten)]
@@ -80,6 +83,15 @@ enum Command {
     /// Show settings.
     #[command(subcommand)]
     Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCmd {
+    /// Add a new key-encryption key, re-wrap every data key with it, retire the old one.
+    Rotate {
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +145,10 @@ fn main() -> ExitCode {
             Command::User(cmd) => commands::user::run(&mut cfg, cmd).await,
             Command::Agency(cmd) => commands::agency::run(&mut cfg, cmd).await,
             Command::Audit(cmd) => commands::audit::run(&mut cfg, cmd).await,
+            Command::Keys(KeysCmd::Rotate { db }) => {
+                cfg.apply_db(db.db);
+                commands::rotate_keys(&cfg).await
+            }
             Command::Demo { db } => {
                 cfg.apply_db(db.db);
                 commands::demo(&cfg).await
