@@ -334,3 +334,69 @@ mod tamper {
         assert!(del.unwrap_err().to_string().contains("append-only"));
     }
 }
+
+mod sealing {
+    //! The sealing service on a test-only field: values open only in their
+    //! place, a shredded scope is gone while others stay, a rotation keeps
+    //! everything readable, a wrong key opens nothing.
+
+    use super::*;
+    use taskforce_core::keys::{KeyRing, StaticKeys};
+    use taskforce_core::seal::Place;
+    use taskforce_core::store::Store;
+
+    const MARKER: &[u8] = b"MARKER-sealed-4f1c";
+
+    fn place(row: &str) -> Place<'_> {
+        Place { table: "test_only", row, field: "secret" }
+    }
+
+    #[tokio::test]
+    async fn sealed_values_survive_rotation_and_die_with_their_scope() {
+        let d = db().await;
+        let mut ring = KeyRing::generate().unwrap();
+        let app = d.app.clone().with_keys(Arc::new(StaticKeys(Arc::new(ring.clone()))));
+        let admin = Actor::local_admin();
+        let mut tx = d.store.begin(TxMode::Write).await.unwrap();
+        let a = app.seal_value(tx.as_mut(), "operation:a", &place("1"), MARKER).await.unwrap();
+        let b = app.seal_value(tx.as_mut(), "operation:b", &place("1"), MARKER).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(!a.windows(MARKER.len()).any(|w| w == MARKER));
+
+        let mut tx = d.store.begin(TxMode::Read).await.unwrap();
+        assert_eq!(app.open_value(tx.as_mut(), "operation:a", &place("1"), &a).await.unwrap(), MARKER);
+        assert!(app.open_value(tx.as_mut(), "operation:a", &place("2"), &a).await.is_err(), "moved to another row");
+        assert!(app.open_value(tx.as_mut(), "operation:b", &place("1"), &a).await.is_err(), "moved to another scope");
+        drop(tx);
+
+        // Rotation: a new KEK, every data key re-wrapped; values open as before.
+        ring.add_kek().unwrap();
+        let rotated = d.app.clone().with_keys(Arc::new(StaticKeys(Arc::new(ring.clone()))));
+        assert_eq!(rotated.rewrap_keys(&admin).await.unwrap(), 2);
+        ring.retain_only_current();
+        let after = d.app.clone().with_keys(Arc::new(StaticKeys(Arc::new(ring.clone()))));
+        assert_eq!(after.check_keys().await.unwrap(), 2);
+        let mut tx = d.store.begin(TxMode::Read).await.unwrap();
+        assert_eq!(after.open_value(tx.as_mut(), "operation:b", &place("1"), &b).await.unwrap(), MARKER);
+        drop(tx);
+        // The old key file no longer opens anything: no plaintext fallback.
+        assert!(app.check_keys().await.is_err());
+
+        // Shredding a scope destroys its values only.
+        assert_eq!(after.shred_scope(&admin, "operation:a").await.unwrap(), 1);
+        let mut tx = d.store.begin(TxMode::Read).await.unwrap();
+        let gone = after.open_value(tx.as_mut(), "operation:a", &place("1"), &a).await.unwrap_err();
+        assert_eq!(gone.code(), "sealed.destroyed");
+        assert_eq!(after.open_value(tx.as_mut(), "operation:b", &place("1"), &b).await.unwrap(), MARKER);
+        drop(tx);
+        let log = after.audit_page(&admin, 0, 1000).await.unwrap();
+        assert!(log.iter().any(|r| r.action == "keys.rotate") && log.iter().any(|r| r.action == "keys.shred"));
+    }
+
+    #[tokio::test]
+    async fn without_keys_nothing_is_sealed() {
+        let d = db().await;
+        let mut tx = d.store.begin(TxMode::Write).await.unwrap();
+        assert!(d.app.seal_value(tx.as_mut(), "system", &place("1"), MARKER).await.is_err());
+    }
+}
