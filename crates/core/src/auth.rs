@@ -18,6 +18,34 @@ pub struct Session {
     pub last_seen_at: Timestamp,
     /// Absolute end.
     pub expires_at: Timestamp,
+    /// When the second factor was last proved in this session.
+    pub factor_at: Option<Timestamp>,
+}
+
+/// A sign-in waiting for its second factor (pages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSignIn {
+    /// SHA-256 of the pending token.
+    pub token_hash: String,
+    /// Whose.
+    pub user_id: crate::ids::UserId,
+    /// `code` (enrolled: enter a code) or `enrol` (set the factor up first).
+    pub stage: String,
+    /// When the password was proved.
+    pub created_at: Timestamp,
+    /// When it lapses.
+    pub expires_at: Timestamp,
+}
+
+/// A user's second factor as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TotpState {
+    /// The sealed secret (set before enrolment is confirmed, too).
+    pub secret: Option<Vec<u8>>,
+    /// The last step accepted.
+    pub last_step: Option<u64>,
+    /// When enrolment was confirmed.
+    pub enrolled_at: Option<Timestamp>,
 }
 
 /// Session lifetimes (CJIS: idle 30 minutes; absolute 12 hours).

@@ -48,6 +48,15 @@ pub enum Error {
     /// The input was invalid; every offending field is listed.
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// The password was right; the second factor is needed.
+    #[error("second factor required")]
+    MfaRequired,
+    /// The password was right; the account must enrol a second factor on the sign-in page first.
+    #[error("second factor enrolment required")]
+    MfaEnrolmentRequired,
+    /// The route needs the second factor proved within the last minutes.
+    #[error("step-up required")]
+    StepUpRequired,
     /// The request is valid but clashes with the current state of an object.
     #[error("{message}")]
     Conflict {
@@ -70,6 +79,9 @@ impl Error {
         match self {
             Error::Unauthenticated => "auth.unauthenticated",
             Error::InvalidCredentials => "auth.invalid_credentials",
+            Error::MfaRequired => "auth.mfa_required",
+            Error::MfaEnrolmentRequired => "auth.mfa_enrolment_required",
+            Error::StepUpRequired => "auth.step_up_required",
             Error::Forbidden { .. } => "auth.forbidden",
             Error::NotFound { .. } => "not_found",
             Error::Validation(_) => "validation.failed",

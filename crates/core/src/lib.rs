@@ -27,6 +27,7 @@ pub mod states;
 pub mod store;
 pub mod time;
 pub mod token;
+pub mod totp;
 pub mod user;
 pub mod validate;
 

@@ -20,7 +20,7 @@ use crate::password::{PasswordHasher, PasswordPolicy};
 use crate::store::{Store, StoreError, StoreTx, TxMode};
 
 /// Settings the use cases need.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Password rules.
     pub password_policy: PasswordPolicy,
@@ -28,6 +28,25 @@ pub struct Settings {
     pub sessions: SessionSettings,
     /// Lockout and inactivity.
     pub lockout: LockoutSettings,
+    /// Whether sign-in needs the second factor (off only for `--demo-skip-mfa`).
+    pub mfa_required: bool,
+    /// Whether this is a demo deployment (the sign-in page may show demo codes).
+    pub demo: bool,
+    /// How recently the factor must have been proved for step-up routes.
+    pub step_up_window: jiff::SignedDuration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            password_policy: PasswordPolicy::default(),
+            sessions: SessionSettings::default(),
+            lockout: LockoutSettings::default(),
+            mfa_required: true,
+            demo: false,
+            step_up_window: jiff::SignedDuration::from_mins(5),
+        }
+    }
 }
 
 /// The application: everything a use case needs, injected.

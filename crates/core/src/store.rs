@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::agency::Agency;
 use crate::audit::AuditRecord;
-use crate::auth::{Session, SignInState};
+use crate::auth::{PendingSignIn, Session, SignInState, TotpState};
 use crate::ids::{AgencyId, OperationId, UserId};
 use crate::operation::Operation;
 use crate::states::{StateCode, UsState};
@@ -158,6 +158,30 @@ pub trait StoreTx: Send {
     ) -> Result<Vec<Operation>, StoreError>;
     /// Whether two agencies take part in a common operation.
     async fn agencies_share_operation(&mut self, a: AgencyId, b: AgencyId) -> Result<bool, StoreError>;
+
+    /// A user's second factor.
+    async fn totp_state(&mut self, id: UserId) -> Result<TotpState, StoreError>;
+    /// Sets (or clears) a user's sealed secret and enrolment; clears the last step.
+    async fn set_totp(
+        &mut self,
+        id: UserId,
+        secret: Option<&[u8]>,
+        enrolled_at: Option<jiff::Timestamp>,
+    ) -> Result<(), StoreError>;
+    /// Records the last step accepted.
+    async fn set_totp_last_step(&mut self, id: UserId, step: u64) -> Result<(), StoreError>;
+    /// Replaces a user's recovery codes (hashes).
+    async fn replace_recovery_codes(&mut self, id: UserId, hashes: &[String]) -> Result<(), StoreError>;
+    /// Marks an unused recovery code used; whether there was one.
+    async fn use_recovery_code(&mut self, id: UserId, hash: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
+    /// Stores a pending sign-in.
+    async fn insert_pending(&mut self, p: &PendingSignIn) -> Result<(), StoreError>;
+    /// A pending sign-in by token hash.
+    async fn find_pending(&mut self, token_hash: &str) -> Result<Option<PendingSignIn>, StoreError>;
+    /// Removes a pending sign-in.
+    async fn delete_pending(&mut self, token_hash: &str) -> Result<(), StoreError>;
+    /// Records that a session proved the second factor now.
+    async fn set_session_factor(&mut self, token_hash: &str, at: jiff::Timestamp) -> Result<(), StoreError>;
 
     /// Every data key of every scope.
     async fn data_keys(&mut self, scope: Option<&str>) -> Result<Vec<StoredDataKey>, StoreError>;

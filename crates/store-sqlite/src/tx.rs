@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 use taskforce_core::agency::{Agency, DutyContact, Ori};
 use taskforce_core::audit::AuditRecord;
-use taskforce_core::auth::{Session, SignInState};
+use taskforce_core::auth::{PendingSignIn, Session, SignInState, TotpState};
 use taskforce_core::ids::{AgencyId, OperationId, UserId};
 use taskforce_core::operation::{Operation, OperationState, Participation, ParticipationRole};
 use taskforce_core::role::{Role, Roles};
@@ -425,13 +425,15 @@ impl StoreTx for SqliteTx {
 
     async fn insert_session(&mut self, s: &Session) -> R<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, factor_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.token_hash)
         .bind(s.user_id.to_string())
         .bind(ts(s.created_at))
         .bind(ts(s.last_seen_at))
         .bind(ts(s.expires_at))
+        .bind(s.factor_at.map(ts))
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -440,7 +442,8 @@ impl StoreTx for SqliteTx {
 
     async fn find_session(&mut self, token_hash: &str) -> R<Option<Session>> {
         let row = sqlx::query(
-            "SELECT token_hash, user_id, created_at, last_seen_at, expires_at FROM sessions WHERE token_hash = ?",
+            "SELECT token_hash, user_id, created_at, last_seen_at, expires_at, factor_at FROM sessions \
+             WHERE token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&mut *self.tx)
@@ -453,6 +456,7 @@ impl StoreTx for SqliteTx {
                 created_at: parse_ts(&get::<String>(&r, "created_at")?)?,
                 last_seen_at: parse_ts(&get::<String>(&r, "last_seen_at")?)?,
                 expires_at: parse_ts(&get::<String>(&r, "expires_at")?)?,
+                factor_at: get::<Option<String>>(&r, "factor_at")?.map(|s| parse_ts(&s)).transpose()?,
             })
         })
         .transpose()
@@ -787,5 +791,128 @@ impl StoreTx for SqliteTx {
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn totp_state(&mut self, id: UserId) -> R<TotpState> {
+        let row = sqlx::query("SELECT totp_secret, totp_last_step, totp_enrolled_at FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?
+            .ok_or(StoreError::NotFound("user"))?;
+        Ok(TotpState {
+            secret: get(&row, "totp_secret")?,
+            last_step: get::<Option<i64>>(&row, "totp_last_step")?.and_then(|v| u64::try_from(v).ok()),
+            enrolled_at: get::<Option<String>>(&row, "totp_enrolled_at")?.map(|s| parse_ts(&s)).transpose()?,
+        })
+    }
+
+    async fn set_totp(&mut self, id: UserId, secret: Option<&[u8]>, enrolled_at: Option<Timestamp>) -> R<()> {
+        let done =
+            sqlx::query("UPDATE users SET totp_secret = ?, totp_enrolled_at = ?, totp_last_step = NULL WHERE id = ?")
+                .bind(secret)
+                .bind(enrolled_at.map(ts))
+                .bind(id.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn set_totp_last_step(&mut self, id: UserId, step: u64) -> R<()> {
+        sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ?")
+            .bind(i64::try_from(step).unwrap_or(i64::MAX))
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn replace_recovery_codes(&mut self, id: UserId, hashes: &[String]) -> R<()> {
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        for h in hashes {
+            sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)")
+                .bind(id.to_string())
+                .bind(h)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn use_recovery_code(&mut self, id: UserId, hash: &str, at: Timestamp) -> R<bool> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
+        )
+        .bind(ts(at))
+        .bind(id.to_string())
+        .bind(hash)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_pending(&mut self, p: &PendingSignIn) -> R<()> {
+        sqlx::query(
+            "INSERT INTO pending_sign_ins (token_hash, user_id, stage, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&p.token_hash)
+        .bind(p.user_id.to_string())
+        .bind(&p.stage)
+        .bind(ts(p.created_at))
+        .bind(ts(p.expires_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_pending(&mut self, token_hash: &str) -> R<Option<PendingSignIn>> {
+        let row = sqlx::query(
+            "SELECT token_hash, user_id, stage, created_at, expires_at FROM pending_sign_ins WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| {
+            Ok(PendingSignIn {
+                token_hash: get(&r, "token_hash")?,
+                user_id: parse("user id", &get::<String>(&r, "user_id")?)?,
+                stage: get(&r, "stage")?,
+                created_at: parse_ts(&get::<String>(&r, "created_at")?)?,
+                expires_at: parse_ts(&get::<String>(&r, "expires_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_pending(&mut self, token_hash: &str) -> R<()> {
+        sqlx::query("DELETE FROM pending_sign_ins WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn set_session_factor(&mut self, token_hash: &str, at: Timestamp) -> R<()> {
+        sqlx::query("UPDATE sessions SET factor_at = ? WHERE token_hash = ?")
+            .bind(ts(at))
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 }

@@ -24,7 +24,9 @@ async fn db() -> Db {
     let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
     let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
     let dummy = hasher.dummy_hash();
-    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), dummy);
+    let keys = taskforce_core::keys::KeyRing::generate().unwrap();
+    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), dummy)
+        .with_keys(Arc::new(taskforce_core::keys::StaticKeys(Arc::new(keys))));
     app.sync_reference_data().await.unwrap();
     Db { _dir: dir, store, app }
 }
@@ -130,7 +132,8 @@ async fn the_demo_loads_once_with_twelve_states_and_eleven_iowa_agencies() {
     assert_eq!(sd.window.as_ref().unwrap().time_zone.as_str(), "America/Denver");
     // The password reset path: every demo user can sign in with the given password.
     d.app.load_demo(&admin, Some("demo-password-123")).await.unwrap();
-    d.app.sign_in("commander.mo-ago", "demo-password-123", Default::default()).await.unwrap();
+    let step = d.app.sign_in("commander.mo-ago", "demo-password-123", None, false, Default::default()).await.unwrap();
+    assert!(matches!(step, taskforce_core::service::auth::SignInStep::CodeRequired(None)), "demo users come enrolled");
 }
 
 #[tokio::test]
@@ -396,7 +399,8 @@ mod sealing {
     #[tokio::test]
     async fn without_keys_nothing_is_sealed() {
         let d = db().await;
+        let app = d.app.clone().with_keys(Arc::new(taskforce_core::keys::NoKeys));
         let mut tx = d.store.begin(TxMode::Write).await.unwrap();
-        assert!(d.app.seal_value(tx.as_mut(), "system", &place("1"), MARKER).await.is_err());
+        assert!(app.seal_value(tx.as_mut(), "system", &place("1"), MARKER).await.is_err());
     }
 }

@@ -106,6 +106,8 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
             idle: SignedDuration::from_mins(i64::from(cfg.session_idle_minutes)),
             absolute: SignedDuration::from_hours(i64::from(cfg.session_absolute_hours)),
         },
+        mfa_required: !cfg.skip_mfa,
+        demo: cfg.demo,
         ..Settings::default()
     };
     let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);

@@ -39,6 +39,12 @@ pub struct Config {
     /// Password every demo user gets at each start (secret).
     #[serde(serialize_with = "mask")]
     pub demo_password: Option<String>,
+    /// Serving the demo (set by `serve --demo`, not by files).
+    #[serde(skip)]
+    pub demo: bool,
+    /// Second factor off (`serve --demo --demo-skip-mfa` only).
+    #[serde(skip)]
+    pub skip_mfa: bool,
 }
 
 fn mask<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -70,6 +76,8 @@ impl Default for Config {
             sign_in_burst: 20,
             pepper: None,
             demo_password: None,
+            demo: false,
+            skip_mfa: false,
         }
     }
 }

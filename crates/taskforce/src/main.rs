@@ -43,6 +43,10 @@ enum Command {
         /// Load the demo operation when absent and print its sign-ins.
         #[arg(long)]
         demo: bool,
+        /// With --demo only: no second factor at sign-in, for scripts. Every page
+        /// and log line is marked insecure.
+        #[arg(long, requires = "demo")]
+        demo_skip_mfa: bool,
         /// A TLS-terminating proxy is in front of this server.
         #[arg(long)]
         tls_proxy: bool,
@@ -129,7 +133,9 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async move {
         match cli.command {
-            Command::Serve { db, listen, demo, tls_proxy, allow_plain_http } => {
+            Command::Serve { db, listen, demo, demo_skip_mfa, tls_proxy, allow_plain_http } => {
+                cfg.demo = demo;
+                cfg.skip_mfa = demo_skip_mfa;
                 cfg.apply_db(db.db);
                 if let Some(l) = listen {
                     cfg.listen = l;

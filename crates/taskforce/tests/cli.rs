@@ -107,7 +107,7 @@ async fn token(client: &reqwest::Client, base: &str, user: &str) -> String {
 async fn every_acknowledged_write_survives_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
-    let server = Server::start(&db, &["--demo"]);
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
     let client = reqwest::Client::new();
     let admin = token(&client, &server.base, "admin.mo-ago").await;
 
@@ -158,7 +158,7 @@ async fn every_acknowledged_write_survives_a_kill_9() {
         acknowledged.push(v);
     }
 
-    let server = Server::start(&db, &[]);
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
     let admin = token(&client, &server.base, "admin.mo-ago").await;
     for a in &acknowledged {
         let id = a["id"].as_str().unwrap();
@@ -385,14 +385,27 @@ fn audit_verify_and_checkpoint_follow_the_contract() {
     let out = run(&["audit", "verify", "--db", dbs, "--checkpoint", cp_file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert_eq!(text(&out.stdout).trim(), format!("ok {} records", cp["seq"]));
-    // A checkpoint is only trusted under this deployment's own key.
+    // The demo holds sealed data (second-factor secrets): without its key
+    // file, or with another, nothing opens the database.
     let other_key = dir.path().join("other.key");
-    let out = cmd(&["audit", "verify", "--db", dbs, "--checkpoint", cp_file.to_str().unwrap()])
-        .env("TASKFORCE_KEY_FILE", &other_key)
+    let out = cmd(&["audit", "verify", "--db", dbs]).env("TASKFORCE_KEY_FILE", &other_key).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("key file"), "{}", text(&out.stderr));
+    assert!(!other_key.exists(), "no new key file is made for a database with sealed data");
+    // Another deployment's key file is refused too.
+    let elsewhere = tempfile::tempdir().unwrap();
+    assert!(run(&["demo", "--db", db_in(&elsewhere).to_str().unwrap()]).status.success());
+    let out = cmd(&["audit", "verify", "--db", dbs])
+        .env("TASKFORCE_KEY_FILE", elsewhere.path().join("taskforce.key"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).starts_with("broken at record "), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("does not open"), "{}", text(&out.stderr));
+    let out = cmd(&["serve", "--db", dbs, "--listen", "127.0.0.1:0"])
+        .env("TASKFORCE_KEY_FILE", dir.path().join("nowhere.key"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the server refuses to start without its key");
     std::fs::write(&cp_file, "not a checkpoint").unwrap();
     let out = run(&["audit", "verify", "--db", dbs, "--checkpoint", cp_file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));

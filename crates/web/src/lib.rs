@@ -113,12 +113,13 @@ pub fn routes() -> Vec<(String, String)> {
 pub fn router(state: AppState) -> Router {
     let (table, _) = route_table().split_for_parts();
     let body_limit = state.config.body_limit;
+    let insecure = !state.app.settings.mfa_required;
     let router = Router::new()
         .merge(table)
         .fallback(problem::not_found_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);
-    middleware::apply(router, body_limit)
+    middleware::apply(router, body_limit, insecure)
 }
 
 /// The OpenAPI document of the API.

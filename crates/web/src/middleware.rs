@@ -33,14 +33,21 @@ fn request_id_from(req: &Request) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
 }
 
-async fn request_id(req: Request, next: Next) -> Response {
+async fn request_id(axum::extract::State(insecure): axum::extract::State<bool>, req: Request, next: Next) -> Response {
     let id = request_id_from(&req);
     let method = req.method().clone();
     // The path only: query strings may carry cursors and filters, never identities,
     // but there is no need to log them.
     let path = req.uri().path().to_string();
     let started = Instant::now();
-    let mut res = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    // Every line logged while serving the request carries its id, and on a
+    // server without second factors, the mark `insecure`.
+    let span = if insecure {
+        tracing::warn_span!("request", request_id = %id, insecure = true)
+    } else {
+        tracing::info_span!("request", request_id = %id)
+    };
+    let mut res = tracing::Instrument::instrument(REQUEST_ID.scope(id.clone(), next.run(req)), span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
@@ -56,7 +63,7 @@ async fn request_id(req: Request, next: Next) -> Response {
 }
 
 /// Wraps `router` in every cross-cutting layer.
-pub fn apply(router: Router, body_limit: usize) -> Router {
+pub fn apply(router: Router, body_limit: usize, insecure: bool) -> Router {
     router
         .layer(CsrfLayer::new().with_rejection_response(|_| {
             crate::problem::ApiError::new(
@@ -78,5 +85,5 @@ pub fn apply(router: Router, body_limit: usize) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(axum::middleware::from_fn(request_id))
+        .layer(axum::middleware::from_fn_with_state(insecure, request_id))
 }

@@ -13,6 +13,7 @@ use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
+use taskforce_core::service::auth::SignInStep;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,6 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(home))
         .routes(routes!(login_page, login_submit))
+        .routes(routes!(code_page, code_submit))
+        .routes(routes!(enrol_page, enrol_submit))
         .routes(routes!(logout))
         .routes(routes!(operations_page))
         .routes(routes!(operation_page))
@@ -49,6 +52,20 @@ async fn css() -> impl IntoResponse {
         ],
         include_str!("../assets/app.css"),
     )
+}
+
+/// What every page shows around its content: who is signed in, and whether
+/// this is a demo or an insecure server.
+pub struct Frame {
+    demo: bool,
+    insecure: bool,
+    who: Option<Who>,
+}
+
+impl Frame {
+    fn new(st: &AppState, who: Option<Who>) -> Self {
+        Self { demo: st.config.demo, insecure: !st.app.settings.mfa_required, who }
+    }
 }
 
 /// Who is signed in, as the page header shows it.
@@ -104,8 +121,7 @@ fn to_login(next: &str) -> Response {
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
 struct LoginPage {
-    demo: bool,
-    who: Option<Who>,
+    frame: Frame,
     error: Option<String>,
     next: String,
     username: String,
@@ -119,13 +135,7 @@ struct NextQuery {
 /// The sign-in page.
 #[utoipa::path(get, path = "/login", tag = "pages", responses((status = 200, description = "HTML")))]
 async fn login_page(State(st): State<AppState>, Query(q): Query<NextQuery>) -> impl IntoResponse {
-    LoginPage {
-        demo: st.config.demo,
-        who: None,
-        error: None,
-        next: safe_next(q.next.as_deref()),
-        username: String::new(),
-    }
+    LoginPage { frame: Frame::new(&st, None), error: None, next: safe_next(q.next.as_deref()), username: String::new() }
 }
 
 #[derive(Deserialize)]
@@ -148,43 +158,235 @@ async fn login_submit(
     let next = safe_next(f.next.as_deref());
     if let Err(e) = st.check_sign_in_rate(origin.source.as_deref()) {
         let page = LoginPage {
-            demo: st.config.demo,
-            who: None,
+            frame: Frame::new(&st, None),
             error: Some("Too many sign-in attempts from this device. Wait a minute and try again.".into()),
             next,
             username: f.username,
         };
         return (e.status(), page).into_response();
     }
-    match st.app.sign_in(&f.username, &f.password, origin).await {
-        Ok(s) => {
-            let secure = if st.config.tls { "; Secure" } else { "" };
-            let cookie = format!(
-                "{}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-                st.config.cookie_name(),
-                s.token,
-                st.app.settings.sessions.absolute.as_secs()
-            );
-            let mut res = Redirect::to(&next).into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                res.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            res
-        }
+    match st.app.sign_in(&f.username, &f.password, None, true, origin).await {
+        Ok(SignInStep::Done(s)) => signed_in(&st, &s.token, &next),
+        Ok(SignInStep::CodeRequired(Some(p))) => to_second_step(&st, &p, "/login/code", &next),
+        Ok(SignInStep::EnrolmentRequired(Some(p))) => to_second_step(&st, &p, "/login/enrol", &next),
+        Ok(_) => ApiError::from(Error::Internal("no pending sign-in".into())).into_response(),
         Err(e) => {
             let status = match e {
                 Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
                 _ => ApiError::from(e).status(),
             };
             let page = LoginPage {
-                demo: st.config.demo,
-                who: None,
-                error: Some("Wrong username or password.".into()),
+                frame: Frame::new(&st, None),
+                error: Some(
+                    "Wrong username or password, or the account is locked. If you are locked out, call your \
+                     agency's Taskforce administrator."
+                        .into(),
+                ),
                 next,
                 username: f.username,
             };
             (status, page).into_response()
         }
+    }
+}
+
+fn cookie(st: &AppState, name: &str, value: &str, max_age: i64) -> Option<HeaderValue> {
+    let secure = if st.config.tls { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")).ok()
+}
+
+fn pending_cookie_name(st: &AppState) -> &'static str {
+    if st.config.tls { "__Host-taskforce-pending" } else { "taskforce_pending" }
+}
+
+/// Sets the session cookie, clears the pending one, and goes on to `next`.
+fn signed_in(st: &AppState, token: &str, next: &str) -> Response {
+    let mut res = Redirect::to(next).into_response();
+    let h = res.headers_mut();
+    if let Some(v) = cookie(st, st.config.cookie_name(), token, st.app.settings.sessions.absolute.as_secs()) {
+        h.append(header::SET_COOKIE, v);
+    }
+    if let Some(v) = cookie(st, pending_cookie_name(st), "", 0) {
+        h.append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn to_second_step(st: &AppState, pending: &str, to: &str, next: &str) -> Response {
+    let mut res = Redirect::to(&format!("{to}?next={}", url_path(next))).into_response();
+    if let Some(v) = cookie(st, pending_cookie_name(st), pending, 300) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn url_path(next: &str) -> String {
+    next.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn pending_of(st: &AppState, headers: &HeaderMap) -> Option<String> {
+    let name = pending_cookie_name(st);
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login_code.html")]
+struct CodePage {
+    frame: Frame,
+    error: Option<String>,
+    demo_code: Option<String>,
+    next: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The second step: a code from the authenticator app.
+#[utoipa::path(get, path = "/login/code", tag = "pages", responses((status = 200, description = "HTML"), (status = 303, description = "no pending sign-in: back to /login")))]
+async fn code_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let Some(p) = pending_of(&st, &headers) else { return Redirect::to("/login").into_response() };
+    let demo_code = match st.app.demo_code(&p).await {
+        Ok(c) => c,
+        Err(Error::Unauthenticated) => return Redirect::to("/login").into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    CodePage { frame: Frame::new(&st, None), error: None, demo_code, next }.into_response()
+}
+
+/// Checks the code and signs in.
+#[utoipa::path(post, path = "/login/code", tag = "pages", responses((status = 303, description = "signed in"), (status = 401, description = "HTML with the error")))]
+async fn code_submit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RequestOrigin(origin): RequestOrigin,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let next = safe_next(f.next.as_deref());
+    let Some(p) = pending_of(&st, &headers) else { return Redirect::to("/login").into_response() };
+    match st.app.complete_sign_in(&p, &f.code, origin).await {
+        Ok(s) => signed_in(&st, &s.token, &next),
+        Err(Error::Unauthenticated) => Redirect::to("/login").into_response(),
+        Err(Error::InvalidCredentials) => {
+            let demo_code = st.app.demo_code(&p).await.ok().flatten();
+            let page = CodePage {
+                frame: Frame::new(&st, None),
+                error: Some("That code did not work. Wait for the next one and try again.".into()),
+                demo_code,
+                next,
+            };
+            (StatusCode::UNAUTHORIZED, page).into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login_enrol.html")]
+struct EnrolPage {
+    frame: Frame,
+    error: Option<String>,
+    qr_svg: String,
+    secret: String,
+    next: String,
+}
+
+fn qr_svg(url: &str) -> String {
+    match qrcode::QrCode::new(url.as_bytes()) {
+        Ok(code) => code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(240, 240).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Enrolment: a new secret as a QR code drawn by the server, and as text.
+#[utoipa::path(get, path = "/login/enrol", tag = "pages", responses((status = 200, description = "HTML"), (status = 303, description = "no pending sign-in: back to /login")))]
+async fn enrol_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let Some(p) = pending_of(&st, &headers) else { return Redirect::to("/login").into_response() };
+    match st.app.begin_enrolment(&p).await {
+        Ok(e) => EnrolPage {
+            frame: Frame::new(&st, None),
+            error: None,
+            qr_svg: qr_svg(&e.url),
+            secret: e.secret_base32,
+            next,
+        }
+        .into_response(),
+        Err(Error::Unauthenticated) => Redirect::to("/login").into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "recovery_codes.html")]
+struct RecoveryPage {
+    frame: Frame,
+    codes: Vec<String>,
+    next: String,
+}
+
+/// Confirms enrolment with a code from the new secret; shows the recovery codes once.
+#[utoipa::path(post, path = "/login/enrol", tag = "pages", responses((status = 200, description = "the recovery codes, once"), (status = 422, description = "HTML with the error")))]
+async fn enrol_submit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RequestOrigin(origin): RequestOrigin,
+    Form(f): Form<CodeForm>,
+) -> Response {
+    let next = safe_next(f.next.as_deref());
+    let Some(p) = pending_of(&st, &headers) else { return Redirect::to("/login").into_response() };
+    match st.app.confirm_enrolment(&p, &f.code, origin).await {
+        Ok((s, codes)) => {
+            let mut res = RecoveryPage { frame: Frame::new(&st, None), codes, next }.into_response();
+            let h = res.headers_mut();
+            if let Some(v) = cookie(&st, st.config.cookie_name(), &s.token, st.app.settings.sessions.absolute.as_secs())
+            {
+                h.append(header::SET_COOKIE, v);
+            }
+            if let Some(v) = cookie(&st, pending_cookie_name(&st), "", 0) {
+                h.append(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(Error::Unauthenticated) => Redirect::to("/login").into_response(),
+        Err(Error::Validation(v)) => {
+            let error = v.first().map(|e| e.message.clone());
+            match st.app.begin_enrolment(&p).await {
+                Ok(e) => {
+                    let page = EnrolPage {
+                        frame: Frame::new(&st, None),
+                        error,
+                        qr_svg: qr_svg(&e.url),
+                        secret: e.secret_base32,
+                        next,
+                    };
+                    (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+                }
+                Err(e) => ApiError::from(e).into_response(),
+            }
+        }
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -218,8 +420,7 @@ struct OpRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "operations.html")]
 struct OperationsPage {
-    demo: bool,
-    who: Option<Who>,
+    frame: Frame,
     operations: Vec<OpRow>,
     more: bool,
     more_cursor: String,
@@ -264,8 +465,7 @@ async fn operations_page(
         })
         .collect();
     OperationsPage {
-        demo: st.config.demo,
-        who: who(&st, &auth.actor).await,
+        frame: Frame::new(&st, who(&st, &auth.actor).await),
         operations: rows,
         more: ops.next.is_some(),
         more_cursor: ops.next.unwrap_or_default(),
@@ -293,8 +493,7 @@ struct AgencyRow {
 #[derive(Template, WebTemplate)]
 #[template(path = "operation.html")]
 struct OperationPage {
-    demo: bool,
-    who: Option<Who>,
+    frame: Frame,
     name: String,
     code: String,
     status: String,
@@ -344,8 +543,7 @@ async fn operation_page(State(st): State<AppState>, auth: Result<Auth, ApiError>
         })
         .collect();
     OperationPage {
-        demo: st.config.demo,
-        who: who(&st, &auth.actor).await,
+        frame: Frame::new(&st, who(&st, &auth.actor).await),
         name: o.name.clone(),
         code: o.code.clone(),
         status: o.status.as_str().to_string(),

@@ -86,6 +86,21 @@ impl From<Error> for ApiError {
         match e {
             Error::Unauthenticated => Self::new(StatusCode::UNAUTHORIZED, code, "sign in first"),
             Error::InvalidCredentials => Self::new(StatusCode::UNAUTHORIZED, code, "invalid username or password"),
+            Error::MfaRequired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "send the current code from your authenticator app as `totp` (or a recovery code)",
+            ),
+            Error::MfaEnrolmentRequired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "this account has no second factor yet: sign in on the sign-in page once to set it up",
+            ),
+            Error::StepUpRequired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "confirm with your second factor first: POST /api/v1/sessions/current/step-up",
+            ),
             Error::Forbidden { action } => Self::new(StatusCode::FORBIDDEN, code, format!("you may not do {action}")),
             Error::NotFound { kind } => Self::new(StatusCode::NOT_FOUND, code, format!("no such {kind}")),
             Error::Validation(fields) => Self {

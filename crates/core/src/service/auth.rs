@@ -4,11 +4,12 @@ use jiff::SignedDuration;
 
 use crate::actor::{Actor, Origin, Principal};
 use crate::audit::AuditEvent;
-use crate::auth::Session;
-use crate::auth::{Reservation, SignInState};
+use crate::auth::{PendingSignIn, Reservation, Session, SignInState};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::policy::{Action, Resource, authorize};
+use crate::service::seal::SYSTEM_SCOPE;
+use crate::store::StoreTx;
 use crate::token::{hash_token, new_token};
 use crate::user::User;
 
@@ -33,85 +34,126 @@ impl std::fmt::Debug for SignedIn {
 /// Activity is recorded at most this often, to keep reads from writing.
 const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
 
+/// How long a sign-in may wait between its password and its second factor.
+const PENDING_FOR: SignedDuration = SignedDuration::from_mins(5);
+
+/// Where a sign-in stands after its password.
+#[derive(Debug)]
+pub enum SignInStep {
+    /// Signed in.
+    Done(Box<SignedIn>),
+    /// The password was right; the account's second factor is needed. With a
+    /// pending token when one was asked for (pages).
+    CodeRequired(Option<String>),
+    /// The password was right; the account must first enrol a second factor
+    /// (on the sign-in page).
+    EnrolmentRequired(Option<String>),
+}
+
+/// What an authenticator app needs to enrol.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    /// The `otpauth://` address (for the QR code).
+    pub url: String,
+    /// The secret as base32 text, to type in by hand.
+    pub secret_base32: String,
+}
+
+/// The second factor a sign-in presents: a TOTP code or a recovery code.
+enum FactorCheck {
+    Totp(u64),
+    Recovery,
+    Wrong,
+}
+
 impl App {
-    /// Signs in with a password. A wrong password, an unknown user, a locked
-    /// or disabled account give the same error, after the same amount of work.
-    /// Every attempt is counted before its password is checked, and recorded.
-    pub async fn sign_in(&self, username: &str, password: &str, origin: Origin) -> Result<SignedIn> {
-        let username = username.trim().to_ascii_lowercase();
-        let anon = Actor::anonymous(origin.clone());
+    /// Reserves a sign-in attempt for `user` (counted before any check), in `tx`.
+    /// `Err(reason)` when the account may not try now.
+    async fn reserve_attempt(
+        &self,
+        tx: &mut dyn StoreTx,
+        user: &User,
+        anon: &Actor,
+        now: jiff::Timestamp,
+    ) -> Result<std::result::Result<(), &'static str>> {
         let lockout = self.settings.lockout;
-        let now = self.clock.now();
-
-        // 1. Reserve the attempt (one write transaction: attempts are serialised).
-        let mut tx = self.write().await?;
-        let found = tx.find_user_by_username(&username).await?;
-        let mut refusal: Option<&'static str> = None;
-        let mut candidate = None;
-        match found {
-            None => refusal = Some("unknown_user"),
-            Some(u) if u.disabled => refusal = Some("disabled"),
-            Some(u) => {
-                let st = tx.sign_in_state(u.id).await?;
-                if lockout.is_inactive(&st, u.created_at, now) {
-                    tx.set_user_disabled(u.id, true, now).await?;
-                    tx.delete_sessions_of(u.id).await?;
-                    let ev = AuditEvent::failure("user.disable", "user", Some(u.id.to_string()), "inactive");
-                    self.record(tx.as_mut(), &anon, ev).await?;
-                    refusal = Some("inactive");
-                } else {
-                    match lockout.reserve(st, now) {
-                        Reservation::Locked { state, newly } => {
-                            tx.set_sign_in_state(u.id, &state).await?;
-                            if newly {
-                                let ev = AuditEvent::failure(
-                                    "user.lock",
-                                    "user",
-                                    Some(u.id.to_string()),
-                                    "too_many_failures",
-                                );
-                                self.record(tx.as_mut(), &anon, ev).await?;
-                            }
-                            refusal = Some("locked");
-                        }
-                        Reservation::Go(state) => {
-                            tx.set_sign_in_state(u.id, &state).await?;
-                            let hash = tx.password_hash(u.id).await?.unwrap_or_default();
-                            candidate = Some((u, state, hash));
-                        }
-                    }
+        if user.disabled {
+            return Ok(Err("disabled"));
+        }
+        let st = tx.sign_in_state(user.id).await?;
+        if lockout.is_inactive(&st, user.created_at, now) {
+            tx.set_user_disabled(user.id, true, now).await?;
+            tx.delete_sessions_of(user.id).await?;
+            let ev = AuditEvent::failure("user.disable", "user", Some(user.id.to_string()), "inactive");
+            self.record(tx, anon, ev).await?;
+            return Ok(Err("inactive"));
+        }
+        match lockout.reserve(st, now) {
+            Reservation::Locked { state, newly } => {
+                tx.set_sign_in_state(user.id, &state).await?;
+                if newly {
+                    let ev = AuditEvent::failure("user.lock", "user", Some(user.id.to_string()), "too_many_failures");
+                    self.record(tx, anon, ev).await?;
                 }
+                Ok(Err("locked"))
+            }
+            Reservation::Go(state) => {
+                tx.set_sign_in_state(user.id, &state).await?;
+                Ok(Ok(()))
             }
         }
-        if let Some(why) = refusal {
-            // Unknown usernames are not written down: people type passwords into that field.
-            self.record(tx.as_mut(), &anon, AuditEvent::failure("session.sign_in", "session", None, why)).await?;
-            tx.commit().await?;
-            let _ = self.hasher.verify(password.to_string(), self.dummy_hash.as_ref().clone()).await;
-            return Err(Error::InvalidCredentials);
-        }
-        tx.commit().await?;
-        let Some((user, _reserved, hash)) = candidate else { return Err(Error::InvalidCredentials) };
+    }
 
-        // 2. Check the password off the lock.
-        let ok = self.hasher.verify(password.to_string(), hash).await;
+    /// After a failed check: records it and locks the account at the limit.
+    async fn attempt_failed(&self, tx: &mut dyn StoreTx, user: &User, anon: &Actor, why: &str) -> Result<()> {
         let now = self.clock.now();
-        let mut tx = self.write().await?;
-        if !ok {
-            let current = tx.sign_in_state(user.id).await?;
-            let (state, locked) = lockout.after_failure(current, now);
-            tx.set_sign_in_state(user.id, &state).await?;
-            let ev = AuditEvent::failure("session.sign_in", "session", None, "invalid_password");
-            self.record(tx.as_mut(), &anon.clone().into_user_attempt(&user), ev).await?;
-            if locked {
-                let ev = AuditEvent::failure("user.lock", "user", Some(user.id.to_string()), "too_many_failures");
-                self.record(tx.as_mut(), &anon, ev).await?;
-            }
-            tx.commit().await?;
-            return Err(Error::InvalidCredentials);
+        let current = tx.sign_in_state(user.id).await?;
+        let (state, locked) = self.settings.lockout.after_failure(current, now);
+        tx.set_sign_in_state(user.id, &state).await?;
+        let ev = AuditEvent::failure("session.sign_in", "session", None, why);
+        self.record(tx, &anon.clone().into_user_attempt(user), ev).await?;
+        if locked {
+            let ev = AuditEvent::failure("user.lock", "user", Some(user.id.to_string()), "too_many_failures");
+            self.record(tx, anon, ev).await?;
         }
+        Ok(())
+    }
 
-        // 3. Success: a new session, the count cleared.
+    /// Gives back the attempt reserved for a right password that still needs
+    /// its second factor: it was not a guess.
+    async fn release_attempt(&self, tx: &mut dyn StoreTx, user: &User) -> Result<()> {
+        let st = tx.sign_in_state(user.id).await?;
+        let st = SignInState { failures: st.failures.saturating_sub(1), ..st };
+        tx.set_sign_in_state(user.id, &st).await?;
+        Ok(())
+    }
+
+    /// Checks a TOTP or recovery code against the user's enrolled factor.
+    async fn check_factor(&self, tx: &mut dyn StoreTx, user: &User, code: &str) -> Result<FactorCheck> {
+        let now = self.clock.now();
+        if crate::totp::is_recovery_code(code) {
+            let used = tx.use_recovery_code(user.id, &crate::totp::hash_recovery_code(code), now).await?;
+            return Ok(if used { FactorCheck::Recovery } else { FactorCheck::Wrong });
+        }
+        let st = tx.totp_state(user.id).await?;
+        let Some(sealed) = st.secret.filter(|_| st.enrolled_at.is_some()) else { return Ok(FactorCheck::Wrong) };
+        let secret = self.open_value(tx, SYSTEM_SCOPE, &totp_place(&user.id.to_string()), &sealed).await?;
+        Ok(match crate::totp::verify(&secret, code, now, st.last_step)? {
+            Some(step) => FactorCheck::Totp(step),
+            None => FactorCheck::Wrong,
+        })
+    }
+
+    /// Creates the session of a completed sign-in and clears the attempt count.
+    async fn start_session(
+        &self,
+        tx: &mut dyn StoreTx,
+        user: &User,
+        origin: Origin,
+        factor: bool,
+        how: &str,
+    ) -> Result<SignedIn> {
+        let now = self.clock.now();
         let token = new_token()?;
         let session = Session {
             token_hash: hash_token(&token),
@@ -119,14 +161,304 @@ impl App {
             created_at: now,
             last_seen_at: now,
             expires_at: now.checked_add(self.settings.sessions.absolute).unwrap_or(now),
+            factor_at: factor.then_some(now),
         };
-        let cleared = SignInState { last_sign_in_at: Some(now), ..SignInState::default() };
-        tx.set_sign_in_state(user.id, &cleared).await?;
+        tx.set_sign_in_state(user.id, &SignInState { last_sign_in_at: Some(now), ..SignInState::default() }).await?;
         tx.insert_session(&session).await?;
-        let actor = user_actor(&user, origin);
-        self.record(tx.as_mut(), &actor, AuditEvent::success("session.sign_in", "session", None)).await?;
+        let actor = user_actor(user, origin);
+        let ev =
+            AuditEvent { detail: Some(how.to_string()), ..AuditEvent::success("session.sign_in", "session", None) };
+        self.record(tx, &actor, ev).await?;
+        Ok(SignedIn { token, session, user: user.clone() })
+    }
+
+    async fn new_pending(&self, tx: &mut dyn StoreTx, user: &User, stage: &str) -> Result<String> {
+        let token = new_token()?;
+        let now = self.clock.now();
+        tx.insert_pending(&PendingSignIn {
+            token_hash: hash_token(&token),
+            user_id: user.id,
+            stage: stage.to_string(),
+            created_at: now,
+            expires_at: now.checked_add(PENDING_FOR).unwrap_or(now),
+        })
+        .await?;
+        Ok(token)
+    }
+
+    /// Signs in with a password and, when the account has one, its second
+    /// factor (a TOTP code or a recovery code). A wrong password or code, an
+    /// unknown user, a locked or disabled account all give the same error,
+    /// after the same amount of work. Every attempt is counted before it is
+    /// checked, and recorded. With `want_pending`, a right password that
+    /// still needs its factor yields a pending token for the pages' second step.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        second: Option<&str>,
+        want_pending: bool,
+        origin: Origin,
+    ) -> Result<SignInStep> {
+        let username = username.trim().to_ascii_lowercase();
+        let anon = Actor::anonymous(origin.clone());
+        let now = self.clock.now();
+
+        // 1. Reserve the attempt (one write transaction: attempts are serialised).
+        let mut tx = self.write().await?;
+        let found = tx.find_user_by_username(&username).await?;
+        let refusal = match &found {
+            None => Some("unknown_user"),
+            Some(u) => self.reserve_attempt(tx.as_mut(), u, &anon, now).await?.err(),
+        };
+        if let Some(why) = refusal {
+            // Unknown usernames are not written down: people type passwords into that field.
+            self.record(tx.as_mut(), &anon, AuditEvent::failure("session.sign_in", "session", None, why)).await?;
+            tx.commit().await?;
+            let _ = self.hasher.verify(password.to_string(), self.dummy_hash.as_ref().clone()).await;
+            return Err(Error::InvalidCredentials);
+        }
+        let Some(user) = found else { return Err(Error::InvalidCredentials) };
+        let hash = tx.password_hash(user.id).await?.unwrap_or_default();
         tx.commit().await?;
-        Ok(SignedIn { token, session, user })
+
+        // 2. Check the password off the lock.
+        let ok = self.hasher.verify(password.to_string(), hash).await;
+        let mut tx = self.write().await?;
+        if !ok {
+            self.attempt_failed(tx.as_mut(), &user, &anon, "invalid_password").await?;
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        }
+
+        // 3. The second factor.
+        if !self.settings.mfa_required {
+            let done = self.start_session(tx.as_mut(), &user, origin, false, "password_only_insecure").await?;
+            tx.commit().await?;
+            return Ok(SignInStep::Done(Box::new(done)));
+        }
+        let enrolled = tx.totp_state(user.id).await?.enrolled_at.is_some();
+        let code = second.map(str::trim).filter(|c| !c.is_empty());
+        match (enrolled, code) {
+            (false, _) => {
+                self.release_attempt(tx.as_mut(), &user).await?;
+                let pending =
+                    if want_pending { Some(self.new_pending(tx.as_mut(), &user, "enrol").await?) } else { None };
+                tx.commit().await?;
+                Ok(SignInStep::EnrolmentRequired(pending))
+            }
+            (true, None) => {
+                self.release_attempt(tx.as_mut(), &user).await?;
+                let pending =
+                    if want_pending { Some(self.new_pending(tx.as_mut(), &user, "code").await?) } else { None };
+                tx.commit().await?;
+                Ok(SignInStep::CodeRequired(pending))
+            }
+            (true, Some(code)) => match self.check_factor(tx.as_mut(), &user, code).await? {
+                FactorCheck::Wrong => {
+                    self.attempt_failed(tx.as_mut(), &user, &anon, "invalid_code").await?;
+                    tx.commit().await?;
+                    Err(Error::InvalidCredentials)
+                }
+                check => {
+                    let how = match check {
+                        FactorCheck::Totp(step) => {
+                            tx.set_totp_last_step(user.id, step).await?;
+                            "password_and_totp"
+                        }
+                        _ => "password_and_recovery_code",
+                    };
+                    let done = self.start_session(tx.as_mut(), &user, origin, true, how).await?;
+                    tx.commit().await?;
+                    Ok(SignInStep::Done(Box::new(done)))
+                }
+            },
+        }
+    }
+
+    /// The pending sign-in of `token` and its user, if still valid and at `stage`.
+    async fn pending(&self, tx: &mut dyn StoreTx, token: &str, stage: &str) -> Result<(PendingSignIn, User)> {
+        let p = tx.find_pending(&hash_token(token)).await?.ok_or(Error::Unauthenticated)?;
+        if p.stage != stage || self.clock.now() >= p.expires_at {
+            return Err(Error::Unauthenticated);
+        }
+        let user = tx.find_user(p.user_id).await?.ok_or(Error::Unauthenticated)?;
+        if user.disabled {
+            return Err(Error::Unauthenticated);
+        }
+        Ok((p, user))
+    }
+
+    /// The pages' second step: a code for a pending sign-in. Counted like a password.
+    pub async fn complete_sign_in(&self, pending: &str, code: &str, origin: Origin) -> Result<SignedIn> {
+        let anon = Actor::anonymous(origin.clone());
+        let now = self.clock.now();
+        let mut tx = self.write().await?;
+        let (p, user) = self.pending(tx.as_mut(), pending, "code").await?;
+        if let Err(why) = self.reserve_attempt(tx.as_mut(), &user, &anon, now).await? {
+            self.record(tx.as_mut(), &anon, AuditEvent::failure("session.sign_in", "session", None, why)).await?;
+            tx.delete_pending(&p.token_hash).await?;
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        }
+        match self.check_factor(tx.as_mut(), &user, code).await? {
+            FactorCheck::Wrong => {
+                self.attempt_failed(tx.as_mut(), &user, &anon, "invalid_code").await?;
+                tx.commit().await?;
+                Err(Error::InvalidCredentials)
+            }
+            check => {
+                let how = match check {
+                    FactorCheck::Totp(step) => {
+                        tx.set_totp_last_step(user.id, step).await?;
+                        "password_and_totp"
+                    }
+                    _ => "password_and_recovery_code",
+                };
+                tx.delete_pending(&p.token_hash).await?;
+                let done = self.start_session(tx.as_mut(), &user, origin, true, how).await?;
+                tx.commit().await?;
+                Ok(done)
+            }
+        }
+    }
+
+    /// Enrolment, first half: a secret for a pending sign-in, sealed and kept
+    /// unconfirmed until a code from it comes back. Asking again (a reload, a
+    /// wrong code) gives the same secret.
+    pub async fn begin_enrolment(&self, pending: &str) -> Result<Enrolment> {
+        let mut tx = self.write().await?;
+        let (_, user) = self.pending(tx.as_mut(), pending, "enrol").await?;
+        let row = user.id.to_string();
+        let st = tx.totp_state(user.id).await?;
+        let secret = match st.secret.filter(|_| st.enrolled_at.is_none()) {
+            Some(sealed) => self.open_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&row), &sealed).await?,
+            None => {
+                let secret = crate::totp::new_secret()?;
+                let sealed = self.seal_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&row), &secret).await?;
+                tx.set_totp(user.id, Some(&sealed), None).await?;
+                secret
+            }
+        };
+        tx.commit().await?;
+        let (url, secret_base32) = crate::totp::enrolment(&secret, &user.username)?;
+        Ok(Enrolment { url, secret_base32 })
+    }
+
+    /// Enrolment, second half: a code from the new secret confirms it; the
+    /// user is signed in and gets recovery codes, shown once.
+    pub async fn confirm_enrolment(
+        &self,
+        pending: &str,
+        code: &str,
+        origin: Origin,
+    ) -> Result<(SignedIn, Vec<String>)> {
+        let anon = Actor::anonymous(origin.clone());
+        let now = self.clock.now();
+        let mut tx = self.write().await?;
+        let (p, user) = self.pending(tx.as_mut(), pending, "enrol").await?;
+        let st = tx.totp_state(user.id).await?;
+        let Some(sealed) = st.secret else {
+            return Err(Error::field("code", "no_enrolment", "start the enrolment again"));
+        };
+        let secret = self.open_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&user.id.to_string()), &sealed).await?;
+        let Some(step) = crate::totp::verify(&secret, code, now, None)? else {
+            drop(tx);
+            let mut tx = self.write().await?;
+            self.record(
+                tx.as_mut(),
+                &anon.clone().into_user_attempt(&user),
+                AuditEvent::failure("user.enrol_factor", "user", Some(user.id.to_string()), "invalid_code"),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(Error::field(
+                "code",
+                "invalid_code",
+                "that code does not match; check the time on your phone and try the next one",
+            ));
+        };
+        tx.set_totp(user.id, Some(&sealed), Some(now)).await?;
+        tx.set_totp_last_step(user.id, step).await?;
+        let codes = crate::totp::new_recovery_codes()?;
+        tx.replace_recovery_codes(user.id, &codes.iter().map(|(_, h)| h.clone()).collect::<Vec<_>>()).await?;
+        tx.delete_pending(&p.token_hash).await?;
+        let actor = user_actor(&user, origin.clone());
+        self.record(tx.as_mut(), &actor, AuditEvent::success("user.enrol_factor", "user", Some(user.id.to_string())))
+            .await?;
+        let done = self.start_session(tx.as_mut(), &user, origin, true, "password_and_new_totp").await?;
+        tx.commit().await?;
+        Ok((done, codes.into_iter().map(|(c, _)| c).collect()))
+    }
+
+    /// On a demo server, the current code of a pending sign-in's user, for the
+    /// clearly marked demo banner. Never outside the demo.
+    pub async fn demo_code(&self, pending: &str) -> Result<Option<String>> {
+        if !self.settings.demo {
+            return Ok(None);
+        }
+        let mut tx = self.read().await?;
+        let (_, user) = self.pending(tx.as_mut(), pending, "code").await?;
+        let st = tx.totp_state(user.id).await?;
+        let Some(sealed) = st.secret else { return Ok(None) };
+        let secret = self.open_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&user.id.to_string()), &sealed).await?;
+        Ok(Some(crate::totp::code_at(&secret, self.clock.now())?))
+    }
+
+    /// Step-up: proves the factor again in this session.
+    pub async fn step_up(&self, actor: &Actor, session: &Session, code: &str) -> Result<()> {
+        let Some(user_id) = actor.user_id() else { return Err(Error::Unauthenticated) };
+        let mut tx = self.write().await?;
+        let user = tx.find_user(user_id).await?.ok_or(Error::Unauthenticated)?;
+        match self.check_factor(tx.as_mut(), &user, code).await? {
+            FactorCheck::Wrong => {
+                self.attempt_failed(tx.as_mut(), &user, actor, "invalid_code").await?;
+                tx.commit().await?;
+                Err(Error::InvalidCredentials)
+            }
+            check => {
+                if let FactorCheck::Totp(step) = check {
+                    tx.set_totp_last_step(user.id, step).await?;
+                }
+                tx.set_session_factor(&session.token_hash, self.clock.now()).await?;
+                self.record(tx.as_mut(), actor, AuditEvent::success("session.step_up", "session", None)).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// For routes that need the factor proved within the last five minutes.
+    pub fn require_recent_factor(&self, session: &Session) -> Result<()> {
+        let fresh =
+            session.factor_at.is_some_and(|at| self.clock.now().duration_since(at) < self.settings.step_up_window);
+        if fresh || !self.settings.mfa_required { Ok(()) } else { Err(Error::StepUpRequired) }
+    }
+
+    /// Clears a user's lost second factor (administrators): they enrol again
+    /// at their next sign-in; their sessions end.
+    pub async fn reset_factor(&self, actor: &Actor, id: UserId) -> Result<()> {
+        let mut tx = self.write().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        if let Err(e) = authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user")
+        {
+            drop(tx);
+            return Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await);
+        }
+        tx.set_totp(id, None, None).await?;
+        tx.replace_recovery_codes(id, &[]).await?;
+        tx.delete_sessions_of(id).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("user.reset_factor", "user", Some(id.to_string()))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Enrols a user with a fresh secret at once (the demo's users); returns nothing secret.
+    pub(crate) async fn enrol_now(&self, tx: &mut dyn StoreTx, user: &User) -> Result<()> {
+        let secret = crate::totp::new_secret()?;
+        let sealed = self.seal_value(tx, SYSTEM_SCOPE, &totp_place(&user.id.to_string()), &secret).await?;
+        tx.set_totp(user.id, Some(&sealed), Some(self.clock.now())).await?;
+        Ok(())
     }
 
     /// Releases a locked account (administrators).
@@ -228,4 +560,9 @@ impl Actor {
             origin: self.origin,
         }
     }
+}
+
+/// Where a user's TOTP secret is sealed: bound to the user's id.
+fn totp_place(row: &str) -> crate::seal::Place<'_> {
+    crate::seal::Place { table: "users", row, field: "totp_secret" }
 }

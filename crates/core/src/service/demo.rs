@@ -131,6 +131,8 @@ impl App {
                         updated_at: now,
                     };
                     tx.insert_user(&user, &hash).await?;
+                    // Demo users come enrolled; the demo sign-in page shows their current code.
+                    self.enrol_now(tx.as_mut(), &user).await?;
                     self.record(
                         tx.as_mut(),
                         actor,

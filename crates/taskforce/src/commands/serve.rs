@@ -40,6 +40,12 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         ))
         .into());
     }
+    if cfg.skip_mfa {
+        eprintln!(
+            "WARNING: INSECURE: the second factor is off (--demo-skip-mfa). Use this only for scripts on a demo."
+        );
+        tracing::warn!(insecure = true, "second factor switched off by --demo-skip-mfa");
+    }
     let (store, app) = open(cfg).await?;
     if demo {
         let outcome = app.load_demo(&Actor::local_admin(), cfg.demo_password.as_deref()).await?;

@@ -63,6 +63,13 @@ pub enum UserCmd {
         /// Username.
         username: String,
     },
+    /// Clear a lost second factor: the user sets up a new one at the next sign-in.
+    ResetFactor {
+        #[command(flatten)]
+        db: DbArg,
+        /// Username.
+        username: String,
+    },
     /// Disable an account and end its sessions.
     Disable {
         #[command(flatten)]
@@ -186,6 +193,14 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
             let user = find(&app, &admin, &username).await?;
             app.unlock_user(&admin, user.id).await?;
             eprintln!("{} is unlocked.", user.username);
+            store.close().await;
+        }
+        UserCmd::ResetFactor { db, username } => {
+            cfg.apply_db(db.db);
+            let (store, app) = open(cfg).await?;
+            let user = find(&app, &admin, &username).await?;
+            app.reset_factor(&admin, user.id).await?;
+            eprintln!("{}'s second factor is cleared; they set up a new one at their next sign-in.", user.username);
             store.close().await;
         }
         UserCmd::Disable { db, username } => {

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::users::UserView;
 use crate::AppState;
+use taskforce_core::Error;
+use taskforce_core::service::auth::SignInStep;
+
 use crate::extract::{ApiJson, Auth, RequestOrigin};
 use crate::problem::{ApiError, Problem};
 
@@ -51,7 +54,11 @@ pub async fn create_session(
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
     st.check_sign_in_rate(origin.source.as_deref())?;
-    let s = st.app.sign_in(&body.username, &body.password, origin).await?;
+    let s = match st.app.sign_in(&body.username, &body.password, body.totp.as_deref(), false, origin).await? {
+        SignInStep::Done(s) => *s,
+        SignInStep::CodeRequired(_) => return Err(Error::MfaRequired.into()),
+        SignInStep::EnrolmentRequired(_) => return Err(Error::MfaEnrolmentRequired.into()),
+    };
     Ok((
         StatusCode::CREATED,
         Json(SessionView {
@@ -67,5 +74,26 @@ pub async fn create_session(
     responses((status = 204), (status = 401, body = Problem)))]
 pub async fn delete_session(State(st): State<AppState>, auth: Auth) -> Result<StatusCode, ApiError> {
     st.app.sign_out(&auth.actor, &auth.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A second-factor code, to confirm a sensitive action.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StepUpBody {
+    /// The current TOTP code (or a recovery code).
+    pub totp: String,
+}
+
+/// Step-up: proves the second factor again in this session (needed within
+/// five minutes before publishing a release or revealing an identity).
+#[utoipa::path(post, path = "/api/v1/sessions/current/step-up", tag = "sessions", security(("bearer" = [])),
+    request_body = StepUpBody,
+    responses((status = 204), (status = 401, body = Problem)))]
+pub async fn step_up(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<StepUpBody>,
+) -> Result<StatusCode, ApiError> {
+    st.app.step_up(&auth.actor, &auth.session, &body.totp).await?;
     Ok(StatusCode::NO_CONTENT)
 }

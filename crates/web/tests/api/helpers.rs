@@ -33,12 +33,29 @@ impl TestApp {
     }
 
     pub async fn spawn_with(config: WebConfig) -> TestApp {
+        Self::spawn_full(config, false).await
+    }
+
+    /// A demo server that asks for the second factor, as a real one does.
+    pub async fn spawn_mfa() -> TestApp {
+        Self::spawn_full(
+            WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, demo: true, ..WebConfig::default() },
+            true,
+        )
+        .await
+    }
+
+    async fn spawn_full(config: WebConfig, mfa: bool) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
         let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
         let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
         let dummy = hasher.dummy_hash();
-        let app = App::new(store, clock.clone(), Arc::new(BlockingHasher(hasher)), Settings::default(), dummy);
+        // Without `mfa`, as `serve --demo --demo-skip-mfa`: most tests are about other things.
+        let settings = Settings { mfa_required: mfa, demo: config.demo, ..Settings::default() };
+        let keys = taskforce_core::keys::KeyRing::generate().unwrap();
+        let app = App::new(store, clock.clone(), Arc::new(BlockingHasher(hasher)), settings, dummy)
+            .with_keys(Arc::new(taskforce_core::keys::StaticKeys(Arc::new(keys))));
         app.sync_reference_data().await.unwrap();
         app.load_demo(&Actor::local_admin(), Some(DEMO_PW)).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -123,6 +140,19 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The current TOTP code of a user (the test plays the phone: it opens the sealed secret).
+    pub async fn current_code(&self, username: &str) -> String {
+        use taskforce_core::store::TxMode;
+        let admin = Actor::local_admin();
+        let user = self.app.find_user_by_username(&admin, username).await.unwrap();
+        let mut tx = self.app.store.begin(TxMode::Read).await.unwrap();
+        let st = tx.totp_state(user.id).await.unwrap();
+        let row = user.id.to_string();
+        let place = taskforce_core::seal::Place { table: "users", row: &row, field: "totp_secret" };
+        let secret = self.app.open_value(tx.as_mut(), "system", &place, &st.secret.unwrap()).await.unwrap();
+        taskforce_core::totp::code_at(&secret, taskforce_core::clock::Clock::now(self.clock.as_ref())).unwrap()
+    }
+
     /// Every audit record so far.
     pub async fn audit(&self) -> Vec<taskforce_core::audit::AuditRecord> {
         let admin = Actor::local_admin();

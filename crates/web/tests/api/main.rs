@@ -3,6 +3,7 @@
 
 mod helpers;
 mod matrix;
+mod mfa;
 
 mod agencies;
 mod auth;

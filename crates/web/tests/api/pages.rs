@@ -52,7 +52,7 @@ async fn a_wrong_password_on_the_page_says_so_without_a_cookie() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.headers().get("set-cookie").is_none());
-    assert!(r.text().await.unwrap().contains("Wrong username or password."));
+    assert!(r.text().await.unwrap().contains("Wrong username or password"));
 }
 
 #[tokio::test]

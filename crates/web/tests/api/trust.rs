@@ -22,7 +22,7 @@ async fn sign_ins_refusals_and_changes_are_audited_and_the_chain_verifies() {
         new.iter().map(|r| (r.action.as_str(), r.outcome.as_str(), r.detail.as_deref())).collect();
     assert!(kinds.contains(&("session.sign_in", "failure", Some("invalid_password"))), "{kinds:?}");
     assert!(kinds.contains(&("session.sign_in", "failure", Some("unknown_user"))), "{kinds:?}");
-    assert!(kinds.contains(&("session.sign_in", "success", None)), "{kinds:?}");
+    assert!(kinds.contains(&("session.sign_in", "success", Some("password_only_insecure"))), "{kinds:?}");
     let denied = new.iter().find(|r| r.outcome == "denied").expect("the refusal is recorded");
     assert_eq!(denied.action, "operation.read");
     assert_eq!(denied.actor, "commander.ks-demo");
