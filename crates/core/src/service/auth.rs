@@ -242,8 +242,19 @@ impl App {
         match (enrolled, code) {
             (false, _) => {
                 self.release_attempt(tx.as_mut(), &user).await?;
-                let pending =
-                    if want_pending { Some(self.new_pending(tx.as_mut(), &user, "enrol").await?) } else { None };
+                let pending = if want_pending {
+                    // The secret to enrol is made here, on POST, so that showing it is a plain read.
+                    let st = tx.totp_state(user.id).await?;
+                    if st.secret.is_none() {
+                        let secret = crate::totp::new_secret()?;
+                        let row = user.id.to_string();
+                        let sealed = self.seal_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&row), &secret).await?;
+                        tx.set_totp(user.id, Some(&sealed), None).await?;
+                    }
+                    Some(self.new_pending(tx.as_mut(), &user, "enrol").await?)
+                } else {
+                    None
+                };
                 tx.commit().await?;
                 Ok(SignInStep::EnrolmentRequired(pending))
             }
@@ -323,24 +334,17 @@ impl App {
         }
     }
 
-    /// Enrolment, first half: a secret for a pending sign-in, sealed and kept
-    /// unconfirmed until a code from it comes back. Asking again (a reload, a
-    /// wrong code) gives the same secret.
+    /// Enrolment, first half: the unconfirmed secret made when the password
+    /// was accepted, for the QR code and the text. A read: showing it twice
+    /// shows the same secret.
     pub async fn begin_enrolment(&self, pending: &str) -> Result<Enrolment> {
-        let mut tx = self.write().await?;
+        let mut tx = self.read().await?;
         let (_, user) = self.pending(tx.as_mut(), pending, "enrol").await?;
         let row = user.id.to_string();
         let st = tx.totp_state(user.id).await?;
-        let secret = match st.secret.filter(|_| st.enrolled_at.is_none()) {
-            Some(sealed) => self.open_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&row), &sealed).await?,
-            None => {
-                let secret = crate::totp::new_secret()?;
-                let sealed = self.seal_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&row), &secret).await?;
-                tx.set_totp(user.id, Some(&sealed), None).await?;
-                secret
-            }
-        };
-        tx.commit().await?;
+        let Some(sealed) = st.secret.filter(|_| st.enrolled_at.is_none()) else { return Err(Error::Unauthenticated) };
+        let secret = self.open_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&row), &sealed).await?;
+        drop(tx);
         let (url, secret_base32) = crate::totp::enrolment(&secret, &user.username)?;
         Ok(Enrolment { url, secret_base32 })
     }
