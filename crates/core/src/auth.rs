@@ -22,6 +22,31 @@ pub struct Session {
     pub factor_at: Option<Timestamp>,
 }
 
+/// A token for a machine: acts as its user with some of the user's roles,
+/// until it expires or is revoked. Only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    /// Its id (to list and revoke it).
+    pub id: String,
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// Whose.
+    pub user_id: crate::ids::UserId,
+    /// A label (`nightly export`).
+    pub name: String,
+    /// The roles it may use (a subset of the user's).
+    pub roles: crate::role::Roles,
+    /// When it was made.
+    pub created_at: Timestamp,
+    /// When it stops working.
+    pub expires_at: Timestamp,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// The prefix of API tokens, so that they are recognisable (and scannable) in leaks.
+pub const API_TOKEN_PREFIX: &str = "tfk_";
+
 /// A sign-in waiting for its second factor (pages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingSignIn {

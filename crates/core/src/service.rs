@@ -7,6 +7,7 @@ pub mod auth;
 pub mod demo;
 pub mod operations;
 pub mod seal;
+pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;

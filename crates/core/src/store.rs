@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::agency::Agency;
 use crate::audit::AuditRecord;
-use crate::auth::{PendingSignIn, Session, SignInState, TotpState};
+use crate::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use crate::ids::{AgencyId, OperationId, UserId};
 use crate::operation::Operation;
 use crate::states::{StateCode, UsState};
@@ -182,6 +182,15 @@ pub trait StoreTx: Send {
     async fn delete_pending(&mut self, token_hash: &str) -> Result<(), StoreError>;
     /// Records that a session proved the second factor now.
     async fn set_session_factor(&mut self, token_hash: &str, at: jiff::Timestamp) -> Result<(), StoreError>;
+
+    /// Stores an API token.
+    async fn insert_api_token(&mut self, t: &ApiToken) -> Result<(), StoreError>;
+    /// An API token by hash.
+    async fn find_api_token(&mut self, token_hash: &str) -> Result<Option<ApiToken>, StoreError>;
+    /// API tokens, of one user when given.
+    async fn list_api_tokens(&mut self, user: Option<UserId>) -> Result<Vec<ApiToken>, StoreError>;
+    /// Revokes an API token by id; whether there was a live one.
+    async fn revoke_api_token(&mut self, id: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
 
     /// Every data key of every scope.
     async fn data_keys(&mut self, scope: Option<&str>) -> Result<Vec<StoredDataKey>, StoreError>;

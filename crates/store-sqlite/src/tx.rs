@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 use taskforce_core::agency::{Agency, DutyContact, Ori};
 use taskforce_core::audit::AuditRecord;
-use taskforce_core::auth::{PendingSignIn, Session, SignInState, TotpState};
+use taskforce_core::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use taskforce_core::ids::{AgencyId, OperationId, UserId};
 use taskforce_core::operation::{Operation, OperationState, Participation, ParticipationRole};
 use taskforce_core::role::{Role, Roles};
@@ -915,4 +915,76 @@ impl StoreTx for SqliteTx {
             .map_err(map_err)?;
         Ok(())
     }
+
+    async fn insert_api_token(&mut self, t: &ApiToken) -> R<()> {
+        let roles = t.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
+        sqlx::query(
+            "INSERT INTO api_tokens (id, token_hash, user_id, name, roles, created_at, expires_at, revoked_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&t.id)
+        .bind(&t.token_hash)
+        .bind(t.user_id.to_string())
+        .bind(&t.name)
+        .bind(roles)
+        .bind(ts(t.created_at))
+        .bind(ts(t.expires_at))
+        .bind(t.revoked_at.map(ts))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_api_token(&mut self, token_hash: &str) -> R<Option<ApiToken>> {
+        let sql = sqlx::AssertSqlSafe(format!("{TOKEN_COLS} WHERE token_hash = ?"));
+        let row = sqlx::query(sql).bind(token_hash).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        row.as_ref().map(token_row).transpose()
+    }
+
+    async fn list_api_tokens(&mut self, user: Option<UserId>) -> R<Vec<ApiToken>> {
+        let rows = match user {
+            Some(u) => {
+                let sql = sqlx::AssertSqlSafe(format!("{TOKEN_COLS} WHERE user_id = ? ORDER BY id"));
+                sqlx::query(sql).bind(u.to_string()).fetch_all(&mut *self.tx).await
+            }
+            None => {
+                let sql = sqlx::AssertSqlSafe(format!("{TOKEN_COLS} ORDER BY id"));
+                sqlx::query(sql).fetch_all(&mut *self.tx).await
+            }
+        }
+        .map_err(map_err)?;
+        rows.iter().map(token_row).collect()
+    }
+
+    async fn revoke_api_token(&mut self, id: &str, at: Timestamp) -> R<bool> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(ts(at))
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+const TOKEN_COLS: &str =
+    "SELECT id, token_hash, user_id, name, roles, created_at, expires_at, revoked_at FROM api_tokens";
+
+fn token_row(r: &SqliteRow) -> R<ApiToken> {
+    let roles: String = get(r, "roles")?;
+    Ok(ApiToken {
+        id: get(r, "id")?,
+        token_hash: get(r, "token_hash")?,
+        user_id: parse("user id", &get::<String>(r, "user_id")?)?,
+        name: get(r, "name")?,
+        roles: roles
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(|x| x.parse::<Role>().map_err(StoreError::Other))
+            .collect::<R<_>>()?,
+        created_at: parse_ts(&get::<String>(r, "created_at")?)?,
+        expires_at: parse_ts(&get::<String>(r, "expires_at")?)?,
+        revoked_at: get::<Option<String>>(r, "revoked_at")?.map(|s| parse_ts(&s)).transpose()?,
+    })
 }

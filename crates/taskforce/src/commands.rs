@@ -4,6 +4,7 @@
 pub mod agency;
 pub mod audit;
 pub mod serve;
+pub mod token;
 pub mod user;
 
 use std::io::IsTerminal;

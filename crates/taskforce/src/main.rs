@@ -73,6 +73,9 @@ enum Command {
         #[command(flatten)]
         db: DbArg,
     },
+    /// API tokens for machines.
+    #[command(subcommand)]
+    Token(commands::token::TokenCmd),
     /// Manage the keys outside the database.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -151,6 +154,7 @@ fn main() -> ExitCode {
             Command::User(cmd) => commands::user::run(&mut cfg, cmd).await,
             Command::Agency(cmd) => commands::agency::run(&mut cfg, cmd).await,
             Command::Audit(cmd) => commands::audit::run(&mut cfg, cmd).await,
+            Command::Token(cmd) => commands::token::run(&mut cfg, cmd).await,
             Command::Keys(KeysCmd::Rotate { db }) => {
                 cfg.apply_db(db.db);
                 commands::rotate_keys(&cfg).await

@@ -451,3 +451,48 @@ fn an_administrator_unlocks_disables_and_enables_accounts_from_the_cli() {
     let out = run(&["audit", "verify", "--db", &dbs]);
     assert!(out.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_are_printed_once_scoped_and_revocable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap().to_string();
+    assert!(run(&["demo", "--db", &dbs]).status.success());
+    let out = run(&[
+        "token",
+        "create",
+        "--db",
+        &dbs,
+        "--user",
+        "commander.mo-ago",
+        "--roles",
+        "commander",
+        "--expires",
+        "2h",
+        "--name",
+        "nightly export",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_string();
+    assert!(token.starts_with("tfk_") && !token.contains('\n'), "only the token on stdout");
+    let out = run(&["token", "create", "--db", &dbs, "--user", "officer.mshp", "--roles", "commander"]);
+    assert_eq!(out.status.code(), Some(2), "a token may not hold a role its user lacks");
+    assert_eq!(
+        run(&["token", "create", "--db", &dbs, "--user", "officer.mshp", "--expires", "400d"]).status.code(),
+        Some(2)
+    );
+
+    // A machine uses it without a second factor, on a server that asks people for one.
+    let server = Server::start(&db, &["--demo"]);
+    let client = reqwest::Client::new();
+    let r = client.get(format!("{}/api/v1/operations", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let list = run(&["token", "list", "--db", &dbs]);
+    let id = text(&list.stdout).split_whitespace().next().unwrap().to_string();
+    assert!(!text(&list.stdout).contains(&token));
+    assert!(run(&["token", "revoke", "--db", &dbs, &id]).status.success());
+    let r = client.get(format!("{}/api/v1/operations", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 401, "a revoked token stops working at once");
+    assert_eq!(run(&["token", "revoke", "--db", &dbs, &id]).status.code(), Some(2));
+    server.kill9();
+}

@@ -508,6 +508,9 @@ impl App {
 
     /// The actor behind a bearer token or session cookie.
     pub async fn authenticate(&self, token: &str) -> Result<(Actor, Session)> {
+        if token.starts_with(crate::auth::API_TOKEN_PREFIX) {
+            return self.authenticate_api_token(token).await;
+        }
         let token_hash = hash_token(token);
         let now = self.clock.now();
         let mut tx = self.read().await?;

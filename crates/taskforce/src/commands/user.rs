@@ -235,7 +235,7 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn find(
+pub async fn find(
     app: &taskforce_core::service::App,
     admin: &Actor,
     username: &str,
