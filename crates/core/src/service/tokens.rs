@@ -24,12 +24,16 @@ pub fn parse_lifetime(s: &str) -> Result<SignedDuration> {
     let bad = || Error::field("expires", "invalid", "expires must be like 30d, 12h or 90m, at most 365d");
     let (num, unit) = s.split_at(s.len().saturating_sub(1));
     let n: i64 = num.parse().map_err(|_| bad())?;
-    let d = match unit {
-        "d" => SignedDuration::from_hours(n.checked_mul(24).ok_or_else(bad)?),
-        "h" => SignedDuration::from_hours(n),
-        "m" => SignedDuration::from_mins(n),
-        _ => return Err(bad()),
-    };
+    // Bounded before any arithmetic: jiff panics on overflow.
+    let minutes = match unit {
+        "d" => n.checked_mul(24 * 60),
+        "h" => n.checked_mul(60),
+        "m" => Some(n),
+        _ => None,
+    }
+    .filter(|m| (1..=365 * 24 * 60).contains(m))
+    .ok_or_else(bad)?;
+    let d = SignedDuration::from_mins(minutes);
     if d <= SignedDuration::ZERO || d > MAX_TOKEN_LIFE {
         return Err(bad());
     }
