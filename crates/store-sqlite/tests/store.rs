@@ -365,6 +365,12 @@ mod sealing {
         let b = app.seal_value(tx.as_mut(), "operation:b", &place("1"), MARKER).await.unwrap();
         tx.commit().await.unwrap();
         assert!(!a.windows(MARKER.len()).any(|w| w == MARKER));
+        // Nor in the database file or its write-ahead log.
+        for suffix in ["", "-wal"] {
+            let path = format!("{}{suffix}", d.store.path().display());
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            assert!(!bytes.windows(MARKER.len()).any(|w| w == MARKER), "marker found in {path}");
+        }
 
         let mut tx = d.store.begin(TxMode::Read).await.unwrap();
         assert_eq!(app.open_value(tx.as_mut(), "operation:a", &place("1"), &a).await.unwrap(), MARKER);

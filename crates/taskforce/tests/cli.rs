@@ -496,3 +496,144 @@ async fn api_tokens_are_printed_once_scoped_and_revocable() {
     assert_eq!(run(&["token", "revoke", "--db", &dbs, &id]).status.code(), Some(2));
     server.kill9();
 }
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_markers_never_reach_logs_bodies_or_the_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap().to_string();
+    let pw_marker = "MARKER-password-7f3e91c2";
+    let pepper_marker = "MARKER-pepper-b81d04aa";
+    let wrong_marker = "MARKER-wrong-password-5c2e";
+    let with_pepper = |args: &[&str]| {
+        let mut c = cmd(args);
+        c.env("TASKFORCE_PEPPER", pepper_marker).env("TASKFORCE_LOG", "debug");
+        c
+    };
+    let mut transcripts: Vec<Vec<u8>> = Vec::new();
+    let out = with_pepper(&[
+        "agency",
+        "add",
+        "--db",
+        &dbs,
+        "--name",
+        "Marker Police",
+        "--short-name",
+        "marker-pd",
+        "--kind",
+        "municipal",
+        "--state",
+        "US-NE",
+        "--duty-phone",
+        "+1 402 555 0100",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    transcripts.extend([out.stdout, out.stderr]);
+    let mut child = with_pepper(&[
+        "user",
+        "add",
+        "--db",
+        &dbs,
+        "--agency",
+        "marker-pd",
+        "--roles",
+        "admin",
+        "--password-stdin",
+        "admin.marker",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(format!("{pw_marker}\n").as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    transcripts.extend([out.stdout, out.stderr]);
+    let out = with_pepper(&["token", "create", "--db", &dbs, "--user", "admin.marker"]).output().unwrap();
+    let api_token = text(&out.stdout).trim().to_string();
+    transcripts.push(out.stderr);
+
+    // A server logging at debug, with the same pepper; every line it writes is kept.
+    let mut c = with_pepper(&["serve", "--db", &dbs, "--listen", "127.0.0.1:0"]);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let base = loop {
+        let line = rx.recv_timeout(Duration::from_secs(120)).expect("server start");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break format!("http://{}", rest.split('/').next().unwrap());
+        }
+    };
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for (user, pw) in [("admin.marker", wrong_marker), (pw_marker, pw_marker), ("admin.marker", pw_marker)] {
+        let r = client
+            .post(format!("{base}/api/v1/sessions"))
+            .json(&json!({"username": user, "password": pw}))
+            .send()
+            .await
+            .unwrap();
+        bodies.push(r.bytes().await.unwrap().to_vec());
+    }
+    let r = client.get(format!("{base}/api/v1/operations")).bearer_auth(&api_token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .post(format!("{base}/api/v1/agencies"))
+        .bearer_auth(&api_token)
+        .json(&json!({"name": pw_marker}))
+        .send()
+        .await
+        .unwrap();
+    bodies.push(r.bytes().await.unwrap().to_vec());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let log: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert!(log.contains("request"), "the server logged at debug");
+
+    let mut files = Vec::new();
+    for name in ["taskforce.db", "taskforce.db-wal", "taskforce.db-shm"] {
+        if let Ok(b) = std::fs::read(dir.path().join(name)) {
+            files.push((name, b));
+        }
+    }
+    let mut found = Vec::new();
+    for m in [pw_marker, pepper_marker, wrong_marker, api_token.as_str()] {
+        if contains(log.as_bytes(), m) {
+            found.push(format!("{m} in the server log"));
+        }
+        for (i, t) in transcripts.iter().enumerate() {
+            if contains(t, m) {
+                found.push(format!("{m} in CLI output {i}"));
+            }
+        }
+        for (i, b) in bodies.iter().enumerate() {
+            if contains(b, m) {
+                found.push(format!("{m} in response body {i}"));
+            }
+        }
+        for (name, b) in &files {
+            if contains(b, m) {
+                found.push(format!("{m} in {name}"));
+            }
+        }
+    }
+    eprintln!("marker scan: 4 markers, {} findings", found.len());
+    assert!(found.is_empty(), "{found:?}");
+}
