@@ -1,5 +1,7 @@
 //! Agencies: law-enforcement bodies and partners that take part in operations.
 
+pub mod csv;
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use taskforce_core::FieldError;
 use taskforce_core::actor::Actor;
 use taskforce_core::agency::AgencyInput;
+use taskforce_core::agency::csv::{CsvRows, parse_agency_csv};
 use taskforce_core::page::{MAX_LIMIT, PageRequest};
 use taskforce_core::service::agencies::ImportMode;
 
@@ -65,76 +65,9 @@ pub enum AgencyCmd {
     },
 }
 
-const REQUIRED: [&str; 5] = ["name", "short_name", "kind", "home_state", "duty_phone"];
-const OPTIONAL: [&str; 2] = ["ori", "duty_contact_name"];
-
-/// Reads the CSV into numbered rows; rows that cannot even be read are reported as invalid.
-/// Numbered rows that could be read, and numbered rows that could not.
-type CsvRows = (Vec<(usize, AgencyInput)>, Vec<(usize, Vec<FieldError>)>);
-
 fn read_csv(path: &PathBuf) -> anyhow::Result<CsvRows> {
-    let file = std::fs::File::open(path).map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(file);
-    let headers =
-        rdr.headers().map_err(|e| BadInput(format!("{}: cannot read the header line: {e}", path.display())))?.clone();
-    let names: Vec<String> = headers.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
-    let unknown: Vec<_> =
-        names.iter().filter(|h| !REQUIRED.contains(&h.as_str()) && !OPTIONAL.contains(&h.as_str())).collect();
-    let missing: Vec<_> = REQUIRED.iter().filter(|r| !names.iter().any(|h| h == *r)).collect();
-    if !unknown.is_empty() || !missing.is_empty() {
-        return Err(BadInput(format!(
-            "{}: line 1: the header must name the columns {} (and optionally {}); missing: {:?}, unknown: {:?}",
-            path.display(),
-            REQUIRED.join(","),
-            OPTIONAL.join(","),
-            missing,
-            unknown
-        ))
-        .into());
-    }
-    let col = |rec: &csv::StringRecord, name: &str| -> Option<String> {
-        names.iter().position(|h| h == name).and_then(|i| rec.get(i)).map(str::to_string)
-    };
-    let mut rows = Vec::new();
-    let mut unreadable = Vec::new();
-    for rec in rdr.records() {
-        match rec {
-            Err(e) => {
-                let line = e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-                unreadable.push((line, vec![FieldError::new("", "unreadable", format!("cannot read this row: {e}"))]));
-            }
-            Ok(r) => {
-                let line = r.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-                if r.iter().all(str::is_empty) {
-                    continue;
-                }
-                if r.len() != names.len() {
-                    unreadable.push((
-                        line,
-                        vec![FieldError::new(
-                            "",
-                            "columns",
-                            format!("expected {} columns, found {}", names.len(), r.len()),
-                        )],
-                    ));
-                    continue;
-                }
-                rows.push((
-                    line,
-                    AgencyInput {
-                        name: col(&r, "name").unwrap_or_default(),
-                        short_name: col(&r, "short_name").unwrap_or_default(),
-                        kind: col(&r, "kind").unwrap_or_default(),
-                        home_state: col(&r, "home_state").unwrap_or_default(),
-                        ori: col(&r, "ori"),
-                        duty_contact_name: col(&r, "duty_contact_name"),
-                        duty_phone: col(&r, "duty_phone").unwrap_or_default(),
-                    },
-                ));
-            }
-        }
-    }
-    Ok((rows, unreadable))
+    let bytes = std::fs::read(path).map_err(|e| BadInput(format!("cannot read {}: {e}", path.display())))?;
+    parse_agency_csv(&bytes).map_err(|e| BadInput(format!("{}: {e}", path.display())).into())
 }
 
 pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
