@@ -14,6 +14,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod fuzzing;
 pub mod ids;
 pub mod keys;
 pub mod operation;

@@ -19,6 +19,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// A TLS-terminating proxy is in front: cookies are `__Host-` and `Secure`.
     pub tls_proxy: bool,
+    /// PEM certificate chain: serve HTTPS directly (with `tls_key`).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
     /// Allow plain HTTP on a non-loopback address (only on a trusted network).
     pub allow_plain_http: bool,
     /// Log filter (`info`, `taskforce=debug`, ...).
@@ -67,6 +71,8 @@ impl Default for Config {
             key_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             tls_proxy: false,
+            tls_cert: None,
+            tls_key: None,
             allow_plain_http: false,
             log: "info".into(),
             session_idle_minutes: 30,
@@ -90,6 +96,8 @@ struct FileConfig {
     key_file: Option<PathBuf>,
     listen: Option<SocketAddr>,
     tls_proxy: Option<bool>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     allow_plain_http: Option<bool>,
     log: Option<String>,
     session_idle_minutes: Option<u32>,
@@ -138,6 +146,12 @@ impl Config {
             if let Some(v) = f.db {
                 c.db = v
             }
+            if f.tls_cert.is_some() {
+                c.tls_cert = f.tls_cert
+            }
+            if f.tls_key.is_some() {
+                c.tls_key = f.tls_key
+            }
             if f.key_file.is_some() {
                 c.key_file = f.key_file
             }
@@ -174,6 +188,12 @@ impl Config {
             if f.demo_password.is_some() {
                 c.demo_password = f.demo_password
             }
+        }
+        if let Some(v) = env("TASKFORCE_TLS_CERT") {
+            c.tls_cert = Some(v.into())
+        }
+        if let Some(v) = env("TASKFORCE_TLS_KEY") {
+            c.tls_key = Some(v.into())
         }
         if let Some(v) = env("TASKFORCE_KEY_FILE") {
             c.key_file = Some(v.into())
@@ -225,6 +245,9 @@ impl Config {
         }
         if !(1..=72).contains(&self.session_absolute_hours) {
             bail!("session_absolute_hours must be 1 to 72");
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bail!("tls_cert and tls_key go together");
         }
         if self.body_limit_bytes < 1024 {
             bail!("body_limit_bytes must be at least 1024");

@@ -50,6 +50,12 @@ enum Command {
         /// A TLS-terminating proxy is in front of this server.
         #[arg(long)]
         tls_proxy: bool,
+        /// Serve HTTPS with this PEM certificate chain (TLS 1.2 and 1.3 only).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Serve plain HTTP on a non-loopback address (trusted networks only).
         #[arg(long)]
         allow_plain_http: bool,
@@ -136,7 +142,11 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async move {
         match cli.command {
-            Command::Serve { db, listen, demo, demo_skip_mfa, tls_proxy, allow_plain_http } => {
+            Command::Serve { db, listen, demo, demo_skip_mfa, tls_proxy, tls_cert, tls_key, allow_plain_http } => {
+                if tls_cert.is_some() {
+                    cfg.tls_cert = tls_cert;
+                    cfg.tls_key = tls_key;
+                }
                 cfg.demo = demo;
                 cfg.skip_mfa = demo_skip_mfa;
                 cfg.apply_db(db.db);

@@ -36,6 +36,12 @@ fn run_stdin(args: &[&str], input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// An HTTP client (reqwest is built with rustls and needs its crypto provider chosen).
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -70,9 +76,8 @@ impl Server {
             // Not a sleep: waits for the line that says the server is up.
             let line = rx.recv_timeout(Duration::from_secs(120)).expect("the server did not start");
             server.stderr_lines.push(line.clone());
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split('/').next().unwrap().to_string();
-                server.base = format!("http://{addr}");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                server.base = rest.split(' ').next().unwrap().trim_end_matches('/').to_string();
                 return server;
             }
         }
@@ -108,7 +113,7 @@ async fn every_acknowledged_write_survives_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
     let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
-    let client = reqwest::Client::new();
+    let client = http();
     let admin = token(&client, &server.base, "admin.mo-ago").await;
 
     let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
@@ -484,7 +489,7 @@ async fn api_tokens_are_printed_once_scoped_and_revocable() {
 
     // A machine uses it without a second factor, on a server that asks people for one.
     let server = Server::start(&db, &["--demo"]);
-    let client = reqwest::Client::new();
+    let client = http();
     let r = client.get(format!("{}/api/v1/operations", server.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let list = run(&["token", "list", "--db", &dbs]);
@@ -580,7 +585,7 @@ async fn planted_markers_never_reach_logs_bodies_or_the_database_files() {
             break format!("http://{}", rest.split('/').next().unwrap());
         }
     };
-    let client = reqwest::Client::new();
+    let client = http();
     let mut bodies = Vec::new();
     for (user, pw) in [("admin.marker", wrong_marker), (pw_marker, pw_marker), ("admin.marker", pw_marker)] {
         let r = client
@@ -636,4 +641,48 @@ async fn planted_markers_never_reach_logs_bodies_or_the_database_files() {
     }
     eprintln!("marker scan: 4 markers, {} findings", found.len());
     assert!(found.is_empty(), "{found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_certificate_sets_hsts_and_host_cookies() {
+    let _ = http();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let db = db_in(&dir);
+    let server = Server::start(
+        &db,
+        &[
+            "--demo",
+            "--demo-skip-mfa",
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+    );
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("strict-transport-security").unwrap(), "max-age=31536000; includeSubDomains");
+    let r = client
+        .post(format!("{}/login", server.base))
+        .form(&[("username", "commander.mo-ago"), ("password", PW)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(cookie.starts_with("__Host-taskforce=") && cookie.contains("; Secure"), "{cookie}");
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = server.base.replace("https://", "http://");
+    let answered = http().get(format!("{plain}/healthz")).send().await.is_ok_and(|r| r.status().is_success());
+    assert!(!answered);
+    server.kill9();
 }

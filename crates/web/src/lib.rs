@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod extract;
+pub mod fuzzing;
 pub mod hasher;
 pub mod middleware;
 pub mod pages;
@@ -114,17 +115,42 @@ pub fn router(state: AppState) -> Router {
     let (table, _) = route_table().split_for_parts();
     let body_limit = state.config.body_limit;
     let insecure = !state.app.settings.mfa_required;
+    let tls = state.config.tls;
     let router = Router::new()
         .merge(table)
         .fallback(problem::not_found_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);
-    middleware::apply(router, body_limit, insecure)
+    middleware::apply(router, body_limit, insecure, tls)
 }
 
 /// The OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api::router().split_for_parts().1
+}
+
+/// Serves HTTPS on `listener` with the PEM certificate chain and key, until
+/// `shutdown` resolves. rustls speaks TLS 1.2 and 1.3 only.
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    state: AppState,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // One process-wide crypto provider: ring (no C toolchain beyond what ring needs).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener, tls)?
+        .handle(handle)
+        .serve(router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.

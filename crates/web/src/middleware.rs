@@ -63,8 +63,11 @@ async fn request_id(axum::extract::State(insecure): axum::extract::State<bool>, 
 }
 
 /// Wraps `router` in every cross-cutting layer.
-pub fn apply(router: Router, body_limit: usize, insecure: bool) -> Router {
+pub fn apply(router: Router, body_limit: usize, insecure: bool, tls: bool) -> Router {
+    // Over TLS, browsers are told to use nothing else for a year.
+    let hsts = if tls { Some(HeaderValue::from_static("max-age=31536000; includeSubDomains")) } else { None };
     router
+        .layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, move |_: &Response| hsts.clone()))
         .layer(CsrfLayer::new().with_rejection_response(|_| {
             crate::problem::ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,

@@ -32,7 +32,8 @@ async fn shutdown_signal() {
 
 /// Serves until interrupted.
 pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
-    if !cfg.listen.ip().is_loopback() && !cfg.tls_proxy && !cfg.allow_plain_http {
+    let direct_tls = cfg.tls_cert.is_some();
+    if !cfg.listen.ip().is_loopback() && !cfg.tls_proxy && !cfg.allow_plain_http && !direct_tls {
         return Err(BadInput(format!(
             "refusing plain HTTP on {}: sign-in tokens would cross the network in clear. Put a TLS proxy in \
              front and pass --tls-proxy, or pass --allow-plain-http on a trusted network",
@@ -68,15 +69,27 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     let state = AppState::new(
         app,
         WebConfig {
-            tls: cfg.tls_proxy,
+            tls: cfg.tls_proxy || direct_tls,
             body_limit: cfg.body_limit_bytes,
             demo,
             sign_in_per_minute: cfg.sign_in_per_minute,
             sign_in_burst: cfg.sign_in_burst,
         },
     );
-    eprintln!("Taskforce is listening on http://{addr}/ (database {})", cfg.db.display());
-    taskforce_web::serve(listener, state, shutdown_signal()).await?;
+    match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(cert), Some(key)) => {
+            let std_listener = listener.into_std()?;
+            std_listener.set_nonblocking(true)?;
+            eprintln!("Taskforce is listening on https://{addr}/ (database {})", cfg.db.display());
+            taskforce_web::serve_tls(std_listener, state, cert, key, shutdown_signal())
+                .await
+                .with_context(|| format!("cannot serve TLS with {}", cert.display()))?;
+        }
+        _ => {
+            eprintln!("Taskforce is listening on http://{addr}/ (database {})", cfg.db.display());
+            taskforce_web::serve(listener, state, shutdown_signal()).await?;
+        }
+    }
     store.close().await;
     Ok(())
 }

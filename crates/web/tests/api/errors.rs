@@ -143,3 +143,10 @@ async fn a_malformed_query_is_a_422_problem() {
     )
     .await;
 }
+
+#[test]
+fn the_saved_json_corpus_replays_without_a_panic() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let n = taskforce_core::fuzzing::replay_corpus(&root, "json_bodies", taskforce_web::fuzzing::json_bodies);
+    assert!(n > 0, "no corpus for json_bodies");
+}

@@ -65,6 +65,8 @@ impl TestApp {
         tokio::spawn(taskforce_web::serve(listener, state, async {
             let _ = rx.await;
         }));
+        // reqwest is built with rustls here (for the CLI's HTTPS test): choose its provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         TestApp { base: format!("http://{addr}"), app, clock, client, _dir: dir, _shutdown: tx }
     }
