@@ -184,23 +184,55 @@ impl Resource<'_> {
     }
 }
 
+/// One cell of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Refused.
+    Deny,
+    /// Allowed in full.
+    Allow,
+    /// Allowed with these fields withheld (`withhold:name+dob`).
+    Withhold(Vec<String>),
+}
+
+impl Cell {
+    /// Whether the action may happen at all.
+    pub fn allows(&self) -> bool {
+        !matches!(self, Cell::Deny)
+    }
+
+    fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "allow" => Ok(Cell::Allow),
+            "deny" => Ok(Cell::Deny),
+            _ => match s.strip_prefix("withhold:") {
+                Some(fields) if !fields.is_empty() && fields.split('+').all(|f| !f.is_empty()) => {
+                    Ok(Cell::Withhold(fields.split('+').map(str::to_string).collect()))
+                }
+                _ => Err(format!("{s:?} is not allow, deny or withhold:field+field")),
+            },
+        }
+    }
+}
+
 /// The table's answers for one action and role, by scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// Own scope.
-    pub own: bool,
+    pub own: Cell,
     /// Same-operation scope.
-    pub same_operation: bool,
+    pub same_operation: Cell,
     /// Other scope.
-    pub other: bool,
+    pub other: Cell,
 }
 
 impl Row {
-    fn get(&self, scope: Scope) -> bool {
+    /// The cell for `scope`.
+    pub fn get(&self, scope: Scope) -> &Cell {
         match scope {
-            Scope::Own => self.own,
-            Scope::SameOperation => self.same_operation,
-            Scope::Other => self.other,
+            Scope::Own => &self.own,
+            Scope::SameOperation => &self.same_operation,
+            Scope::Other => &self.other,
         }
     }
 }
@@ -227,11 +259,7 @@ impl Table {
                 return Err(format!("line {}: expected 5 columns", n + 1));
             };
             let action: Action = action.parse().map_err(|e| format!("line {}: {e}", n + 1))?;
-            let flag = |s: &str| match s {
-                "allow" => Ok(true),
-                "deny" => Ok(false),
-                _ => Err(format!("line {}: {s:?} is neither allow nor deny", n + 1)),
-            };
+            let flag = |s: &str| Cell::parse(s).map_err(|e| format!("line {}: {e}", n + 1));
             let row = Row { own: flag(own)?, same_operation: flag(same)?, other: flag(other)? };
             let roles: Vec<Role> = if role == "*" {
                 Role::ALL.to_vec()
@@ -239,7 +267,7 @@ impl Table {
                 vec![role.parse().map_err(|e| format!("line {}: {e}", n + 1))?]
             };
             for r in roles {
-                if map.insert((action, r), row).is_some() {
+                if map.insert((action, r), row.clone()).is_some() {
                     return Err(format!("line {}: {} for {r} is listed twice", n + 1, action.as_str()));
                 }
             }
@@ -248,8 +276,27 @@ impl Table {
     }
 
     /// The row for an action and role (`None`: denied everywhere).
-    pub fn row(&self, action: Action, role: Role) -> Option<Row> {
-        self.0.get(&(action, role)).copied()
+    pub fn row(&self, action: Action, role: Role) -> Option<&Row> {
+        self.0.get(&(action, role))
+    }
+
+    /// The fields withheld from `actor` doing `action` at `scope`: none when
+    /// any of its roles allows in full, else those every withholding role withholds.
+    pub fn withheld(&self, actor: &Actor, action: Action, scope: Scope) -> Vec<String> {
+        let mut out: Option<Vec<String>> = None;
+        for r in &actor.roles {
+            match self.row(action, *r).map(|row| row.get(scope)) {
+                Some(Cell::Allow) => return Vec::new(),
+                Some(Cell::Withhold(f)) => {
+                    out = Some(match out {
+                        None => f.clone(),
+                        Some(prev) => prev.into_iter().filter(|x| f.contains(x)).collect(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        out.unwrap_or_default()
     }
 }
 
@@ -265,12 +312,17 @@ pub fn table() -> &'static Table {
 
 /// Whether `actor` may do `action` at `scope`.
 pub fn allows(actor: &Actor, action: Action, scope: Scope) -> bool {
-    actor.roles.iter().any(|r| TABLE.row(action, *r).is_some_and(|row| row.get(scope)))
+    actor.roles.iter().any(|r| TABLE.row(action, *r).is_some_and(|row| row.get(scope).allows()))
 }
 
 /// Whether `actor` may do `action` to `resource`.
 pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>) -> bool {
     allows(actor, action, resource.scope_for(actor))
+}
+
+/// The fields withheld from `actor` doing `action` to `resource` (empty: none).
+pub fn withheld(actor: &Actor, action: Action, resource: &Resource<'_>) -> Vec<String> {
+    TABLE.withheld(actor, action, resource.scope_for(actor))
 }
 
 /// `Ok` when allowed; otherwise `NotFound` if the actor may not even read the
@@ -315,6 +367,25 @@ mod tests {
         assert!(Table::parse("agency.read * allow allow maybe").is_err());
         assert!(Table::parse("agency.eat * allow allow allow").is_err());
         assert!(Table::parse("agency.read * allow allow allow\nagency.read admin deny deny deny").is_err());
+    }
+
+    #[test]
+    fn a_cell_may_allow_with_fields_withheld_and_the_most_open_role_wins() {
+        let t = Table::parse(
+            "user.read pio withhold:unit+display_name deny deny\n\
+             user.read analyst withhold:unit allow deny\n\
+             user.read advocate allow deny deny",
+        )
+        .unwrap();
+        let a = AgencyId::new_v7();
+        let mut pio = actor(Role::Pio, a);
+        assert_eq!(t.withheld(&pio, Action::UserRead, Scope::Own), ["unit", "display_name"]);
+        pio.roles.insert(Role::Analyst);
+        assert_eq!(t.withheld(&pio, Action::UserRead, Scope::Own), ["unit"], "only what every role withholds");
+        pio.roles.insert(Role::Advocate);
+        assert!(t.withheld(&pio, Action::UserRead, Scope::Own).is_empty(), "a full allow wins");
+        assert!(t.row(Action::UserRead, Role::Pio).unwrap().own.allows());
+        assert!(Table::parse("user.read pio withhold: deny deny").is_err());
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub const MAX_TOKEN_LIFE: SignedDuration = SignedDuration::from_hours(365 * 24);
 pub fn parse_lifetime(s: &str) -> Result<SignedDuration> {
     let s = s.trim();
     let bad = || Error::field("expires", "invalid", "expires must be like 30d, 12h or 90m, at most 365d");
-    let (num, unit) = s.split_at(s.len().saturating_sub(1));
+    // Split off the last character, not the last byte: the input may be any text.
+    let Some((at, _)) = s.char_indices().last() else { return Err(bad()) };
+    let (num, unit) = s.split_at(at);
     let n: i64 = num.parse().map_err(|_| bad())?;
     // Bounded before any arithmetic: jiff panics on overflow.
     let minutes = match unit {
@@ -145,7 +147,7 @@ mod tests {
     fn lifetimes_parse_and_are_bounded() {
         assert_eq!(parse_lifetime("30d").unwrap(), SignedDuration::from_hours(720));
         assert_eq!(parse_lifetime("90m").unwrap(), SignedDuration::from_mins(90));
-        for bad in ["", "d", "0d", "-1d", "366d", "10x", "1.5d", "99999999999999999d"] {
+        for bad in ["", "d", "0d", "-1d", "366d", "10x", "1.5d", "99999999999999999d", "Ķ\u{b}", "3Ķ"] {
             assert!(parse_lifetime(bad).is_err(), "{bad}");
         }
     }

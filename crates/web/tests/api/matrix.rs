@@ -143,9 +143,9 @@ fn expected(action: &str, role: Role, scope: Scope) -> bool {
         a => {
             let action: Action = a.parse().unwrap();
             table().row(action, role).is_some_and(|r| match scope {
-                Scope::Own => r.own,
-                Scope::SameOperation => r.same_operation,
-                Scope::Other => r.other,
+                Scope::Own => r.own.allows(),
+                Scope::SameOperation => r.same_operation.allows(),
+                Scope::Other => r.other.allows(),
             })
         }
     }
