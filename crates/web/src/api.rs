@@ -57,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::create_session))
         .routes(routes!(sessions::delete_session))
         .routes(routes!(sessions::step_up))
+        .routes(routes!(sessions::change_password))
         .routes(routes!(agencies::list_agencies, agencies::create_agency))
         .routes(routes!(agencies::get_agency))
         .routes(routes!(users::list_users, users::create_user))

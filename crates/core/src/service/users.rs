@@ -104,4 +104,51 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+
+    /// A user changes their own password: the current one is checked (and a
+    /// wrong one counted toward lockout), the new one must meet the policy;
+    /// every session of the user ends.
+    pub async fn change_own_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
+        let Some(id) = actor.user_id() else { return Err(Error::Unauthenticated) };
+        let mut tx = self.read().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::Unauthenticated)?;
+        let hash = tx.password_hash(id).await?.unwrap_or_default();
+        drop(tx);
+        if !self.hasher.verify(current.to_string(), hash).await {
+            let mut tx = self.write().await?;
+            let st = tx.sign_in_state(id).await?;
+            let st = crate::auth::SignInState {
+                failures: st.failures + 1,
+                window_start: st.window_start.or(Some(self.clock.now())),
+                ..st
+            };
+            let (st, locked) = self.settings.lockout.after_failure(st, self.clock.now());
+            tx.set_sign_in_state(id, &st).await?;
+            let ev = AuditEvent::failure("user.change_password", "user", Some(id.to_string()), "invalid_password");
+            self.record(tx.as_mut(), actor, ev).await?;
+            if locked {
+                tx.delete_sessions_of(id).await?;
+                self.record(
+                    tx.as_mut(),
+                    actor,
+                    AuditEvent::failure("user.lock", "user", Some(id.to_string()), "too_many_failures"),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            return Err(Error::field("current_password", "invalid", "the current password is not right"));
+        }
+        self.settings.password_policy.check("new_password", new).map_err(|e| Error::Validation(vec![e]))?;
+        if new == current {
+            return Err(Error::field("new_password", "unchanged", "the new password must differ from the current one"));
+        }
+        let hash = self.hasher.hash(new.to_string()).await?;
+        let mut tx = self.write().await?;
+        tx.set_password_hash(id, &hash, self.clock.now()).await?;
+        tx.delete_sessions_of(id).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("user.change_password", "user", Some(user.id.to_string())))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

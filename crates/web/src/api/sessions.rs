@@ -97,3 +97,26 @@ pub async fn step_up(
     st.app.step_up(&auth.actor, &auth.session, &body.totp).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A new password for the signed-in user.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ChangePasswordBody {
+    /// The current password.
+    pub current_password: String,
+    /// The new one: 8 to 256 characters, not a common password.
+    pub new_password: String,
+}
+
+/// Changes the signed-in user's password; every session of the user ends
+/// (sign in again).
+#[utoipa::path(post, path = "/api/v1/account/password", tag = "sessions", security(("bearer" = [])),
+    request_body = ChangePasswordBody,
+    responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn change_password(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<ChangePasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    st.app.change_own_password(&auth.actor, &body.current_password, &body.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -136,3 +136,51 @@ async fn one_address_gets_20_sign_in_attempts_at_once_then_429() {
     assert!(r.headers().get("retry-after").is_some());
     assert_problem(r, StatusCode::TOO_MANY_REQUESTS, "auth.rate_limited", None).await;
 }
+
+#[tokio::test]
+async fn malformed_expired_and_tampered_credentials_get_what_a_stranger_gets() {
+    let app = TestApp::spawn().await;
+    let good = app.token("officer.mshp").await;
+    let stranger = app.client.get(app.url("/api/v1/operations")).send().await.unwrap();
+    let stranger_status = stranger.status();
+    let stranger_body: serde_json::Value = stranger.json().await.unwrap();
+    let mut tampered = good.clone();
+    tampered.replace_range(0..1, if good.starts_with('A') { "B" } else { "A" });
+    for bad in ["x", "Bearer", &"z".repeat(500), tampered.as_str(), "tfk_not-a-real-token"] {
+        let r = app.client.get(app.url("/api/v1/operations")).bearer_auth(bad).send().await.unwrap();
+        assert_eq!(r.status(), stranger_status, "{bad:.20}");
+        let b: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(b["code"], stranger_body["code"]);
+    }
+    // Pages: a tampered or expired cookie is sent to sign in, like no cookie at all.
+    let none = app.client.get(app.url("/operations")).send().await.unwrap();
+    for cookie in
+        [format!("taskforce_session={tampered}"), "taskforce_session=".to_string(), "taskforce_session=%00".to_string()]
+    {
+        let r = app.client.get(app.url("/operations")).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(r.status(), none.status());
+        assert_eq!(r.headers().get("location"), none.headers().get("location"));
+    }
+    app.advance(SignedDuration::from_hours(13));
+    let r = app.client.get(app.url("/api/v1/operations")).bearer_auth(&good).send().await.unwrap();
+    assert_eq!(r.status(), stranger_status, "an expired session");
+}
+
+#[tokio::test]
+async fn users_change_their_own_password_and_every_session_ends() {
+    let app = TestApp::spawn().await;
+    let t1 = app.token("officer.mshp").await;
+    let t2 = app.token("officer.mshp").await;
+    let body = |cur: &str, new: &str| serde_json::json!({"current_password": cur, "new_password": new});
+    let r = app.post("/api/v1/account/password", &t1, body("wrong current", "a brand new passphrase")).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("current_password")).await;
+    let r = app.post("/api/v1/account/password", &t1, body(DEMO_PW, "password1")).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("new_password")).await;
+    let r = app.post("/api/v1/account/password", &t1, body(DEMO_PW, "a brand new passphrase")).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    for t in [&t1, &t2] {
+        assert_problem(app.get("/api/v1/operations", t).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None)
+            .await;
+    }
+    assert_eq!(app.sign_in("officer.mshp", "a brand new passphrase").await.status(), StatusCode::CREATED);
+}
