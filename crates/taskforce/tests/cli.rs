@@ -686,3 +686,47 @@ async fn https_with_a_certificate_sets_hsts_and_host_cookies() {
     assert!(!answered);
     server.kill9();
 }
+
+/// Signs in through the pages as a person would on the demo: password, then
+/// the code the demo banner shows. Returns the session cookie.
+async fn page_sign_in(client: &reqwest::Client, base: &str, user: &str) -> Option<String> {
+    let r = client.post(format!("{base}/login")).form(&[("username", user), ("password", PW)]).send().await.ok()?;
+    let pending = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("taskforce_pending="))?
+        .split(';')
+        .next()?
+        .to_string();
+    let html = client.get(format!("{base}/login/code")).header("cookie", &pending).send().await.ok()?.text().await.ok()?;
+    let code = html.split("<strong>").nth(1)?.split('<').next()?.to_string();
+    let r = client.post(format!("{base}/login/code")).header("cookie", &pending).form(&[("code", code.as_str())]).send().await.ok()?;
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("taskforce_session=") && !c.starts_with("taskforce_session=;"))
+        .map(|c| c.split(';').next().unwrap_or_default().to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let server = Server::start(&db, &["--demo"]);
+    let _ = http();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    assert!(page_sign_in(&client, &server.base, "officer.mshp").await.is_some(), "sign-in with the sealed factor");
+    let out = run(&["keys", "rotate", "--db", db.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key_file: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("taskforce.key")).unwrap()).unwrap();
+    let versions: Vec<u64> = key_file["keks"].as_array().unwrap().iter().map(|k| k["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, [2], "the old key-encryption key is retired");
+    // The running server opens second factors sealed under re-wrapped keys without a restart.
+    assert!(page_sign_in(&client, &server.base, "analyst.mshp").await.is_some(), "sign-in after rotation");
+    server.kill9();
+    let out = run(&["audit", "verify", "--db", db.to_str().unwrap()]);
+    assert!(out.status.success());
+}
