@@ -20,6 +20,8 @@ pub struct Session {
     pub expires_at: Timestamp,
     /// When the second factor was last proved in this session.
     pub factor_at: Option<Timestamp>,
+    /// The password has expired: this session may only change it.
+    pub must_change_password: bool,
 }
 
 /// A token for a machine: acts as its user with some of the user's roles,

@@ -54,6 +54,9 @@ pub enum Error {
     /// The password was right; the account must enrol a second factor on the sign-in page first.
     #[error("second factor enrolment required")]
     MfaEnrolmentRequired,
+    /// The password has expired; this session may only change it.
+    #[error("password change required")]
+    PasswordChangeRequired,
     /// The route needs the second factor proved within the last minutes.
     #[error("step-up required")]
     StepUpRequired,
@@ -82,6 +85,7 @@ impl Error {
             Error::MfaRequired => "auth.mfa_required",
             Error::MfaEnrolmentRequired => "auth.mfa_enrolment_required",
             Error::StepUpRequired => "auth.step_up_required",
+            Error::PasswordChangeRequired => "auth.password_change_required",
             Error::Forbidden { .. } => "auth.forbidden",
             Error::NotFound { .. } => "not_found",
             Error::Validation(_) => "validation.failed",

@@ -35,6 +35,10 @@ pub struct Settings {
     pub demo: bool,
     /// How recently the factor must have been proved for step-up routes.
     pub step_up_window: jiff::SignedDuration,
+    /// Forced periodic password change: off (`None`) by default, as CJIS v6
+    /// and NIST SP 800-63B advise; when set, an older password signs in to a
+    /// session that may only change it.
+    pub password_max_age: Option<jiff::SignedDuration>,
 }
 
 impl Default for Settings {
@@ -46,6 +50,7 @@ impl Default for Settings {
             mfa_required: true,
             demo: false,
             step_up_window: jiff::SignedDuration::from_mins(5),
+            password_max_age: None,
         }
     }
 }

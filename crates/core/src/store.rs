@@ -114,6 +114,8 @@ pub trait StoreTx: Send {
     async fn password_hash(&mut self, id: UserId) -> Result<Option<String>, StoreError>;
     /// Replaces a user's password hash.
     async fn set_password_hash(&mut self, id: UserId, hash: &str, at: jiff::Timestamp) -> Result<(), StoreError>;
+    /// When a user's password was last set (`None`: never changed since creation).
+    async fn password_changed_at(&mut self, id: UserId) -> Result<Option<jiff::Timestamp>, StoreError>;
     /// Users in id order, optionally of one agency.
     async fn list_users(
         &mut self,

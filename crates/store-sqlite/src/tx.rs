@@ -383,17 +383,28 @@ impl StoreTx for SqliteTx {
     }
 
     async fn set_password_hash(&mut self, id: UserId, hash: &str, at: Timestamp) -> R<()> {
-        let done = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
-            .bind(hash)
-            .bind(ts(at))
-            .bind(id.to_string())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let done =
+            sqlx::query("UPDATE users SET password_hash = ?, updated_at = ?, password_changed_at = ? WHERE id = ?")
+                .bind(hash)
+                .bind(ts(at))
+                .bind(ts(at))
+                .bind(id.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }
         Ok(())
+    }
+
+    async fn password_changed_at(&mut self, id: UserId) -> R<Option<Timestamp>> {
+        let v: Option<Option<String>> = sqlx::query_scalar("SELECT password_changed_at FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        v.flatten().map(|s| parse_ts(&s)).transpose()
     }
 
     async fn list_users(&mut self, agency: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<User>> {
@@ -425,8 +436,8 @@ impl StoreTx for SqliteTx {
 
     async fn insert_session(&mut self, s: &Session) -> R<()> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, factor_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, factor_at, \
+             must_change_password) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&s.token_hash)
         .bind(s.user_id.to_string())
@@ -434,6 +445,7 @@ impl StoreTx for SqliteTx {
         .bind(ts(s.last_seen_at))
         .bind(ts(s.expires_at))
         .bind(s.factor_at.map(ts))
+        .bind(i64::from(s.must_change_password))
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -442,8 +454,8 @@ impl StoreTx for SqliteTx {
 
     async fn find_session(&mut self, token_hash: &str) -> R<Option<Session>> {
         let row = sqlx::query(
-            "SELECT token_hash, user_id, created_at, last_seen_at, expires_at, factor_at FROM sessions \
-             WHERE token_hash = ?",
+            "SELECT token_hash, user_id, created_at, last_seen_at, expires_at, factor_at, must_change_password \
+             FROM sessions WHERE token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&mut *self.tx)
@@ -457,6 +469,7 @@ impl StoreTx for SqliteTx {
                 last_seen_at: parse_ts(&get::<String>(&r, "last_seen_at")?)?,
                 expires_at: parse_ts(&get::<String>(&r, "expires_at")?)?,
                 factor_at: get::<Option<String>>(&r, "factor_at")?.map(|s| parse_ts(&s)).transpose()?,
+                must_change_password: get::<i64>(&r, "must_change_password")? != 0,
             })
         })
         .transpose()

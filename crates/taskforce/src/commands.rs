@@ -108,6 +108,8 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
             absolute: SignedDuration::from_hours(i64::from(cfg.session_absolute_hours)),
         },
         mfa_required: !cfg.skip_mfa,
+        password_max_age: (cfg.password_max_age_days > 0)
+            .then(|| SignedDuration::from_hours(i64::from(cfg.password_max_age_days) * 24)),
         demo: cfg.demo,
         ..Settings::default()
     };

@@ -33,6 +33,8 @@ pub struct Config {
     pub session_absolute_hours: u32,
     /// Largest request body, bytes.
     pub body_limit_bytes: usize,
+    /// Forced periodic password change in days; 0 (the default) is off, as CJIS v6 advises.
+    pub password_max_age_days: u32,
     /// Sign-in attempts per client address per minute.
     pub sign_in_per_minute: u32,
     /// Sign-in attempts a client address may make at once.
@@ -78,6 +80,7 @@ impl Default for Config {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             body_limit_bytes: 1024 * 1024,
+            password_max_age_days: 0,
             sign_in_per_minute: 10,
             sign_in_burst: 20,
             pepper: None,
@@ -103,6 +106,7 @@ struct FileConfig {
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
     body_limit_bytes: Option<usize>,
+    password_max_age_days: Option<u32>,
     sign_in_per_minute: Option<u32>,
     sign_in_burst: Option<u32>,
     pepper: Option<String>,
@@ -176,6 +180,9 @@ impl Config {
             if let Some(v) = f.body_limit_bytes {
                 c.body_limit_bytes = v
             }
+            if let Some(v) = f.password_max_age_days {
+                c.password_max_age_days = v
+            }
             if let Some(v) = f.sign_in_per_minute {
                 c.sign_in_per_minute = v
             }
@@ -222,6 +229,9 @@ impl Config {
         if let Some(v) = env_parse("TASKFORCE_BODY_LIMIT_BYTES")? {
             c.body_limit_bytes = v
         }
+        if let Some(v) = env_parse("TASKFORCE_PASSWORD_MAX_AGE_DAYS")? {
+            c.password_max_age_days = v
+        }
         if let Some(v) = env_parse("TASKFORCE_SIGN_IN_PER_MINUTE")? {
             c.sign_in_per_minute = v
         }
@@ -248,6 +258,9 @@ impl Config {
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             bail!("tls_cert and tls_key go together");
+        }
+        if self.password_max_age_days > 3650 {
+            bail!("password_max_age_days must be 0 (off) to 3650");
         }
         if self.body_limit_bytes < 1024 {
             bail!("body_limit_bytes must be at least 1024");

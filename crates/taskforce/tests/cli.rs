@@ -700,9 +700,16 @@ async fn page_sign_in(client: &reqwest::Client, base: &str, user: &str) -> Optio
         .split(';')
         .next()?
         .to_string();
-    let html = client.get(format!("{base}/login/code")).header("cookie", &pending).send().await.ok()?.text().await.ok()?;
+    let html =
+        client.get(format!("{base}/login/code")).header("cookie", &pending).send().await.ok()?.text().await.ok()?;
     let code = html.split("<strong>").nth(1)?.split('<').next()?.to_string();
-    let r = client.post(format!("{base}/login/code")).header("cookie", &pending).form(&[("code", code.as_str())]).send().await.ok()?;
+    let r = client
+        .post(format!("{base}/login/code"))
+        .header("cookie", &pending)
+        .form(&[("code", code.as_str())])
+        .send()
+        .await
+        .ok()?;
     r.headers()
         .get_all("set-cookie")
         .iter()
@@ -721,8 +728,10 @@ async fn keys_rotate_while_the_server_runs() {
     assert!(page_sign_in(&client, &server.base, "officer.mshp").await.is_some(), "sign-in with the sealed factor");
     let out = run(&["keys", "rotate", "--db", db.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let key_file: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("taskforce.key")).unwrap()).unwrap();
-    let versions: Vec<u64> = key_file["keks"].as_array().unwrap().iter().map(|k| k["version"].as_u64().unwrap()).collect();
+    let key_file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("taskforce.key")).unwrap()).unwrap();
+    let versions: Vec<u64> =
+        key_file["keks"].as_array().unwrap().iter().map(|k| k["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [2], "the old key-encryption key is retired");
     // The running server opens second factors sealed under re-wrapped keys without a restart.
     assert!(page_sign_in(&client, &server.base, "analyst.mshp").await.is_some(), "sign-in after rotation");

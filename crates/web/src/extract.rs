@@ -133,14 +133,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let st = AppState::from_ref(state);
-        let token = token_of(parts, st.config.cookie_name()).ok_or(Error::Unauthenticated)?;
-        // Tokens are 43 characters; anything far off is not worth a lookup.
-        if token.len() > 128 {
-            return Err(Error::Unauthenticated.into());
+        let auth = authenticate_parts(parts, &AppState::from_ref(state)).await?;
+        if auth.session.must_change_password {
+            return Err(Error::PasswordChangeRequired.into());
         }
-        let (actor, session) = st.app.authenticate(&token).await?;
-        Ok(Auth { actor: actor.at(origin_of(parts)), session, token })
+        Ok(auth)
     }
 }
 
@@ -164,6 +161,33 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(RequestOrigin(origin_of(parts)))
+    }
+}
+
+async fn authenticate_parts(parts: &Parts, st: &AppState) -> Result<Auth, ApiError> {
+    let token = token_of(parts, st.config.cookie_name()).ok_or(Error::Unauthenticated)?;
+    // Tokens are 43 characters (47 for API tokens); anything far off is not worth a lookup.
+    if token.len() > 128 {
+        return Err(Error::Unauthenticated.into());
+    }
+    let (actor, session) = st.app.authenticate(&token).await?;
+    Ok(Auth { actor: actor.at(origin_of(parts)), session, token })
+}
+
+/// Like [`Auth`], but also for a session whose expired password must be
+/// changed: for the routes that change a password or sign out.
+#[derive(Clone, Debug)]
+pub struct AuthAnyState(pub Auth);
+
+impl<S> FromRequestParts<S> for AuthAnyState
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        authenticate_parts(parts, &AppState::from_ref(state)).await.map(AuthAnyState)
     }
 }
 

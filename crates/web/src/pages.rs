@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::extract::{Auth, RequestOrigin};
+use crate::extract::{Auth, AuthAnyState, RequestOrigin};
 use crate::problem::ApiError;
 
 /// The page routes.
@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(operations_page))
         .routes(routes!(operation_page))
         .routes(routes!(css))
+        .routes(routes!(password_page, password_submit))
 }
 
 /// The start page: the operations list.
@@ -166,7 +167,7 @@ async fn login_submit(
         return (e.status(), page).into_response();
     }
     match st.app.sign_in(&f.username, &f.password, None, true, origin).await {
-        Ok(SignInStep::Done(s)) => signed_in(&st, &s.token, &next),
+        Ok(SignInStep::Done(s)) => signed_in(&st, &s, &next),
         Ok(SignInStep::CodeRequired(Some(p))) => to_second_step(&st, &p, "/login/code", &next),
         Ok(SignInStep::EnrolmentRequired(Some(p))) => to_second_step(&st, &p, "/login/enrol", &next),
         Ok(_) => ApiError::from(Error::Internal("no pending sign-in".into())).into_response(),
@@ -200,10 +201,11 @@ fn pending_cookie_name(st: &AppState) -> &'static str {
 }
 
 /// Sets the session cookie, clears the pending one, and goes on to `next`.
-fn signed_in(st: &AppState, token: &str, next: &str) -> Response {
-    let mut res = Redirect::to(next).into_response();
+fn signed_in(st: &AppState, s: &taskforce_core::service::auth::SignedIn, next: &str) -> Response {
+    let to = if s.session.must_change_password { "/account/password" } else { next };
+    let mut res = Redirect::to(to).into_response();
     let h = res.headers_mut();
-    if let Some(v) = cookie(st, st.config.cookie_name(), token, st.app.settings.sessions.absolute.as_secs()) {
+    if let Some(v) = cookie(st, st.config.cookie_name(), &s.token, st.app.settings.sessions.absolute.as_secs()) {
         h.append(header::SET_COOKIE, v);
     }
     if let Some(v) = cookie(st, pending_cookie_name(st), "", 0) {
@@ -286,7 +288,7 @@ async fn code_submit(
     let next = safe_next(f.next.as_deref());
     let Some(p) = pending_of(&st, &headers) else { return Redirect::to("/login").into_response() };
     match st.app.complete_sign_in(&p, &f.code, origin).await {
-        Ok(s) => signed_in(&st, &s.token, &next),
+        Ok(s) => signed_in(&st, &s, &next),
         Err(Error::Unauthenticated) => Redirect::to("/login").into_response(),
         Err(Error::InvalidCredentials) => {
             let demo_code = st.app.demo_code(&p).await.ok().flatten();
@@ -392,8 +394,8 @@ async fn enrol_submit(
 
 /// Signs out from the page.
 #[utoipa::path(post, path = "/logout", tag = "pages", responses((status = 303, description = "to /login")))]
-async fn logout(State(st): State<AppState>, auth: Result<Auth, ApiError>) -> Response {
-    if let Ok(a) = auth
+async fn logout(State(st): State<AppState>, auth: Result<AuthAnyState, ApiError>) -> Response {
+    if let Ok(AuthAnyState(a)) = auth
         && let Err(e) = st.app.sign_out(&a.actor, &a.token).await
     {
         return ApiError::from(e).into_response();
@@ -442,7 +444,13 @@ async fn operations_page(
     auth: Result<Auth, ApiError>,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/operations") };
+    let auth = match auth {
+        Ok(a) => a,
+        Err(e) if e.code() == "auth.password_change_required" => {
+            return Redirect::to("/account/password").into_response();
+        }
+        Err(_) => return to_login("/operations"),
+    };
     let page = match PageRequest::parse(None, q.cursor.as_deref()) {
         Ok(p) => p,
         Err(e) => return ApiError::from(Error::Validation(e)).into_response(),
@@ -552,4 +560,54 @@ async fn operation_page(State(st): State<AppState>, auth: Result<Auth, ApiError>
         agencies,
     }
     .into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account_password.html")]
+struct PasswordPage {
+    frame: Frame,
+    expired: bool,
+    error: Option<String>,
+}
+
+/// The signed-in user's password change (also where an expired password leads).
+#[utoipa::path(get, path = "/account/password", tag = "pages", responses((status = 200, description = "HTML"), (status = 303, description = "not signed in")))]
+async fn password_page(State(st): State<AppState>, auth: Result<AuthAnyState, ApiError>) -> Response {
+    let Ok(AuthAnyState(auth)) = auth else { return to_login("/account/password") };
+    let frame = Frame::new(&st, who(&st, &auth.actor).await);
+    PasswordPage { frame, expired: auth.session.must_change_password, error: None }.into_response()
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// Changes the password; every session ends, so the user signs in again.
+#[utoipa::path(post, path = "/account/password", tag = "pages", responses((status = 303, description = "changed: to /login"), (status = 422, description = "HTML with the error")))]
+async fn password_submit(
+    State(st): State<AppState>,
+    auth: Result<AuthAnyState, ApiError>,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let Ok(AuthAnyState(auth)) = auth else { return to_login("/account/password") };
+    match st.app.change_own_password(&auth.actor, &f.current_password, &f.new_password).await {
+        Ok(()) => {
+            let mut res = Redirect::to("/login").into_response();
+            if let Some(v) = cookie(&st, st.config.cookie_name(), "", 0) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(Error::Validation(v)) => {
+            let frame = Frame::new(&st, who(&st, &auth.actor).await);
+            let error = v.first().map(|e| e.message.clone());
+            let page = PasswordPage { frame, expired: auth.session.must_change_password, error };
+            (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }

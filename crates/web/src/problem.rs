@@ -64,6 +64,11 @@ impl ApiError {
         self
     }
 
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -95,6 +100,11 @@ impl From<Error> for ApiError {
                 StatusCode::UNAUTHORIZED,
                 code,
                 "this account has no second factor yet: sign in on the sign-in page once to set it up",
+            ),
+            Error::PasswordChangeRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                code,
+                "your password has expired: change it first (POST /api/v1/account/password, or the page /account/password)",
             ),
             Error::StepUpRequired => Self::new(
                 StatusCode::UNAUTHORIZED,

@@ -155,7 +155,15 @@ impl App {
     ) -> Result<SignedIn> {
         let now = self.clock.now();
         let token = new_token()?;
+        let must_change_password = match self.settings.password_max_age {
+            None => false,
+            Some(max) => {
+                let set = tx.password_changed_at(user.id).await?.unwrap_or(user.created_at);
+                now.duration_since(set) >= max
+            }
+        };
         let session = Session {
+            must_change_password,
             token_hash: hash_token(&token),
             user_id: user.id,
             created_at: now,

@@ -134,6 +134,7 @@ impl App {
             last_seen_at: now,
             expires_at: t.expires_at,
             factor_at: None,
+            must_change_password: false,
         };
         Ok((actor, session))
     }

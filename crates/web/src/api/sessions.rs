@@ -10,7 +10,7 @@ use crate::AppState;
 use taskforce_core::Error;
 use taskforce_core::service::auth::SignInStep;
 
-use crate::extract::{ApiJson, Auth, RequestOrigin};
+use crate::extract::{ApiJson, AuthAnyState, RequestOrigin};
 use crate::problem::{ApiError, Problem};
 
 /// Sign-in input.
@@ -72,7 +72,10 @@ pub async fn create_session(
 /// Signs out: ends the session whose token is presented.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-pub async fn delete_session(State(st): State<AppState>, auth: Auth) -> Result<StatusCode, ApiError> {
+pub async fn delete_session(
+    State(st): State<AppState>,
+    AuthAnyState(auth): AuthAnyState,
+) -> Result<StatusCode, ApiError> {
     st.app.sign_out(&auth.actor, &auth.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -91,10 +94,10 @@ pub struct StepUpBody {
     responses((status = 204), (status = 401, body = Problem)))]
 pub async fn step_up(
     State(st): State<AppState>,
-    auth: Auth,
+    crate::extract::Auth { actor, session, .. }: crate::extract::Auth,
     ApiJson(body): ApiJson<StepUpBody>,
 ) -> Result<StatusCode, ApiError> {
-    st.app.step_up(&auth.actor, &auth.session, &body.totp).await?;
+    st.app.step_up(&actor, &session, &body.totp).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,7 +117,7 @@ pub struct ChangePasswordBody {
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_password(
     State(st): State<AppState>,
-    auth: Auth,
+    AuthAnyState(auth): AuthAnyState,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<StatusCode, ApiError> {
     st.app.change_own_password(&auth.actor, &body.current_password, &body.new_password).await?;

@@ -46,13 +46,18 @@ impl TestApp {
     }
 
     async fn spawn_full(config: WebConfig, mfa: bool) -> TestApp {
+        Self::spawn_settings(config, Settings { mfa_required: mfa, ..Settings::default() }).await
+    }
+
+    /// A demo server with these use-case settings.
+    pub async fn spawn_settings(config: WebConfig, settings: Settings) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
         let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
         let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
         let dummy = hasher.dummy_hash();
         // Without `mfa`, as `serve --demo --demo-skip-mfa`: most tests are about other things.
-        let settings = Settings { mfa_required: mfa, demo: config.demo, ..Settings::default() };
+        let settings = Settings { demo: config.demo, ..settings };
         let keys = taskforce_core::keys::KeyRing::generate().unwrap();
         let app = App::new(store, clock.clone(), Arc::new(BlockingHasher(hasher)), settings, dummy)
             .with_keys(Arc::new(taskforce_core::keys::StaticKeys(Arc::new(keys))));

@@ -184,3 +184,48 @@ async fn users_change_their_own_password_and_every_session_ends() {
     }
     assert_eq!(app.sign_in("officer.mshp", "a brand new passphrase").await.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn periodic_change_is_off_by_default_and_when_set_an_old_password_may_only_be_changed() {
+    // Off by default: an 80-day-old password still works.
+    let app = TestApp::spawn().await;
+    app.advance(SignedDuration::from_hours(24 * 80));
+    let t = app.token("officer.mshp").await;
+    assert_eq!(app.get("/api/v1/operations", &t).await.status(), StatusCode::OK);
+
+    let settings = taskforce_core::service::Settings {
+        mfa_required: false,
+        password_max_age: Some(SignedDuration::from_hours(24 * 30)),
+        ..Default::default()
+    };
+    let app =
+        TestApp::spawn_settings(taskforce_web::WebConfig { sign_in_burst: 10_000, ..Default::default() }, settings)
+            .await;
+    let fresh = app.token("officer.mshp").await;
+    assert_eq!(app.get("/api/v1/operations", &fresh).await.status(), StatusCode::OK);
+    app.advance(SignedDuration::from_hours(24 * 31));
+    let t = app.token("officer.mshp").await;
+    assert_problem(
+        app.get("/api/v1/operations", &t).await,
+        StatusCode::FORBIDDEN,
+        "auth.password_change_required",
+        None,
+    )
+    .await;
+    let page = app.client.get(app.url("/operations")).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(page.headers().get("location").unwrap(), "/account/password");
+    let r = app
+        .post(
+            "/api/v1/account/password",
+            &t,
+            serde_json::json!({"current_password": DEMO_PW, "new_password": "a fresh pass phrase"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let t =
+        app.sign_in("officer.mshp", "a fresh pass phrase").await.json::<serde_json::Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    assert_eq!(app.get("/api/v1/operations", &t).await.status(), StatusCode::OK);
+}
