@@ -167,11 +167,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
 async fn authenticate_parts(parts: &Parts, st: &AppState) -> Result<Auth, ApiError> {
     let token = token_of(parts, st.config.cookie_name()).ok_or(Error::Unauthenticated)?;
     // Tokens are 43 characters (47 for API tokens); anything far off is not worth a lookup.
-    if token.len() > 128 {
-        return Err(Error::Unauthenticated.into());
+    let result = if token.len() > 128 { Err(Error::Unauthenticated) } else { st.app.authenticate(&token).await };
+    match result {
+        Ok((actor, session)) => Ok(Auth { actor: actor.at(origin_of(parts)), session, token }),
+        Err(Error::Unauthenticated) => {
+            // A presented credential that fails is a denied request: recorded (never the credential).
+            st.app.record_rejected_credential(origin_of(parts)).await?;
+            Err(Error::Unauthenticated.into())
+        }
+        Err(e) => Err(e.into()),
     }
-    let (actor, session) = st.app.authenticate(&token).await?;
-    Ok(Auth { actor: actor.at(origin_of(parts)), session, token })
 }
 
 /// Like [`Auth`], but also for a session whose expired password must be

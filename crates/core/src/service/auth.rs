@@ -543,6 +543,13 @@ impl App {
         Ok((user_actor(&user, Origin::default()), session))
     }
 
+    /// Records a request that presented a credential that was refused (bad,
+    /// expired or revoked). The credential itself is never written.
+    pub async fn record_rejected_credential(&self, origin: Origin) -> Result<()> {
+        let ev = AuditEvent::failure("session.rejected", "session", None, "invalid_or_expired_credential");
+        self.record_alone(&Actor::anonymous(origin), ev).await
+    }
+
     /// Ends the session of `token`.
     pub async fn sign_out(&self, actor: &Actor, token: &str) -> Result<()> {
         let mut tx = self.write().await?;

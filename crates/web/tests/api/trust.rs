@@ -164,6 +164,11 @@ async fn malformed_expired_and_tampered_credentials_get_what_a_stranger_gets() {
     app.advance(SignedDuration::from_hours(13));
     let r = app.client.get(app.url("/api/v1/operations")).bearer_auth(&good).send().await.unwrap();
     assert_eq!(r.status(), stranger_status, "an expired session");
+    // Each refused credential is a denied request in the audit trail, without the credential.
+    let audit = app.audit().await;
+    let rejected = audit.iter().filter(|r| r.action == "session.rejected").count();
+    assert!(rejected >= 8, "{rejected}");
+    assert!(audit.iter().all(|r| !r.detail.as_deref().unwrap_or("").contains(&tampered)));
 }
 
 #[tokio::test]
