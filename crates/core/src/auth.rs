@@ -22,6 +22,9 @@ pub struct Session {
     pub factor_at: Option<Timestamp>,
     /// The password has expired: this session may only change it.
     pub must_change_password: bool,
+    /// An API token, not a person's session: no second factor, no step-up,
+    /// no password change.
+    pub api_token: bool,
 }
 
 /// A token for a machine: acts as its user with some of the user's roles,

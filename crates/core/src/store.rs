@@ -180,6 +180,8 @@ pub trait StoreTx: Send {
     async fn insert_pending(&mut self, p: &PendingSignIn) -> Result<(), StoreError>;
     /// A pending sign-in by token hash.
     async fn find_pending(&mut self, token_hash: &str) -> Result<Option<PendingSignIn>, StoreError>;
+    /// Removes every pending sign-in of a user.
+    async fn delete_pending_of(&mut self, user: UserId) -> Result<(), StoreError>;
     /// Removes a pending sign-in.
     async fn delete_pending(&mut self, token_hash: &str) -> Result<(), StoreError>;
     /// Records that a session proved the second factor now.

@@ -470,6 +470,7 @@ impl StoreTx for SqliteTx {
                 expires_at: parse_ts(&get::<String>(&r, "expires_at")?)?,
                 factor_at: get::<Option<String>>(&r, "factor_at")?.map(|s| parse_ts(&s)).transpose()?,
                 must_change_password: get::<i64>(&r, "must_change_password")? != 0,
+                api_token: false,
             })
         })
         .transpose()
@@ -908,6 +909,15 @@ impl StoreTx for SqliteTx {
             })
         })
         .transpose()
+    }
+
+    async fn delete_pending_of(&mut self, user: UserId) -> R<()> {
+        sqlx::query("DELETE FROM pending_sign_ins WHERE user_id = ?")
+            .bind(user.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn delete_pending(&mut self, token_hash: &str) -> R<()> {

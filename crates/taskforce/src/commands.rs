@@ -145,7 +145,18 @@ pub async fn rotate_keys(cfg: &Config) -> anyhow::Result<()> {
     // 1. The file gains the new key first, so a crash never leaves data keys
     //    wrapped by a key the file does not hold.
     crate::keys::write(&path, &keys)?;
-    let n = app.rewrap_keys(&Actor::local_admin()).await?;
+    let mut n = app.rewrap_keys(&Actor::local_admin()).await?;
+    // A server may have made a data key with the old KEK just before it saw
+    // the new one: re-wrap until none is left, then retire.
+    for _ in 0..10 {
+        if app.keys_older_than(version).await? == 0 {
+            break;
+        }
+        n += app.rewrap_keys(&Actor::local_admin()).await?;
+    }
+    if app.keys_older_than(version).await? > 0 {
+        anyhow::bail!("data keys still use the old key-encryption key; run `taskforce keys rotate` again");
+    }
     // 2. Nothing uses the old keys any more: retire them from the file.
     keys.retain_only_current();
     crate::keys::write(&path, &keys)?;

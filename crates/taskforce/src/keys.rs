@@ -19,8 +19,10 @@ pub fn key_path(db: &Path, configured: Option<&Path>) -> PathBuf {
 /// Writes `keys` to `path` with mode 0600, atomically (a temporary file, then a rename).
 pub fn write(path: &Path, keys: &KeyRing) -> anyhow::Result<()> {
     let tmp = path.with_extension("key.tmp");
+    // A leftover temporary file may have looser permissions: never reuse it.
+    let _ = std::fs::remove_file(&tmp);
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
+    opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -50,7 +52,11 @@ pub fn load_or_create(path: &Path, may_create: bool) -> anyhow::Result<(KeyRing,
                 if let Ok(m) = std::fs::metadata(path)
                     && m.permissions().mode() & 0o077 != 0
                 {
-                    tracing::warn!(path = %path.display(), "the key file is readable by others; chmod 600 it");
+                    // Tighten it rather than run with keys others can read.
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).with_context(|| {
+                        format!("the key file {} is readable by others and cannot be made private", path.display())
+                    })?;
+                    tracing::warn!(path = %path.display(), "the key file was readable by others; it is now mode 0600");
                 }
             }
             let keys = KeyRing::from_file_text(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;

@@ -38,7 +38,6 @@ const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
 const PENDING_FOR: SignedDuration = SignedDuration::from_mins(5);
 
 /// Where a sign-in stands after its password.
-#[derive(Debug)]
 pub enum SignInStep {
     /// Signed in.
     Done(Box<SignedIn>),
@@ -51,12 +50,28 @@ pub enum SignInStep {
 }
 
 /// What an authenticator app needs to enrol.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Enrolment {
     /// The `otpauth://` address (for the QR code).
     pub url: String,
     /// The secret as base32 text, to type in by hand.
     pub secret_base32: String,
+}
+
+impl std::fmt::Debug for SignInStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignInStep::Done(_) => "SignInStep::Done",
+            SignInStep::CodeRequired(_) => "SignInStep::CodeRequired",
+            SignInStep::EnrolmentRequired(_) => "SignInStep::EnrolmentRequired",
+        })
+    }
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment { .. }")
+    }
 }
 
 /// The second factor a sign-in presents: a TOTP code or a recovery code.
@@ -69,7 +84,7 @@ enum FactorCheck {
 impl App {
     /// Reserves a sign-in attempt for `user` (counted before any check), in `tx`.
     /// `Err(reason)` when the account may not try now.
-    async fn reserve_attempt(
+    pub(crate) async fn reserve_attempt(
         &self,
         tx: &mut dyn StoreTx,
         user: &User,
@@ -105,7 +120,13 @@ impl App {
     }
 
     /// After a failed check: records it and locks the account at the limit.
-    async fn attempt_failed(&self, tx: &mut dyn StoreTx, user: &User, anon: &Actor, why: &str) -> Result<()> {
+    pub(crate) async fn attempt_failed(
+        &self,
+        tx: &mut dyn StoreTx,
+        user: &User,
+        anon: &Actor,
+        why: &str,
+    ) -> Result<()> {
         let now = self.clock.now();
         let current = tx.sign_in_state(user.id).await?;
         let (state, locked) = self.settings.lockout.after_failure(current, now);
@@ -113,6 +134,7 @@ impl App {
         let ev = AuditEvent::failure("session.sign_in", "session", None, why);
         self.record(tx, &anon.clone().into_user_attempt(user), ev).await?;
         if locked {
+            tx.delete_pending_of(user.id).await?;
             let ev = AuditEvent::failure("user.lock", "user", Some(user.id.to_string()), "too_many_failures");
             self.record(tx, anon, ev).await?;
         }
@@ -121,7 +143,7 @@ impl App {
 
     /// Gives back the attempt reserved for a right password that still needs
     /// its second factor: it was not a guess.
-    async fn release_attempt(&self, tx: &mut dyn StoreTx, user: &User) -> Result<()> {
+    pub(crate) async fn release_attempt(&self, tx: &mut dyn StoreTx, user: &User) -> Result<()> {
         let st = tx.sign_in_state(user.id).await?;
         let st = SignInState { failures: st.failures.saturating_sub(1), ..st };
         tx.set_sign_in_state(user.id, &st).await?;
@@ -155,6 +177,10 @@ impl App {
     ) -> Result<SignedIn> {
         let now = self.clock.now();
         let token = new_token()?;
+        if tx.sign_in_state(user.id).await?.locked_at.is_some() {
+            // Locked while this attempt was being checked: the lock stands.
+            return Err(Error::InvalidCredentials);
+        }
         let must_change_password = match self.settings.password_max_age {
             None => false,
             Some(max) => {
@@ -170,6 +196,7 @@ impl App {
             last_seen_at: now,
             expires_at: now.checked_add(self.settings.sessions.absolute).unwrap_or(now),
             factor_at: factor.then_some(now),
+            api_token: false,
         };
         tx.set_sign_in_state(user.id, &SignInState { last_sign_in_at: Some(now), ..SignInState::default() }).await?;
         tx.insert_session(&session).await?;
@@ -252,12 +279,14 @@ impl App {
                 self.release_attempt(tx.as_mut(), &user).await?;
                 let pending = if want_pending {
                     // The secret to enrol is made here, on POST, so that showing it is a plain read.
-                    let st = tx.totp_state(user.id).await?;
-                    if st.secret.is_none() {
+                    // A fresh secret for each enrolment attempt: whoever saw an earlier one
+                    // (someone else who knew the password) cannot use it.
+                    {
                         let secret = crate::totp::new_secret()?;
                         let row = user.id.to_string();
                         let sealed = self.seal_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&row), &secret).await?;
                         tx.set_totp(user.id, Some(&sealed), None).await?;
+                        tx.delete_pending_of(user.id).await?;
                     }
                     Some(self.new_pending(tx.as_mut(), &user, "enrol").await?)
                 } else {
@@ -302,7 +331,7 @@ impl App {
             return Err(Error::Unauthenticated);
         }
         let user = tx.find_user(p.user_id).await?.ok_or(Error::Unauthenticated)?;
-        if user.disabled {
+        if user.disabled || tx.sign_in_state(user.id).await?.locked_at.is_some() {
             return Err(Error::Unauthenticated);
         }
         Ok((p, user))
@@ -370,11 +399,14 @@ impl App {
         let mut tx = self.write().await?;
         let (p, user) = self.pending(tx.as_mut(), pending, "enrol").await?;
         let st = tx.totp_state(user.id).await?;
-        let Some(sealed) = st.secret else {
-            return Err(Error::field("code", "no_enrolment", "start the enrolment again"));
+        // Only an account still without a factor enrols; a stale pending token cannot re-enrol it.
+        let Some(sealed) = st.secret.filter(|_| st.enrolled_at.is_none()) else {
+            tx.delete_pending(&p.token_hash).await?;
+            tx.commit().await?;
+            return Err(Error::Unauthenticated);
         };
         let secret = self.open_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&user.id.to_string()), &sealed).await?;
-        let Some(step) = crate::totp::verify(&secret, code, now, None)? else {
+        let Some(step) = crate::totp::verify(&secret, code, now, st.last_step)? else {
             drop(tx);
             let mut tx = self.write().await?;
             self.record(
@@ -394,7 +426,8 @@ impl App {
         tx.set_totp_last_step(user.id, step).await?;
         let codes = crate::totp::new_recovery_codes()?;
         tx.replace_recovery_codes(user.id, &codes.iter().map(|(_, h)| h.clone()).collect::<Vec<_>>()).await?;
-        tx.delete_pending(&p.token_hash).await?;
+        // Every other pending sign-in of the user ends with the enrolment.
+        tx.delete_pending_of(user.id).await?;
         let actor = user_actor(&user, origin.clone());
         self.record(tx.as_mut(), &actor, AuditEvent::success("user.enrol_factor", "user", Some(user.id.to_string())))
             .await?;
@@ -420,8 +453,18 @@ impl App {
     /// Step-up: proves the factor again in this session.
     pub async fn step_up(&self, actor: &Actor, session: &Session, code: &str) -> Result<()> {
         let Some(user_id) = actor.user_id() else { return Err(Error::Unauthenticated) };
+        if session.api_token {
+            return Err(Error::Forbidden { action: "session.step_up" });
+        }
         let mut tx = self.write().await?;
         let user = tx.find_user(user_id).await?.ok_or(Error::Unauthenticated)?;
+        // Counted before it is checked, like a sign-in: codes cannot be guessed here either.
+        if let Err(why) = self.reserve_attempt(tx.as_mut(), &user, actor, self.clock.now()).await? {
+            self.record(tx.as_mut(), actor, AuditEvent::failure("session.step_up", "session", None, why)).await?;
+            tx.delete_sessions_of(user.id).await?;
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        }
         match self.check_factor(tx.as_mut(), &user, code).await? {
             FactorCheck::Wrong => {
                 self.attempt_failed(tx.as_mut(), &user, actor, "invalid_code").await?;
@@ -432,6 +475,7 @@ impl App {
                 if let FactorCheck::Totp(step) = check {
                     tx.set_totp_last_step(user.id, step).await?;
                 }
+                self.release_attempt(tx.as_mut(), &user).await?;
                 tx.set_session_factor(&session.token_hash, self.clock.now()).await?;
                 self.record(tx.as_mut(), actor, AuditEvent::success("session.step_up", "session", None)).await?;
                 tx.commit().await?;
@@ -460,6 +504,7 @@ impl App {
         tx.set_totp(id, None, None).await?;
         tx.replace_recovery_codes(id, &[]).await?;
         tx.delete_sessions_of(id).await?;
+        tx.delete_pending_of(id).await?;
         self.record(tx.as_mut(), actor, AuditEvent::success("user.reset_factor", "user", Some(id.to_string()))).await?;
         tx.commit().await?;
         Ok(())

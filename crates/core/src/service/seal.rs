@@ -53,7 +53,10 @@ impl App {
             return Ok((k.version, self.unwrap_dek(k)?));
         }
         let version = keys.iter().map(|k| k.version).max().unwrap_or(0) + 1;
-        let ring = self.keys.keys()?;
+        // Re-read the key file: a rotation may have added a KEK since this
+        // process started, and a new data key must never be wrapped by a
+        // KEK about to be retired.
+        let ring = self.keys.reload()?;
         let (kek_version, kek) = ring.current_kek().ok_or_else(|| Error::Internal("no key-encryption key".into()))?;
         let dek = seal::new_data_key()?;
         let wrapped = seal::wrap(kek, kek_version, scope, version, &dek)?;
@@ -101,6 +104,12 @@ impl App {
         let dek = self.unwrap_dek(k)?;
         seal::open(&dek, place, blob)
             .ok_or_else(|| Error::Internal("a sealed value does not open: altered or moved".into()))
+    }
+
+    /// How many live data keys are still wrapped by a KEK older than `version`.
+    pub async fn keys_older_than(&self, version: u32) -> Result<usize> {
+        let mut tx = self.read().await?;
+        Ok(tx.data_keys(None).await?.iter().filter(|k| k.wrapped.is_some() && k.kek_version < version).count())
     }
 
     /// Checks at start that every live data key unwraps with the key file.

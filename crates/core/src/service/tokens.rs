@@ -115,7 +115,7 @@ impl App {
             return Err(Error::Unauthenticated);
         }
         let user = tx.find_user(t.user_id).await?.ok_or(Error::Unauthenticated)?;
-        if user.disabled {
+        if user.disabled || tx.sign_in_state(user.id).await?.locked_at.is_some() {
             return Err(Error::Unauthenticated);
         }
         // A token never holds more than its user holds now.
@@ -135,6 +135,7 @@ impl App {
             expires_at: t.expires_at,
             factor_at: None,
             must_change_password: false,
+            api_token: true,
         };
         Ok((actor, session))
     }

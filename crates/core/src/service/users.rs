@@ -100,52 +100,47 @@ impl App {
         let mut tx = self.write().await?;
         tx.set_password_hash(id, &hash, self.clock.now()).await?;
         tx.delete_sessions_of(id).await?;
+        tx.delete_pending_of(id).await?;
         self.record(tx.as_mut(), actor, AuditEvent::success("user.set_password", "user", Some(id.to_string()))).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// A user changes their own password: the current one is checked (and a
-    /// wrong one counted toward lockout), the new one must meet the policy;
-    /// every session of the user ends.
+    /// A user changes their own password: the attempt is counted before the
+    /// current password is checked (as at sign-in), the new one must meet the
+    /// policy; every session and pending sign-in of the user ends.
     pub async fn change_own_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
         let Some(id) = actor.user_id() else { return Err(Error::Unauthenticated) };
-        let mut tx = self.read().await?;
-        let user = tx.find_user(id).await?.ok_or(Error::Unauthenticated)?;
-        let hash = tx.password_hash(id).await?.unwrap_or_default();
-        drop(tx);
-        if !self.hasher.verify(current.to_string(), hash).await {
-            let mut tx = self.write().await?;
-            let st = tx.sign_in_state(id).await?;
-            let st = crate::auth::SignInState {
-                failures: st.failures + 1,
-                window_start: st.window_start.or(Some(self.clock.now())),
-                ..st
-            };
-            let (st, locked) = self.settings.lockout.after_failure(st, self.clock.now());
-            tx.set_sign_in_state(id, &st).await?;
-            let ev = AuditEvent::failure("user.change_password", "user", Some(id.to_string()), "invalid_password");
-            self.record(tx.as_mut(), actor, ev).await?;
-            if locked {
-                tx.delete_sessions_of(id).await?;
-                self.record(
-                    tx.as_mut(),
-                    actor,
-                    AuditEvent::failure("user.lock", "user", Some(id.to_string()), "too_many_failures"),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            return Err(Error::field("current_password", "invalid", "the current password is not right"));
-        }
         self.settings.password_policy.check("new_password", new).map_err(|e| Error::Validation(vec![e]))?;
         if new == current {
             return Err(Error::field("new_password", "unchanged", "the new password must differ from the current one"));
         }
+        let mut tx = self.write().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::Unauthenticated)?;
+        if let Err(why) = self.reserve_attempt(tx.as_mut(), &user, actor, self.clock.now()).await? {
+            let ev = AuditEvent::failure("user.change_password", "user", Some(id.to_string()), why);
+            self.record(tx.as_mut(), actor, ev).await?;
+            tx.delete_sessions_of(id).await?;
+            tx.commit().await?;
+            return Err(Error::Unauthenticated);
+        }
+        let hash = tx.password_hash(id).await?.unwrap_or_default();
+        tx.commit().await?;
+        if !self.hasher.verify(current.to_string(), hash).await {
+            let mut tx = self.write().await?;
+            self.attempt_failed(tx.as_mut(), &user, actor, "invalid_password").await?;
+            if tx.sign_in_state(id).await?.locked_at.is_some() {
+                tx.delete_sessions_of(id).await?;
+            }
+            tx.commit().await?;
+            return Err(Error::field("current_password", "invalid", "the current password is not right"));
+        }
         let hash = self.hasher.hash(new.to_string()).await?;
         let mut tx = self.write().await?;
+        self.release_attempt(tx.as_mut(), &user).await?;
         tx.set_password_hash(id, &hash, self.clock.now()).await?;
         tx.delete_sessions_of(id).await?;
+        tx.delete_pending_of(id).await?;
         self.record(tx.as_mut(), actor, AuditEvent::success("user.change_password", "user", Some(user.id.to_string())))
             .await?;
         tx.commit().await?;

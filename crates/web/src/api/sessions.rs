@@ -76,6 +76,14 @@ pub async fn delete_session(
     State(st): State<AppState>,
     AuthAnyState(auth): AuthAnyState,
 ) -> Result<StatusCode, ApiError> {
+    if auth.session.api_token {
+        // Signing out cannot end a machine's token: that is `taskforce token revoke`.
+        return Err(Error::Conflict {
+            code: "session.api_token",
+            message: "an API token is not a session: revoke it with taskforce token revoke".into(),
+        }
+        .into());
+    }
     st.app.sign_out(&auth.actor, &auth.token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -120,6 +128,9 @@ pub async fn change_password(
     AuthAnyState(auth): AuthAnyState,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<StatusCode, ApiError> {
+    if auth.session.api_token {
+        return Err(Error::Forbidden { action: "account.password" }.into());
+    }
     st.app.change_own_password(&auth.actor, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
