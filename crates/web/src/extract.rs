@@ -144,10 +144,7 @@ where
 /// Where a request came from: the peer address and the request id.
 pub fn origin_of(parts: &Parts) -> Origin {
     Origin {
-        source: parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string()),
+        source: parts.extensions.get::<crate::middleware::ClientAddr>().map(|c| c.0.clone()),
         request_id: Some(crate::middleware::current_request_id()).filter(|s| !s.is_empty()),
     }
 }

@@ -31,6 +31,8 @@ pub struct WebConfig {
     pub body_limit: usize,
     /// Whether this is a demo server (pages say so).
     pub demo: bool,
+    /// A declared TLS proxy is in front: the client address comes from `X-Forwarded-For`.
+    pub behind_proxy: bool,
     /// Sign-in attempts allowed per address per minute.
     pub sign_in_per_minute: u32,
     /// Sign-in attempts an address may make at once.
@@ -39,7 +41,14 @@ pub struct WebConfig {
 
 impl Default for WebConfig {
     fn default() -> Self {
-        Self { tls: false, body_limit: 1024 * 1024, demo: false, sign_in_per_minute: 10, sign_in_burst: 20 }
+        Self {
+            tls: false,
+            body_limit: 1024 * 1024,
+            demo: false,
+            behind_proxy: false,
+            sign_in_per_minute: 10,
+            sign_in_burst: 20,
+        }
     }
 }
 
@@ -116,12 +125,13 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let insecure = !state.app.settings.mfa_required;
     let tls = state.config.tls;
+    let behind_proxy = state.config.behind_proxy;
     let router = Router::new()
         .merge(table)
         .fallback(problem::not_found_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .with_state(state);
-    middleware::apply(router, body_limit, insecure, tls)
+    middleware::apply(router, body_limit, insecure, tls, behind_proxy)
 }
 
 /// The OpenAPI document of the API.

@@ -33,7 +33,34 @@ fn request_id_from(req: &Request) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
 }
 
-async fn request_id(axum::extract::State(insecure): axum::extract::State<bool>, req: Request, next: Next) -> Response {
+/// The client's address as the application sees it: the peer, or behind a
+/// declared TLS proxy, the right-most `X-Forwarded-For` entry (the one the
+/// proxy itself added; entries further left are the client's say-so).
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+#[derive(Debug, Clone, Copy)]
+struct MwState {
+    insecure: bool,
+    behind_proxy: bool,
+}
+
+fn client_addr(req: &Request, behind_proxy: bool) -> Option<String> {
+    let forwarded = behind_proxy
+        .then(|| req.headers().get_all("x-forwarded-for").iter().rev().find_map(|v| v.to_str().ok()))
+        .flatten()
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|ip| ip.trim().parse::<std::net::IpAddr>().ok());
+    forwarded
+        .or_else(|| req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
+        .map(|ip| ip.to_string())
+}
+
+async fn request_id(axum::extract::State(st): axum::extract::State<MwState>, mut req: Request, next: Next) -> Response {
+    let insecure = st.insecure;
+    if let Some(addr) = client_addr(&req, st.behind_proxy) {
+        req.extensions_mut().insert(ClientAddr(addr));
+    }
     let id = request_id_from(&req);
     let method = req.method().clone();
     // The path only: query strings may carry cursors and filters, never identities,
@@ -63,7 +90,7 @@ async fn request_id(axum::extract::State(insecure): axum::extract::State<bool>, 
 }
 
 /// Wraps `router` in every cross-cutting layer.
-pub fn apply(router: Router, body_limit: usize, insecure: bool, tls: bool) -> Router {
+pub fn apply(router: Router, body_limit: usize, insecure: bool, tls: bool, behind_proxy: bool) -> Router {
     // Over TLS, browsers are told to use nothing else for a year.
     let hsts = if tls { Some(HeaderValue::from_static("max-age=31536000; includeSubDomains")) } else { None };
     router
@@ -88,5 +115,5 @@ pub fn apply(router: Router, body_limit: usize, insecure: bool, tls: bool) -> Ro
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
-        .layer(axum::middleware::from_fn_with_state(insecure, request_id))
+        .layer(axum::middleware::from_fn_with_state(MwState { insecure, behind_proxy }, request_id))
 }

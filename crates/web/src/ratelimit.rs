@@ -29,8 +29,16 @@ impl RateLimiter {
         (tokens + now.duration_since(since).as_secs_f64() * rate).min(f64::from(self.burst))
     }
 
-    /// Takes a token for `ip`; `Err(wait)` when none is left.
+    /// Takes a token for `ip`; `Err(wait)` when none is left. IPv6 addresses
+    /// count by /64: one network hands out a whole /64 at once.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        let ip = match ip {
+            IpAddr::V6(v6) => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+            v4 => v4,
+        };
         let now = Instant::now();
         let Ok(mut map) = self.buckets.lock() else { return Ok(()) };
         if map.len() >= PRUNE_AT {
@@ -65,5 +73,14 @@ mod tests {
         let wait = l.check(a).unwrap_err();
         assert!(wait.as_secs() >= 1 && wait.as_secs() <= 6);
         assert!(l.check(b).is_ok(), "another address has its own bucket");
+    }
+
+    #[test]
+    fn ipv6_addresses_share_a_bucket_per_64() {
+        let l = RateLimiter::new(10, 2);
+        assert!(l.check("2001:db8::1".parse().unwrap()).is_ok());
+        assert!(l.check("2001:db8::ffff".parse().unwrap()).is_ok());
+        assert!(l.check("2001:db8::abcd".parse().unwrap()).is_err());
+        assert!(l.check("2001:db8:0:1::1".parse().unwrap()).is_ok());
     }
 }

@@ -72,6 +72,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             tls: cfg.tls_proxy || direct_tls,
             body_limit: cfg.body_limit_bytes,
             demo,
+            behind_proxy: cfg.tls_proxy,
             sign_in_per_minute: cfg.sign_in_per_minute,
             sign_in_burst: cfg.sign_in_burst,
         },

@@ -220,3 +220,39 @@ async fn step_up_proves_the_factor_again_within_five_minutes() {
     let (_, session) = app.app.authenticate(&token).await.unwrap();
     assert!(app.app.require_recent_factor(&session).is_ok());
 }
+
+#[tokio::test]
+async fn step_up_codes_cannot_be_guessed_and_machines_cannot_step_up() {
+    let app = TestApp::spawn_mfa().await;
+    let code = app.current_code("coordinator.mshp").await;
+    let r = sign_in_with(&app, "coordinator.mshp", &code).await;
+    let token = r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string();
+    for _ in 0..5 {
+        let r = app.post("/api/v1/sessions/current/step-up", &token, json!({"totp": "000000"})).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The fifth wrong code locked the account; its sessions are gone.
+    let r = app.post("/api/v1/sessions/current/step-up", &token, json!({"totp": "111111"})).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_problem(app.get("/api/v1/operations", &token).await, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None)
+        .await;
+
+    // An API token has no factor: no step-up, no password change, no "sign-out".
+    let admin = Actor::local_admin();
+    let user = app.app.find_user_by_username(&admin, "analyst.mshp").await.unwrap();
+    let (machine, _) =
+        app.app.create_api_token(&admin, user.id, "test", None, SignedDuration::from_hours(1)).await.unwrap();
+    let code = app.current_code("analyst.mshp").await;
+    let r = app.post("/api/v1/sessions/current/step-up", &machine, json!({"totp": code})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
+    let r = app
+        .post(
+            "/api/v1/account/password",
+            &machine,
+            json!({"current_password": DEMO_PW, "new_password": "another pass phrase"}),
+        )
+        .await;
+    assert_problem(r, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
+    let r = app.delete("/api/v1/sessions/current", &machine).await;
+    assert_problem(r, StatusCode::CONFLICT, "session.api_token", None).await;
+}

@@ -234,3 +234,22 @@ async fn periodic_change_is_off_by_default_and_when_set_an_old_password_may_only
             .to_string();
     assert_eq!(app.get("/api/v1/operations", &t).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_client_address_comes_from_the_proxy_only_when_one_is_declared() {
+    for (behind_proxy, want) in [(false, "127.0.0.1"), (true, "198.51.100.7")] {
+        let config = taskforce_web::WebConfig { behind_proxy, sign_in_burst: 10_000, ..Default::default() };
+        let app = TestApp::spawn_with(config).await;
+        let r = app
+            .client
+            .post(app.url("/api/v1/sessions"))
+            .header("x-forwarded-for", "203.0.113.9, 198.51.100.7")
+            .json(&serde_json::json!({"username": "officer.mshp", "password": "wrong password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let last = app.audit().await.into_iter().rev().find(|r| r.action == "session.sign_in").unwrap();
+        assert_eq!(last.source.as_deref(), Some(want), "behind_proxy={behind_proxy}");
+    }
+}
