@@ -32,6 +32,13 @@ pub fn audit_verify(data: &[u8]) {
     }
 }
 
+/// The quick-tally parser.
+pub fn tally(data: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = crate::tally::parse(s).to_json();
+    }
+}
+
 /// Free-text fields people type: times, zones, states, ORIs, phones, usernames, roles.
 pub fn text_fields(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else { return };
@@ -75,9 +82,12 @@ mod tests {
 
     #[test]
     fn the_saved_corpora_replay_without_a_panic() {
-        for (target, f) in
-            [("agency_csv", agency_csv as fn(&[u8])), ("audit_verify", audit_verify), ("text_fields", text_fields)]
-        {
+        for (target, f) in [
+            ("agency_csv", agency_csv as fn(&[u8])),
+            ("audit_verify", audit_verify),
+            ("text_fields", text_fields),
+            ("tally", tally),
+        ] {
             let n = replay_corpus(&root(), target, f);
             assert!(n > 0, "no corpus for {target}");
         }

@@ -26,6 +26,7 @@ pub mod seal;
 pub mod service;
 pub mod states;
 pub mod store;
+pub mod tally;
 pub mod time;
 pub mod token;
 pub mod totp;

@@ -82,6 +82,9 @@ enum Command {
     /// API tokens for machines.
     #[command(subcommand)]
     Token(commands::token::TokenCmd),
+    /// Quick tallies: `tally parse` reads lines on standard input and prints what it read as JSON.
+    #[command(subcommand)]
+    Tally(TallyCmd),
     /// Manage the keys outside the database.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -96,6 +99,12 @@ enum Command {
     /// Show settings.
     #[command(subcommand)]
     Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum TallyCmd {
+    /// Read tally lines ("Kentucky 46 arrests made 21 victims rescued ...") from standard input.
+    Parse,
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +174,17 @@ fn main() -> ExitCode {
             Command::Agency(cmd) => commands::agency::run(&mut cfg, cmd).await,
             Command::Audit(cmd) => commands::audit::run(&mut cfg, cmd).await,
             Command::Token(cmd) => commands::token::run(&mut cfg, cmd).await,
+            Command::Tally(TallyCmd::Parse) => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .map_err(|e| commands::BadInput(format!("standard input is not UTF-8 text: {e}")))?;
+                let parsed = taskforce_core::tally::parse(&text);
+                println!("{}", serde_json::to_string_pretty(&parsed.to_json())?);
+                if !parsed.unparsed.is_empty() {
+                    eprintln!("{} line(s) could not be read; see \"unparsed\".", parsed.unparsed.len());
+                }
+                Ok(())
+            }
             Command::Keys(KeysCmd::Rotate { db }) => {
                 cfg.apply_db(db.db);
                 commands::rotate_keys(&cfg).await

@@ -739,3 +739,18 @@ async fn keys_rotate_while_the_server_runs() {
     let out = run(&["audit", "verify", "--db", db.to_str().unwrap()]);
     assert!(out.status.success());
 }
+
+#[test]
+fn tally_parse_reads_standard_input_into_json_per_state() {
+    let out = run_stdin(
+        &["tally", "parse"],
+        "Kentucky 46 arrests made 21 victims rescued 2 of the victims rescued as minors\n\n- Iowa: 11 arrests made, large amount of currency seized\nthe rest came in later\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "a parse that reports unread lines has still done its work");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["US-KY"]["arrests"], 46);
+    assert_eq!(v["US-KY"]["minor_victims"], 2);
+    assert_eq!(v["US-IA"]["currency_withheld"], true);
+    assert_eq!(v["US-IA"]["currency_usd"], Value::Null);
+    assert_eq!(v["unparsed"][0]["line"], 4);
+}
