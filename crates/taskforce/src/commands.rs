@@ -165,6 +165,26 @@ pub async fn rotate_keys(cfg: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Every item of a paged list, page after page.
+pub async fn every_page<T>(
+    mut fetch: impl AsyncFnMut(taskforce_core::page::PageRequest) -> Result<taskforce_core::page::Page<T>, Error>,
+) -> anyhow::Result<Vec<T>> {
+    use taskforce_core::page::{MAX_LIMIT, PageRequest};
+    let mut all = Vec::new();
+    let mut page = PageRequest { after: None, limit: MAX_LIMIT };
+    loop {
+        let p = fetch(page).await?;
+        all.extend(p.items);
+        match p.next {
+            Some(n) => {
+                page = PageRequest::parse(Some(i64::from(MAX_LIMIT)), Some(&n))
+                    .map_err(|_| Error::Internal("a page gave a cursor that does not parse".into()))?
+            }
+            None => return Ok(all),
+        }
+    }
+}
+
 /// `taskforce migrate`.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
     let store = SqliteStore::open_unmigrated(&cfg.db)

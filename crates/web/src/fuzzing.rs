@@ -16,61 +16,28 @@ use crate::extract::{ListQuery, decode_json};
 /// Every JSON body of the API, and list query strings.
 pub fn json_bodies(data: &[u8]) {
     if let Ok(b) = decode_json::<CreateAgencyBody>(data) {
-        let _ = NewAgency::parse(&AgencyInput {
-            name: b.name,
-            short_name: b.short_name,
-            kind: b.kind,
-            home_state: b.home_state,
-            ori: b.ori,
-            duty_contact_name: b.duty_contact.name,
-            duty_phone: b.duty_contact.phone,
-        });
+        let _ = NewAgency::parse(&AgencyInput::from(b));
     }
     if let Ok(b) = decode_json::<CreateUserBody>(data) {
-        let input = UserInput {
-            username: b.username,
-            display_name: b.display_name,
-            agency_id: b.agency_id,
-            unit: b.unit,
-            roles: b.roles,
-            password: b.password,
-        };
-        let _ = NewUser::parse(&input, &PasswordPolicy::default());
+        let _ = NewUser::parse(&UserInput::from(b), &PasswordPolicy::default());
     }
-    if let Ok(b) = decode_json::<CreateOperationBody>(data) {
-        let input = OperationInput {
-            code: b.code,
-            name: b.name,
-            start: b.start,
-            end: b.end,
-            time_zone: b.time_zone,
-            states: b.states.into_iter().map(Into::into).collect(),
+    if let Ok(b) = decode_json::<CreateOperationBody>(data)
+        && let Ok(new) = NewOperation::parse(&OperationInput::from(b))
+        && let Ok(b) = decode_json::<UpdateOperationBody>(data)
+    {
+        let mut op = taskforce_core::operation::Operation {
+            id: taskforce_core::ids::OperationId::new_v7(),
+            code: new.code,
+            name: new.name,
+            status: taskforce_core::operation::OperationStatus::Planning,
+            window: new.window,
+            states: new.states,
+            agencies: vec![],
+            created_by: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
         };
-        if let Ok(new) = NewOperation::parse(&input)
-            && let Ok(b) = decode_json::<UpdateOperationBody>(data)
-        {
-            let mut op = taskforce_core::operation::Operation {
-                id: taskforce_core::ids::OperationId::new_v7(),
-                code: new.code,
-                name: new.name,
-                status: taskforce_core::operation::OperationStatus::Planning,
-                window: new.window,
-                states: new.states,
-                agencies: vec![],
-                created_by: None,
-                created_at: jiff::Timestamp::UNIX_EPOCH,
-                updated_at: jiff::Timestamp::UNIX_EPOCH,
-            };
-            let patch = OperationPatch {
-                name: b.name,
-                status: b.status,
-                start: b.start,
-                end: b.end,
-                time_zone: b.time_zone,
-                states: b.states.map(|v| v.into_iter().map(Into::into).collect()),
-            };
-            let _ = patch.apply(&mut op);
-        }
+        let _ = OperationPatch::from(b).apply(&mut op);
     }
     if let Ok(b) = decode_json::<InviteBody>(data) {
         let _ = b.role.parse::<taskforce_core::operation::ParticipationRole>();

@@ -204,14 +204,19 @@ fn pending_cookie_name(st: &AppState) -> &'static str {
 fn signed_in(st: &AppState, s: &taskforce_core::service::auth::SignedIn, next: &str) -> Response {
     let to = if s.session.must_change_password { "/account/password" } else { next };
     let mut res = Redirect::to(to).into_response();
+    set_session_cookies(st, &mut res, &s.token);
+    res
+}
+
+/// Sets the session cookie on `res` and clears the pending one.
+fn set_session_cookies(st: &AppState, res: &mut Response, token: &str) {
     let h = res.headers_mut();
-    if let Some(v) = cookie(st, st.config.cookie_name(), &s.token, st.app.settings.sessions.absolute.as_secs()) {
+    if let Some(v) = cookie(st, st.config.cookie_name(), token, st.app.settings.sessions.absolute.as_secs()) {
         h.append(header::SET_COOKIE, v);
     }
     if let Some(v) = cookie(st, pending_cookie_name(st), "", 0) {
         h.append(header::SET_COOKIE, v);
     }
-    res
 }
 
 fn to_second_step(st: &AppState, pending: &str, to: &str, next: &str) -> Response {
@@ -361,14 +366,7 @@ async fn enrol_submit(
     match st.app.confirm_enrolment(&p, &f.code, origin).await {
         Ok((s, codes)) => {
             let mut res = RecoveryPage { frame: Frame::new(&st, None), codes, next }.into_response();
-            let h = res.headers_mut();
-            if let Some(v) = cookie(&st, st.config.cookie_name(), &s.token, st.app.settings.sessions.absolute.as_secs())
-            {
-                h.append(header::SET_COOKIE, v);
-            }
-            if let Some(v) = cookie(&st, pending_cookie_name(&st), "", 0) {
-                h.append(header::SET_COOKIE, v);
-            }
+            set_session_cookies(&st, &mut res, &s.token);
             res
         }
         Err(Error::Unauthenticated) => Redirect::to("/login").into_response(),

@@ -166,6 +166,29 @@ impl App {
         })
     }
 
+    /// Acts on a checked factor: a wrong one is a failed attempt (`None`); a
+    /// right one keeps the step it used, so it works once, and says how the
+    /// user signed in.
+    async fn settle_factor(
+        &self,
+        tx: &mut dyn StoreTx,
+        user: &User,
+        who: &Actor,
+        check: FactorCheck,
+    ) -> Result<Option<&'static str>> {
+        match check {
+            FactorCheck::Wrong => {
+                self.attempt_failed(tx, user, who, "invalid_code").await?;
+                Ok(None)
+            }
+            FactorCheck::Totp(step) => {
+                tx.set_totp_last_step(user.id, step).await?;
+                Ok(Some("password_and_totp"))
+            }
+            FactorCheck::Recovery => Ok(Some("password_and_recovery_code")),
+        }
+    }
+
     /// Creates the session of a completed sign-in and clears the attempt count.
     async fn start_session(
         &self,
@@ -302,25 +325,16 @@ impl App {
                 tx.commit().await?;
                 Ok(SignInStep::CodeRequired(pending))
             }
-            (true, Some(code)) => match self.check_factor(tx.as_mut(), &user, code).await? {
-                FactorCheck::Wrong => {
-                    self.attempt_failed(tx.as_mut(), &user, &anon, "invalid_code").await?;
+            (true, Some(code)) => {
+                let check = self.check_factor(tx.as_mut(), &user, code).await?;
+                let Some(how) = self.settle_factor(tx.as_mut(), &user, &anon, check).await? else {
                     tx.commit().await?;
-                    Err(Error::InvalidCredentials)
-                }
-                check => {
-                    let how = match check {
-                        FactorCheck::Totp(step) => {
-                            tx.set_totp_last_step(user.id, step).await?;
-                            "password_and_totp"
-                        }
-                        _ => "password_and_recovery_code",
-                    };
-                    let done = self.start_session(tx.as_mut(), &user, origin, true, how).await?;
-                    tx.commit().await?;
-                    Ok(SignInStep::Done(Box::new(done)))
-                }
-            },
+                    return Err(Error::InvalidCredentials);
+                };
+                let done = self.start_session(tx.as_mut(), &user, origin, true, how).await?;
+                tx.commit().await?;
+                Ok(SignInStep::Done(Box::new(done)))
+            }
         }
     }
 
@@ -349,26 +363,15 @@ impl App {
             tx.commit().await?;
             return Err(Error::InvalidCredentials);
         }
-        match self.check_factor(tx.as_mut(), &user, code).await? {
-            FactorCheck::Wrong => {
-                self.attempt_failed(tx.as_mut(), &user, &anon, "invalid_code").await?;
-                tx.commit().await?;
-                Err(Error::InvalidCredentials)
-            }
-            check => {
-                let how = match check {
-                    FactorCheck::Totp(step) => {
-                        tx.set_totp_last_step(user.id, step).await?;
-                        "password_and_totp"
-                    }
-                    _ => "password_and_recovery_code",
-                };
-                tx.delete_pending(&p.token_hash).await?;
-                let done = self.start_session(tx.as_mut(), &user, origin, true, how).await?;
-                tx.commit().await?;
-                Ok(done)
-            }
-        }
+        let check = self.check_factor(tx.as_mut(), &user, code).await?;
+        let Some(how) = self.settle_factor(tx.as_mut(), &user, &anon, check).await? else {
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
+        };
+        tx.delete_pending(&p.token_hash).await?;
+        let done = self.start_session(tx.as_mut(), &user, origin, true, how).await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// Enrolment, first half: the unconfirmed secret made when the password
@@ -465,23 +468,16 @@ impl App {
             tx.commit().await?;
             return Err(Error::InvalidCredentials);
         }
-        match self.check_factor(tx.as_mut(), &user, code).await? {
-            FactorCheck::Wrong => {
-                self.attempt_failed(tx.as_mut(), &user, actor, "invalid_code").await?;
-                tx.commit().await?;
-                Err(Error::InvalidCredentials)
-            }
-            check => {
-                if let FactorCheck::Totp(step) = check {
-                    tx.set_totp_last_step(user.id, step).await?;
-                }
-                self.release_attempt(tx.as_mut(), &user).await?;
-                tx.set_session_factor(&session.token_hash, self.clock.now()).await?;
-                self.record(tx.as_mut(), actor, AuditEvent::success("session.step_up", "session", None)).await?;
-                tx.commit().await?;
-                Ok(())
-            }
+        let check = self.check_factor(tx.as_mut(), &user, code).await?;
+        if self.settle_factor(tx.as_mut(), &user, actor, check).await?.is_none() {
+            tx.commit().await?;
+            return Err(Error::InvalidCredentials);
         }
+        self.release_attempt(tx.as_mut(), &user).await?;
+        tx.set_session_factor(&session.token_hash, self.clock.now()).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("session.step_up", "session", None)).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// For routes that need the factor proved within the last five minutes.

@@ -7,7 +7,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use taskforce_core::actor::Actor;
 use taskforce_core::agency::AgencyInput;
 use taskforce_core::agency::csv::{CsvRows, parse_agency_csv};
-use taskforce_core::page::{MAX_LIMIT, PageRequest};
 use taskforce_core::service::agencies::ImportMode;
 
 use super::user::Format;
@@ -93,19 +92,7 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
         AgencyCmd::List { db, format } => {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
-            let mut all = Vec::new();
-            let mut page = PageRequest { after: None, limit: MAX_LIMIT };
-            loop {
-                let p = app.list_agencies(&admin, &page).await?;
-                all.extend(p.items);
-                match p.next {
-                    Some(n) => {
-                        page = PageRequest::parse(Some(i64::from(MAX_LIMIT)), Some(&n))
-                            .map_err(|_| BadInput("bad cursor".into()))?
-                    }
-                    None => break,
-                }
-            }
+            let all = super::every_page(async |page| app.list_agencies(&admin, &page).await).await?;
             match format {
                 Format::Json => {
                     let v: Vec<_> = all

@@ -4,7 +4,6 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::{Subcommand, ValueEnum};
 use taskforce_core::actor::Actor;
-use taskforce_core::page::{MAX_LIMIT, PageRequest};
 use taskforce_core::token::new_password;
 use taskforce_core::user::UserInput;
 
@@ -149,19 +148,9 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            let mut all = Vec::new();
-            let mut page = PageRequest { after: None, limit: MAX_LIMIT };
-            loop {
-                let p = app.list_users(&admin, agency.as_ref().map(|a| a.id), &page).await?;
-                all.extend(p.items);
-                match p.next {
-                    Some(n) => {
-                        page = PageRequest::parse(Some(i64::from(MAX_LIMIT)), Some(&n))
-                            .map_err(|_| BadInput("bad cursor".into()))?
-                    }
-                    None => break,
-                }
-            }
+            let all =
+                super::every_page(async |page| app.list_users(&admin, agency.as_ref().map(|a| a.id), &page).await)
+                    .await?;
             match format {
                 Format::Json => {
                     let v: Vec<_> = all

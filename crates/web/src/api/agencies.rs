@@ -39,6 +39,20 @@ pub struct CreateAgencyBody {
     pub duty_contact: DutyContactBody,
 }
 
+impl From<CreateAgencyBody> for AgencyInput {
+    fn from(b: CreateAgencyBody) -> Self {
+        Self {
+            name: b.name,
+            short_name: b.short_name,
+            kind: b.kind,
+            home_state: b.home_state,
+            ori: b.ori,
+            duty_contact_name: b.duty_contact.name,
+            duty_phone: b.duty_contact.phone,
+        }
+    }
+}
+
 /// An agency.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AgencyView {
@@ -116,15 +130,7 @@ pub async fn create_agency(
     auth: Auth,
     ApiJson(b): ApiJson<CreateAgencyBody>,
 ) -> Result<(StatusCode, Json<AgencyView>), ApiError> {
-    let input = AgencyInput {
-        name: b.name,
-        short_name: b.short_name,
-        kind: b.kind,
-        home_state: b.home_state,
-        ori: b.ori,
-        duty_contact_name: b.duty_contact.name,
-        duty_phone: b.duty_contact.phone,
-    };
+    let input: AgencyInput = b.into();
     let a = st.app.create_agency(&auth.actor, &input).await.map_err(|e| ApiError::from(e).rename_fields(json_field))?;
     Ok((StatusCode::CREATED, Json(a.into())))
 }

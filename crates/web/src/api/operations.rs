@@ -59,6 +59,19 @@ pub struct CreateOperationBody {
     pub states: Vec<OperationStateBody>,
 }
 
+impl From<CreateOperationBody> for OperationInput {
+    fn from(b: CreateOperationBody) -> Self {
+        Self {
+            code: b.code,
+            name: b.name,
+            start: b.start,
+            end: b.end,
+            time_zone: b.time_zone,
+            states: b.states.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 /// Changes to an operation; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct UpdateOperationBody {
@@ -80,6 +93,19 @@ pub struct UpdateOperationBody {
     /// New list of states (replaces the old).
     #[serde(default)]
     pub states: Option<Vec<OperationStateBody>>,
+}
+
+impl From<UpdateOperationBody> for OperationPatch {
+    fn from(b: UpdateOperationBody) -> Self {
+        Self {
+            name: b.name,
+            status: b.status,
+            start: b.start,
+            end: b.end,
+            time_zone: b.time_zone,
+            states: b.states.map(|v| v.into_iter().map(Into::into).collect()),
+        }
+    }
 }
 
 /// An invitation.
@@ -270,15 +296,7 @@ pub async fn create_operation(
     auth: Auth,
     ApiJson(b): ApiJson<CreateOperationBody>,
 ) -> Result<(StatusCode, Json<OperationView>), ApiError> {
-    let input = OperationInput {
-        code: b.code,
-        name: b.name,
-        start: b.start,
-        end: b.end,
-        time_zone: b.time_zone,
-        states: b.states.into_iter().map(Into::into).collect(),
-    };
-    let d = st.app.create_operation(&auth.actor, &input).await?;
+    let d = st.app.create_operation(&auth.actor, &b.into()).await?;
     Ok((StatusCode::CREATED, Json(d.into())))
 }
 
@@ -306,15 +324,7 @@ pub async fn update_operation(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<UpdateOperationBody>,
 ) -> Result<Json<OperationView>, ApiError> {
-    let patch = OperationPatch {
-        name: b.name,
-        status: b.status,
-        start: b.start,
-        end: b.end,
-        time_zone: b.time_zone,
-        states: b.states.map(|v| v.into_iter().map(Into::into).collect()),
-    };
-    let d = st.app.update_operation(&auth.actor, path_id(&id, "operation")?, &patch).await?;
+    let d = st.app.update_operation(&auth.actor, path_id(&id, "operation")?, &b.into()).await?;
     Ok(Json(d.into()))
 }
 

@@ -31,6 +31,19 @@ pub struct CreateUserBody {
     pub password: String,
 }
 
+impl From<CreateUserBody> for UserInput {
+    fn from(b: CreateUserBody) -> Self {
+        Self {
+            username: b.username,
+            display_name: b.display_name,
+            agency_id: b.agency_id,
+            unit: b.unit,
+            roles: b.roles,
+            password: b.password,
+        }
+    }
+}
+
 /// A user.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -103,14 +116,7 @@ pub async fn create_user(
     auth: Auth,
     ApiJson(b): ApiJson<CreateUserBody>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let input = UserInput {
-        username: b.username,
-        display_name: b.display_name,
-        agency_id: b.agency_id,
-        unit: b.unit,
-        roles: b.roles,
-        password: b.password,
-    };
+    let input: UserInput = b.into();
     let u = st.app.create_user(&auth.actor, &input).await?;
     Ok((StatusCode::CREATED, Json(u.into())))
 }
