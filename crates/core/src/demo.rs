@@ -172,3 +172,130 @@ mod tests {
         }
     }
 }
+
+/// A demo state tally: the line as phoned in, from the state's coordinating agency.
+#[derive(Debug, Clone)]
+pub struct DemoTally {
+    /// USPS code.
+    pub state: &'static str,
+    /// The coordinating agency's short name.
+    pub agency: &'static str,
+    /// The line as phoned or texted in.
+    pub line: &'static str,
+    /// The counts it gives.
+    pub figures: crate::aggregate::Reported,
+}
+
+const fn counts(arrests: u64, victims: Option<u64>, minors: Option<u64>, withheld: bool) -> crate::aggregate::Reported {
+    crate::aggregate::Reported {
+        arrests: Some(arrests),
+        victims,
+        minor_victims: minors,
+        needed_medical: None,
+        search_warrants: None,
+        businesses: None,
+        currency_usd: None,
+        currency_withheld: withheld,
+    }
+}
+
+/// The twelve state tallies of the full release.
+pub fn tallies() -> Vec<DemoTally> {
+    let t = |state, agency, line, figures| DemoTally { state, agency, line, figures };
+    vec![
+        t("MO", "mo-ago", "Missouri 2 arrests made 4 victims rescued", counts(2, Some(4), None, false)),
+        t("IL", "il-demo", "Illinois 3 arrests made 1 victim rescued", counts(3, Some(1), None, false)),
+        t("IA", "ia-dps", "Iowa 11 arrests made large amount of currency seized", counts(11, None, None, true)),
+        t(
+            "KY",
+            "ky-demo",
+            "Kentucky 46 arrests made 21 adult victims rescued 2 minor victims rescued",
+            counts(46, Some(23), Some(2), false),
+        ),
+        t("MN", "mn-demo", "Minnesota 3 arrests made 8 victims rescued", counts(3, Some(8), None, false)),
+        t("NE", "ne-demo", "Nebraska 7 arrests made", counts(7, None, None, false)),
+        t("ND", "nd-demo", "North Dakota 3 arrests made 6 victims rescued", counts(3, Some(6), None, false)),
+        t("OK", "ok-demo", "Oklahoma 7 arrests made 1 victim rescued", counts(7, Some(1), None, false)),
+        t("TN", "tn-demo", "Tennessee 4 arrests made", counts(4, None, None, false)),
+        t("TX", "tx-demo", "Texas 2 arrests made 4 victims rescued", counts(2, Some(4), None, false)),
+        t("WI", "wi-demo", "Wisconsin 5 arrests made", counts(5, None, None, false)),
+        t(
+            "SD",
+            "sd-demo",
+            "South Dakota 9 arrests made (Sturgis rally: 8 for enticement of a minor online, 1 for attempted commercial sex trafficking of a minor)",
+            counts(9, None, None, false),
+        ),
+    ]
+}
+
+/// The table as most outlets printed it: South Dakota's row dropped, and
+/// Kentucky's "21 victims ... 2 of the victims as minors" read as a subset.
+pub fn outlets_tallies() -> Vec<DemoTally> {
+    tallies()
+        .into_iter()
+        .filter(|t| t.state != "SD")
+        .map(|mut t| {
+            if t.state == "KY" {
+                t.line = "Kentucky 46 arrests made 21 victims rescued 2 of the victims rescued as minors";
+                t.figures = counts(46, Some(21), Some(2), false);
+            }
+            t
+        })
+        .collect()
+}
+
+/// What the leads announced.
+pub fn announcement() -> crate::aggregate::AnnouncementInput {
+    crate::aggregate::AnnouncementInput {
+        figures: crate::aggregate::Reported {
+            arrests: Some(102),
+            victims: Some(47),
+            needed_medical: Some(41),
+            ..Default::default()
+        },
+        states: Some(12),
+        note: Some("Joint announcement of the Attorney General and the Highway Patrol (demo)".into()),
+    }
+}
+
+/// Iowa's detailed records: 10 search warrants executed, 5 businesses
+/// identified and 11 arrests, across its agencies, as `(agency, record)`.
+pub fn iowa_records() -> Vec<(&'static str, crate::results::ResultInput)> {
+    use crate::results::{ChargeInput, ResultInput};
+    let at = |h: u32| format!("2021-08-26T{:02}:30:00-05:00", 18 + h % 6);
+    let base = |kind: &str, h: u32| ResultInput {
+        kind: kind.into(),
+        state: "US-IA".into(),
+        occurred_at: at(h),
+        ..Default::default()
+    };
+    let agencies = ["dsm-pd", "polk-so", "wdm-pd", "ankeny-pd", "urbandale-pd", "clive-pd", "ia-dps", "mine-tf"];
+    let mut v = Vec::new();
+    for i in 0..10u32 {
+        v.push((agencies[i as usize % agencies.len()], base("search_warrant", i)));
+    }
+    let kinds = [
+        "illicit_massage_business",
+        "illicit_massage_business",
+        "illicit_massage_business",
+        "hotel_motel",
+        "residence",
+    ];
+    for (i, k) in kinds.iter().enumerate() {
+        let mut r = base("business", i as u32);
+        r.business_kind = Some((*k).into());
+        v.push((agencies[i % 4], r));
+    }
+    for i in 0..11u32 {
+        let mut r = base("arrest", i);
+        r.charges = vec![if i < 2 {
+            ChargeInput { statute: "Iowa Code 710A.2 (human trafficking)".into(), nibrs: "64A".into() }
+        } else if i < 4 {
+            ChargeInput { statute: "Iowa Code 725.3 (pandering)".into(), nibrs: "40B".into() }
+        } else {
+            ChargeInput { statute: "Iowa Code 725.1 (prostitution, purchasing)".into(), nibrs: "40C".into() }
+        }];
+        v.push((agencies[i as usize % agencies.len()], r));
+    }
+    v
+}

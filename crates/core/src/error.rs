@@ -68,6 +68,15 @@ pub enum Error {
         /// A sentence for a person.
         message: String,
     },
+    /// The request is well-formed but cannot be processed as sent (an
+    /// idempotency key reused with another body).
+    #[error("{message}")]
+    Unprocessable {
+        /// A stable code such as `idempotency.key_reused`.
+        code: &'static str,
+        /// A sentence for a person.
+        message: String,
+    },
     /// Storage failed for a reason that is not the client's fault.
     #[error("storage error")]
     Store(#[source] StoreError),
@@ -90,6 +99,7 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::Validation(_) => "validation.failed",
             Error::Conflict { code, .. } => code,
+            Error::Unprocessable { code, .. } => code,
             Error::Store(StoreError::Busy) => "store.busy",
             Error::Store(_) => "internal",
             Error::Internal(_) => "internal",

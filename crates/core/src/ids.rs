@@ -58,6 +58,18 @@ id_type!(
     /// Identifies an operation.
     OperationId
 );
+id_type!(
+    /// Identifies a result record (all its versions share it).
+    ResultId
+);
+id_type!(
+    /// Identifies a tally.
+    TallyId
+);
+id_type!(
+    /// Identifies a release (a draft, and the version it becomes).
+    ReleaseId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,18 +9,23 @@
 
 pub mod actor;
 pub mod agency;
+pub mod aggregate;
 pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod figures;
 pub mod fuzzing;
 pub mod ids;
 pub mod keys;
+pub mod nibrs;
 pub mod operation;
 pub mod page;
 pub mod password;
 pub mod policy;
+pub mod release;
+pub mod results;
 pub mod role;
 pub mod seal;
 pub mod service;

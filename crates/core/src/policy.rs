@@ -48,11 +48,39 @@ pub enum Action {
     AuditVerify,
     /// Rotate keys or destroy a scope's data key.
     KeysManage,
+    /// Record a result in an operation.
+    ResultCreate,
+    /// List an operation's results (filtered to what the actor may read).
+    ResultList,
+    /// Read a result record (without its identity).
+    ResultRead,
+    /// Correct or void a result record.
+    ResultCorrect,
+    /// See a victim's sealed identity (after step-up; audited).
+    VictimReveal,
+    /// Record an agency's tally.
+    TallyCreate,
+    /// Record a whole state's tally (its coordinating agency).
+    TallyState,
+    /// Read an operation's aggregate, tallies and flags.
+    ReportRead,
+    /// Record what the leads announced.
+    OperationAnnounce,
+    /// Resolve a flag with a reason.
+    FlagResolve,
+    /// Read an operation's releases.
+    ReleaseRead,
+    /// Draft a release.
+    ReleaseDraft,
+    /// Approve a drafted release.
+    ReleaseApprove,
+    /// Publish an approved release (after step-up).
+    ReleasePublish,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 29] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
@@ -68,6 +96,20 @@ impl Action {
         Action::OperationRemoveAgency,
         Action::AuditVerify,
         Action::KeysManage,
+        Action::ResultCreate,
+        Action::ResultList,
+        Action::ResultRead,
+        Action::ResultCorrect,
+        Action::VictimReveal,
+        Action::TallyCreate,
+        Action::TallyState,
+        Action::ReportRead,
+        Action::OperationAnnounce,
+        Action::FlagResolve,
+        Action::ReleaseRead,
+        Action::ReleaseDraft,
+        Action::ReleaseApprove,
+        Action::ReleasePublish,
     ];
 
     /// The action's name in the table and in audit entries.
@@ -88,6 +130,20 @@ impl Action {
             Action::OperationRemoveAgency => "operation.remove_agency",
             Action::AuditVerify => "audit.verify",
             Action::KeysManage => "keys.manage",
+            Action::ResultCreate => "result.create",
+            Action::ResultList => "result.list",
+            Action::ResultRead => "result.read",
+            Action::ResultCorrect => "result.correct",
+            Action::VictimReveal => "victim.reveal",
+            Action::TallyCreate => "tally.create",
+            Action::TallyState => "tally.state",
+            Action::ReportRead => "report.read",
+            Action::OperationAnnounce => "operation.announce",
+            Action::FlagResolve => "flag.resolve",
+            Action::ReleaseRead => "release.read",
+            Action::ReleaseDraft => "release.draft",
+            Action::ReleaseApprove => "release.approve",
+            Action::ReleasePublish => "release.publish",
         }
     }
 
@@ -99,6 +155,7 @@ impl Action {
             Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword => Action::UserRead,
             Action::AuditVerify => Action::AuditVerify,
             Action::KeysManage => Action::KeysManage,
+            Action::ResultRead | Action::ResultCorrect | Action::VictimReveal => Action::ResultRead,
             _ => Action::OperationRead,
         }
     }
@@ -140,6 +197,13 @@ pub enum Resource<'a> {
         /// The user's agency.
         agency_id: AgencyId,
     },
+    /// A result record of an agency in an operation.
+    Record {
+        /// The record's agency.
+        agency_id: AgencyId,
+        /// The operation's agencies.
+        members: &'a [AgencyId],
+    },
     /// An operation.
     Operation {
         /// Its lead agencies.
@@ -167,6 +231,15 @@ impl Resource<'_> {
             Resource::User { agency_id } => {
                 if mine(agency_id) {
                     Scope::Own
+                } else {
+                    Scope::Other
+                }
+            }
+            Resource::Record { agency_id, members } => {
+                if mine(agency_id) {
+                    Scope::Own
+                } else if members.iter().any(mine) {
+                    Scope::SameOperation
                 } else {
                     Scope::Other
                 }
@@ -323,6 +396,19 @@ pub fn can(actor: &Actor, action: Action, resource: &Resource<'_>) -> bool {
 /// The fields withheld from `actor` doing `action` to `resource` (empty: none).
 pub fn withheld(actor: &Actor, action: Action, resource: &Resource<'_>) -> Vec<String> {
     TABLE.withheld(actor, action, resource.scope_for(actor))
+}
+
+/// Whether `actor` speaks for the whole of `state` in an operation its agency
+/// takes part in (whole-state tallies, tallies for another agency): a lead's
+/// commander for any state; a coordinator of an agency whose home state it is
+/// (the state's coordinating agency). The table must allow the action too.
+pub fn coordinates_state(
+    actor: &Actor,
+    actor_home: Option<crate::states::StateCode>,
+    actor_leads: bool,
+    state: crate::states::StateCode,
+) -> bool {
+    (actor_leads && actor.has(Role::Commander)) || (actor.has(Role::Coordinator) && actor_home == Some(state))
 }
 
 /// `Ok` when allowed; otherwise `NotFound` if the actor may not even read the

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod operations;
+pub mod results;
 pub mod seal;
 pub mod tokens;
 pub mod users;

@@ -7,10 +7,14 @@
 use async_trait::async_trait;
 
 use crate::agency::Agency;
+use crate::aggregate::{Announcement, Resolution, Tally};
 use crate::audit::AuditRecord;
 use crate::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
-use crate::ids::{AgencyId, OperationId, UserId};
+use crate::figures::Counters;
+use crate::ids::{AgencyId, OperationId, ReleaseId, ResultId, TallyId, UserId};
 use crate::operation::Operation;
+use crate::release::Release;
+use crate::results::ResultRecord;
 use crate::states::{StateCode, UsState};
 use crate::user::User;
 
@@ -218,4 +222,73 @@ pub trait StoreTx: Send {
     async fn insert_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
     /// Audit records in seq order after `after`, at most `limit`.
     async fn audit_page(&mut self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Appends a version of a result record.
+    async fn insert_result_version(&mut self, r: &ResultRecord) -> Result<(), StoreError>;
+    /// Every version of a record, oldest first.
+    async fn result_versions(&mut self, id: ResultId) -> Result<Vec<ResultRecord>, StoreError>;
+    /// The current version of each record of an operation in id order after
+    /// `after`; only one agency's when given.
+    async fn list_results(
+        &mut self,
+        op: OperationId,
+        agency: Option<AgencyId>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ResultRecord>, StoreError>;
+    /// Adds `delta` to the counters of operation × state × agency.
+    async fn add_counters(
+        &mut self,
+        op: OperationId,
+        state: StateCode,
+        agency: AgencyId,
+        delta: &Counters,
+    ) -> Result<(), StoreError>;
+    /// The counters of an operation.
+    async fn counters(&mut self, op: OperationId) -> Result<Vec<(StateCode, AgencyId, Counters)>, StoreError>;
+
+    /// Stores a tally.
+    async fn insert_tally(&mut self, t: &Tally) -> Result<(), StoreError>;
+    /// A tally by id.
+    async fn find_tally(&mut self, id: TallyId) -> Result<Option<Tally>, StoreError>;
+    /// Every tally of an operation, oldest first.
+    async fn tallies(&mut self, op: OperationId) -> Result<Vec<Tally>, StoreError>;
+
+    /// Stores an announcement.
+    async fn insert_announcement(&mut self, op: OperationId, a: &Announcement) -> Result<(), StoreError>;
+    /// The latest announcement of an operation.
+    async fn latest_announcement(&mut self, op: OperationId) -> Result<Option<Announcement>, StoreError>;
+
+    /// Stores a flag's resolution.
+    async fn insert_resolution(&mut self, op: OperationId, r: &Resolution) -> Result<(), StoreError>;
+    /// Every resolution of an operation, oldest first.
+    async fn resolutions(&mut self, op: OperationId) -> Result<Vec<Resolution>, StoreError>;
+
+    /// The `(fingerprint, object id)` stored under an idempotency key, if
+    /// it was stored at or after `since`.
+    async fn find_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        since: jiff::Timestamp,
+    ) -> Result<Option<(String, String)>, StoreError>;
+    /// Stores an idempotency key (replacing an expired one) and drops keys older than `expired_before`.
+    async fn insert_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        fingerprint: &str,
+        object_id: &str,
+        at: jiff::Timestamp,
+        expired_before: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a new release.
+    async fn insert_release(&mut self, r: &Release) -> Result<(), StoreError>;
+    /// Replaces a release's status fields (refused once published).
+    async fn update_release(&mut self, r: &Release) -> Result<(), StoreError>;
+    /// A release by id.
+    async fn find_release(&mut self, id: ReleaseId) -> Result<Option<Release>, StoreError>;
+    /// The releases of an operation, oldest first.
+    async fn list_releases(&mut self, op: OperationId) -> Result<Vec<Release>, StoreError>;
 }

@@ -121,6 +121,7 @@ impl From<Error> for ApiError {
                 retry_after: None,
             },
             Error::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
+            Error::Unprocessable { message, .. } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             Error::Store(StoreError::Busy) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "the database is busy; try again")
             }

@@ -171,8 +171,77 @@ impl App {
             tx.insert_operation(&op).await?;
             let ev = AuditEvent::success("operation.create", "operation", Some(op.id.to_string()));
             self.record(tx.as_mut(), actor, ev).await?;
+            let all: Vec<Agency> = agencies.iter().map(|(a, _)| a.clone()).collect();
+            self.seed_results(tx.as_mut(), actor, &op, &all, &demo::tallies()).await?;
         }
         tx.commit().await?;
         Ok(DemoOutcome { created, sign_ins })
+    }
+
+    /// The demo's results: a tally per state, Iowa's detailed records, and
+    /// the leads' announcement. Also used by tests to load other tables.
+    pub async fn seed_results(
+        &self,
+        tx: &mut dyn crate::store::StoreTx,
+        actor: &Actor,
+        op: &Operation,
+        agencies: &[Agency],
+        tallies: &[demo::DemoTally],
+    ) -> Result<()> {
+        use crate::aggregate::Tally;
+        use crate::ids::{ResultId, TallyId};
+        use crate::results::{NewResult, ResultRecord};
+        let now = self.clock.now();
+        let id_of = |short: &str| {
+            agencies
+                .iter()
+                .find(|a| a.short_name == short)
+                .map(|a| a.id)
+                .ok_or_else(|| Error::Internal(format!("demo agency {short} missing")))
+        };
+        for t in tallies {
+            let state = crate::states::StateCode::from_usps(t.state)
+                .ok_or_else(|| Error::Internal(format!("demo state {}", t.state)))?;
+            let window = op.window_for(state).ok_or_else(|| Error::Internal("demo state not in operation".into()))?;
+            let tally = Tally {
+                id: TallyId::new_v7(),
+                operation_id: op.id,
+                state: Some(state),
+                agency_id: id_of(t.agency)?,
+                whole_state: true,
+                as_of: window.end,
+                figures: t.figures,
+                reason: None,
+                source_text: Some(t.line.to_string()),
+                recorded_by: None,
+                recorded_at: now,
+            };
+            tx.insert_tally(&tally).await?;
+            self.record(tx, actor, AuditEvent::success("tally.create", "tally", Some(tally.id.to_string()))).await?;
+        }
+        for (short, input) in demo::iowa_records() {
+            let new = NewResult::parse(&input, op, now).map_err(Error::Validation)?;
+            let rec = ResultRecord {
+                id: ResultId::new_v7(),
+                version: 1,
+                operation_id: op.id,
+                agency_id: id_of(short)?,
+                state: new.state,
+                occurred_at: new.occurred_at,
+                detail: new.detail,
+                identity: None,
+                void: false,
+                reason: None,
+                recorded_by: None,
+                recorded_at: now,
+            };
+            tx.insert_result_version(&rec).await?;
+            tx.add_counters(op.id, rec.state, rec.agency_id, &rec.counters()).await?;
+            self.record(tx, actor, AuditEvent::success("result.create", "result", Some(rec.id.to_string()))).await?;
+        }
+        let a = demo::announcement().parse(now).map_err(Error::Validation)?;
+        tx.insert_announcement(op.id, &a).await?;
+        self.record(tx, actor, AuditEvent::success("operation.announce", "operation", Some(op.id.to_string()))).await?;
+        Ok(())
     }
 }

@@ -1,0 +1,740 @@
+//! Result, tally, announcement, aggregate, flag and release use cases. Every
+//! write runs in one transaction with its counters and its audit record; a
+//! submission with an idempotency key already seen answers with the object
+//! it made the first time.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::agency::Agency;
+use crate::aggregate::{self, AnnouncementInput, Inputs, NewTally, Report, Resolution, Tally, TallyInput};
+use crate::audit::AuditEvent;
+use crate::auth::Session;
+use crate::error::{Error, Result};
+use crate::ids::{AgencyId, OperationId, ReleaseId, ResultId, TallyId};
+use crate::operation::Operation;
+use crate::page::{Page, PageRequest};
+use crate::policy::{Action, Resource, Scope, allows, coordinates_state};
+use crate::release::{self, Preset, Release, ReleaseStatus};
+use crate::results::{Detail, Identity, NewResult, ResultInput, ResultRecord};
+use crate::seal::Place;
+use crate::states::StateCode;
+use crate::store::StoreTx;
+use crate::validate::text;
+
+use super::App;
+use super::seal::operation_scope;
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_HOURS: i64 = 24;
+
+/// An `Idempotency-Key` and a fingerprint of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    /// The client's key.
+    pub key: String,
+    /// A hash of the method, path and body.
+    pub fingerprint: String,
+}
+
+impl Idempotency {
+    /// Checks the key's form: 1 to 255 visible ASCII characters.
+    pub fn new(key: &str, fingerprint: String) -> Result<Self> {
+        let ok = !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            return Err(Error::field("Idempotency-Key", "invalid", "1 to 255 visible ASCII characters"));
+        }
+        Ok(Idempotency { key: key.to_string(), fingerprint })
+    }
+}
+
+/// What a write answers: the object, whether it is a replay, and warnings.
+#[derive(Debug, Clone)]
+pub struct Written<T> {
+    /// The object.
+    pub value: T,
+    /// Whether an earlier submission with the same key made it.
+    pub replayed: bool,
+    /// Accepted, but worth a second look.
+    pub warnings: Vec<String>,
+}
+
+/// A result record as its readers see it: never its identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResultView {
+    /// Which.
+    pub id: ResultId,
+    /// Current version.
+    pub version: u32,
+    /// Operation.
+    pub operation_id: OperationId,
+    /// Agency.
+    pub agency_id: AgencyId,
+    /// State.
+    pub state: StateCode,
+    /// When it happened (RFC 3339, UTC).
+    pub occurred_at: Timestamp,
+    /// What (with `kind`).
+    #[serde(flatten)]
+    pub detail: Detail,
+    /// Whether a sealed identity is held.
+    pub has_identity: bool,
+    /// Whether it is voided.
+    pub void: bool,
+    /// Why the current version was made.
+    pub reason: Option<String>,
+    /// When the current version was recorded.
+    pub recorded_at: Timestamp,
+}
+
+impl From<&ResultRecord> for ResultView {
+    fn from(r: &ResultRecord) -> Self {
+        ResultView {
+            id: r.id,
+            version: r.version,
+            operation_id: r.operation_id,
+            agency_id: r.agency_id,
+            state: r.state,
+            occurred_at: r.occurred_at,
+            detail: r.detail.clone(),
+            has_identity: r.identity.is_some(),
+            void: r.void,
+            reason: r.reason.clone(),
+            recorded_at: r.recorded_at,
+        }
+    }
+}
+
+fn identity_place(id: &str) -> String {
+    id.to_string()
+}
+
+fn place(id: &str) -> Place<'_> {
+    Place { table: "result_versions", row: id, field: "identity" }
+}
+
+async fn load_op(tx: &mut dyn StoreTx, id: OperationId) -> Result<Operation> {
+    tx.find_operation(id).await?.ok_or(Error::NotFound { kind: "operation" })
+}
+
+fn op_resource(op: &Operation) -> (Vec<AgencyId>, Vec<AgencyId>) {
+    (op.leads(), op.members())
+}
+
+fn reason(field: &str, r: Option<&str>) -> Result<String> {
+    text(field, r.unwrap_or(""), 3, 500).map_err(|e| Error::Validation(vec![e]))
+}
+
+impl App {
+    /// Authorizes `action` on an operation, recording a refusal.
+    async fn on_operation(&self, actor: &Actor, action: Action, op: &Operation) -> Result<()> {
+        let (leads, members) = op_resource(op);
+        self.guard(
+            actor,
+            action,
+            &Resource::Operation { leads: &leads, members: &members },
+            "operation",
+            Some(op.id.to_string()),
+        )
+        .await
+    }
+
+    /// Authorizes `action` on a record, recording a refusal.
+    async fn on_record(&self, actor: &Actor, action: Action, op: &Operation, r: &ResultRecord) -> Result<()> {
+        let members = op.members();
+        let res = Resource::Record { agency_id: r.agency_id, members: &members };
+        self.guard(actor, action, &res, "result", Some(r.id.to_string())).await
+    }
+
+    fn principal(actor: &Actor) -> String {
+        actor.user_id().map_or_else(|| "local-admin".to_string(), |u| u.to_string())
+    }
+
+    /// The object id an idempotency key already answered, if any; refuses a
+    /// key reused with another request.
+    async fn replay(&self, tx: &mut dyn StoreTx, actor: &Actor, idem: Option<&Idempotency>) -> Result<Option<String>> {
+        let Some(i) = idem else { return Ok(None) };
+        let since = self.clock.now() - jiff::SignedDuration::from_hours(IDEMPOTENCY_HOURS);
+        match tx.find_idempotency(&Self::principal(actor), &i.key, since).await? {
+            None => Ok(None),
+            Some((fp, id)) if fp == i.fingerprint => Ok(Some(id)),
+            Some(_) => Err(Error::Unprocessable {
+                code: "idempotency.key_reused",
+                message: "this Idempotency-Key was used with a different request; use a new key".into(),
+            }),
+        }
+    }
+
+    async fn remember(&self, tx: &mut dyn StoreTx, actor: &Actor, idem: Option<&Idempotency>, id: &str) -> Result<()> {
+        if let Some(i) = idem {
+            let now = self.clock.now();
+            let expired = now - jiff::SignedDuration::from_hours(IDEMPOTENCY_HOURS);
+            tx.insert_idempotency(&Self::principal(actor), &i.key, &i.fingerprint, id, now, expired).await?;
+        }
+        Ok(())
+    }
+
+    /// The agency a submission is for: the given one (which must be the
+    /// actor's, unless the actor speaks for the state) or the actor's own.
+    async fn reporting_agency(
+        &self,
+        tx: &mut dyn StoreTx,
+        actor: &Actor,
+        op: &Operation,
+        given: Option<AgencyId>,
+        state: Option<StateCode>,
+    ) -> Result<AgencyId> {
+        let own = actor.agency_id;
+        match (given, own) {
+            (None, Some(a)) => Ok(a),
+            (None, None) => Err(Error::field("agency_id", "required", "name the agency")),
+            (Some(g), Some(a)) if g == a => Ok(g),
+            (Some(g), _) => {
+                let home = match own {
+                    Some(a) => tx.find_agency(a).await?.map(|x| x.home_state),
+                    None => None,
+                };
+                let leads = own.is_some_and(|a| op.leads().contains(&a));
+                let speaks = state.is_some_and(|s| coordinates_state(actor, home, leads, s));
+                if speaks || actor.agency_id.is_none() {
+                    Ok(g)
+                } else {
+                    Err(Error::field(
+                        "agency_id",
+                        "not_allowed",
+                        "you may report for your own agency, or for any agency of a state you coordinate",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Records a result.
+    pub async fn record_result(
+        &self,
+        actor: &Actor,
+        op_id: OperationId,
+        input: &ResultInput,
+        idem: Option<&Idempotency>,
+    ) -> Result<Written<ResultView>> {
+        let op = load_op(self.read().await?.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::ResultCreate, &op).await?;
+        let new = NewResult::parse(input, &op, self.clock.now()).map_err(Error::Validation)?;
+        let mut tx = self.write().await?;
+        if let Some(id) = self.replay(tx.as_mut(), actor, idem).await? {
+            let id: ResultId = id.parse().map_err(|_| Error::Internal("bad idempotent object id".into()))?;
+            let v = tx.result_versions(id).await?;
+            let last = v.last().ok_or(Error::NotFound { kind: "result" })?;
+            return Ok(Written { value: last.into(), replayed: true, warnings: new.warnings });
+        }
+        let agency = self.reporting_agency(tx.as_mut(), actor, &op, new.agency_id, Some(new.state)).await?;
+        let id = ResultId::new_v7();
+        let identity = match &new.identity {
+            Some(i) => {
+                let plain = serde_json::to_vec(i).map_err(|e| Error::Internal(e.to_string()))?;
+                let row = identity_place(&id.to_string());
+                Some(self.seal_value(tx.as_mut(), &operation_scope(op.id), &place(&row), &plain).await?)
+            }
+            None => None,
+        };
+        let rec = ResultRecord {
+            id,
+            version: 1,
+            operation_id: op.id,
+            agency_id: agency,
+            state: new.state,
+            occurred_at: new.occurred_at,
+            detail: new.detail,
+            identity,
+            void: false,
+            reason: None,
+            recorded_by: actor.user_id(),
+            recorded_at: self.clock.now(),
+        };
+        tx.insert_result_version(&rec).await?;
+        tx.add_counters(op.id, rec.state, rec.agency_id, &rec.counters()).await?;
+        self.remember(tx.as_mut(), actor, idem, &id.to_string()).await?;
+        let ev = AuditEvent {
+            detail: Some(format!("kind={} version=1", rec.detail.kind().as_str())),
+            ..AuditEvent::success("result.create", "result", Some(id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok(Written { value: (&rec).into(), replayed: false, warnings: new.warnings })
+    }
+
+    async fn current(&self, tx: &mut dyn StoreTx, id: ResultId) -> Result<(Operation, ResultRecord)> {
+        let versions = tx.result_versions(id).await?;
+        let last = versions.last().cloned().ok_or(Error::NotFound { kind: "result" })?;
+        let op = load_op(tx, last.operation_id).await?;
+        Ok((op, last))
+    }
+
+    /// Corrects a record: a new version with a reason. The identity is kept
+    /// unless a new one is given.
+    pub async fn correct_result(
+        &self,
+        actor: &Actor,
+        id: ResultId,
+        input: &ResultInput,
+        idem: Option<&Idempotency>,
+    ) -> Result<Written<ResultView>> {
+        self.change_result(actor, id, Some(input), input.reason.as_deref(), idem).await
+    }
+
+    /// Voids a record with a reason: it stays, and counts for nothing.
+    pub async fn void_result(
+        &self,
+        actor: &Actor,
+        id: ResultId,
+        why: Option<&str>,
+        idem: Option<&Idempotency>,
+    ) -> Result<Written<ResultView>> {
+        self.change_result(actor, id, None, why, idem).await
+    }
+
+    async fn change_result(
+        &self,
+        actor: &Actor,
+        id: ResultId,
+        input: Option<&ResultInput>,
+        why: Option<&str>,
+        idem: Option<&Idempotency>,
+    ) -> Result<Written<ResultView>> {
+        let (op, last) = self.current(self.read().await?.as_mut(), id).await?;
+        self.on_record(actor, Action::ResultCorrect, &op, &last).await?;
+        let why = reason("reason", why)?;
+        let new = match input {
+            Some(i) => Some(NewResult::parse(i, &op, self.clock.now()).map_err(Error::Validation)?),
+            None => None,
+        };
+        let mut tx = self.write().await?;
+        if let Some(rid) = self.replay(tx.as_mut(), actor, idem).await? {
+            let rid: ResultId = rid.parse().map_err(|_| Error::Internal("bad idempotent object id".into()))?;
+            let (_, now) = self.current(tx.as_mut(), rid).await?;
+            return Ok(Written { value: (&now).into(), replayed: true, warnings: Vec::new() });
+        }
+        // Re-read inside the write transaction: another correction may have landed.
+        let (_, last) = self.current(tx.as_mut(), id).await?;
+        if last.void {
+            return Err(Error::Conflict {
+                code: "result.voided",
+                message: "this record is voided; record a new one".into(),
+            });
+        }
+        let mut next = last.clone();
+        next.version = last.version + 1;
+        next.reason = Some(why);
+        next.recorded_by = actor.user_id();
+        next.recorded_at = self.clock.now();
+        let mut warnings = Vec::new();
+        match new {
+            None => next.void = true,
+            Some(n) => {
+                if n.detail.kind() != last.detail.kind() {
+                    return Err(Error::field(
+                        "kind",
+                        "immutable",
+                        "a correction keeps the record's kind; void it and record a new one",
+                    ));
+                }
+                if let Some(a) = n.agency_id
+                    && a != last.agency_id
+                {
+                    return Err(Error::field("agency_id", "immutable", "a correction keeps the record's agency"));
+                }
+                next.state = n.state;
+                next.occurred_at = n.occurred_at;
+                next.detail = n.detail;
+                if let Some(i) = &n.identity {
+                    let plain = serde_json::to_vec(i).map_err(|e| Error::Internal(e.to_string()))?;
+                    let row = identity_place(&id.to_string());
+                    next.identity =
+                        Some(self.seal_value(tx.as_mut(), &operation_scope(op.id), &place(&row), &plain).await?);
+                }
+                warnings = n.warnings;
+            }
+        }
+        tx.insert_result_version(&next).await?;
+        let before = last.counters();
+        let after = next.counters();
+        if last.state == next.state {
+            tx.add_counters(op.id, next.state, next.agency_id, &after.minus(&before)).await?;
+        } else {
+            tx.add_counters(op.id, last.state, last.agency_id, &crate::figures::Counters::default().minus(&before))
+                .await?;
+            tx.add_counters(op.id, next.state, next.agency_id, &after).await?;
+        }
+        self.remember(tx.as_mut(), actor, idem, &id.to_string()).await?;
+        let action = if next.void { "result.void" } else { "result.correct" };
+        let ev = AuditEvent {
+            detail: Some(format!("version={}", next.version)),
+            ..AuditEvent::success(action, "result", Some(id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok(Written { value: (&next).into(), replayed: false, warnings })
+    }
+
+    /// A record's versions, newest last.
+    pub async fn result_history(&self, actor: &Actor, id: ResultId) -> Result<Vec<ResultView>> {
+        let mut tx = self.read().await?;
+        let versions = tx.result_versions(id).await?;
+        let last = versions.last().ok_or(Error::NotFound { kind: "result" })?;
+        let op = load_op(tx.as_mut(), last.operation_id).await?;
+        drop(tx);
+        self.on_record(actor, Action::ResultRead, &op, last).await?;
+        Ok(versions.iter().map(ResultView::from).collect())
+    }
+
+    /// The current records of an operation the actor may read.
+    pub async fn list_results(
+        &self,
+        actor: &Actor,
+        op_id: OperationId,
+        page: &PageRequest,
+    ) -> Result<Page<ResultView>> {
+        let mut tx = self.read().await?;
+        let op = load_op(tx.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::ResultList, &op).await?;
+        let only = if allows(actor, Action::ResultRead, Scope::SameOperation) { None } else { actor.agency_id };
+        if only.is_none() && actor.agency_id.is_none() {
+            return Err(Error::Forbidden { action: Action::ResultList.as_str() });
+        }
+        let rows = tx.list_results(op.id, only, page.after.as_deref(), page.limit + 1).await?;
+        Ok(Page::from_rows(rows.iter().map(ResultView::from).collect(), page.limit, |r| r.id.to_string()))
+    }
+
+    /// A victim's identity: for the roles the access table allows, after a
+    /// recent second factor, and every view audited.
+    pub async fn reveal_identity(&self, actor: &Actor, session: &Session, id: ResultId) -> Result<Identity> {
+        let mut tx = self.read().await?;
+        let (op, last) = self.current(tx.as_mut(), id).await?;
+        drop(tx);
+        self.on_record(actor, Action::VictimReveal, &op, &last).await?;
+        if !matches!(last.detail, Detail::Victim(_)) {
+            return Err(Error::NotFound { kind: "victim identity" });
+        }
+        self.require_recent_factor(session)?;
+        let mut tx = self.write().await?;
+        let Some(blob) = last.identity.as_deref() else {
+            return Err(Error::NotFound { kind: "victim identity" });
+        };
+        let row = identity_place(&id.to_string());
+        let plain = self.open_value(tx.as_mut(), &operation_scope(op.id), &place(&row), blob).await?;
+        let identity: Identity =
+            serde_json::from_slice(&plain).map_err(|_| Error::Internal("a sealed identity is malformed".into()))?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("victim.reveal", "result", Some(id.to_string()))).await?;
+        tx.commit().await?;
+        Ok(identity)
+    }
+
+    /// Records a tally.
+    pub async fn submit_tally(
+        &self,
+        actor: &Actor,
+        op_id: OperationId,
+        input: &TallyInput,
+        idem: Option<&Idempotency>,
+    ) -> Result<Written<Tally>> {
+        let op = load_op(self.read().await?.as_mut(), op_id).await?;
+        let new = NewTally::parse(input, &op, self.clock.now()).map_err(Error::Validation)?;
+        let action = if new.whole_state { Action::TallyState } else { Action::TallyCreate };
+        self.on_operation(actor, action, &op).await?;
+        let mut tx = self.write().await?;
+        if let Some(id) = self.replay(tx.as_mut(), actor, idem).await? {
+            let id: TallyId = id.parse().map_err(|_| Error::Internal("bad idempotent object id".into()))?;
+            let t = tx.find_tally(id).await?.ok_or(Error::NotFound { kind: "tally" })?;
+            return Ok(Written { value: t, replayed: true, warnings: new.warnings });
+        }
+        if new.whole_state {
+            let home = match actor.agency_id {
+                Some(a) => tx.find_agency(a).await?.map(|x| x.home_state),
+                None => None,
+            };
+            let leads = actor.agency_id.is_some_and(|a| op.leads().contains(&a));
+            let state = new.state.ok_or_else(|| Error::field("state", "required", "a state tally names its state"))?;
+            if !coordinates_state(actor, home, leads, state) && actor.agency_id.is_some() {
+                drop(tx);
+                return Err(self
+                    .refuse(
+                        actor,
+                        Action::TallyState,
+                        "operation",
+                        Some(op.id.to_string()),
+                        Error::Forbidden { action: "tally.state" },
+                    )
+                    .await);
+            }
+        }
+        let agency = self.reporting_agency(tx.as_mut(), actor, &op, new.agency_id, new.state).await?;
+        let t = Tally {
+            id: TallyId::new_v7(),
+            operation_id: op.id,
+            state: new.state,
+            agency_id: agency,
+            whole_state: new.whole_state,
+            as_of: new.as_of,
+            figures: new.figures,
+            reason: new.reason,
+            source_text: new.source_text,
+            recorded_by: actor.user_id(),
+            recorded_at: self.clock.now(),
+        };
+        tx.insert_tally(&t).await?;
+        self.remember(tx.as_mut(), actor, idem, &t.id.to_string()).await?;
+        let scope = if t.whole_state { "state" } else { "agency" };
+        let ev = AuditEvent {
+            detail: Some(format!("scope={scope} state={}", t.state.map(|s| s.iso()).unwrap_or_else(|| "none".into()))),
+            ..AuditEvent::success("tally.create", "tally", Some(t.id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok(Written { value: t, replayed: false, warnings: new.warnings })
+    }
+
+    /// Every tally of an operation.
+    pub async fn list_tallies(&self, actor: &Actor, op_id: OperationId) -> Result<Vec<Tally>> {
+        let mut tx = self.read().await?;
+        let op = load_op(tx.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::ReportRead, &op).await?;
+        Ok(tx.tallies(op.id).await?)
+    }
+
+    /// Records what the leads announced.
+    pub async fn announce(
+        &self,
+        actor: &Actor,
+        op_id: OperationId,
+        input: &AnnouncementInput,
+    ) -> Result<aggregate::Announcement> {
+        let op = load_op(self.read().await?.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::OperationAnnounce, &op).await?;
+        let mut a = input.parse(self.clock.now()).map_err(Error::Validation)?;
+        a.recorded_by = actor.user_id();
+        let mut tx = self.write().await?;
+        tx.insert_announcement(op.id, &a).await?;
+        self.record(
+            tx.as_mut(),
+            actor,
+            AuditEvent::success("operation.announce", "operation", Some(op.id.to_string())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(a)
+    }
+
+    async fn build_report(&self, tx: &mut dyn StoreTx, op: &Operation) -> Result<(Report, Vec<Agency>)> {
+        let counters = tx.counters(op.id).await?;
+        let tallies = tx.tallies(op.id).await?;
+        let announced = tx.latest_announcement(op.id).await?;
+        let resolutions = tx.resolutions(op.id).await?;
+        let mut ids = op.members();
+        ids.extend(counters.iter().map(|(_, a, _)| *a));
+        ids.extend(tallies.iter().map(|t| t.agency_id));
+        ids.sort();
+        ids.dedup();
+        let agencies = tx.agencies_by_ids(&ids).await?;
+        let report = aggregate::aggregate(&Inputs {
+            operation: op,
+            agencies: &agencies,
+            counters: &counters,
+            tallies: &tallies,
+            announced: announced.as_ref(),
+            resolutions: &resolutions,
+        });
+        Ok((report, agencies))
+    }
+
+    /// The current aggregate of an operation.
+    pub async fn report(&self, actor: &Actor, op_id: OperationId) -> Result<Report> {
+        let mut tx = self.read().await?;
+        let op = load_op(tx.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::ReportRead, &op).await?;
+        Ok(self.build_report(tx.as_mut(), &op).await?.0)
+    }
+
+    /// Resolves an open flag with a reason.
+    pub async fn resolve_flag(
+        &self,
+        actor: &Actor,
+        op_id: OperationId,
+        key: &str,
+        why: Option<&str>,
+    ) -> Result<Report> {
+        let op = load_op(self.read().await?.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::FlagResolve, &op).await?;
+        let why = reason("reason", why)?;
+        let mut tx = self.write().await?;
+        let (report, _) = self.build_report(tx.as_mut(), &op).await?;
+        let flag = report
+            .all_flags()
+            .find(|f| f.key == key)
+            .cloned()
+            .ok_or_else(|| Error::field("key", "unknown", "no flag of this operation has this key"))?;
+        if !flag.is_open() {
+            return Err(Error::Conflict { code: "flag.resolved", message: "this flag is already resolved".into() });
+        }
+        let r = Resolution {
+            key: flag.key.clone(),
+            fingerprint: flag.fingerprint.clone(),
+            by: actor.label(),
+            at: self.clock.now(),
+            reason: why,
+        };
+        tx.insert_resolution(op.id, &r).await?;
+        let ev = AuditEvent {
+            detail: Some(format!("flag={}", flag.code)),
+            ..AuditEvent::success("flag.resolve", "operation", Some(op.id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        let (report, _) = self.build_report(tx.as_mut(), &op).await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    /// Drafts a release from the current aggregate.
+    pub async fn draft_release(&self, actor: &Actor, op_id: OperationId, preset: &str) -> Result<Release> {
+        let op = load_op(self.read().await?.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::ReleaseDraft, &op).await?;
+        let preset = Preset::parse(preset)
+            .ok_or_else(|| Error::field("preset", "invalid", "preset must be press or statistical"))?;
+        let mut tx = self.write().await?;
+        let (report, agencies) = self.build_report(tx.as_mut(), &op).await?;
+        let content = release::build(&report, &op, &agencies, preset);
+        let previous = tx
+            .list_releases(op.id)
+            .await?
+            .into_iter()
+            .filter(|r| r.status == ReleaseStatus::Published)
+            .max_by_key(|r| r.version);
+        let changes = previous.map(|p| release::changes(&p.content, &content)).unwrap_or_default();
+        let r = Release {
+            id: ReleaseId::new_v7(),
+            operation_id: op.id,
+            status: ReleaseStatus::Draft,
+            content,
+            changes,
+            version: None,
+            sha256: None,
+            drafted_by: actor.user_id(),
+            drafted_at: self.clock.now(),
+            approved_by: None,
+            approved_at: None,
+            published_by: None,
+            published_at: None,
+        };
+        tx.insert_release(&r).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("release.draft", "release", Some(r.id.to_string())))
+            .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    async fn load_release(&self, tx: &mut dyn StoreTx, id: ReleaseId) -> Result<(Operation, Release)> {
+        let r = tx.find_release(id).await?.ok_or(Error::NotFound { kind: "release" })?;
+        let op = load_op(tx, r.operation_id).await?;
+        Ok((op, r))
+    }
+
+    /// Refuses to approve or publish a draft whose figures no longer match
+    /// the aggregate, or while flags are open.
+    async fn check_current(&self, tx: &mut dyn StoreTx, op: &Operation, r: &Release) -> Result<()> {
+        let (report, agencies) = self.build_report(tx, op).await?;
+        if report.open_flags > 0 {
+            return Err(Error::Conflict {
+                code: "release.open_flags",
+                message: format!("{} flag(s) are open: resolve them before a release goes out", report.open_flags),
+            });
+        }
+        let now = release::build(&report, op, &agencies, r.content.preset);
+        if !now.same_figures(&r.content) {
+            return Err(Error::Conflict {
+                code: "release.stale",
+                message: "the figures changed since this draft was made: draft it again".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Approves a draft.
+    pub async fn approve_release(&self, actor: &Actor, id: ReleaseId) -> Result<Release> {
+        let (op, _) = self.load_release(self.read().await?.as_mut(), id).await?;
+        self.on_operation(actor, Action::ReleaseApprove, &op).await?;
+        let mut tx = self.write().await?;
+        let (op, mut r) = self.load_release(tx.as_mut(), id).await?;
+        if r.status != ReleaseStatus::Draft {
+            return Err(Error::Conflict {
+                code: "release.not_draft",
+                message: format!("this release is {}", r.status.as_str()),
+            });
+        }
+        self.check_current(tx.as_mut(), &op, &r).await?;
+        r.status = ReleaseStatus::Approved;
+        r.approved_by = actor.user_id();
+        r.approved_at = Some(self.clock.now());
+        tx.update_release(&r).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("release.approve", "release", Some(id.to_string())))
+            .await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Publishes an approved release after step-up: numbered, hashed, frozen.
+    pub async fn publish_release(&self, actor: &Actor, session: Option<&Session>, id: ReleaseId) -> Result<Release> {
+        let (op, _) = self.load_release(self.read().await?.as_mut(), id).await?;
+        self.on_operation(actor, Action::ReleasePublish, &op).await?;
+        match session {
+            Some(s) => self.require_recent_factor(s)?,
+            None => return Err(Error::StepUpRequired),
+        }
+        let mut tx = self.write().await?;
+        let (op, mut r) = self.load_release(tx.as_mut(), id).await?;
+        if r.status != ReleaseStatus::Approved {
+            return Err(Error::Conflict {
+                code: "release.not_approved",
+                message: format!("only an approved release may be published; this one is {}", r.status.as_str()),
+            });
+        }
+        self.check_current(tx.as_mut(), &op, &r).await?;
+        let last = tx.list_releases(op.id).await?.iter().filter_map(|x| x.version).max().unwrap_or(0);
+        r.status = ReleaseStatus::Published;
+        r.version = Some(last + 1);
+        r.sha256 = Some(r.content.sha256());
+        r.published_by = actor.user_id();
+        r.published_at = Some(self.clock.now());
+        tx.update_release(&r).await?;
+        let ev = AuditEvent {
+            detail: Some(format!("version={} sha256={}", last + 1, r.sha256.as_deref().unwrap_or(""))),
+            ..AuditEvent::success("release.publish", "release", Some(id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// One release.
+    pub async fn get_release(&self, actor: &Actor, id: ReleaseId) -> Result<Release> {
+        let (op, r) = self.load_release(self.read().await?.as_mut(), id).await?;
+        self.on_operation(actor, Action::ReleaseRead, &op).await?;
+        Ok(r)
+    }
+
+    /// The releases of an operation.
+    pub async fn list_releases(&self, actor: &Actor, op_id: OperationId) -> Result<Vec<Release>> {
+        let mut tx = self.read().await?;
+        let op = load_op(tx.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::ReleaseRead, &op).await?;
+        Ok(tx.list_releases(op.id).await?)
+    }
+
+    /// A published version of an operation's release (for export).
+    pub async fn release_version(&self, actor: &Actor, op_id: OperationId, version: u32) -> Result<Release> {
+        self.list_releases(actor, op_id)
+            .await?
+            .into_iter()
+            .find(|r| r.version == Some(version))
+            .ok_or(Error::NotFound { kind: "published release version" })
+    }
+}
