@@ -528,7 +528,7 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
     let mut stray_counters = Counters::default();
     let mut stray_states = BTreeSet::new();
     let mut states: Vec<StateCode> = op_states.clone();
-    states.sort_by_key(|s| s.iso());
+    states.sort_by_key(|s| s.name());
     for (s, _, _) in inp.counters {
         if !op_states.contains(s) {
             stray_states.insert(*s);
@@ -594,17 +594,7 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
                     message: format!("{} tally as of {}", name_of(agency), zone.display(t.as_of)),
                 });
             }
-            if has_records {
-                sources.push(Note {
-                    code: "records",
-                    message: format!(
-                        "{} record{} from {}",
-                        rec.records,
-                        if rec.records == 1 { "" } else { "s" },
-                        name_of(agency)
-                    ),
-                });
-            }
+
             let source = match (tally.is_some(), has_records) {
                 (true, true) => "tally_and_records",
                 (true, false) => "tally",
@@ -612,6 +602,18 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
             };
             sum.add(&fig);
             agencies.push(AgencyFigures { agency_id: *agency, name: name_of(agency), figures: fig, source });
+        }
+        let with_records: Vec<&AgencyFigures> = agencies.iter().filter(|a| a.source != "tally").collect();
+        if all_counters.records > 0 {
+            let n = all_counters.records;
+            let from = match with_records.as_slice() {
+                [one] => one.name.clone(),
+                many => format!("{} agencies", many.len()),
+            };
+            sources.push(Note {
+                code: "records",
+                message: format!("{n} record{} from {from}", if n == 1 { "" } else { "s" }),
+            });
         }
         let has_agency_figures = !agencies.is_empty();
         let mut figures = sum;
@@ -766,6 +768,132 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
     };
     report.open_flags = report.all_flags().filter(|f| f.is_open()).count();
     report
+}
+
+/// Renders a report as Markdown or CSV (JSON is its serde form).
+pub fn render(r: &Report, format: crate::release::Format) -> String {
+    use crate::release::Format;
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let cols = [
+        Field::Arrests,
+        Field::Victims,
+        Field::MinorVictims,
+        Field::NeededMedical,
+        Field::SearchWarrants,
+        Field::Businesses,
+        Field::CurrencyUsd,
+    ];
+    let seiz = |row: &Row| row.seizures.iter().map(|s| s.description.clone()).collect::<Vec<_>>().join("; ");
+    match format {
+        Format::Csv => {
+            let _ = writeln!(
+                out,
+                "state,name,arrests,victims,minor_victims,needed_medical,search_warrants,businesses,currency_usd,currency_withheld,seizures,sources,open_flags"
+            );
+            let q = |s: &str| {
+                if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+            };
+            for row in &r.rows {
+                let vals: Vec<String> = cols.iter().map(|f| row.figures.get(*f).to_string()).collect();
+                let sources: Vec<&str> = row.sources.iter().map(|n| n.message.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{},{}",
+                    row.state.map(|s| s.iso()).unwrap_or_default(),
+                    q(&row.name),
+                    vals.join(","),
+                    row.figures.currency_withheld,
+                    q(&seiz(row)),
+                    q(&sources.join("; ")),
+                    row.flags.iter().filter(|f| f.is_open()).count()
+                );
+            }
+            let vals: Vec<String> = cols.iter().map(|f| r.totals.get(*f).to_string()).collect();
+            let _ = writeln!(out, "total,Total,{},{},,,{}", vals.join(","), r.totals.currency_withheld, r.open_flags);
+        }
+        _ => {
+            let _ = writeln!(out, "# {} ({}): aggregate\n", r.name, r.operation);
+            let _ = writeln!(
+                out,
+                "| State | Arrests | Victims | of which minors | Needing medical care | Search warrants | Businesses | Currency | Sources | Flags |"
+            );
+            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---|---|---|");
+            for row in &r.rows {
+                let currency = match (row.figures.currency_usd, row.figures.currency_withheld) {
+                    (0, false) => "—".to_string(),
+                    (0, true) => "amount withheld".to_string(),
+                    (a, false) => format!("${a}"),
+                    (a, true) => format!("${a} + withheld"),
+                };
+                let sources: Vec<&str> = row.sources.iter().map(|n| n.message.as_str()).collect();
+                let open = row.flags.iter().filter(|f| f.is_open()).count();
+                let name = match &row.reason {
+                    Some(why) => format!("{} ({why})", row.name),
+                    None => row.name.clone(),
+                };
+                let f = &row.figures;
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    name.replace('|', "/"),
+                    f.arrests,
+                    f.victims,
+                    f.minor_victims,
+                    f.needed_medical,
+                    f.search_warrants,
+                    f.businesses,
+                    currency,
+                    sources.join("; ").replace('|', "/"),
+                    if open == 0 { String::new() } else { format!("{open} open") }
+                );
+            }
+            let t = &r.totals;
+            let _ = writeln!(
+                out,
+                "| **Total** | **{}** | **{}** | **{}** | **{}** | **{}** | **{}** | {} | | |\n",
+                t.arrests,
+                t.victims,
+                t.minor_victims,
+                t.needed_medical,
+                t.search_warrants,
+                t.businesses,
+                if t.currency_withheld {
+                    format!("${} + withheld", t.currency_usd)
+                } else {
+                    format!("${}", t.currency_usd)
+                }
+            );
+            if let Some(a) = &r.announced {
+                let mut parts = Vec::new();
+                for f in Field::ALL {
+                    if let Some(v) = a.figures.get(f) {
+                        parts.push(format!("{v} {}", f.label()));
+                    }
+                }
+                if let Some(s) = a.states {
+                    parts.push(format!("{s} states"));
+                }
+                let _ = writeln!(out, "Announced: {}\n", parts.join(", "));
+            }
+            let _ = writeln!(out, "Flags: {} open\n", r.open_flags);
+            for f in r.all_flags() {
+                match &f.resolved {
+                    None => {
+                        let _ = writeln!(out, "- **open** `{}` {} (key `{}`)", f.code, f.message, f.key);
+                    }
+                    Some(res) => {
+                        let _ = writeln!(
+                            out,
+                            "- resolved `{}` {}: by {} at {}: {}",
+                            f.code, f.message, res.by, res.at, res.reason
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

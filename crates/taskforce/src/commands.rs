@@ -3,6 +3,7 @@
 
 pub mod agency;
 pub mod audit;
+pub mod report;
 pub mod serve;
 pub mod token;
 pub mod user;
@@ -52,7 +53,8 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             | Error::Forbidden { .. }
             | Error::Unauthenticated
             | Error::InvalidCredentials
-            | Error::Conflict { .. },
+            | Error::Conflict { .. }
+            | Error::Unprocessable { .. },
         ) => 2,
         _ => 1,
     }

@@ -85,6 +85,19 @@ enum Command {
     /// Quick tallies: `tally parse` reads lines on standard input and prints what it read as JSON.
     #[command(subcommand)]
     Tally(TallyCmd),
+    /// Print an operation's current aggregate: a row per state, totals, the announcement and flags.
+    Report {
+        /// The operation's code or name.
+        operation: String,
+        #[command(flatten)]
+        db: DbArg,
+        /// json, csv or md.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
+    /// Export a published release.
+    #[command(subcommand)]
+    Release(commands::report::ReleaseCmd),
     /// Manage the keys outside the database.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -185,6 +198,11 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }
+            Command::Report { operation, db, format } => {
+                cfg.apply_db(db.db);
+                commands::report::report(&cfg, &operation, &format).await
+            }
+            Command::Release(cmd) => commands::report::release(&mut cfg, cmd).await,
             Command::Keys(KeysCmd::Rotate { db }) => {
                 cfg.apply_db(db.db);
                 commands::rotate_keys(&cfg).await

@@ -754,3 +754,115 @@ fn tally_parse_reads_standard_input_into_json_per_state() {
     assert_eq!(v["US-IA"]["currency_usd"], Value::Null);
     assert_eq!(v["unparsed"][0]["line"], 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victim_and_arrestee_identities_reach_only_the_roles_allowed_to_see_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let name = "MARKER-victim-name-4d1a";
+    let contact = "MARKER-victim-contact-99e0";
+    let arrestee = "MARKER-arrestee-name-c3b7";
+    let mut c = cmd(&["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--demo", "--demo-skip-mfa"]);
+    c.env("TASKFORCE_DEMO_PASSWORD", PW).env("TASKFORCE_LOG", "debug").stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let base = loop {
+        let line = rx.recv_timeout(Duration::from_secs(120)).expect("server start");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break format!("http://{}", rest.split('/').next().unwrap().split(' ').next().unwrap());
+        }
+    };
+    let client = http();
+    let coordinator = token(&client, &base, "coordinator.mo-ago").await;
+    let ops: Value = client
+        .get(format!("{base}/api/v1/operations"))
+        .bearer_auth(&coordinator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = ops["items"][0]["id"].as_str().unwrap().to_string();
+    let post = |path: String, tok: String, body: Value| {
+        let client = client.clone();
+        async move { client.post(path).bearer_auth(tok).json(&body).send().await.unwrap() }
+    };
+    let victim = json!({
+        "kind": "victim", "state": "US-MO", "occurred_at": "2021-08-26T22:00:00-05:00", "age_band": "19-21",
+        "rescued": true, "needed_medical": true,
+        "identity": {"name": name, "date_of_birth": "2001-05-05", "contact": contact}
+    });
+    let r = post(format!("{base}/api/v1/operations/{op}/results"), coordinator.clone(), victim).await;
+    assert_eq!(r.status(), 201);
+    let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    bodies.push(("create".into(), serde_json::to_vec(&created).unwrap()));
+    let arrest = json!({
+        "kind": "arrest", "state": "US-MO", "occurred_at": "2021-08-26T22:10:00-05:00",
+        "charges": [{"statute": "RSMo 566.209", "nibrs": "64A"}], "identity": {"name": arrestee}
+    });
+    let r = post(format!("{base}/api/v1/operations/{op}/results"), coordinator.clone(), arrest).await;
+    assert_eq!(r.status(), 201);
+    bodies.push(("arrest".into(), r.bytes().await.unwrap().to_vec()));
+    // A name typed into a number field is refused without being echoed.
+    let bad = json!({"kind": "seizure", "state": "US-MO", "occurred_at": "2021-08-26T22:00:00-05:00",
+                     "seizure_kind": "currency", "amount_usd": name});
+    let r = post(format!("{base}/api/v1/operations/{op}/results"), coordinator.clone(), bad).await;
+    assert_eq!(r.status(), 422);
+    bodies.push(("bad amount".into(), r.bytes().await.unwrap().to_vec()));
+    for user in
+        ["officer.mo-ago", "commander.mo-ago", "pio.mo-ago", "admin.mo-ago", "analyst.mo-ago", "commander.ks-demo"]
+    {
+        let t = token(&client, &base, user).await;
+        for path in [
+            format!("/api/v1/operations/{op}/results"),
+            format!("/api/v1/results/{id}"),
+            format!("/api/v1/results/{id}/identity"),
+            format!("/api/v1/operations/{op}/report"),
+        ] {
+            let r = client.get(format!("{base}{path}")).bearer_auth(&t).send().await.unwrap();
+            bodies.push((format!("{user} GET {path}"), r.bytes().await.unwrap().to_vec()));
+        }
+    }
+    // The one allowed reader sees it, so the scan below can find the markers when they leak.
+    let r = client.get(format!("{base}/api/v1/results/{id}/identity")).bearer_auth(&coordinator).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let shown: Value = r.json().await.unwrap();
+    assert_eq!(shown["name"], name);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let log: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    let mut files = Vec::new();
+    for f in ["taskforce.db", "taskforce.db-wal", "taskforce.db-shm"] {
+        if let Ok(b) = std::fs::read(dir.path().join(f)) {
+            files.push((f, b));
+        }
+    }
+    let mut found = Vec::new();
+    for m in [name, contact, arrestee] {
+        if contains(log.as_bytes(), m) {
+            found.push(format!("{m} in the server log"));
+        }
+        for (what, b) in &bodies {
+            if contains(b, m) {
+                found.push(format!("{m} in {what}"));
+            }
+        }
+        for (f, b) in &files {
+            if contains(b, m) {
+                found.push(format!("{m} in {f}"));
+            }
+        }
+    }
+    eprintln!("identity marker scan: 3 markers, {} responses, {} findings", bodies.len(), found.len());
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -5,6 +5,7 @@
 pub mod agencies;
 pub mod health;
 pub mod operations;
+pub mod results;
 pub mod sessions;
 pub mod users;
 
@@ -31,6 +32,8 @@ use crate::AppState;
         (name = "agencies", description = "Agencies and their 24/7 duty contacts"),
         (name = "users", description = "User accounts"),
         (name = "operations", description = "Operations, their states, windows and agencies"),
+        (name = "results", description = "Results, tallies, the aggregate report and its flags"),
+        (name = "releases", description = "Public releases: draft, approve, publish, export"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
@@ -66,6 +69,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(operations::get_operation, operations::update_operation))
         .routes(routes!(operations::invite_agency))
         .routes(routes!(operations::remove_agency))
+        .routes(routes!(results::list_results, results::create_result))
+        .routes(routes!(results::get_result))
+        .routes(routes!(results::correct_result))
+        .routes(routes!(results::void_result))
+        .routes(routes!(results::reveal_identity))
+        .routes(routes!(results::list_tallies, results::create_tally))
+        .routes(routes!(results::parse_tally))
+        .routes(routes!(results::announce))
+        .routes(routes!(results::report))
+        .routes(routes!(results::resolve_flag))
+        .routes(routes!(results::list_releases, results::draft_release))
+        .routes(routes!(results::get_release))
+        .routes(routes!(results::approve_release))
+        .routes(routes!(results::publish_release))
         .routes(routes!(openapi_json))
 }
 

@@ -49,6 +49,18 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 None => (field, "invalid"),
             };
             let message = msg.split(" at line ").next().unwrap_or("invalid value").to_string();
+            // serde quotes the offending value ("invalid type: string \"...\""); a
+            // value may be a name typed into the wrong field, so it is never echoed.
+            let message = match message.split_once(", expected ") {
+                Some((_, expected)) if message.starts_with("invalid") => format!("invalid value; expected {expected}"),
+                Some((_, expected)) if message.starts_with("unknown field") => {
+                    format!("unknown field; expected {expected}")
+                }
+                _ if message.contains('"') || message.contains('`') && !message.starts_with("missing field") => {
+                    "invalid value".to_string()
+                }
+                _ => message,
+            };
             ApiError::from(Error::Validation(vec![FieldError::new(field, code, message)]))
         } else {
             ApiError::new(StatusCode::BAD_REQUEST, "request.malformed_json", "the body is not valid JSON")
@@ -84,6 +96,50 @@ where
             }
         })?;
         decode_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A JSON body with its optional `Idempotency-Key` header: the key comes
+/// with a fingerprint of the method, path and body, so the same key with
+/// another request is recognised.
+#[derive(Debug, Clone)]
+pub struct IdemJson<T> {
+    /// The decoded body.
+    pub body: T,
+    /// The key and fingerprint, when a key was sent.
+    pub idem: Option<taskforce_core::service::results::Idempotency>,
+}
+
+impl<S, T> FromRequest<S> for IdemJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use sha2::{Digest, Sha256};
+        let key = match req.headers().get("idempotency-key") {
+            None => None,
+            Some(v) => Some(v.to_str().map(str::to_string).map_err(|_| {
+                ApiError::from(Error::field("Idempotency-Key", "invalid", "1 to 255 visible ASCII characters"))
+            })?),
+        };
+        let head = format!("{} {}\n", req.method(), req.uri().path());
+        // Read the bytes through ApiJson's checks, then decode once.
+        let ApiJson(value) = ApiJson::<serde_json::Value>::from_request(req, state).await?;
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        let body: T = decode_json(&bytes)?;
+        let idem = match key {
+            None => None,
+            Some(k) => {
+                let mut h = Sha256::new();
+                h.update(head.as_bytes());
+                h.update(&bytes);
+                Some(taskforce_core::service::results::Idempotency::new(&k, hex::encode(h.finalize()))?)
+            }
+        };
+        Ok(IdemJson { body, idem })
     }
 }
 

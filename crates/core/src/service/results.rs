@@ -439,9 +439,13 @@ impl App {
         idem: Option<&Idempotency>,
     ) -> Result<Written<Tally>> {
         let op = load_op(self.read().await?.as_mut(), op_id).await?;
-        let new = NewTally::parse(input, &op, self.clock.now()).map_err(Error::Validation)?;
-        let action = if new.whole_state { Action::TallyState } else { Action::TallyCreate };
+        let action = if input.scope.as_deref().map(str::trim) == Some("state") {
+            Action::TallyState
+        } else {
+            Action::TallyCreate
+        };
         self.on_operation(actor, action, &op).await?;
+        let new = NewTally::parse(input, &op, self.clock.now()).map_err(Error::Validation)?;
         let mut tx = self.write().await?;
         if let Some(id) = self.replay(tx.as_mut(), actor, idem).await? {
             let id: TallyId = id.parse().map_err(|_| Error::Internal("bad idempotent object id".into()))?;
@@ -492,6 +496,25 @@ impl App {
         self.record(tx.as_mut(), actor, ev).await?;
         tx.commit().await?;
         Ok(Written { value: t, replayed: false, warnings: new.warnings })
+    }
+
+    /// Reads quick-tally lines for a person to confirm; stores nothing. A
+    /// state outside the operation carries the flag `not_in_operation`.
+    pub async fn parse_tally_text(
+        &self,
+        actor: &Actor,
+        op_id: OperationId,
+        text: &str,
+    ) -> Result<crate::tally::TallyParse> {
+        let op = load_op(self.read().await?.as_mut(), op_id).await?;
+        self.on_operation(actor, Action::TallyCreate, &op).await?;
+        let mut p = crate::tally::parse(text);
+        for (iso, t) in p.states.iter_mut() {
+            if StateCode::parse_iso(iso).is_none_or(|s| op.window_for(s).is_none()) {
+                t.flags.push("not_in_operation".into());
+            }
+        }
+        Ok(p)
     }
 
     /// Every tally of an operation.
