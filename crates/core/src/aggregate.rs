@@ -156,9 +156,30 @@ pub struct TallyInput {
     /// As of (RFC 3339); defaults to now.
     #[serde(default)]
     pub as_of: Option<String>,
-    /// The counts.
-    #[serde(flatten)]
-    pub figures: Reported,
+    /// Arrests.
+    #[serde(default)]
+    pub arrests: Option<u64>,
+    /// Victims, minors included.
+    #[serde(default)]
+    pub victims: Option<u64>,
+    /// Of which minors.
+    #[serde(default)]
+    pub minor_victims: Option<u64>,
+    /// Needing medical care.
+    #[serde(default)]
+    pub needed_medical: Option<u64>,
+    /// Search warrants executed.
+    #[serde(default)]
+    pub search_warrants: Option<u64>,
+    /// Businesses identified.
+    #[serde(default)]
+    pub businesses: Option<u64>,
+    /// Currency, known amount.
+    #[serde(default)]
+    pub currency_usd: Option<u64>,
+    /// Currency seized, amount not given.
+    #[serde(default)]
+    pub currency_withheld: bool,
     /// Why (required for an unattributed figure).
     #[serde(default)]
     pub reason: Option<String>,
@@ -187,6 +208,28 @@ pub struct NewTally {
     /// Accepted, but worth a second look.
     pub warnings: Vec<String>,
 }
+
+macro_rules! reported_of {
+    ($t:ty) => {
+        impl $t {
+            /// The counts as submitted.
+            pub fn figures(&self) -> Reported {
+                Reported {
+                    arrests: self.arrests,
+                    victims: self.victims,
+                    minor_victims: self.minor_victims,
+                    needed_medical: self.needed_medical,
+                    search_warrants: self.search_warrants,
+                    businesses: self.businesses,
+                    currency_usd: self.currency_usd,
+                    currency_withheld: self.currency_withheld,
+                }
+            }
+        }
+    };
+}
+reported_of!(TallyInput);
+reported_of!(AnnouncementInput);
 
 impl NewTally {
     /// Validates a submission for `op`.
@@ -245,8 +288,9 @@ impl NewTally {
                 warnings.push("as_of is long before the operation began".to_string());
             }
         }
-        input.figures.check(&mut errs, "");
-        if input.figures.is_empty() {
+        let figures = input.figures();
+        figures.check(&mut errs, "");
+        if figures.is_empty() {
             errs.add("", "empty", "a tally states at least one count");
         }
         errs.finish().map_err(|e| match e {
@@ -254,7 +298,7 @@ impl NewTally {
             _ => Vec::new(),
         })?;
         let as_of = as_of.unwrap_or(now);
-        Ok(NewTally { state, agency_id, whole_state, as_of, figures: input.figures, reason, source_text, warnings })
+        Ok(NewTally { state, agency_id, whole_state, as_of, figures, reason, source_text, warnings })
     }
 }
 
@@ -279,9 +323,30 @@ pub struct Announcement {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncementInput {
-    /// The counts.
-    #[serde(flatten)]
-    pub figures: Reported,
+    /// Arrests.
+    #[serde(default)]
+    pub arrests: Option<u64>,
+    /// Victims, minors included.
+    #[serde(default)]
+    pub victims: Option<u64>,
+    /// Of which minors.
+    #[serde(default)]
+    pub minor_victims: Option<u64>,
+    /// Needing medical care.
+    #[serde(default)]
+    pub needed_medical: Option<u64>,
+    /// Search warrants executed.
+    #[serde(default)]
+    pub search_warrants: Option<u64>,
+    /// Businesses identified.
+    #[serde(default)]
+    pub businesses: Option<u64>,
+    /// Currency, known amount.
+    #[serde(default)]
+    pub currency_usd: Option<u64>,
+    /// Currency seized, amount not given.
+    #[serde(default)]
+    pub currency_withheld: bool,
     /// Number of states.
     #[serde(default)]
     pub states: Option<u64>,
@@ -294,19 +359,20 @@ impl AnnouncementInput {
     /// Validates it.
     pub fn parse(&self, now: Timestamp) -> Result<Announcement, Vec<FieldError>> {
         let mut errs = Errors::new();
-        self.figures.check(&mut errs, "");
+        let figures = self.figures();
+        figures.check(&mut errs, "");
         if self.states.is_some_and(|s| s == 0 || s > 56) {
             errs.add("states", "out_of_range", "states must be 1 to 56");
         }
         let note = errs.take(opt_text("note", self.note.as_deref(), 500)).flatten();
-        if self.figures.is_empty() && self.states.is_none() {
+        if figures.is_empty() && self.states.is_none() {
             errs.add("", "empty", "an announcement states at least one figure");
         }
         errs.finish().map_err(|e| match e {
             crate::Error::Validation(v) => v,
             _ => Vec::new(),
         })?;
-        Ok(Announcement { figures: self.figures, states: self.states, note, recorded_by: None, recorded_at: now })
+        Ok(Announcement { figures, states: self.states, note, recorded_by: None, recorded_at: now })
     }
 }
 

@@ -247,14 +247,12 @@ pub fn outlets_tallies() -> Vec<DemoTally> {
 /// What the leads announced.
 pub fn announcement() -> crate::aggregate::AnnouncementInput {
     crate::aggregate::AnnouncementInput {
-        figures: crate::aggregate::Reported {
-            arrests: Some(102),
-            victims: Some(47),
-            needed_medical: Some(41),
-            ..Default::default()
-        },
+        arrests: Some(102),
+        victims: Some(47),
+        needed_medical: Some(41),
         states: Some(12),
         note: Some("Joint announcement of the Attorney General and the Highway Patrol (demo)".into()),
+        ..Default::default()
     }
 }
 

@@ -10,5 +10,6 @@ mod auth;
 mod errors;
 mod operations;
 mod pages;
+mod results;
 mod trust;
 mod users;
