@@ -57,6 +57,73 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Benchmark data only: appends `count` result records of operation `op`
+    /// in one statement, record `i` going to `pairs[i % pairs.len()]` and being
+    /// an arrest, a search warrant or a business by `i % 3`. The caller adds
+    /// the matching counters (see [`bench_counters`]). Never used by the service.
+    pub async fn bench_fill_results(
+        &self,
+        op: taskforce_core::ids::OperationId,
+        pairs: &[(taskforce_core::states::StateCode, taskforce_core::ids::AgencyId)],
+        count: u64,
+        at: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS bench_pairs (idx INTEGER PRIMARY KEY, state TEXT, agency_id TEXT)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query("DELETE FROM bench_pairs").execute(&mut *tx).await.map_err(map_err)?;
+        for (i, (s, a)) in pairs.iter().enumerate() {
+            sqlx::query("INSERT INTO bench_pairs (idx, state, agency_id) VALUES (?, ?, ?)")
+                .bind(i64::try_from(i).unwrap_or(0))
+                .bind(s.iso())
+                .bind(a.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        let t = codec::ts(at);
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1) \
+             INSERT INTO result_versions (id, version, operation_id, agency_id, state, kind, occurred_at, detail, \
+             identity, void, reason, recorded_by, recorded_at) \
+             SELECT printf('%s-%012d', ?2, i), 1, ?2, p.agency_id, p.state, \
+             CASE i % 3 WHEN 0 THEN 'arrest' WHEN 1 THEN 'search_warrant' ELSE 'business' END, ?3, \
+             CASE i % 3 WHEN 0 THEN '{\"kind\":\"arrest\",\"charges\":[{\"statute\":\"bench\",\"nibrs\":\"40C\"}]}' \
+             WHEN 1 THEN '{\"kind\":\"search_warrant\",\"event\":null}' \
+             ELSE '{\"kind\":\"business\",\"business_kind\":\"illicit_massage_business\"}' END, \
+             NULL, 0, NULL, NULL, ?3 FROM n JOIN bench_pairs p ON p.idx = i % ?4",
+        )
+        .bind(i64::try_from(count).unwrap_or(i64::MAX))
+        .bind(op.to_string())
+        .bind(t)
+        .bind(i64::try_from(pairs.len()).unwrap_or(1))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Benchmark comparison only: counts an operation's records by state by
+    /// scanning them, as a store without counters would on every request.
+    pub async fn bench_scan_by_state(
+        &self,
+        op: taskforce_core::ids::OperationId,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query_as::<_, (String, i64)>(
+            "SELECT state, COUNT(*) FROM result_versions WHERE operation_id = ? GROUP BY state ORDER BY state",
+        )
+        .bind(op.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(rows)
+    }
+
     /// Applies pending migrations; returns how many were applied.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let before = self.applied_migrations().await.unwrap_or(0);
@@ -122,4 +189,32 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
         Ok(())
     }
+}
+
+/// The counters [`SqliteStore::bench_fill_results`] implies for each pair, in
+/// the same order as `pairs`.
+pub fn bench_counters(pairs: usize, count: u64) -> Vec<taskforce_core::figures::Counters> {
+    let mut out = vec![taskforce_core::figures::Counters::default(); pairs];
+    // Record i goes to pair i % pairs with kind i % 3: count each combination arithmetically.
+    let (p, n) = (pairs as u64, count);
+    for (j, c) in out.iter_mut().enumerate() {
+        for k in 0..3u64 {
+            // i ≡ j (mod p) and i ≡ k (mod 3): count i in [0, n) by stepping (fine for small p).
+            let mut hits = 0i64;
+            let mut i = j as u64;
+            while i < n {
+                if i % 3 == k {
+                    hits += 1;
+                }
+                i += p;
+            }
+            match k {
+                0 => c.arrests += hits,
+                1 => c.search_warrants += hits,
+                _ => c.businesses += hits,
+            }
+            c.records += hits;
+        }
+    }
+    out
 }

@@ -866,3 +866,27 @@ async fn victim_and_arrestee_identities_reach_only_the_roles_allowed_to_see_them
     eprintln!("identity marker scan: 3 markers, {} responses, {} findings", bodies.len(), found.len());
     assert!(found.is_empty(), "{found:?}");
 }
+
+#[test]
+fn report_prints_the_demo_aggregate_and_release_export_needs_a_published_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap();
+    assert!(run(&["demo", "--db", dbs]).status.success());
+    let out = run(&["report", "united-front-2021", "--db", dbs]);
+    assert_eq!(out.status.code(), Some(0), "open flags are found, and the command did its work");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["rows"].as_array().unwrap().len(), 12);
+    assert_eq!((r["totals"]["arrests"].as_u64(), r["totals"]["victims"].as_u64()), (Some(102), Some(47)));
+    assert_eq!(r["announced"]["needed_medical"], 41);
+    assert_eq!(r["flags"][0]["code"], "announced_mismatch");
+    assert!(text(&out.stderr).contains("1 open flag"));
+    let by_name = run(&["report", "Operation United Front", "--db", dbs, "--format", "csv"]);
+    assert!(text(&by_name.stdout).starts_with("state,name,arrests"));
+    assert!(text(&by_name.stdout).contains("total,Total,102,47,2"));
+    assert_eq!(run(&["report", "united-front-2021", "--db", dbs, "--format", "xml"]).status.code(), Some(2));
+    assert_eq!(run(&["report", "no-such-op", "--db", dbs]).status.code(), Some(2));
+    let out = run(&["release", "export", "united-front-2021", "--db", dbs]);
+    assert_eq!(out.status.code(), Some(2), "nothing is published yet: {}", text(&out.stderr));
+    assert_eq!(run(&["release", "export", "united-front-2021", "--db", dbs, "--format", "pdf"]).status.code(), Some(2));
+}

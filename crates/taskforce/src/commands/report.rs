@@ -17,6 +17,7 @@ use crate::config::Config;
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCmd {
     /// Print a published version of an operation's release.
+    #[command(disable_version_flag = true)]
     Export {
         /// The operation's code or name.
         operation: String,
