@@ -237,28 +237,9 @@ impl NewTally {
         let mut errs = Errors::new();
         let state = match input.state.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
-            Some(s) => match StateCode::parse_field("state", s) {
-                Ok(st) if op.window_for(st).is_some() => Some(st),
-                Ok(_) => {
-                    errs.add("state", "not_in_operation", "this state is not part of the operation");
-                    None
-                }
-                Err(e) => {
-                    errs.add(e.field, e.code, e.message);
-                    None
-                }
-            },
+            Some(s) => op.parse_own_state(&mut errs, s),
         };
-        let agency_id = match input.agency_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => match s.parse::<AgencyId>() {
-                Ok(a) if op.members().contains(&a) => Some(a),
-                _ => {
-                    errs.add("agency_id", "not_in_operation", "the agency does not take part in this operation");
-                    None
-                }
-            },
-        };
+        let agency_id = op.parse_member(&mut errs, input.agency_id.as_deref());
         let whole_state = match input.scope.as_deref().map(str::trim) {
             None | Some("agency") => false,
             Some("state") => true,

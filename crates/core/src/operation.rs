@@ -168,6 +168,34 @@ impl Operation {
     pub fn window_for(&self, state: StateCode) -> Option<&Window> {
         self.states.iter().find(|s| s.state == state).map(|s| s.window.as_ref().unwrap_or(&self.window))
     }
+
+    /// Reads the ISO code of one of this operation's states for `state`,
+    /// recording a clear error in `errs` otherwise.
+    pub fn parse_own_state(&self, errs: &mut crate::validate::Errors, s: &str) -> Option<StateCode> {
+        match StateCode::parse_field("state", s) {
+            Ok(st) if self.window_for(st).is_some() => Some(st),
+            Ok(_) => {
+                errs.add("state", "not_in_operation", "this state is not part of the operation");
+                None
+            }
+            Err(e) => {
+                errs.add(e.field, e.code, e.message);
+                None
+            }
+        }
+    }
+
+    /// Reads an optional `agency_id` that must take part in this operation.
+    pub fn parse_member(&self, errs: &mut crate::validate::Errors, s: Option<&str>) -> Option<AgencyId> {
+        let s = s.map(str::trim).filter(|s| !s.is_empty())?;
+        match s.parse::<AgencyId>() {
+            Ok(a) if self.members().contains(&a) => Some(a),
+            _ => {
+                errs.add("agency_id", "not_in_operation", "the agency does not take part in this operation");
+                None
+            }
+        }
+    }
 }
 
 /// Unvalidated input for a state of an operation.

@@ -616,27 +616,8 @@ impl NewResult {
         if kind.is_none() {
             errs.add("kind", "invalid", "kind must be one of: arrest, victim, search_warrant, business, seizure");
         }
-        let agency_id = match input.agency_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => match s.parse::<AgencyId>() {
-                Ok(a) if op.members().contains(&a) => Some(a),
-                _ => {
-                    errs.add("agency_id", "not_in_operation", "the agency does not take part in this operation");
-                    None
-                }
-            },
-        };
-        let state = match StateCode::parse_field("state", &input.state) {
-            Ok(s) if op.window_for(s).is_some() => Some(s),
-            Ok(_) => {
-                errs.add("state", "not_in_operation", "this state is not part of the operation");
-                None
-            }
-            Err(e) => {
-                errs.add(e.field, e.code, e.message);
-                None
-            }
-        };
+        let agency_id = op.parse_member(&mut errs, input.agency_id.as_deref());
+        let state = op.parse_own_state(&mut errs, &input.state);
         let occurred_at = errs.take(parse_rfc3339("occurred_at", &input.occurred_at));
         let mut warnings = Vec::new();
         if let Some(at) = occurred_at {
