@@ -410,3 +410,62 @@ mod sealing {
         assert!(app.seal_value(tx.as_mut(), "system", &place("1"), MARKER).await.is_err());
     }
 }
+
+#[tokio::test]
+async fn published_releases_result_versions_and_tallies_cannot_be_changed_or_deleted() {
+    let d = db().await;
+    let admin = Actor::local_admin();
+    d.app.load_demo(&admin, None).await.unwrap();
+    let op = d.app.get_operation_by_code(&admin, "united-front-2021").await.unwrap().operation;
+    let mut tx = d.store.begin(TxMode::Write).await.unwrap();
+    let counters = tx.counters(op.id).await.unwrap();
+    let records: i64 = counters.iter().map(|(_, _, c)| c.records).sum();
+    assert_eq!(records, 26, "Iowa's 10 warrants, 5 businesses and 11 arrests");
+    let tallies = tx.tallies(op.id).await.unwrap();
+    assert_eq!(tallies.len(), 12);
+    let content = taskforce_core::release::ReleaseContent {
+        operation: op.code.clone(),
+        name: op.name.clone(),
+        window: String::new(),
+        preset: taskforce_core::release::Preset::Press,
+        rows: vec![],
+        totals: Default::default(),
+        notes: vec![],
+    };
+    let now = jiff::Timestamp::now();
+    let mut r = taskforce_core::release::Release {
+        id: taskforce_core::ids::ReleaseId::new_v7(),
+        operation_id: op.id,
+        status: taskforce_core::release::ReleaseStatus::Published,
+        sha256: Some(content.sha256()),
+        content,
+        changes: vec![],
+        version: Some(1),
+        drafted_by: None,
+        drafted_at: now,
+        approved_by: None,
+        approved_at: Some(now),
+        published_by: None,
+        published_at: Some(now),
+    };
+    tx.insert_release(&r).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = d.store.begin(TxMode::Write).await.unwrap();
+    r.sha256 = Some("0".repeat(64));
+    assert!(tx.update_release(&r).await.is_err(), "a published release is immutable");
+    drop(tx);
+    let again = d.store.begin(TxMode::Read).await.unwrap().find_release(r.id).await.unwrap().unwrap();
+    assert_ne!(again.sha256, r.sha256);
+    for sql in [
+        "DELETE FROM releases",
+        "UPDATE result_versions SET void = 1",
+        "DELETE FROM result_versions",
+        "UPDATE tallies SET figures = '{}'",
+        "DELETE FROM tallies",
+    ] {
+        use sqlx::ConnectOptions;
+        let path = d._dir.path().join("t.db");
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).connect().await.unwrap();
+        assert!(sqlx::query(sql).execute(&mut conn).await.is_err(), "{sql} went through");
+    }
+}
