@@ -42,6 +42,33 @@ pub fn json_bodies(data: &[u8]) {
     if let Ok(b) = decode_json::<InviteBody>(data) {
         let _ = b.role.parse::<taskforce_core::operation::ParticipationRole>();
     }
+    // Results, tallies and announcements are checked against the demo operation.
+    if let Ok(op) = NewOperation::parse(&taskforce_core::demo::operation()) {
+        let op = taskforce_core::operation::Operation {
+            id: taskforce_core::ids::OperationId::new_v7(),
+            code: op.code,
+            name: op.name,
+            status: taskforce_core::operation::OperationStatus::Active,
+            window: op.window,
+            states: op.states,
+            agencies: vec![],
+            created_by: None,
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let now: jiff::Timestamp = "2021-09-01T00:00:00Z".parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        if let Ok(b) = decode_json::<taskforce_core::results::ResultInput>(data)
+            && let Ok(r) = taskforce_core::results::NewResult::parse(&b, &op, now)
+        {
+            let _ = r.detail.counters();
+        }
+        if let Ok(b) = decode_json::<taskforce_core::aggregate::TallyInput>(data) {
+            let _ = taskforce_core::aggregate::NewTally::parse(&b, &op, now);
+        }
+        if let Ok(b) = decode_json::<taskforce_core::aggregate::AnnouncementInput>(data) {
+            let _ = b.parse(now);
+        }
+    }
     let _ = decode_json::<SignInBody>(data);
     let _ = decode_json::<StepUpBody>(data);
     if let Ok(s) = std::str::from_utf8(data)
