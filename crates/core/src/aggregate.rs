@@ -57,6 +57,16 @@ impl Reported {
         }
     }
 
+    /// The figures, with what is not stated read as 0 (for a row that has no
+    /// other source).
+    pub fn or_zero(&self) -> Figures {
+        let mut f = Figures { currency_withheld: self.currency_withheld, ..Figures::default() };
+        for field in Field::ALL {
+            f.set(field, self.get(field).unwrap_or(0));
+        }
+        f
+    }
+
     /// Whether nothing at all is stated.
     pub fn is_empty(&self) -> bool {
         Field::ALL.iter().all(|f| self.get(*f).is_none()) && !self.currency_withheld
@@ -83,9 +93,6 @@ impl Reported {
                 "exceeds_victims",
                 "minor_victims counts the minors among the victims, so it cannot exceed victims",
             );
-        }
-        if self.currency_withheld && self.currency_usd.is_some() {
-            // Both may be true (some amounts known, others not): allowed.
         }
     }
 }
@@ -274,10 +281,9 @@ impl NewTally {
         if figures.is_empty() {
             errs.add("", "empty", "a tally states at least one count");
         }
-        errs.finish().map_err(|e| match e {
-            crate::Error::Validation(v) => v,
-            _ => Vec::new(),
-        })?;
+        if !errs.is_empty() {
+            return Err(errs.into_vec());
+        }
         let as_of = as_of.unwrap_or(now);
         Ok(NewTally { state, agency_id, whole_state, as_of, figures, reason, source_text, warnings })
     }
@@ -349,10 +355,9 @@ impl AnnouncementInput {
         if figures.is_empty() && self.states.is_none() {
             errs.add("", "empty", "an announcement states at least one figure");
         }
-        errs.finish().map_err(|e| match e {
-            crate::Error::Validation(v) => v,
-            _ => Vec::new(),
-        })?;
+        if !errs.is_empty() {
+            return Err(errs.into_vec());
+        }
         Ok(Announcement { figures, states: self.states, note, recorded_by: None, recorded_at: now })
     }
 }
@@ -733,16 +738,7 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
     let mut un_sources = Vec::new();
     for ((s, _), t) in latest.iter() {
         if s.is_none() {
-            stray.add(&Figures {
-                arrests: t.figures.arrests.unwrap_or(0),
-                victims: t.figures.victims.unwrap_or(0),
-                minor_victims: t.figures.minor_victims.unwrap_or(0),
-                needed_medical: t.figures.needed_medical.unwrap_or(0),
-                search_warrants: t.figures.search_warrants.unwrap_or(0),
-                businesses: t.figures.businesses.unwrap_or(0),
-                currency_usd: t.figures.currency_usd.unwrap_or(0),
-                currency_withheld: t.figures.currency_withheld,
-            });
+            stray.add(&t.figures.or_zero());
             reasons.push(format!("{}: {}", name_of(&t.agency_id), t.reason.as_deref().unwrap_or("no state given")));
             un_sources.push(Note {
                 code: "agency_tally",

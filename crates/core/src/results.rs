@@ -18,48 +18,6 @@ use crate::states::StateCode;
 use crate::time::parse_rfc3339;
 use crate::validate::{Errors, opt_text, text};
 
-/// The kinds of result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ResultKind {
-    /// A person arrested.
-    Arrest,
-    /// A victim encountered.
-    Victim,
-    /// A search warrant executed.
-    SearchWarrant,
-    /// A business identified.
-    Business,
-    /// Something seized.
-    Seizure,
-}
-
-impl ResultKind {
-    /// Every kind.
-    pub const ALL: [ResultKind; 5] =
-        [ResultKind::Arrest, ResultKind::Victim, ResultKind::SearchWarrant, ResultKind::Business, ResultKind::Seizure];
-
-    /// The JSON name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ResultKind::Arrest => "arrest",
-            ResultKind::Victim => "victim",
-            ResultKind::SearchWarrant => "search_warrant",
-            ResultKind::Business => "business",
-            ResultKind::Seizure => "seizure",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s.trim())
-    }
-
-    /// Whether records of this kind carry a sealed identity.
-    pub fn has_identity(&self) -> bool {
-        matches!(self, ResultKind::Arrest | ResultKind::Victim)
-    }
-}
-
 /// A charge: the state statute as written and its NIBRS offense code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charge {
@@ -177,6 +135,29 @@ macro_rules! word_enum {
             }
         }
     };
+}
+
+word_enum!(
+    /// The kinds of result.
+    ResultKind {
+        /// A person arrested.
+        Arrest = "arrest",
+        /// A victim encountered.
+        Victim = "victim",
+        /// A search warrant executed.
+        SearchWarrant = "search_warrant",
+        /// A business identified.
+        Business = "business",
+        /// Something seized.
+        Seizure = "seizure",
+    }
+);
+
+impl ResultKind {
+    /// Whether records of this kind carry a sealed identity.
+    pub fn has_identity(&self) -> bool {
+        matches!(self, ResultKind::Arrest | ResultKind::Victim)
+    }
 }
 
 word_enum!(
@@ -612,10 +593,7 @@ impl NewResult {
     /// how far in the future a record may be.
     pub fn parse(input: &ResultInput, op: &Operation, now: Timestamp) -> Result<Self, Vec<FieldError>> {
         let mut errs = Errors::new();
-        let kind = ResultKind::parse(&input.kind);
-        if kind.is_none() {
-            errs.add("kind", "invalid", "kind must be one of: arrest, victim, search_warrant, business, seizure");
-        }
+        let kind = errs.take(ResultKind::parse("kind", &input.kind));
         let agency_id = op.parse_member(&mut errs, input.agency_id.as_deref());
         let state = op.parse_own_state(&mut errs, &input.state);
         let occurred_at = errs.take(parse_rfc3339("occurred_at", &input.occurred_at));
@@ -637,10 +615,9 @@ impl NewResult {
             errs.add("identity", "not_allowed", "only arrests and victims carry an identity");
         }
         let detail = kind.and_then(|k| Self::detail(&mut errs, k, input, ident.as_ref().and_then(|(_, a)| *a)));
-        errs.finish().map_err(|e| match e {
-            crate::Error::Validation(v) => v,
-            _ => Vec::new(),
-        })?;
+        if !errs.is_empty() {
+            return Err(errs.into_vec());
+        }
         match (state, occurred_at, detail) {
             (Some(state), Some(occurred_at), Some(detail)) => {
                 Ok(NewResult { agency_id, state, occurred_at, detail, identity: ident.map(|(i, _)| i), warnings })

@@ -50,22 +50,30 @@ fn db_in(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("taskforce.db")
 }
 
-/// A running server: its address, and every line it wrote to standard error so far.
+/// A running server: its address, every line it wrote to standard error up
+/// to start-up, and the lines after it (see [`Server::stop`]).
 struct Server {
     child: Child,
     base: String,
     stderr_lines: Vec<String>,
+    rest: mpsc::Receiver<String>,
 }
 
 impl Server {
     fn start(db: &Path, extra: &[&str]) -> Server {
         let mut c = cmd(&["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
-        c.args(extra).env("TASKFORCE_DEMO_PASSWORD", PW).stdout(Stdio::null()).stderr(Stdio::piped());
+        c.args(extra).env("TASKFORCE_DEMO_PASSWORD", PW);
+        Server::spawn(c)
+    }
+
+    /// Starts `c` (a `serve` command) and waits until it listens.
+    fn spawn(mut c: Command) -> Server {
+        c.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
-        // Owned at once, so the process is killed and reaped whatever happens next.
-        let mut server = Server { child, base: String::new(), stderr_lines: Vec::new() };
         let (tx, rx) = mpsc::channel::<String>();
+        // Owned at once, so the process is killed and reaped whatever happens next.
+        let mut server = Server { child, base: String::new(), stderr_lines: Vec::new(), rest: rx };
         std::thread::spawn(move || {
             // Keep draining after start-up, so the server never writes into a closed pipe.
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -74,7 +82,7 @@ impl Server {
         });
         loop {
             // Not a sleep: waits for the line that says the server is up.
-            let line = rx.recv_timeout(Duration::from_secs(120)).expect("the server did not start");
+            let line = server.rest.recv_timeout(Duration::from_secs(120)).expect("the server did not start");
             server.stderr_lines.push(line.clone());
             if let Some(rest) = line.split("listening on ").nth(1) {
                 server.base = rest.split(' ').next().unwrap().trim_end_matches('/').to_string();
@@ -88,6 +96,36 @@ impl Server {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+
+    /// Stops the server and gives back everything it wrote to standard error.
+    fn stop(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        // The reader ends at the pipe's end, so this sees every line.
+        let rest: Vec<String> = self.rest.iter().collect();
+        [std::mem::take(&mut self.stderr_lines), rest].concat().join("\n")
+    }
+}
+
+/// The database files in `dir`, by name.
+fn db_files(dir: &tempfile::TempDir) -> Vec<(String, Vec<u8>)> {
+    ["taskforce.db", "taskforce.db-wal", "taskforce.db-shm"]
+        .iter()
+        .filter_map(|n| std::fs::read(dir.path().join(n)).ok().map(|b| (n.to_string(), b)))
+        .collect()
+}
+
+/// Every place (named) where a marker shows.
+fn scan(markers: &[&str], places: &[(String, Vec<u8>)]) -> Vec<String> {
+    let mut found = Vec::new();
+    for m in markers {
+        for (what, bytes) in places {
+            if contains(bytes, m) {
+                found.push(format!("{m} in {what}"));
+            }
+        }
+    }
+    found
 }
 
 impl Drop for Server {
@@ -569,22 +607,8 @@ async fn planted_markers_never_reach_logs_bodies_or_the_database_files() {
     transcripts.push(out.stderr);
 
     // A server logging at debug, with the same pepper; every line it writes is kept.
-    let mut c = with_pepper(&["serve", "--db", &dbs, "--listen", "127.0.0.1:0"]);
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let base = loop {
-        let line = rx.recv_timeout(Duration::from_secs(120)).expect("server start");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break format!("http://{}", rest.split('/').next().unwrap());
-        }
-    };
+    let server = Server::spawn(with_pepper(&["serve", "--db", &dbs, "--listen", "127.0.0.1:0"]));
+    let base = server.base.clone();
     let client = http();
     let mut bodies = Vec::new();
     for (user, pw) in [("admin.marker", wrong_marker), (pw_marker, pw_marker), ("admin.marker", pw_marker)] {
@@ -606,39 +630,13 @@ async fn planted_markers_never_reach_logs_bodies_or_the_database_files() {
         .await
         .unwrap();
     bodies.push(r.bytes().await.unwrap().to_vec());
-    child.kill().unwrap();
-    child.wait().unwrap();
-    reader.join().unwrap();
-    let log: String = rx.try_iter().collect::<Vec<_>>().join("\n");
+    let log = server.stop();
     assert!(log.contains("request"), "the server logged at debug");
-
-    let mut files = Vec::new();
-    for name in ["taskforce.db", "taskforce.db-wal", "taskforce.db-shm"] {
-        if let Ok(b) = std::fs::read(dir.path().join(name)) {
-            files.push((name, b));
-        }
-    }
-    let mut found = Vec::new();
-    for m in [pw_marker, pepper_marker, wrong_marker, api_token.as_str()] {
-        if contains(log.as_bytes(), m) {
-            found.push(format!("{m} in the server log"));
-        }
-        for (i, t) in transcripts.iter().enumerate() {
-            if contains(t, m) {
-                found.push(format!("{m} in CLI output {i}"));
-            }
-        }
-        for (i, b) in bodies.iter().enumerate() {
-            if contains(b, m) {
-                found.push(format!("{m} in response body {i}"));
-            }
-        }
-        for (name, b) in &files {
-            if contains(b, m) {
-                found.push(format!("{m} in {name}"));
-            }
-        }
-    }
+    let mut places = vec![("the server log".to_string(), log.into_bytes())];
+    places.extend(transcripts.into_iter().enumerate().map(|(i, t)| (format!("CLI output {i}"), t)));
+    places.extend(bodies.into_iter().enumerate().map(|(i, b)| (format!("response body {i}"), b)));
+    places.extend(db_files(&dir));
+    let found = scan(&[pw_marker, pepper_marker, wrong_marker, api_token.as_str()], &places);
     eprintln!("marker scan: 4 markers, {} findings", found.len());
     assert!(found.is_empty(), "{found:?}");
 }
@@ -763,21 +761,9 @@ async fn victim_and_arrestee_identities_reach_only_the_roles_allowed_to_see_them
     let contact = "MARKER-victim-contact-99e0";
     let arrestee = "MARKER-arrestee-name-c3b7";
     let mut c = cmd(&["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--demo", "--demo-skip-mfa"]);
-    c.env("TASKFORCE_DEMO_PASSWORD", PW).env("TASKFORCE_LOG", "debug").stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let base = loop {
-        let line = rx.recv_timeout(Duration::from_secs(120)).expect("server start");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            break format!("http://{}", rest.split('/').next().unwrap().split(' ').next().unwrap());
-        }
-    };
+    c.env("TASKFORCE_DEMO_PASSWORD", PW).env("TASKFORCE_LOG", "debug");
+    let server = Server::spawn(c);
+    let base = server.base.clone();
     let client = http();
     let coordinator = token(&client, &base, "coordinator.mo-ago").await;
     let ops: Value = client
@@ -837,33 +823,12 @@ async fn victim_and_arrestee_identities_reach_only_the_roles_allowed_to_see_them
     assert_eq!(r.status(), 200);
     let shown: Value = r.json().await.unwrap();
     assert_eq!(shown["name"], name);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    reader.join().unwrap();
-    let log: String = rx.try_iter().collect::<Vec<_>>().join("\n");
-    let mut files = Vec::new();
-    for f in ["taskforce.db", "taskforce.db-wal", "taskforce.db-shm"] {
-        if let Ok(b) = std::fs::read(dir.path().join(f)) {
-            files.push((f, b));
-        }
-    }
-    let mut found = Vec::new();
-    for m in [name, contact, arrestee] {
-        if contains(log.as_bytes(), m) {
-            found.push(format!("{m} in the server log"));
-        }
-        for (what, b) in &bodies {
-            if contains(b, m) {
-                found.push(format!("{m} in {what}"));
-            }
-        }
-        for (f, b) in &files {
-            if contains(b, m) {
-                found.push(format!("{m} in {f}"));
-            }
-        }
-    }
-    eprintln!("identity marker scan: 3 markers, {} responses, {} findings", bodies.len(), found.len());
+    let n = bodies.len();
+    let mut places = vec![("the server log".to_string(), server.stop().into_bytes())];
+    places.extend(bodies);
+    places.extend(db_files(&dir));
+    let found = scan(&[name, contact, arrestee], &places);
+    eprintln!("identity marker scan: 3 markers, {n} responses, {} findings", found.len());
     assert!(found.is_empty(), "{found:?}");
 }
 

@@ -106,10 +106,6 @@ impl From<&ResultRecord> for ResultView {
     }
 }
 
-fn identity_place(id: &str) -> String {
-    id.to_string()
-}
-
 fn place(id: &str) -> Place<'_> {
     Place { table: "result_versions", row: id, field: "identity" }
 }
@@ -175,6 +171,14 @@ impl App {
         Ok(())
     }
 
+    /// Whether `actor` speaks for `state` in `op` (see
+    /// [`coordinates_state`]); the local administrator always does.
+    async fn speaks_for(&self, tx: &mut dyn StoreTx, actor: &Actor, op: &Operation, state: StateCode) -> Result<bool> {
+        let Some(own) = actor.agency_id else { return Ok(true) };
+        let home = tx.find_agency(own).await?.map(|a| a.home_state);
+        Ok(coordinates_state(actor, home, op.leads().contains(&own), state))
+    }
+
     /// The agency a submission is for: the given one (which must be the
     /// actor's, unless the actor speaks for the state) or the actor's own.
     async fn reporting_agency(
@@ -191,13 +195,11 @@ impl App {
             (None, None) => Err(Error::field("agency_id", "required", "name the agency")),
             (Some(g), Some(a)) if g == a => Ok(g),
             (Some(g), _) => {
-                let home = match own {
-                    Some(a) => tx.find_agency(a).await?.map(|x| x.home_state),
-                    None => None,
+                let speaks = match state {
+                    Some(s) => self.speaks_for(tx, actor, op, s).await?,
+                    None => own.is_none(),
                 };
-                let leads = own.is_some_and(|a| op.leads().contains(&a));
-                let speaks = state.is_some_and(|s| coordinates_state(actor, home, leads, s));
-                if speaks || actor.agency_id.is_none() {
+                if speaks {
                     Ok(g)
                 } else {
                     Err(Error::field(
@@ -233,7 +235,7 @@ impl App {
         let identity = match &new.identity {
             Some(i) => {
                 let plain = serde_json::to_vec(i).map_err(|e| Error::Internal(e.to_string()))?;
-                let row = identity_place(&id.to_string());
+                let row = id.to_string();
                 Some(self.seal_value(tx.as_mut(), &operation_scope(op.id), &place(&row), &plain).await?)
             }
             None => None,
@@ -349,7 +351,7 @@ impl App {
                 next.detail = n.detail;
                 if let Some(i) = &n.identity {
                     let plain = serde_json::to_vec(i).map_err(|e| Error::Internal(e.to_string()))?;
-                    let row = identity_place(&id.to_string());
+                    let row = id.to_string();
                     next.identity =
                         Some(self.seal_value(tx.as_mut(), &operation_scope(op.id), &place(&row), &plain).await?);
                 }
@@ -421,7 +423,7 @@ impl App {
         let Some(blob) = last.identity.as_deref() else {
             return Err(Error::NotFound { kind: "victim identity" });
         };
-        let row = identity_place(&id.to_string());
+        let row = id.to_string();
         let plain = self.open_value(tx.as_mut(), &operation_scope(op.id), &place(&row), blob).await?;
         let identity: Identity =
             serde_json::from_slice(&plain).map_err(|_| Error::Internal("a sealed identity is malformed".into()))?;
@@ -453,13 +455,8 @@ impl App {
             return Ok(Written { value: t, replayed: true, warnings: new.warnings });
         }
         if new.whole_state {
-            let home = match actor.agency_id {
-                Some(a) => tx.find_agency(a).await?.map(|x| x.home_state),
-                None => None,
-            };
-            let leads = actor.agency_id.is_some_and(|a| op.leads().contains(&a));
             let state = new.state.ok_or_else(|| Error::field("state", "required", "a state tally names its state"))?;
-            if !coordinates_state(actor, home, leads, state) && actor.agency_id.is_some() {
+            if !self.speaks_for(tx.as_mut(), actor, &op, state).await? {
                 drop(tx);
                 return Err(self
                     .refuse(

@@ -48,12 +48,9 @@ async fn find(app: &taskforce_core::service::App, actor: &Actor, which: &str) ->
 
 /// Prints the aggregate.
 pub async fn report(cfg: &Config, operation: &str, format: &str) -> anyhow::Result<()> {
-    let f = match format {
-        "json" => Format::Json,
-        "csv" => Format::Csv,
-        "md" | "markdown" => Format::Markdown,
-        other => return Err(BadInput(format!("--format must be json, csv or md, not {other:?}")).into()),
-    };
+    let f = Format::parse(format)
+        .filter(|f| *f != Format::Html)
+        .ok_or_else(|| BadInput(format!("--format must be json, csv or md, not {format:?}")))?;
     let (_, app) = open(cfg).await?;
     let actor = Actor::local_admin();
     let id = find(&app, &actor, operation).await?;
