@@ -138,6 +138,8 @@ pub struct Tally {
     pub recorded_by: Option<UserId>,
     /// When.
     pub recorded_at: Timestamp,
+    /// Set when it was voided (who, when, why): it then counts for nothing.
+    pub void: Option<Resolution>,
 }
 
 impl Tally {
@@ -557,7 +559,7 @@ fn seizures(figures: &Figures, counters: &Counters) -> Vec<SeizureLine> {
 
 fn latest(tallies: &[Tally]) -> BTreeMap<(Option<StateCode>, Option<AgencyId>), &Tally> {
     let mut m: BTreeMap<_, &Tally> = BTreeMap::new();
-    for t in tallies {
+    for t in tallies.iter().filter(|t| t.void.is_none()) {
         let e = m.entry(t.scope()).or_insert(t);
         if (t.as_of, t.recorded_at, t.id.to_string()) > (e.as_of, e.recorded_at, e.id.to_string()) {
             *e = t;
@@ -1004,6 +1006,7 @@ mod tests {
                 source_text: None,
                 recorded_by: None,
                 recorded_at: now,
+                void: None,
             })
             .collect();
         let mut counters: BTreeMap<(StateCode, AgencyId), Counters> = BTreeMap::new();
@@ -1095,6 +1098,7 @@ mod tests {
             source_text: None,
             recorded_by: None,
             recorded_at: now,
+            void: None,
         };
         let r = aggregate(&Inputs {
             operation: &op,

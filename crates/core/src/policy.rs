@@ -58,8 +58,12 @@ pub enum Action {
     ResultCorrect,
     /// See a victim's sealed identity (after step-up; audited).
     VictimReveal,
+    /// See an arrestee's sealed identity (audited).
+    ArresteeReveal,
     /// Record an agency's tally.
     TallyCreate,
+    /// Void a tally entered in error.
+    TallyVoid,
     /// Record a whole state's tally (its coordinating agency).
     TallyState,
     /// Read an operation's aggregate, tallies and flags.
@@ -80,7 +84,7 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 31] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
@@ -101,7 +105,9 @@ impl Action {
         Action::ResultRead,
         Action::ResultCorrect,
         Action::VictimReveal,
+        Action::ArresteeReveal,
         Action::TallyCreate,
+        Action::TallyVoid,
         Action::TallyState,
         Action::ReportRead,
         Action::OperationAnnounce,
@@ -135,7 +141,9 @@ impl Action {
             Action::ResultRead => "result.read",
             Action::ResultCorrect => "result.correct",
             Action::VictimReveal => "victim.reveal",
+            Action::ArresteeReveal => "arrestee.reveal",
             Action::TallyCreate => "tally.create",
+            Action::TallyVoid => "tally.void",
             Action::TallyState => "tally.state",
             Action::ReportRead => "report.read",
             Action::OperationAnnounce => "operation.announce",
@@ -155,7 +163,9 @@ impl Action {
             Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword => Action::UserRead,
             Action::AuditVerify => Action::AuditVerify,
             Action::KeysManage => Action::KeysManage,
-            Action::ResultRead | Action::ResultCorrect | Action::VictimReveal => Action::ResultRead,
+            Action::ResultRead | Action::ResultCorrect | Action::VictimReveal | Action::ArresteeReveal => {
+                Action::ResultRead
+            }
             _ => Action::OperationRead,
         }
     }

@@ -251,7 +251,10 @@ pub trait StoreTx: Send {
     async fn insert_tally(&mut self, t: &Tally) -> Result<(), StoreError>;
     /// A tally by id.
     async fn find_tally(&mut self, id: TallyId) -> Result<Option<Tally>, StoreError>;
-    /// Every tally of an operation, oldest first.
+    /// Voids a tally (who, when, why in `void`; its key and fingerprint unused).
+    async fn insert_tally_void(&mut self, id: TallyId, by: Option<UserId>, void: &Resolution)
+    -> Result<(), StoreError>;
+    /// Every tally of an operation, oldest first, with its void if any.
     async fn tallies(&mut self, op: OperationId) -> Result<Vec<Tally>, StoreError>;
 
     /// Stores an announcement.

@@ -861,7 +861,7 @@ impl StoreTx for SqliteTx {
     }
 
     async fn find_tally(&mut self, id: TallyId) -> R<Option<Tally>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{TALLY_COLS} WHERE id = ?")))
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{TALLY_COLS} WHERE tallies.id = ?")))
             .bind(id.to_string())
             .fetch_optional(&mut *self.tx)
             .await
@@ -869,13 +869,27 @@ impl StoreTx for SqliteTx {
         row.as_ref().map(tally_row).transpose()
     }
 
+    async fn insert_tally_void(&mut self, id: TallyId, by: Option<UserId>, void: &Resolution) -> R<()> {
+        sqlx::query("INSERT INTO tally_voids (tally_id, voided_by, by_name, at, reason) VALUES (?, ?, ?, ?, ?)")
+            .bind(id.to_string())
+            .bind(by.map(|u| u.to_string()))
+            .bind(&void.by)
+            .bind(ts(void.at))
+            .bind(&void.reason)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn tallies(&mut self, op: OperationId) -> R<Vec<Tally>> {
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(format!("{TALLY_COLS} WHERE operation_id = ? ORDER BY recorded_at, id")))
-                .bind(op.to_string())
-                .fetch_all(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TALLY_COLS} WHERE operation_id = ? ORDER BY recorded_at, tallies.id"
+        )))
+        .bind(op.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         rows.iter().map(tally_row).collect()
     }
 
@@ -1379,8 +1393,9 @@ fn result_row(r: &SqliteRow) -> R<ResultRecord> {
     })
 }
 
-const TALLY_COLS: &str = "SELECT id, operation_id, state, agency_id, whole_state, as_of, figures, reason, source_text, \
-                          recorded_by, recorded_at FROM tallies";
+const TALLY_COLS: &str = "SELECT id, operation_id, state, agency_id, whole_state, as_of, figures, tallies.reason, \
+                          source_text, recorded_by, recorded_at, v.by_name AS void_by, v.at AS void_at, \
+                          v.reason AS void_reason FROM tallies LEFT JOIN tally_voids v ON v.tally_id = tallies.id";
 
 fn tally_row(r: &SqliteRow) -> R<Tally> {
     Ok(Tally {
@@ -1395,6 +1410,16 @@ fn tally_row(r: &SqliteRow) -> R<Tally> {
         source_text: get(r, "source_text")?,
         recorded_by: opt_user(r, "recorded_by")?,
         recorded_at: parse_ts(&get::<String>(r, "recorded_at")?)?,
+        void: match get::<Option<String>>(r, "void_at")? {
+            None => None,
+            Some(at) => Some(Resolution {
+                key: String::new(),
+                fingerprint: String::new(),
+                by: get(r, "void_by")?,
+                at: parse_ts(&at)?,
+                reason: get(r, "void_reason")?,
+            }),
+        },
     })
 }
 

@@ -76,6 +76,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(results::reveal_identity))
         .routes(routes!(results::list_tallies, results::create_tally))
         .routes(routes!(results::parse_tally))
+        .routes(routes!(results::void_tally))
         .routes(routes!(results::announce))
         .routes(routes!(results::report))
         .routes(routes!(results::resolve_flag))

@@ -215,6 +215,7 @@ impl App {
                 source_text: Some(t.line.to_string()),
                 recorded_by: None,
                 recorded_at: now,
+                void: None,
             };
             tx.insert_tally(&tally).await?;
             self.record(tx, actor, AuditEvent::success("tally.create", "tally", Some(tally.id.to_string()))).await?;

@@ -408,28 +408,71 @@ impl App {
         Ok(Page::from_rows(rows.iter().map(ResultView::from).collect(), page.limit, |r| r.id.to_string()))
     }
 
-    /// A victim's identity: for the roles the access table allows, after a
-    /// recent second factor, and every view audited.
+    /// The sealed identity of a victim or an arrestee: for the roles the
+    /// access table allows (`victim.reveal`, `arrestee.reveal`), after a recent
+    /// second factor, and every view audited.
     pub async fn reveal_identity(&self, actor: &Actor, session: &Session, id: ResultId) -> Result<Identity> {
         let mut tx = self.read().await?;
         let (op, last) = self.current(tx.as_mut(), id).await?;
         drop(tx);
-        self.on_record(actor, Action::VictimReveal, &op, &last).await?;
-        if !matches!(last.detail, Detail::Victim(_)) {
-            return Err(Error::NotFound { kind: "victim identity" });
-        }
+        let action = match last.detail {
+            Detail::Arrest { .. } => Action::ArresteeReveal,
+            _ => Action::VictimReveal,
+        };
+        self.on_record(actor, action, &op, &last).await?;
+        let Some(blob) = last.identity.as_deref().filter(|_| last.detail.kind().has_identity()) else {
+            return Err(Error::NotFound { kind: "identity" });
+        };
         self.require_recent_factor(session)?;
         let mut tx = self.write().await?;
-        let Some(blob) = last.identity.as_deref() else {
-            return Err(Error::NotFound { kind: "victim identity" });
-        };
         let row = id.to_string();
         let plain = self.open_value(tx.as_mut(), &operation_scope(op.id), &place(&row), blob).await?;
         let identity: Identity =
             serde_json::from_slice(&plain).map_err(|_| Error::Internal("a sealed identity is malformed".into()))?;
-        self.record(tx.as_mut(), actor, AuditEvent::success("victim.reveal", "result", Some(id.to_string()))).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success(action.as_str(), "result", Some(id.to_string()))).await?;
         tx.commit().await?;
         Ok(identity)
+    }
+
+    /// Voids a tally entered in error, with a reason: it stays, counts for
+    /// nothing, and the earlier tally of its scope speaks again.
+    pub async fn void_tally(
+        &self,
+        actor: &Actor,
+        id: TallyId,
+        why: Option<&str>,
+        idem: Option<&Idempotency>,
+    ) -> Result<Written<Tally>> {
+        let mut tx = self.read().await?;
+        let t = tx.find_tally(id).await?.ok_or(Error::NotFound { kind: "tally" })?;
+        let op = load_op(tx.as_mut(), t.operation_id).await?;
+        drop(tx);
+        let members = op.members();
+        let res = Resource::Record { agency_id: t.agency_id, members: &members };
+        self.guard(actor, Action::TallyVoid, &res, "tally", Some(id.to_string())).await?;
+        let why = reason("reason", why)?;
+        let mut tx = self.write().await?;
+        if self.replay(tx.as_mut(), actor, idem).await?.is_some() {
+            let t = tx.find_tally(id).await?.ok_or(Error::NotFound { kind: "tally" })?;
+            return Ok(Written { value: t, replayed: true, warnings: Vec::new() });
+        }
+        let mut t = tx.find_tally(id).await?.ok_or(Error::NotFound { kind: "tally" })?;
+        if t.void.is_some() {
+            return Err(Error::Conflict { code: "tally.voided", message: "this tally is already voided".into() });
+        }
+        let void = Resolution {
+            key: String::new(),
+            fingerprint: String::new(),
+            by: actor.label(),
+            at: self.clock.now(),
+            reason: why,
+        };
+        tx.insert_tally_void(id, actor.user_id(), &void).await?;
+        self.remember(tx.as_mut(), actor, idem, &id.to_string()).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("tally.void", "tally", Some(id.to_string()))).await?;
+        tx.commit().await?;
+        t.void = Some(void);
+        Ok(Written { value: t, replayed: false, warnings: Vec::new() })
     }
 
     /// Records a tally.
@@ -482,6 +525,7 @@ impl App {
             source_text: new.source_text,
             recorded_by: actor.user_id(),
             recorded_at: self.clock.now(),
+            void: None,
         };
         tx.insert_tally(&t).await?;
         self.remember(tx.as_mut(), actor, idem, &t.id.to_string()).await?;

@@ -62,6 +62,9 @@ pub struct TallyView {
     pub source_text: Option<String>,
     /// Recorded (UTC).
     pub recorded_at: String,
+    /// When voided: who, when and why.
+    #[schema(value_type = Option<Object>)]
+    pub void: Option<Value>,
 }
 
 impl From<Tally> for TallyView {
@@ -76,6 +79,7 @@ impl From<Tally> for TallyView {
             reason: t.reason,
             source_text: t.source_text,
             recorded_at: t.recorded_at.to_string(),
+            void: t.void.map(|v| serde_json::to_value(v).unwrap_or(Value::Null)),
         }
     }
 }
@@ -227,9 +231,9 @@ pub async fn void_result(
     Ok(written(w, |v| v))
 }
 
-/// A victim's identity: for roles the access table allows, after step-up; every view is audited.
+/// A victim's or an arrestee's identity: for roles the access table allows, after step-up; every view is audited.
 #[utoipa::path(get, path = "/api/v1/results/{id}/identity", tag = "results", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Result id of a victim")),
+    params(("id" = String, Path, description = "Result id of a victim or an arrest")),
     responses((status = 200, description = "name, date_of_birth, contact"), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn reveal_identity(
@@ -257,6 +261,23 @@ pub async fn create_tally(
     b: IdemJson<TallyInput>,
 ) -> Result<Response, ApiError> {
     let w = st.app.submit_tally(&auth.actor, op_id(&id)?, &b.body, b.idem.as_ref()).await?;
+    Ok(written(w, TallyView::from))
+}
+
+/// Voids a tally entered in error, with a reason; the earlier tally of its scope speaks again.
+#[utoipa::path(post, path = "/api/v1/tallies/{id}/void", tag = "results", security(("bearer" = [])),
+    request_body = VoidBody,
+    params(("id" = String, Path, description = "Tally id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key never count twice")),
+    responses((status = 201, body = TallyView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn void_tally(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    b: IdemJson<VoidBody>,
+) -> Result<Response, ApiError> {
+    let w = st.app.void_tally(&auth.actor, path_id(&id, "tally")?, b.body.reason.as_deref(), b.idem.as_ref()).await?;
     Ok(written(w, TallyView::from))
 }
 

@@ -124,6 +124,10 @@ impl Fixture {
             let who = self.as_role(agency, Role::Coordinator).await;
             a.record_result(&who, self.op(code).await, &input, None).await.unwrap();
         }
+        let kansas: taskforce_core::aggregate::TallyInput =
+            serde_json::from_value(json!({"state": "US-KS", "arrests": 2})).unwrap();
+        let ia = self.as_role("ia-dps", Role::Coordinator).await;
+        a.submit_tally(&ia, self.op("foreign-op").await, &kansas, None).await.unwrap();
         for (agency, code) in [("mo-ago", "united-front-2021"), ("mshp", "shared-op"), ("mshp", "foreign-op")] {
             let who = self.as_role(agency, Role::Pio).await;
             a.draft_release(&who, self.op(code).await, "press").await.unwrap();
@@ -140,6 +144,18 @@ impl Fixture {
         let page = taskforce_core::page::PageRequest { after: None, limit: 100 };
         let list = self.app.app.list_results(&who, self.op(code).await, &page).await.unwrap();
         list.items.iter().find(|r| r.has_identity).unwrap().id.to_string()
+    }
+
+    /// A tally of the actor's agency, of another agency of its operation, and of an operation it is not in.
+    async fn tally_of(&self, scope: Scope) -> String {
+        let (agency, code) = match scope {
+            Scope::Own => ("mo-ago", "united-front-2021"),
+            Scope::SameOperation => ("ky-demo", "united-front-2021"),
+            Scope::Other => ("ia-dps", "foreign-op"),
+        };
+        let id = self.app.app.find_agency(&Actor::local_admin(), agency).await.unwrap().id;
+        let all = self.app.app.list_tallies(&Actor::local_admin(), self.op(code).await).await.unwrap();
+        all.iter().find(|t| t.agency_id == id).unwrap().id.to_string()
     }
 
     async fn release_of(&self, scope: Scope) -> String {
@@ -182,6 +198,7 @@ impl Fixture {
             }
             "result" => self.result_of(scope).await,
             "release" => self.release_of(scope).await,
+            "tally" => self.tally_of(scope).await,
             _ => String::new(),
         }
     }
@@ -300,7 +317,9 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                         b["reason"] = json!("corrected by the matrix");
                         Some(b)
                     }
-                    ("POST", "/api/v1/results/{id}/void") => Some(json!({"reason": "voided by the matrix"})),
+                    ("POST", "/api/v1/results/{id}/void" | "/api/v1/tallies/{id}/void") => {
+                        Some(json!({"reason": "voided by the matrix"}))
+                    }
                     ("POST", "/api/v1/operations/{id}/tallies") => {
                         Some(json!({"state": state_for(&e.resource, scope), "arrests": 1}))
                     }

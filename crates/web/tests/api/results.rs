@@ -386,3 +386,67 @@ async fn a_coordinator_may_file_a_state_tally_only_for_its_own_state() {
     assert!(p["US-KS"]["flags"].as_array().unwrap().iter().any(|f| f == "not_in_operation"), "{p}");
     assert_eq!(p["unparsed"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_voided_tally_counts_for_nothing_and_the_earlier_one_speaks_again() {
+    let app = TestApp::spawn().await;
+    let ky = app.token("coordinator.ky-demo").await;
+    let op = app.demo_operation_id(&ky).await;
+    let tp = format!("/api/v1/operations/{op}/tallies");
+    let r = app.post(&tp, &ky, json!({"state": "US-KY", "scope": "state", "arrests": 47, "victims": 23})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(report(&app, &ky, &op).await["totals"]["arrests"], 103);
+    let officer = app.token("officer.mo-ago").await;
+    let r = app.post(&format!("/api/v1/tallies/{id}/void"), &officer, json!({"reason": "not yours"})).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
+    assert_problem(
+        app.post(&format!("/api/v1/tallies/{id}/void"), &ky, json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation.failed",
+        Some("reason"),
+    )
+    .await;
+    let void = |key: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/v1/tallies/{id}/void")))
+            .bearer_auth(&ky)
+            .header("Idempotency-Key", key)
+            .json(&json!({"reason": "typed 47 for 46"}))
+            .send()
+    };
+    let r = void("v-1").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.json::<Value>().await.unwrap()["void"]["by"], "coordinator.ky-demo");
+    assert_eq!(void("v-1").await.unwrap().status(), StatusCode::OK, "a retry is a replay");
+    assert_problem(void("v-2").await.unwrap(), StatusCode::CONFLICT, "tally.voided", None).await;
+    let r = report(&app, &ky, &op).await;
+    assert_eq!(r["totals"]["arrests"], 102, "Kentucky's earlier tally speaks again");
+    let list: Value = app.get(&tp, &ky).await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().iter().filter(|t| !t["void"].is_null()).count(), 1);
+    assert!(app.audit().await.iter().any(|a| a.action == "tally.void"));
+}
+
+#[tokio::test]
+async fn an_arrestees_identity_is_for_the_agencys_coordinator_and_analysts_only() {
+    let app = TestApp::spawn().await;
+    let officer = app.token("officer.mo-ago").await;
+    let op = app.demo_operation_id(&officer).await;
+    let mut b = arrest("US-MO");
+    b["identity"] = json!({"name": "John Example", "date_of_birth": "1980-03-04"});
+    let r = app.post(&format!("/api/v1/operations/{op}/results"), &officer, b).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/results/{id}/identity");
+    assert_problem(app.get(&path, &officer).await, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
+    let advocate = app.token("advocate.mo-ago").await;
+    assert_problem(app.get(&path, &advocate).await, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
+    let analyst = app.token("analyst.mo-ago").await;
+    let r = app.get(&path, &analyst).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["name"], "John Example");
+    let reveals = app.audit().await.iter().filter(|a| a.action == "arrestee.reveal" && a.outcome == "success").count();
+    assert_eq!(reveals, 1);
+    let refused = app.audit().await.iter().filter(|a| a.action == "arrestee.reveal" && a.outcome == "denied").count();
+    assert_eq!(refused, 2, "each refusal is audited too");
+}
