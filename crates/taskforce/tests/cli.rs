@@ -855,3 +855,45 @@ fn report_prints_the_demo_aggregate_and_release_export_needs_a_published_version
     assert_eq!(out.status.code(), Some(2), "nothing is published yet: {}", text(&out.stderr));
     assert_eq!(run(&["release", "export", "united-front-2021", "--db", dbs, "--format", "pdf"]).status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_export_prints_a_published_version_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap().to_string();
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    let base = server.base.clone();
+    let client = http();
+    let commander = token(&client, &base, "commander.mo-ago").await;
+    let pio = token(&client, &base, "pio.mo-ago").await;
+    let post = |tok: &str, path: String, body: Value| {
+        client.post(format!("{base}{path}")).bearer_auth(tok.to_string()).json(&body).send()
+    };
+    let ops: Value =
+        client.get(format!("{base}/api/v1/operations")).bearer_auth(&pio).send().await.unwrap().json().await.unwrap();
+    let op = ops["items"][0]["id"].as_str().unwrap().to_string();
+    let flag = json!({"key": "announced/needed_medical", "reason": "counted at hospital intake, not by state"});
+    assert_eq!(post(&commander, format!("/api/v1/operations/{op}/flags/resolve"), flag).await.unwrap().status(), 200);
+    let r = post(&pio, format!("/api/v1/operations/{op}/releases"), json!({"preset": "press"})).await.unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(post(&commander, format!("/api/v1/releases/{id}/approve"), json!({})).await.unwrap().status(), 200);
+    let r = post(&pio, format!("/api/v1/releases/{id}/publish"), json!({})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let sha = r.json::<Value>().await.unwrap()["sha256"].as_str().unwrap().to_string();
+    server.kill9();
+
+    let md = run(&["release", "export", "united-front-2021", "--db", &dbs, "--version", "1"]);
+    assert_eq!(md.status.code(), Some(0), "{}", text(&md.stderr));
+    let md = text(&md.stdout);
+    assert!(md.contains(&format!("Version 1, published")) && md.contains(&sha), "{md}");
+    assert!(md.contains("| Kentucky | 46 | 23 | 2 |"), "{md}");
+    let json_out = run(&["release", "export", "Operation United Front", "--db", &dbs, "--format", "json"]);
+    let v: Value = serde_json::from_slice(&json_out.stdout).unwrap();
+    assert_eq!(v["sha256"], sha.as_str());
+    assert_eq!(v["content"]["totals"]["arrests"], 102);
+    let csv = text(&run(&["release", "export", "united-front-2021", "--db", &dbs, "--format", "csv"]).stdout);
+    assert!(csv.lines().last().unwrap().starts_with("total,Total,102,47,2,"), "{csv}");
+    let html = text(&run(&["release", "export", "united-front-2021", "--db", &dbs, "--format", "html"]).stdout);
+    assert!(html.starts_with("<!doctype html>") && html.contains("<td>Kentucky</td>"));
+    assert_eq!(run(&["release", "export", "united-front-2021", "--db", &dbs, "--version", "2"]).status.code(), Some(2));
+}
