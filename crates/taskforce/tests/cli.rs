@@ -885,7 +885,7 @@ async fn release_export_prints_a_published_version_in_every_format() {
     let md = run(&["release", "export", "united-front-2021", "--db", &dbs, "--version", "1"]);
     assert_eq!(md.status.code(), Some(0), "{}", text(&md.stderr));
     let md = text(&md.stdout);
-    assert!(md.contains(&format!("Version 1, published")) && md.contains(&sha), "{md}");
+    assert!(md.contains("Version 1, published") && md.contains(&sha), "{md}");
     assert!(md.contains("| Kentucky | 46 | 23 | 2 |"), "{md}");
     let json_out = run(&["release", "export", "Operation United Front", "--db", &dbs, "--format", "json"]);
     let v: Value = serde_json::from_slice(&json_out.stdout).unwrap();
