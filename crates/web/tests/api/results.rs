@@ -450,3 +450,68 @@ async fn an_arrestees_identity_is_for_the_agencys_coordinator_and_analysts_only(
     let refused = app.audit().await.iter().filter(|a| a.action == "arrestee.reveal" && a.outcome == "denied").count();
     assert_eq!(refused, 2, "each refusal is audited too");
 }
+
+async fn sign_in_with_code(app: &TestApp, user: &str) -> String {
+    let code = app.current_code(user).await;
+    let body = json!({"username": user, "password": crate::helpers::DEMO_PW, "totp": code});
+    let r = app.call(reqwest::Method::POST, "/api/v1/sessions", None, Some(body)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn publishing_needs_the_second_factor_proved_within_minutes() {
+    let app = TestApp::spawn_mfa().await;
+    let pio = sign_in_with_code(&app, "pio.mo-ago").await;
+    let commander = sign_in_with_code(&app, "commander.mo-ago").await;
+    let op = app.demo_operation_id(&pio).await;
+    let flag = json!({"key": "announced/needed_medical", "reason": "counted at hospital intake, not by state"});
+    assert_eq!(
+        app.post(&format!("/api/v1/operations/{op}/flags/resolve"), &commander, flag).await.status(),
+        StatusCode::OK
+    );
+    let d: Value = app
+        .post(&format!("/api/v1/operations/{op}/releases"), &pio, json!({"preset": "press"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let iowa = d["content"]["rows"].as_array().unwrap().iter().find(|r| r["state"] == "US-IA").unwrap().clone();
+    assert_eq!(iowa["agencies"].as_array().unwrap().len(), 11, "the participating agencies of each state");
+    assert_eq!(iowa["seizures"][0], "currency seized, amount withheld");
+    let id = d["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.post(&format!("/api/v1/releases/{id}/approve"), &commander, json!({})).await.status(),
+        StatusCode::OK
+    );
+    app.advance(jiff::SignedDuration::from_mins(6));
+    let publish = format!("/api/v1/releases/{id}/publish");
+    assert_problem(app.post(&publish, &pio, json!({})).await, StatusCode::UNAUTHORIZED, "auth.step_up_required", None)
+        .await;
+    let code = app.current_code("pio.mo-ago").await;
+    assert!(app.post("/api/v1/sessions/current/step-up", &pio, json!({"totp": code})).await.status().is_success());
+    let r = app.post(&publish, &pio, json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["version"], 1);
+    let published = app.audit().await.iter().filter(|a| a.action == "release.publish").count();
+    assert_eq!(published, 1);
+}
+
+#[tokio::test]
+async fn a_figure_no_state_can_be_given_is_its_own_row_with_its_reason_and_counts_in_the_totals() {
+    let app = TestApp::spawn().await;
+    let fed = app.token("officer.fed-demo").await;
+    let op = app.demo_operation_id(&fed).await;
+    let body = json!({"arrests": 2, "reason": "federal arrests on interstate charges, no one state"});
+    let r = app.post(&format!("/api/v1/operations/{op}/tallies"), &fed, body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let rep = report(&app, &fed, &op).await;
+    let rows = rep["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 13);
+    let last = rows.last().unwrap();
+    assert!(last["state"].is_null());
+    assert!(last["reason"].as_str().unwrap().contains("interstate"), "{last}");
+    assert_eq!(last["arrests"], 2);
+    assert_eq!(rep["totals"]["arrests"], 104);
+    assert!(rep["flags"].as_array().unwrap().iter().any(|f| f["key"] == "announced/arrests"));
+}
