@@ -39,6 +39,16 @@ pub fn tally(data: &[u8]) {
     }
 }
 
+/// The event plan CSV, then the check of whatever it reads (with and without a buffer override).
+pub fn events_csv(data: &[u8]) {
+    for buffer in [None, Some(jiff::SignedDuration::ZERO)] {
+        if let Ok(spans) = crate::events::plan::parse_plan(data, buffer) {
+            let pairs = crate::events::engine::check_all(spans);
+            let _ = crate::events::plan::to_json(&pairs);
+        }
+    }
+}
+
 /// Free-text fields people type: times, zones, states, ORIs, phones, usernames, roles.
 pub fn text_fields(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else { return };
@@ -87,6 +97,7 @@ mod tests {
             ("audit_verify", audit_verify),
             ("text_fields", text_fields),
             ("tally", tally),
+            ("events_csv", events_csv),
         ] {
             let n = replay_corpus(&root(), target, f);
             assert!(n > 0, "no corpus for {target}");

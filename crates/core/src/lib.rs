@@ -15,6 +15,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod figures;
 pub mod fuzzing;
 pub mod ids;

@@ -95,6 +95,9 @@ enum Command {
         #[arg(long, default_value = "json")]
         format: String,
     },
+    /// Event deconfliction: `events check FILE.csv` finds every conflict in a plan.
+    #[command(subcommand)]
+    Events(commands::events::EventsCmd),
     /// Export a published release.
     #[command(subcommand)]
     Release(commands::report::ReleaseCmd),
@@ -203,6 +206,7 @@ fn main() -> ExitCode {
                 commands::report::report(&cfg, &operation, &format).await
             }
             Command::Release(cmd) => commands::report::release(&mut cfg, cmd).await,
+            Command::Events(cmd) => commands::events::run(cmd),
             Command::Keys(KeysCmd::Rotate { db }) => {
                 cfg.apply_db(db.db);
                 commands::rotate_keys(&cfg).await

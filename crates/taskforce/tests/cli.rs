@@ -897,3 +897,43 @@ async fn release_export_prints_a_published_version_in_every_format() {
     assert!(html.starts_with("<!doctype html>") && html.contains("<td>Kentucky</td>"));
     assert_eq!(run(&["release", "export", "united-front-2021", "--db", &dbs, "--version", "2"]).status.code(), Some(2));
 }
+
+#[test]
+fn events_check_lists_each_conflict_once_and_reports_every_bad_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.csv");
+    std::fs::write(
+        &plan,
+        "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
+         w2,Detroit PD,12th Precinct,undercover_meet,42.3800,-83.1000,,2021-08-26T20:00:00-04:00,2021-08-26T21:00:00-04:00\n\
+         w1,Detroit PD,11th Precinct,search_warrant,42.3801,-83.1003,,2021-08-26T20:30:00-04:00,2021-08-26T21:00:00-04:00\n\
+         w3,Detroit PD,11th Precinct,search_warrant,42.3802,-83.1002,,2021-08-26T20:30:00-04:00,2021-08-26T21:00:00-04:00\n\
+         far,Detroit PD,Vice,decoy,42.9000,-83.1000,,2021-08-26T20:00:00-04:00,2021-08-26T21:00:00-04:00\n",
+    )
+    .unwrap();
+    let p = plan.to_str().unwrap();
+    let out = run(&["events", "check", p, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "conflicts found is a check that did its work");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pairs: Vec<(String, String)> = v["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["a"].as_str().unwrap().into(), c["b"].as_str().unwrap().into()))
+        .collect();
+    // Two units of one department collide; one unit's own two warrants do not.
+    assert_eq!(pairs, [("w1".to_string(), "w2".to_string()), ("w2".to_string(), "w3".to_string())]);
+    // w1 20:30-21:00 EDT widened by 30 min; w2 20:00-21:00 widened by 60: they meet from 20:00 EDT.
+    assert_eq!(v["conflicts"][0]["overlap_start"], "2021-08-27T00:00:00Z");
+    let table = text(&run(&["events", "check", p]).stdout);
+    assert_eq!(table.lines().count(), 3, "{table}");
+    std::fs::write(
+        &plan,
+        "id,agency,unit,kind,lat,lon,radius_m,start,end\nx,A,,decoy,95,0,,2021-08-26T20:00:00Z,2021-08-26T21:00:00Z\n",
+    )
+    .unwrap();
+    let out = run(&["events", "check", p]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 2: lat"), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "no partial answer");
+}

@@ -72,7 +72,7 @@ pub fn parse_agency_csv(bytes: &[u8]) -> Result<CsvRows, String> {
 
 /// The 1-based line of a byte offset, counting every line break (the CSV
 /// reader's own count skips blank lines, which people do not).
-fn line_at(bytes: &[u8], offset: u64) -> usize {
+pub(crate) fn line_at(bytes: &[u8], offset: u64) -> usize {
     let mut end = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
     // A record's position may point at the blank lines skipped before it.
     while end < bytes.len() && (bytes[end] == b'\n' || bytes[end] == b'\r') {
