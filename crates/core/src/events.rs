@@ -8,6 +8,7 @@
 
 pub mod engine;
 pub mod plan;
+pub mod registry;
 
 use jiff::SignedDuration;
 

@@ -80,11 +80,29 @@ pub enum Action {
     ReleaseApprove,
     /// Publish an approved release (after step-up).
     ReleasePublish,
+    /// Register an event (and check it at once).
+    EventRegister,
+    /// Check an event against the registered ones without storing it.
+    EventCheck,
+    /// List the agency's events.
+    EventList,
+    /// Read an event with its private details (its own agency only).
+    EventRead,
+    /// Move, re-time or change the status of an event (re-checked).
+    EventUpdate,
+    /// Record how a conflict ended.
+    ConflictResolve,
+    /// Read the agency's alert inbox.
+    AlertRead,
+    /// Acknowledge an alert.
+    AlertAck,
+    /// Check a whole plan against itself and the registered events.
+    PlanCheck,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 40] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
@@ -116,6 +134,15 @@ impl Action {
         Action::ReleaseDraft,
         Action::ReleaseApprove,
         Action::ReleasePublish,
+        Action::EventRegister,
+        Action::EventCheck,
+        Action::EventList,
+        Action::EventRead,
+        Action::EventUpdate,
+        Action::ConflictResolve,
+        Action::AlertRead,
+        Action::AlertAck,
+        Action::PlanCheck,
     ];
 
     /// The action's name in the table and in audit entries.
@@ -152,6 +179,15 @@ impl Action {
             Action::ReleaseDraft => "release.draft",
             Action::ReleaseApprove => "release.approve",
             Action::ReleasePublish => "release.publish",
+            Action::EventRegister => "event.register",
+            Action::EventCheck => "event.check",
+            Action::EventList => "event.list",
+            Action::EventRead => "event.read",
+            Action::EventUpdate => "event.update",
+            Action::ConflictResolve => "conflict.resolve",
+            Action::AlertRead => "alert.read",
+            Action::AlertAck => "alert.ack",
+            Action::PlanCheck => "operation.plan_check",
         }
     }
 
@@ -166,6 +202,7 @@ impl Action {
             Action::ResultRead | Action::ResultCorrect | Action::VictimReveal | Action::ArresteeReveal => {
                 Action::ResultRead
             }
+            Action::EventRead | Action::EventUpdate | Action::ConflictResolve | Action::AlertAck => Action::EventRead,
             _ => Action::OperationRead,
         }
     }

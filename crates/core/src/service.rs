@@ -5,6 +5,7 @@ pub mod agencies;
 pub mod audit;
 pub mod auth;
 pub mod demo;
+pub mod events;
 pub mod operations;
 pub mod results;
 pub mod seal;

@@ -13,6 +13,7 @@ use crate::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use crate::figures::Counters;
 use crate::ids::{AgencyId, OperationId, ReleaseId, ResultId, TallyId, UserId};
 use crate::operation::Operation;
+use crate::events::registry::{Alert, Conflict, Event};
 use crate::release::Release;
 use crate::results::ResultRecord;
 use crate::states::{StateCode, UsState};
@@ -294,4 +295,47 @@ pub trait StoreTx: Send {
     async fn find_release(&mut self, id: ReleaseId) -> Result<Option<Release>, StoreError>;
     /// The releases of an operation, oldest first.
     async fn list_releases(&mut self, op: OperationId) -> Result<Vec<Release>, StoreError>;
+
+    /// Stores a new event.
+    async fn insert_event(&mut self, e: &Event) -> Result<(), StoreError>;
+    /// Replaces an event's place, time, status and details.
+    async fn update_event(&mut self, e: &Event) -> Result<(), StoreError>;
+    /// An event by id.
+    async fn find_event(&mut self, id: &str) -> Result<Option<Event>, StoreError>;
+    /// Events in id order after `after`: one agency's, or all.
+    async fn list_events(
+        &mut self,
+        agency: Option<AgencyId>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// Events not cancelled whose widened window meets `[from, to)` and whose
+    /// latitude lies in `[lat0, lat1]`: the candidates of a check.
+    async fn event_candidates(
+        &mut self,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        lat0: f64,
+        lat1: f64,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// How many events were ever registered (for numbering).
+    async fn count_events(&mut self) -> Result<u64, StoreError>;
+    /// The events with these ids.
+    async fn events_by_ids(&mut self, ids: &[String]) -> Result<Vec<Event>, StoreError>;
+    /// Stores a conflict (an existing pair is left as it is; whether it was new).
+    async fn insert_conflict(&mut self, c: &Conflict) -> Result<bool, StoreError>;
+    /// The conflicts an event is in.
+    async fn conflicts_of(&mut self, event: &str) -> Result<Vec<Conflict>, StoreError>;
+    /// A conflict by id.
+    async fn find_conflict(&mut self, id: &str) -> Result<Option<Conflict>, StoreError>;
+    /// Records a conflict's outcome.
+    async fn resolve_conflict(&mut self, c: &Conflict) -> Result<(), StoreError>;
+    /// Puts an alert in an agency's inbox; its seq.
+    async fn insert_alert(&mut self, a: &Alert) -> Result<u64, StoreError>;
+    /// An agency's alerts after `after`, oldest first.
+    async fn alerts_for(&mut self, agency: AgencyId, after: u64, limit: u32) -> Result<Vec<Alert>, StoreError>;
+    /// Marks an alert acknowledged; whether it was open.
+    async fn ack_alert(&mut self, seq: u64, by: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
+    /// Acknowledges every open alert of an agency about one conflict; how many.
+    async fn ack_conflict_alerts(&mut self, agency: AgencyId, conflict: &str, by: &str, at: jiff::Timestamp) -> Result<u64, StoreError>;
 }

@@ -8,6 +8,8 @@ use taskforce_core::agency::{Agency, DutyContact, Ori};
 use taskforce_core::aggregate::{Announcement, Resolution, Tally};
 use taskforce_core::audit::AuditRecord;
 use taskforce_core::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
+use taskforce_core::events::EventKind;
+use taskforce_core::events::registry::{Alert, Conflict, ConflictOutcome, Event, EventStatus};
 use taskforce_core::figures::Counters;
 use taskforce_core::ids::{AgencyId, OperationId, ReleaseId, ResultId, TallyId, UserId};
 use taskforce_core::operation::{Operation, OperationState, Participation, ParticipationRole};
@@ -1079,6 +1081,242 @@ impl StoreTx for SqliteTx {
         rows.iter().map(release_row).collect()
     }
 
+    async fn insert_event(&mut self, e: &Event) -> R<()> {
+        let (w0, w1) = e.widened();
+        sqlx::query(
+            "INSERT INTO events (id, number, operation_id, agency_id, unit, kind, lat, lon, radius_m, buffer_s, \
+             start_at, end_at, wstart, wend, status, contact_name, contact_phone, external_ref, details, \
+             registered_by, registered_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.id)
+        .bind(&e.number)
+        .bind(e.operation_id.map(|o| o.to_string()))
+        .bind(e.agency_id.to_string())
+        .bind(&e.unit)
+        .bind(e.kind.as_str())
+        .bind(e.lat)
+        .bind(e.lon)
+        .bind(e.radius_m)
+        .bind(e.buffer.as_secs())
+        .bind(ts(e.start))
+        .bind(ts(e.end))
+        .bind(ts(w0))
+        .bind(ts(w1))
+        .bind(e.status.as_str())
+        .bind(&e.contact_name)
+        .bind(&e.contact_phone)
+        .bind(&e.external_ref)
+        .bind(e.details.as_deref())
+        .bind(e.registered_by.map(|u| u.to_string()))
+        .bind(ts(e.registered_at))
+        .bind(ts(e.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_event(&mut self, e: &Event) -> R<()> {
+        let (w0, w1) = e.widened();
+        sqlx::query(
+            "UPDATE events SET lat = ?, lon = ?, radius_m = ?, buffer_s = ?, start_at = ?, end_at = ?, wstart = ?, \
+             wend = ?, status = ?, contact_name = ?, contact_phone = ?, external_ref = ?, details = ?, updated_at = ? \
+             WHERE id = ?",
+        )
+        .bind(e.lat)
+        .bind(e.lon)
+        .bind(e.radius_m)
+        .bind(e.buffer.as_secs())
+        .bind(ts(e.start))
+        .bind(ts(e.end))
+        .bind(ts(w0))
+        .bind(ts(w1))
+        .bind(e.status.as_str())
+        .bind(&e.contact_name)
+        .bind(&e.contact_phone)
+        .bind(&e.external_ref)
+        .bind(e.details.as_deref())
+        .bind(ts(e.updated_at))
+        .bind(&e.id)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_event(&mut self, id: &str) -> R<Option<Event>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLS} WHERE id = ?")))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(event_row).transpose()
+    }
+
+    async fn list_events(&mut self, agency: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<Event>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{EVENT_COLS} WHERE (?1 IS NULL OR agency_id = ?1) AND id > ?2 ORDER BY id LIMIT ?3"
+        )))
+        .bind(agency.map(|a| a.to_string()))
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(event_row).collect()
+    }
+
+    async fn event_candidates(&mut self, from: Timestamp, to: Timestamp, lat0: f64, lat1: f64) -> R<Vec<Event>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{EVENT_COLS} WHERE wend > ? AND wstart < ? AND status != 'cancelled' AND lat BETWEEN ? AND ?"
+        )))
+        .bind(ts(from))
+        .bind(ts(to))
+        .bind(lat0)
+        .bind(lat1)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(event_row).collect()
+    }
+
+    async fn count_events(&mut self) -> R<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&mut *self.tx).await.map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn events_by_ids(&mut self, ids: &[String]) -> R<Vec<Event>> {
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(e) = self.find_event(id).await? {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn insert_conflict(&mut self, c: &Conflict) -> R<bool> {
+        let r = sqlx::query(
+            "INSERT INTO conflicts (id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (a_event, b_event) DO NOTHING",
+        )
+        .bind(&c.id)
+        .bind(&c.a)
+        .bind(&c.b)
+        .bind(c.distance_m)
+        .bind(ts(c.overlap_start))
+        .bind(ts(c.overlap_end))
+        .bind(ts(c.detected_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn conflicts_of(&mut self, event: &str) -> R<Vec<Conflict>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{CONFLICT_COLS} WHERE a_event = ?1 OR b_event = ?1 ORDER BY detected_at, id"
+        )))
+        .bind(event)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(conflict_row).collect()
+    }
+
+    async fn find_conflict(&mut self, id: &str) -> R<Option<Conflict>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CONFLICT_COLS} WHERE id = ?")))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(conflict_row).transpose()
+    }
+
+    async fn resolve_conflict(&mut self, c: &Conflict) -> R<()> {
+        sqlx::query("UPDATE conflicts SET outcome = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ?")
+            .bind(c.outcome.map(|o| o.as_str()))
+            .bind(&c.decided_by)
+            .bind(c.decided_at.map(ts))
+            .bind(&c.reason)
+            .bind(&c.id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_alert(&mut self, a: &Alert) -> R<u64> {
+        let r = sqlx::query(
+            "INSERT INTO alerts (agency_id, event_id, conflict_id, created_at, deadline) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(a.agency_id.to_string())
+        .bind(&a.event_id)
+        .bind(&a.conflict_id)
+        .bind(ts(a.created_at))
+        .bind(ts(a.deadline))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(u64::try_from(r.last_insert_rowid()).unwrap_or(0))
+    }
+
+    async fn alerts_for(&mut self, agency: AgencyId, after: u64, limit: u32) -> R<Vec<Alert>> {
+        let rows = sqlx::query(
+            "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at \
+             FROM alerts WHERE agency_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(agency.to_string())
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Alert {
+                    seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
+                    agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
+                    event_id: get(r, "event_id")?,
+                    conflict_id: get(r, "conflict_id")?,
+                    created_at: parse_ts(&get::<String>(r, "created_at")?)?,
+                    deadline: parse_ts(&get::<String>(r, "deadline")?)?,
+                    acknowledged_by: get(r, "acknowledged_by")?,
+                    acknowledged_at: get::<Option<String>>(r, "acknowledged_at")?.map(|s| parse_ts(&s)).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ack_alert(&mut self, seq: u64, by: &str, at: Timestamp) -> R<bool> {
+        let r = sqlx::query(
+            "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE seq = ? AND acknowledged_at IS NULL",
+        )
+        .bind(by)
+        .bind(ts(at))
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn ack_conflict_alerts(&mut self, agency: AgencyId, conflict: &str, by: &str, at: Timestamp) -> R<u64> {
+        let r = sqlx::query(
+            "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? \
+             WHERE agency_id = ? AND conflict_id = ? AND acknowledged_at IS NULL",
+        )
+        .bind(by)
+        .bind(ts(at))
+        .bind(agency.to_string())
+        .bind(conflict)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(r.rows_affected())
+    }
+
     async fn data_keys(&mut self, scope: Option<&str>) -> R<Vec<StoredDataKey>> {
         let rows = match scope {
             Some(sc) => {
@@ -1444,5 +1682,58 @@ fn release_row(r: &SqliteRow) -> R<Release> {
         approved_at: opt_ts("approved_at")?,
         published_by: opt_user(r, "published_by")?,
         published_at: opt_ts("published_at")?,
+    })
+}
+
+const EVENT_COLS: &str = "SELECT id, number, operation_id, agency_id, unit, kind, lat, lon, radius_m, buffer_s, \
+                          start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
+                          registered_by, registered_at, updated_at FROM events";
+
+fn event_row(r: &SqliteRow) -> R<Event> {
+    let kind: String = get(r, "kind")?;
+    let status: String = get(r, "status")?;
+    Ok(Event {
+        id: get(r, "id")?,
+        number: get(r, "number")?,
+        operation_id: get::<Option<String>>(r, "operation_id")?.map(|o| parse("operation id", &o)).transpose()?,
+        agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
+        unit: get(r, "unit")?,
+        kind: EventKind::parse("kind", &kind).map_err(|_| StoreError::Other("bad stored event kind".into()))?,
+        lat: get(r, "lat")?,
+        lon: get(r, "lon")?,
+        radius_m: get(r, "radius_m")?,
+        buffer: jiff::SignedDuration::from_secs(get::<i64>(r, "buffer_s")?),
+        start: parse_ts(&get::<String>(r, "start_at")?)?,
+        end: parse_ts(&get::<String>(r, "end_at")?)?,
+        status: EventStatus::parse("status", &status)
+            .map_err(|_| StoreError::Other("bad stored event status".into()))?,
+        contact_name: get(r, "contact_name")?,
+        contact_phone: get(r, "contact_phone")?,
+        external_ref: get(r, "external_ref")?,
+        details: get(r, "details")?,
+        registered_by: opt_user(r, "registered_by")?,
+        registered_at: parse_ts(&get::<String>(r, "registered_at")?)?,
+        updated_at: parse_ts(&get::<String>(r, "updated_at")?)?,
+    })
+}
+
+const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at, \
+                             outcome, decided_by, decided_at, reason FROM conflicts";
+
+fn conflict_row(r: &SqliteRow) -> R<Conflict> {
+    Ok(Conflict {
+        id: get(r, "id")?,
+        a: get(r, "a_event")?,
+        b: get(r, "b_event")?,
+        distance_m: get(r, "distance_m")?,
+        overlap_start: parse_ts(&get::<String>(r, "overlap_start")?)?,
+        overlap_end: parse_ts(&get::<String>(r, "overlap_end")?)?,
+        detected_at: parse_ts(&get::<String>(r, "detected_at")?)?,
+        outcome: get::<Option<String>>(r, "outcome")?
+            .map(|o| ConflictOutcome::parse("outcome", &o).map_err(|_| StoreError::Other("bad stored outcome".into())))
+            .transpose()?,
+        decided_by: get(r, "decided_by")?,
+        decided_at: get::<Option<String>>(r, "decided_at")?.map(|s| parse_ts(&s)).transpose()?,
+        reason: get(r, "reason")?,
     })
 }

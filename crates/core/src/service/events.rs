@@ -1,0 +1,534 @@
+//! Event use cases: register-and-check in one transaction (the database is
+//! the point of serialisation: of two overlapping registrations in flight,
+//! the later sees the earlier), check without storing, read and list an
+//! agency's own events, move or cancel them (re-checked), resolve conflicts,
+//! the alert inbox, and a whole plan checked at once.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::audit::AuditEvent;
+use crate::error::{Error, Result};
+use crate::events::engine::{self, EARTH_RADIUS_M, Index, Pair, Span};
+use crate::events::registry::{
+    Alert, Conflict, ConflictOutcome, Event, EventDetails, EventInput, EventStatus, NewEvent, Pointer, ack_deadline,
+};
+use crate::events::{EventKind, MAX_RADIUS_M};
+use crate::ids::{AgencyId, OperationId};
+use crate::page::{Page, PageRequest};
+use crate::policy::{Action, Resource};
+use crate::seal::Place;
+use crate::store::StoreTx;
+use crate::validate::text;
+
+use super::App;
+
+/// An event as its own agency sees it (details opened).
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    /// Id.
+    pub id: String,
+    /// Deconfliction number.
+    pub number: String,
+    /// Operation.
+    pub operation_id: Option<OperationId>,
+    /// Agency.
+    pub agency_id: AgencyId,
+    /// Unit.
+    pub unit: String,
+    /// Kind.
+    pub kind: EventKind,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Radius, metres.
+    pub radius_m: f64,
+    /// Buffer on each side, minutes.
+    pub buffer_minutes: i64,
+    /// Start (UTC).
+    pub start: Timestamp,
+    /// End (UTC).
+    pub end: Timestamp,
+    /// Status.
+    pub status: EventStatus,
+    /// On-scene contact.
+    pub contact_name: String,
+    /// Their phone.
+    pub contact_phone: String,
+    /// National system number.
+    pub external_ref: Option<String>,
+    /// Private details (only ever to the event's own agency).
+    pub details: Option<EventDetails>,
+    /// Registered (UTC).
+    pub registered_at: Timestamp,
+}
+
+/// A registration's answer: the event with its number, and its conflicts as pointers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    /// The event.
+    pub event: EventView,
+    /// Every conflict found, from this event's side.
+    pub conflicts: Vec<Pointer>,
+}
+
+fn view(e: &Event, details: Option<EventDetails>) -> EventView {
+    EventView {
+        id: e.id.clone(),
+        number: e.number.clone(),
+        operation_id: e.operation_id,
+        agency_id: e.agency_id,
+        unit: e.unit.clone(),
+        kind: e.kind,
+        lat: e.lat,
+        lon: e.lon,
+        radius_m: e.radius_m,
+        buffer_minutes: e.buffer.as_mins(),
+        start: e.start,
+        end: e.end,
+        status: e.status,
+        contact_name: e.contact_name.clone(),
+        contact_phone: e.contact_phone.clone(),
+        external_ref: e.external_ref.clone(),
+        details,
+        registered_at: e.registered_at,
+    }
+}
+
+fn details_place(id: &str) -> Place<'_> {
+    Place { table: "events", row: id, field: "details" }
+}
+
+/// The sealing scope of an agency's private event details.
+fn agency_scope(a: AgencyId) -> String {
+    format!("agency:{a}")
+}
+
+/// The latitude band within which a stored event could reach `span`.
+fn lat_band(span: &Span) -> (f64, f64) {
+    let dlat = (span.radius_m + MAX_RADIUS_M) / (EARTH_RADIUS_M * std::f64::consts::PI / 180.0);
+    ((span.lat - dlat).max(-90.0), (span.lat + dlat).min(90.0))
+}
+
+impl App {
+    /// Stored events that conflict with `span`, from the database inside `tx`.
+    async fn stored_conflicts(&self, tx: &mut dyn StoreTx, span: &Span) -> Result<Vec<(Event, engine::Overlap)>> {
+        let (lat0, lat1) = lat_band(span);
+        let candidates =
+            tx.event_candidates(span.start - span.buffer, span.end + span.buffer, lat0, lat1).await?;
+        Ok(candidates
+            .into_iter()
+            .filter(|e| e.id != span.id)
+            .filter_map(|e| engine::conflict(span, &e.span()).map(|o| (e, o)))
+            .collect())
+    }
+
+    async fn pointer(&self, tx: &mut dyn StoreTx, c: &Conflict, other: &Event) -> Result<Pointer> {
+        let agency = tx.find_agency(other.agency_id).await?.map(|a| a.name).unwrap_or_default();
+        Ok(Pointer {
+            conflict_id: c.id.clone(),
+            other_number: other.number.clone(),
+            other_agency_id: other.agency_id,
+            other_agency: agency,
+            other_unit: other.unit.clone(),
+            other_kind: other.kind,
+            contact_name: other.contact_name.clone(),
+            contact_phone: other.contact_phone.clone(),
+            distance_m: (c.distance_m * 10.0).round() / 10.0,
+            overlap_start: c.overlap_start,
+            overlap_end: c.overlap_end,
+            status: if c.outcome.is_some() { "resolved" } else { "open" },
+            outcome: c.outcome,
+        })
+    }
+
+    /// Records the conflicts of `event` with stored events and alerts both sides.
+    async fn record_conflicts(&self, tx: &mut dyn StoreTx, event: &Event) -> Result<Vec<Pointer>> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for (other, o) in self.stored_conflicts(tx, &event.span()).await? {
+            let c = Conflict {
+                id: uuid::Uuid::now_v7().to_string(),
+                a: other.id.clone(),
+                b: event.id.clone(),
+                distance_m: o.distance_m,
+                overlap_start: o.start,
+                overlap_end: o.end,
+                detected_at: now,
+                outcome: None,
+                decided_by: None,
+                decided_at: None,
+                reason: None,
+            };
+            if tx.insert_conflict(&c).await? {
+                let deadline = ack_deadline(now, event.start.min(other.start));
+                for (agency, ev) in [(event.agency_id, &event.id), (other.agency_id, &other.id)] {
+                    let alert = Alert {
+                        seq: 0,
+                        agency_id: agency,
+                        event_id: ev.clone(),
+                        conflict_id: c.id.clone(),
+                        created_at: now,
+                        deadline,
+                        acknowledged_by: None,
+                        acknowledged_at: None,
+                    };
+                    tx.insert_alert(&alert).await?;
+                }
+            }
+            out.push(self.pointer(tx, &c, &other).await?);
+        }
+        // Conflicts found earlier and still standing are part of the answer too.
+        for c in tx.conflicts_of(&event.id).await? {
+            if out.iter().any(|p| p.conflict_id == c.id) {
+                continue;
+            }
+            let other_id = if c.a == event.id { &c.b } else { &c.a };
+            if let Some(other) = tx.find_event(other_id).await? {
+                out.push(self.pointer(tx, &c, &other).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn operation_for(&self, tx: &mut dyn StoreTx, actor: &Actor, id: Option<OperationId>) -> Result<()> {
+        let Some(id) = id else { return Ok(()) };
+        let op = tx.find_operation(id).await?;
+        let member = op.is_some_and(|o| actor.agency_id.is_some_and(|a| o.members().contains(&a)));
+        if member {
+            Ok(())
+        } else {
+            Err(Error::field("operation_id", "unknown", "no operation your agency takes part in has this id"))
+        }
+    }
+
+    /// Registers an event and checks it, in one transaction: the answer has
+    /// its deconfliction number and every conflict, as pointers.
+    pub async fn register_event(&self, actor: &Actor, input: &EventInput) -> Result<Registered> {
+        self.guard(actor, Action::EventRegister, &Resource::Collection, "event", None).await?;
+        let Some(agency) = actor.agency_id else {
+            return Err(Error::Forbidden { action: Action::EventRegister.as_str() });
+        };
+        let new = NewEvent::parse(input).map_err(Error::Validation)?;
+        let mut tx = self.write().await?;
+        self.operation_for(tx.as_mut(), actor, new.operation_id).await?;
+        let now = self.clock.now();
+        let seq = tx.count_events().await? + 1;
+        let year = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
+        let id = uuid::Uuid::now_v7().to_string();
+        let details = if new.details == EventDetails::default() {
+            None
+        } else {
+            let plain = serde_json::to_vec(&new.details).map_err(|e| Error::Internal(e.to_string()))?;
+            Some(self.seal_value(tx.as_mut(), &agency_scope(agency), &details_place(&id), &plain).await?)
+        };
+        let event = Event {
+            id: id.clone(),
+            number: format!("DX-{year}-{seq:06}"),
+            operation_id: new.operation_id,
+            agency_id: agency,
+            unit: new.unit.clone().or_else(|| actor.unit.clone()).unwrap_or_default(),
+            kind: new.kind,
+            lat: new.lat,
+            lon: new.lon,
+            radius_m: new.radius_m,
+            buffer: new.buffer,
+            start: new.start,
+            end: new.end,
+            status: EventStatus::Planned,
+            contact_name: new.contact_name,
+            contact_phone: new.contact_phone,
+            external_ref: new.external_ref,
+            details,
+            registered_by: actor.user_id(),
+            registered_at: now,
+            updated_at: now,
+        };
+        tx.insert_event(&event).await?;
+        let conflicts = self.record_conflicts(tx.as_mut(), &event).await?;
+        let ev = AuditEvent {
+            detail: Some(format!("number={} conflicts={}", event.number, conflicts.len())),
+            ..AuditEvent::success("event.register", "event", Some(id))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok(Registered { event: view(&event, Some(new.details)), conflicts })
+    }
+
+    /// Checks an event against the registered ones without storing it.
+    pub async fn check_event(&self, actor: &Actor, input: &EventInput) -> Result<Vec<Pointer>> {
+        self.guard(actor, Action::EventCheck, &Resource::Collection, "event", None).await?;
+        let new = NewEvent::parse(input).map_err(Error::Validation)?;
+        let mut tx = self.read().await?;
+        let span = Span {
+            id: String::new(),
+            agency: actor.agency_id.map(|a| a.to_string()).unwrap_or_default(),
+            unit: new.unit.clone().or_else(|| actor.unit.clone()).unwrap_or_default(),
+            lat: new.lat,
+            lon: new.lon,
+            radius_m: new.radius_m,
+            start: new.start,
+            end: new.end,
+            buffer: new.buffer,
+            cancelled: false,
+        };
+        let mut out = Vec::new();
+        for (other, o) in self.stored_conflicts(tx.as_mut(), &span).await? {
+            let c = Conflict {
+                id: String::new(),
+                a: other.id.clone(),
+                b: String::new(),
+                distance_m: o.distance_m,
+                overlap_start: o.start,
+                overlap_end: o.end,
+                detected_at: self.clock.now(),
+                outcome: None,
+                decided_by: None,
+                decided_at: None,
+                reason: None,
+            };
+            out.push(self.pointer(tx.as_mut(), &c, &other).await?);
+        }
+        Ok(out)
+    }
+
+    async fn own_event(&self, actor: &Actor, action: Action, id: &str) -> Result<Event> {
+        let e = self.read().await?.find_event(id).await?.ok_or(Error::NotFound { kind: "event" })?;
+        let res = Resource::Record { agency_id: e.agency_id, members: &[] };
+        self.guard(actor, action, &res, "event", Some(e.id.clone())).await?;
+        Ok(e)
+    }
+
+    /// One of the agency's events, with its details and its conflicts.
+    pub async fn get_event(&self, actor: &Actor, id: &str) -> Result<Registered> {
+        let e = self.own_event(actor, Action::EventRead, id).await?;
+        let mut tx = self.read().await?;
+        let details = match &e.details {
+            None => EventDetails::default(),
+            Some(blob) => {
+                let plain =
+                    self.open_value(tx.as_mut(), &agency_scope(e.agency_id), &details_place(&e.id), blob).await?;
+                serde_json::from_slice(&plain).map_err(|_| Error::Internal("sealed event details malformed".into()))?
+            }
+        };
+        let mut conflicts = Vec::new();
+        for c in tx.conflicts_of(&e.id).await? {
+            let other_id = if c.a == e.id { &c.b } else { &c.a };
+            if let Some(other) = tx.find_event(other_id).await? {
+                conflicts.push(self.pointer(tx.as_mut(), &c, &other).await?);
+            }
+        }
+        Ok(Registered { event: view(&e, Some(details)), conflicts })
+    }
+
+    /// The agency's events.
+    pub async fn list_events(&self, actor: &Actor, page: &PageRequest) -> Result<Page<EventView>> {
+        self.guard(actor, Action::EventList, &Resource::Collection, "event", None).await?;
+        let Some(agency) = actor.agency_id else { return Ok(Page { items: vec![], next: None }) };
+        let mut tx = self.read().await?;
+        let rows = tx.list_events(Some(agency), page.after.as_deref(), page.limit + 1).await?;
+        let page = Page::from_rows(rows, page.limit, |e| e.id.clone());
+        Ok(page.map(|e| view(&e, None)))
+    }
+
+    /// Moves, re-times or changes the status of an event; it is checked again.
+    /// Cancelling closes its open conflicts with the outcome `cancel`.
+    pub async fn update_event(&self, actor: &Actor, id: &str, patch: &EventPatch) -> Result<Registered> {
+        let e = self.own_event(actor, Action::EventUpdate, id).await?;
+        let mut next = e.clone();
+        let merged = EventInput {
+            kind: e.kind.as_str().to_string(),
+            lat: Some(patch.lat.unwrap_or(e.lat)),
+            lon: Some(patch.lon.unwrap_or(e.lon)),
+            radius_m: Some(patch.radius_m.unwrap_or(e.radius_m)),
+            buffer_minutes: Some(u32::try_from(e.buffer.as_mins()).unwrap_or(0)),
+            start: patch.start.clone().unwrap_or_else(|| e.start.to_string()),
+            end: patch.end.clone().unwrap_or_else(|| e.end.to_string()),
+            contact_name: patch.contact_name.clone().unwrap_or_else(|| e.contact_name.clone()),
+            contact_phone: patch.contact_phone.clone().unwrap_or_else(|| e.contact_phone.clone()),
+            ..EventInput::default()
+        };
+        let new = NewEvent::parse(&merged).map_err(Error::Validation)?;
+        let status = match patch.status.as_deref() {
+            None => e.status,
+            Some(s) => EventStatus::parse("status", s).map_err(|f| Error::Validation(vec![f]))?,
+        };
+        if e.status == EventStatus::Cancelled && status != EventStatus::Cancelled {
+            return Err(Error::Conflict { code: "event.cancelled", message: "a cancelled event stays cancelled".into() });
+        }
+        next.lat = new.lat;
+        next.lon = new.lon;
+        next.radius_m = new.radius_m;
+        next.start = new.start;
+        next.end = new.end;
+        next.contact_name = new.contact_name;
+        next.contact_phone = new.contact_phone;
+        next.status = status;
+        next.updated_at = self.clock.now();
+        let mut tx = self.write().await?;
+        tx.update_event(&next).await?;
+        if status == EventStatus::Cancelled {
+            for mut c in tx.conflicts_of(&next.id).await? {
+                if c.outcome.is_none() {
+                    c.outcome = Some(ConflictOutcome::Cancel);
+                    c.decided_by = Some(actor.label());
+                    c.decided_at = Some(self.clock.now());
+                    c.reason = Some(format!("event {} cancelled", next.number));
+                    tx.resolve_conflict(&c).await?;
+                }
+            }
+        }
+        let conflicts = self.record_conflicts(tx.as_mut(), &next).await?;
+        let ev = AuditEvent {
+            detail: Some(format!("status={} conflicts={}", status.as_str(), conflicts.len())),
+            ..AuditEvent::success("event.update", "event", Some(next.id.clone()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok(Registered { event: view(&next, None), conflicts })
+    }
+
+    /// Records how a conflict ended (either side's coordinator or commander).
+    pub async fn resolve_conflict(
+        &self,
+        actor: &Actor,
+        id: &str,
+        outcome: &str,
+        why: Option<&str>,
+    ) -> Result<Pointer> {
+        let mut tx = self.read().await?;
+        let c = tx.find_conflict(id).await?.ok_or(Error::NotFound { kind: "conflict" })?;
+        let (a, b) = match (tx.find_event(&c.a).await?, tx.find_event(&c.b).await?) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return Err(Error::NotFound { kind: "conflict" }),
+        };
+        drop(tx);
+        let (mine, other) = if actor.agency_id == Some(b.agency_id) { (b, a) } else { (a, b) };
+        let res = Resource::Record { agency_id: mine.agency_id, members: &[] };
+        self.guard(actor, Action::ConflictResolve, &res, "conflict", Some(c.id.clone())).await?;
+        let outcome = ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?;
+        let why = text("reason", why.unwrap_or(""), 3, 500).map_err(|f| Error::Validation(vec![f]))?;
+        let mut tx = self.write().await?;
+        let mut c = tx.find_conflict(id).await?.ok_or(Error::NotFound { kind: "conflict" })?;
+        if c.outcome.is_some() {
+            return Err(Error::Conflict { code: "conflict.resolved", message: "this conflict is already resolved".into() });
+        }
+        c.outcome = Some(outcome);
+        c.decided_by = Some(actor.label());
+        c.decided_at = Some(self.clock.now());
+        c.reason = Some(why);
+        tx.resolve_conflict(&c).await?;
+        // Deciding is knowing: the decider's side has acknowledged.
+        tx.ack_conflict_alerts(mine.agency_id, &c.id, &actor.label(), self.clock.now()).await?;
+        let ev = AuditEvent {
+            detail: Some(format!("outcome={}", outcome.as_str())),
+            ..AuditEvent::success("conflict.resolve", "conflict", Some(c.id.clone()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        let p = self.pointer(tx.as_mut(), &c, &other).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// The agency's alerts after `after`, oldest first.
+    pub async fn alerts(&self, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Alert>> {
+        self.guard(actor, Action::AlertRead, &Resource::Collection, "alert", None).await?;
+        let Some(agency) = actor.agency_id else { return Ok(Vec::new()) };
+        Ok(self.read().await?.alerts_for(agency, after, limit).await?)
+    }
+
+    /// Acknowledges one of the agency's alerts.
+    pub async fn ack_alert(&self, actor: &Actor, seq: u64) -> Result<()> {
+        let Some(agency) = actor.agency_id else { return Err(Error::NotFound { kind: "alert" }) };
+        let mut tx = self.read().await?;
+        let found = tx.alerts_for(agency, seq.saturating_sub(1), 1).await?.into_iter().find(|a| a.seq == seq);
+        drop(tx);
+        let Some(alert) = found else { return Err(Error::NotFound { kind: "alert" }) };
+        let res = Resource::Record { agency_id: alert.agency_id, members: &[] };
+        self.guard(actor, Action::AlertAck, &res, "alert", Some(seq.to_string())).await?;
+        let mut tx = self.write().await?;
+        if !tx.ack_alert(seq, &actor.label(), self.clock.now()).await? {
+            return Err(Error::Conflict { code: "alert.acknowledged", message: "this alert is already acknowledged".into() });
+        }
+        self.record(tx.as_mut(), actor, AuditEvent::success("alert.ack", "alert", Some(seq.to_string()))).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every conflict among `plan` and between it and the registered events
+    /// (which appear by their deconfliction number, agency short name and
+    /// unit); stores nothing.
+    pub async fn plan_check(&self, actor: &Actor, op_id: Option<OperationId>, plan: Vec<Span>) -> Result<Vec<Pair>> {
+        match op_id {
+            Some(id) => {
+                let op = self.read().await?.find_operation(id).await?.ok_or(Error::NotFound { kind: "operation" })?;
+                let (leads, members) = (op.leads(), op.members());
+                let res = Resource::Operation { leads: &leads, members: &members };
+                self.guard(actor, Action::PlanCheck, &res, "operation", Some(id.to_string())).await?;
+            }
+            None => self.guard(actor, Action::PlanCheck, &Resource::Collection, "operation", None).await?,
+        }
+        let (Some(from), Some(to)) = (
+            plan.iter().map(|s| s.start - s.buffer).min(),
+            plan.iter().map(|s| s.end + s.buffer).max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let mut tx = self.read().await?;
+        let stored = tx.event_candidates(from, to, -90.0, 90.0).await?;
+        let mut names: HashMap<AgencyId, String> = HashMap::new();
+        for e in &stored {
+            if !names.contains_key(&e.agency_id) {
+                let n = tx.find_agency(e.agency_id).await?.map(|a| a.short_name).unwrap_or_default();
+                names.insert(e.agency_id, n);
+            }
+        }
+        drop(tx);
+        let plan_ids: std::collections::HashSet<String> = plan.iter().map(|s| s.id.clone()).collect();
+        let mut idx = Index::new();
+        for s in plan {
+            idx.insert(s);
+        }
+        for e in &stored {
+            let mut s = e.span();
+            s.id = e.number.clone();
+            s.agency = names.get(&e.agency_id).cloned().unwrap_or_default();
+            idx.insert(s);
+        }
+        Ok(idx.all_pairs().into_iter().filter(|p| plan_ids.contains(&p.a) || plan_ids.contains(&p.b)).collect())
+    }
+}
+
+/// Changes to an event; absent fields stay.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventPatch {
+    /// New latitude.
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// New longitude.
+    #[serde(default)]
+    pub lon: Option<f64>,
+    /// New radius.
+    #[serde(default)]
+    pub radius_m: Option<f64>,
+    /// New start.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// New end.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// New status: planned, active, done or cancelled.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// New contact.
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    /// New phone.
+    #[serde(default)]
+    pub contact_phone: Option<String>,
+}
