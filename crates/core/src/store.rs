@@ -10,10 +10,10 @@ use crate::agency::Agency;
 use crate::aggregate::{Announcement, Resolution, Tally};
 use crate::audit::AuditRecord;
 use crate::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
+use crate::events::registry::{Alert, Conflict, Event};
 use crate::figures::Counters;
 use crate::ids::{AgencyId, OperationId, ReleaseId, ResultId, TallyId, UserId};
 use crate::operation::Operation;
-use crate::events::registry::{Alert, Conflict, Event};
 use crate::release::Release;
 use crate::results::ResultRecord;
 use crate::states::{StateCode, UsState};
@@ -337,5 +337,11 @@ pub trait StoreTx: Send {
     /// Marks an alert acknowledged; whether it was open.
     async fn ack_alert(&mut self, seq: u64, by: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
     /// Acknowledges every open alert of an agency about one conflict; how many.
-    async fn ack_conflict_alerts(&mut self, agency: AgencyId, conflict: &str, by: &str, at: jiff::Timestamp) -> Result<u64, StoreError>;
+    async fn ack_conflict_alerts(
+        &mut self,
+        agency: AgencyId,
+        conflict: &str,
+        by: &str,
+        at: jiff::Timestamp,
+    ) -> Result<u64, StoreError>;
 }

@@ -1182,7 +1182,8 @@ impl StoreTx for SqliteTx {
     }
 
     async fn count_events(&mut self) -> R<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&mut *self.tx).await.map_err(map_err)?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&mut *self.tx).await.map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 

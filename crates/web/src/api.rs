@@ -3,6 +3,7 @@
 //! the same handlers that serve requests.
 
 pub mod agencies;
+pub mod events;
 pub mod health;
 pub mod operations;
 pub mod results;
@@ -34,6 +35,7 @@ use crate::AppState;
         (name = "operations", description = "Operations, their states, windows and agencies"),
         (name = "results", description = "Results, tallies, the aggregate report and its flags"),
         (name = "releases", description = "Public releases: draft, approve, publish, export"),
+        (name = "events", description = "Event deconfliction: register and check, conflicts as pointers, alerts"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
@@ -84,6 +86,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(results::get_release))
         .routes(routes!(results::approve_release))
         .routes(routes!(results::publish_release))
+        .routes(routes!(events::list_events, events::register_event))
+        .routes(routes!(events::check_event))
+        .routes(routes!(events::get_event, events::update_event))
+        .routes(routes!(events::resolve_conflict))
+        .routes(routes!(events::list_alerts))
+        .routes(routes!(events::ack_alert))
+        .routes(routes!(events::plan_check))
         .routes(routes!(openapi_json))
 }
 

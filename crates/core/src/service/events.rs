@@ -118,8 +118,7 @@ impl App {
     /// Stored events that conflict with `span`, from the database inside `tx`.
     async fn stored_conflicts(&self, tx: &mut dyn StoreTx, span: &Span) -> Result<Vec<(Event, engine::Overlap)>> {
         let (lat0, lat1) = lat_band(span);
-        let candidates =
-            tx.event_candidates(span.start - span.buffer, span.end + span.buffer, lat0, lat1).await?;
+        let candidates = tx.event_candidates(span.start - span.buffer, span.end + span.buffer, lat0, lat1).await?;
         Ok(candidates
             .into_iter()
             .filter(|e| e.id != span.id)
@@ -358,7 +357,10 @@ impl App {
             Some(s) => EventStatus::parse("status", s).map_err(|f| Error::Validation(vec![f]))?,
         };
         if e.status == EventStatus::Cancelled && status != EventStatus::Cancelled {
-            return Err(Error::Conflict { code: "event.cancelled", message: "a cancelled event stays cancelled".into() });
+            return Err(Error::Conflict {
+                code: "event.cancelled",
+                message: "a cancelled event stays cancelled".into(),
+            });
         }
         next.lat = new.lat;
         next.lon = new.lon;
@@ -393,13 +395,7 @@ impl App {
     }
 
     /// Records how a conflict ended (either side's coordinator or commander).
-    pub async fn resolve_conflict(
-        &self,
-        actor: &Actor,
-        id: &str,
-        outcome: &str,
-        why: Option<&str>,
-    ) -> Result<Pointer> {
+    pub async fn resolve_conflict(&self, actor: &Actor, id: &str, outcome: &str, why: Option<&str>) -> Result<Pointer> {
         let mut tx = self.read().await?;
         let c = tx.find_conflict(id).await?.ok_or(Error::NotFound { kind: "conflict" })?;
         let (a, b) = match (tx.find_event(&c.a).await?, tx.find_event(&c.b).await?) {
@@ -415,7 +411,10 @@ impl App {
         let mut tx = self.write().await?;
         let mut c = tx.find_conflict(id).await?.ok_or(Error::NotFound { kind: "conflict" })?;
         if c.outcome.is_some() {
-            return Err(Error::Conflict { code: "conflict.resolved", message: "this conflict is already resolved".into() });
+            return Err(Error::Conflict {
+                code: "conflict.resolved",
+                message: "this conflict is already resolved".into(),
+            });
         }
         c.outcome = Some(outcome);
         c.decided_by = Some(actor.label());
@@ -452,7 +451,10 @@ impl App {
         self.guard(actor, Action::AlertAck, &res, "alert", Some(seq.to_string())).await?;
         let mut tx = self.write().await?;
         if !tx.ack_alert(seq, &actor.label(), self.clock.now()).await? {
-            return Err(Error::Conflict { code: "alert.acknowledged", message: "this alert is already acknowledged".into() });
+            return Err(Error::Conflict {
+                code: "alert.acknowledged",
+                message: "this alert is already acknowledged".into(),
+            });
         }
         self.record(tx.as_mut(), actor, AuditEvent::success("alert.ack", "alert", Some(seq.to_string()))).await?;
         tx.commit().await?;
@@ -472,19 +474,17 @@ impl App {
             }
             None => self.guard(actor, Action::PlanCheck, &Resource::Collection, "operation", None).await?,
         }
-        let (Some(from), Some(to)) = (
-            plan.iter().map(|s| s.start - s.buffer).min(),
-            plan.iter().map(|s| s.end + s.buffer).max(),
-        ) else {
+        let (Some(from), Some(to)) =
+            (plan.iter().map(|s| s.start - s.buffer).min(), plan.iter().map(|s| s.end + s.buffer).max())
+        else {
             return Ok(Vec::new());
         };
         let mut tx = self.read().await?;
         let stored = tx.event_candidates(from, to, -90.0, 90.0).await?;
         let mut names: HashMap<AgencyId, String> = HashMap::new();
         for e in &stored {
-            if !names.contains_key(&e.agency_id) {
-                let n = tx.find_agency(e.agency_id).await?.map(|a| a.short_name).unwrap_or_default();
-                names.insert(e.agency_id, n);
+            if let std::collections::hash_map::Entry::Vacant(v) = names.entry(e.agency_id) {
+                v.insert(tx.find_agency(e.agency_id).await?.map(|a| a.short_name).unwrap_or_default());
             }
         }
         drop(tx);

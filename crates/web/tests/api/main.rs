@@ -8,6 +8,7 @@ mod mfa;
 mod agencies;
 mod auth;
 mod errors;
+mod events;
 mod operations;
 mod pages;
 mod results;

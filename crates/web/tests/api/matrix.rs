@@ -128,6 +128,17 @@ impl Fixture {
             serde_json::from_value(json!({"state": "US-KS", "arrests": 2})).unwrap();
         let ia = self.as_role("ia-dps", Role::Coordinator).await;
         a.submit_tally(&ia, self.op("foreign-op").await, &kansas, None).await.unwrap();
+        // Events: mo-ago and dsm-pd collide in St. Louis; polk-so and ia-dps in Des Moines.
+        for (agency, lat, lon) in [
+            ("mo-ago", 38.627, -90.199),
+            ("dsm-pd", 38.627, -90.199),
+            ("polk-so", 41.586, -93.625),
+            ("ia-dps", 41.586, -93.625),
+        ] {
+            let input: taskforce_core::events::registry::EventInput =
+                serde_json::from_value(event_body(lat, lon)).unwrap();
+            a.register_event(&self.as_role(agency, Role::Officer).await, &input).await.unwrap();
+        }
         for (agency, code) in [("mo-ago", "united-front-2021"), ("mshp", "shared-op"), ("mshp", "foreign-op")] {
             let who = self.as_role(agency, Role::Pio).await;
             a.draft_release(&who, self.op(code).await, "press").await.unwrap();
@@ -156,6 +167,34 @@ impl Fixture {
         let id = self.app.app.find_agency(&Actor::local_admin(), agency).await.unwrap().id;
         let all = self.app.app.list_tallies(&Actor::local_admin(), self.op(code).await).await.unwrap();
         all.iter().find(|t| t.agency_id == id).unwrap().id.to_string()
+    }
+
+    fn agency_for_event(scope: Scope) -> &'static str {
+        match scope {
+            Scope::Own => "mo-ago",
+            Scope::SameOperation => "dsm-pd",
+            Scope::Other => "polk-so",
+        }
+    }
+
+    async fn event_of(&self, scope: Scope) -> String {
+        let who = self.as_role(Self::agency_for_event(scope), Role::Officer).await;
+        let page = taskforce_core::page::PageRequest { after: None, limit: 10 };
+        self.app.app.list_events(&who, &page).await.unwrap().items[0].id.clone()
+    }
+
+    /// The actor's side of a conflict; for other scopes one the actor's agency is not in.
+    async fn conflict_of(&self, scope: Scope) -> String {
+        let agency = if scope == Scope::Own { "mo-ago" } else { "polk-so" };
+        let who = self.as_role(agency, Role::Officer).await;
+        let page = taskforce_core::page::PageRequest { after: None, limit: 10 };
+        let id = self.app.app.list_events(&who, &page).await.unwrap().items[0].id.clone();
+        self.app.app.get_event(&who, &id).await.unwrap().conflicts[0].conflict_id.clone()
+    }
+
+    async fn alert_of(&self, scope: Scope) -> String {
+        let who = self.as_role(Self::agency_for_event(scope), Role::Officer).await;
+        self.app.app.alerts(&who, 0, 10).await.unwrap()[0].seq.to_string()
     }
 
     async fn release_of(&self, scope: Scope) -> String {
@@ -199,9 +238,20 @@ impl Fixture {
             "result" => self.result_of(scope).await,
             "release" => self.release_of(scope).await,
             "tally" => self.tally_of(scope).await,
+            "event" => self.event_of(scope).await,
+            "conflict" => self.conflict_of(scope).await,
+            "alert" => self.alert_of(scope).await,
             _ => String::new(),
         }
     }
+}
+
+fn event_body(lat: f64, lon: f64) -> Value {
+    json!({
+        "kind": "search_warrant", "lat": lat, "lon": lon,
+        "start": "2026-12-04T20:00:00-06:00", "end": "2026-12-04T21:00:00-06:00",
+        "contact_name": "Sgt. Demo", "contact_phone": "+1 515 555 0100", "case_number": "matrix-case"
+    })
 }
 
 fn victim_body(state: &str) -> Value {
@@ -254,6 +304,11 @@ fn hides(action: &str, role: Role, scope: Scope) -> bool {
         Some("agency") => "agency.read",
         Some("user") => "user.read",
         Some("result" | "victim") if action != "result.create" && action != "result.list" => "result.read",
+        Some("event" | "conflict" | "alert")
+            if !matches!(action, "event.register" | "event.check" | "event.list" | "alert.read") =>
+        {
+            "event.read"
+        }
         _ => "operation.read",
     };
     !expected(read, role, scope)
@@ -291,6 +346,9 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                 if path.contains("{id}") {
                     path = path.replace("{id}", &fx.id_of(&e.resource, scope).await);
                 }
+                if path.contains("{seq}") {
+                    path = path.replace("{seq}", &fx.id_of(&e.resource, scope).await);
+                }
                 if path.contains("{agency_id}") {
                     let admin = Actor::local_admin();
                     let ia = app.app.find_agency(&admin, "ia-dps").await.unwrap().id.to_string();
@@ -305,7 +363,7 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                         "roles": ["officer"], "password": "a long enough password"
                     })),
                     ("POST", "/api/v1/operations") => Some(op_body(&format!("matrix-{n}"))),
-                    ("PATCH", _) => Some(json!({"name": "Renamed by the matrix"})),
+                    ("PATCH", "/api/v1/operations/{id}") => Some(json!({"name": "Renamed by the matrix"})),
                     ("POST", "/api/v1/operations/{id}/agencies") => Some(json!({"agency_id": polk, "role": "support"})),
                     ("POST", "/api/v1/operations/{id}/results") => Some(json!({
                         "kind": "arrest", "state": state_for(&e.resource, scope),
@@ -329,6 +387,15 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                         Some(json!({"key": "announced/needed_medical", "reason": "resolved by the matrix"}))
                     }
                     ("POST", "/api/v1/operations/{id}/releases") => Some(json!({"preset": "press"})),
+                    ("POST", "/api/v1/events" | "/api/v1/events/check") => Some(event_body(39.1, -94.58)),
+                    ("PATCH", "/api/v1/events/{id}") => Some(json!({"status": "active"})),
+                    ("POST", "/api/v1/conflicts/{id}/resolution") => {
+                        Some(json!({"outcome": "proceed", "reason": "resolved by the matrix"}))
+                    }
+                    ("POST", "/api/v1/operations/{id}/plan-check") => Some(json!({
+                        "csv": "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
+                                p1,a,,decoy,38.627,-90.199,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n"
+                    })),
                     ("POST", "/api/v1/sessions") => {
                         Some(json!({"username": demo_user(role), "password": crate::helpers::DEMO_PW}))
                     }

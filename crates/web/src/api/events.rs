@@ -1,0 +1,203 @@
+//! `/api/v1/events`, conflicts, alerts and the plan check. A conflict shows
+//! the other side only as a pointer: agency, unit, contact, kind, overlap.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use taskforce_core::Error;
+use taskforce_core::events::engine::Span;
+use taskforce_core::events::plan;
+use taskforce_core::events::registry::{Alert, EventInput, Pointer};
+use taskforce_core::ids::OperationId;
+use taskforce_core::service::events::{EventPatch, EventView, Registered};
+
+use super::ListOf;
+use crate::AppState;
+use crate::extract::{ApiJson, ApiQuery, Auth, ListQuery, path_id};
+use crate::problem::{ApiError, Problem};
+
+/// Registers an event and checks it at once: its deconfliction number and every conflict.
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
+    request_body(content = Object, description = "kind, lat, lon, radius_m?, start, end, contact_name, contact_phone, \
+        unit?, operation_id?, buffer_minutes?, external_ref?, and the private address, case_number, notes"),
+    responses((status = 201, description = "The event with its number, and its conflicts as pointers"),
+              (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn register_event(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<EventInput>,
+) -> Result<(StatusCode, Json<Registered>), ApiError> {
+    Ok((StatusCode::CREATED, Json(st.app.register_event(&auth.actor, &b).await?)))
+}
+
+/// Conflicts of a check.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckAnswer {
+    /// Every conflict, as pointers.
+    #[schema(value_type = Vec<Object>)]
+    pub conflicts: Vec<Pointer>,
+}
+
+/// Checks an event against the registered ones without storing it.
+#[utoipa::path(post, path = "/api/v1/events/check", tag = "events", security(("bearer" = [])),
+    request_body(content = Object, description = "as for registration"),
+    responses((status = 200, body = CheckAnswer), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn check_event(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<EventInput>,
+) -> Result<Json<CheckAnswer>, ApiError> {
+    Ok(Json(CheckAnswer { conflicts: st.app.check_event(&auth.actor, &b).await? }))
+}
+
+/// The agency's events.
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of events"), (status = 401, body = Problem)))]
+pub async fn list_events(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<ListOf<EventView>>, ApiError> {
+    let page = st.app.list_events(&auth.actor, &q.page()?).await?;
+    Ok(Json(ListOf::from_page(page, |e| e)))
+}
+
+/// One of the agency's events, with its private details and its conflicts.
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Event id")),
+    responses((status = 200, description = "The event and its conflicts"), (status = 401, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn get_event(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Registered>, ApiError> {
+    Ok(Json(st.app.get_event(&auth.actor, &id).await?))
+}
+
+/// Moves, re-times or changes the status of an event; it is checked again.
+#[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
+    request_body(content = Object, description = "lat, lon, radius_m, start, end, status, contact_name, contact_phone"),
+    params(("id" = String, Path, description = "Event id")),
+    responses((status = 200, description = "The event and its conflicts"), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn update_event(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<EventPatch>,
+) -> Result<Json<Registered>, ApiError> {
+    Ok(Json(st.app.update_event(&auth.actor, &id, &b).await?))
+}
+
+/// How a conflict ended.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionBody {
+    /// `proceed`, `joint`, `delay`, `cancel` or `false_positive`.
+    pub outcome: String,
+    /// Why (3 to 500 characters).
+    pub reason: Option<String>,
+}
+
+/// Records how a conflict ended (either side's coordinator or commander).
+#[utoipa::path(post, path = "/api/v1/conflicts/{id}/resolution", tag = "events", security(("bearer" = [])),
+    request_body = ResolutionBody, params(("id" = String, Path, description = "Conflict id")),
+    responses((status = 200, description = "The conflict, as a pointer"), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn resolve_conflict(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ResolutionBody>,
+) -> Result<Json<Pointer>, ApiError> {
+    Ok(Json(st.app.resolve_conflict(&auth.actor, &id, &b.outcome, b.reason.as_deref()).await?))
+}
+
+/// `?after=SEQ&limit=N`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AlertQuery {
+    /// Only alerts after this sequence number.
+    pub after: Option<u64>,
+    /// At most this many (1 to 1000, default 100).
+    pub limit: Option<u32>,
+}
+
+/// The agency's alert inbox, oldest first.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "events", security(("bearer" = [])), params(AlertQuery),
+    responses((status = 200, description = "Alerts"), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_alerts(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<AlertQuery>,
+) -> Result<Json<ListOf<Alert>>, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Error::field("limit", "out_of_range", "limit must be 1 to 1000").into());
+    }
+    let items = st.app.alerts(&auth.actor, q.after.unwrap_or(0), limit).await?;
+    let next = (items.len() == limit as usize).then(|| items.last().map(|a| a.seq.to_string())).flatten();
+    Ok(Json(ListOf { items, next }))
+}
+
+/// Acknowledges an alert.
+#[utoipa::path(post, path = "/api/v1/alerts/{seq}/ack", tag = "events", security(("bearer" = [])),
+    params(("seq" = u64, Path, description = "Alert sequence number")),
+    responses((status = 204, description = "Acknowledged"), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem)))]
+pub async fn ack_alert(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(seq): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let seq: u64 = path_id(&seq, "alert")?;
+    st.app.ack_alert(&auth.actor, seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A plan: rows as in the CSV of `taskforce events check`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanBody {
+    /// The plan as CSV text with the header `id,agency,unit,kind,lat,lon,radius_m,start,end`.
+    pub csv: String,
+    /// Override every kind's buffer (minutes, 0 allowed).
+    pub buffer_minutes: Option<u32>,
+}
+
+/// Checks a whole plan against itself and the registered events; stores nothing.
+#[utoipa::path(post, path = "/api/v1/operations/{id}/plan-check", tag = "events", security(("bearer" = [])),
+    request_body = PlanBody, params(("id" = String, Path, description = "Operation id")),
+    responses((status = 200, description = "{\"conflicts\": [{a, b, distance_m, overlap_start, overlap_end}]}"),
+              (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn plan_check(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PlanBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let op: OperationId = path_id(&id, "operation")?;
+    if b.buffer_minutes.is_some_and(|m| m > 24 * 60) {
+        return Err(Error::field("buffer_minutes", "out_of_range", "buffer_minutes is at most 1440").into());
+    }
+    let buffer = b.buffer_minutes.map(|m| jiff::SignedDuration::from_mins(i64::from(m)));
+    let spans: Vec<Span> = plan::parse_plan(b.csv.as_bytes(), buffer).map_err(|bad| {
+        let fields = bad
+            .into_iter()
+            .flat_map(|(line, errs)| {
+                errs.into_iter().map(move |e| {
+                    let f =
+                        if e.field.is_empty() { format!("line {line}") } else { format!("line {line}: {}", e.field) };
+                    taskforce_core::FieldError::new(f, e.code, e.message)
+                })
+            })
+            .collect();
+        ApiError::from(Error::Validation(fields))
+    })?;
+    let pairs = st.app.plan_check(&auth.actor, Some(op), spans).await?;
+    Ok(Json(plan::to_json(&pairs)))
+}

@@ -1,0 +1,274 @@
+//! Event deconfliction over HTTP: register and check at once, pointers only,
+//! serialised registrations, bad input, outcomes, cancel and move, alerts,
+//! and a plan checked against the registered events.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem};
+
+fn event(lat: f64, lon: f64, start: &str, end: &str) -> Value {
+    json!({
+        "kind": "search_warrant", "lat": lat, "lon": lon, "start": start, "end": end,
+        "contact_name": "Sgt. On Scene", "contact_phone": "+1 515 555 0142",
+        "address": "1200 Secret St", "case_number": "CASE-SECRET-77", "notes": "informant says back door"
+    })
+}
+
+async fn register(app: &TestApp, token: &str, body: Value) -> Value {
+    let r = app.post("/api/v1/events", token, body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_later_registration_sees_the_earlier_and_both_learn_only_who_to_call() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let first =
+        register(&app, &dsm, event(41.5868, -93.6250, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00")).await;
+    assert!(first["event"]["number"].as_str().unwrap().starts_with("DX-2026-"));
+    assert_eq!(first["conflicts"].as_array().unwrap().len(), 0);
+    assert_eq!(first["event"]["unit"], "Vice Unit", "the registering user's unit");
+    let mut second = event(41.5871, -93.6254, "2026-12-04T21:15:00-06:00", "2026-12-04T22:00:00-06:00");
+    second["case_number"] = json!("CASE-POLK-OWN");
+    second["address"] = json!("Polk's own address");
+    second["notes"] = json!("Polk's own notes");
+    let r = app.post("/api/v1/events", &polk, second).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body = r.text().await.unwrap();
+    assert!(!body.contains("CASE-SECRET-77") && !body.contains("Secret St") && !body.contains("informant"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let p = &v["conflicts"][0];
+    assert_eq!(p["other_agency"], "Des Moines Police Department");
+    assert_eq!(p["other_unit"], "Vice Unit");
+    assert_eq!(p["contact_phone"], "+1 515 555 0142");
+    assert_eq!(p["other_number"], first["event"]["number"]);
+    assert!(p["distance_m"].as_f64().unwrap() < 60.0);
+    assert_eq!(p["overlap_start"], "2026-12-05T02:45:00Z", "21:15 widened by 30 min; 21:00 + 30");
+    assert_eq!(p["overlap_end"], "2026-12-05T03:30:00Z");
+    let keys: Vec<&String> = p.as_object().unwrap().keys().collect();
+    for k in &keys {
+        assert!(!["address", "case_number", "notes", "details"].contains(&k.as_str()), "pointer field {k}");
+    }
+    // The earlier side sees it at once, with its own details.
+    let mine: Value = app
+        .get(&format!("/api/v1/events/{}", first["event"]["id"].as_str().unwrap()), &dsm)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["event"]["details"]["case_number"], "CASE-SECRET-77");
+    assert_eq!(mine["conflicts"][0]["other_agency"], "Polk County Sheriff's Office");
+    // Another agency's event answers 404, never its details.
+    let r = app.get(&format!("/api/v1/events/{}", first["event"]["id"].as_str().unwrap()), &polk).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "not_found", None).await;
+    // Both inboxes have an alert with a deadline 15 minutes before the earlier start.
+    for t in [&dsm, &polk] {
+        let a: Value = app.get("/api/v1/alerts", t).await.json().await.unwrap();
+        assert_eq!(a["items"].as_array().unwrap().len(), 1);
+        assert_eq!(a["items"][0]["deadline"], "2026-12-05T01:45:00Z");
+    }
+}
+
+#[tokio::test]
+async fn one_unit_knows_its_own_plan_but_the_next_unit_of_the_department_is_told() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.dsm-pd").await;
+    let e = |unit: &str| {
+        let mut b = event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
+        b["unit"] = json!(unit);
+        b
+    };
+    register(&app, &t, e("Vice Unit")).await;
+    assert_eq!(register(&app, &t, e("Vice Unit")).await["conflicts"].as_array().unwrap().len(), 0);
+    assert_eq!(register(&app, &t, e("Narcotics Unit")).await["conflicts"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn of_two_overlapping_registrations_in_flight_the_later_always_sees_the_earlier() {
+    let app = TestApp::spawn().await;
+    let a = app.token("officer.dsm-pd").await;
+    let b = app.token("officer.polk-so").await;
+    for round in 0..15 {
+        let day = format!("2026-12-{:02}", round + 1);
+        let body = event(
+            41.5 + f64::from(round) * 0.1,
+            -93.6,
+            &format!("{day}T20:00:00-06:00"),
+            &format!("{day}T21:00:00-06:00"),
+        );
+        let (x, y) = tokio::join!(app.post("/api/v1/events", &a, body.clone()), app.post("/api/v1/events", &b, body));
+        let (x, y): (Value, Value) = (x.json().await.unwrap(), y.json().await.unwrap());
+        let seen = x["conflicts"].as_array().unwrap().len() + y["conflicts"].as_array().unwrap().len();
+        assert_eq!(seen, 1, "round {round}: exactly one side registered second and saw the other");
+    }
+}
+
+#[tokio::test]
+async fn bad_events_get_a_422_naming_each_field() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.dsm-pd").await;
+    let cases = [
+        (json!({"lat": 91.0}), "lat"),
+        (json!({"lon": -181.0}), "lon"),
+        (json!({"radius_m": 0}), "radius_m"),
+        (json!({"radius_m": 50001}), "radius_m"),
+        (json!({"end": "2026-12-04T19:00:00-06:00"}), "end"),
+        (json!({"end": "2026-12-12T20:00:00-06:00"}), "end"),
+        (json!({"kind": "parade"}), "kind"),
+        (json!({"start": "2026-12-04T20:00:00"}), "start"),
+        (json!({"contact_phone": "call me"}), "contact_phone"),
+    ];
+    for (patch, field) in cases {
+        let mut b = event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
+        for (k, v) in patch.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        let r = app.post("/api/v1/events", &t, b).await;
+        assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some(field)).await;
+    }
+    let list: Value = app.get("/api/v1/events", &t).await.json().await.unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty(), "nothing half-written");
+}
+
+#[tokio::test]
+async fn a_conflict_ends_with_an_outcome_and_cancelling_or_moving_rechecks() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("coordinator.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let ky = app.token("coordinator.ky-demo").await;
+    let w = |lat: f64| event(lat, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
+    let a = register(&app, &dsm, w(41.6)).await;
+    let b = register(&app, &polk, w(41.6)).await;
+    let cid = b["conflicts"][0]["conflict_id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/conflicts/{cid}/resolution");
+    assert_problem(
+        app.post(&path, &ky, json!({"outcome": "proceed", "reason": "not ours"})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
+    assert_problem(
+        app.post(&path, &polk, json!({"outcome": "proceed", "reason": "officer"})).await,
+        StatusCode::FORBIDDEN,
+        "auth.forbidden",
+        None,
+    )
+    .await;
+    assert_problem(
+        app.post(&path, &dsm, json!({"outcome": "maybe", "reason": "x y z"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation.failed",
+        Some("outcome"),
+    )
+    .await;
+    let r = app.post(&path, &dsm, json!({"outcome": "joint", "reason": "one entry team, DSM leads"})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_problem(
+        app.post(&path, &dsm, json!({"outcome": "delay", "reason": "again"})).await,
+        StatusCode::CONFLICT,
+        "conflict.resolved",
+        None,
+    )
+    .await;
+    let polk_view: Value =
+        app.get(&format!("/api/v1/events/{}", b["event"]["id"].as_str().unwrap()), &polk).await.json().await.unwrap();
+    assert_eq!(polk_view["conflicts"][0]["status"], "resolved");
+    assert_eq!(polk_view["conflicts"][0]["outcome"], "joint");
+    // A third event far away, then moved next to the first: the move is checked.
+    let c = register(&app, &polk, w(42.5)).await;
+    assert_eq!(c["conflicts"].as_array().unwrap().len(), 0);
+    let r =
+        app.patch(&format!("/api/v1/events/{}", c["event"]["id"].as_str().unwrap()), &polk, json!({"lat": 41.6})).await;
+    let moved: Value = r.json().await.unwrap();
+    assert_eq!(moved["conflicts"].as_array().unwrap().iter().filter(|p| p["status"] == "open").count(), 1, "{moved}");
+    // Cancelling closes its open conflicts with the outcome cancel.
+    let r = app
+        .patch(&format!("/api/v1/events/{}", c["event"]["id"].as_str().unwrap()), &polk, json!({"status": "cancelled"}))
+        .await;
+    let cancelled: Value = r.json().await.unwrap();
+    assert!(cancelled["conflicts"].as_array().unwrap().iter().all(|p| p["status"] == "resolved"), "{cancelled}");
+    let r = app
+        .patch(&format!("/api/v1/events/{}", c["event"]["id"].as_str().unwrap()), &polk, json!({"status": "planned"}))
+        .await;
+    assert_problem(r, StatusCode::CONFLICT, "event.cancelled", None).await;
+    let _ = a;
+    let actions: Vec<String> = app.audit().await.iter().map(|r| r.action.clone()).collect();
+    assert!(actions.contains(&"conflict.resolve".to_string()) && actions.contains(&"event.update".to_string()));
+}
+
+#[tokio::test]
+async fn a_check_stores_nothing_and_a_plan_is_checked_against_registered_events() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let coord = app.token("coordinator.ia-dps").await;
+    let stored =
+        register(&app, &dsm, event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00")).await;
+    let r = app
+        .post(
+            "/api/v1/events/check",
+            &coord,
+            event(41.6001, -93.6, "2026-12-04T20:30:00-06:00", "2026-12-04T21:00:00-06:00"),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["conflicts"][0]["other_number"], stored["event"]["number"]);
+    let mine: Value = app.get("/api/v1/events", &coord).await.json().await.unwrap();
+    assert!(mine["items"].as_array().unwrap().is_empty(), "a check stores nothing");
+    let op = app.demo_operation_id(&coord).await;
+    let csv = "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
+               n1,ia-dps,DCI,search_warrant,41.6002,-93.6,,2026-12-04T20:45:00-06:00,2026-12-04T21:30:00-06:00\n\
+               n2,ia-dps,DCI,search_warrant,41.6003,-93.6,,2026-12-04T20:45:00-06:00,2026-12-04T21:30:00-06:00\n\
+               n3,dsm-pd,Vice Unit,search_warrant,41.6,-93.6,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n";
+    let r = app.post(&format!("/api/v1/operations/{op}/plan-check"), &coord, json!({"csv": csv})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    let number = stored["event"]["number"].as_str().unwrap();
+    let pairs: Vec<(String, String)> = v["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["a"].as_str().unwrap().to_string(), c["b"].as_str().unwrap().to_string()))
+        .collect();
+    // n1 and n2 are one unit's; n3 is the stored event's own unit; the stored event meets n1 and n2.
+    let want = vec![
+        (number.to_string(), "n1".to_string()),
+        (number.to_string(), "n2".to_string()),
+        ("n1".to_string(), "n3".to_string()),
+        ("n2".to_string(), "n3".to_string()),
+    ];
+    let mut want = want;
+    want.sort();
+    assert_eq!(pairs, want);
+    let bad =
+        app.post(&format!("/api/v1/operations/{op}/plan-check"), &coord, json!({"csv": "id,agency\nx,y\n"})).await;
+    assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("line 1")).await;
+}
+
+#[tokio::test]
+async fn an_alert_is_acknowledged_once_by_its_own_agency() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let w = event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
+    register(&app, &dsm, w.clone()).await;
+    register(&app, &polk, w).await;
+    let a: Value = app.get("/api/v1/alerts", &dsm).await.json().await.unwrap();
+    let seq = a["items"][0]["seq"].as_u64().unwrap();
+    let r = app.post(&format!("/api/v1/alerts/{seq}/ack"), &polk, json!({})).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "not_found", None).await;
+    assert_eq!(app.post(&format!("/api/v1/alerts/{seq}/ack"), &dsm, json!({})).await.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        app.post(&format!("/api/v1/alerts/{seq}/ack"), &dsm, json!({})).await,
+        StatusCode::CONFLICT,
+        "alert.acknowledged",
+        None,
+    )
+    .await;
+    let a: Value = app.get(&format!("/api/v1/alerts?after={}", seq - 1), &dsm).await.json().await.unwrap();
+    assert_eq!(a["items"][0]["acknowledged_by"], "officer.dsm-pd");
+}
