@@ -206,7 +206,7 @@ fn main() -> ExitCode {
                 commands::report::report(&cfg, &operation, &format).await
             }
             Command::Release(cmd) => commands::report::release(&mut cfg, cmd).await,
-            Command::Events(cmd) => commands::events::run(cmd),
+            Command::Events(cmd) => commands::events::run(&mut cfg, cmd).await,
             Command::Keys(KeysCmd::Rotate { db }) => {
                 cfg.apply_db(db.db);
                 commands::rotate_keys(&cfg).await

@@ -937,3 +937,36 @@ fn events_check_lists_each_conflict_once_and_reports_every_bad_row() {
     assert!(text(&out.stderr).contains("line 2: lat"), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty(), "no partial answer");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_check_with_a_database_names_registered_events_by_their_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    let client = http();
+    let t = token(&client, &server.base, "officer.dsm-pd").await;
+    let body = json!({
+        "kind": "search_warrant", "lat": 41.6, "lon": -93.6,
+        "start": "2026-12-04T20:00:00-06:00", "end": "2026-12-04T21:00:00-06:00",
+        "contact_name": "Sgt. On Scene", "contact_phone": "+1 515 555 0142"
+    });
+    let r = client.post(format!("{}/api/v1/events", server.base)).bearer_auth(&t).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let number = r.json::<Value>().await.unwrap()["event"]["number"].as_str().unwrap().to_string();
+    server.kill9();
+    let plan = dir.path().join("plan.csv");
+    std::fs::write(
+        &plan,
+        "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
+         n1,polk-so,,search_warrant,41.6001,-93.6,,2026-12-04T20:30:00-06:00,2026-12-04T21:30:00-06:00\n",
+    )
+    .unwrap();
+    let p = plan.to_str().unwrap();
+    let out = run(&["events", "check", p, "--format", "json"]);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["conflicts"], json!([]), "alone, no conflict");
+    let out = run(&["events", "check", p, "--db", db.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["conflicts"][0]["a"], number.as_str());
+    assert_eq!(v["conflicts"][0]["b"], "n1");
+}

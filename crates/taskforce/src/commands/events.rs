@@ -8,6 +8,7 @@ use clap::Subcommand;
 use taskforce_core::events::{engine, plan};
 
 use super::BadInput;
+use crate::config::Config;
 
 /// `events` subcommands.
 #[derive(Debug, Subcommand)]
@@ -16,6 +17,9 @@ pub enum EventsCmd {
     Check {
         /// The plan; `-` reads standard input.
         file: PathBuf,
+        /// Also check against the events registered in this database (they appear by their deconfliction number).
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
         /// Widen every window by this many minutes on each side, instead of each kind's buffer (0 allowed).
         #[arg(long, value_name = "N")]
         buffer_minutes: Option<u32>,
@@ -26,8 +30,8 @@ pub enum EventsCmd {
 }
 
 /// Runs an `events` subcommand.
-pub fn run(cmd: EventsCmd) -> anyhow::Result<()> {
-    let EventsCmd::Check { file, buffer_minutes, format } = cmd;
+pub async fn run(cfg: &mut Config, cmd: EventsCmd) -> anyhow::Result<()> {
+    let EventsCmd::Check { file, db, buffer_minutes, format } = cmd;
     if !matches!(format.as_str(), "table" | "json") {
         return Err(BadInput(format!("--format must be table or json, not {format:?}")).into());
     }
@@ -56,7 +60,14 @@ pub fn run(cmd: EventsCmd) -> anyhow::Result<()> {
     };
     let n = spans.len();
     let t = std::time::Instant::now();
-    let pairs = engine::check_all(spans);
+    let pairs = match db {
+        None => engine::check_all(spans),
+        Some(path) => {
+            cfg.apply_db(Some(path));
+            let (_, app) = super::open(cfg).await?;
+            app.plan_check(&taskforce_core::actor::Actor::local_admin(), None, spans).await?
+        }
+    };
     if format == "json" {
         println!("{}", serde_json::to_string_pretty(&plan::to_json(&pairs))?);
     } else {
