@@ -91,6 +91,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::get_event, events::update_event))
         .routes(routes!(events::resolve_conflict))
         .routes(routes!(events::list_alerts))
+        .routes(routes!(events::alert_stream))
         .routes(routes!(events::ack_alert))
         .routes(routes!(events::plan_check))
         .routes(routes!(openapi_json))

@@ -68,13 +68,21 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// The sign-in rate limit.
     pub sign_in_limit: Arc<ratelimit::RateLimiter>,
+    /// Woken when this process writes alerts, so open alert streams look at
+    /// once (they also look every few seconds, for other processes' writes).
+    pub alerts_changed: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
     /// State for `app` with `config`.
     pub fn new(app: App, config: WebConfig) -> Self {
         let limiter = ratelimit::RateLimiter::new(config.sign_in_per_minute, config.sign_in_burst);
-        Self { app, config: Arc::new(config), sign_in_limit: Arc::new(limiter) }
+        Self {
+            app,
+            config: Arc::new(config),
+            sign_in_limit: Arc::new(limiter),
+            alerts_changed: Arc::new(tokio::sync::Notify::new()),
+        }
     }
 
     /// Takes a sign-in token for the client at `origin`.

@@ -28,7 +28,9 @@ pub async fn register_event(
     auth: Auth,
     ApiJson(b): ApiJson<EventInput>,
 ) -> Result<(StatusCode, Json<Registered>), ApiError> {
-    Ok((StatusCode::CREATED, Json(st.app.register_event(&auth.actor, &b).await?)))
+    let r = st.app.register_event(&auth.actor, &b).await?;
+    st.alerts_changed.notify_waiters();
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 /// Conflicts of a check.
@@ -90,7 +92,9 @@ pub async fn update_event(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<EventPatch>,
 ) -> Result<Json<Registered>, ApiError> {
-    Ok(Json(st.app.update_event(&auth.actor, &id, &b).await?))
+    let r = st.app.update_event(&auth.actor, &id, &b).await?;
+    st.alerts_changed.notify_waiters();
+    Ok(Json(r))
 }
 
 /// How a conflict ended.
@@ -142,6 +146,58 @@ pub async fn list_alerts(
     let items = st.app.alerts(&auth.actor, q.after.unwrap_or(0), limit).await?;
     let next = (items.len() == limit as usize).then(|| items.last().map(|a| a.seq.to_string())).flatten();
     Ok(Json(ListOf { items, next }))
+}
+
+/// How long an alert stream waits before looking again without being woken.
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The agency's alerts as they come (Server-Sent Events, `event: alert`, `id:` the
+/// alert's sequence number). A reconnect with `Last-Event-ID` resumes after it,
+/// so no alert is lost; the stream ends when the session does.
+#[utoipa::path(get, path = "/api/v1/alerts/stream", tag = "events", security(("bearer" = [])),
+    params(("Last-Event-ID" = Option<u64>, Header, description = "resume after this alert")),
+    responses((status = 200, description = "text/event-stream of alerts"), (status = 401, body = Problem)))]
+pub async fn alert_stream(
+    State(st): State<AppState>,
+    auth: Auth,
+    headers: axum::http::HeaderMap,
+) -> Result<
+    axum::response::sse::Sse<
+        impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
+    ApiError,
+> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    let after = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok());
+    let after = after.unwrap_or(0);
+    // Access is decided now; the stream then only ever reads this agency's inbox.
+    st.app.alerts(&auth.actor, after, 1).await?;
+    let (app, actor, wake, until) = (st.app.clone(), auth.actor, st.alerts_changed.clone(), auth.session.expires_at);
+    let state = (after, std::collections::VecDeque::<Alert>::new());
+    let stream = futures_util::stream::unfold(state, move |(mut last, mut queue)| {
+        let (app, actor, wake) = (app.clone(), actor.clone(), wake.clone());
+        async move {
+            loop {
+                if let Some(a) = queue.pop_front() {
+                    last = a.seq;
+                    let ev = SseEvent::default().event("alert").id(a.seq.to_string()).json_data(&a).ok()?;
+                    return Some((Ok(ev), (last, queue)));
+                }
+                if taskforce_core::clock::Clock::now(app.clock.as_ref()) >= until {
+                    return None;
+                }
+                let woken = wake.notified();
+                match app.alerts(&actor, last, 100).await {
+                    Ok(found) if !found.is_empty() => queue.extend(found),
+                    Ok(_) => {
+                        let _ = tokio::time::timeout(STREAM_POLL, woken).await;
+                    }
+                    Err(_) => return None,
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 /// Acknowledges an alert.

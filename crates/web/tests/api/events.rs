@@ -272,3 +272,58 @@ async fn an_alert_is_acknowledged_once_by_its_own_agency() {
     let a: Value = app.get(&format!("/api/v1/alerts?after={}", seq - 1), &dsm).await.json().await.unwrap();
     assert_eq!(a["items"][0]["acknowledged_by"], "officer.dsm-pd");
 }
+
+/// Reads a server-sent-event stream until `want` ids arrived or 10 s passed; returns the ids.
+async fn read_ids(r: &mut reqwest::Response, want: usize) -> Vec<u64> {
+    let mut text = String::new();
+    let mut ids = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ids.len() < want {
+        let chunk =
+            tokio::time::timeout_at(deadline, r.chunk()).await.expect("the stream went quiet").unwrap().unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        ids = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("id: ").or_else(|| l.strip_prefix("id:")))
+            .map(|s| s.trim().parse().unwrap())
+            .collect();
+    }
+    ids
+}
+
+#[tokio::test]
+async fn alerts_stream_live_and_a_reconnect_resumes_after_the_last_id() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let mut stream = app.client.get(app.url("/api/v1/alerts/stream")).bearer_auth(&dsm).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers().get("content-type").unwrap(), "text/event-stream");
+    let w = |day: u32| {
+        event(41.6, -93.6, &format!("2026-12-{day:02}T20:00:00-06:00"), &format!("2026-12-{day:02}T21:00:00-06:00"))
+    };
+    register(&app, &dsm, w(4)).await;
+    register(&app, &polk, w(4)).await;
+    let first = read_ids(&mut stream, 1).await;
+    assert_eq!(first.len(), 1);
+    drop(stream);
+    // While disconnected, another conflict; the reconnect names the last id it saw.
+    register(&app, &dsm, w(5)).await;
+    register(&app, &polk, w(5)).await;
+    let mut again = app
+        .client
+        .get(app.url("/api/v1/alerts/stream"))
+        .bearer_auth(&dsm)
+        .header("Last-Event-ID", first[0].to_string())
+        .send()
+        .await
+        .unwrap();
+    let next = read_ids(&mut again, 1).await;
+    assert!(next[0] > first[0], "only what came after: {next:?} after {first:?}");
+    // Polk's stream never carries Des Moines' alerts.
+    let mut theirs = app.client.get(app.url("/api/v1/alerts/stream")).bearer_auth(&polk).send().await.unwrap();
+    let ids = read_ids(&mut theirs, 2).await;
+    let polk_alerts: Value = app.get("/api/v1/alerts", &polk).await.json().await.unwrap();
+    let own: Vec<u64> = polk_alerts["items"].as_array().unwrap().iter().map(|a| a["seq"].as_u64().unwrap()).collect();
+    assert!(ids.iter().all(|i| own.contains(i)), "{ids:?} vs {own:?}");
+}
