@@ -21,6 +21,8 @@ pub enum Principal {
     LocalAdmin,
     /// Nobody signed in yet (a sign-in attempt).
     Anonymous,
+    /// The server itself, acting on a schedule (escalating unacknowledged alerts).
+    System,
 }
 
 /// Where a request came from, for the audit trail.
@@ -59,6 +61,17 @@ impl Actor {
         }
     }
 
+    /// The server acting on its own schedule; holds no role, so the policy allows it nothing.
+    pub fn system() -> Self {
+        Actor {
+            principal: Principal::System,
+            agency_id: None,
+            unit: None,
+            roles: Roles::new(),
+            origin: Origin { source: Some("scheduler".into()), request_id: None },
+        }
+    }
+
     /// Someone not signed in, at `origin`.
     pub fn anonymous(origin: Origin) -> Self {
         Actor { principal: Principal::Anonymous, agency_id: None, unit: None, roles: Roles::new(), origin }
@@ -79,7 +92,7 @@ impl Actor {
     pub fn user_id(&self) -> Option<UserId> {
         match &self.principal {
             Principal::User { user_id, .. } => Some(*user_id),
-            Principal::LocalAdmin | Principal::Anonymous => None,
+            Principal::LocalAdmin | Principal::Anonymous | Principal::System => None,
         }
     }
 
@@ -89,6 +102,7 @@ impl Actor {
             Principal::User { username, .. } => username.clone(),
             Principal::LocalAdmin => "local-admin".to_string(),
             Principal::Anonymous => "anonymous".to_string(),
+            Principal::System => "system".to_string(),
         }
     }
 }

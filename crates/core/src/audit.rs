@@ -132,6 +132,7 @@ impl AuditRecord {
             Principal::User { user_id, username } => (username.clone(), Some(user_id.to_string())),
             Principal::LocalAdmin => ("local-admin".to_string(), None),
             Principal::Anonymous => ("anonymous".to_string(), None),
+            Principal::System => ("system".to_string(), None),
         };
         let mut r = AuditRecord {
             seq,

@@ -1250,13 +1250,14 @@ impl StoreTx for SqliteTx {
 
     async fn insert_alert(&mut self, a: &Alert) -> R<u64> {
         let r = sqlx::query(
-            "INSERT INTO alerts (agency_id, event_id, conflict_id, created_at, deadline) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO alerts (agency_id, event_id, conflict_id, created_at, deadline, level) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(a.agency_id.to_string())
         .bind(&a.event_id)
         .bind(&a.conflict_id)
         .bind(ts(a.created_at))
         .bind(ts(a.deadline))
+        .bind(i64::from(a.level))
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -1265,7 +1266,7 @@ impl StoreTx for SqliteTx {
 
     async fn alerts_for(&mut self, agency: AgencyId, after: u64, limit: u32) -> R<Vec<Alert>> {
         let rows = sqlx::query(
-            "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at \
+            "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
              FROM alerts WHERE agency_id = ? AND seq > ? ORDER BY seq LIMIT ?",
         )
         .bind(agency.to_string())
@@ -1274,20 +1275,30 @@ impl StoreTx for SqliteTx {
         .fetch_all(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Alert {
-                    seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
-                    agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
-                    event_id: get(r, "event_id")?,
-                    conflict_id: get(r, "conflict_id")?,
-                    created_at: parse_ts(&get::<String>(r, "created_at")?)?,
-                    deadline: parse_ts(&get::<String>(r, "deadline")?)?,
-                    acknowledged_by: get(r, "acknowledged_by")?,
-                    acknowledged_at: get::<Option<String>>(r, "acknowledged_at")?.map(|s| parse_ts(&s)).transpose()?,
-                })
-            })
-            .collect()
+        rows.iter().map(alert_row).collect()
+    }
+
+    async fn alerts_due(&mut self, now: Timestamp, limit: u32) -> R<Vec<Alert>> {
+        let rows = sqlx::query(
+            "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
+             FROM alerts WHERE acknowledged_at IS NULL AND escalated_at IS NULL AND deadline < ? ORDER BY seq LIMIT ?",
+        )
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    async fn mark_escalated(&mut self, seq: u64, at: Timestamp) -> R<()> {
+        sqlx::query("UPDATE alerts SET escalated_at = ? WHERE seq = ?")
+            .bind(ts(at))
+            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn ack_alert(&mut self, seq: u64, by: &str, at: Timestamp) -> R<bool> {
@@ -1736,5 +1747,19 @@ fn conflict_row(r: &SqliteRow) -> R<Conflict> {
         decided_by: get(r, "decided_by")?,
         decided_at: get::<Option<String>>(r, "decided_at")?.map(|s| parse_ts(&s)).transpose()?,
         reason: get(r, "reason")?,
+    })
+}
+
+fn alert_row(r: &SqliteRow) -> R<Alert> {
+    Ok(Alert {
+        seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
+        agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
+        event_id: get(r, "event_id")?,
+        conflict_id: get(r, "conflict_id")?,
+        created_at: parse_ts(&get::<String>(r, "created_at")?)?,
+        deadline: parse_ts(&get::<String>(r, "deadline")?)?,
+        acknowledged_by: get(r, "acknowledged_by")?,
+        acknowledged_at: get::<Option<String>>(r, "acknowledged_at")?.map(|s| parse_ts(&s)).transpose()?,
+        level: u8::try_from(get::<i64>(r, "level")?).unwrap_or(0),
     })
 }

@@ -420,12 +420,17 @@ pub struct Alert {
     pub acknowledged_by: Option<String>,
     /// When.
     pub acknowledged_at: Option<Timestamp>,
+    /// 0: to the agency; 1: escalated to its coordinators; 2: to the operation's commanders.
+    pub level: u8,
 }
 
 /// How long before the earlier start an alert must be acknowledged.
 pub const ACK_BEFORE_START: SignedDuration = SignedDuration::from_mins(15);
 /// The least time given to acknowledge.
 pub const ACK_AT_LEAST: SignedDuration = SignedDuration::from_mins(5);
+
+/// How long an escalation to the coordinators waits before going to the commanders.
+pub const ESCALATE_AFTER: SignedDuration = SignedDuration::from_mins(10);
 
 /// The acknowledgement deadline: 15 minutes before the earlier start, or 5
 /// minutes from now when that moment is nearer than that (or past).

@@ -175,6 +175,7 @@ impl App {
                         deadline,
                         acknowledged_by: None,
                         acknowledged_at: None,
+                        level: 0,
                     };
                     tx.insert_alert(&alert).await?;
                 }
@@ -437,7 +438,56 @@ impl App {
     pub async fn alerts(&self, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Alert>> {
         self.guard(actor, Action::AlertRead, &Resource::Collection, "alert", None).await?;
         let Some(agency) = actor.agency_id else { return Ok(Vec::new()) };
-        Ok(self.read().await?.alerts_for(agency, after, limit).await?)
+        let lead = actor.has(crate::role::Role::Coordinator) || actor.has(crate::role::Role::Commander);
+        let mut out = self.read().await?.alerts_for(agency, after, limit).await?;
+        // Escalations are for the agency's coordinators and commanders.
+        out.retain(|a| a.level == 0 || lead);
+        Ok(out)
+    }
+
+    /// Escalates every alert past its deadline and not acknowledged: to the
+    /// agency's coordinators, and 10 minutes later to the commanders of the
+    /// operation's lead agencies. Run every few seconds by the server; returns
+    /// how many escalations were made.
+    pub async fn escalate_due(&self) -> Result<usize> {
+        use crate::events::registry::ESCALATE_AFTER;
+        let now = self.clock.now();
+        let mut tx = self.write().await?;
+        let due = tx.alerts_due(now, 500).await?;
+        let mut n = 0;
+        for a in &due {
+            tx.mark_escalated(a.seq, now).await?;
+            let targets: Vec<AgencyId> = match a.level {
+                0 => vec![a.agency_id],
+                1 => match tx.find_event(&a.event_id).await?.and_then(|e| e.operation_id) {
+                    Some(op) => tx.find_operation(op).await?.map(|o| o.leads()).unwrap_or_default(),
+                    None => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            for agency in targets {
+                let up = Alert {
+                    seq: 0,
+                    agency_id: agency,
+                    event_id: a.event_id.clone(),
+                    conflict_id: a.conflict_id.clone(),
+                    created_at: now,
+                    deadline: now + ESCALATE_AFTER,
+                    acknowledged_by: None,
+                    acknowledged_at: None,
+                    level: a.level + 1,
+                };
+                let seq = tx.insert_alert(&up).await?;
+                let ev = AuditEvent {
+                    detail: Some(format!("from={} level={}", a.seq, up.level)),
+                    ..AuditEvent::success("alert.escalate", "alert", Some(seq.to_string()))
+                };
+                self.record(tx.as_mut(), &Actor::system(), ev).await?;
+                n += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Acknowledges one of the agency's alerts.

@@ -77,6 +77,24 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             sign_in_burst: cfg.sign_in_burst,
         },
     );
+    // Escalates unacknowledged conflict alerts; a failure is logged and retried next round.
+    let scheduler = {
+        let (app, wake) = (state.app.clone(), state.alerts_changed.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+            loop {
+                tick.tick().await;
+                match app.escalate_due().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(escalations = n, "unacknowledged alerts escalated");
+                        wake.notify_waiters();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "escalating alerts failed; will retry"),
+                }
+            }
+        })
+    };
     match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => {
             let std_listener = listener.into_std()?;
@@ -91,6 +109,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             taskforce_web::serve(listener, state, shutdown_signal()).await?;
         }
     }
+    scheduler.abort();
     store.close().await;
     Ok(())
 }

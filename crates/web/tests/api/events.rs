@@ -327,3 +327,37 @@ async fn alerts_stream_live_and_a_reconnect_resumes_after_the_last_id() {
     let own: Vec<u64> = polk_alerts["items"].as_array().unwrap().iter().map(|a| a["seq"].as_u64().unwrap()).collect();
     assert!(ids.iter().all(|i| own.contains(i)), "{ids:?} vs {own:?}");
 }
+
+#[tokio::test]
+async fn an_unacknowledged_alert_goes_to_the_coordinator_then_to_the_operations_commanders() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let op = app.demo_operation_id(&dsm).await;
+    // Tomorrow evening, in the demo operation; the test clock stands at 2026-11-24 12:00 UTC.
+    let mut w = event(41.6, -93.6, "2026-11-25T20:00:00-06:00", "2026-11-25T21:00:00-06:00");
+    w["operation_id"] = json!(op);
+    register(&app, &dsm, w.clone()).await;
+    register(&app, &polk, w).await;
+    // Polk acknowledges; Des Moines does not.
+    let theirs: Value = app.get("/api/v1/alerts", &polk).await.json().await.unwrap();
+    let seq = theirs["items"][0]["seq"].as_u64().unwrap();
+    assert_eq!(app.post(&format!("/api/v1/alerts/{seq}/ack"), &polk, json!({})).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.app.escalate_due().await.unwrap(), 0, "nothing is due before the deadline");
+    // The deadline is 15 minutes before the start: 2026-11-26 01:45 UTC.
+    app.advance(jiff::SignedDuration::from_hours(38));
+    assert_eq!(app.app.escalate_due().await.unwrap(), 1, "only Des Moines' unacknowledged alert");
+    let coord = app.token("coordinator.dsm-pd").await;
+    let seen: Value = app.get("/api/v1/alerts", &coord).await.json().await.unwrap();
+    assert!(seen["items"].as_array().unwrap().iter().any(|a| a["level"] == 1));
+    let officer = app.token("officer.dsm-pd").await;
+    let officer_sees: Value = app.get("/api/v1/alerts", &officer).await.json().await.unwrap();
+    assert!(officer_sees["items"].as_array().unwrap().iter().all(|a| a["level"] == 0));
+    assert_eq!(app.app.escalate_due().await.unwrap(), 0, "escalated once");
+    app.advance(jiff::SignedDuration::from_mins(11));
+    assert_eq!(app.app.escalate_due().await.unwrap(), 2, "to both lead agencies");
+    let commander = app.token("commander.mo-ago").await;
+    let top: Value = app.get("/api/v1/alerts", &commander).await.json().await.unwrap();
+    assert_eq!(top["items"][0]["level"], 2);
+    assert!(app.audit().await.iter().any(|a| a.action == "alert.escalate" && a.actor == "system"));
+}
