@@ -481,6 +481,8 @@ pub struct Report {
     pub flags: Vec<Flag>,
     /// How many flags, in rows and here, are open.
     pub open_flags: usize,
+    /// Deconfliction coverage of the operation's events.
+    pub coverage: crate::events::coverage::Coverage,
 }
 
 impl Report {
@@ -810,6 +812,7 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
         announced: inp.announced.cloned(),
         flags: top,
         open_flags: 0,
+        coverage: Default::default(),
     };
     report.open_flags = report.all_flags().filter(|f| f.is_open()).count();
     report

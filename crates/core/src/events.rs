@@ -6,6 +6,7 @@
 //! `engine` holds the rule, an index and the brute-force oracle it is tested
 //! against; `plan` reads a whole night's plan from CSV.
 
+pub mod coverage;
 pub mod engine;
 pub mod plan;
 pub mod registry;

@@ -318,6 +318,10 @@ pub trait StoreTx: Send {
         lat0: f64,
         lat1: f64,
     ) -> Result<Vec<Event>, StoreError>;
+    /// Every event of an operation.
+    async fn events_of_operation(&mut self, op: OperationId) -> Result<Vec<Event>, StoreError>;
+    /// Every conflict with at least one event of the operation.
+    async fn conflicts_of_operation(&mut self, op: OperationId) -> Result<Vec<Conflict>, StoreError>;
     /// How many events were ever registered (for numbering).
     async fn count_events(&mut self) -> Result<u64, StoreError>;
     /// The events with these ids.

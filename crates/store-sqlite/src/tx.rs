@@ -1181,6 +1181,27 @@ impl StoreTx for SqliteTx {
         rows.iter().map(event_row).collect()
     }
 
+    async fn events_of_operation(&mut self, op: OperationId) -> R<Vec<Event>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLS} WHERE operation_id = ? ORDER BY id")))
+            .bind(op.to_string())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(event_row).collect()
+    }
+
+    async fn conflicts_of_operation(&mut self, op: OperationId) -> R<Vec<Conflict>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{CONFLICT_COLS} WHERE a_event IN (SELECT id FROM events WHERE operation_id = ?1) \
+             OR b_event IN (SELECT id FROM events WHERE operation_id = ?1) ORDER BY detected_at, id"
+        )))
+        .bind(op.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(conflict_row).collect()
+    }
+
     async fn count_events(&mut self) -> R<u64> {
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&mut *self.tx).await.map_err(map_err)?;

@@ -94,6 +94,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::alert_stream))
         .routes(routes!(events::ack_alert))
         .routes(routes!(events::plan_check))
+        .routes(routes!(events::coverage))
         .routes(routes!(openapi_json))
 }
 

@@ -600,13 +600,25 @@ impl App {
         ids.sort();
         ids.dedup();
         let agencies = tx.agencies_by_ids(&ids).await?;
-        let report = aggregate::aggregate(&Inputs {
+        let mut report = aggregate::aggregate(&Inputs {
             operation: op,
             agencies: &agencies,
             counters: &counters,
             tallies: &tallies,
             announced: announced.as_ref(),
             resolutions: &resolutions,
+        });
+        let events = tx.events_of_operation(op.id).await?;
+        let conflicts = tx.conflicts_of_operation(op.id).await?;
+        let mut names: std::collections::HashMap<AgencyId, String> =
+            agencies.iter().map(|a| (a.id, a.name.clone())).collect();
+        for e in &events {
+            if let std::collections::hash_map::Entry::Vacant(v) = names.entry(e.agency_id) {
+                v.insert(tx.find_agency(e.agency_id).await?.map(|a| a.name).unwrap_or_default());
+            }
+        }
+        report.coverage = crate::events::coverage::coverage(&events, &conflicts, |a| {
+            names.get(&a).cloned().unwrap_or_else(|| a.to_string())
         });
         Ok((report, agencies))
     }
@@ -617,6 +629,11 @@ impl App {
         let op = load_op(tx.as_mut(), op_id).await?;
         self.on_operation(actor, Action::ReportRead, &op).await?;
         Ok(self.build_report(tx.as_mut(), &op).await?.0)
+    }
+
+    /// Deconfliction coverage of an operation's events, per agency.
+    pub async fn coverage(&self, actor: &Actor, op_id: OperationId) -> Result<crate::events::coverage::Coverage> {
+        Ok(self.report(actor, op_id).await?.coverage)
     }
 
     /// Resolves an open flag with a reason.

@@ -257,3 +257,17 @@ pub async fn plan_check(
     let pairs = st.app.plan_check(&auth.actor, Some(op), spans).await?;
     Ok(Json(plan::to_json(&pairs)))
 }
+
+/// Deconfliction coverage of an operation per agency: events registered before
+/// they started, late ones, and conflicts by outcome.
+#[utoipa::path(get, path = "/api/v1/operations/{id}/coverage", tag = "events", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Operation id")),
+    responses((status = 200, description = "Coverage per agency and in total"), (status = 401, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn coverage(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<taskforce_core::events::coverage::Coverage>, ApiError> {
+    Ok(Json(st.app.coverage(&auth.actor, path_id(&id, "operation")?).await?))
+}

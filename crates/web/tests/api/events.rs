@@ -361,3 +361,44 @@ async fn an_unacknowledged_alert_goes_to_the_coordinator_then_to_the_operations_
     assert_eq!(top["items"][0]["level"], 2);
     assert!(app.audit().await.iter().any(|a| a.action == "alert.escalate" && a.actor == "system"));
 }
+
+#[tokio::test]
+async fn coverage_counts_early_and_late_registrations_and_conflicts_by_outcome() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("coordinator.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let op = app.demo_operation_id(&dsm).await;
+    let with_op = |mut b: Value| {
+        b["operation_id"] = json!(op);
+        b
+    };
+    // The test clock reads 2026-11-24 12:00 UTC: one event ahead, one already under way.
+    register(&app, &dsm, with_op(event(41.6, -93.6, "2026-11-25T20:00:00-06:00", "2026-11-25T21:00:00-06:00"))).await;
+    let late =
+        register(&app, &dsm, with_op(event(42.0, -93.6, "2026-11-24T05:00:00-06:00", "2026-11-24T08:00:00-06:00")))
+            .await;
+    let b =
+        register(&app, &polk, with_op(event(42.0, -93.6, "2026-11-24T05:00:00-06:00", "2026-11-24T08:00:00-06:00")))
+            .await;
+    let cid = b["conflicts"][0]["conflict_id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/conflicts/{cid}/resolution"),
+            &dsm,
+            json!({"outcome": "delay", "reason": "Polk waits an hour"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let _ = late;
+    let c: Value = app.get(&format!("/api/v1/operations/{op}/coverage"), &dsm).await.json().await.unwrap();
+    let d = c["agencies"].as_array().unwrap().iter().find(|a| a["agency"] == "Des Moines Police Department").unwrap();
+    assert_eq!(
+        (d["events"].as_u64(), d["registered_before_start"].as_u64(), d["late"].as_u64()),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(d["share_before_start"], 0.5);
+    assert_eq!(d["conflicts"]["delay"], 1);
+    assert_eq!(c["total"]["events"], 3);
+    let report: Value = app.get(&format!("/api/v1/operations/{op}/report"), &dsm).await.json().await.unwrap();
+    assert_eq!(report["coverage"]["total"]["conflicts"]["delay"], 1, "coverage is in the report's JSON too");
+}
