@@ -297,3 +297,132 @@ pub fn iowa_records() -> Vec<(&'static str, crate::results::ResultInput)> {
     }
     v
 }
+
+/// A demo event of the operation's night, registered by `agency` (and `unit`).
+#[derive(Debug, Clone)]
+pub struct DemoEvent {
+    /// Registering agency's short name.
+    pub agency: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// Kind.
+    pub kind: crate::events::EventKind,
+    /// Where.
+    pub lat: f64,
+    /// Where.
+    pub lon: f64,
+    /// Start, local time of the place (RFC 3339).
+    pub start: &'static str,
+    /// End.
+    pub end: &'static str,
+    /// Registered at (a late one was registered after it began).
+    pub registered: &'static str,
+    /// The outcome its conflict with the event before it got, if any.
+    pub outcome: Option<(&'static str, &'static str)>,
+}
+
+/// The night's plan: Iowa's ten warrants around Des Moines and its suburbs,
+/// undercover meets in Kansas City and Louisville, and deliberate overlaps:
+/// two units of the Des Moines police (resolved as a joint entry), Polk County
+/// beside the narcotics task force's surveillance (delayed), West Des Moines
+/// beside an undercover meet of the state's investigators (left open), and a
+/// federal surveillance beside the Patrol's meet in Kansas City (open).
+pub fn events() -> Vec<DemoEvent> {
+    use crate::events::EventKind::*;
+    let before = "2021-08-25T15:00:00-05:00";
+    let e = |agency, unit, kind, lat, lon, start, end| DemoEvent {
+        agency,
+        unit,
+        kind,
+        lat,
+        lon,
+        start,
+        end,
+        registered: before,
+        outcome: None,
+    };
+    let mut v = vec![
+        e(
+            "dsm-pd",
+            "Vice Unit",
+            SearchWarrant,
+            41.5868,
+            -93.6250,
+            "2021-08-26T19:00:00-05:00",
+            "2021-08-26T20:30:00-05:00",
+        ),
+        DemoEvent {
+            outcome: Some(("joint", "one entry team; Vice leads, Narcotics holds the perimeter")),
+            ..e(
+                "dsm-pd",
+                "Narcotics Unit",
+                SearchWarrant,
+                41.5875,
+                -93.6262,
+                "2021-08-26T19:30:00-05:00",
+                "2021-08-26T21:00:00-05:00",
+            )
+        },
+        e("mine-tf", "", Surveillance, 41.6005, -93.6091, "2021-08-26T18:00:00-05:00", "2021-08-26T23:00:00-05:00"),
+        DemoEvent {
+            outcome: Some(("delay", "Polk waits until the task force clears the block")),
+            ..e(
+                "polk-so",
+                "Patrol Division",
+                SearchWarrant,
+                41.6010,
+                -93.6100,
+                "2021-08-26T20:00:00-05:00",
+                "2021-08-26T21:00:00-05:00",
+            )
+        },
+        e(
+            "ia-dps",
+            "Division of Criminal Investigation",
+            UndercoverMeet,
+            41.5772,
+            -93.7113,
+            "2021-08-26T21:00:00-05:00",
+            "2021-08-26T22:00:00-05:00",
+        ),
+        e("wdm-pd", "", SearchWarrant, 41.5776, -93.7120, "2021-08-26T21:30:00-05:00", "2021-08-26T22:30:00-05:00"),
+        e("ankeny-pd", "", SearchWarrant, 41.7297, -93.6058, "2021-08-26T19:00:00-05:00", "2021-08-26T20:00:00-05:00"),
+        e(
+            "urbandale-pd",
+            "",
+            SearchWarrant,
+            41.6267,
+            -93.7122,
+            "2021-08-26T20:00:00-05:00",
+            "2021-08-26T21:00:00-05:00",
+        ),
+        e("clive-pd", "", SearchWarrant, 41.6033, -93.7241, "2021-08-26T22:00:00-05:00", "2021-08-26T23:00:00-05:00"),
+        e("dallas-so", "", SearchWarrant, 41.6840, -94.0474, "2021-08-26T18:30:00-05:00", "2021-08-26T19:30:00-05:00"),
+        e(
+            "ia-dps",
+            "Division of Criminal Investigation",
+            SearchWarrant,
+            41.5200,
+            -93.6000,
+            "2021-08-26T23:00:00-05:00",
+            "2021-08-27T00:00:00-05:00",
+        ),
+        e("jasper-so", "", SearchWarrant, 41.6992, -93.0480, "2021-08-26T20:00:00-05:00", "2021-08-26T21:00:00-05:00"),
+        e(
+            "mshp",
+            "Troop A",
+            UndercoverMeet,
+            39.0997,
+            -94.5786,
+            "2021-08-26T22:00:00-05:00",
+            "2021-08-27T01:00:00-05:00",
+        ),
+        e("fed-demo", "", Surveillance, 39.1010, -94.5800, "2021-08-26T21:00:00-05:00", "2021-08-27T02:00:00-05:00"),
+        e("ky-demo", "", UndercoverMeet, 38.2527, -85.7585, "2021-08-26T21:00:00-04:00", "2021-08-26T23:00:00-04:00"),
+    ];
+    // One registration came in after its event had begun.
+    if let Some(last) = v.last_mut() {
+        last.registered = "2021-08-26T21:30:00-04:00";
+    }
+    v
+}

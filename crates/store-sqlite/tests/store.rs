@@ -469,3 +469,30 @@ async fn published_releases_result_versions_and_tallies_cannot_be_changed_or_del
         assert!(sqlx::query(sql).execute(&mut conn).await.is_err(), "{sql} went through");
     }
 }
+
+#[tokio::test]
+async fn the_demo_night_has_its_plan_with_conflicts_alerts_and_outcomes() {
+    let d = db().await;
+    let admin = Actor::local_admin();
+    d.app.load_demo(&admin, None).await.unwrap();
+    let op = d.app.get_operation_by_code(&admin, "united-front-2021").await.unwrap().operation;
+    let mut tx = d.store.begin(TxMode::Read).await.unwrap();
+    let events = tx.events_of_operation(op.id).await.unwrap();
+    assert_eq!(events.len(), 15);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == taskforce_core::events::EventKind::SearchWarrant && e.span().lat > 41.0)
+            .count(),
+        10,
+        "Iowa's ten warrants"
+    );
+    let conflicts = tx.conflicts_of_operation(op.id).await.unwrap();
+    let outcomes: Vec<Option<&str>> = conflicts.iter().map(|c| c.outcome.map(|o| o.as_str())).collect();
+    assert_eq!(conflicts.len(), 4, "{outcomes:?}");
+    assert!(outcomes.contains(&Some("joint")) && outcomes.contains(&Some("delay")));
+    assert_eq!(outcomes.iter().filter(|o| o.is_none()).count(), 2, "two left open for a newcomer to see");
+    drop(tx);
+    let cov = d.app.coverage(&admin, op.id).await.unwrap();
+    assert_eq!((cov.total.events, cov.total.registered_before_start, cov.total.late), (15, 14, 1));
+}

@@ -173,6 +173,7 @@ impl App {
             self.record(tx.as_mut(), actor, ev).await?;
             let all: Vec<Agency> = agencies.iter().map(|(a, _)| a.clone()).collect();
             self.seed_results(tx.as_mut(), actor, &op, &all, &demo::tallies()).await?;
+            self.seed_events(tx.as_mut(), actor, &op, &all).await?;
         }
         tx.commit().await?;
         Ok(DemoOutcome { created, sign_ins })
@@ -243,6 +244,71 @@ impl App {
         let a = demo::announcement().parse(now).map_err(Error::Validation)?;
         tx.insert_announcement(op.id, &a).await?;
         self.record(tx, actor, AuditEvent::success("operation.announce", "operation", Some(op.id.to_string()))).await?;
+        Ok(())
+    }
+
+    /// The demo night's events, their conflicts (found by the same check as
+    /// any registration), alerts, and the outcomes of two of them.
+    async fn seed_events(
+        &self,
+        tx: &mut dyn crate::store::StoreTx,
+        actor: &Actor,
+        op: &Operation,
+        agencies: &[Agency],
+    ) -> Result<()> {
+        use crate::events::registry::{ConflictOutcome, Event, EventStatus};
+        let now = self.clock.now();
+        let year = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
+        for (i, d) in demo::events().into_iter().enumerate() {
+            let agency = agencies
+                .iter()
+                .find(|a| a.short_name == d.agency)
+                .ok_or_else(|| Error::Internal(format!("demo agency {} missing", d.agency)))?;
+            let t = |s: &str| s.parse::<jiff::Timestamp>().map_err(|e| Error::Internal(e.to_string()));
+            let (radius, buffer) = d.kind.defaults();
+            let event = Event {
+                id: uuid::Uuid::now_v7().to_string(),
+                number: format!("DX-{year}-{:06}", tx.count_events().await? + 1),
+                operation_id: Some(op.id),
+                agency_id: agency.id,
+                unit: d.unit.to_string(),
+                kind: d.kind,
+                lat: d.lat,
+                lon: d.lon,
+                radius_m: radius,
+                buffer,
+                start: t(d.start)?,
+                end: t(d.end)?,
+                status: EventStatus::Done,
+                contact_name: format!("Demo on-scene contact {}", i + 1),
+                contact_phone: format!("+1 515 555 02{:02}", i + 1),
+                external_ref: None,
+                details: None,
+                registered_by: None,
+                registered_at: t(d.registered)?,
+                updated_at: t(d.registered)?,
+            };
+            tx.insert_event(&event).await?;
+            let found = self.record_conflicts(tx, &event).await?;
+            if let (Some((outcome, why)), Some(p)) = (d.outcome, found.first()) {
+                if let Some(mut c) = tx.find_conflict(&p.conflict_id).await? {
+                    c.outcome =
+                        Some(ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?);
+                    c.decided_by = Some(format!("coordinator.{}", d.agency));
+                    c.decided_at = Some(now);
+                    c.reason = Some(why.to_string());
+                    tx.resolve_conflict(&c).await?;
+                    for a in [agency.id, p.other_agency_id] {
+                        tx.ack_conflict_alerts(a, &c.id, "demo", now).await?;
+                    }
+                }
+            }
+            let ev = AuditEvent {
+                detail: Some(format!("number={} conflicts={}", event.number, found.len())),
+                ..AuditEvent::success("event.register", "event", Some(event.id.clone()))
+            };
+            self.record(tx, actor, ev).await?;
+        }
         Ok(())
     }
 }

@@ -146,7 +146,7 @@ impl App {
     }
 
     /// Records the conflicts of `event` with stored events and alerts both sides.
-    async fn record_conflicts(&self, tx: &mut dyn StoreTx, event: &Event) -> Result<Vec<Pointer>> {
+    pub(crate) async fn record_conflicts(&self, tx: &mut dyn StoreTx, event: &Event) -> Result<Vec<Pointer>> {
         let now = self.clock.now();
         let mut out = Vec::new();
         for (other, o) in self.stored_conflicts(tx, &event.span()).await? {

@@ -15,6 +15,12 @@ fn event(lat: f64, lon: f64, start: &str, end: &str) -> Value {
     })
 }
 
+/// The caller's alerts about one conflict (the demo's own alerts aside).
+async fn alerts_about(app: &TestApp, token: &str, conflict: &str) -> Vec<Value> {
+    let a: Value = app.get("/api/v1/alerts?limit=1000", token).await.json().await.unwrap();
+    a["items"].as_array().unwrap().iter().filter(|x| x["conflict_id"] == conflict).cloned().collect()
+}
+
 async fn register(app: &TestApp, token: &str, body: Value) -> Value {
     let r = app.post("/api/v1/events", token, body).await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -65,10 +71,11 @@ async fn the_later_registration_sees_the_earlier_and_both_learn_only_who_to_call
     let r = app.get(&format!("/api/v1/events/{}", first["event"]["id"].as_str().unwrap()), &polk).await;
     assert_problem(r, StatusCode::NOT_FOUND, "not_found", None).await;
     // Both inboxes have an alert with a deadline 15 minutes before the earlier start.
+    let cid = p["conflict_id"].as_str().unwrap();
     for t in [&dsm, &polk] {
-        let a: Value = app.get("/api/v1/alerts", t).await.json().await.unwrap();
-        assert_eq!(a["items"].as_array().unwrap().len(), 1);
-        assert_eq!(a["items"][0]["deadline"], "2026-12-05T01:45:00Z");
+        let a = alerts_about(&app, t, cid).await;
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0]["deadline"], "2026-12-05T01:45:00Z");
     }
 }
 
@@ -110,6 +117,7 @@ async fn of_two_overlapping_registrations_in_flight_the_later_always_sees_the_ea
 async fn bad_events_get_a_422_naming_each_field() {
     let app = TestApp::spawn().await;
     let t = app.token("officer.dsm-pd").await;
+    let before: Value = app.get("/api/v1/events", &t).await.json().await.unwrap();
     let cases = [
         (json!({"lat": 91.0}), "lat"),
         (json!({"lon": -181.0}), "lon"),
@@ -130,7 +138,7 @@ async fn bad_events_get_a_422_naming_each_field() {
         assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some(field)).await;
     }
     let list: Value = app.get("/api/v1/events", &t).await.json().await.unwrap();
-    assert!(list["items"].as_array().unwrap().is_empty(), "nothing half-written");
+    assert_eq!(list["items"], before["items"], "nothing half-written");
 }
 
 #[tokio::test]
@@ -207,6 +215,7 @@ async fn a_check_stores_nothing_and_a_plan_is_checked_against_registered_events(
     let coord = app.token("coordinator.ia-dps").await;
     let stored =
         register(&app, &dsm, event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00")).await;
+    let before: Value = app.get("/api/v1/events", &coord).await.json().await.unwrap();
     let r = app
         .post(
             "/api/v1/events/check",
@@ -218,7 +227,7 @@ async fn a_check_stores_nothing_and_a_plan_is_checked_against_registered_events(
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["conflicts"][0]["other_number"], stored["event"]["number"]);
     let mine: Value = app.get("/api/v1/events", &coord).await.json().await.unwrap();
-    assert!(mine["items"].as_array().unwrap().is_empty(), "a check stores nothing");
+    assert_eq!(mine["items"], before["items"], "a check stores nothing");
     let op = app.demo_operation_id(&coord).await;
     let csv = "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
                n1,ia-dps,DCI,search_warrant,41.6002,-93.6,,2026-12-04T20:45:00-06:00,2026-12-04T21:30:00-06:00\n\
@@ -256,9 +265,9 @@ async fn an_alert_is_acknowledged_once_by_its_own_agency() {
     let polk = app.token("officer.polk-so").await;
     let w = event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
     register(&app, &dsm, w.clone()).await;
-    register(&app, &polk, w).await;
-    let a: Value = app.get("/api/v1/alerts", &dsm).await.json().await.unwrap();
-    let seq = a["items"][0]["seq"].as_u64().unwrap();
+    let b = register(&app, &polk, w).await;
+    let cid = b["conflicts"][0]["conflict_id"].as_str().unwrap();
+    let seq = alerts_about(&app, &dsm, cid).await[0]["seq"].as_u64().unwrap();
     let r = app.post(&format!("/api/v1/alerts/{seq}/ack"), &polk, json!({})).await;
     assert_problem(r, StatusCode::NOT_FOUND, "not_found", None).await;
     assert_eq!(app.post(&format!("/api/v1/alerts/{seq}/ack"), &dsm, json!({})).await.status(), StatusCode::NO_CONTENT);
@@ -338,27 +347,40 @@ async fn an_unacknowledged_alert_goes_to_the_coordinator_then_to_the_operations_
     let mut w = event(41.6, -93.6, "2026-11-25T20:00:00-06:00", "2026-11-25T21:00:00-06:00");
     w["operation_id"] = json!(op);
     register(&app, &dsm, w.clone()).await;
-    register(&app, &polk, w).await;
+    let b = register(&app, &polk, w).await;
+    let cid = b["conflicts"][0]["conflict_id"].as_str().unwrap().to_string();
     // Polk acknowledges; Des Moines does not.
-    let theirs: Value = app.get("/api/v1/alerts", &polk).await.json().await.unwrap();
-    let seq = theirs["items"][0]["seq"].as_u64().unwrap();
+    let seq = alerts_about(&app, &polk, &cid).await[0]["seq"].as_u64().unwrap();
     assert_eq!(app.post(&format!("/api/v1/alerts/{seq}/ack"), &polk, json!({})).await.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.app.escalate_due().await.unwrap(), 0, "nothing is due before the deadline");
+    app.app.escalate_due().await.unwrap();
+    let coord = app.token("coordinator.dsm-pd").await;
+    assert!(alerts_about(&app, &coord, &cid).await.iter().all(|a| a["level"] == 0), "nothing due before the deadline");
     // The deadline is 15 minutes before the start: 2026-11-26 01:45 UTC.
     app.advance(jiff::SignedDuration::from_hours(38));
-    assert_eq!(app.app.escalate_due().await.unwrap(), 1, "only Des Moines' unacknowledged alert");
+    app.app.escalate_due().await.unwrap();
+    app.app.escalate_due().await.unwrap();
     let coord = app.token("coordinator.dsm-pd").await;
-    let seen: Value = app.get("/api/v1/alerts", &coord).await.json().await.unwrap();
-    assert!(seen["items"].as_array().unwrap().iter().any(|a| a["level"] == 1));
+    let level = |v: &[Value], l: u64| v.iter().filter(|a| a["level"] == l).count();
+    assert_eq!(level(&alerts_about(&app, &coord, &cid).await, 1), 1, "escalated once, to Des Moines' coordinators");
     let officer = app.token("officer.dsm-pd").await;
-    let officer_sees: Value = app.get("/api/v1/alerts", &officer).await.json().await.unwrap();
-    assert!(officer_sees["items"].as_array().unwrap().iter().all(|a| a["level"] == 0));
-    assert_eq!(app.app.escalate_due().await.unwrap(), 0, "escalated once");
+    assert_eq!(level(&alerts_about(&app, &officer, &cid).await, 1), 0, "officers do not see escalations");
+    // Polk acknowledged in time: nothing of this conflict escalated in its inbox (read as its coordinator would).
+    let polk_id = app.app.find_agency(&taskforce_core::actor::Actor::local_admin(), "polk-so").await.unwrap().id;
+    let polk_coord = taskforce_core::actor::Actor {
+        principal: taskforce_core::actor::Principal::LocalAdmin,
+        agency_id: Some(polk_id),
+        unit: None,
+        roles: [taskforce_core::role::Role::Coordinator].into_iter().collect(),
+        origin: Default::default(),
+    };
+    let polk_alerts = app.app.alerts(&polk_coord, 0, 1000).await.unwrap();
+    assert!(!polk_alerts.iter().any(|a| a.conflict_id == cid && a.level > 0));
     app.advance(jiff::SignedDuration::from_mins(11));
-    assert_eq!(app.app.escalate_due().await.unwrap(), 2, "to both lead agencies");
-    let commander = app.token("commander.mo-ago").await;
-    let top: Value = app.get("/api/v1/alerts", &commander).await.json().await.unwrap();
-    assert_eq!(top["items"][0]["level"], 2);
+    app.app.escalate_due().await.unwrap();
+    for lead in ["commander.mo-ago", "commander.mshp"] {
+        let t = app.token(lead).await;
+        assert_eq!(level(&alerts_about(&app, &t, &cid).await, 2), 1, "{lead}");
+    }
     assert!(app.audit().await.iter().any(|a| a.action == "alert.escalate" && a.actor == "system"));
 }
 
@@ -368,6 +390,18 @@ async fn coverage_counts_early_and_late_registrations_and_conflicts_by_outcome()
     let dsm = app.token("coordinator.dsm-pd").await;
     let polk = app.token("officer.polk-so").await;
     let op = app.demo_operation_id(&dsm).await;
+    let get_dsm = |c: &Value| {
+        c["agencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["agency"] == "Des Moines Police Department")
+            .cloned()
+            .unwrap()
+    };
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
+    let before: Value = app.get(&format!("/api/v1/operations/{op}/coverage"), &dsm).await.json().await.unwrap();
+    let b0 = get_dsm(&before);
     let with_op = |mut b: Value| {
         b["operation_id"] = json!(op);
         b
@@ -391,14 +425,15 @@ async fn coverage_counts_early_and_late_registrations_and_conflicts_by_outcome()
     assert_eq!(r.status(), StatusCode::OK);
     let _ = late;
     let c: Value = app.get(&format!("/api/v1/operations/{op}/coverage"), &dsm).await.json().await.unwrap();
-    let d = c["agencies"].as_array().unwrap().iter().find(|a| a["agency"] == "Des Moines Police Department").unwrap();
-    assert_eq!(
-        (d["events"].as_u64(), d["registered_before_start"].as_u64(), d["late"].as_u64()),
-        (Some(2), Some(1), Some(1))
-    );
-    assert_eq!(d["share_before_start"], 0.5);
-    assert_eq!(d["conflicts"]["delay"], 1);
-    assert_eq!(c["total"]["events"], 3);
+    let d = get_dsm(&c);
+    assert_eq!(n(&d, "events"), n(&b0, "events") + 2);
+    assert_eq!(n(&d, "registered_before_start"), n(&b0, "registered_before_start") + 1);
+    assert_eq!(n(&d, "late"), n(&b0, "late") + 1);
+    assert_eq!(n(&d["conflicts"], "delay"), n(&b0["conflicts"], "delay") + 1);
+    let share = d["share_before_start"].as_f64().unwrap();
+    let want = n(&d, "registered_before_start") as f64 / n(&d, "events") as f64;
+    assert!((share - want).abs() < 0.001);
+    assert_eq!(n(&c["total"], "events"), n(&before["total"], "events") + 3);
     let report: Value = app.get(&format!("/api/v1/operations/{op}/report"), &dsm).await.json().await.unwrap();
-    assert_eq!(report["coverage"]["total"]["conflicts"]["delay"], 1, "coverage is in the report's JSON too");
+    assert_eq!(report["coverage"], c, "coverage is in the report's JSON too");
 }
