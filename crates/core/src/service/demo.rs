@@ -290,17 +290,16 @@ impl App {
             };
             tx.insert_event(&event).await?;
             let found = self.record_conflicts(tx, &event).await?;
-            if let (Some((outcome, why)), Some(p)) = (d.outcome, found.first()) {
-                if let Some(mut c) = tx.find_conflict(&p.conflict_id).await? {
-                    c.outcome =
-                        Some(ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?);
-                    c.decided_by = Some(format!("coordinator.{}", d.agency));
-                    c.decided_at = Some(now);
-                    c.reason = Some(why.to_string());
-                    tx.resolve_conflict(&c).await?;
-                    for a in [agency.id, p.other_agency_id] {
-                        tx.ack_conflict_alerts(a, &c.id, "demo", now).await?;
-                    }
+            if let (Some((outcome, why)), Some(p)) = (d.outcome, found.first())
+                && let Some(mut c) = tx.find_conflict(&p.conflict_id).await?
+            {
+                c.outcome = Some(ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?);
+                c.decided_by = Some(format!("coordinator.{}", d.agency));
+                c.decided_at = Some(now);
+                c.reason = Some(why.to_string());
+                tx.resolve_conflict(&c).await?;
+                for a in [agency.id, p.other_agency_id] {
+                    tx.ack_conflict_alerts(a, &c.id, "demo", now).await?;
                 }
             }
             let ev = AuditEvent {
