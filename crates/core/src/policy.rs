@@ -98,11 +98,13 @@ pub enum Action {
     AlertAck,
     /// Check a whole plan against itself and the registered events.
     PlanCheck,
+    /// Set an agency's outgoing webhook.
+    AgencyWebhook,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 41] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
@@ -143,6 +145,7 @@ impl Action {
         Action::AlertRead,
         Action::AlertAck,
         Action::PlanCheck,
+        Action::AgencyWebhook,
     ];
 
     /// The action's name in the table and in audit entries.
@@ -188,6 +191,7 @@ impl Action {
             Action::AlertRead => "alert.read",
             Action::AlertAck => "alert.ack",
             Action::PlanCheck => "operation.plan_check",
+            Action::AgencyWebhook => "agency.webhook",
         }
     }
 
@@ -195,7 +199,9 @@ impl Action {
     /// the object's existence must not leak.
     pub fn read_of_kind(&self) -> Action {
         match self {
-            Action::AgencyCreate | Action::AgencyRead | Action::AgencyList => Action::AgencyRead,
+            Action::AgencyCreate | Action::AgencyRead | Action::AgencyList | Action::AgencyWebhook => {
+                Action::AgencyRead
+            }
             Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword => Action::UserRead,
             Action::AuditVerify => Action::AuditVerify,
             Action::KeysManage => Action::KeysManage,

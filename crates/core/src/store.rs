@@ -352,4 +352,38 @@ pub trait StoreTx: Send {
         by: &str,
         at: jiff::Timestamp,
     ) -> Result<u64, StoreError>;
+
+    /// Sets (or replaces) an agency's webhook URL and sealed secret.
+    async fn set_webhook(
+        &mut self,
+        agency: AgencyId,
+        url: &str,
+        secret: &[u8],
+        at: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+    /// An agency's webhook: `(url, sealed secret)`.
+    async fn find_webhook(&mut self, agency: AgencyId) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    /// Queues a delivery, due at once.
+    async fn insert_delivery(
+        &mut self,
+        agency: AgencyId,
+        url: &str,
+        payload: &str,
+        at: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Deliveries due at `now`, oldest first.
+    async fn due_deliveries(
+        &mut self,
+        now: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<crate::events::webhook::Delivery>, StoreError>;
+    /// Records an attempt: delivered, or failed with when to try next (or given up).
+    async fn delivery_attempted(
+        &mut self,
+        id: u64,
+        delivered: Option<jiff::Timestamp>,
+        next_at: jiff::Timestamp,
+        given_up: Option<jiff::Timestamp>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
 }

@@ -10,6 +10,7 @@ use taskforce_core::audit::AuditRecord;
 use taskforce_core::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use taskforce_core::events::EventKind;
 use taskforce_core::events::registry::{Alert, Conflict, ConflictOutcome, Event, EventStatus};
+use taskforce_core::events::webhook::Delivery;
 use taskforce_core::figures::Counters;
 use taskforce_core::ids::{AgencyId, OperationId, ReleaseId, ResultId, TallyId, UserId};
 use taskforce_core::operation::{Operation, OperationState, Participation, ParticipationRole};
@@ -1348,6 +1349,94 @@ impl StoreTx for SqliteTx {
         .await
         .map_err(map_err)?;
         Ok(r.rows_affected())
+    }
+
+    async fn set_webhook(&mut self, agency: AgencyId, url: &str, secret: &[u8], at: Timestamp) -> R<()> {
+        sqlx::query(
+            "INSERT INTO agency_webhooks (agency_id, url, secret, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (agency_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(agency.to_string())
+        .bind(url)
+        .bind(secret)
+        .bind(ts(at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_webhook(&mut self, agency: AgencyId) -> R<Option<(String, Vec<u8>)>> {
+        let row = sqlx::query("SELECT url, secret FROM agency_webhooks WHERE agency_id = ?")
+            .bind(agency.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| Ok((get(&r, "url")?, get(&r, "secret")?))).transpose()
+    }
+
+    async fn insert_delivery(&mut self, agency: AgencyId, url: &str, payload: &str, at: Timestamp) -> R<()> {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (agency_id, url, payload, next_at, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(agency.to_string())
+        .bind(url)
+        .bind(payload)
+        .bind(ts(at))
+        .bind(ts(at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn due_deliveries(&mut self, now: Timestamp, limit: u32) -> R<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT id, agency_id, url, payload, attempts, next_at, created_at FROM webhook_deliveries \
+             WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+        )
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Delivery {
+                    id: u64::try_from(get::<i64>(r, "id")?).unwrap_or(0),
+                    agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
+                    url: get(r, "url")?,
+                    payload: get(r, "payload")?,
+                    attempts: u32::try_from(get::<i64>(r, "attempts")?).unwrap_or(0),
+                    next_at: parse_ts(&get::<String>(r, "next_at")?)?,
+                    created_at: parse_ts(&get::<String>(r, "created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delivery_attempted(
+        &mut self,
+        id: u64,
+        delivered: Option<Timestamp>,
+        next_at: Timestamp,
+        given_up: Option<Timestamp>,
+        error: Option<&str>,
+    ) -> R<()> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, delivered_at = ?, next_at = ?, given_up_at = ?, \
+             last_error = ? WHERE id = ?",
+        )
+        .bind(delivered.map(ts))
+        .bind(ts(next_at))
+        .bind(given_up.map(ts))
+        .bind(error)
+        .bind(i64::try_from(id).unwrap_or(i64::MAX))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
     }
 
     async fn data_keys(&mut self, scope: Option<&str>) -> R<Vec<StoredDataKey>> {

@@ -65,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::change_password))
         .routes(routes!(agencies::list_agencies, agencies::create_agency))
         .routes(routes!(agencies::get_agency))
+        .routes(routes!(agencies::set_webhook))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user))
         .routes(routes!(operations::list_operations, operations::create_operation))

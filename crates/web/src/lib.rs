@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod pages;
 pub mod problem;
 pub mod ratelimit;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

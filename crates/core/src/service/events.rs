@@ -177,7 +177,18 @@ impl App {
                         acknowledged_at: None,
                         level: 0,
                     };
-                    tx.insert_alert(&alert).await?;
+                    let seq = tx.insert_alert(&alert).await?;
+                    let (mine, theirs) = if agency == event.agency_id { (event, &other) } else { (&other, event) };
+                    let pointer = self.pointer(tx, &c, theirs).await?;
+                    let payload = serde_json::json!({
+                        "type": "conflict",
+                        "alert": seq,
+                        "level": 0,
+                        "deadline": deadline.to_string(),
+                        "your_event": mine.number,
+                        "conflict": pointer,
+                    });
+                    self.enqueue_webhook(tx, agency, &payload).await?;
                 }
             }
             out.push(self.pointer(tx, &c, &other).await?);
@@ -434,6 +445,80 @@ impl App {
         Ok(p)
     }
 
+    /// Queues a delivery to the agency's webhook, if it has one, in `tx`.
+    async fn enqueue_webhook(&self, tx: &mut dyn StoreTx, agency: AgencyId, payload: &serde_json::Value) -> Result<()> {
+        if let Some((url, _)) = tx.find_webhook(agency).await? {
+            tx.insert_delivery(agency, &url, &payload.to_string(), self.clock.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// Sets an agency's webhook; the new signing secret is returned once.
+    pub async fn set_webhook(&self, actor: &Actor, agency: AgencyId, url: &str) -> Result<String> {
+        let mut tx = self.read().await?;
+        let shares = match actor.agency_id {
+            Some(own) if own != agency => tx.agencies_share_operation(own, agency).await?,
+            _ => false,
+        };
+        if tx.find_agency(agency).await?.is_none() {
+            return Err(Error::NotFound { kind: "agency" });
+        }
+        drop(tx);
+        let res = Resource::Agency { id: agency, shares_operation: shares };
+        self.guard(actor, Action::AgencyWebhook, &res, "agency", Some(agency.to_string())).await?;
+        let url = crate::events::webhook::parse_url("url", url).map_err(|f| Error::Validation(vec![f]))?;
+        let secret = hex::encode(crate::seal::new_data_key()?);
+        let mut tx = self.write().await?;
+        let row = agency.to_string();
+        let place = Place { table: "agency_webhooks", row: &row, field: "secret" };
+        let sealed = self.seal_value(tx.as_mut(), &agency_scope(agency), &place, secret.as_bytes()).await?;
+        tx.set_webhook(agency, &url, &sealed, self.clock.now()).await?;
+        self.record(tx.as_mut(), actor, AuditEvent::success("agency.webhook", "agency", Some(agency.to_string())))
+            .await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// Deliveries due now, each with its agency's signing secret (for the
+    /// sender; the secret never leaves the process).
+    pub async fn due_deliveries(&self, limit: u32) -> Result<Vec<(crate::events::webhook::Delivery, Vec<u8>)>> {
+        let mut tx = self.read().await?;
+        let due = tx.due_deliveries(self.clock.now(), limit).await?;
+        let mut out = Vec::new();
+        for d in due {
+            if let Some((_, sealed)) = tx.find_webhook(d.agency_id).await? {
+                let row = d.agency_id.to_string();
+                let place = Place { table: "agency_webhooks", row: &row, field: "secret" };
+                let secret = self.open_value(tx.as_mut(), &agency_scope(d.agency_id), &place, &sealed).await?;
+                out.push((d, secret));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records how a delivery went: done, or retried with backoff until an
+    /// hour has passed since it was queued.
+    pub async fn delivery_result(&self, d: &crate::events::webhook::Delivery, error: Option<&str>) -> Result<()> {
+        use crate::events::webhook::{GIVE_UP_AFTER, backoff};
+        let now = self.clock.now();
+        let mut tx = self.write().await?;
+        match error {
+            None => tx.delivery_attempted(d.id, Some(now), now, None, None).await?,
+            Some(e) => {
+                let next = now + backoff(d.attempts);
+                let give_up = (next.duration_since(d.created_at) > GIVE_UP_AFTER).then_some(now);
+                tx.delivery_attempted(d.id, None, next, give_up, Some(e)).await?;
+                if give_up.is_some() {
+                    let ev =
+                        AuditEvent::failure("webhook.give_up", "agency", Some(d.agency_id.to_string()), "unreachable");
+                    self.record(tx.as_mut(), &Actor::system(), ev).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The agency's alerts after `after`, oldest first.
     pub async fn alerts(&self, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Alert>> {
         self.guard(actor, Action::AlertRead, &Resource::Collection, "alert", None).await?;
@@ -478,6 +563,14 @@ impl App {
                     level: a.level + 1,
                 };
                 let seq = tx.insert_alert(&up).await?;
+                let payload = serde_json::json!({
+                    "type": "escalation",
+                    "alert": seq,
+                    "level": up.level,
+                    "deadline": up.deadline.to_string(),
+                    "conflict_id": up.conflict_id,
+                });
+                self.enqueue_webhook(tx.as_mut(), agency, &payload).await?;
                 let ev = AuditEvent {
                     detail: Some(format!("from={} level={}", a.seq, up.level)),
                     ..AuditEvent::success("alert.escalate", "alert", Some(seq.to_string()))

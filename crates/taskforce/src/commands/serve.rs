@@ -95,6 +95,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             }
         })
     };
+    let hooks = taskforce_web::webhooks::spawn(state.app.clone());
     match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => {
             let std_listener = listener.into_std()?;
@@ -110,6 +111,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         }
     }
     scheduler.abort();
+    hooks.abort();
     store.close().await;
     Ok(())
 }

@@ -147,3 +147,40 @@ pub async fn get_agency(
     let a = st.app.get_agency(&auth.actor, path_id(&id, "agency")?).await?;
     Ok(Json(a.into()))
 }
+
+/// An agency's outgoing webhook.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookBody {
+    /// Where alerts are posted: `https://`, or `http://` to this machine only.
+    pub url: String,
+}
+
+/// The webhook as set, with its signing secret (shown this once).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookSet {
+    /// The URL.
+    pub url: String,
+    /// HMAC-SHA256 key: each delivery carries `x-taskforce-signature: sha256=HEX` over
+    /// `x-taskforce-timestamp`, a dot and the body.
+    pub secret: String,
+}
+
+/// Sets the agency's outgoing webhook (its coordinators, or administrators); every alert
+/// the agency gets is posted there, retried for up to an hour. A new secret each time.
+#[utoipa::path(put, path = "/api/v1/agencies/{id}/webhook", tag = "agencies", request_body = WebhookBody,
+    security(("bearer" = [])), params(("id" = String, Path, description = "Agency id")),
+    responses((status = 200, body = WebhookSet), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_webhook(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<WebhookBody>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let secret = st.app.set_webhook(&auth.actor, path_id(&id, "agency")?, &b.url).await?;
+    let mut r = Json(WebhookSet { url: b.url.trim().to_string(), secret }).into_response();
+    r.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(r)
+}

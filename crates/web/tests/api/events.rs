@@ -437,3 +437,110 @@ async fn coverage_counts_early_and_late_registrations_and_conflicts_by_outcome()
     let report: Value = app.get(&format!("/api/v1/operations/{op}/report"), &dsm).await.json().await.unwrap();
     assert_eq!(report["coverage"], c, "coverage is in the report's JSON too");
 }
+
+/// A webhook receiver on loopback: records each request; fails the first `fail` ones with 503.
+async fn receiver(fail: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let s = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let s = s.clone();
+            async move {
+                let mut v = s.lock().unwrap();
+                v.push((headers, body));
+                if v.len() <= fail { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::NO_CONTENT }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_webhook_gets_each_alert_signed_and_retries_until_it_answers() {
+    let app = TestApp::spawn().await;
+    let coord = app.token("coordinator.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let dsm_id = app.agency_id(&coord, "dsm-pd").await;
+    let (url, seen) = receiver(2).await;
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/agencies/{dsm_id}/webhook"),
+            Some(&coord),
+            Some(json!({"url": url})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let secret = r.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_string();
+    let bad = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/agencies/{dsm_id}/webhook"),
+            Some(&coord),
+            Some(json!({"url": "http://example.org/x"})),
+        )
+        .await;
+    assert_problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("url")).await;
+    let w = event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
+    register(&app, &coord, w.clone()).await;
+    let b = register(&app, &polk, w).await;
+    let client = taskforce_web::webhooks::client();
+    // Down twice: retried after 10 s and 20 s, then delivered.
+    assert_eq!(taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap(), 1);
+    assert_eq!(taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap(), 0, "not due before the backoff");
+    app.advance(jiff::SignedDuration::from_secs(10));
+    assert_eq!(taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap(), 1);
+    app.advance(jiff::SignedDuration::from_secs(20));
+    assert_eq!(taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap(), 1);
+    app.advance(jiff::SignedDuration::from_secs(60));
+    assert_eq!(taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap(), 0, "delivered: nothing more owed");
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    let (headers, body) = &got[2];
+    let ts: i64 = headers["x-taskforce-timestamp"].to_str().unwrap().parse().unwrap();
+    let want = taskforce_core::events::webhook::sign(secret.as_bytes(), ts, body.as_bytes());
+    assert_eq!(headers["x-taskforce-signature"].to_str().unwrap(), want);
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["conflict"]["conflict_id"], b["conflicts"][0]["conflict_id"]);
+    assert_eq!(v["conflict"]["other_agency"], "Polk County Sheriff's Office");
+    assert!(!body.contains("CASE-SECRET-77"), "a pointer, never the other case");
+}
+
+#[tokio::test]
+async fn a_dead_webhook_is_given_up_after_an_hour_and_never_blocks_a_registration() {
+    let app = TestApp::spawn().await;
+    let coord = app.token("coordinator.dsm-pd").await;
+    let dsm_id = app.agency_id(&coord, "dsm-pd").await;
+    // Nothing listens on this port: every attempt fails at once.
+    let url = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/hook", l.local_addr().unwrap())
+    };
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/agencies/{dsm_id}/webhook"),
+            Some(&coord),
+            Some(json!({"url": url})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let polk = app.token("officer.polk-so").await;
+    let w = event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
+    register(&app, &coord, w.clone()).await;
+    let b = register(&app, &polk, w).await;
+    assert_eq!(b["conflicts"].as_array().unwrap().len(), 1, "the registration answered regardless of the hook");
+    let client = taskforce_web::webhooks::client();
+    let mut attempts = 0;
+    for _ in 0..30 {
+        attempts += taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap();
+        app.advance(jiff::SignedDuration::from_mins(10));
+    }
+    assert!((5..=12).contains(&attempts), "{attempts} attempts over five hours");
+    assert!(app.audit().await.iter().any(|a| a.action == "webhook.give_up"));
+}

@@ -389,6 +389,7 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                     ("POST", "/api/v1/operations/{id}/releases") => Some(json!({"preset": "press"})),
                     ("POST", "/api/v1/events" | "/api/v1/events/check") => Some(event_body(39.1, -94.58)),
                     ("PATCH", "/api/v1/events/{id}") => Some(json!({"status": "active"})),
+                    ("PUT", "/api/v1/agencies/{id}/webhook") => Some(json!({"url": "https://hooks.example.org/tf"})),
                     ("POST", "/api/v1/conflicts/{id}/resolution") => {
                         Some(json!({"outcome": "proceed", "reason": "resolved by the matrix"}))
                     }
