@@ -149,7 +149,13 @@ impl App {
     pub(crate) async fn record_conflicts(&self, tx: &mut dyn StoreTx, event: &Event) -> Result<Vec<Pointer>> {
         let now = self.clock.now();
         let mut out = Vec::new();
+        // A pair already recorded (in either order, say before a move) is not recorded again.
+        let known: std::collections::HashSet<String> =
+            tx.conflicts_of(&event.id).await?.into_iter().map(|c| if c.a == event.id { c.b } else { c.a }).collect();
         for (other, o) in self.stored_conflicts(tx, &event.span()).await? {
+            if known.contains(&other.id) {
+                continue;
+            }
             let c = Conflict {
                 id: uuid::Uuid::now_v7().to_string(),
                 a: other.id.clone(),

@@ -544,3 +544,20 @@ async fn a_dead_webhook_is_given_up_after_an_hour_and_never_blocks_a_registratio
     assert!((5..=12).contains(&attempts), "{attempts} attempts over five hours");
     assert!(app.audit().await.iter().any(|a| a.action == "webhook.give_up"));
 }
+
+#[tokio::test]
+async fn moving_an_event_within_its_conflict_does_not_record_the_pair_twice() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let w = event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
+    let first = register(&app, &dsm, w.clone()).await;
+    register(&app, &polk, w).await;
+    let id = first["event"]["id"].as_str().unwrap();
+    let r = app.patch(&format!("/api/v1/events/{id}"), &dsm, json!({"lat": 41.6001})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let moved: Value = r.json().await.unwrap();
+    assert_eq!(moved["conflicts"].as_array().unwrap().len(), 1, "{moved}");
+    let cid = moved["conflicts"][0]["conflict_id"].as_str().unwrap();
+    assert_eq!(alerts_about(&app, &polk, cid).await.len(), 1, "no second alert for the same pair");
+}
