@@ -2,8 +2,6 @@
 //! conflict with this?" without looking at every event, and the brute-force
 //! oracle the index is tested against.
 
-use std::collections::HashMap;
-
 use jiff::{SignedDuration, Timestamp};
 
 /// The mean Earth radius (IUGG), in metres.
@@ -110,43 +108,86 @@ pub fn oracle(spans: &[Span]) -> Vec<Pair> {
 
 /// Grid cell height in degrees of latitude (about 5.6 km).
 const CELL_DEG: f64 = 0.05;
-/// Time bucket length.
-const BUCKET_SECS: i64 = 6 * 3600;
+/// Time bucket length, in nanoseconds (six hours).
+const BUCKET_NS: i64 = 6 * 3600 * 1_000_000_000;
 /// Metres per degree of latitude on the mean sphere.
 const M_PER_DEG: f64 = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
+/// Bits of a key given to longitude and to latitude cells.
+const LON_BITS: u32 = 13;
+const LAT_BITS: u32 = 12;
 
-/// An index of spans by place and time: a grid of cells of about 5.6 km by
-/// six-hour buckets of the widened window, so a query looks only at events
-/// near in both. Longitude cells wrap at the 180th meridian.
+/// One indexed span, compact: the rule's inputs only, times as nanoseconds
+/// (exact for the years 1970 to 2200 that times are held to).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+    w0: i64,
+    w1: i64,
+    agency: u32,
+    unit: u32,
+    cancelled: bool,
+}
+
+/// A stored span that conflicts with a query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Its latitude.
+    pub lat: f64,
+    /// Its longitude.
+    pub lon: f64,
+    /// Where and when they meet.
+    pub overlap: Overlap,
+}
+
+/// An index of spans by place and time: keys of (six-hour bucket of the
+/// widened window, latitude cell of about 5.6 km, longitude cell), kept
+/// sorted so a query reads a few short ranges. Longitude cells wrap at the
+/// 180th meridian. New spans wait in a small unsorted tail that is merged in
+/// when it grows, so both one-by-one inserts and bulk loads stay cheap.
 #[derive(Debug, Default)]
 pub struct Index {
-    spans: Vec<Span>,
-    cells: HashMap<(i32, i32, i64), Vec<u32>>,
-    /// The longitude cells in use per latitude cell and bucket, for queries
-    /// whose reach spans every longitude (near the poles).
-    lons: HashMap<(i32, i64), std::collections::BTreeSet<i32>>,
+    slots: Vec<Slot>,
+    ids: Vec<Box<str>>,
+    names: std::collections::HashMap<Box<str>, u32>,
+    sorted: Vec<(u64, u32)>,
+    pending: Vec<(u64, u32)>,
     max_radius_m: f64,
 }
 
-fn lat_cell(lat: f64) -> i32 {
-    (lat / CELL_DEG).floor() as i32
+fn lat_cell(lat: f64) -> i64 {
+    ((lat + 90.0) / CELL_DEG).floor().clamp(0.0, f64::from((1u32 << LAT_BITS) - 1)) as i64
 }
 
 /// Number of longitude cells around the globe.
-fn lon_cells() -> i32 {
-    (360.0 / CELL_DEG).round() as i32
+fn lon_cells() -> i64 {
+    (360.0 / CELL_DEG).round() as i64
 }
 
-fn lon_cell(lon: f64) -> i32 {
-    (((lon + 180.0) / CELL_DEG).floor() as i32).rem_euclid(lon_cells())
+fn lon_cell(lon: f64) -> i64 {
+    (((lon + 180.0) / CELL_DEG).floor() as i64).rem_euclid(lon_cells())
 }
 
-fn buckets(s: &Span) -> std::ops::RangeInclusive<i64> {
-    let (w0, w1) = s.widened();
-    let first = w0.as_second().div_euclid(BUCKET_SECS);
-    // The widened window is half-open: its end belongs to the bucket before it when it falls on a boundary.
-    let last = (w1.as_second() - 1).max(w0.as_second()).div_euclid(BUCKET_SECS);
-    first..=last
+fn nanos(t: Timestamp) -> i64 {
+    i64::try_from(t.as_nanosecond()).unwrap_or(if t.as_second() < 0 { i64::MIN } else { i64::MAX })
+}
+
+fn at(n: i64) -> Timestamp {
+    Timestamp::from_nanosecond(i128::from(n)).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn key(bucket: i64, lat: i64, lon: i64) -> u64 {
+    // Buckets are counted from 1970 (times before it are refused upstream).
+    let b = u64::try_from(bucket.max(0)).unwrap_or(0);
+    (b << (LAT_BITS + LON_BITS)) | (u64::try_from(lat).unwrap_or(0) << LON_BITS) | u64::try_from(lon).unwrap_or(0)
+}
+
+fn bucket_range(w0: i64, w1: i64) -> std::ops::RangeInclusive<i64> {
+    // The widened window is half-open: an end on a boundary belongs to the bucket before it.
+    w0.div_euclid(BUCKET_NS)..=(w1 - 1).max(w0).div_euclid(BUCKET_NS)
 }
 
 impl Index {
@@ -157,72 +198,158 @@ impl Index {
 
     /// How many spans it holds.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.slots.len()
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.slots.is_empty()
     }
 
-    /// Adds a span (cancelled ones too: they simply never conflict).
-    pub fn insert(&mut self, s: Span) {
-        let n = u32::try_from(self.spans.len()).unwrap_or(u32::MAX);
-        let (la, lo) = (lat_cell(s.lat), lon_cell(s.lon));
-        for b in buckets(&s) {
-            self.cells.entry((la, lo, b)).or_default().push(n);
-            self.lons.entry((la, b)).or_default().insert(lo);
+    fn name(&mut self, s: &str) -> u32 {
+        let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        *self.names.entry(s.into()).or_insert(next)
+    }
+
+    fn slot(&mut self, s: &Span) -> Slot {
+        let (w0, w1) = s.widened();
+        Slot {
+            lat: s.lat,
+            lon: s.lon,
+            radius_m: s.radius_m,
+            w0: nanos(w0),
+            w1: nanos(w1),
+            agency: self.name(&s.agency),
+            unit: self.name(&s.unit),
+            cancelled: s.cancelled,
         }
+    }
+
+    /// Builds an index of many spans at once (one sort).
+    pub fn bulk(spans: impl IntoIterator<Item = Span>) -> Self {
+        let mut idx = Index::new();
+        for s in spans {
+            let keys = idx.add(s);
+            idx.sorted.extend(keys);
+        }
+        idx.sorted.sort_unstable();
+        idx
+    }
+
+    /// Stores a span; gives back its keys.
+    fn add(&mut self, s: Span) -> Vec<(u64, u32)> {
+        let slot = self.slot(&s);
+        let n = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        let (la, lo) = (lat_cell(s.lat), lon_cell(s.lon));
+        let keys = bucket_range(slot.w0, slot.w1).map(|b| (key(b, la, lo), n)).collect();
         self.max_radius_m = self.max_radius_m.max(s.radius_m);
-        self.spans.push(s);
+        self.slots.push(slot);
+        self.ids.push(s.id.into_boxed_str());
+        keys
     }
 
-    /// Every indexed span that conflicts with `q`, with the overlap.
-    pub fn query<'a>(&'a self, q: &Span) -> Vec<(&'a Span, Overlap)> {
-        self.query_positions(q).into_iter().map(|(i, o)| (&self.spans[i as usize], o)).collect()
+    /// Adds a span (cancelled ones too: they simply never conflict). The
+    /// tail it goes into stays sorted and is merged in past 4,096 keys.
+    pub fn insert(&mut self, s: Span) {
+        for k in self.add(s) {
+            let at = self.pending.partition_point(|e| *e < k);
+            self.pending.insert(at, k);
+        }
+        if self.pending.len() > 4096 {
+            self.merge();
+        }
     }
 
-    /// Like [`Index::query`], giving positions in insertion order.
-    fn query_positions(&self, q: &Span) -> Vec<(u32, Overlap)> {
+    /// Merges the sorted tail into the main keys.
+    fn merge(&mut self) {
+        let old = std::mem::take(&mut self.sorted);
+        let mut out = Vec::with_capacity(old.len() + self.pending.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() && j < self.pending.len() {
+            if old[i] <= self.pending[j] {
+                out.push(old[i]);
+                i += 1;
+            } else {
+                out.push(self.pending[j]);
+                j += 1;
+            }
+        }
+        out.extend_from_slice(&old[i..]);
+        out.extend_from_slice(&self.pending[j..]);
+        self.pending.clear();
+        self.sorted = out;
+    }
+
+    /// Every indexed span that conflicts with `q`.
+    pub fn query(&self, q: &Span) -> Vec<Hit<'_>> {
+        let probe = Slot {
+            lat: q.lat,
+            lon: q.lon,
+            radius_m: q.radius_m,
+            w0: nanos(q.start - q.buffer),
+            w1: nanos(q.end + q.buffer),
+            agency: self.names.get(q.agency.as_str()).copied().unwrap_or(u32::MAX),
+            unit: self.names.get(q.unit.as_str()).copied().unwrap_or(u32::MAX - 1),
+            cancelled: q.cancelled,
+        };
+        // A name the index never saw matches nothing in it; two unseen names may still be equal.
+        let same_names = |s: &Slot| {
+            s.agency == probe.agency && s.unit == probe.unit && probe.agency != u32::MAX && probe.unit != u32::MAX - 1
+        };
+        self.query_slot(&probe, same_names)
+            .into_iter()
+            .map(|(i, o)| {
+                let s = &self.slots[i as usize];
+                Hit { id: &self.ids[i as usize], lat: s.lat, lon: s.lon, overlap: o }
+            })
+            .collect()
+    }
+
+    /// Positions of the spans that conflict with `p` (given as a slot), in any order.
+    fn query_slot(&self, p: &Slot, same_names: impl Fn(&Slot) -> bool) -> Vec<(u32, Overlap)> {
         let mut out = Vec::new();
-        if q.cancelled || self.spans.is_empty() {
+        if p.cancelled || self.slots.is_empty() {
             return out;
         }
-        let reach = q.radius_m + self.max_radius_m;
+        let reach = p.radius_m + self.max_radius_m;
         let dlat = reach / M_PER_DEG;
-        let (la0, la1) = (lat_cell((q.lat - dlat).max(-90.0)), lat_cell((q.lat + dlat).min(90.0)));
-        // The widest longitude span the reach covers within the latitude band.
-        let worst_lat = (q.lat.abs() + dlat).min(90.0);
+        let (la0, la1) = (lat_cell((p.lat - dlat).max(-90.0)), lat_cell((p.lat + dlat).min(90.0)));
+        let worst_lat = (p.lat.abs() + dlat).min(90.0);
         let cos = worst_lat.to_radians().cos();
         let n = lon_cells();
-        let every_lon = cos < 1e-6 || reach / (M_PER_DEG * cos) >= 180.0;
-        let lon_range: Vec<i32> = if every_lon {
-            Vec::new()
+        // Longitude ranges to read: one, two across the 180th meridian, or all near a pole.
+        let ranges: Vec<(i64, i64)> = if cos < 1e-6 || reach / (M_PER_DEG * cos) >= 180.0 {
+            vec![(0, n - 1)]
         } else {
             let dlon = reach / (M_PER_DEG * cos);
-            let (c0, c1) = (lon_cell(q.lon - dlon), lon_cell(q.lon + dlon));
-            let steps = (c1 - c0).rem_euclid(n);
-            (0..=steps).map(|i| (c0 + i).rem_euclid(n)).collect()
+            let (c0, c1) = (lon_cell(p.lon - dlon), lon_cell(p.lon + dlon));
+            if c0 <= c1 { vec![(c0, c1)] } else { vec![(c0, n - 1), (0, c1)] }
         };
         let mut seen = std::collections::HashSet::new();
-        for b in buckets(q) {
+        let mut test = |i: u32, out: &mut Vec<(u32, Overlap)>| {
+            if !seen.insert(i) {
+                return;
+            }
+            let s = &self.slots[i as usize];
+            if s.cancelled || same_names(s) || !(p.w0 < s.w1 && s.w0 < p.w1) {
+                return;
+            }
+            let d = distance_m(p.lat, p.lon, s.lat, s.lon);
+            if d <= p.radius_m + s.radius_m {
+                out.push((i, Overlap { distance_m: d, start: at(p.w0.max(s.w0)), end: at(p.w1.min(s.w1)) }));
+            }
+        };
+        for b in bucket_range(p.w0, p.w1) {
             for la in la0..=la1 {
-                let used: Vec<i32>;
-                let lons = if every_lon {
-                    used = self.lons.get(&(la, b)).map(|s| s.iter().copied().collect()).unwrap_or_default();
-                    &used
-                } else {
-                    &lon_range
-                };
-                for &lo in lons {
-                    if let Some(ids) = self.cells.get(&(la, lo, b)) {
-                        for &i in ids {
-                            if !seen.insert(i) {
-                                continue;
+                for &(lo0, lo1) in &ranges {
+                    let (k0, k1) = (key(b, la, lo0), key(b, la, lo1));
+                    for keys in [&self.sorted, &self.pending] {
+                        let start = keys.partition_point(|e| e.0 < k0);
+                        for &(k, i) in &keys[start..] {
+                            if k > k1 {
+                                break;
                             }
-                            if let Some(o) = conflict(q, &self.spans[i as usize]) {
-                                out.push((i, o));
-                            }
+                            test(i, &mut out);
                         }
                     }
                 }
@@ -234,11 +361,14 @@ impl Index {
     /// Every conflicting pair among the indexed spans.
     pub fn all_pairs(&self) -> Vec<Pair> {
         let mut out = Vec::new();
-        for (i, s) in self.spans.iter().enumerate() {
-            for (j, o) in self.query_positions(s) {
+        for (i, s) in self.slots.iter().enumerate() {
+            let same = |t: &Slot| t.agency == s.agency && t.unit == s.unit;
+            for (j, o) in self.query_slot(s, same) {
                 // Each pair once: from the span inserted first.
                 if j as usize > i {
-                    out.push(pair(s, &self.spans[j as usize], o));
+                    let (x, y) = (&self.ids[i], &self.ids[j as usize]);
+                    let (a, b) = if x <= y { (x, y) } else { (y, x) };
+                    out.push(Pair { a: a.to_string(), b: b.to_string(), overlap: o });
                 }
             }
         }
@@ -248,11 +378,7 @@ impl Index {
 
 /// Every conflicting pair among `spans`, through the index.
 pub fn check_all(spans: Vec<Span>) -> Vec<Pair> {
-    let mut idx = Index::new();
-    for s in spans {
-        idx.insert(s);
-    }
-    idx.all_pairs()
+    Index::bulk(spans).all_pairs()
 }
 
 #[cfg(test)]
@@ -338,6 +464,28 @@ mod tests {
             total += want.len();
         }
         assert!(total > 500, "the data must produce conflicts to compare ({total})");
+    }
+
+    #[test]
+    fn an_index_grown_one_by_one_past_its_merges_still_matches_the_oracle() {
+        let mut rng = Rng(0x0123_4567_89ab_cdef);
+        // Enough spans that the unsorted tail is merged several times.
+        let spans = random_spans(&mut rng, 9000);
+        let mut idx = Index::new();
+        for s in spans.iter().cloned() {
+            idx.insert(s);
+        }
+        assert!(idx.pending.len() <= 4096 && !idx.sorted.is_empty(), "merges happened");
+        let queries = random_spans(&mut Rng(99), 200);
+        for q in &queries {
+            let mut got: Vec<(String, Overlap)> =
+                idx.query(q).into_iter().map(|h| (h.id.to_string(), h.overlap)).collect();
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut want: Vec<(String, Overlap)> =
+                spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.id.clone(), o))).collect();
+            want.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(got, want, "query {}", q.id);
+        }
     }
 
     #[test]

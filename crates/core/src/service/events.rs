@@ -638,16 +638,13 @@ impl App {
         }
         drop(tx);
         let plan_ids: std::collections::HashSet<String> = plan.iter().map(|s| s.id.clone()).collect();
-        let mut idx = Index::new();
-        for s in plan {
-            idx.insert(s);
-        }
-        for e in &stored {
+        let stored_spans = stored.iter().map(|e| {
             let mut s = e.span();
             s.id = e.number.clone();
             s.agency = names.get(&e.agency_id).cloned().unwrap_or_default();
-            idx.insert(s);
-        }
+            s
+        });
+        let idx = Index::bulk(plan.into_iter().chain(stored_spans));
         Ok(idx.all_pairs().into_iter().filter(|p| plan_ids.contains(&p.a) || plan_ids.contains(&p.b)).collect())
     }
 }
