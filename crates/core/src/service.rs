@@ -72,6 +72,9 @@ pub struct App {
     dummy_hash: Arc<String>,
     /// The keys outside the database.
     pub keys: Arc<dyn crate::keys::KeyProvider>,
+    /// The in-memory index of stored events: a cache of the database,
+    /// caught up inside every check (see `service::events`).
+    events_index: Arc<std::sync::Mutex<events::EventCache>>,
 }
 
 impl std::fmt::Debug for App {
@@ -89,7 +92,15 @@ impl App {
         settings: Settings,
         dummy_hash: String,
     ) -> Self {
-        Self { store, clock, hasher, settings, dummy_hash: Arc::new(dummy_hash), keys: Arc::new(crate::keys::NoKeys) }
+        Self {
+            store,
+            clock,
+            hasher,
+            settings,
+            dummy_hash: Arc::new(dummy_hash),
+            keys: Arc::new(crate::keys::NoKeys),
+            events_index: Arc::default(),
+        }
     }
 
     /// The same application with `keys` (the key file's, in production).

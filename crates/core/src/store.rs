@@ -11,6 +11,17 @@ use crate::aggregate::{Announcement, Resolution, Tally};
 use crate::audit::AuditRecord;
 use crate::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use crate::events::registry::{Alert, Conflict, Event};
+
+/// An event as an index of events needs it, at one revision.
+#[derive(Debug, Clone)]
+pub struct EventChange {
+    /// The revision of this change (grows in commit order).
+    pub rev: u64,
+    /// The event's compact key (stable for its life).
+    pub key: i64,
+    /// Its place and time, with `id` the key in decimal and `agency` the agency id.
+    pub span: crate::events::engine::Span,
+}
 use crate::figures::Counters;
 use crate::ids::{AgencyId, OperationId, ReleaseId, ResultId, TallyId, UserId};
 use crate::operation::Operation;
@@ -324,6 +335,11 @@ pub trait StoreTx: Send {
     async fn conflicts_of_operation(&mut self, op: OperationId) -> Result<Vec<Conflict>, StoreError>;
     /// How many events were ever registered (for numbering).
     async fn count_events(&mut self) -> Result<u64, StoreError>;
+    /// Events inserted or changed after revision `after`, oldest change
+    /// first, at most `limit`: what an in-memory index of events has not seen.
+    async fn event_changes(&mut self, after: u64, limit: u32) -> Result<Vec<EventChange>, StoreError>;
+    /// The events with these keys (as in [`EventChange::key`]).
+    async fn events_by_keys(&mut self, keys: &[i64]) -> Result<Vec<Event>, StoreError>;
     /// The events with these ids.
     async fn events_by_ids(&mut self, ids: &[String]) -> Result<Vec<Event>, StoreError>;
     /// Stores a conflict (an existing pair is left as it is; whether it was new).

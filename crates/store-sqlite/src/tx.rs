@@ -9,6 +9,7 @@ use taskforce_core::aggregate::{Announcement, Resolution, Tally};
 use taskforce_core::audit::AuditRecord;
 use taskforce_core::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use taskforce_core::events::EventKind;
+use taskforce_core::events::engine::Span;
 use taskforce_core::events::registry::{Alert, Conflict, ConflictOutcome, Event, EventStatus};
 use taskforce_core::events::webhook::Delivery;
 use taskforce_core::figures::Counters;
@@ -18,7 +19,7 @@ use taskforce_core::release::{Release, ReleaseStatus};
 use taskforce_core::results::ResultRecord;
 use taskforce_core::role::{Role, Roles};
 use taskforce_core::states::{StateCode, StateKind, UsState};
-use taskforce_core::store::{StoreError, StoreTx, StoredDataKey};
+use taskforce_core::store::{EventChange, StoreError, StoreTx, StoredDataKey};
 use taskforce_core::time::{TzName, Window};
 use taskforce_core::user::User;
 
@@ -1087,8 +1088,9 @@ impl StoreTx for SqliteTx {
         sqlx::query(
             "INSERT INTO events (id, number, operation_id, agency_id, unit, kind, lat, lon, radius_m, buffer_s, \
              start_at, end_at, wstart, wend, status, contact_name, contact_phone, external_ref, details, \
-             registered_by, registered_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             registered_by, registered_at, updated_at, rev) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+             (SELECT COALESCE(MAX(rev), 0) + 1 FROM events))",
         )
         .bind(&e.id)
         .bind(&e.number)
@@ -1122,8 +1124,8 @@ impl StoreTx for SqliteTx {
         let (w0, w1) = e.widened();
         sqlx::query(
             "UPDATE events SET lat = ?, lon = ?, radius_m = ?, buffer_s = ?, start_at = ?, end_at = ?, wstart = ?, \
-             wend = ?, status = ?, contact_name = ?, contact_phone = ?, external_ref = ?, details = ?, updated_at = ? \
-             WHERE id = ?",
+             wend = ?, status = ?, contact_name = ?, contact_phone = ?, external_ref = ?, details = ?, updated_at = ?, \
+             rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM events) WHERE id = ?",
         )
         .bind(e.lat)
         .bind(e.lon)
@@ -1204,9 +1206,60 @@ impl StoreTx for SqliteTx {
     }
 
     async fn count_events(&mut self) -> R<u64> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&mut *self.tx).await.map_err(map_err)?;
+        // Events are never deleted, so the largest rowid is the count, read from the b-tree's end.
+        let n: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM events")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn event_changes(&mut self, after: u64, limit: u32) -> R<Vec<EventChange>> {
+        let rows = sqlx::query(
+            "SELECT rev, rowid AS k, agency_id, unit, lat, lon, radius_m, buffer_s, start_at, end_at, status \
+             FROM events WHERE rev > ? ORDER BY rev LIMIT ?",
+        )
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let key: i64 = get(r, "k")?;
+                Ok(EventChange {
+                    rev: u64::try_from(get::<i64>(r, "rev")?).unwrap_or(0),
+                    key,
+                    span: Span {
+                        id: key.to_string(),
+                        agency: get(r, "agency_id")?,
+                        unit: get(r, "unit")?,
+                        lat: get(r, "lat")?,
+                        lon: get(r, "lon")?,
+                        radius_m: get(r, "radius_m")?,
+                        start: parse_ts(&get::<String>(r, "start_at")?)?,
+                        end: parse_ts(&get::<String>(r, "end_at")?)?,
+                        buffer: jiff::SignedDuration::from_secs(get::<i64>(r, "buffer_s")?),
+                        cancelled: get::<String>(r, "status")? == "cancelled",
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn events_by_keys(&mut self, keys: &[i64]) -> R<Vec<Event>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLS} WHERE rowid = ?")))
+                .bind(k)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+            if let Some(r) = row {
+                out.push(event_row(&r)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn events_by_ids(&mut self, ids: &[String]) -> R<Vec<Event>> {

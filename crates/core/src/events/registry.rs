@@ -395,7 +395,8 @@ pub struct Pointer {
     pub overlap_start: Timestamp,
     /// End of it.
     pub overlap_end: Timestamp,
-    /// `open` or `resolved`.
+    /// `open`, `resolved`, or `cleared` (the events were moved apart, or one
+    /// was cancelled, before an outcome was recorded).
     pub status: &'static str,
     /// The outcome, once resolved.
     pub outcome: Option<ConflictOutcome>,

@@ -3,6 +3,15 @@
 //! the later sees the earlier), check without storing, read and list an
 //! agency's own events, move or cancel them (re-checked), resolve conflicts,
 //! the alert inbox, and a whole plan checked at once.
+//!
+//! Stored events are found through an in-memory [`Index`] that is only a
+//! cache of the database: every change of an event takes the next revision,
+//! and each check first reads the changes past the last revision the cache
+//! saw, inside its own transaction (for a registration, the write
+//! transaction, which holds the database's writer lock). So a registration
+//! sees every event committed before it, whichever server instance wrote it.
+//! A moved or cancelled event is added again at its new revision; its old
+//! slot stays behind, so every hit is checked again against the row.
 
 use std::collections::HashMap;
 
@@ -12,11 +21,11 @@ use serde::Serialize;
 use crate::actor::Actor;
 use crate::audit::AuditEvent;
 use crate::error::{Error, Result};
-use crate::events::engine::{self, EARTH_RADIUS_M, Index, Pair, Span};
+use crate::events::EventKind;
+use crate::events::engine::{self, Index, Pair, Span};
 use crate::events::registry::{
     Alert, Conflict, ConflictOutcome, Event, EventDetails, EventInput, EventStatus, NewEvent, Pointer, ack_deadline,
 };
-use crate::events::{EventKind, MAX_RADIUS_M};
 use crate::ids::{AgencyId, OperationId};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Resource};
@@ -108,22 +117,85 @@ fn agency_scope(a: AgencyId) -> String {
     format!("agency:{a}")
 }
 
-/// The latitude band within which a stored event could reach `span`.
-fn lat_band(span: &Span) -> (f64, f64) {
-    let dlat = (span.radius_m + MAX_RADIUS_M) / (EARTH_RADIUS_M * std::f64::consts::PI / 180.0);
-    ((span.lat - dlat).max(-90.0), (span.lat + dlat).min(90.0))
+/// The index of stored events and the last revision it holds.
+#[derive(Debug, Default)]
+pub(crate) struct EventCache {
+    index: Index,
+    rev: u64,
 }
 
+/// How many changes one catch-up reads at a time.
+const CATCH_UP_CHUNK: u32 = 50_000;
+
 impl App {
-    /// Stored events that conflict with `span`, from the database inside `tx`.
+    /// Brings the event index up to the database as `tx` sees it; gives the
+    /// number of changes read. Any snapshot holds a prefix of the revisions,
+    /// so reading past the cache's last one and adding what is still new is
+    /// enough, even when two requests catch up at once.
+    async fn catch_up(&self, tx: &mut dyn StoreTx, progress: &mut (dyn FnMut(usize) + Send)) -> Result<usize> {
+        let mut read = 0;
+        loop {
+            let n = self.catch_up_chunk(tx).await?;
+            read += n;
+            if n > 0 {
+                progress(read);
+            }
+            if n < CATCH_UP_CHUNK as usize {
+                return Ok(read);
+            }
+        }
+    }
+
+    /// Loads every stored event into the index (at start, so the first
+    /// check does not pay for it), calling `progress` with the count so far;
+    /// gives how many events it read.
+    pub async fn warm_event_index(&self, progress: &mut (dyn FnMut(usize) + Send)) -> Result<usize> {
+        let mut tx = self.read().await?;
+        self.catch_up(tx.as_mut(), progress).await
+    }
+
+    /// One chunk of a catch-up (for the warm-up's progress).
+    async fn catch_up_chunk(&self, tx: &mut dyn StoreTx) -> Result<usize> {
+        let after = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.rev;
+        let changes = tx.event_changes(after, CATCH_UP_CHUNK).await?;
+        let n = changes.len();
+        let mut cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
+        if cache.rev == 0 && after == 0 && n > 0 {
+            // A cold start: one sort instead of many merges.
+            cache.rev = changes.last().map_or(0, |c| c.rev);
+            cache.index = Index::bulk(changes.into_iter().map(|c| c.span));
+            return Ok(n);
+        }
+        for c in changes {
+            if c.rev > cache.rev {
+                cache.index.insert(c.span);
+                cache.rev = c.rev;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Stored events that conflict with `span`, as the database inside `tx`
+    /// holds them: candidates from the index, each checked again on its row.
     async fn stored_conflicts(&self, tx: &mut dyn StoreTx, span: &Span) -> Result<Vec<(Event, engine::Overlap)>> {
-        let (lat0, lat1) = lat_band(span);
-        let candidates = tx.event_candidates(span.start - span.buffer, span.end + span.buffer, lat0, lat1).await?;
-        Ok(candidates
+        self.catch_up(tx, &mut |_| {}).await?;
+        let mut keys: Vec<i64> = {
+            let cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
+            // The index compares agencies by id; the row check below does the same.
+            cache.index.query(span).iter().filter_map(|h| h.id.parse().ok()).collect()
+        };
+        keys.sort_unstable();
+        keys.dedup();
+        let mut out: Vec<(Event, engine::Overlap)> = tx
+            .events_by_keys(&keys)
+            .await?
             .into_iter()
             .filter(|e| e.id != span.id)
             .filter_map(|e| engine::conflict(span, &e.span()).map(|o| (e, o)))
-            .collect())
+            .collect();
+        out.sort_by(|x, y| x.0.id.cmp(&y.0.id));
+        out.dedup_by(|x, y| x.0.id == y.0.id);
+        Ok(out)
     }
 
     async fn pointer(&self, tx: &mut dyn StoreTx, c: &Conflict, other: &Event) -> Result<Pointer> {
@@ -206,7 +278,12 @@ impl App {
             }
             let other_id = if c.a == event.id { &c.b } else { &c.a };
             if let Some(other) = tx.find_event(other_id).await? {
-                out.push(self.pointer(tx, &c, &other).await?);
+                let mut p = self.pointer(tx, &c, &other).await?;
+                // Moved apart (or one cancelled) before anyone decided: no longer a danger, still history.
+                if c.outcome.is_none() && engine::conflict(&event.span(), &other.span()).is_none() {
+                    p.status = "cleared";
+                }
+                out.push(p);
             }
         }
         Ok(out)

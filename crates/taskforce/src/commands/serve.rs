@@ -64,6 +64,19 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         eprintln!("  taskforce user add --db {} --agency mshp --roles admin admin.mshp", cfg.db.display());
         eprintln!("Or try the demo: taskforce serve --demo");
     }
+    // The deconfliction index is a cache of the events table; building it
+    // before listening keeps the first checks fast.
+    let started = std::time::Instant::now();
+    let mut next_report = 1_000_000;
+    let indexed = app
+        .warm_event_index(&mut |n| {
+            if n >= next_report {
+                eprintln!("Indexing stored events: {n} so far");
+                next_report += 1_000_000;
+            }
+        })
+        .await?;
+    tracing::info!(events = indexed, ms = started.elapsed().as_millis() as u64, "deconfliction index built");
     let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState::new(

@@ -561,3 +561,55 @@ async fn moving_an_event_within_its_conflict_does_not_record_the_pair_twice() {
     let cid = moved["conflicts"][0]["conflict_id"].as_str().unwrap();
     assert_eq!(alerts_about(&app, &polk, cid).await.len(), 1, "no second alert for the same pair");
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_database_sees_the_first_ones_registrations_at_once() {
+    let one = TestApp::spawn().await;
+    let two = one.another_instance().await;
+    let dsm = one.token("officer.dsm-pd").await;
+    let polk = two.token("officer.polk-so").await;
+    // Warm the second instance's index before the first registers, so only a catch-up can find it.
+    let probe = event(45.0, -100.0, "2026-12-20T20:00:00-06:00", "2026-12-20T21:00:00-06:00");
+    assert_eq!(two.post("/api/v1/events/check", &polk, probe).await.status(), StatusCode::OK);
+    let w = event(41.61, -93.61, "2026-12-06T20:00:00-06:00", "2026-12-06T21:00:00-06:00");
+    let first = register(&one, &dsm, w.clone()).await;
+    let check: Value = two.post("/api/v1/events/check", &polk, w.clone()).await.json().await.unwrap();
+    assert_eq!(check["conflicts"][0]["other_number"], first["event"]["number"], "{check}");
+    let second = register(&two, &polk, w).await;
+    assert_eq!(second["conflicts"][0]["other_number"], first["event"]["number"]);
+    // And back: the first instance finds the second's event.
+    let third = register(&one, &one.token("officer.polk-so").await, {
+        let mut b = event(41.61, -93.61, "2026-12-06T20:00:00-06:00", "2026-12-06T21:00:00-06:00");
+        b["unit"] = json!("Second Unit");
+        b
+    })
+    .await;
+    let others: Vec<&Value> = third["conflicts"].as_array().unwrap().iter().map(|p| &p["other_number"]).collect();
+    assert_eq!(others, vec![&first["event"]["number"], &second["event"]["number"]], "{third}");
+}
+
+#[tokio::test]
+async fn an_event_moved_away_no_longer_conflicts_at_its_old_place_and_its_old_conflict_is_cleared() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let old = event(41.62, -93.62, "2026-12-07T20:00:00-06:00", "2026-12-07T21:00:00-06:00");
+    let first = register(&app, &dsm, old.clone()).await;
+    let second = register(&app, &polk, old.clone()).await;
+    assert_eq!(second["conflicts"].as_array().unwrap().len(), 1);
+    let id = first["event"]["id"].as_str().unwrap();
+    let moved: Value =
+        app.patch(&format!("/api/v1/events/{id}"), &dsm, json!({"lat": 41.70})).await.json().await.unwrap();
+    assert_eq!(moved["conflicts"][0]["status"], "cleared", "{moved}");
+    // The old place is free: a check there finds only Polk's own event, from another agency's view.
+    let mut again = old.clone();
+    again["unit"] = json!("Another Unit");
+    let check: Value = app.post("/api/v1/events/check", &polk, again).await.json().await.unwrap();
+    let numbers: Vec<&Value> = check["conflicts"].as_array().unwrap().iter().map(|p| &p["other_number"]).collect();
+    assert_eq!(numbers, vec![&second["event"]["number"]], "{check}");
+    // The new place conflicts, once.
+    let there = event(41.70, -93.62, "2026-12-07T20:00:00-06:00", "2026-12-07T21:00:00-06:00");
+    let check: Value = app.post("/api/v1/events/check", &polk, there).await.json().await.unwrap();
+    let numbers: Vec<&Value> = check["conflicts"].as_array().unwrap().iter().map(|p| &p["other_number"]).collect();
+    assert_eq!(numbers, vec![&first["event"]["number"]], "{check}");
+}

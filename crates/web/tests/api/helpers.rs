@@ -22,7 +22,9 @@ pub struct TestApp {
     pub app: App,
     pub clock: Arc<FixedClock>,
     pub client: Client,
-    _dir: tempfile::TempDir,
+    keys: Arc<taskforce_core::keys::KeyRing>,
+    db: std::path::PathBuf,
+    _dir: Option<tempfile::TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -52,17 +54,41 @@ impl TestApp {
     /// A demo server with these use-case settings.
     pub async fn spawn_settings(config: WebConfig, settings: Settings) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("test.db")).await.unwrap());
+        let db = dir.path().join("test.db");
+        let keys = Arc::new(taskforce_core::keys::KeyRing::generate().unwrap());
         let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
+        let mut app = Self::start(db, keys, clock, config, settings, true).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    /// A second server on the same database (as a second instance behind a
+    /// load balancer would be): its own caches, the same rows.
+    pub async fn another_instance(&self) -> TestApp {
+        let settings = self.app.settings.clone();
+        let config = WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..WebConfig::default() };
+        Self::start(self.db.clone(), self.keys.clone(), self.clock.clone(), config, settings, false).await
+    }
+
+    async fn start(
+        db: std::path::PathBuf,
+        keys: Arc<taskforce_core::keys::KeyRing>,
+        clock: Arc<FixedClock>,
+        config: WebConfig,
+        settings: Settings,
+        fresh: bool,
+    ) -> TestApp {
+        let store = Arc::new(SqliteStore::open(&db).await.unwrap());
         let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
         let dummy = hasher.dummy_hash();
         // Without `mfa`, as `serve --demo --demo-skip-mfa`: most tests are about other things.
         let settings = Settings { demo: config.demo, ..settings };
-        let keys = taskforce_core::keys::KeyRing::generate().unwrap();
         let app = App::new(store, clock.clone(), Arc::new(BlockingHasher(hasher)), settings, dummy)
-            .with_keys(Arc::new(taskforce_core::keys::StaticKeys(Arc::new(keys))));
-        app.sync_reference_data().await.unwrap();
-        app.load_demo(&Actor::local_admin(), Some(DEMO_PW)).await.unwrap();
+            .with_keys(Arc::new(taskforce_core::keys::StaticKeys(keys.clone())));
+        if fresh {
+            app.sync_reference_data().await.unwrap();
+            app.load_demo(&Actor::local_admin(), Some(DEMO_PW)).await.unwrap();
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = AppState::new(app.clone(), config);
@@ -73,7 +99,7 @@ impl TestApp {
         // reqwest is built with rustls here (for the CLI's HTTPS test): choose its provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { base: format!("http://{addr}"), app, clock, client, _dir: dir, _shutdown: tx }
+        TestApp { base: format!("http://{addr}"), app, clock, client, keys, db, _dir: None, _shutdown: tx }
     }
 
     pub fn url(&self, path: &str) -> String {

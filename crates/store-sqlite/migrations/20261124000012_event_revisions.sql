@@ -1,0 +1,8 @@
+-- Every insert or change of an event takes the next revision, so an
+-- in-memory index of events (a cache) catches up by reading the rows with a
+-- revision above the last one it saw. Writers are serialised (BEGIN
+-- IMMEDIATE), so revisions grow in commit order and any snapshot holds a
+-- prefix of them.
+ALTER TABLE events ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+UPDATE events SET rev = rowid;
+CREATE UNIQUE INDEX events_rev ON events (rev);
