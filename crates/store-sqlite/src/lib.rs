@@ -57,6 +57,59 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// For benchmarks: stores `events` (agency by position among the stored
+    /// agencies, modulo their number) as historic registrations, in one
+    /// transaction, without checking them; gives the number of agencies the
+    /// positions were taken modulo. Never used by the service.
+    pub async fn bench_fill_events(
+        &self,
+        events: impl Iterator<Item = (usize, taskforce_core::events::engine::Span)>,
+        registered_at: jiff::Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let agencies: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM agencies ORDER BY rowid").fetch_all(&mut *tx).await.map_err(map_err)?;
+        if agencies.is_empty() {
+            return Err(StoreError::Other("no agencies to register benchmark events for".into()));
+        }
+        let mut rev: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rev), 0) FROM events")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let at = codec::ts(registered_at);
+        for (k, e) in events {
+            rev += 1;
+            let (w0, w1) = (e.start - e.buffer, e.end + e.buffer);
+            sqlx::query(
+                "INSERT INTO events (id, number, operation_id, agency_id, unit, kind, lat, lon, radius_m, buffer_s, \
+                 start_at, end_at, wstart, wend, status, contact_name, contact_phone, external_ref, details, \
+                 registered_by, registered_at, updated_at, rev) \
+                 VALUES (?, ?, NULL, ?, ?, 'surveillance', ?, ?, ?, ?, ?, ?, ?, ?, 'done', 'Bench Contact', \
+                 '+1 555 555 0100', NULL, NULL, NULL, ?, ?, ?)",
+            )
+            .bind(format!("bench-{rev:010}"))
+            .bind(format!("DX-BENCH-{rev:010}"))
+            .bind(&agencies[k % agencies.len()])
+            .bind(&e.unit)
+            .bind(e.lat)
+            .bind(e.lon)
+            .bind(e.radius_m)
+            .bind(e.buffer.as_secs())
+            .bind(codec::ts(e.start))
+            .bind(codec::ts(e.end))
+            .bind(codec::ts(w0))
+            .bind(codec::ts(w1))
+            .bind(&at)
+            .bind(&at)
+            .bind(rev)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(agencies.len())
+    }
+
     /// Benchmark data only: appends `count` result records of operation `op`
     /// in one statement, record `i` going to `pairs[i % pairs.len()]` and being
     /// an arrest, a search warrant or a business by `i % 3`. The caller adds

@@ -1,0 +1,371 @@
+//! Deconfliction through the real server: the release binary serving a
+//! database of N stored events (clustered over the continental US, the same
+//! generator and seeds as the engine benchmark), loaded at 200 requests/s
+//! from 8 connections, first with `POST /api/v1/events/check`, then with the
+//! durable `POST /api/v1/events` (register and check in one transaction).
+//! Beside it, in this process, the engine on the same events and the same
+//! 2,000 query events, so the figures are measured side by side.
+//!
+//! `cargo bench -p taskforce --bench deconfliction_http` (never part of the
+//! test command); `bench/deconfliction.sh` runs it and then PostGIS on the
+//! same data. `BENCH_EVENTS` sets the sizes (default `1000000,10000000`),
+//! `BENCH_SECONDS` each load phase (default 20), `BENCH_RATE` the request
+//! rate (default 200), `BENCH_CONNECTIONS` (default 8). The databases, the
+//! TSV files for PostGIS and each size's results (`results.json`) are kept
+//! in `target/bench-data/events-N/` (or under `TASKFORCE_BENCH_DIR`).
+//!
+//! Latency is measured from the moment each request is sent until its whole
+//! answer is read. Requests are sent on a fixed schedule (open loop), so a
+//! server that falls behind makes later requests start late: how late (the
+//! p99 of send time minus due time) is printed beside, and would show a
+//! queue the latencies alone hide. Tokio's timer wakes up to about 1 ms after
+//! a due time, which is why lateness is not simply added in.
+
+#[path = "../../core/benches/support/usgen.rs"]
+mod usgen;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use taskforce_core::events::engine::{Index, Span};
+use usgen::{Rng, World};
+
+const PASSWORD: &str = "bench-password-123";
+const T0: i64 = 1_672_531_200; // 2023-01-01
+const THREE_YEARS: i64 = 3 * 365 * 86_400;
+const QUERIES: u64 = 2000;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn pct(v: &mut [Duration], q: f64) -> Duration {
+    v.sort();
+    v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default()
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn agency_of(s: &Span) -> usize {
+    s.agency.trim_start_matches('a').parse().unwrap_or(0)
+}
+
+/// The stored events (seed as the engine benchmark's), each with its agency position.
+fn stored(world: &World, rng: &mut Rng, n: u64) -> impl Iterator<Item = (usize, Span)> {
+    (0..n).map(move |i| {
+        let s = world.event(i, rng, T0, THREE_YEARS);
+        (agency_of(&s), s)
+    })
+}
+
+fn world() -> (World, Rng) {
+    let mut rng = Rng(20_240_611);
+    let w = World::new(&mut rng);
+    (w, rng)
+}
+
+fn queries(world: &World, n: u64) -> Vec<Span> {
+    let mut qrng = Rng(7);
+    (0..QUERIES).map(|i| world.event(n + i, &mut qrng, T0, THREE_YEARS)).collect()
+}
+
+/// Builds the cached database and the TSV files for PostGIS; gives the number of agencies.
+fn prepare(dir: &Path, n: u64) -> usize {
+    let ready = dir.join("ready");
+    if let Ok(m) = std::fs::read_to_string(&ready) {
+        return m.trim().parse().unwrap_or(1);
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("bench dir");
+    let db = dir.join("taskforce.db");
+    eprintln!("generating {n} events into {} ...", db.display());
+    let t = Instant::now();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
+        .args(["demo", "--db"])
+        .arg(&db)
+        .env("TASKFORCE_DEMO_PASSWORD", PASSWORD)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("taskforce demo");
+    assert!(status.success(), "taskforce demo failed");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let agencies = rt.block_on(async {
+        let store = taskforce_store_sqlite::SqliteStore::open(&db).await.expect("open");
+        let (world, mut rng) = world();
+        let at: jiff::Timestamp = "2025-12-31T00:00:00Z".parse().expect("time");
+        let m = store.bench_fill_events(stored(&world, &mut rng, n), at).await.expect("fill");
+        store.close().await;
+        m
+    });
+    eprintln!("  database in {:.0} s; writing TSV files for PostGIS ...", t.elapsed().as_secs_f64());
+    let (world, mut rng) = world();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("events.tsv")).expect("tsv"));
+    for (i, (k, s)) in stored(&world, &mut rng, n).enumerate() {
+        let (w0, w1) = (s.start - s.buffer, s.end + s.buffer);
+        writeln!(
+            f,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            i + 1,
+            k % agencies,
+            s.radius_m,
+            s.lon,
+            s.lat,
+            w0.as_second(),
+            w1.as_second()
+        )
+        .expect("write");
+    }
+    f.flush().expect("flush");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("queries.tsv")).expect("tsv"));
+    for (i, s) in queries(&world, n).iter().enumerate() {
+        let (w0, w1) = (s.start - s.buffer, s.end + s.buffer);
+        writeln!(
+            f,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            i + 1,
+            agency_of(s) % agencies,
+            s.radius_m,
+            s.lon,
+            s.lat,
+            w0.as_second(),
+            w1.as_second()
+        )
+        .expect("write");
+    }
+    f.flush().expect("flush");
+    std::fs::write(&ready, agencies.to_string()).expect("marker");
+    eprintln!("  ready in {:.0} s", t.elapsed().as_secs_f64());
+    agencies
+}
+
+/// The engine on the same stored events and queries: median and p99 of one
+/// check, the build time, and the conflicts found over all queries once.
+fn engine(n: u64, agencies: usize) -> (Duration, Duration, Duration, usize) {
+    let (world, mut rng) = world();
+    let t = Instant::now();
+    let idx = Index::bulk(stored(&world, &mut rng, n).map(|(k, mut s)| {
+        s.agency = format!("a{}", k % agencies);
+        s
+    }));
+    let build = t.elapsed();
+    let qs: Vec<Span> = queries(&world, n)
+        .into_iter()
+        .map(|mut s| {
+            s.agency = format!("a{}", agency_of(&s) % agencies);
+            s
+        })
+        .collect();
+    let hits = qs.iter().map(|q| idx.query(q).len()).sum();
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        for q in &qs {
+            let t = Instant::now();
+            std::hint::black_box(idx.query(q));
+            times.push(t.elapsed());
+        }
+    }
+    (pct(&mut times, 0.5), pct(&mut times, 0.99), build, hits)
+}
+
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Server {
+    fn peak_rss_mb(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the release binary on the database; gives it and the time until it answered.
+async fn start(dir: &Path) -> (Server, Duration) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let t = Instant::now();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
+        .args(["serve", "--demo", "--demo-skip-mfa", "--listen", &format!("127.0.0.1:{port}"), "--db"])
+        .arg(dir.join("taskforce.db"))
+        .env("TASKFORCE_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("server.log")).expect("log"))
+        .spawn()
+        .expect("serve");
+    let mut server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        let exited = server.child.try_wait().ok().flatten();
+        assert!(
+            exited.is_none() && t.elapsed() < Duration::from_secs(300),
+            "the server did not start; see {}/server.log",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (server, t.elapsed())
+}
+
+fn body(s: &Span) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "surveillance", "lat": s.lat, "lon": s.lon, "radius_m": s.radius_m, "buffer_minutes": 30,
+        "start": s.start.to_string(), "end": s.end.to_string(),
+        "contact_name": "Bench Contact", "contact_phone": "+1 555 555 0100",
+    })
+}
+
+struct Load {
+    times: Vec<Duration>,
+    late: Vec<Duration>,
+    errors: usize,
+    conflicts: usize,
+}
+
+/// Open-loop load: request j of connection c is due at `(c + conns·j) / rate` seconds.
+async fn load(base: &str, token: &str, path: &str, spans: Vec<Span>, rate: f64, conns: usize) -> Load {
+    let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let spans = std::sync::Arc::new(spans);
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let (url, token, spans) = (format!("{base}{path}"), token.to_string(), spans.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+            let mut out = Load { times: Vec::new(), late: Vec::new(), errors: 0, conflicts: 0 };
+            let mut j = 0;
+            while let Some(s) = spans.get(c + conns * j) {
+                let due = start + Duration::from_secs_f64((c + conns * j) as f64 / rate);
+                tokio::time::sleep_until(due).await;
+                let sent = tokio::time::Instant::now();
+                out.late.push(sent - due);
+                let r = client.post(&url).bearer_auth(&token).json(&body(s)).send().await;
+                match r {
+                    Ok(r) if r.status().is_success() => {
+                        let v: serde_json::Value = r.json().await.unwrap_or_default();
+                        out.times.push(sent.elapsed());
+                        out.conflicts += v["conflicts"].as_array().map_or(0, Vec::len);
+                    }
+                    _ => out.errors += 1,
+                }
+                j += 1;
+            }
+            out
+        }));
+    }
+    let mut all = Load { times: Vec::new(), late: Vec::new(), errors: 0, conflicts: 0 };
+    for t in tasks {
+        let l = t.await.expect("task");
+        all.times.extend(l.times);
+        all.late.extend(l.late);
+        all.errors += l.errors;
+        all.conflicts += l.conflicts;
+    }
+    all
+}
+
+fn main() {
+    let sizes: Vec<u64> = std::env::var("BENCH_EVENTS")
+        .unwrap_or_else(|_| "1000000,10000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let seconds: f64 = env_or("BENCH_SECONDS", 20.0);
+    let rate: f64 = env_or("BENCH_RATE", 200.0);
+    let conns: usize = env_or("BENCH_CONNECTIONS", 8);
+    let root = std::env::var_os("TASKFORCE_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data"));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for n in sizes {
+        let dir = root.join(format!("events-{n}"));
+        let agencies = prepare(&dir, n);
+        let (e50, e99, ebuild, hits) = engine(n, agencies);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let (ready, check, register, peak) = rt.block_on(async {
+            let (server, ready) = start(&dir).await;
+            let client = reqwest::Client::new();
+            let r: serde_json::Value = client
+                .post(format!("{}/api/v1/sessions", server.base))
+                .json(&serde_json::json!({"username": "officer.dsm-pd", "password": PASSWORD}))
+                .send()
+                .await
+                .expect("sign in")
+                .json()
+                .await
+                .expect("session");
+            let token = r["token"].as_str().expect("token").to_string();
+            let (world, _) = world();
+            let count = (seconds * rate) as u64;
+            let mut rng = Rng(99);
+            let warm: Vec<Span> = (0..200).map(|i| world.event(20 * n + i, &mut rng, T0, THREE_YEARS)).collect();
+            load(&server.base, &token, "/api/v1/events/check", warm, rate, conns).await;
+            let spans: Vec<Span> = (0..count).map(|i| world.event(30 * n + i, &mut rng, T0, THREE_YEARS)).collect();
+            let check = load(&server.base, &token, "/api/v1/events/check", spans, rate, conns).await;
+            let spans: Vec<Span> = (0..count).map(|i| world.event(40 * n + i, &mut rng, T0, THREE_YEARS)).collect();
+            let register = load(&server.base, &token, "/api/v1/events", spans, rate, conns).await;
+            let peak = server.peak_rss_mb();
+            drop(server);
+            (ready, check, register, peak)
+        });
+        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+        let mut check = check;
+        let mut register = register;
+        let (c50, c99) = (pct(&mut check.times, 0.5), pct(&mut check.times, 0.99));
+        let (r50, r99) = (pct(&mut register.times, 0.5), pct(&mut register.times, 0.99));
+        println!(
+            "== {n} stored events ({agencies} agencies), {rate} requests/s from {conns} connections, {seconds} s each =="
+        );
+        println!(
+            "engine, same data and queries: build {:.2} s; check median {:.2} µs, p99 {:.2} µs",
+            ebuild.as_secs_f64(),
+            us(e50),
+            us(e99)
+        );
+        println!("server start until it answers (index built from the database): {:.2} s", ready.as_secs_f64());
+        println!(
+            "POST /api/v1/events/check: n={} errors={} conflicts={}  median {:.3} ms  p99 {:.3} ms  (sent late, p99: {:.3} ms)",
+            check.times.len(),
+            check.errors,
+            check.conflicts,
+            us(c50) / 1e3,
+            us(c99) / 1e3,
+            us(pct(&mut check.late, 0.99)) / 1e3
+        );
+        println!(
+            "POST /api/v1/events (durable): n={} errors={} conflicts={}  median {:.3} ms  p99 {:.3} ms  (sent late, p99: {:.3} ms)",
+            register.times.len(),
+            register.errors,
+            register.conflicts,
+            us(r50) / 1e3,
+            us(r99) / 1e3,
+            us(pct(&mut register.late, 0.99)) / 1e3
+        );
+        println!("server peak memory (VmHWM): {peak:.0} MB");
+        if log.contains("ERROR") || log.contains("panicked") {
+            println!("the server logged errors: see {}/server.log", dir.display());
+        }
+        let results = serde_json::json!({
+            "events": n, "engine_hits": hits, "engine_p50_us": us(e50), "engine_p99_us": us(e99),
+            "http_check_p50_ms": us(c50) / 1e3, "http_check_p99_ms": us(c99) / 1e3,
+            "register_p50_ms": us(r50) / 1e3, "register_p99_ms": us(r99) / 1e3,
+            "start_s": ready.as_secs_f64(), "peak_mb": peak,
+        });
+        std::fs::write(dir.join("results.json"), results.to_string()).expect("results");
+    }
+}
