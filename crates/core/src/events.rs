@@ -10,6 +10,7 @@ pub mod coverage;
 pub mod engine;
 pub mod plan;
 pub mod registry;
+pub mod snapshot;
 pub mod webhook;
 
 use jiff::SignedDuration;

@@ -1215,36 +1215,33 @@ impl StoreTx for SqliteTx {
     }
 
     async fn event_changes(&mut self, after: u64, limit: u32) -> R<Vec<EventChange>> {
-        let rows = sqlx::query(
-            "SELECT rev, rowid AS k, agency_id, unit, lat, lon, radius_m, buffer_s, start_at, end_at, status \
-             FROM events WHERE rev > ? ORDER BY rev LIMIT ?",
+        // One row per chunk, packed by SQLite itself: a start-up reads millions of
+        // events, and decoding them one row at a time would take a minute. The
+        // windows are the widened ones, to whole seconds outward; the unit is hex.
+        let packed: Option<String> = sqlx::query_scalar(
+            "SELECT group_concat(rev || ',' || k || ',' || agency_id || ',' || hex(unit) || ',' || lat || ',' || \
+             lon || ',' || radius_m || ',' || unixepoch(substr(wstart, 1, 19)) || ',' || \
+             (unixepoch(substr(wend, 1, 19)) + 1) || ',' || (status = 'cancelled'), ';') \
+             FROM (SELECT rev, rowid AS k, agency_id, unit, lat, lon, radius_m, wstart, wend, status \
+             FROM events WHERE rev > ? ORDER BY rev LIMIT ?)",
         )
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .bind(i64::from(limit))
-        .fetch_all(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                let key: i64 = get(r, "k")?;
-                Ok(EventChange {
-                    rev: u64::try_from(get::<i64>(r, "rev")?).unwrap_or(0),
-                    key,
-                    span: Span {
-                        id: key.to_string(),
-                        agency: get(r, "agency_id")?,
-                        unit: get(r, "unit")?,
-                        lat: get(r, "lat")?,
-                        lon: get(r, "lon")?,
-                        radius_m: get(r, "radius_m")?,
-                        start: parse_ts(&get::<String>(r, "start_at")?)?,
-                        end: parse_ts(&get::<String>(r, "end_at")?)?,
-                        buffer: jiff::SignedDuration::from_secs(get::<i64>(r, "buffer_s")?),
-                        cancelled: get::<String>(r, "status")? == "cancelled",
-                    },
-                })
-            })
-            .collect()
+        let Some(packed) = packed else { return Ok(Vec::new()) };
+        let mut out: Vec<EventChange> = packed.split(';').map(unpack_change).collect::<R<_>>()?;
+        out.sort_unstable_by_key(|c| c.rev);
+        Ok(out)
+    }
+
+    async fn max_event_rev(&mut self) -> R<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rev), 0) FROM events")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn events_by_keys(&mut self, keys: &[i64]) -> R<Vec<Event>> {
@@ -1857,6 +1854,37 @@ fn release_row(r: &SqliteRow) -> R<Release> {
         approved_at: opt_ts("approved_at")?,
         published_by: opt_user(r, "published_by")?,
         published_at: opt_ts("published_at")?,
+    })
+}
+
+/// One event of [`StoreTx::event_changes`]'s packed rows.
+fn unpack_change(row: &str) -> R<EventChange> {
+    let bad = || StoreError::Other("bad packed event row".into());
+    let f: Vec<&str> = row.split(',').collect();
+    let [rev, key, agency, unit, lat, lon, radius, w0, w1, cancelled] = f.as_slice() else { return Err(bad()) };
+    let num = |s: &str| s.parse::<f64>().map_err(|_| bad());
+    let int = |s: &str| s.parse::<i64>().map_err(|_| bad());
+    let at = |s: &str| int(s).and_then(|v| Timestamp::from_second(v).map_err(|_| bad()));
+    let unit = (0..unit.len() / 2)
+        .map(|i| u8::from_str_radix(unit.get(2 * i..2 * i + 2).unwrap_or(""), 16).map_err(|_| bad()))
+        .collect::<R<Vec<u8>>>()?;
+    let key = int(key)?;
+    Ok(EventChange {
+        rev: u64::try_from(int(rev)?).map_err(|_| bad())?,
+        key,
+        span: Span {
+            id: key.to_string(),
+            agency: (*agency).to_string(),
+            unit: String::from_utf8(unit).map_err(|_| bad())?,
+            lat: num(lat)?,
+            lon: num(lon)?,
+            // SQLite prints 15 significant digits: a centimetre more keeps every candidate.
+            radius_m: num(radius)? + 0.01,
+            start: at(w0)?,
+            end: at(w1)?,
+            buffer: jiff::SignedDuration::ZERO,
+            cancelled: *cancelled == "1",
+        },
     })
 }
 

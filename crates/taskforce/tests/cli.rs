@@ -97,6 +97,16 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// Asks the server to shut down (SIGTERM), waits, and gives back everything it wrote to standard error.
+    fn terminate(mut self) -> String {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "a clean shutdown exits 0: {status}");
+        let rest: Vec<String> = self.rest.iter().collect();
+        [std::mem::take(&mut self.stderr_lines), rest].concat().join("\n")
+    }
+
     /// Stops the server and gives back everything it wrote to standard error.
     fn stop(mut self) -> String {
         self.child.kill().unwrap();
@@ -969,4 +979,67 @@ async fn events_check_with_a_database_names_registered_events_by_their_number() 
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["conflicts"][0]["a"], number.as_str());
     assert_eq!(v["conflicts"][0]["b"], "n1");
+}
+
+/// Conflicts `who` finds for an event at the Des Moines test spot, by the other's number.
+async fn numbers_found(client: &reqwest::Client, base: &str, who: &str) -> Vec<String> {
+    let t = token(client, base, who).await;
+    let r =
+        client.post(format!("{base}/api/v1/events/check")).bearer_auth(&t).json(&dsm_event(41.6)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    let mut n: Vec<String> =
+        v["conflicts"].as_array().unwrap().iter().map(|p| p["other_number"].as_str().unwrap().to_string()).collect();
+    n.sort();
+    n
+}
+
+fn dsm_event(lat: f64) -> Value {
+    json!({
+        "kind": "search_warrant", "lat": lat, "lon": -93.6,
+        "start": "2026-12-08T20:00:00-06:00", "end": "2026-12-08T21:00:00-06:00",
+        "contact_name": "Sgt. On Scene", "contact_phone": "+1 515 555 0142"
+    })
+}
+
+async fn register_number(client: &reqwest::Client, base: &str, who: &str, lat: f64) -> String {
+    let t = token(client, base, who).await;
+    let r = client.post(format!("{base}/api/v1/events")).bearer_auth(&t).json(&dsm_event(lat)).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["event"]["number"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deconfliction_index_comes_back_from_its_snapshot_and_a_damaged_one_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let snapshot = dir.path().join("taskforce.db.dxindex");
+    let client = http();
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    let a = register_number(&client, &server.base, "officer.dsm-pd", 41.6).await;
+    let log = server.terminate();
+    assert!(log.contains("deconfliction index snapshot written"), "{log}");
+    assert!(snapshot.exists());
+    // From the snapshot; then a registration the snapshot never sees (killed, no clean shutdown).
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    assert_eq!(numbers_found(&client, &server.base, "officer.polk-so").await, vec![a.clone()]);
+    let b = register_number(&client, &server.base, "officer.ia-dps", 41.6002).await;
+    let log = server.stop();
+    assert!(log.contains("from_snapshot=true"), "{log}");
+    let mut both = vec![a.clone(), b.clone()];
+    both.sort();
+    // The older snapshot, caught up from the table.
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    assert_eq!(numbers_found(&client, &server.base, "officer.polk-so").await, both);
+    let log = server.terminate();
+    assert!(log.contains("from_snapshot=true"), "{log}");
+    // One flipped byte: refused whole, rebuilt from the table, same answers.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    assert_eq!(numbers_found(&client, &server.base, "officer.polk-so").await, both);
+    let log = server.stop();
+    assert!(log.contains("snapshot not used") && log.contains("from_snapshot=false"), "{log}");
 }

@@ -207,6 +207,9 @@ impl Index {
     }
 
     fn name(&mut self, s: &str) -> u32 {
+        if let Some(&n) = self.names.get(s) {
+            return n;
+        }
         let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
         *self.names.entry(s.into()).or_insert(next)
     }
@@ -227,13 +230,9 @@ impl Index {
 
     /// Builds an index of many spans at once (one sort).
     pub fn bulk(spans: impl IntoIterator<Item = Span>) -> Self {
-        let mut idx = Index::new();
-        for s in spans {
-            let keys = idx.add(s);
-            idx.sorted.extend(keys);
-        }
-        idx.sorted.sort_unstable();
-        idx
+        let mut b = Builder::default();
+        spans.into_iter().for_each(|s| b.push(s));
+        b.finish()
     }
 
     /// Stores a span; gives back its keys.
@@ -246,6 +245,24 @@ impl Index {
         self.slots.push(slot);
         self.ids.push(s.id.into_boxed_str());
         keys
+    }
+
+    /// Adds many spans with one sort of their keys and at most one merge:
+    /// for catching up after many changes, where one-by-one inserts would
+    /// merge again and again.
+    pub fn extend(&mut self, spans: impl IntoIterator<Item = Span>) {
+        if self.is_empty() && self.pending.is_empty() {
+            *self = Self::bulk(spans);
+            return;
+        }
+        for s in spans {
+            let keys = self.add(s);
+            self.pending.extend(keys);
+        }
+        self.pending.sort_unstable();
+        if self.pending.len() > 4096 {
+            self.merge();
+        }
     }
 
     /// Adds a span (cancelled ones too: they simply never conflict). The
@@ -358,6 +375,87 @@ impl Index {
         out
     }
 
+    /// Writes every part (see [`super::snapshot`]).
+    pub(crate) fn write_parts(&self, o: &mut super::snapshot::Out<'_>) -> std::io::Result<()> {
+        o.u64(self.slots.len() as u64)?;
+        for (s, id) in self.slots.iter().zip(&self.ids) {
+            o.f64(s.lat)?;
+            o.f64(s.lon)?;
+            o.f64(s.radius_m)?;
+            o.i64(s.w0)?;
+            o.i64(s.w1)?;
+            o.u32(s.agency)?;
+            o.u32(s.unit)?;
+            o.u8(u8::from(s.cancelled))?;
+            o.str(id)?;
+        }
+        let mut names: Vec<(&str, u32)> = self.names.iter().map(|(k, v)| (&**k, *v)).collect();
+        names.sort_by_key(|(_, v)| *v);
+        o.u64(names.len() as u64)?;
+        for (k, _) in names {
+            o.str(k)?;
+        }
+        for keys in [&self.sorted, &self.pending] {
+            o.u64(keys.len() as u64)?;
+            for (k, i) in keys.iter() {
+                o.u64(*k)?;
+                o.u32(*i)?;
+            }
+        }
+        o.f64(self.max_radius_m)
+    }
+
+    /// Reads what [`Index::write_parts`] wrote, checking every reference.
+    pub(crate) fn read_parts(r: &mut super::snapshot::In<'_>) -> std::io::Result<Index> {
+        use super::snapshot::bad;
+        let n = r.count(u64::from(u32::MAX))?;
+        let mut idx = Index { slots: Vec::with_capacity(n), ids: Vec::with_capacity(n), ..Index::default() };
+        for _ in 0..n {
+            let slot = Slot {
+                lat: r.f64()?,
+                lon: r.f64()?,
+                radius_m: r.f64()?,
+                w0: r.i64()?,
+                w1: r.i64()?,
+                agency: r.u32()?,
+                unit: r.u32()?,
+                cancelled: r.u8()? != 0,
+            };
+            idx.slots.push(slot);
+            idx.ids.push(r.str()?.into_boxed_str());
+        }
+        let names = r.count(u64::from(u32::MAX))?;
+        for v in 0..names {
+            let k = r.str()?;
+            if idx.names.insert(k.into_boxed_str(), u32::try_from(v).map_err(|_| bad("too many names"))?).is_some() {
+                return Err(bad("a name twice"));
+            }
+        }
+        if idx.slots.iter().any(|s| s.agency as usize >= names || s.unit as usize >= names) {
+            return Err(bad("a slot names an unknown agency or unit"));
+        }
+        for pending in [false, true] {
+            let len = r.count(u64::from(u32::MAX) * 8)?;
+            let mut keys = Vec::with_capacity(len);
+            for _ in 0..len {
+                let (k, i) = (r.u64()?, r.u32()?);
+                if i as usize >= n {
+                    return Err(bad("a key points past the slots"));
+                }
+                keys.push((k, i));
+            }
+            if !keys.is_sorted() {
+                return Err(bad("keys out of order"));
+            }
+            if pending { idx.pending = keys } else { idx.sorted = keys }
+        }
+        idx.max_radius_m = r.f64()?;
+        if idx.slots.iter().any(|s| s.radius_m > idx.max_radius_m) {
+            return Err(bad("a radius beyond the largest"));
+        }
+        Ok(idx)
+    }
+
     /// Every conflicting pair among the indexed spans.
     pub fn all_pairs(&self) -> Vec<Pair> {
         let mut out = Vec::new();
@@ -373,6 +471,35 @@ impl Index {
             }
         }
         sort(out)
+    }
+}
+
+/// Builds an index from spans that arrive in pieces (a database read in
+/// chunks), with one sort at the end.
+#[derive(Debug, Default)]
+pub struct Builder(Index);
+
+impl Builder {
+    /// Adds a span.
+    pub fn push(&mut self, s: Span) {
+        let keys = self.0.add(s);
+        self.0.sorted.extend(keys);
+    }
+
+    /// How many spans it holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The index.
+    pub fn finish(mut self) -> Index {
+        self.0.sorted.sort_unstable();
+        self.0
     }
 }
 
@@ -486,6 +613,69 @@ mod tests {
             want.sort_by(|a, b| a.0.cmp(&b.0));
             assert_eq!(got, want, "query {}", q.id);
         }
+    }
+
+    #[test]
+    fn an_index_built_in_chunks_or_extended_in_batches_matches_the_oracle() {
+        let spans = random_spans(&mut Rng(0x5eed), 9000);
+        // Chunks of uneven size into a builder; then batches (one above the merge threshold).
+        let mut b = Builder::default();
+        spans[..3000].iter().cloned().for_each(|s| b.push(s));
+        let mut idx = b.finish();
+        idx.extend(spans[3000..3100].iter().cloned());
+        idx.extend(spans[3100..8000].iter().cloned());
+        for s in spans[8000..].iter().cloned() {
+            idx.insert(s);
+        }
+        assert_eq!(idx.len(), spans.len());
+        let mut empty = Index::new();
+        empty.extend(spans[..10].iter().cloned());
+        assert_eq!(empty.len(), 10, "extending an empty index builds it");
+        let mut found = 0;
+        for q in &random_spans(&mut Rng(7), 200) {
+            let mut got: Vec<(String, Overlap)> =
+                idx.query(q).into_iter().map(|h| (h.id.to_string(), h.overlap)).collect();
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut want: Vec<(String, Overlap)> =
+                spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.id.clone(), o))).collect();
+            want.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(got, want, "query {}", q.id);
+            found += want.len();
+        }
+        assert!(found > 20, "the queries must find conflicts to compare ({found})");
+    }
+
+    #[test]
+    fn a_snapshot_reads_back_to_the_same_answers_and_any_damage_is_refused() {
+        use crate::events::snapshot::{Stamp, read, write};
+        let spans = random_spans(&mut Rng(0xfeed), 6000);
+        let mut idx = Index::bulk(spans[..5000].iter().cloned());
+        for s in spans[5000..].iter().cloned() {
+            idx.insert(s);
+        }
+        let stamp = Stamp { rev: 6000, last_key: 6000, last_id: "ev-6000".into() };
+        let mut bytes = Vec::new();
+        write(&idx, &stamp, &mut bytes).unwrap();
+        let (back, got) = read(&mut bytes.as_slice()).unwrap();
+        assert_eq!(got, stamp);
+        let mut found = 0;
+        for q in &random_spans(&mut Rng(3), 200) {
+            let a: Vec<(String, Overlap)> = idx.query(q).into_iter().map(|h| (h.id.to_string(), h.overlap)).collect();
+            let b: Vec<(String, Overlap)> = back.query(q).into_iter().map(|h| (h.id.to_string(), h.overlap)).collect();
+            assert_eq!(a, b);
+            found += a.len();
+        }
+        assert!(found > 20, "{found}");
+        // One flipped bit anywhere, a cut, or an extra byte: refused.
+        for at in [0, 9, bytes.len() / 3, bytes.len() / 2, bytes.len() - 40, bytes.len() - 1] {
+            let mut broken = bytes.clone();
+            broken[at] ^= 0x10;
+            assert!(read(&mut broken.as_slice()).is_err(), "flip at {at}");
+        }
+        assert!(read(&mut &bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(read(&mut longer.as_slice()).is_err());
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::events::engine::{self, Index, Pair, Span};
 use crate::events::registry::{
     Alert, Conflict, ConflictOutcome, Event, EventDetails, EventInput, EventStatus, NewEvent, Pointer, ack_deadline,
 };
+use crate::events::snapshot;
 use crate::ids::{AgencyId, OperationId};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Resource};
@@ -117,11 +118,13 @@ fn agency_scope(a: AgencyId) -> String {
     format!("agency:{a}")
 }
 
-/// The index of stored events and the last revision it holds.
+/// The index of stored events, the last revision it holds and the newest
+/// event key in it (for a snapshot's stamp).
 #[derive(Debug, Default)]
 pub(crate) struct EventCache {
     index: Index,
     rev: u64,
+    max_key: i64,
 }
 
 /// How many changes one catch-up reads at a time.
@@ -151,27 +154,108 @@ impl App {
     /// gives how many events it read.
     pub async fn warm_event_index(&self, progress: &mut (dyn FnMut(usize) + Send)) -> Result<usize> {
         let mut tx = self.read().await?;
+        let mut rev = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.rev;
+        if rev > 0 {
+            return self.catch_up(tx.as_mut(), progress).await;
+        }
+        // A cold start: every chunk into one builder, one sort at the end.
+        let mut builder = engine::Builder::default();
+        let mut max_key = 0;
+        loop {
+            let changes = tx.event_changes(rev, CATCH_UP_CHUNK).await?;
+            let n = changes.len();
+            for c in changes {
+                rev = c.rev;
+                max_key = max_key.max(c.key);
+                builder.push(c.span);
+            }
+            progress(builder.len());
+            if n < CATCH_UP_CHUNK as usize {
+                break;
+            }
+        }
+        let total = builder.len();
+        let index = builder.finish();
+        let built = {
+            let mut cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
+            let cold = cache.rev == 0;
+            if cold {
+                *cache = EventCache { index, rev, max_key };
+            }
+            cold
+        };
+        if built {
+            return Ok(total);
+        }
+        // Someone caught up meanwhile (the server was already answering): theirs stands.
         self.catch_up(tx.as_mut(), progress).await
     }
 
-    /// One chunk of a catch-up (for the warm-up's progress).
+    /// Writes the event index to `w` (at shutdown), stamped so that a later
+    /// start can tell whether it still fits the database; gives how many
+    /// events it holds. Writes nothing for an empty index.
+    pub async fn save_event_index(&self, w: &mut (dyn std::io::Write + Send)) -> Result<usize> {
+        let (max_key, rev) = {
+            let c = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
+            (c.max_key, c.rev)
+        };
+        if max_key == 0 {
+            return Ok(0);
+        }
+        // The id of the newest event, outside the lock (a database read).
+        let last = self.read().await?.events_by_keys(&[max_key]).await?;
+        let last_id = last.first().map(|e| e.id.clone()).ok_or(Error::Internal("newest event missing".into()))?;
+        let c = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
+        let stamp = snapshot::Stamp { rev, last_key: max_key, last_id };
+        snapshot::write(&c.index, &stamp, w).map_err(|e| Error::Internal(format!("writing the index: {e}")))?;
+        Ok(c.index.len())
+    }
+
+    /// Loads the event index from a snapshot written by
+    /// [`App::save_event_index`] and catches it up; gives how many events it
+    /// holds, or why the snapshot was refused (then nothing changed, and the
+    /// caller rebuilds with [`App::warm_event_index`]).
+    pub async fn load_event_index(
+        &self,
+        r: &mut (dyn std::io::Read + Send),
+    ) -> Result<std::result::Result<usize, String>> {
+        let (index, stamp) = match snapshot::read(r) {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        let mut tx = self.read().await?;
+        let row = tx.events_by_keys(&[stamp.last_key]).await?;
+        if row.first().map(|e| e.id.as_str()) != Some(stamp.last_id.as_str()) {
+            return Ok(Err("the snapshot belongs to another database".into()));
+        }
+        if tx.max_event_rev().await? < stamp.rev {
+            return Ok(Err("the snapshot is newer than the database (restored from a backup?)".into()));
+        }
+        {
+            let mut c = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
+            if c.rev != 0 {
+                return Ok(Err("the index was already built".into()));
+            }
+            *c = EventCache { index, rev: stamp.rev, max_key: stamp.last_key };
+        }
+        self.catch_up(tx.as_mut(), &mut |_| {}).await?;
+        let n = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.index.len();
+        Ok(Ok(n))
+    }
+
+    /// One chunk of a catch-up: its changes go in with one sort.
     async fn catch_up_chunk(&self, tx: &mut dyn StoreTx) -> Result<usize> {
         let after = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.rev;
         let changes = tx.event_changes(after, CATCH_UP_CHUNK).await?;
         let n = changes.len();
         let mut cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
-        if cache.rev == 0 && after == 0 && n > 0 {
-            // A cold start: one sort instead of many merges.
-            cache.rev = changes.last().map_or(0, |c| c.rev);
-            cache.index = Index::bulk(changes.into_iter().map(|c| c.span));
-            return Ok(n);
+        // Another request may have caught up meanwhile: only what is still new goes in.
+        let floor = cache.rev;
+        if let Some(last) = changes.last() {
+            cache.rev = cache.rev.max(last.rev);
         }
-        for c in changes {
-            if c.rev > cache.rev {
-                cache.index.insert(c.span);
-                cache.rev = c.rev;
-            }
-        }
+        cache.max_key = changes.iter().map(|c| c.key).fold(cache.max_key, i64::max);
+        cache.index.extend(changes.into_iter().filter(|c| c.rev > floor).map(|c| c.span));
         Ok(n)
     }
 

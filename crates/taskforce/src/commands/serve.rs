@@ -64,21 +64,33 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         eprintln!("  taskforce user add --db {} --agency mshp --roles admin admin.mshp", cfg.db.display());
         eprintln!("Or try the demo: taskforce serve --demo");
     }
-    // The deconfliction index is a cache of the events table; building it
-    // before listening keeps the first checks fast.
+    // The deconfliction index is a cache of the events table: read back from
+    // the snapshot the last clean shutdown wrote, or rebuilt from the table.
+    let snapshot = snapshot_path(&cfg.db);
     let started = std::time::Instant::now();
-    let mut next_report = 1_000_000;
-    let indexed = app
-        .warm_event_index(&mut |n| {
-            if n >= next_report {
-                eprintln!("Indexing stored events: {n} so far");
-                next_report += 1_000_000;
-            }
-        })
-        .await?;
-    tracing::info!(events = indexed, ms = started.elapsed().as_millis() as u64, "deconfliction index built");
+    let loaded = load_snapshot(&app, &snapshot).await?;
+    let indexed = match loaded {
+        Some(n) => n,
+        None => {
+            let mut next_report = 1_000_000;
+            app.warm_event_index(&mut |n| {
+                if n >= next_report {
+                    eprintln!("Indexing stored events: {n} so far");
+                    next_report += 1_000_000;
+                }
+            })
+            .await?
+        }
+    };
+    tracing::info!(
+        events = indexed,
+        from_snapshot = loaded.is_some(),
+        ms = started.elapsed().as_millis() as u64,
+        "deconfliction index ready"
+    );
     let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
+    let saver = app.clone();
     let state = AppState::new(
         app,
         WebConfig {
@@ -125,8 +137,62 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     }
     scheduler.abort();
     hooks.abort();
+    save_snapshot(&saver, &snapshot).await;
     store.close().await;
     Ok(())
+}
+
+/// Where the deconfliction index's snapshot lives: beside the database.
+fn snapshot_path(db: &std::path::Path) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{}.dxindex", db.display()))
+}
+
+/// Reads the snapshot if there is one that fits the database.
+async fn load_snapshot(app: &taskforce_core::service::App, path: &std::path::Path) -> anyhow::Result<Option<usize>> {
+    let Ok(file) = std::fs::File::open(path) else { return Ok(None) };
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+    match app.load_event_index(&mut r).await? {
+        Ok(n) => Ok(Some(n)),
+        Err(why) => {
+            tracing::warn!(reason = %why, "deconfliction index snapshot not used; rebuilding from the database");
+            Ok(None)
+        }
+    }
+}
+
+/// Writes the snapshot (a temporary file, then a rename), mode 0600 like the
+/// database's own files; a failure is logged, never fatal.
+async fn save_snapshot(app: &taskforce_core::service::App, path: &std::path::Path) {
+    let tmp = std::path::PathBuf::from(format!("{}.tmp{}", path.display(), std::process::id()));
+    let result = async {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(&tmp)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let n = app.save_event_index(&mut w).await?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        if n == 0 {
+            let _ = std::fs::remove_file(&tmp);
+            return anyhow::Ok(0);
+        }
+        std::fs::rename(&tmp, path)?;
+        anyhow::Ok(n)
+    }
+    .await;
+    match result {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "deconfliction index snapshot written"),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            tracing::warn!(error = %e, "deconfliction index snapshot not written; the next start rebuilds it");
+        }
+    }
 }
 
 async fn store_is_empty(app: &taskforce_core::service::App) -> anyhow::Result<bool> {
