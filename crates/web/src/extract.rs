@@ -218,9 +218,19 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
 }
 
 async fn authenticate_parts(parts: &Parts, st: &AppState) -> Result<Auth, ApiError> {
+    authenticate_parts_as(parts, st, true).await
+}
+
+async fn authenticate_parts_as(parts: &Parts, st: &AppState, activity: bool) -> Result<Auth, ApiError> {
     let token = token_of(parts, st.config.cookie_name()).ok_or(Error::Unauthenticated)?;
     // Tokens are 43 characters (47 for API tokens); anything far off is not worth a lookup.
-    let result = if token.len() > 128 { Err(Error::Unauthenticated) } else { st.app.authenticate(&token).await };
+    let result = if token.len() > 128 {
+        Err(Error::Unauthenticated)
+    } else if activity {
+        st.app.authenticate(&token).await
+    } else {
+        st.app.authenticate_quietly(&token).await
+    };
     match result {
         Ok((actor, session)) => Ok(Auth { actor: actor.at(origin_of(parts)), session, token }),
         Err(Error::Unauthenticated) => {
@@ -229,6 +239,27 @@ async fn authenticate_parts(parts: &Parts, st: &AppState) -> Result<Auth, ApiErr
             Err(Error::Unauthenticated.into())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Like [`Auth`], but not counted as the user's activity: for a live page's
+/// update stream, so an open board does not keep an idle session alive.
+#[derive(Clone, Debug)]
+pub struct QuietAuth(pub Auth);
+
+impl<S> FromRequestParts<S> for QuietAuth
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = authenticate_parts_as(parts, &AppState::from_ref(state), false).await?;
+        if auth.session.must_change_password {
+            return Err(Error::PasswordChangeRequired.into());
+        }
+        Ok(QuietAuth(auth))
     }
 }
 

@@ -555,8 +555,19 @@ impl App {
         Ok(())
     }
 
-    /// The actor behind a bearer token or session cookie.
+    /// The actor behind a bearer token or session cookie; the session's
+    /// idle clock starts again.
     pub async fn authenticate(&self, token: &str) -> Result<(Actor, Session)> {
+        self.authenticate_as(token, true).await
+    }
+
+    /// Like [`App::authenticate`], but not counted as activity: for a live
+    /// page's update stream, which must not keep an idle session alive.
+    pub async fn authenticate_quietly(&self, token: &str) -> Result<(Actor, Session)> {
+        self.authenticate_as(token, false).await
+    }
+
+    async fn authenticate_as(&self, token: &str, touch: bool) -> Result<(Actor, Session)> {
         if token.starts_with(crate::auth::API_TOKEN_PREFIX) {
             return self.authenticate_api_token(token).await;
         }
@@ -576,7 +587,7 @@ impl App {
                 return Err(Error::Unauthenticated);
             }
         };
-        if now.duration_since(session.last_seen_at) >= TOUCH_EVERY {
+        if touch && now.duration_since(session.last_seen_at) >= TOUCH_EVERY {
             let mut tx = self.write().await?;
             tx.touch_session(&token_hash, now).await?;
             tx.commit().await?;
