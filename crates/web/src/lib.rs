@@ -9,6 +9,7 @@ pub mod api;
 pub mod extract;
 pub mod fuzzing;
 pub mod hasher;
+pub mod map;
 pub mod middleware;
 pub mod pages;
 pub mod problem;
@@ -72,6 +73,9 @@ pub struct AppState {
     /// Woken when this process writes alerts, so open alert streams look at
     /// once (they also look every few seconds, for other processes' writes).
     pub alerts_changed: Arc<tokio::sync::Notify>,
+    /// Counts this process's successful writes, so live pages rebuild what
+    /// they show (they also look every few seconds, for other processes').
+    pub changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl AppState {
@@ -83,6 +87,7 @@ impl AppState {
             config: Arc::new(config),
             sign_in_limit: Arc::new(limiter),
             alerts_changed: Arc::new(tokio::sync::Notify::new()),
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -135,10 +140,23 @@ pub fn router(state: AppState) -> Router {
     let insecure = !state.app.settings.mfa_required;
     let tls = state.config.tls;
     let behind_proxy = state.config.behind_proxy;
+    let changes = state.changes.clone();
     let router = Router::new()
         .merge(table)
         .fallback(problem::not_found_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let changes = changes.clone();
+            async move {
+                let write = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+                let res = next.run(req).await;
+                // Any successful write may change what a live page shows.
+                if write && (res.status().is_success() || res.status().is_redirection()) {
+                    changes.send_modify(|n| *n = n.wrapping_add(1));
+                }
+                res
+            }
+        }))
         .with_state(state);
     middleware::apply(router, body_limit, insecure, tls, behind_proxy)
 }

@@ -1,6 +1,9 @@
-//! Server-rendered pages: sign-in, the operations list and an operation's
-//! detail. Forms are plain HTML and work without JavaScript. Pages use the
-//! session cookie; a page reached without one redirects to sign-in.
+//! Server-rendered pages: sign-in, the operations list, the operation board
+//! (in `board`), and the embedded assets. Forms are plain HTML and work
+//! without JavaScript; htmx enhances them. Pages use the session cookie; a
+//! page reached without one redirects to sign-in and comes back after.
+
+mod board;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -11,7 +14,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
-use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
 use taskforce_core::service::auth::SignInStep;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,8 +34,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(enrol_page, enrol_submit))
         .routes(routes!(logout))
         .routes(routes!(operations_page))
-        .routes(routes!(operation_page))
-        .routes(routes!(css))
+        .routes(routes!(board::board_page))
+        .routes(routes!(board::board_live))
+        .routes(routes!(asset))
+        .routes(routes!(vendor_asset))
         .routes(routes!(password_page, password_submit))
 }
 
@@ -43,16 +47,70 @@ async fn home() -> Redirect {
     Redirect::to("/operations")
 }
 
-/// The style sheet.
-#[utoipa::path(get, path = "/assets/app.css", tag = "pages", responses((status = 200, description = "CSS")))]
-async fn css() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-        ],
-        include_str!("../assets/app.css"),
-    )
+/// Files embedded in the binary: our CSS and script, and the vendored
+/// front-end files with their licences (see `assets/vendor/VENDOR.md`).
+#[derive(rust_embed::Embed)]
+#[folder = "assets/"]
+struct Assets;
+
+fn serve_asset(path: &str) -> Response {
+    match Assets::get(path) {
+        Some(file) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_str(file.metadata.mimetype())
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            ],
+            file.data,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// One of our own assets (`app.css`, `app.js`).
+#[utoipa::path(get, path = "/assets/{file}", tag = "pages", params(("file" = String, Path, description = "File name")), responses((status = 200, description = "the file"), (status = 404, description = "no such file")))]
+async fn asset(Path(file): Path<String>) -> Response {
+    serve_asset(&file)
+}
+
+/// A vendored file (htmx, its SSE extension, the US map data) or its licence.
+#[utoipa::path(get, path = "/assets/vendor/{package}/{file}", tag = "pages", params(("package" = String, Path, description = "Package folder"), ("file" = String, Path, description = "File name")), responses((status = 200, description = "the file"), (status = 404, description = "no such file")))]
+async fn vendor_asset(Path((package, file)): Path<(String, String)>) -> Response {
+    serve_asset(&format!("vendor/{package}/{file}"))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    frame: Frame,
+    title: String,
+    message: String,
+}
+
+/// An error as a page (the API's problem codes, for people): another
+/// agency's object reads "not found", as the API answers 404.
+async fn page_error(st: &AppState, actor: &Actor, e: Error) -> Response {
+    let api = ApiError::from(e);
+    let status = api.status();
+    let (title, message) = match status {
+        StatusCode::NOT_FOUND => (
+            "Not found",
+            "There is nothing here that you may see. Check the address, or go back to your operations.".to_string(),
+        ),
+        StatusCode::FORBIDDEN => ("Not allowed", "Your role does not allow this page.".to_string()),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => ("Cannot do that", api.detail().to_string()),
+        _ => (
+            "Something went wrong",
+            "The server could not answer. Try again in a moment; if it keeps happening, call your administrator."
+                .to_string(),
+        ),
+    };
+    let page = ErrorPage { frame: Frame::new(st, who(st, actor).await), title: title.to_string(), message };
+    (status, page).into_response()
 }
 
 /// What every page shows around its content: who is signed in, and whether
@@ -475,87 +533,6 @@ async fn operations_page(
         operations: rows,
         more: ops.next.is_some(),
         more_cursor: ops.next.unwrap_or_default(),
-    }
-    .into_response()
-}
-
-struct StateRow {
-    code: String,
-    name: String,
-    own_window: bool,
-    window: String,
-    note: Option<String>,
-    agencies: usize,
-}
-
-struct AgencyRow {
-    name: String,
-    role: String,
-    state: String,
-    duty_name: String,
-    duty_phone: String,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "operation.html")]
-struct OperationPage {
-    frame: Frame,
-    name: String,
-    code: String,
-    status: String,
-    window: String,
-    states: Vec<StateRow>,
-    agencies: Vec<AgencyRow>,
-}
-
-/// One operation.
-#[utoipa::path(get, path = "/operations/{id}", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-async fn operation_page(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
-    let Ok(auth) = auth else {
-        return to_login(&format!("/operations/{id}"));
-    };
-    let Ok(op_id) = id.parse::<OperationId>() else {
-        return ApiError::from(Error::NotFound { kind: "operation" }).into_response();
-    };
-    let d = match st.app.get_operation(&auth.actor, op_id).await {
-        Ok(d) => d,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let o = &d.operation;
-    let states = o
-        .states
-        .iter()
-        .map(|s| StateRow {
-            code: s.state.usps().to_string(),
-            name: s.state.name().to_string(),
-            own_window: s.window.is_some(),
-            window: window_text(s.window.as_ref().unwrap_or(&o.window)),
-            note: s.note.clone(),
-            agencies: d.agencies.iter().filter(|a| a.home_state == s.state).count(),
-        })
-        .collect();
-    let agencies = o
-        .agencies
-        .iter()
-        .filter_map(|p| {
-            let a = d.agencies.iter().find(|a| a.id == p.agency_id)?;
-            Some(AgencyRow {
-                name: a.name.clone(),
-                role: p.role.as_str().to_string(),
-                state: a.home_state.usps().to_string(),
-                duty_name: a.duty_contact.name.clone(),
-                duty_phone: a.duty_contact.phone.clone(),
-            })
-        })
-        .collect();
-    OperationPage {
-        frame: Frame::new(&st, who(&st, &auth.actor).await),
-        name: o.name.clone(),
-        code: o.code.clone(),
-        status: o.status.as_str().to_string(),
-        window: window_text(&o.window),
-        states,
-        agencies,
     }
     .into_response()
 }

@@ -74,6 +74,16 @@ impl ApiError {
         self.status
     }
 
+    /// The sentence for a person.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The invalid fields, when the input was at fault.
+    pub fn fields(&self) -> &[FieldError] {
+        &self.fields
+    }
+
     /// Renames fields (the core's names to the JSON body's).
     pub fn rename_fields(mut self, f: impl Fn(&str) -> Option<&'static str>) -> Self {
         for fe in &mut self.fields {

@@ -1,6 +1,7 @@
 //! Pages: sign-in with a session cookie, the operations list, CSRF checks.
 
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::helpers::{DEMO_PW, TestApp};
 
@@ -113,4 +114,106 @@ async fn an_operation_page_shows_states_and_duty_contacts() {
     assert!(html.contains("Sturgis"));
     assert!(html.contains("MDT"), "South Dakota's window is shown in Mountain time: {html}");
     assert!(html.contains("tel:"));
+}
+
+#[tokio::test]
+async fn the_board_has_every_state_row_the_map_and_totals_that_add_up() {
+    let app = TestApp::spawn().await;
+    let t = app.token("commander.mo-ago").await;
+    let id = app.demo_operation_id(&t).await;
+    let cookie = cookie_for(&app, "commander.mo-ago").await;
+    let html = app.client.get(app.url(&format!("/operations/{id}"))).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(html.status(), 200);
+    let html = html.text().await.unwrap();
+    assert_eq!(html.matches("<tr data-state=\"").count(), 12, "every participating state is a row");
+    assert_eq!(html.matches("<path id=\"st-").count(), 51, "50 states and DC");
+    assert_eq!(html.matches("<use href=\"#st-").count(), 51);
+    assert!(html.contains("<dd id=\"total-arrests\">102</dd>"), "{html}");
+    assert!(html.contains("<dd id=\"total-victims\">47</dd>"));
+    assert!(html.contains("data-state=\"SD\""), "South Dakota is a row even with zeros");
+    // Shaded by victims on request; a class per bucket, states outside the operation apart.
+    let by_victims = app
+        .client
+        .get(app.url(&format!("/operations/{id}?by=victims")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(by_victims.contains("Map: victims by state"));
+    assert!(by_victims.contains("class=\"state out\""));
+    // Another operation's id (or garbage) is a page that says not found.
+    let r = app.client.get(app.url("/operations/not-an-id")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("Not found"));
+}
+
+#[tokio::test]
+async fn the_board_stream_sends_the_changed_board_after_a_tally_and_a_reconnect_catches_up() {
+    let app = TestApp::spawn().await;
+    let t = app.token("commander.mo-ago").await;
+    let id = app.demo_operation_id(&t).await;
+    let cookie = cookie_for(&app, "commander.mo-ago").await;
+    let mut stream =
+        app.client.get(app.url(&format!("/operations/{id}/live"))).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let first = next_event(&mut stream).await;
+    assert!(first.contains("event: board") && first.contains("102"), "{first}");
+    let first_id = first.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().to_string();
+    // A tally from an Iowa officer changes the board (a figure or a flag): the open stream sends it.
+    let dsm = app.token("officer.dsm-pd").await;
+    let r = app.post(&format!("/api/v1/operations/{id}/tallies"), &dsm, json!({"state": "US-IA", "arrests": 99})).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let next = next_event(&mut stream).await;
+    let data = |ev: &str| ev.lines().filter(|l| l.starts_with("data:")).collect::<Vec<_>>().join("\n");
+    assert_ne!(data(&next), data(&first), "the stream sent the changed board");
+    // Reconnecting with the first id (the update was missed): the current board at once.
+    let mut again = app
+        .client
+        .get(app.url(&format!("/operations/{id}/live")))
+        .header("cookie", &cookie)
+        .header("last-event-id", &first_id)
+        .send()
+        .await
+        .unwrap();
+    let caught_up = next_event(&mut again).await;
+    assert_eq!(data(&caught_up), data(&next), "a reconnect after a missed update gets it at once");
+}
+
+/// The next whole Server-Sent Event of `r` (keep-alive comments skipped).
+async fn next_event(r: &mut reqwest::Response) -> String {
+    let mut buf = String::new();
+    loop {
+        let chunk =
+            tokio::time::timeout(std::time::Duration::from_secs(10), r.chunk()).await.unwrap().unwrap().unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let ev = buf[..end].to_string();
+            buf.drain(..end + 2);
+            if ev.contains("event:") {
+                return ev;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn assets_are_embedded_with_their_types_and_licences() {
+    let app = TestApp::spawn().await;
+    for (path, kind) in [
+        ("/assets/app.css", "text/css"),
+        ("/assets/vendor/htmx/htmx.min.js", "javascript"),
+        ("/assets/vendor/htmx-ext-sse/sse.min.js", "javascript"),
+        ("/assets/vendor/us-atlas/LICENSE", ""),
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ct.contains(kind), "{path}: {ct}");
+    }
+    for path in ["/assets/nope.js", "/assets/vendor/htmx/nope.js", "/assets/vendor/..%2F..%2Fsrc/lib.rs"] {
+        assert_eq!(app.client.get(app.url(path)).send().await.unwrap().status(), 404, "{path}");
+    }
 }

@@ -1,0 +1,504 @@
+//! The operation board: totals, the per-state table (every participating
+//! state a row, zeros included, with sources and flags), the US map shaded
+//! by arrests or victims with the same numbers beside it, the viewer's own
+//! event points, a timeline of the windows, and the agencies by state. The
+//! live part is re-sent over Server-Sent Events whenever something was
+//! written, each time built for the viewer, so it shows only what they may see.
+
+use std::hash::{Hash, Hasher};
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use taskforce_core::Error;
+use taskforce_core::actor::Actor;
+use taskforce_core::aggregate::Report;
+use taskforce_core::figures::Figures;
+use taskforce_core::ids::OperationId;
+use taskforce_core::page::PageRequest;
+use taskforce_core::policy::{Action, Resource};
+use taskforce_core::service::operations::OperationDetail;
+
+use super::{Frame, to_login, who, window_text};
+use crate::AppState;
+use crate::extract::{Auth, QuietAuth};
+use crate::map;
+use crate::problem::ApiError;
+
+/// One count in the totals.
+pub struct Total {
+    label: &'static str,
+    value: String,
+    id: &'static str,
+}
+
+/// A state row of the table.
+pub struct RowView {
+    name: String,
+    code: String,
+    arrests: u64,
+    victims: u64,
+    minors: u64,
+    medical: u64,
+    warrants: u64,
+    businesses: u64,
+    currency: String,
+    sources: Vec<String>,
+    flags: Vec<FlagView>,
+}
+
+/// A flag as the board shows it.
+pub struct FlagView {
+    message: String,
+    open: bool,
+}
+
+/// One state on the map.
+pub struct Cell {
+    fips: String,
+    class: String,
+    label: String,
+}
+
+/// One of the viewer's own events on the map.
+pub struct Point {
+    x: String,
+    y: String,
+    label: String,
+}
+
+/// A shade of the legend.
+pub struct Shade {
+    class: String,
+    label: String,
+}
+
+/// The part of the board that updates live.
+#[derive(Template)]
+#[template(path = "board_live.html")]
+pub struct Live {
+    totals: Vec<Total>,
+    rows: Vec<RowView>,
+    flags: Vec<FlagView>,
+    open_flags: usize,
+    announced: Option<String>,
+    measure: &'static str,
+    cells: Vec<Cell>,
+    points: Vec<Point>,
+    legend: Vec<Shade>,
+    points_note: String,
+}
+
+/// A bar of the timeline.
+pub struct Bar {
+    label: String,
+    x: String,
+    w: String,
+    y: String,
+    text_y: String,
+    title: String,
+}
+
+/// A tick of the timeline.
+pub struct Tick {
+    x: String,
+    label: String,
+}
+
+/// A state's agencies.
+pub struct StateAgencies {
+    name: String,
+    agencies: Vec<AgencyLine>,
+}
+
+/// An agency in the operation.
+pub struct AgencyLine {
+    name: String,
+    role: String,
+    duty: String,
+    phone: String,
+}
+
+/// Which measure shades the map; for the stream, the fingerprint of what
+/// the page already shows.
+#[derive(Debug, Deserialize)]
+pub struct BoardQuery {
+    by: Option<String>,
+    since: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "board.html")]
+struct BoardPage {
+    frame: Frame,
+    id: String,
+    name: String,
+    code: String,
+    status: String,
+    window: String,
+    zones: String,
+    measure: &'static str,
+    shapes: &'static [map::StateShape],
+    live: String,
+    live_id: String,
+    bars: Vec<Bar>,
+    ticks: Vec<Tick>,
+    timeline_height: String,
+    by_state: Vec<StateAgencies>,
+    can_tally: bool,
+    hidden_note: String,
+}
+
+fn money(f: &Figures) -> String {
+    let amount = if f.currency_usd == 0 { String::new() } else { format!("${}", group(f.currency_usd)) };
+    match (amount.is_empty(), f.currency_withheld) {
+        (true, false) => "$0".into(),
+        (true, true) => "seized, amount withheld".into(),
+        (false, false) => amount,
+        (false, true) => format!("{amount} + amount withheld"),
+    }
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn measure_of(q: &BoardQuery) -> &'static str {
+    if q.by.as_deref() == Some("victims") { "victims" } else { "arrests" }
+}
+
+/// Builds the live part for this viewer.
+async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'static str) -> Result<Live, Error> {
+    let r: Report = st.app.report(actor, d.operation.id).await?;
+    let t = &r.totals;
+    let totals = vec![
+        Total { label: "Arrests", value: group(t.arrests), id: "total-arrests" },
+        Total { label: "Victims", value: group(t.victims), id: "total-victims" },
+        Total { label: "of them minors", value: group(t.minor_victims), id: "total-minors" },
+        Total { label: "Needed medical care", value: group(t.needed_medical), id: "total-medical" },
+        Total { label: "Search warrants", value: group(t.search_warrants), id: "total-warrants" },
+        Total { label: "Businesses", value: group(t.businesses), id: "total-businesses" },
+        Total { label: "Currency seized", value: money(t), id: "total-currency" },
+    ];
+    let flag =
+        |f: &taskforce_core::aggregate::Flag| FlagView { message: f.message.clone(), open: f.resolved.is_none() };
+    let rows: Vec<RowView> = r
+        .rows
+        .iter()
+        .map(|row| RowView {
+            name: row.name.clone(),
+            code: row.state.map(|s| s.usps().to_string()).unwrap_or_default(),
+            arrests: row.figures.arrests,
+            victims: row.figures.victims,
+            minors: row.figures.minor_victims,
+            medical: row.figures.needed_medical,
+            warrants: row.figures.search_warrants,
+            businesses: row.figures.businesses,
+            currency: money(&row.figures),
+            sources: row.sources.iter().map(|n| n.message.clone()).collect(),
+            flags: row.flags.iter().map(flag).collect(),
+        })
+        .collect();
+    let value = |f: &Figures| if measure == "victims" { f.victims } else { f.arrests };
+    let max = r.rows.iter().map(|row| value(&row.figures)).max().unwrap_or(0);
+    let cells = map::shapes()
+        .iter()
+        .map(|s| {
+            let row = r.rows.iter().find(|row| row.state.is_some_and(|c| c.info().fips == s.fips));
+            match row {
+                None => Cell {
+                    fips: s.fips.clone(),
+                    class: "out".into(),
+                    label: format!("{}: not in this operation", s.name),
+                },
+                Some(row) => {
+                    let v = value(&row.figures);
+                    let b = if v == 0 || max == 0 { 0 } else { (4 * v).div_ceil(max).clamp(1, 4) };
+                    Cell { fips: s.fips.clone(), class: format!("b{b}"), label: format!("{}: {v} {measure}", s.name) }
+                }
+            }
+        })
+        .collect();
+    let step = max.div_ceil(4).max(1);
+    let mut legend = vec![Shade { class: "b0".into(), label: "0".into() }];
+    for b in 1..=4u64 {
+        let lo = (b - 1) * step + 1;
+        if lo > max {
+            break;
+        }
+        let hi = (b * step).min(max);
+        legend.push(Shade {
+            class: format!("b{b}"),
+            label: if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") },
+        });
+    }
+    legend.push(Shade { class: "out".into(), label: "not in this operation".into() });
+    // Event points: only the viewer's own agency's events (the rule for every list of events).
+    let may_list = taskforce_core::policy::authorize(actor, Action::EventList, &Resource::Collection, "event").is_ok();
+    let mut points = Vec::new();
+    let mut points_note = "Event points are shown to officers, analysts, coordinators and commanders, for their own agency's events only.".to_string();
+    if may_list {
+        let page = PageRequest { after: None, limit: 1000 };
+        if let Ok(events) = st.app.list_events(actor, &page).await {
+            let tz = &d.operation.window.time_zone;
+            for e in events.items.iter().filter(|e| e.operation_id == Some(d.operation.id)) {
+                if let Some((x, y)) = map::project(e.lon, e.lat) {
+                    points.push(Point {
+                        x: format!("{x:.1}"),
+                        y: format!("{y:.1}"),
+                        label: format!(
+                            "{} {} from {}",
+                            e.number,
+                            e.kind.as_str().replace('_', " "),
+                            tz.display(e.start)
+                        ),
+                    });
+                }
+            }
+            points_note = format!("{} of your agency's events in this operation are on the map.", points.len());
+        }
+    }
+    let flags = r.flags.iter().map(flag).collect();
+    let announced = r.announced.as_ref().map(|a| {
+        let n = |v: Option<u64>| v.map_or("not stated".to_string(), group);
+        format!(
+            "Announced: {} arrests, {} victims ({} minors).",
+            n(a.figures.arrests),
+            n(a.figures.victims),
+            n(a.figures.minor_victims)
+        )
+    });
+    Ok(Live { totals, rows, flags, open_flags: r.open_flags, announced, measure, cells, points, legend, points_note })
+}
+
+fn fingerprint(html: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    html.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+fn timeline(d: &OperationDetail) -> (Vec<Bar>, Vec<Tick>, String) {
+    let o = &d.operation;
+    let mut windows: Vec<(String, taskforce_core::time::Window, Option<String>)> =
+        vec![("Operation".into(), o.window.clone(), None)];
+    for s in &o.states {
+        if let Some(w) = &s.window {
+            windows.push((s.state.usps().to_string(), w.clone(), s.note.clone()));
+        }
+    }
+    let start = windows.iter().map(|(_, w, _)| w.start).min().unwrap_or(o.window.start);
+    let end = windows.iter().map(|(_, w, _)| w.end).max().unwrap_or(o.window.end);
+    let span = (end.as_second() - start.as_second()).max(1) as f64;
+    let (left, width) = (90.0, 880.0);
+    let x = |t: jiff::Timestamp| left + width * (t.as_second() - start.as_second()) as f64 / span;
+    let bars = windows
+        .iter()
+        .enumerate()
+        .map(|(i, (label, w, note))| {
+            let y = 30.0 + 26.0 * i as f64;
+            Bar {
+                label: label.clone(),
+                x: format!("{:.1}", x(w.start)),
+                w: format!("{:.1}", (x(w.end) - x(w.start)).max(2.0)),
+                y: format!("{y:.0}"),
+                text_y: format!("{:.0}", y + 14.0),
+                title: match note {
+                    Some(n) => format!("{label}: {} ({n})", window_text(w)),
+                    None => format!("{label}: {}", window_text(w)),
+                },
+            }
+        })
+        .collect();
+    let tz = &o.window.time_zone;
+    let hours = (span / 3600.0).ceil() as i64;
+    let every = if hours <= 24 {
+        6
+    } else if hours <= 72 {
+        12
+    } else {
+        24
+    };
+    let ticks = (0..=hours / every)
+        .filter_map(|k| {
+            let t = start.checked_add(jiff::SignedDuration::from_hours(k * every)).ok()?;
+            (t <= end).then(|| Tick {
+                x: format!("{:.1}", x(t)),
+                label: t.to_zoned_datetime(tz.zone()).strftime("%a %H:%M %Z").to_string(),
+            })
+        })
+        .collect();
+    let height = format!("{:.0}", 30.0 + 26.0 * windows.len() as f64 + 10.0);
+    (bars, ticks, height)
+}
+
+/// The operation board.
+#[utoipa::path(get, path = "/operations/{id}", tag = "pages", params(("id" = String, Path, description = "Operation id"), ("by" = Option<String>, Query, description = "arrests (default) or victims")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
+pub async fn board_page(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    Query(q): Query<BoardQuery>,
+) -> Response {
+    let Ok(auth) = auth else {
+        return to_login(&format!("/operations/{id}"));
+    };
+    let Ok(op_id) = id.parse::<OperationId>() else {
+        return super::page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
+    };
+    let d = match st.app.get_operation(&auth.actor, op_id).await {
+        Ok(d) => d,
+        Err(e) => return super::page_error(&st, &auth.actor, e).await,
+    };
+    let measure = measure_of(&q);
+    let live = match live(&st, &auth.actor, &d, measure).await {
+        Ok(l) => l,
+        Err(e) => return super::page_error(&st, &auth.actor, e).await,
+    };
+    let html = live.render().unwrap_or_default();
+    let o = &d.operation;
+    let mut zones: Vec<String> = vec![o.window.time_zone.as_str().to_string()];
+    for s in &o.states {
+        if let Some(w) = &s.window
+            && !zones.contains(&w.time_zone.as_str().to_string())
+        {
+            zones.push(w.time_zone.as_str().to_string());
+        }
+    }
+    let mut by_state: Vec<StateAgencies> = Vec::new();
+    for s in &o.states {
+        let agencies: Vec<AgencyLine> = o
+            .agencies
+            .iter()
+            .filter_map(|p| {
+                let a = d.agencies.iter().find(|a| a.id == p.agency_id && a.home_state == s.state)?;
+                Some(AgencyLine {
+                    name: a.name.clone(),
+                    role: p.role.as_str().to_string(),
+                    duty: a.duty_contact.name.clone(),
+                    phone: a.duty_contact.phone.clone(),
+                })
+            })
+            .collect();
+        by_state.push(StateAgencies { name: s.state.name().to_string(), agencies });
+    }
+    let others: Vec<AgencyLine> = o
+        .agencies
+        .iter()
+        .filter_map(|p| {
+            let a = d.agencies.iter().find(|a| a.id == p.agency_id)?;
+            (!o.states.iter().any(|s| s.state == a.home_state)).then(|| AgencyLine {
+                name: a.name.clone(),
+                role: p.role.as_str().to_string(),
+                duty: a.duty_contact.name.clone(),
+                phone: a.duty_contact.phone.clone(),
+            })
+        })
+        .collect();
+    if !others.is_empty() {
+        by_state.push(StateAgencies { name: "Federal and other partners".into(), agencies: others });
+    }
+    let (bars, ticks, timeline_height) = timeline(&d);
+    let can_tally =
+        taskforce_core::policy::authorize(&auth.actor, Action::TallyCreate, &Resource::Collection, "tally").is_ok();
+    let hidden_note = if auth
+        .actor
+        .roles
+        .iter()
+        .any(|r| matches!(r, taskforce_core::role::Role::Pio | taskforce_core::role::Role::Admin))
+    {
+        "This board shows counts only: no victim or subject identities, and no other agency's events."
+    } else {
+        "This board shows counts only: identities stay on the records, and other agencies' events are never shown."
+    };
+    BoardPage {
+        frame: Frame::new(&st, who(&st, &auth.actor).await),
+        id: o.id.to_string(),
+        name: o.name.clone(),
+        code: o.code.clone(),
+        status: o.status.as_str().to_string(),
+        window: window_text(&o.window),
+        zones: zones.join(", "),
+        measure,
+        shapes: map::shapes(),
+        live_id: fingerprint(&html),
+        live: html,
+        bars,
+        ticks,
+        timeline_height,
+        by_state,
+        can_tally,
+        hidden_note: hidden_note.to_string(),
+    }
+    .into_response()
+}
+
+/// How long a board stream lives before the browser reconnects (which
+/// checks the session again).
+const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
+/// How often a stream looks without being woken (other instances' writes).
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The board's live part as Server-Sent Events (`event: board`, `id:` a
+/// fingerprint of what was sent). A reconnect with `Last-Event-ID` gets the
+/// current part at once if it changed meanwhile, so no update is lost.
+#[utoipa::path(get, path = "/operations/{id}/live", tag = "pages", params(("id" = String, Path, description = "Operation id"), ("by" = Option<String>, Query, description = "arrests (default) or victims")), responses((status = 200, description = "text/event-stream"), (status = 404, description = "not found")))]
+pub async fn board_live(
+    State(st): State<AppState>,
+    auth: Result<QuietAuth, ApiError>,
+    Path(id): Path<String>,
+    Query(q): Query<BoardQuery>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+    let QuietAuth(auth) = auth?;
+    let op_id: OperationId = id.parse().map_err(|_| Error::NotFound { kind: "operation" })?;
+    let d = st.app.get_operation(&auth.actor, op_id).await?;
+    let measure = measure_of(&q);
+    // Fails now, with a status, if the viewer may not read the report.
+    live(&st, &auth.actor, &d, measure).await?;
+    // What the browser last got: the stream's own id on a reconnect, else what the page was built with.
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(q.since.clone())
+        .unwrap_or_default();
+    let mut changes = st.changes.subscribe();
+    changes.borrow_and_update();
+    let (actor, until) = (auth.actor, tokio::time::Instant::now() + STREAM_LIFETIME);
+    let stream = futures_util::stream::unfold((last, true, changes), move |(last, first, mut changes)| {
+        let (st, actor, d) = (st.clone(), actor.clone(), d.clone());
+        async move {
+            let mut first = first;
+            loop {
+                if !first {
+                    // Woken by a write here, or after a while for writes elsewhere; ends with its lifetime.
+                    let wait = tokio::time::timeout(STREAM_POLL, changes.changed());
+                    match tokio::time::timeout_at(until, wait).await {
+                        Err(_) | Ok(Ok(Err(_))) => return None,
+                        Ok(_) => {}
+                    }
+                }
+                first = false;
+                changes.borrow_and_update();
+                let html = live(&st, &actor, &d, measure).await.ok()?.render().ok()?;
+                let id = fingerprint(&html);
+                if id != last {
+                    let ev = SseEvent::default().event("board").id(id.clone()).data(html);
+                    return Some((Ok::<_, std::convert::Infallible>(ev), (id, false, changes)));
+                }
+            }
+        }
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
