@@ -185,6 +185,24 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Asks for a clean shutdown (SIGTERM: the index snapshot is written) and waits.
+    fn terminate(mut self) -> Duration {
+        let t = Instant::now();
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+        t.elapsed()
+    }
+}
+
+/// The index time the server logged ("deconfliction index ready ... ms=N").
+fn index_ms(log: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let line = text.lines().find(|l| l.contains("deconfliction index ready"))?;
+    line.split("ms=").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -192,16 +210,17 @@ impl Drop for Server {
     }
 }
 
-/// Starts the release binary on the database; gives it and the time until it answered.
-async fn start(dir: &Path) -> (Server, Duration) {
+/// Starts the release binary on the database, logging to `log`; gives it
+/// and the time until it answered.
+async fn start(dir: &Path, log: &str) -> (Server, Duration) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let t = Instant::now();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
         .args(["serve", "--demo", "--demo-skip-mfa", "--listen", &format!("127.0.0.1:{port}"), "--db"])
         .arg(dir.join("taskforce.db"))
-        .env("TASKFORCE_LOG", "warn")
+        .env("TASKFORCE_LOG", "warn,taskforce::commands::serve=info")
         .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.log")).expect("log"))
+        .stderr(std::fs::File::create(dir.join(log)).expect("log"))
         .spawn()
         .expect("serve");
     let mut server = Server { child, base: format!("http://127.0.0.1:{port}") };
@@ -297,8 +316,10 @@ fn main() {
         let agencies = prepare(&dir, n);
         let (e50, e99, ebuild, hits) = engine(n, agencies);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        let (ready, check, register, peak) = rt.block_on(async {
-            let (server, ready) = start(&dir).await;
+        // A cold start: no snapshot, the index is rebuilt from the table.
+        let _ = std::fs::remove_file(dir.join("taskforce.db.dxindex"));
+        let (ready, check, register, peak, shutdown, restart, restart_peak) = rt.block_on(async {
+            let (server, ready) = start(&dir, "server.log").await;
             let client = reqwest::Client::new();
             let r: serde_json::Value = client
                 .post(format!("{}/api/v1/sessions", server.base))
@@ -320,8 +341,12 @@ fn main() {
             let spans: Vec<Span> = (0..count).map(|i| world.event(40 * n + i, &mut rng, T0, THREE_YEARS)).collect();
             let register = load(&server.base, &token, "/api/v1/events", spans, rate, conns).await;
             let peak = server.peak_rss_mb();
-            drop(server);
-            (ready, check, register, peak)
+            let shutdown = server.terminate();
+            // A restart from the snapshot the clean shutdown wrote.
+            let (again, restart) = start(&dir, "server-restart.log").await;
+            let restart_peak = again.peak_rss_mb();
+            drop(again);
+            (ready, check, register, peak, shutdown, restart, restart_peak)
         });
         let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
         let mut check = check;
@@ -337,7 +362,12 @@ fn main() {
             us(e50),
             us(e99)
         );
-        println!("server start until it answers (index built from the database): {:.2} s", ready.as_secs_f64());
+        let ms = |log: &str| index_ms(&dir.join(log)).map_or("?".to_string(), |m| format!("{:.2} s", m as f64 / 1e3));
+        println!(
+            "cold start until it answers: {:.2} s (index rebuilt from the table: {})",
+            ready.as_secs_f64(),
+            ms("server.log")
+        );
         println!(
             "POST /api/v1/events/check: n={} errors={} conflicts={}  median {:.3} ms  p99 {:.3} ms  (sent late, p99: {:.3} ms)",
             check.times.len(),
@@ -356,7 +386,13 @@ fn main() {
             us(r99) / 1e3,
             us(pct(&mut register.late, 0.99)) / 1e3
         );
-        println!("server peak memory (VmHWM): {peak:.0} MB");
+        println!("server peak memory (VmHWM) over start and load: {peak:.0} MB");
+        println!(
+            "clean shutdown (writes the index snapshot): {:.2} s; restart until it answers: {:.2} s (index from the snapshot: {}); peak memory then {restart_peak:.0} MB",
+            shutdown.as_secs_f64(),
+            restart.as_secs_f64(),
+            ms("server-restart.log")
+        );
         if log.contains("ERROR") || log.contains("panicked") {
             println!("the server logged errors: see {}/server.log", dir.display());
         }
@@ -364,7 +400,8 @@ fn main() {
             "events": n, "engine_hits": hits, "engine_p50_us": us(e50), "engine_p99_us": us(e99),
             "http_check_p50_ms": us(c50) / 1e3, "http_check_p99_ms": us(c99) / 1e3,
             "register_p50_ms": us(r50) / 1e3, "register_p99_ms": us(r99) / 1e3,
-            "start_s": ready.as_secs_f64(), "peak_mb": peak,
+            "start_s": ready.as_secs_f64(), "peak_mb": peak, "restart_s": restart.as_secs_f64(),
+            "restart_peak_mb": restart_peak,
         });
         std::fs::write(dir.join("results.json"), results.to_string()).expect("results");
     }

@@ -144,19 +144,44 @@ pub struct Hit<'a> {
 }
 
 /// An index of spans by place and time: keys of (six-hour bucket of the
-/// widened window, latitude cell of about 5.6 km, longitude cell), kept
-/// sorted so a query reads a few short ranges. Longitude cells wrap at the
-/// 180th meridian. New spans wait in a small unsorted tail that is merged in
-/// when it grows, so both one-by-one inserts and bulk loads stay cheap.
+/// widened window, latitude cell of about 5.6 km, longitude cell), kept in
+/// sorted runs so a query reads a few short ranges. Longitude cells wrap at
+/// the 180th meridian. New spans wait in a small sorted tail; a full tail
+/// becomes a run, and a run is merged with the one before it only once it
+/// is half its size (a binary counter), so a live insert never copies the
+/// whole index and a bulk load is one sort.
 #[derive(Debug, Default)]
 pub struct Index {
     slots: Vec<Slot>,
-    ids: Vec<Box<str>>,
+    ids: Ids,
     names: std::collections::HashMap<Box<str>, u32>,
-    sorted: Vec<(u64, u32)>,
+    runs: Vec<Vec<(u64, u32)>>,
     pending: Vec<(u64, u32)>,
     max_radius_m: f64,
 }
+
+/// The spans' ids in one buffer (a boxed string each would cost three times
+/// the memory at ten million).
+#[derive(Debug, Default)]
+struct Ids {
+    bytes: String,
+    ends: Vec<u64>,
+}
+
+impl Ids {
+    fn push(&mut self, id: &str) {
+        self.bytes.push_str(id);
+        self.ends.push(self.bytes.len() as u64);
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.bytes[start..self.ends[i] as usize]
+    }
+}
+
+/// A tail longer than this becomes a run.
+const TAIL: usize = 4096;
 
 fn lat_cell(lat: f64) -> i64 {
     ((lat + 90.0) / CELL_DEG).floor().clamp(0.0, f64::from((1u32 << LAT_BITS) - 1)) as i64
@@ -243,7 +268,7 @@ impl Index {
         let keys = bucket_range(slot.w0, slot.w1).map(|b| (key(b, la, lo), n)).collect();
         self.max_radius_m = self.max_radius_m.max(s.radius_m);
         self.slots.push(slot);
-        self.ids.push(s.id.into_boxed_str());
+        self.ids.push(&s.id);
         keys
     }
 
@@ -260,41 +285,44 @@ impl Index {
             self.pending.extend(keys);
         }
         self.pending.sort_unstable();
-        if self.pending.len() > 4096 {
+        if self.pending.len() > TAIL {
             self.merge();
         }
     }
 
     /// Adds a span (cancelled ones too: they simply never conflict). The
-    /// tail it goes into stays sorted and is merged in past 4,096 keys.
+    /// tail it goes into stays sorted and becomes a run past 4,096 keys.
     pub fn insert(&mut self, s: Span) {
         for k in self.add(s) {
             let at = self.pending.partition_point(|e| *e < k);
             self.pending.insert(at, k);
         }
-        if self.pending.len() > 4096 {
+        if self.pending.len() > TAIL {
             self.merge();
         }
     }
 
-    /// Merges the sorted tail into the main keys.
+    /// Turns the tail into a run, then merges the last two runs while the
+    /// last is at least half the one before it.
     fn merge(&mut self) {
-        let old = std::mem::take(&mut self.sorted);
-        let mut out = Vec::with_capacity(old.len() + self.pending.len());
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() && j < self.pending.len() {
-            if old[i] <= self.pending[j] {
-                out.push(old[i]);
-                i += 1;
-            } else {
-                out.push(self.pending[j]);
-                j += 1;
+        self.runs.push(std::mem::take(&mut self.pending));
+        while self.runs.len() >= 2 && self.runs[self.runs.len() - 1].len() * 2 >= self.runs[self.runs.len() - 2].len() {
+            let (b, a) = (self.runs.pop().unwrap_or_default(), self.runs.pop().unwrap_or_default());
+            let mut out = Vec::with_capacity(a.len() + b.len());
+            let (mut i, mut j) = (0, 0);
+            while i < a.len() && j < b.len() {
+                if a[i] <= b[j] {
+                    out.push(a[i]);
+                    i += 1;
+                } else {
+                    out.push(b[j]);
+                    j += 1;
+                }
             }
+            out.extend_from_slice(&a[i..]);
+            out.extend_from_slice(&b[j..]);
+            self.runs.push(out);
         }
-        out.extend_from_slice(&old[i..]);
-        out.extend_from_slice(&self.pending[j..]);
-        self.pending.clear();
-        self.sorted = out;
     }
 
     /// Every indexed span that conflicts with `q`.
@@ -317,7 +345,7 @@ impl Index {
             .into_iter()
             .map(|(i, o)| {
                 let s = &self.slots[i as usize];
-                Hit { id: &self.ids[i as usize], lat: s.lat, lon: s.lon, overlap: o }
+                Hit { id: self.ids.get(i as usize), lat: s.lat, lon: s.lon, overlap: o }
             })
             .collect()
     }
@@ -360,7 +388,7 @@ impl Index {
             for la in la0..=la1 {
                 for &(lo0, lo1) in &ranges {
                     let (k0, k1) = (key(b, la, lo0), key(b, la, lo1));
-                    for keys in [&self.sorted, &self.pending] {
+                    for keys in self.runs.iter().chain(std::iter::once(&self.pending)) {
                         let start = keys.partition_point(|e| e.0 < k0);
                         for &(k, i) in &keys[start..] {
                             if k > k1 {
@@ -378,7 +406,8 @@ impl Index {
     /// Writes every part (see [`super::snapshot`]).
     pub(crate) fn write_parts(&self, o: &mut super::snapshot::Out<'_>) -> std::io::Result<()> {
         o.u64(self.slots.len() as u64)?;
-        for (s, id) in self.slots.iter().zip(&self.ids) {
+        for (i, s) in self.slots.iter().enumerate() {
+            let id = self.ids.get(i);
             o.f64(s.lat)?;
             o.f64(s.lon)?;
             o.f64(s.radius_m)?;
@@ -395,7 +424,8 @@ impl Index {
         for (k, _) in names {
             o.str(k)?;
         }
-        for keys in [&self.sorted, &self.pending] {
+        o.u64(self.runs.len() as u64)?;
+        for keys in self.runs.iter().chain(std::iter::once(&self.pending)) {
             o.u64(keys.len() as u64)?;
             for (k, i) in keys.iter() {
                 o.u64(*k)?;
@@ -409,7 +439,8 @@ impl Index {
     pub(crate) fn read_parts(r: &mut super::snapshot::In<'_>) -> std::io::Result<Index> {
         use super::snapshot::bad;
         let n = r.count(u64::from(u32::MAX))?;
-        let mut idx = Index { slots: Vec::with_capacity(n), ids: Vec::with_capacity(n), ..Index::default() };
+        let mut idx = Index { slots: Vec::with_capacity(n), ..Index::default() };
+        idx.ids.ends.reserve(n);
         for _ in 0..n {
             let slot = Slot {
                 lat: r.f64()?,
@@ -422,7 +453,7 @@ impl Index {
                 cancelled: r.u8()? != 0,
             };
             idx.slots.push(slot);
-            idx.ids.push(r.str()?.into_boxed_str());
+            idx.ids.push(&r.str()?);
         }
         let names = r.count(u64::from(u32::MAX))?;
         for v in 0..names {
@@ -434,7 +465,8 @@ impl Index {
         if idx.slots.iter().any(|s| s.agency as usize >= names || s.unit as usize >= names) {
             return Err(bad("a slot names an unknown agency or unit"));
         }
-        for pending in [false, true] {
+        let runs = r.count(64)?;
+        for run in 0..=runs {
             let len = r.count(u64::from(u32::MAX) * 8)?;
             let mut keys = Vec::with_capacity(len);
             for _ in 0..len {
@@ -447,7 +479,7 @@ impl Index {
             if !keys.is_sorted() {
                 return Err(bad("keys out of order"));
             }
-            if pending { idx.pending = keys } else { idx.sorted = keys }
+            if run == runs { idx.pending = keys } else { idx.runs.push(keys) }
         }
         idx.max_radius_m = r.f64()?;
         if idx.slots.iter().any(|s| s.radius_m > idx.max_radius_m) {
@@ -464,7 +496,7 @@ impl Index {
             for (j, o) in self.query_slot(s, same) {
                 // Each pair once: from the span inserted first.
                 if j as usize > i {
-                    let (x, y) = (&self.ids[i], &self.ids[j as usize]);
+                    let (x, y) = (self.ids.get(i), self.ids.get(j as usize));
                     let (a, b) = if x <= y { (x, y) } else { (y, x) };
                     out.push(Pair { a: a.to_string(), b: b.to_string(), overlap: o });
                 }
@@ -477,13 +509,25 @@ impl Index {
 /// Builds an index from spans that arrive in pieces (a database read in
 /// chunks), with one sort at the end.
 #[derive(Debug, Default)]
-pub struct Builder(Index);
+pub struct Builder(Index, Vec<(u64, u32)>);
 
 impl Builder {
+    /// A builder with room for about `n` spans, so building never copies
+    /// its buffers to grow them (which would double the memory at the peak).
+    pub fn with_capacity(n: usize) -> Self {
+        let mut b = Builder::default();
+        b.0.slots.reserve_exact(n);
+        b.0.ids.ends.reserve_exact(n);
+        b.0.ids.bytes.reserve(n * 8);
+        // A span has two to three keys (six-hour buckets of its widened window).
+        b.1.reserve(n * 3);
+        b
+    }
+
     /// Adds a span.
     pub fn push(&mut self, s: Span) {
         let keys = self.0.add(s);
-        self.0.sorted.extend(keys);
+        self.1.extend(keys);
     }
 
     /// How many spans it holds.
@@ -498,7 +542,11 @@ impl Builder {
 
     /// The index.
     pub fn finish(mut self) -> Index {
-        self.0.sorted.sort_unstable();
+        self.1.sort_unstable();
+        self.1.shrink_to_fit();
+        if !self.1.is_empty() {
+            self.0.runs.push(self.1);
+        }
         self.0
     }
 }
@@ -602,7 +650,7 @@ mod tests {
         for s in spans.iter().cloned() {
             idx.insert(s);
         }
-        assert!(idx.pending.len() <= 4096 && !idx.sorted.is_empty(), "merges happened");
+        assert!(idx.pending.len() <= TAIL && idx.runs.iter().any(|r| r.len() > 2 * TAIL), "runs were made and merged");
         let queries = random_spans(&mut Rng(99), 200);
         for q in &queries {
             let mut got: Vec<(String, Overlap)> =
@@ -612,6 +660,28 @@ mod tests {
                 spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.id.clone(), o))).collect();
             want.sort_by(|a, b| a.0.cmp(&b.0));
             assert_eq!(got, want, "query {}", q.id);
+        }
+    }
+
+    #[test]
+    fn live_inserts_leave_a_large_bulk_run_alone_until_they_reach_half_its_size() {
+        let spans = random_spans(&mut Rng(0xb01c), 12_000);
+        let mut idx = Index::bulk(spans[..10_000].iter().cloned());
+        let bulk = idx.runs[0].len();
+        for s in spans[10_000..].iter().cloned() {
+            idx.insert(s);
+        }
+        assert_eq!(idx.runs[0].len(), bulk, "the bulk run was not copied");
+        assert!(idx.runs.len() >= 2, "the inserts made runs of their own");
+        let total: usize = idx.runs.iter().map(Vec::len).sum::<usize>() + idx.pending.len();
+        assert!(total > bulk);
+        for q in &random_spans(&mut Rng(17), 100) {
+            let mut got: Vec<String> = idx.query(q).into_iter().map(|h| h.id.to_string()).collect();
+            got.sort();
+            let mut want: Vec<String> =
+                spans.iter().filter(|s| conflict(q, s).is_some()).map(|s| s.id.clone()).collect();
+            want.sort();
+            assert_eq!(got, want);
         }
     }
 

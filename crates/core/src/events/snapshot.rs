@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::engine::Index;
 
-const MAGIC: &[u8; 8] = b"TFDXIDX1";
+const MAGIC: &[u8; 8] = b"TFDXIDX2";
 
 /// What the snapshot was taken at, to check it against the database.
 #[derive(Debug, Clone, PartialEq, Eq)]

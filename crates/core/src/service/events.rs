@@ -159,7 +159,8 @@ impl App {
             return self.catch_up(tx.as_mut(), progress).await;
         }
         // A cold start: every chunk into one builder, one sort at the end.
-        let mut builder = engine::Builder::default();
+        let hint = usize::try_from(tx.count_events().await?).unwrap_or(0);
+        let mut builder = engine::Builder::with_capacity(hint);
         let mut max_key = 0;
         loop {
             let changes = tx.event_changes(rev, CATCH_UP_CHUNK).await?;
