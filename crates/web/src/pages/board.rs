@@ -155,7 +155,7 @@ fn money(f: &Figures) -> String {
     let amount = if f.currency_usd == 0 { String::new() } else { format!("${}", group(f.currency_usd)) };
     match (amount.is_empty(), f.currency_withheld) {
         (true, false) => "$0".into(),
-        (true, true) => "seized, amount withheld".into(),
+        (true, true) => "amount withheld".into(),
         (false, false) => amount,
         (false, true) => format!("{amount} + amount withheld"),
     }
@@ -321,13 +321,8 @@ fn timeline(d: &OperationDetail) -> (Vec<Bar>, Vec<Tick>, String) {
         .collect();
     let tz = &o.window.time_zone;
     let hours = (span / 3600.0).ceil() as i64;
-    let every = if hours <= 24 {
-        6
-    } else if hours <= 72 {
-        12
-    } else {
-        24
-    };
+    // At most about eight labels, on a round number of hours.
+    let every = [6, 12, 24, 48, 72, 168, 336].into_iter().find(|e| hours / e <= 8).unwrap_or(720);
     let ticks = (0..=hours / every)
         .filter_map(|k| {
             let t = start.checked_add(jiff::SignedDuration::from_hours(k * every)).ok()?;

@@ -1,0 +1,69 @@
+// Shared helpers for the browser tests: Debian's Chromium through
+// playwright-core, a guard that fails any request leaving 127.0.0.1, the
+// demo sign-in with its second step, screenshots, and the axe check.
+import { chromium } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
+import assert from 'node:assert/strict';
+
+export const BASE = process.env.BASE_URL;
+export const PASSWORD = process.env.DEMO_PASSWORD;
+if (!BASE || !PASSWORD) throw new Error('run through e2e/run.sh: BASE_URL and DEMO_PASSWORD are set there');
+
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+export const DESK = { viewport: { width: 1280, height: 900 } };
+
+export async function launch() {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+}
+
+/** A context whose every request must stay on 127.0.0.1; `offsite` collects any that did not. */
+export async function context(browser, size) {
+  const ctx = await browser.newContext(size);
+  ctx.offsite = [];
+  await ctx.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1' || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
+    ctx.offsite.push(url.href);
+    return route.abort();
+  });
+  return ctx;
+}
+
+/** Signs in on the page, with the demo's second step (the code banner). */
+export async function signIn(page, username, next = '/operations') {
+  await page.goto(`${BASE}/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/login\/(code|enrol)/);
+  if (page.url().includes('/login/code')) {
+    const code = (await page.locator('.demo-code strong').textContent()).trim();
+    assert.match(code, /^\d{6}$/);
+    await page.getByLabel(/6-digit code/).fill(code);
+    await page.getByRole('button', { name: 'Continue' }).click();
+  } else {
+    throw new Error(`${username} must enrol a factor first; the demo enrols every user`);
+  }
+  // A code is good once: signing the same user in twice within 30 s is refused (replay), so tests use distinct users.
+  await Promise.race([
+    page.waitForURL((u) => !u.pathname.startsWith('/login')),
+    page.locator('.error').waitFor().then(async () => {
+      throw new Error(`second step refused for ${username}: ${await page.locator('.error').textContent()}`);
+    }),
+  ]);
+}
+
+/** Saves a full-page screenshot under e2e/screenshots/ for a person to look at. */
+export async function shot(page, name) {
+  await page.screenshot({ path: new URL(`./screenshots/${name}.png`, import.meta.url).pathname, fullPage: true });
+}
+
+/** WCAG 2.1 AA by axe: fails with the violations listed. */
+export async function accessible(page, what) {
+  const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const list = r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(list, [], `${what}: accessibility violations`);
+}
