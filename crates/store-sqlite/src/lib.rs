@@ -30,6 +30,30 @@ pub struct SqliteStore {
     path: PathBuf,
 }
 
+/// How often the write-ahead log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Copies the write-ahead log into the database file every second without
+/// waiting for readers or writers (a passive checkpoint), until the pool
+/// closes. Closing the last connection checkpoints whatever is left.
+fn spawn_checkpointer(pool: SqlitePool) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+    rt.spawn(async move {
+        loop {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, "checkpoint of the write-ahead log failed; will retry");
+            }
+        }
+    });
+}
+
 /// How long a connection waits for another's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -45,8 +69,13 @@ impl SqliteStore {
             .foreign_keys(true)
             // Freed pages are overwritten, so destroyed keys do not linger in the file.
             .pragma("secure_delete", "ON")
+            // No commit copies the log into the database file itself (that
+            // put a checkpoint of megabytes in one registration out of fifty);
+            // a background task does it every second instead.
+            .pragma("wal_autocheckpoint", "0")
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(map_err)?;
+        spawn_checkpointer(pool.clone());
         Ok(Self { pool, path: path.to_path_buf() })
     }
 
