@@ -28,11 +28,13 @@ use crate::codec::{map_err, parse, parse_ts, ts};
 /// A transaction on the SQLite database.
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    /// A writer's place in this process's queue, held until commit or drop.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl SqliteTx {
-    pub fn new(tx: Transaction<'static, Sqlite>) -> Self {
-        Self { tx }
+    pub fn new(tx: Transaction<'static, Sqlite>, turn: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+        Self { tx, _turn: turn }
     }
 }
 

@@ -4,6 +4,7 @@
 //! page reached without one redirects to sign-in and comes back after.
 
 mod board;
+mod tally;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -36,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(operations_page))
         .routes(routes!(board::board_page))
         .routes(routes!(board::board_live))
+        .routes(routes!(tally::tally_page, tally::tally_submit))
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))
         .routes(routes!(password_page, password_submit))
