@@ -28,6 +28,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    /// When this process last committed a write (for the checkpointer).
+    last_commit: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
     /// Writers of this process queue here before taking SQLite's lock: a
     /// writer that finds the lock held would otherwise sleep in SQLite's busy
     /// handler for 1, 2, 5, 10 ms and more, long after the lock was free.
@@ -35,20 +37,34 @@ pub struct SqliteStore {
     writers: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
-/// How often the write-ahead log is copied into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// How often the checkpointer looks.
+const CHECKPOINT_LOOK: Duration = Duration::from_millis(250);
+/// A checkpoint waits for this long without a commit...
+const CHECKPOINT_QUIET: Duration = Duration::from_millis(250);
+/// ...but never longer than this.
+const CHECKPOINT_AT_LEAST: Duration = Duration::from_secs(30);
 
-/// Copies the write-ahead log into the database file every second without
-/// waiting for readers or writers (a passive checkpoint), until the pool
-/// closes. Closing the last connection checkpoints whatever is left.
-fn spawn_checkpointer(pool: SqlitePool) {
+/// Copies the write-ahead log into the database file (a passive checkpoint:
+/// it waits for no reader or writer) when commits pause for a moment, and
+/// at least every 30 seconds under steady load, until the pool closes. A
+/// checkpoint's writes and flushes slow the commits beside it, so they go
+/// where commits are not. Closing the last connection checkpoints the rest.
+fn spawn_checkpointer(pool: SqlitePool, last_commit: std::sync::Arc<std::sync::Mutex<std::time::Instant>>) {
     let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
     rt.spawn(async move {
+        let mut done = std::time::Instant::now();
         loop {
-            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            tokio::time::sleep(CHECKPOINT_LOOK).await;
             if pool.is_closed() {
                 return;
             }
+            let last = last_commit.lock().map(|t| *t).unwrap_or_else(|_| std::time::Instant::now());
+            let quiet = last.elapsed() >= CHECKPOINT_QUIET;
+            if last < done || !(quiet || done.elapsed() >= CHECKPOINT_AT_LEAST) {
+                // Nothing new since the last one, or commits are flowing.
+                continue;
+            }
+            done = std::time::Instant::now();
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
                 if pool.is_closed() {
                     return;
@@ -76,12 +92,13 @@ impl SqliteStore {
             .pragma("secure_delete", "ON")
             // No commit copies the log into the database file itself (that
             // put a checkpoint of megabytes in one registration out of fifty);
-            // a background task does it every second instead.
+            // a background task does it between commits instead.
             .pragma("wal_autocheckpoint", "0")
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(map_err)?;
-        spawn_checkpointer(pool.clone());
-        Ok(Self { pool, path: path.to_path_buf(), writers: Default::default() })
+        let last_commit = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
+        spawn_checkpointer(pool.clone(), last_commit.clone());
+        Ok(Self { pool, path: path.to_path_buf(), last_commit, writers: Default::default() })
     }
 
     /// Opens the database at `path` and applies pending migrations.
@@ -273,7 +290,8 @@ impl Store for SqliteStore {
             TxMode::Write => self.pool.begin_with("BEGIN IMMEDIATE").await,
         }
         .map_err(map_err)?;
-        Ok(Box::new(tx::SqliteTx::new(tx, turn)))
+        let last_commit = turn.as_ref().map(|_| self.last_commit.clone());
+        Ok(Box::new(tx::SqliteTx::new(tx, turn, last_commit)))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

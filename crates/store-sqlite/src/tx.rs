@@ -30,11 +30,17 @@ pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
     /// A writer's place in this process's queue, held until commit or drop.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Where a writer notes the time of its commit.
+    last_commit: Option<std::sync::Arc<std::sync::Mutex<std::time::Instant>>>,
 }
 
 impl SqliteTx {
-    pub fn new(tx: Transaction<'static, Sqlite>, turn: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
-        Self { tx, _turn: turn }
+    pub fn new(
+        tx: Transaction<'static, Sqlite>,
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+        last_commit: Option<std::sync::Arc<std::sync::Mutex<std::time::Instant>>>,
+    ) -> Self {
+        Self { tx, _turn: turn, last_commit }
     }
 }
 
@@ -226,7 +232,14 @@ const OPERATION_COLS: &str = "SELECT id, code, name, status, starts_at, ends_at,
 #[async_trait]
 impl StoreTx for SqliteTx {
     async fn commit(self: Box<Self>) -> R<()> {
-        self.tx.commit().await.map_err(map_err)
+        let this = *self;
+        this.tx.commit().await.map_err(map_err)?;
+        if let Some(at) = this.last_commit
+            && let Ok(mut t) = at.lock()
+        {
+            *t = std::time::Instant::now();
+        }
+        Ok(())
     }
 
     async fn sync_states(&mut self, states: &[UsState]) -> R<()> {
