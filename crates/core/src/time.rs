@@ -25,6 +25,10 @@ impl TzName {
             )),
         }
     }
+    /// Coordinated Universal Time.
+    pub fn utc() -> Self {
+        Self("UTC".to_string())
+    }
     /// The zone's name.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -4,6 +4,7 @@
 //! page reached without one redirects to sign-in and comes back after.
 
 mod board;
+mod events;
 mod tally;
 
 use askama::Template;
@@ -38,6 +39,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(board::board_page))
         .routes(routes!(board::board_live))
         .routes(routes!(tally::tally_page, tally::tally_submit))
+        .routes(routes!(events::events_page, events::events_submit))
+        .routes(routes!(events::alerts_page))
+        .routes(routes!(events::alerts_live))
+        .routes(routes!(events::alert_ack))
+        .routes(routes!(events::conflict_resolve))
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))
         .routes(routes!(password_page, password_submit))

@@ -126,7 +126,7 @@ pub struct AgencyLine {
 #[derive(Debug, Deserialize)]
 pub struct BoardQuery {
     by: Option<String>,
-    since: Option<String>,
+    pub(super) since: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]

@@ -1,0 +1,87 @@
+// Two officers of different agencies register overlapping events; both see
+// the conflict at once (the second in the answer to the registration, the
+// first in the open inbox, without reloading); one acknowledges it and
+// records the outcome.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, context, signIn, shot, accessible, PHONE, DESK } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function register(page, { lat, lon, start, end, contact, phone }) {
+  await page.goto(`${process.env.BASE_URL}/events`);
+  await page.getByLabel('Kind', { exact: true }).selectOption('search_warrant');
+  await page.getByLabel('Latitude', { exact: true }).fill(lat);
+  await page.getByLabel('Longitude', { exact: true }).fill(lon);
+  await page.getByLabel('Time zone of the times below').selectOption('America/Chicago');
+  await page.getByLabel('Start', { exact: true }).fill(start);
+  await page.getByLabel('End', { exact: true }).fill(end);
+  await page.getByLabel('On-scene contact', { exact: true }).fill(contact);
+  await page.getByLabel('Their phone').fill(phone);
+  await page.getByRole('button', { name: 'Register and check' }).click();
+  await page.waitForSelector('#registered, #problem');
+}
+
+test('two agencies register overlapping events, both see the conflict at once, one acknowledges and resolves it', async () => {
+  const deskCtx = await context(browser, DESK);
+  const first = await deskCtx.newPage();
+  await signIn(first, 'officer.dsm-pd', '/events');
+  await accessible(first, 'register an event');
+  await register(first, { lat: '41.6005', lon: '-93.6091', start: '2026-12-11T20:00', end: '2026-12-11T22:00', contact: 'Sgt. Desk', phone: '+1 515 555 0101' });
+  assert.match(await first.locator('#registered').textContent(), /DX-\d{4}-\d{6}/);
+  // The first officer keeps the inbox open.
+  await first.goto(`${process.env.BASE_URL}/alerts`);
+  await first.waitForSelector('#inbox');
+  const before = await first.locator('li.alert').count();
+  await accessible(first, 'alert inbox');
+
+  const phoneCtx = await context(browser, PHONE);
+  const second = await phoneCtx.newPage();
+  await signIn(second, 'officer.polk-so', '/events');
+  // Bad input first: the field says what is wrong, and what was typed stays.
+  await register(second, { lat: '141.6', lon: '-93.6093', start: '2026-12-11T21:00', end: '2026-12-11T23:00', contact: 'Dep. Phone', phone: '+1 515 555 0202' });
+  assert.ok(await second.locator('#lat-error').isVisible(), 'the latitude is named');
+  assert.equal(await second.getByLabel('Latitude', { exact: true }).inputValue(), '141.6');
+  assert.equal(await second.getByLabel('On-scene contact', { exact: true }).inputValue(), 'Dep. Phone');
+  await accessible(second, 'register with errors');
+  await shot(second, 'events-error-phone');
+  await register(second, { lat: '41.6007', lon: '-93.6093', start: '2026-12-11T21:00', end: '2026-12-11T23:00', contact: 'Dep. Phone', phone: '+1 515 555 0202' });
+  const pointer = second.locator('li.pointer').first();
+  await pointer.waitFor();
+  const text = await pointer.textContent();
+  assert.match(text, /Des Moines Police Department/);
+  assert.match(text, /\+1 515 555 0101/);
+  assert.doesNotMatch(text, /Sgt\. Desk.*case|CASE-/i);
+  await shot(second, 'events-conflict-phone');
+
+  // The first officer's open inbox shows it without a reload.
+  await first.waitForFunction((n) => document.querySelectorAll('li.alert').length > n, before, { timeout: 10000 });
+  const alert = first.locator('li.alert').first();
+  assert.match(await alert.textContent(), /Polk County Sheriff's Office/);
+  assert.match(await alert.textContent(), /\+1 515 555 0202/);
+  await shot(first, 'alerts-desk');
+  await alert.getByRole('button', { name: 'Acknowledge' }).click();
+  await first.waitForSelector('#notice');
+  const acked = first.locator('li.alert').first();
+  assert.match(await acked.textContent(), /Acknowledged by officer\.dsm-pd/);
+
+  // Recording the outcome is for a coordinator or commander: an officer is not offered it.
+  assert.equal(await acked.getByRole('button', { name: 'Record outcome' }).count(), 0);
+
+  const coordCtx = await context(browser, DESK);
+  const coord = await coordCtx.newPage();
+  await signIn(coord, 'coordinator.dsm-pd', '/alerts');
+  const mine = coord.locator('li.alert', { hasText: "Polk County Sheriff's Office" }).first();
+  await mine.getByLabel('Outcome').selectOption('joint');
+  await mine.getByLabel('Why').fill('One entry team; Polk covers the back.');
+  await mine.getByRole('button', { name: 'Record outcome' }).click();
+  await coord.waitForSelector('#notice');
+  assert.match(await coord.locator('li.alert', { hasText: "Polk County Sheriff's Office" }).first().textContent(), /resolved/);
+  await accessible(coord, 'alert inbox after an outcome');
+  for (const c of [deskCtx, phoneCtx, coordCtx]) {
+    assert.deepEqual(c.offsite, []);
+    await c.close();
+  }
+});
