@@ -36,7 +36,7 @@ PID=$!
 cleanup() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 for _ in $(seq 1 200); do
-  if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
+  if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/healthz', timeout=2)" 2>/dev/null; then break; fi
   if ! kill -0 "$PID" 2>/dev/null; then echo "the server did not start:" >&2; cat "$WORK/server.log" >&2; exit 1; fi
   sleep 0.1
 done
