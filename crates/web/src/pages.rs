@@ -5,6 +5,7 @@
 
 mod board;
 mod events;
+mod releases;
 mod tally;
 
 use askama::Template;
@@ -44,6 +45,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::alerts_live))
         .routes(routes!(events::alert_ack))
         .routes(routes!(events::conflict_resolve))
+        .routes(routes!(releases::releases_page, releases::draft_submit))
+        .routes(routes!(releases::flag_resolve))
+        .routes(routes!(releases::release_view))
+        .routes(routes!(releases::release_print))
+        .routes(routes!(releases::release_approve))
+        .routes(routes!(releases::release_publish))
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))
         .routes(routes!(password_page, password_submit))
@@ -110,7 +117,9 @@ async fn page_error(st: &AppState, actor: &Actor, e: Error) -> Response {
             "There is nothing here that you may see. Check the address, or go back to your operations.".to_string(),
         ),
         StatusCode::FORBIDDEN => ("Not allowed", "Your role does not allow this page.".to_string()),
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => ("Cannot do that", api.detail().to_string()),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
+            ("Cannot do that", api.detail().to_string())
+        }
         _ => (
             "Something went wrong",
             "The server could not answer. Try again in a moment; if it keeps happening, call your administrator."

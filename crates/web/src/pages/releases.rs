@@ -1,0 +1,389 @@
+//! Release pages: the operation's releases and its open flags (resolved
+//! here, with a reason, by those allowed), a draft from the aggregate with
+//! its suppression preset, approval, publication (with a fresh second
+//! factor), the published versions with their differences, and the
+//! print-ready HTML. A published release has no buttons: it cannot change.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use taskforce_core::Error;
+use taskforce_core::actor::Actor;
+use taskforce_core::ids::{OperationId, ReleaseId};
+use taskforce_core::policy::{Action, Resource, authorize};
+use taskforce_core::release::{Format, Release, ReleaseStatus, render};
+
+use super::{Frame, page_error, to_login, who};
+use crate::AppState;
+use crate::extract::Auth;
+use crate::problem::ApiError;
+
+/// A release in the list.
+pub struct ReleaseLine {
+    id: String,
+    status: String,
+    version: String,
+    preset: String,
+    drafted: String,
+}
+
+/// An open flag.
+pub struct FlagLine {
+    key: String,
+    message: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "releases.html")]
+struct ReleasesPage {
+    frame: Frame,
+    id: String,
+    name: String,
+    releases: Vec<ReleaseLine>,
+    flags: Vec<FlagLine>,
+    can_draft: bool,
+    can_resolve: bool,
+    notice: Option<String>,
+}
+
+/// A row of a release's table (a dash where a figure is suppressed).
+pub struct Cells {
+    name: String,
+    values: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "release.html")]
+struct ReleasePage {
+    frame: Frame,
+    id: String,
+    operation_id: String,
+    name: String,
+    status: String,
+    version: String,
+    sha: String,
+    preset: String,
+    window: String,
+    rows: Vec<Cells>,
+    totals: Vec<String>,
+    notes: Vec<String>,
+    changes: Vec<String>,
+    can_approve: bool,
+    can_publish: bool,
+    ask_code: bool,
+    problem: Option<String>,
+}
+
+/// What a page says after an action.
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+fn actions(actor: &Actor, action: Action) -> bool {
+    // The operation's own scope: the page's use case decides the rest.
+    actor.agency_id.is_some_and(|a| {
+        let leads = [a];
+        authorize(actor, action, &Resource::Operation { leads: &leads, members: &leads }, "operation").is_ok()
+    })
+}
+
+fn dash(v: Option<u64>) -> String {
+    v.map_or("–".to_string(), |n| n.to_string())
+}
+
+/// The operation's releases and open flags.
+#[utoipa::path(get, path = "/operations/{id}/releases", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
+pub async fn releases_page(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    Query(q): Query<Done>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/releases")) };
+    let actor = &auth.actor;
+    let Ok(op_id) = id.parse::<OperationId>() else {
+        return page_error(&st, actor, Error::NotFound { kind: "operation" }).await;
+    };
+    let (list, report, op) = match async {
+        let list = st.app.list_releases(actor, op_id).await?;
+        let report = st.app.report(actor, op_id).await?;
+        let op = st.app.get_operation(actor, op_id).await?;
+        Ok::<_, Error>((list, report, op))
+    }
+    .await
+    {
+        Ok(x) => x,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    let tz = &op.operation.window.time_zone;
+    let releases = list
+        .iter()
+        .rev()
+        .map(|r| ReleaseLine {
+            id: r.id.to_string(),
+            status: r.status.as_str().to_string(),
+            version: r.version.map_or("–".into(), |v| format!("v{v}")),
+            preset: r.content.preset.as_str().to_string(),
+            drafted: tz.display(r.drafted_at),
+        })
+        .collect();
+    let flags = report
+        .all_flags()
+        .filter(|f| f.resolved.is_none())
+        .map(|f| FlagLine { key: f.key.clone(), message: f.message.clone() })
+        .collect();
+    let notice = match q.done.as_deref() {
+        Some("resolved") => Some("Flag resolved; the reason is recorded.".to_string()),
+        _ => None,
+    };
+    ReleasesPage {
+        frame: Frame::new(&st, who(&st, actor).await),
+        id: id.clone(),
+        name: op.operation.name.clone(),
+        releases,
+        flags,
+        can_draft: actions(actor, Action::ReleaseDraft),
+        can_resolve: actions(actor, Action::FlagResolve),
+        notice,
+    }
+    .into_response()
+}
+
+/// The draft form.
+#[derive(Debug, Default, Deserialize)]
+pub struct DraftForm {
+    #[serde(default)]
+    preset: String,
+}
+
+/// Drafts a release from the current aggregate.
+#[utoipa::path(post, path = "/operations/{id}/releases", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 303, description = "to the draft"), (status = 403, description = "not allowed")))]
+pub async fn draft_submit(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    form: Result<Form<DraftForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/releases")) };
+    let Ok(op_id) = id.parse::<OperationId>() else {
+        return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
+    };
+    let preset = form.map(|Form(f)| f.preset).unwrap_or_default();
+    match st.app.draft_release(&auth.actor, op_id, &preset).await {
+        Ok(r) => Redirect::to(&format!("/releases/{}", r.id)).into_response(),
+        Err(e) => page_error(&st, &auth.actor, e).await,
+    }
+}
+
+/// The flag resolution form.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResolveFlagForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Resolves an open flag with a reason.
+#[utoipa::path(post, path = "/operations/{id}/flags/resolve", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 303, description = "back to the releases"), (status = 422, description = "HTML with the error")))]
+pub async fn flag_resolve(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    form: Result<Form<ResolveFlagForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/releases")) };
+    let Ok(op_id) = id.parse::<OperationId>() else {
+        return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
+    };
+    let f = form.map(|Form(f)| f).unwrap_or_default();
+    let why = Some(f.reason.trim()).filter(|r| !r.is_empty());
+    match st.app.resolve_flag(&auth.actor, op_id, &f.key, why).await {
+        Ok(_) => Redirect::to(&format!("/operations/{id}/releases?done=resolved")).into_response(),
+        Err(e) => page_error(&st, &auth.actor, e).await,
+    }
+}
+
+async fn release_page(
+    st: &AppState,
+    actor: &Actor,
+    r: &Release,
+    ask_code: bool,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let c = &r.content;
+    let rows = c
+        .rows
+        .iter()
+        .map(|row| Cells {
+            name: row.name.clone(),
+            values: vec![
+                dash(row.arrests),
+                dash(row.victims),
+                dash(row.minor_victims),
+                dash(row.needed_medical),
+                dash(row.search_warrants),
+                dash(row.businesses),
+                if row.currency_withheld && row.currency_usd == 0 {
+                    "withheld".into()
+                } else {
+                    format!("${}", row.currency_usd)
+                },
+            ],
+        })
+        .collect();
+    let t = &c.totals;
+    let totals = vec![
+        t.arrests.to_string(),
+        t.victims.to_string(),
+        t.minor_victims.to_string(),
+        t.needed_medical.to_string(),
+        t.search_warrants.to_string(),
+        t.businesses.to_string(),
+        match (t.currency_usd, t.currency_withheld) {
+            (0, true) => "withheld".to_string(),
+            (n, true) => format!("${n} + withheld"),
+            (n, false) => format!("${n}"),
+        },
+    ];
+    let page = ReleasePage {
+        frame: Frame::new(st, who(st, actor).await),
+        id: r.id.to_string(),
+        operation_id: r.operation_id.to_string(),
+        name: c.name.clone(),
+        status: r.status.as_str().to_string(),
+        version: r.version.map_or(String::new(), |v| format!("v{v}")),
+        sha: r.sha256.clone().unwrap_or_default(),
+        preset: c.preset.as_str().to_string(),
+        window: c.window.clone(),
+        rows,
+        totals,
+        notes: c.notes.clone(),
+        changes: r.changes.clone(),
+        can_approve: r.status == ReleaseStatus::Draft && actions(actor, Action::ReleaseApprove),
+        can_publish: r.status == ReleaseStatus::Approved && actions(actor, Action::ReleasePublish),
+        ask_code,
+        problem,
+    };
+    (status, page).into_response()
+}
+
+async fn load(st: &AppState, actor: &Actor, rid: &str) -> Result<Release, Error> {
+    let id: ReleaseId = rid.parse().map_err(|_| Error::NotFound { kind: "release" })?;
+    st.app.get_release(actor, id).await
+}
+
+/// One release: its table, notes, differences and what may be done next.
+#[utoipa::path(get, path = "/releases/{id}", tag = "pages", params(("id" = String, Path, description = "Release id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
+pub async fn release_view(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/releases/{id}")) };
+    match load(&st, &auth.actor, &id).await {
+        Ok(r) => release_page(&st, &auth.actor, &r, false, None, StatusCode::OK).await,
+        Err(e) => page_error(&st, &auth.actor, e).await,
+    }
+}
+
+/// The print-ready HTML of a release.
+#[utoipa::path(get, path = "/releases/{id}/print", tag = "pages", params(("id" = String, Path, description = "Release id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
+pub async fn release_print(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/releases/{id}/print")) };
+    match load(&st, &auth.actor, &id).await {
+        Ok(r) => {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], render(&r, Format::Html))
+                .into_response()
+        }
+        Err(e) => page_error(&st, &auth.actor, e).await,
+    }
+}
+
+/// A release's outcome on its own page, or the error on it.
+async fn after(st: &AppState, actor: &Actor, id: &str, result: Result<Release, Error>) -> Response {
+    match result {
+        Ok(r) => Redirect::to(&format!("/releases/{}", r.id)).into_response(),
+        Err(e @ (Error::Conflict { .. } | Error::Unprocessable { .. })) => {
+            let api = ApiError::from(e);
+            match load(st, actor, id).await {
+                Ok(r) => release_page(st, actor, &r, false, Some(api.detail().to_string()), api.status()).await,
+                Err(e) => page_error(st, actor, e).await,
+            }
+        }
+        Err(e) => page_error(st, actor, e).await,
+    }
+}
+
+/// Approves a draft (refused while flags are open or when the figures moved).
+#[utoipa::path(post, path = "/releases/{id}/approve", tag = "pages", params(("id" = String, Path, description = "Release id")), responses((status = 303, description = "to the release"), (status = 409, description = "HTML with why not")))]
+pub async fn release_approve(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/releases/{id}")) };
+    let result = match id.parse::<ReleaseId>() {
+        Ok(rid) => st.app.approve_release(&auth.actor, rid).await,
+        Err(_) => Err(Error::NotFound { kind: "release" }),
+    };
+    after(&st, &auth.actor, &id, result).await
+}
+
+/// The publish form: the second factor's code when the last one is not fresh.
+#[derive(Debug, Default, Deserialize)]
+pub struct PublishForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// Publishes an approved release (version N, SHA-256); asks for a code when needed.
+#[utoipa::path(post, path = "/releases/{id}/publish", tag = "pages", params(("id" = String, Path, description = "Release id")), responses((status = 303, description = "to the release"), (status = 401, description = "HTML asking for the code"), (status = 409, description = "HTML with why not")))]
+pub async fn release_publish(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    form: Result<Form<PublishForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/releases/{id}")) };
+    let actor = &auth.actor;
+    let Ok(rid) = id.parse::<ReleaseId>() else {
+        return page_error(&st, actor, Error::NotFound { kind: "release" }).await;
+    };
+    let code = form.map(|Form(f)| f.code).unwrap_or_default();
+    let mut session = auth.session.clone();
+    if !code.trim().is_empty() {
+        match st.app.step_up(actor, &session, code.trim()).await {
+            Ok(()) => session.factor_at = Some(taskforce_core::clock::Clock::now(st.app.clock.as_ref())),
+            Err(_) => {
+                return match load(&st, actor, &id).await {
+                    Ok(r) => {
+                        let problem = Some("That code was not accepted. Enter the current code.".to_string());
+                        release_page(&st, actor, &r, true, problem, StatusCode::UNAUTHORIZED).await
+                    }
+                    Err(e) => page_error(&st, actor, e).await,
+                };
+            }
+        }
+    }
+    match st.app.publish_release(actor, Some(&session), rid).await {
+        Err(Error::StepUpRequired) => match load(&st, actor, &id).await {
+            Ok(r) => {
+                let problem = Some("Publishing needs your second factor again: enter your current code.".to_string());
+                release_page(&st, actor, &r, true, problem, StatusCode::UNAUTHORIZED).await
+            }
+            Err(e) => page_error(&st, actor, e).await,
+        },
+        other => after(&st, actor, &id, other).await,
+    }
+}

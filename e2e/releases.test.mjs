@@ -1,0 +1,78 @@
+// A PIO drafts a release, a commander resolves the open flags, approves and
+// publishes it; the published version cannot be edited.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, context, signIn, shot, accessible, PHONE, DESK, BASE } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function releasesOf(page) {
+  await page.goto(`${BASE}/operations`);
+  await page.getByRole('link', { name: /Operation United Front/ }).first().click();
+  await page.waitForSelector('svg.map');
+  await page.goto(page.url().replace(/\?.*$/, '') + '/releases');
+  await page.waitForSelector('h1');
+}
+
+test('a PIO drafts, a commander resolves the flags, approves and publishes; the published version is frozen', async () => {
+  const pioCtx = await context(browser, PHONE);
+  const pio = await pioCtx.newPage();
+  await signIn(pio, 'pio.mo-ago');
+  await releasesOf(pio);
+  await accessible(pio, 'releases');
+  assert.equal(await pio.getByRole('button', { name: 'Resolve flag' }).count(), 0, 'a PIO does not resolve flags');
+  await pio.getByLabel('Preset').selectOption('press');
+  await pio.getByRole('button', { name: 'Draft from the current figures' }).click();
+  await pio.waitForSelector('#release-status');
+  assert.equal((await pio.locator('#release-status').textContent()).trim(), 'draft');
+  assert.equal(await pio.getByRole('button', { name: 'Approve' }).count(), 0, 'a PIO does not approve');
+  const draftUrl = pio.url();
+  await accessible(pio, 'a draft release');
+  await shot(pio, 'release-draft-phone');
+
+  const deskCtx = await context(browser, DESK);
+  const boss = await deskCtx.newPage();
+  await signIn(boss, 'commander.mo-ago');
+  // Approving with a flag open is refused, with the reason on the page.
+  await boss.goto(draftUrl);
+  await boss.getByRole('button', { name: 'Approve' }).click();
+  await boss.waitForSelector('#problem');
+  assert.match(await boss.locator('#problem').textContent(), /flag/i);
+  // Every open flag resolved with a reason.
+  await releasesOf(boss);
+  while (await boss.getByRole('button', { name: 'Resolve flag' }).count() > 0) {
+    const item = boss.locator('li.flag-item').first();
+    await item.getByLabel('Why this is settled').fill('Checked with the state coordinator by phone.');
+    await item.getByRole('button', { name: 'Resolve flag' }).click();
+    await boss.waitForSelector('#notice');
+  }
+  assert.ok(await boss.locator('#no-flags').isVisible());
+  await boss.goto(draftUrl);
+  await boss.getByRole('button', { name: 'Approve' }).click();
+  await boss.waitForFunction(() => document.querySelector('#release-status')?.textContent.trim() === 'approved');
+  await boss.getByRole('button', { name: 'Publish' }).click();
+  await boss.waitForFunction(() => document.querySelector('#release-status')?.textContent.trim() === 'published');
+  assert.match(await boss.locator('#release-version').textContent(), /^v\d+$/);
+  assert.match(await boss.locator('#release-sha').textContent(), /^[0-9a-f]{64}$/);
+  assert.equal(await boss.getByRole('button', { name: 'Approve' }).count(), 0);
+  assert.equal(await boss.getByRole('button', { name: 'Publish' }).count(), 0);
+  assert.ok(await boss.locator('#frozen').isVisible());
+  await accessible(boss, 'a published release');
+  await shot(boss, 'release-published-desk');
+  // Trying anyway (a stale tab, a crafted request): refused, nothing changes.
+  const again = await boss.request.post(draftUrl + '/approve', { headers: { origin: BASE } });
+  assert.equal(again.status(), 409);
+  assert.match(await again.text(), /id="problem"/, 'the page says why');
+  await boss.reload();
+  assert.equal((await boss.locator('#release-status').textContent()).trim(), 'published');
+  // The print-ready page carries the same totals.
+  const print = await boss.request.get(draftUrl + '/print');
+  assert.equal(print.status(), 200);
+  assert.match(await print.text(), /<table/);
+  for (const c of [pioCtx, deskCtx]) {
+    assert.deepEqual(c.offsite, []);
+    await c.close();
+  }
+});
