@@ -7,6 +7,7 @@ mod board;
 mod events;
 mod releases;
 mod tally;
+mod victims;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -51,6 +52,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(releases::release_print))
         .routes(routes!(releases::release_approve))
         .routes(routes!(releases::release_publish))
+        .routes(routes!(victims::victims_page))
+        .routes(routes!(victims::result_view))
+        .routes(routes!(victims::result_reveal))
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))
         .routes(routes!(password_page, password_submit))

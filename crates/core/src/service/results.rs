@@ -408,6 +408,16 @@ impl App {
         Ok(Page::from_rows(rows.iter().map(ResultView::from).collect(), page.limit, |r| r.id.to_string()))
     }
 
+    /// One record's current version, for those who may read it (another
+    /// agency's record answers not found, as the access table says).
+    pub async fn get_result(&self, actor: &Actor, id: ResultId) -> Result<ResultView> {
+        let mut tx = self.read().await?;
+        let (op, last) = self.current(tx.as_mut(), id).await?;
+        drop(tx);
+        self.on_record(actor, Action::ResultRead, &op, &last).await?;
+        Ok(ResultView::from(&last))
+    }
+
     /// The sealed identity of a victim or an arrestee: for the roles the
     /// access table allows (`victim.reveal`, `arrestee.reveal`), after a recent
     /// second factor, and every view audited.

@@ -1,0 +1,266 @@
+//! Victim services: the victims of an operation with their needs, medical
+//! care and referrals, for advocates and the agencies' own people; a
+//! record's page; and an identity shown only to the roles the access table
+//! allows, after a fresh second factor, every view audited by the use case.
+//! Another agency's record reads "not found".
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use taskforce_core::Error;
+use taskforce_core::actor::Actor;
+use taskforce_core::ids::{OperationId, ResultId};
+use taskforce_core::page::PageRequest;
+use taskforce_core::policy::{Action, Resource, authorize};
+use taskforce_core::results::Detail;
+use taskforce_core::service::results::ResultView;
+
+use super::{Frame, page_error, to_login, who};
+use crate::AppState;
+use crate::extract::Auth;
+use crate::problem::ApiError;
+
+/// A victim as the list shows it: needs and care, never who.
+pub struct VictimLine {
+    id: String,
+    state: String,
+    age: String,
+    status: String,
+    rescued: bool,
+    services: bool,
+    needed_medical: bool,
+    medical_given: bool,
+    referrals: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "victims.html")]
+struct VictimsPage {
+    frame: Frame,
+    id: String,
+    name: String,
+    victims: Vec<VictimLine>,
+}
+
+fn line(r: &ResultView) -> Option<VictimLine> {
+    let Detail::Victim(v) = &r.detail else { return None };
+    let referrals: Vec<&str> = v.referrals.iter().map(|x| x.as_str()).collect();
+    Some(VictimLine {
+        id: r.id.to_string(),
+        state: r.state.name().to_string(),
+        age: v.age_band.to_string(),
+        status: v.status.as_str().replace('_', " "),
+        rescued: v.rescued,
+        services: v.received_services,
+        needed_medical: v.needed_medical,
+        medical_given: v.medical_given,
+        referrals: if referrals.is_empty() {
+            "none".into()
+        } else {
+            format!(
+                "{}{}",
+                referrals.join(", "),
+                if v.referral_consent { " (consented)" } else { " (no consent recorded)" }
+            )
+        },
+    })
+}
+
+/// The victims of an operation (needs, care, referrals; no identities).
+#[utoipa::path(get, path = "/operations/{id}/victims", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
+pub async fn victims_page(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/victims")) };
+    let actor = &auth.actor;
+    let Ok(op_id) = id.parse::<OperationId>() else {
+        return page_error(&st, actor, Error::NotFound { kind: "operation" }).await;
+    };
+    let mut victims = Vec::new();
+    let mut after = None;
+    loop {
+        let page = PageRequest { after: after.clone(), limit: 1000 };
+        match st.app.list_results(actor, op_id, &page).await {
+            Ok(p) => {
+                victims.extend(p.items.iter().filter(|r| !r.void).filter_map(line));
+                match p.next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            Err(e) => return page_error(&st, actor, e).await,
+        }
+    }
+    let name = match st.app.get_operation(actor, op_id).await {
+        Ok(d) => d.operation.name,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    VictimsPage { frame: Frame::new(&st, who(&st, actor).await), id, name, victims }.into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "result.html")]
+struct ResultPage {
+    frame: Frame,
+    id: String,
+    operation_id: String,
+    kind: String,
+    state: String,
+    occurred: String,
+    facts: Vec<(String, String)>,
+    has_identity: bool,
+    may_reveal: bool,
+    ask_code: bool,
+    identity: Option<Vec<(String, String)>>,
+    problem: Option<String>,
+}
+
+fn facts(r: &ResultView) -> Vec<(String, String)> {
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
+    match &r.detail {
+        Detail::Victim(v) => vec![
+            ("Age band".into(), v.age_band.to_string()),
+            ("Status".into(), v.status.as_str().replace('_', " ")),
+            ("Rescued".into(), yes(v.rescued)),
+            ("Received services".into(), yes(v.received_services)),
+            ("Needed medical care".into(), yes(v.needed_medical)),
+            ("Was given medical care".into(), yes(v.medical_given)),
+            (
+                "Referrals".into(),
+                if v.referrals.is_empty() {
+                    "none".into()
+                } else {
+                    v.referrals.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+                },
+            ),
+            ("Consented to referrals".into(), yes(v.referral_consent)),
+            ("Also arrested".into(), yes(v.also_arrested)),
+        ],
+        Detail::Arrest { charges } => charges
+            .iter()
+            .map(|c| ("Charge".to_string(), format!("{} (NIBRS {})", c.statute, c.nibrs.as_str())))
+            .collect(),
+        Detail::SearchWarrant { event } => {
+            vec![("Event".into(), event.clone().unwrap_or_else(|| "not linked".into()))]
+        }
+        Detail::Business { business_kind } => vec![("Kind".into(), business_kind.as_str().replace('_', " "))],
+        Detail::Seizure(s) => vec![
+            ("What".into(), s.kind.as_str().to_string()),
+            (
+                "Amount".into(),
+                if s.withheld { "withheld".into() } else { s.amount_usd.map_or("–".into(), |a| format!("${a}")) },
+            ),
+        ],
+    }
+}
+
+/// Whether to offer the identity: the access table's answer for this record
+/// (the use case asks again, and audits, when it is asked for).
+async fn may_reveal(st: &AppState, actor: &Actor, r: &ResultView) -> bool {
+    let action = if matches!(r.detail, Detail::Arrest { .. }) { Action::ArresteeReveal } else { Action::VictimReveal };
+    let Ok(op) = st.app.get_operation(actor, r.operation_id).await else { return false };
+    let members = op.operation.members();
+    let res = Resource::Record { agency_id: r.agency_id, members: &members };
+    r.has_identity && authorize(actor, action, &res, "result").is_ok()
+}
+
+async fn result_page(
+    st: &AppState,
+    actor: &Actor,
+    r: &ResultView,
+    identity: Option<Vec<(String, String)>>,
+    ask_code: bool,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let tz = taskforce_core::time::TzName::parse("zone", "America/Chicago")
+        .unwrap_or_else(|_| taskforce_core::time::TzName::utc());
+    let page = ResultPage {
+        frame: Frame::new(st, who(st, actor).await),
+        id: r.id.to_string(),
+        operation_id: r.operation_id.to_string(),
+        kind: r.detail.kind().as_str().replace('_', " "),
+        state: r.state.name().to_string(),
+        occurred: tz.display(r.occurred_at),
+        facts: facts(r),
+        has_identity: r.has_identity,
+        may_reveal: may_reveal(st, actor, r).await,
+        ask_code,
+        identity,
+        problem,
+    };
+    (status, page).into_response()
+}
+
+async fn load(st: &AppState, actor: &Actor, id: &str) -> Result<ResultView, Error> {
+    let rid: ResultId = id.parse().map_err(|_| Error::NotFound { kind: "result" })?;
+    st.app.get_result(actor, rid).await
+}
+
+/// One record (no identity until asked for, by those allowed).
+#[utoipa::path(get, path = "/results/{id}", tag = "pages", params(("id" = String, Path, description = "Result id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
+pub async fn result_view(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/results/{id}")) };
+    match load(&st, &auth.actor, &id).await {
+        Ok(r) => result_page(&st, &auth.actor, &r, None, false, None, StatusCode::OK).await,
+        Err(e) => page_error(&st, &auth.actor, e).await,
+    }
+}
+
+/// The reveal form: the second factor's code when the last one is not fresh.
+#[derive(Debug, Default, Deserialize)]
+pub struct RevealForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// Shows the identity once, to those allowed, after a fresh factor (audited).
+#[utoipa::path(post, path = "/results/{id}/identity", tag = "pages", params(("id" = String, Path, description = "Result id")), responses((status = 200, description = "HTML with the identity"), (status = 401, description = "HTML asking for the code"), (status = 404, description = "not found")))]
+pub async fn result_reveal(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    form: Result<Form<RevealForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/results/{id}")) };
+    let actor = &auth.actor;
+    let r = match load(&st, actor, &id).await {
+        Ok(r) => r,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    let code = form.map(|Form(f)| f.code).unwrap_or_default();
+    let mut session = auth.session.clone();
+    if !code.trim().is_empty() {
+        if st.app.step_up(actor, &session, code.trim()).await.is_err() {
+            let problem = Some("That code was not accepted. Enter the current code.".to_string());
+            return result_page(&st, actor, &r, None, true, problem, StatusCode::UNAUTHORIZED).await;
+        }
+        session.factor_at = Some(taskforce_core::clock::Clock::now(st.app.clock.as_ref()));
+    }
+    match st.app.reveal_identity(actor, &session, r.id).await {
+        Ok(i) => {
+            let mut shown = Vec::new();
+            if let Some(n) = &i.name {
+                shown.push(("Name".to_string(), n.clone()));
+            }
+            if let Some(d) = &i.date_of_birth {
+                shown.push(("Date of birth".to_string(), d.to_string()));
+            }
+            if let Some(c) = &i.contact {
+                shown.push(("Contact".to_string(), c.clone()));
+            }
+            result_page(&st, actor, &r, Some(shown), false, None, StatusCode::OK).await
+        }
+        Err(Error::StepUpRequired) => {
+            let problem = Some("Showing an identity needs your second factor again: enter your current code.".into());
+            result_page(&st, actor, &r, None, true, problem, StatusCode::UNAUTHORIZED).await
+        }
+        Err(e) => page_error(&st, actor, e).await,
+    }
+}
