@@ -72,6 +72,25 @@ fn queries(world: &World, n: u64) -> Vec<Span> {
     (0..QUERIES).map(|i| world.event(n + i, &mut qrng, T0, THREE_YEARS)).collect()
 }
 
+/// Writes spans for PostGIS: id (from 1), agency, radius, lon, lat, widened window in epoch seconds.
+fn write_tsv(path: &Path, spans: impl Iterator<Item = (usize, Span)>, agencies: usize) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("tsv"));
+    for (i, (k, s)) in spans.enumerate() {
+        let (w0, w1) = (s.start - s.buffer, s.end + s.buffer);
+        let line = [
+            (i + 1).to_string(),
+            (k % agencies).to_string(),
+            s.radius_m.to_string(),
+            s.lon.to_string(),
+            s.lat.to_string(),
+            w0.as_second().to_string(),
+            w1.as_second().to_string(),
+        ];
+        writeln!(f, "{}", line.join("\t")).expect("write");
+    }
+    f.flush().expect("flush");
+}
+
 /// Builds the cached database and the TSV files for PostGIS; gives the number of agencies.
 fn prepare(dir: &Path, n: u64) -> usize {
     let ready = dir.join("ready");
@@ -102,40 +121,8 @@ fn prepare(dir: &Path, n: u64) -> usize {
     });
     eprintln!("  database in {:.0} s; writing TSV files for PostGIS ...", t.elapsed().as_secs_f64());
     let (world, mut rng) = world();
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("events.tsv")).expect("tsv"));
-    for (i, (k, s)) in stored(&world, &mut rng, n).enumerate() {
-        let (w0, w1) = (s.start - s.buffer, s.end + s.buffer);
-        writeln!(
-            f,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            i + 1,
-            k % agencies,
-            s.radius_m,
-            s.lon,
-            s.lat,
-            w0.as_second(),
-            w1.as_second()
-        )
-        .expect("write");
-    }
-    f.flush().expect("flush");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("queries.tsv")).expect("tsv"));
-    for (i, s) in queries(&world, n).iter().enumerate() {
-        let (w0, w1) = (s.start - s.buffer, s.end + s.buffer);
-        writeln!(
-            f,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            i + 1,
-            agency_of(s) % agencies,
-            s.radius_m,
-            s.lon,
-            s.lat,
-            w0.as_second(),
-            w1.as_second()
-        )
-        .expect("write");
-    }
-    f.flush().expect("flush");
+    write_tsv(&dir.join("events.tsv"), stored(&world, &mut rng, n), agencies);
+    write_tsv(&dir.join("queries.tsv"), queries(&world, n).into_iter().map(|s| (agency_of(&s), s)), agencies);
     std::fs::write(&ready, agencies.to_string()).expect("marker");
     eprintln!("  ready in {:.0} s", t.elapsed().as_secs_f64());
     agencies

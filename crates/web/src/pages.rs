@@ -5,6 +5,7 @@
 
 mod board;
 mod events;
+mod live;
 mod releases;
 mod tally;
 mod victims;

@@ -5,8 +5,6 @@
 //! live part is re-sent over Server-Sent Events whenever something was
 //! written, each time built for the viewer, so it shows only what they may see.
 
-use std::hash::{Hash, Hasher};
-
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -281,12 +279,6 @@ async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'stat
     Ok(Live { totals, rows, flags, open_flags: r.open_flags, announced, measure, cells, points, legend, points_note })
 }
 
-fn fingerprint(html: &str) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    html.hash(&mut h);
-    format!("{:016x}", h.finish())
-}
-
 fn timeline(d: &OperationDetail) -> (Vec<Bar>, Vec<Tick>, String) {
     let o = &d.operation;
     let mut windows: Vec<(String, taskforce_core::time::Window, Option<String>)> =
@@ -425,7 +417,7 @@ pub async fn board_page(
         zones: zones.join(", "),
         measure,
         shapes: map::shapes(),
-        live_id: fingerprint(&html),
+        live_id: super::live::fingerprint(&html),
         live: html,
         bars,
         ticks,
@@ -437,10 +429,7 @@ pub async fn board_page(
     .into_response()
 }
 
-/// How long a board stream lives before the browser reconnects (which
-/// checks the session again).
-const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
-/// How often a stream looks without being woken (other instances' writes).
+/// How often a board stream looks without being woken (other instances' writes).
 const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The board's live part as Server-Sent Events (`event: board`, `id:` a
@@ -454,46 +443,16 @@ pub async fn board_live(
     Query(q): Query<BoardQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
     let QuietAuth(auth) = auth?;
     let op_id: OperationId = id.parse().map_err(|_| Error::NotFound { kind: "operation" })?;
     let d = st.app.get_operation(&auth.actor, op_id).await?;
     let measure = measure_of(&q);
     // Fails now, with a status, if the viewer may not read the report.
     live(&st, &auth.actor, &d, measure).await?;
-    // What the browser last got: the stream's own id on a reconnect, else what the page was built with.
-    let last = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(q.since.clone())
-        .unwrap_or_default();
-    let mut changes = st.changes.subscribe();
-    changes.borrow_and_update();
-    let (actor, until) = (auth.actor, tokio::time::Instant::now() + STREAM_LIFETIME);
-    let stream = futures_util::stream::unfold((last, true, changes), move |(last, first, mut changes)| {
+    let last = super::live::last_seen(&headers, q.since.as_deref());
+    let actor = auth.actor;
+    Ok(super::live::stream(&st.clone(), "board", last, STREAM_POLL, move || {
         let (st, actor, d) = (st.clone(), actor.clone(), d.clone());
-        async move {
-            let mut first = first;
-            loop {
-                if !first {
-                    // Woken by a write here, or after a while for writes elsewhere; ends with its lifetime.
-                    let wait = tokio::time::timeout(STREAM_POLL, changes.changed());
-                    match tokio::time::timeout_at(until, wait).await {
-                        Err(_) | Ok(Ok(Err(_))) => return None,
-                        Ok(_) => {}
-                    }
-                }
-                first = false;
-                changes.borrow_and_update();
-                let html = live(&st, &actor, &d, measure).await.ok()?.render().ok()?;
-                let id = fingerprint(&html);
-                if id != last {
-                    let ev = SseEvent::default().event("board").id(id.clone()).data(html);
-                    return Some((Ok::<_, std::convert::Infallible>(ev), (id, false, changes)));
-                }
-            }
-        }
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+        async move { live(&st, &actor, &d, measure).await.ok()?.render().ok() }
+    }))
 }

@@ -358,13 +358,6 @@ async fn inbox(st: &AppState, actor: &Actor) -> Result<InboxLive, Error> {
     Ok(InboxLive { alerts, outcomes, can_resolve })
 }
 
-fn fingerprint(html: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    html.hash(&mut h);
-    format!("{:016x}", h.finish())
-}
-
 /// What the inbox page says after an action.
 #[derive(Debug, Deserialize)]
 pub struct NoticeQuery {
@@ -388,8 +381,13 @@ pub async fn alerts_page(
         Some("resolved") => Some("Outcome recorded.".to_string()),
         _ => None,
     };
-    AlertsPage { frame: Frame::new(&st, who(&st, &auth.actor).await), live_id: fingerprint(&live), live, notice }
-        .into_response()
+    AlertsPage {
+        frame: Frame::new(&st, who(&st, &auth.actor).await),
+        live_id: super::live::fingerprint(&live),
+        live,
+        notice,
+    }
+    .into_response()
 }
 
 /// Acknowledges an alert, then back to the inbox.
@@ -446,44 +444,13 @@ pub async fn alerts_live(
     Query(q): Query<super::board::BoardQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
     let QuietAuth(auth) = auth?;
     inbox(&st, &auth.actor).await?;
-    let last = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(q.since.clone())
-        .unwrap_or_default();
-    let (actor, wake, changes) = (auth.actor, st.alerts_changed.clone(), st.changes.subscribe());
-    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
-    let stream = futures_util::stream::unfold((last, true, changes), move |(last, first, mut changes)| {
-        let (st, actor, wake) = (st.clone(), actor.clone(), wake.clone());
-        async move {
-            let mut first = first;
-            loop {
-                if !first {
-                    let woken = async {
-                        tokio::select! {
-                            () = wake.notified() => {},
-                            _ = changes.changed() => {},
-                        }
-                    };
-                    let wait = tokio::time::timeout(std::time::Duration::from_secs(3), woken);
-                    if tokio::time::timeout_at(until, wait).await.is_err() {
-                        return None;
-                    }
-                }
-                first = false;
-                changes.borrow_and_update();
-                let html = inbox(&st, &actor).await.ok()?.render().ok()?;
-                let id = fingerprint(&html);
-                if id != last {
-                    let ev = SseEvent::default().event("inbox").id(id.clone()).data(html);
-                    return Some((Ok::<_, std::convert::Infallible>(ev), (id, false, changes)));
-                }
-            }
-        }
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+    let last = super::live::last_seen(&headers, q.since.as_deref());
+    let actor = auth.actor;
+    // Escalations are written by the scheduler, not a request: the short poll finds them.
+    Ok(super::live::stream(&st.clone(), "inbox", last, std::time::Duration::from_secs(3), move || {
+        let (st, actor) = (st.clone(), actor.clone());
+        async move { inbox(&st, &actor).await.ok()?.render().ok() }
+    }))
 }

@@ -36,6 +36,16 @@ const FIELDS: &[(&str, &str)] = &[
     ("currency_usd", "Currency seized, US dollars"),
 ];
 
+/// The seven counts of a parsed line, in [`FIELDS`] order.
+fn parsed_counts(t: &taskforce_core::tally::ParsedTally) -> [Option<u64>; 7] {
+    [t.arrests, t.victims, t.minor_victims, t.needed_medical, t.search_warrants, t.businesses, t.currency_usd]
+}
+
+/// The seven counts of a stored tally, in [`FIELDS`] order.
+fn tally_counts(t: &taskforce_core::aggregate::Reported) -> [Option<u64>; 7] {
+    [t.arrests, t.victims, t.minor_victims, t.needed_medical, t.search_warrants, t.businesses, t.currency_usd]
+}
+
 /// What the form sent, as typed (kept as text so a mistake is shown back as typed).
 #[derive(Debug, Default, Deserialize)]
 pub struct TallyForm {
@@ -293,18 +303,8 @@ pub async fn tally_submit(
             let name = taskforce_core::states::StateCode::parse_iso(iso).map_or(iso.clone(), |s| s.name().to_string());
             let mut parts: Vec<String> = FIELDS
                 .iter()
-                .filter_map(|(n, label)| {
-                    let v = match *n {
-                        "arrests" => t.arrests,
-                        "victims" => t.victims,
-                        "minor_victims" => t.minor_victims,
-                        "needed_medical" => t.needed_medical,
-                        "search_warrants" => t.search_warrants,
-                        "businesses" => t.businesses,
-                        _ => t.currency_usd,
-                    };
-                    v.map(|v| format!("{label}: {v}"))
-                })
+                .zip(parsed_counts(t))
+                .filter_map(|((_, label), v)| v.map(|v| format!("{label}: {v}")))
                 .collect();
             if t.currency_withheld {
                 parts.push("currency seized, amount withheld".into());
@@ -322,16 +322,7 @@ pub async fn tally_submit(
             && let Some((iso, t)) = parsed.states.iter().next()
         {
             f.state = iso.clone();
-            for (n, _) in FIELDS {
-                let v = match *n {
-                    "arrests" => t.arrests,
-                    "victims" => t.victims,
-                    "minor_victims" => t.minor_victims,
-                    "needed_medical" => t.needed_medical,
-                    "search_warrants" => t.search_warrants,
-                    "businesses" => t.businesses,
-                    _ => t.currency_usd,
-                };
+            for ((n, _), v) in FIELDS.iter().zip(parsed_counts(t)) {
                 f.set(n, v);
             }
             f.currency_withheld = t.currency_withheld.then(|| "on".to_string());
@@ -357,18 +348,8 @@ pub async fn tally_submit(
             let mut saved = format!("Saved at {}: {name}", tz.display(t.recorded_at));
             let figures: Vec<String> = FIELDS
                 .iter()
-                .filter_map(|(n, label)| {
-                    let v = match *n {
-                        "arrests" => t.figures.arrests,
-                        "victims" => t.figures.victims,
-                        "minor_victims" => t.figures.minor_victims,
-                        "needed_medical" => t.figures.needed_medical,
-                        "search_warrants" => t.figures.search_warrants,
-                        "businesses" => t.figures.businesses,
-                        _ => t.figures.currency_usd,
-                    };
-                    v.map(|v| format!("{label} {v}"))
-                })
+                .zip(tally_counts(&t.figures))
+                .filter_map(|((_, label), v)| v.map(|v| format!("{label} {v}")))
                 .collect();
             if !figures.is_empty() {
                 saved.push_str(&format!(", {}", figures.join(", ")));
