@@ -189,11 +189,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let auth = authenticate_parts(parts, &AppState::from_ref(state)).await?;
-        if auth.session.must_change_password {
-            return Err(Error::PasswordChangeRequired.into());
-        }
-        Ok(auth)
+        usable(authenticate_parts(parts, &AppState::from_ref(state)).await?)
     }
 }
 
@@ -215,6 +211,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(RequestOrigin(origin_of(parts)))
     }
+}
+
+/// A session whose expired password must first be changed may do nothing else.
+fn usable(auth: Auth) -> Result<Auth, ApiError> {
+    if auth.session.must_change_password { Err(Error::PasswordChangeRequired.into()) } else { Ok(auth) }
 }
 
 async fn authenticate_parts(parts: &Parts, st: &AppState) -> Result<Auth, ApiError> {
@@ -255,11 +256,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let auth = authenticate_parts_as(parts, &AppState::from_ref(state), false).await?;
-        if auth.session.must_change_password {
-            return Err(Error::PasswordChangeRequired.into());
-        }
-        Ok(QuietAuth(auth))
+        usable(authenticate_parts_as(parts, &AppState::from_ref(state), false).await?).map(QuietAuth)
     }
 }
 

@@ -111,6 +111,17 @@ struct ErrorPage {
     message: String,
 }
 
+/// The session with its factor proved now, when the form carried a code
+/// (`Ok` unchanged when it carried none); `Err` when the code was refused.
+async fn with_code(st: &AppState, auth: &Auth, code: &str) -> Result<taskforce_core::auth::Session, ()> {
+    let mut session = auth.session.clone();
+    if !code.trim().is_empty() {
+        st.app.step_up(&auth.actor, &session, code.trim()).await.map_err(|_| ())?;
+        session.factor_at = Some(taskforce_core::clock::Clock::now(st.app.clock.as_ref()));
+    }
+    Ok(session)
+}
+
 /// An error as a page (the API's problem codes, for people): another
 /// agency's object reads "not found", as the API answers 404.
 async fn page_error(st: &AppState, actor: &Actor, e: Error) -> Response {

@@ -119,6 +119,15 @@ pub struct AgencyLine {
     phone: String,
 }
 
+fn agency_line(p: &taskforce_core::operation::Participation, a: &taskforce_core::agency::Agency) -> AgencyLine {
+    AgencyLine {
+        name: a.name.clone(),
+        role: p.role.as_str().to_string(),
+        duty: a.duty_contact.name.clone(),
+        phone: a.duty_contact.phone.clone(),
+    }
+}
+
 /// Which measure shades the map; for the stream, the fingerprint of what
 /// the page already shows.
 #[derive(Debug, Deserialize)]
@@ -368,12 +377,7 @@ pub async fn board_page(
             .iter()
             .filter_map(|p| {
                 let a = d.agencies.iter().find(|a| a.id == p.agency_id && a.home_state == s.state)?;
-                Some(AgencyLine {
-                    name: a.name.clone(),
-                    role: p.role.as_str().to_string(),
-                    duty: a.duty_contact.name.clone(),
-                    phone: a.duty_contact.phone.clone(),
-                })
+                Some(agency_line(p, a))
             })
             .collect();
         by_state.push(StateAgencies { name: s.state.name().to_string(), agencies });
@@ -383,12 +387,7 @@ pub async fn board_page(
         .iter()
         .filter_map(|p| {
             let a = d.agencies.iter().find(|a| a.id == p.agency_id)?;
-            (!o.states.iter().any(|s| s.state == a.home_state)).then(|| AgencyLine {
-                name: a.name.clone(),
-                role: p.role.as_str().to_string(),
-                duty: a.duty_contact.name.clone(),
-                phone: a.duty_contact.phone.clone(),
-            })
+            (!o.states.iter().any(|s| s.state == a.home_state)).then(|| agency_line(p, a))
         })
         .collect();
     if !others.is_empty() {

@@ -361,21 +361,15 @@ pub async fn release_publish(
         return page_error(&st, actor, Error::NotFound { kind: "release" }).await;
     };
     let code = form.map(|Form(f)| f.code).unwrap_or_default();
-    let mut session = auth.session.clone();
-    if !code.trim().is_empty() {
-        match st.app.step_up(actor, &session, code.trim()).await {
-            Ok(()) => session.factor_at = Some(taskforce_core::clock::Clock::now(st.app.clock.as_ref())),
-            Err(_) => {
-                return match load(&st, actor, &id).await {
-                    Ok(r) => {
-                        let problem = Some("That code was not accepted. Enter the current code.".to_string());
-                        release_page(&st, actor, &r, true, problem, StatusCode::UNAUTHORIZED).await
-                    }
-                    Err(e) => page_error(&st, actor, e).await,
-                };
+    let Ok(session) = super::with_code(&st, &auth, &code).await else {
+        return match load(&st, actor, &id).await {
+            Ok(r) => {
+                let problem = Some("That code was not accepted. Enter the current code.".to_string());
+                release_page(&st, actor, &r, true, problem, StatusCode::UNAUTHORIZED).await
             }
-        }
-    }
+            Err(e) => page_error(&st, actor, e).await,
+        };
+    };
     match st.app.publish_release(actor, Some(&session), rid).await {
         Err(Error::StepUpRequired) => match load(&st, actor, &id).await {
             Ok(r) => {

@@ -235,14 +235,10 @@ pub async fn result_reveal(
         Err(e) => return page_error(&st, actor, e).await,
     };
     let code = form.map(|Form(f)| f.code).unwrap_or_default();
-    let mut session = auth.session.clone();
-    if !code.trim().is_empty() {
-        if st.app.step_up(actor, &session, code.trim()).await.is_err() {
-            let problem = Some("That code was not accepted. Enter the current code.".to_string());
-            return result_page(&st, actor, &r, None, true, problem, StatusCode::UNAUTHORIZED).await;
-        }
-        session.factor_at = Some(taskforce_core::clock::Clock::now(st.app.clock.as_ref()));
-    }
+    let Ok(session) = super::with_code(&st, &auth, &code).await else {
+        let problem = Some("That code was not accepted. Enter the current code.".to_string());
+        return result_page(&st, actor, &r, None, true, problem, StatusCode::UNAUTHORIZED).await;
+    };
     match st.app.reveal_identity(actor, &session, r.id).await {
         Ok(i) => {
             let mut shown = Vec::new();
