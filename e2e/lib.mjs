@@ -54,11 +54,23 @@ export async function signIn(page, username, next = '/operations') {
       page.locator('.error').waitFor().then(() => 'refused'),
     ]);
     if (outcome === 'in') return;
-    // Wait into the next 30-second step, then take the new code from a fresh page.
-    await page.waitForTimeout(30000 - (Date.now() % 30000) + 500);
-    await page.goto(`${BASE}/login/code?next=${encodeURIComponent(next)}`);
+    // Wait for the next code: fresh code pages until the banner shows another one.
+    await expectNewCode(page, code, next);
   }
   throw new Error(`second step refused for ${username}: ${await page.locator('.error').textContent()}`);
+}
+
+/** Reloads the code page until the demo banner shows a code other than `used` (at most 40 s). */
+async function expectNewCode(page, used, next) {
+  const deadline = Date.now() + 40000;
+  for (;;) {
+    await page.goto(`${BASE}/login/code?next=${encodeURIComponent(next)}`);
+    const code = (await page.locator('.demo-code strong').textContent()).trim();
+    if (code !== used) return;
+    if (Date.now() > deadline) throw new Error('the demo code did not change within 40 s');
+    // The banner is rendered by the server: ask again once the page has settled.
+    await page.waitForLoadState('networkidle');
+  }
 }
 
 /** Saves a full-page screenshot under e2e/screenshots/ for a person to look at. */

@@ -136,6 +136,23 @@ impl App {
         .await
     }
 
+    /// Authorizes `action` on an operation before any input is read (a page
+    /// that refuses its form up front), recording a refusal.
+    pub async fn require_on_operation(&self, actor: &Actor, action: Action, op_id: OperationId) -> Result<()> {
+        let op = load_op(self.read().await?.as_mut(), op_id).await?;
+        self.on_operation(actor, action, &op).await
+    }
+
+    /// Whether `action` on an operation is allowed, without recording
+    /// anything: for offering a button, never for deciding (the use case
+    /// behind the button decides, and records a refusal).
+    pub async fn allowed_on_operation(&self, actor: &Actor, action: Action, op_id: OperationId) -> Result<bool> {
+        let op = load_op(self.read().await?.as_mut(), op_id).await?;
+        let (leads, members) = op_resource(&op);
+        let res = Resource::Operation { leads: &leads, members: &members };
+        Ok(crate::policy::authorize(actor, action, &res, "operation").is_ok())
+    }
+
     /// Authorizes `action` on a record, recording a refusal.
     async fn on_record(&self, actor: &Actor, action: Action, op: &Operation, r: &ResultRecord) -> Result<()> {
         let members = op.members();

@@ -394,8 +394,7 @@ pub async fn board_page(
         by_state.push(StateAgencies { name: "Federal and other partners".into(), agencies: others });
     }
     let (bars, ticks, timeline_height) = timeline(&d);
-    let can_tally =
-        taskforce_core::policy::authorize(&auth.actor, Action::TallyCreate, &Resource::Collection, "tally").is_ok();
+    let can_tally = st.app.allowed_on_operation(&auth.actor, Action::TallyCreate, op_id).await.unwrap_or(false);
     let hidden_note = if auth
         .actor
         .roles

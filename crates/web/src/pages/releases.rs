@@ -14,7 +14,7 @@ use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::ids::{OperationId, ReleaseId};
-use taskforce_core::policy::{Action, Resource, authorize};
+use taskforce_core::policy::Action;
 use taskforce_core::release::{Format, Release, ReleaseStatus, render};
 
 use super::{Frame, page_error, to_login, who};
@@ -84,12 +84,9 @@ pub struct Done {
     done: Option<String>,
 }
 
-fn actions(actor: &Actor, action: Action) -> bool {
-    // The operation's own scope: the page's use case decides the rest.
-    actor.agency_id.is_some_and(|a| {
-        let leads = [a];
-        authorize(actor, action, &Resource::Operation { leads: &leads, members: &leads }, "operation").is_ok()
-    })
+/// Whether to offer a button for `action` on the operation (the use case decides).
+async fn offer(st: &AppState, actor: &Actor, action: Action, op: OperationId) -> bool {
+    st.app.allowed_on_operation(actor, action, op).await.unwrap_or(false)
 }
 
 fn dash(v: Option<u64>) -> String {
@@ -147,8 +144,8 @@ pub async fn releases_page(
         name: op.operation.name.clone(),
         releases,
         flags,
-        can_draft: actions(actor, Action::ReleaseDraft),
-        can_resolve: actions(actor, Action::FlagResolve),
+        can_draft: offer(&st, actor, Action::ReleaseDraft, op_id).await,
+        can_resolve: offer(&st, actor, Action::FlagResolve, op_id).await,
         notice,
     }
     .into_response()
@@ -266,8 +263,9 @@ async fn release_page(
         totals,
         notes: c.notes.clone(),
         changes: r.changes.clone(),
-        can_approve: r.status == ReleaseStatus::Draft && actions(actor, Action::ReleaseApprove),
-        can_publish: r.status == ReleaseStatus::Approved && actions(actor, Action::ReleasePublish),
+        can_approve: r.status == ReleaseStatus::Draft && offer(st, actor, Action::ReleaseApprove, r.operation_id).await,
+        can_publish: r.status == ReleaseStatus::Approved
+            && offer(st, actor, Action::ReleasePublish, r.operation_id).await,
         ask_code,
         problem,
     };

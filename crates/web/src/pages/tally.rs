@@ -17,6 +17,7 @@ use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::aggregate::TallyInput;
 use taskforce_core::ids::OperationId;
+use taskforce_core::policy::Action;
 use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::service::results::Idempotency;
 
@@ -203,7 +204,7 @@ pub async fn tally_page(State(st): State<AppState>, auth: Result<Auth, ApiError>
         Err(e) => return page_error(&st, &auth.actor, e).await,
     };
     // Refused before the form is filled in, not after.
-    if let Err(e) = st.app.parse_tally_text(&auth.actor, d.operation.id, "").await {
+    if let Err(e) = st.app.require_on_operation(&auth.actor, Action::TallyCreate, d.operation.id).await {
         return page_error(&st, &auth.actor, e).await;
     }
     let f = blank(&d, &auth.actor);
@@ -279,7 +280,7 @@ pub async fn tally_submit(
         Err(e) => return page_error(&st, actor, e).await,
     };
     // Who may tally is decided before the body is looked at.
-    if let Err(e) = st.app.parse_tally_text(actor, d.operation.id, "").await {
+    if let Err(e) = st.app.require_on_operation(actor, Action::TallyCreate, d.operation.id).await {
         return page_error(&st, actor, e).await;
     }
     let Ok(Form(mut f)) = form else {
