@@ -335,12 +335,13 @@ pub trait StoreTx: Send {
     async fn conflicts_of_operation(&mut self, op: OperationId) -> Result<Vec<Conflict>, StoreError>;
     /// How many events were ever registered (for numbering).
     async fn count_events(&mut self) -> Result<u64, StoreError>;
-    /// Events inserted or changed after revision `after`, oldest change
-    /// first, at most `limit`: what an in-memory index of events has not seen.
+    /// Events inserted or changed after revision `after` and at most `upto`,
+    /// oldest change first, at most `limit`: what an in-memory index of
+    /// events has not seen.
     /// A span may be a little larger than the event (windows to whole seconds
     /// outward, a centimetre on the radius): the index only finds candidates,
     /// each checked again on its row.
-    async fn event_changes(&mut self, after: u64, limit: u32) -> Result<Vec<EventChange>, StoreError>;
+    async fn event_changes(&mut self, after: u64, upto: u64, limit: u32) -> Result<Vec<EventChange>, StoreError>;
     /// The highest event revision (0: no events).
     async fn max_event_rev(&mut self) -> Result<u64, StoreError>;
     /// The events with these keys (as in [`EventChange::key`]).

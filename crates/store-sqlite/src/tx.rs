@@ -1229,26 +1229,39 @@ impl StoreTx for SqliteTx {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn event_changes(&mut self, after: u64, limit: u32) -> R<Vec<EventChange>> {
-        // One row per chunk, packed by SQLite itself: a start-up reads millions of
-        // events, and decoding them one row at a time would take a minute. The
-        // windows are the widened ones, to whole seconds outward; the unit is hex.
-        let packed: Option<String> = sqlx::query_scalar(
-            "SELECT group_concat(rev || ',' || k || ',' || agency_id || ',' || hex(unit) || ',' || lat || ',' || \
-             lon || ',' || radius_m || ',' || unixepoch(substr(wstart, 1, 19)) || ',' || \
-             (unixepoch(substr(wend, 1, 19)) + 1) || ',' || (status = 'cancelled'), ';') \
-             FROM (SELECT rev, rowid AS k, agency_id, unit, lat, lon, radius_m, wstart, wend, status \
-             FROM events WHERE rev > ? ORDER BY rev LIMIT ?)",
-        )
-        .bind(i64::try_from(after).unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+    async fn event_changes(&mut self, after: u64, upto: u64, limit: u32) -> R<Vec<EventChange>> {
+        // One row per chunk, packed by SQLite itself from the narrow covering
+        // index of migration 0013 (integers only): a start-up reads millions of
+        // events, and sqlx copies every value of every row it hands over.
+        const PACK: &str = "SELECT group_concat(concat_ws(',', rev, k, agency_id, hex(unit), dx_lat, dx_lon, dx_r, \
+                            dx_ws, dx_we, status = 'cancelled'), ';') FROM (SELECT rev, rowid AS k, agency_id, unit, \
+                            dx_lat, dx_lon, dx_r, dx_ws, dx_we, status FROM events INDEXED BY events_dx \
+                            WHERE rev > ? AND rev <= ?";
+        // A range no wider than the limit needs no LIMIT (revisions are
+        // unique), and without it SQLite reads the index straight into the
+        // packing instead of through a subquery: a tenth less work at start.
+        let narrow = upto.saturating_sub(after) <= u64::from(limit);
+        let sql = if narrow { format!("{PACK})") } else { format!("{PACK} ORDER BY rev LIMIT ?)") };
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::try_from(upto).unwrap_or(i64::MAX));
+        if !narrow {
+            q = q.bind(i64::from(limit));
+        }
+        let packed: Option<String> = q.fetch_one(&mut *self.tx).await.map_err(map_err)?;
         let Some(packed) = packed else { return Ok(Vec::new()) };
-        let mut out: Vec<EventChange> = packed.split(';').map(unpack_change).collect::<R<_>>()?;
-        out.sort_unstable_by_key(|c| c.rev);
-        Ok(out)
+        let big = packed.len() >= 64 * 1024;
+        let unpack = move || {
+            let mut out: Vec<EventChange> = packed.split(';').map(unpack_change).collect::<R<_>>()?;
+            out.sort_unstable_by_key(|c| c.rev);
+            Ok(out)
+        };
+        // A big chunk (a start-up) is unpacked on a blocking thread, so the
+        // caller can add the previous chunk to its index meanwhile.
+        if !big {
+            return unpack();
+        }
+        tokio::task::spawn_blocking(unpack).await.map_err(|e| StoreError::Other(format!("unpacking events: {e}")))?
     }
 
     async fn max_event_rev(&mut self) -> R<u64> {
@@ -1875,30 +1888,31 @@ fn release_row(r: &SqliteRow) -> R<Release> {
 /// One event of [`StoreTx::event_changes`]'s packed rows.
 fn unpack_change(row: &str) -> R<EventChange> {
     let bad = || StoreError::Other("bad packed event row".into());
-    let f: Vec<&str> = row.split(',').collect();
-    let [rev, key, agency, unit, lat, lon, radius, w0, w1, cancelled] = f.as_slice() else { return Err(bad()) };
-    let num = |s: &str| s.parse::<f64>().map_err(|_| bad());
+    let mut f = row.split(',');
+    let mut next = || f.next().ok_or_else(bad);
     let int = |s: &str| s.parse::<i64>().map_err(|_| bad());
     let at = |s: &str| int(s).and_then(|v| Timestamp::from_second(v).map_err(|_| bad()));
-    let unit = (0..unit.len() / 2)
-        .map(|i| u8::from_str_radix(unit.get(2 * i..2 * i + 2).unwrap_or(""), 16).map_err(|_| bad()))
-        .collect::<R<Vec<u8>>>()?;
-    let key = int(key)?;
+    let (rev, key, agency, unit) = (int(next()?)?, int(next()?)?, next()?, next()?);
+    let (lat, lon, radius, w0, w1) = (int(next()?)?, int(next()?)?, int(next()?)?, at(next()?)?, at(next()?)?);
+    let cancelled = next()? == "1";
+    let unit = if unit.is_empty() { Vec::new() } else { hex::decode(unit).map_err(|_| bad())? };
+    // Fixed point as migration 0013 writes it: 10⁻⁷ degrees, centimetres.
+    let lat = lat as f64 / 1e7;
+    let lon = lon as f64 / 1e7;
     Ok(EventChange {
-        rev: u64::try_from(int(rev)?).map_err(|_| bad())?,
+        rev: u64::try_from(rev).map_err(|_| bad())?,
         key,
         span: Span {
             id: key.to_string(),
-            agency: (*agency).to_string(),
+            agency: agency.to_string(),
             unit: String::from_utf8(unit).map_err(|_| bad())?,
-            lat: num(lat)?,
-            lon: num(lon)?,
-            // SQLite prints 15 significant digits: a centimetre more keeps every candidate.
-            radius_m: num(radius)? + 0.01,
-            start: at(w0)?,
-            end: at(w1)?,
+            lat,
+            lon,
+            radius_m: radius as f64 / 100.0,
+            start: w0,
+            end: w1,
             buffer: jiff::SignedDuration::ZERO,
-            cancelled: *cancelled == "1",
+            cancelled,
         },
     })
 }

@@ -22,13 +22,18 @@ struct Db {
 async fn db() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+    let app = app_on(&store);
+    app.sync_reference_data().await.unwrap();
+    Db { _dir: dir, store, app }
+}
+
+/// An application (a server instance) on `store`.
+fn app_on(store: &Arc<SqliteStore>) -> App {
     let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
     let dummy = hasher.dummy_hash();
     let keys = taskforce_core::keys::KeyRing::generate().unwrap();
-    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), dummy)
-        .with_keys(Arc::new(taskforce_core::keys::StaticKeys(Arc::new(keys))));
-    app.sync_reference_data().await.unwrap();
-    Db { _dir: dir, store, app }
+    App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), dummy)
+        .with_keys(Arc::new(taskforce_core::keys::StaticKeys(Arc::new(keys))))
 }
 
 fn agency(short: &str, name: &str, ori: Option<&str>) -> AgencyInput {
@@ -495,4 +500,57 @@ async fn the_demo_night_has_its_plan_with_conflicts_alerts_and_outcomes() {
     drop(tx);
     let cov = d.app.coverage(&admin, op.id).await.unwrap();
     assert_eq!((cov.total.events, cov.total.registered_before_start, cov.total.late), (15, 14, 1));
+}
+
+#[tokio::test]
+async fn a_cold_start_reads_every_event_once_through_the_narrow_index_and_close_to_its_row() {
+    use taskforce_core::events::engine::Span;
+    let d = db().await;
+    d.app.load_demo(&Actor::local_admin(), None).await.unwrap();
+    // More than two chunks of 50,000, and not a multiple of one, so both
+    // connections read and the last range is short.
+    let at: jiff::Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
+    let spans = (0..120_007usize).map(|i| {
+        let span = Span {
+            id: String::new(),
+            agency: String::new(),
+            unit: if i % 3 == 0 { "Team, \"B\";".into() } else { String::new() },
+            lat: 25.0 + (i % 2000) as f64 * 0.01 + 0.000_000_04,
+            lon: -120.0 + (i / 2000) as f64 * 0.5 - 0.000_000_06,
+            radius_m: 100.0 + (i % 900) as f64 + 0.005,
+            start: at + jiff::SignedDuration::from_secs(i as i64 * 60) + jiff::SignedDuration::from_millis(250),
+            end: at + jiff::SignedDuration::from_secs(i as i64 * 60 + 3600),
+            buffer: jiff::SignedDuration::from_mins(30),
+            cancelled: false,
+        };
+        (i, span)
+    });
+    d.store.bench_fill_events(spans, at).await.unwrap();
+    let mut tx = d.store.begin(TxMode::Read).await.unwrap();
+    let total = tx.count_events().await.unwrap();
+    let max = tx.max_event_rev().await.unwrap();
+    let all = tx.event_changes(0, u64::MAX, 500_000).await.unwrap();
+    assert_eq!(all.len() as u64, total);
+    assert!(all.windows(2).all(|w| w[0].rev < w[1].rev));
+    // A range is (after, upto]: the pieces add up to the whole, each row once.
+    let mut pieces = 0;
+    for (a, b) in [(0, 1000), (1000, 1001), (1001, 70_000), (70_000, max)] {
+        let got = tx.event_changes(a, b, 100_000).await.unwrap();
+        assert!(got.iter().all(|c| c.rev > a && c.rev <= b));
+        pieces += got.len();
+    }
+    assert_eq!(pieces as u64, total);
+    // The packed span holds the row: never smaller in place, radius or time.
+    for c in all.iter().step_by(997) {
+        let row = tx.events_by_keys(&[c.key]).await.unwrap().remove(0).span();
+        assert!((c.span.lat - row.lat).abs() <= 0.5e-7 && (c.span.lon - row.lon).abs() <= 0.5e-7);
+        assert!(c.span.radius_m >= row.radius_m + 0.009 && c.span.radius_m <= row.radius_m + 0.03);
+        let (w0, w1) = (row.start - row.buffer, row.end + row.buffer);
+        assert!(c.span.start <= w0 && w0 - c.span.start < jiff::SignedDuration::from_secs(1));
+        assert!(c.span.end > w1 && c.span.end - w1 <= jiff::SignedDuration::from_secs(1));
+        assert_eq!(c.span.unit, row.unit);
+    }
+    drop(tx);
+    // A second instance starts cold and reads them all, each once.
+    assert_eq!(app_on(&d.store).warm_event_index(&mut |_| {}).await.unwrap() as u64, total);
 }

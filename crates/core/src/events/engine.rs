@@ -34,6 +34,10 @@ pub struct Span {
 
 impl Span {
     fn widened(&self) -> (Timestamp, Timestamp) {
+        if self.buffer.is_zero() {
+            // The usual case when rebuilding from the store (windows come widened).
+            return (self.start, self.end);
+        }
         (self.start - self.buffer, self.end + self.buffer)
     }
 }
@@ -154,7 +158,9 @@ pub struct Hit<'a> {
 pub struct Index {
     slots: Vec<Slot>,
     ids: Ids,
-    names: std::collections::HashMap<Box<str>, u32>,
+    // Looked up for every span added and every check: a fast hash (agency
+    // and unit names are not chosen by an attacker who could flood it).
+    names: std::collections::HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     runs: Vec<Vec<(u64, u32)>>,
     pending: Vec<(u64, u32)>,
     max_radius_m: f64,
@@ -260,16 +266,15 @@ impl Index {
         b.finish()
     }
 
-    /// Stores a span; gives back its keys.
-    fn add(&mut self, s: Span) -> Vec<(u64, u32)> {
+    /// Stores a span; appends its keys to `keys`.
+    fn add(&mut self, s: Span, keys: &mut Vec<(u64, u32)>) {
         let slot = self.slot(&s);
         let n = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
         let (la, lo) = (lat_cell(s.lat), lon_cell(s.lon));
-        let keys = bucket_range(slot.w0, slot.w1).map(|b| (key(b, la, lo), n)).collect();
+        keys.extend(bucket_range(slot.w0, slot.w1).map(|b| (key(b, la, lo), n)));
         self.max_radius_m = self.max_radius_m.max(s.radius_m);
         self.slots.push(slot);
         self.ids.push(&s.id);
-        keys
     }
 
     /// Adds many spans with one sort of their keys and at most one merge:
@@ -280,10 +285,11 @@ impl Index {
             *self = Self::bulk(spans);
             return;
         }
+        let mut pending = std::mem::take(&mut self.pending);
         for s in spans {
-            let keys = self.add(s);
-            self.pending.extend(keys);
+            self.add(s, &mut pending);
         }
+        self.pending = pending;
         self.pending.sort_unstable();
         if self.pending.len() > TAIL {
             self.merge();
@@ -293,7 +299,9 @@ impl Index {
     /// Adds a span (cancelled ones too: they simply never conflict). The
     /// tail it goes into stays sorted and becomes a run past 4,096 keys.
     pub fn insert(&mut self, s: Span) {
-        for k in self.add(s) {
+        let mut keys = Vec::with_capacity(4);
+        self.add(s, &mut keys);
+        for k in keys {
             let at = self.pending.partition_point(|e| *e < k);
             self.pending.insert(at, k);
         }
@@ -526,8 +534,7 @@ impl Builder {
 
     /// Adds a span.
     pub fn push(&mut self, s: Span) {
-        let keys = self.0.add(s);
-        self.1.extend(keys);
+        self.0.add(s, &mut self.1);
     }
 
     /// How many spans it holds.

@@ -15,6 +15,7 @@
 
 use std::collections::HashMap;
 
+use futures_util::future::join3;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -31,7 +32,7 @@ use crate::ids::{AgencyId, OperationId};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Resource};
 use crate::seal::Place;
-use crate::store::StoreTx;
+use crate::store::{EventChange, StoreTx};
 use crate::validate::text;
 
 use super::App;
@@ -153,43 +154,60 @@ impl App {
     /// check does not pay for it), calling `progress` with the count so far;
     /// gives how many events it read.
     pub async fn warm_event_index(&self, progress: &mut (dyn FnMut(usize) + Send)) -> Result<usize> {
-        let mut tx = self.read().await?;
-        let mut rev = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.rev;
+        let rev = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.rev;
         if rev > 0 {
-            return self.catch_up(tx.as_mut(), progress).await;
+            return self.catch_up(self.read().await?.as_mut(), progress).await;
         }
-        // A cold start: every chunk into one builder, one sort at the end.
-        let hint = usize::try_from(tx.count_events().await?).unwrap_or(0);
+        // A cold start reads revision ranges on two connections at once (the
+        // packing is SQLite's work, on its own threads) while this task adds
+        // the previous pair of ranges to the builder; one sort at the end.
+        // Each read transaction's snapshot starts at its first statement;
+        // `upto`, the smaller of the two newest revisions, holds every row the
+        // same in both, and whatever changed past it is read by the catch-up
+        // below.
+        let (mut a, mut b) = (self.read().await?, self.read().await?);
+        let upto = a.max_event_rev().await?.min(b.max_event_rev().await?);
+        let hint = usize::try_from(a.count_events().await?).unwrap_or(0);
         let mut builder = engine::Builder::with_capacity(hint);
         let mut max_key = 0;
-        loop {
-            let changes = tx.event_changes(rev, CATCH_UP_CHUNK).await?;
-            let n = changes.len();
+        let step = u64::from(CATCH_UP_CHUNK);
+        let mut lo = 0;
+        let mut read: Vec<EventChange> = Vec::new();
+        let mut add = |changes: Vec<EventChange>, builder: &mut engine::Builder| {
             for c in changes {
-                rev = c.rev;
                 max_key = max_key.max(c.key);
                 builder.push(c.span);
             }
             progress(builder.len());
-            if n < CATCH_UP_CHUNK as usize {
-                break;
-            }
-        }
-        let total = builder.len();
-        let index = builder.finish();
-        let built = {
-            let mut cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
-            let cold = cache.rev == 0;
-            if cold {
-                *cache = EventCache { index, rev, max_key };
-            }
-            cold
         };
-        if built {
-            return Ok(total);
+        while lo < upto {
+            let mid = (lo + step).min(upto);
+            let hi = (mid + step).min(upto);
+            // Revisions are unique, so a range of `step` holds at most `step`
+            // rows. `join` polls in order: both queries are on their way to
+            // SQLite's threads before the previous ranges go in.
+            let previous = std::mem::take(&mut read);
+            let (x, y, ()) =
+                join3(a.event_changes(lo, mid, CATCH_UP_CHUNK), b.event_changes(mid, hi, CATCH_UP_CHUNK), async {
+                    add(previous, &mut builder)
+                })
+                .await;
+            read = x?;
+            read.extend(y?);
+            lo = hi;
         }
-        // Someone caught up meanwhile (the server was already answering): theirs stands.
-        self.catch_up(tx.as_mut(), progress).await
+        add(read, &mut builder);
+        drop((a, b));
+        let index = builder.finish();
+        {
+            let mut cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
+            // Someone caught up meanwhile (the server was already answering): theirs stands.
+            if cache.rev == 0 {
+                *cache = EventCache { index, rev: upto, max_key };
+            }
+        }
+        self.catch_up(self.read().await?.as_mut(), progress).await?;
+        Ok(self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.index.len())
     }
 
     /// Writes the event index to `w` (at shutdown), stamped so that a later
@@ -247,7 +265,7 @@ impl App {
     /// One chunk of a catch-up: its changes go in with one sort.
     async fn catch_up_chunk(&self, tx: &mut dyn StoreTx) -> Result<usize> {
         let after = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.rev;
-        let changes = tx.event_changes(after, CATCH_UP_CHUNK).await?;
+        let changes = tx.event_changes(after, u64::MAX, CATCH_UP_CHUNK).await?;
         let n = changes.len();
         let mut cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
         // Another request may have caught up meanwhile: only what is still new goes in.
