@@ -119,6 +119,12 @@ impl App {
         Ok(self.store.begin(TxMode::Read).await?)
     }
 
+    /// Reads whose statements each stand alone ([`TxMode::Single`]): for the
+    /// hot paths that need no snapshot across statements.
+    pub(crate) async fn read_single(&self) -> Result<Box<dyn StoreTx>, Error> {
+        Ok(self.store.begin(TxMode::Single).await?)
+    }
+
     /// Appends an audit record in `tx`: it commits with the change or not at all.
     pub(crate) async fn record(&self, tx: &mut dyn StoreTx, actor: &Actor, event: AuditEvent) -> Result<(), Error> {
         let head = tx.audit_head().await?;

@@ -74,8 +74,14 @@ pub struct StoredDataKey {
 /// Whether a transaction will write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxMode {
-    /// Reads only.
+    /// Reads only, from one snapshot of the database.
     Read,
+    /// Reads only, each statement on its own (it sees what was committed
+    /// when it ran): for a request that reads one thing, or that needs only
+    /// the newest rows, and so can skip beginning and ending a transaction
+    /// (signing a request in, checking an event without storing it).
+    /// Committing it does nothing.
+    Single,
     /// Reads and writes; takes the write lock at the start so that the
     /// transaction never has to upgrade (and never deadlocks doing so).
     Write,

@@ -283,11 +283,15 @@ impl Store for SqliteStore {
         // whatever the busy timeout.
         let turn = match mode {
             TxMode::Read => None,
+            TxMode::Single => {
+                let conn = self.pool.acquire().await.map_err(map_err)?;
+                return Ok(Box::new(tx::SqliteTx::single(conn)));
+            }
             TxMode::Write => Some(self.writers.clone().lock_owned().await),
         };
         let tx = match mode {
-            TxMode::Read => self.pool.begin().await,
             TxMode::Write => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            _ => self.pool.begin().await,
         }
         .map_err(map_err)?;
         let last_commit = turn.as_ref().map(|_| self.last_commit.clone());

@@ -25,9 +25,10 @@ use taskforce_core::user::User;
 
 use crate::codec::{map_err, parse, parse_ts, ts};
 
-/// A transaction on the SQLite database.
+/// A transaction on the SQLite database, or a connection whose statements
+/// each stand alone ([`taskforce_core::store::TxMode::Single`]).
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Conn,
     /// A writer's place in this process's queue, held until commit or drop.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// Where a writer notes the time of its commit.
@@ -40,7 +41,38 @@ impl SqliteTx {
         turn: Option<tokio::sync::OwnedMutexGuard<()>>,
         last_commit: Option<std::sync::Arc<std::sync::Mutex<std::time::Instant>>>,
     ) -> Self {
-        Self { tx, _turn: turn, last_commit }
+        Self { tx: Conn::Tx(tx), _turn: turn, last_commit }
+    }
+
+    /// Statements that each stand alone (autocommit): no BEGIN, no ROLLBACK,
+    /// two round trips to SQLite's thread fewer.
+    pub fn single(conn: sqlx::pool::PoolConnection<Sqlite>) -> Self {
+        Self { tx: Conn::Single(conn), _turn: None, last_commit: None }
+    }
+}
+
+/// Where the statements go: every query below borrows the connection.
+enum Conn {
+    Tx(Transaction<'static, Sqlite>),
+    Single(sqlx::pool::PoolConnection<Sqlite>),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Conn::Tx(t) => t,
+            Conn::Single(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Conn::Tx(t) => t,
+            Conn::Single(c) => c,
+        }
     }
 }
 
@@ -233,7 +265,11 @@ const OPERATION_COLS: &str = "SELECT id, code, name, status, starts_at, ends_at,
 impl StoreTx for SqliteTx {
     async fn commit(self: Box<Self>) -> R<()> {
         let this = *self;
-        this.tx.commit().await.map_err(map_err)?;
+        match this.tx {
+            Conn::Tx(t) => t.commit().await.map_err(map_err)?,
+            // Each statement committed on its own.
+            Conn::Single(_) => return Ok(()),
+        }
         if let Some(at) = this.last_commit
             && let Ok(mut t) = at.lock()
         {

@@ -573,7 +573,10 @@ impl App {
         }
         let token_hash = hash_token(token);
         let now = self.clock.now();
-        let mut tx = self.read().await?;
+        // Every request passes here: two statements, no transaction around
+        // them (a user changed between them is read as changed, which is
+        // what a transaction begun a moment later would see too).
+        let mut tx = self.read_single().await?;
         let session = tx.find_session(&token_hash).await?.ok_or(Error::Unauthenticated)?;
         let user = tx.find_user(session.user_id).await?;
         drop(tx);

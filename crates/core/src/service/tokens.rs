@@ -109,7 +109,7 @@ impl App {
     /// The actor behind an API token.
     pub(crate) async fn authenticate_api_token(&self, token: &str) -> Result<(Actor, Session)> {
         let now: Timestamp = self.clock.now();
-        let mut tx = self.read().await?;
+        let mut tx = self.read_single().await?;
         let t = tx.find_api_token(&hash_token(token)).await?.ok_or(Error::Unauthenticated)?;
         if t.revoked_at.is_some() || now >= t.expires_at {
             return Err(Error::Unauthenticated);
