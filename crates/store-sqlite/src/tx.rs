@@ -1309,18 +1309,20 @@ impl StoreTx for SqliteTx {
     }
 
     async fn events_by_keys(&mut self, keys: &[i64]) -> R<Vec<Event>> {
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLS} WHERE rowid = ?")))
-                .bind(k)
-                .fetch_optional(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-            if let Some(r) = row {
-                out.push(event_row(&r)?);
-            }
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // One statement for all of a check's candidates (a round trip to
+        // SQLite's thread each would put the busiest checks in the tail).
+        let list = serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{EVENT_COLS} WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid"
+        )))
+        .bind(list)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(event_row).collect()
     }
 
     async fn events_by_ids(&mut self, ids: &[String]) -> R<Vec<Event>> {

@@ -302,7 +302,25 @@ impl App {
     }
 
     async fn pointer(&self, tx: &mut dyn StoreTx, c: &Conflict, other: &Event) -> Result<Pointer> {
-        let agency = tx.find_agency(other.agency_id).await?.map(|a| a.name).unwrap_or_default();
+        self.pointer_named(tx, c, other, &mut HashMap::new()).await
+    }
+
+    /// [`App::pointer`], looking each agency's name up once in `names`.
+    async fn pointer_named(
+        &self,
+        tx: &mut dyn StoreTx,
+        c: &Conflict,
+        other: &Event,
+        names: &mut HashMap<AgencyId, String>,
+    ) -> Result<Pointer> {
+        let agency = match names.get(&other.agency_id) {
+            Some(n) => n.clone(),
+            None => {
+                let n = tx.find_agency(other.agency_id).await?.map(|a| a.name).unwrap_or_default();
+                names.insert(other.agency_id, n.clone());
+                n
+            }
+        };
         Ok(Pointer {
             conflict_id: c.id.clone(),
             other_number: other.number.clone(),
@@ -476,6 +494,7 @@ impl App {
             cancelled: false,
         };
         let mut out = Vec::new();
+        let mut names = HashMap::new();
         for (other, o) in self.stored_conflicts(tx.as_mut(), &span).await? {
             let c = Conflict {
                 id: String::new(),
@@ -490,7 +509,7 @@ impl App {
                 decided_at: None,
                 reason: None,
             };
-            out.push(self.pointer(tx.as_mut(), &c, &other).await?);
+            out.push(self.pointer_named(tx.as_mut(), &c, &other, &mut names).await?);
         }
         Ok(out)
     }
