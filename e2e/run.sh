@@ -2,7 +2,7 @@
 # Browser tests: installs what is missing (Debian's chromium with apt,
 # playwright-core and axe with `npm ci`), starts the debug binary on a free
 # loopback port with a fresh demo database, runs `node --test` on every
-# *.test.mjs here, and stops the server by its pid. Prints node's closing
+# *.test.mjs here (or the files named as arguments), and stops the server by its pid. Prints node's closing
 # lines (# pass N / # fail N). Screenshots land in e2e/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -43,7 +43,8 @@ done
 mkdir -p screenshots
 export BASE_URL="http://127.0.0.1:$PORT" DEMO_PASSWORD="$TASKFORCE_DEMO_PASSWORD"
 status=0
-node --test --test-concurrency=1 ./*.test.mjs || status=$?
+if [ "$#" -gt 0 ]; then files=("$@"); else files=(./*.test.mjs); fi
+node --test --test-concurrency=1 "${files[@]}" || status=$?
 if [ "$status" != 0 ]; then
   echo "---- server log (last 40 lines) ----" >&2
   tail -40 "$WORK/server.log" >&2

@@ -254,7 +254,10 @@ pub struct VictimDetail {
 /// A seizure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeizureDetail {
-    /// What.
+    /// What. Named `seizure_kind` in JSON (as in the input): inside
+    /// [`Detail`], whose tag is `kind`, a second `kind` made a record that
+    /// could be written but never read back.
+    #[serde(rename = "seizure_kind")]
     pub kind: SeizureKind,
     /// Amount in whole dollars (currency, when known).
     pub amount_usd: Option<u64>,
@@ -787,5 +790,40 @@ mod tests {
         });
         let c = v.counters();
         assert_eq!((c.records, c.victims, c.minor_victims, c.needed_medical, c.arrests), (1, 1, 1, 1, 0));
+    }
+
+    #[test]
+    fn every_kind_of_detail_reads_back_what_was_written() {
+        // A field named like the tag (`kind`) once made seizures unreadable.
+        let charge = Charge { statute: "RSMo 566.209".into(), nibrs: "64A".into() };
+        let all = [
+            Detail::Arrest { charges: vec![charge.clone()] },
+            Detail::Victim(VictimDetail {
+                age_band: AgeBand::Unknown,
+                minor: MinorStatus::Unknown,
+                status: VictimStatus::Potential,
+                rescued: false,
+                received_services: true,
+                needed_medical: false,
+                medical_given: false,
+                referrals: vec![Referral::Legal, Referral::Other],
+                referral_consent: true,
+                also_arrested: true,
+                arrest_charges: vec![charge],
+            }),
+            Detail::SearchWarrant { event: Some("DX-2021-000001".into()) },
+            Detail::Business { business_kind: BusinessKind::HotelMotel },
+            Detail::Seizure(SeizureDetail {
+                kind: SeizureKind::Currency,
+                amount_usd: Some(2400),
+                withheld: false,
+                quantity: None,
+                description: Some("cash in a bag".into()),
+            }),
+        ];
+        for d in all {
+            let json = serde_json::to_string(&d).unwrap();
+            assert_eq!(serde_json::from_str::<Detail>(&json).unwrap(), d, "{json}");
+        }
     }
 }

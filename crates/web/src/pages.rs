@@ -6,6 +6,7 @@
 mod board;
 mod events;
 mod live;
+mod record;
 mod releases;
 mod tally;
 mod victims;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(board::board_page))
         .routes(routes!(board::board_live))
         .routes(routes!(tally::tally_page, tally::tally_submit))
+        .routes(routes!(record::record_page, record::record_submit))
         .routes(routes!(events::events_page, events::events_submit))
         .routes(routes!(events::alerts_page))
         .routes(routes!(events::alerts_live))
@@ -146,17 +148,39 @@ async fn page_error(st: &AppState, actor: &Actor, e: Error) -> Response {
     (status, page).into_response()
 }
 
+/// An option of a select.
+pub struct Opt {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+impl Opt {
+    fn new(value: impl Into<String>, label: impl Into<String>, chosen: &str) -> Self {
+        let value = value.into();
+        Self { selected: value == chosen, label: label.into(), value }
+    }
+}
+
 /// What every page shows around its content: who is signed in, and whether
 /// this is a demo or an insecure server.
 pub struct Frame {
     demo: bool,
     insecure: bool,
     who: Option<Who>,
+    /// What this page does not show the viewer, said plainly.
+    hidden: Option<String>,
 }
 
 impl Frame {
     fn new(st: &AppState, who: Option<Who>) -> Self {
-        Self { demo: st.config.demo, insecure: !st.app.settings.mfa_required, who }
+        Self { demo: st.config.demo, insecure: !st.app.settings.mfa_required, who, hidden: None }
+    }
+
+    /// Says what the page leaves out for this viewer ("Not shown here: ...").
+    fn hiding(mut self, what: impl Into<String>) -> Self {
+        self.hidden = Some(what.into());
+        self
     }
 }
 

@@ -155,6 +155,7 @@ struct BoardPage {
     timeline_height: String,
     by_state: Vec<StateAgencies>,
     can_tally: bool,
+    can_record: bool,
     hidden_note: String,
 }
 
@@ -395,6 +396,7 @@ pub async fn board_page(
     }
     let (bars, ticks, timeline_height) = timeline(&d);
     let can_tally = st.app.allowed_on_operation(&auth.actor, Action::TallyCreate, op_id).await.unwrap_or(false);
+    let can_record = st.app.allowed_on_operation(&auth.actor, Action::ResultCreate, op_id).await.unwrap_or(false);
     let hidden_note = if auth
         .actor
         .roles
@@ -422,6 +424,7 @@ pub async fn board_page(
         timeline_height,
         by_state,
         can_tally,
+        can_record,
         hidden_note: hidden_note.to_string(),
     }
     .into_response()

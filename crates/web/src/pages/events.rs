@@ -17,7 +17,7 @@ use taskforce_core::events::registry::{EventInput, Pointer};
 use taskforce_core::page::PageRequest;
 use taskforce_core::time::{TzName, parse_local};
 
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, Opt, page_error, to_login, who};
 use crate::AppState;
 use crate::extract::{Auth, QuietAuth};
 use crate::problem::ApiError;
@@ -64,13 +64,6 @@ pub struct EventForm {
     case_number: String,
     #[serde(default)]
     notes: String,
-}
-
-/// An option of a select.
-pub struct Opt {
-    value: String,
-    label: String,
-    selected: bool,
 }
 
 /// A conflict as a pointer, for people.

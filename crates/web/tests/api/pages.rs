@@ -217,3 +217,127 @@ async fn assets_are_embedded_with_their_types_and_licences() {
         assert_eq!(app.client.get(app.url(path)).send().await.unwrap().status(), 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_officer_records_a_victim_on_the_page_once_per_form_and_a_mistake_keeps_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.dsm-pd").await;
+    let id = app.demo_operation_id(&t).await;
+    let cookie = cookie_for(&app, "officer.dsm-pd").await;
+    let page = |q: &str| app.client.get(app.url(&format!("/operations/{id}/record{q}"))).header("cookie", &cookie);
+    let choose = page("").send().await.unwrap().text().await.unwrap();
+    for k in ["arrest", "victim", "search_warrant", "business", "seizure"] {
+        assert!(choose.contains(&format!("record?kind={k}\"")), "{k}");
+    }
+    let form = page("?kind=victim").send().await.unwrap();
+    assert_eq!(form.headers().get("cache-control").unwrap(), "no-store");
+    let form = form.text().await.unwrap();
+    let key = form.split("name=\"idempotency_key\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    assert!(form.contains("<option value=\"US-IA\" selected>"), "the officer's own state comes chosen");
+    assert!(form.contains("Not shown here:"));
+    let victims = || async {
+        let list: serde_json::Value =
+            app.get(&format!("/api/v1/operations/{id}/results"), &t).await.json().await.unwrap();
+        list["items"].as_array().unwrap().iter().filter(|r| r["kind"] == "victim").count()
+    };
+    let before = victims().await;
+    let fields = vec![
+        ("kind", "victim"),
+        ("idempotency_key", key.as_str()),
+        ("state", "US-IA"),
+        ("occurred", "2021-08-26T23:40"),
+        ("age_band", "16"),
+        ("status", "confirmed"),
+        ("rescued", "on"),
+        ("needed_medical", "on"),
+        ("ref_shelter", "on"),
+        ("consent", "yes"),
+        ("name", "Page Test Person"),
+    ];
+    let post = |f: Vec<(&'static str, String)>| {
+        app.client.post(app.url(&format!("/operations/{id}/record"))).header("cookie", &cookie).form(&f).send()
+    };
+    let owned: Vec<(&'static str, String)> = fields.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    let r = post(owned.clone()).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"saved\"") && html.contains("Victim in Iowa"), "{html}");
+    assert!(!html.contains("Page Test Person"), "a saved identity is not shown again");
+    let link = html.split("href=\"/results/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    // A double tap: the same form again records nothing more.
+    let again = post(owned.clone()).await.unwrap().text().await.unwrap();
+    assert!(again.contains("recorded once") && again.contains(&link), "{again}");
+    assert_eq!(victims().await, before + 1);
+    let rec: serde_json::Value = app.get(&format!("/api/v1/results/{link}"), &t).await.json().await.unwrap();
+    let cur = &rec["current"];
+    assert_eq!((&cur["state"], &cur["has_identity"], &cur["rescued"]), (&json!("US-IA"), &json!(true), &json!(true)));
+    // Referrals without saying whether the victim consented, and a bad age: both named, all kept.
+    let mut bad: Vec<(&'static str, String)> =
+        owned.into_iter().filter(|(k, _)| *k != "consent" && *k != "idempotency_key").collect();
+    bad.retain(|(k, _)| *k != "age_band");
+    bad.push(("age_band", "sixteen".into()));
+    let r = post(bad).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"consent-error\"") && html.contains("id=\"age_band-error\""), "{html}");
+    assert!(html.contains("value=\"sixteen\"") && html.contains("value=\"Page Test Person\""));
+    assert!(html.contains("value=\"2021-08-26T23:40\""));
+}
+
+#[tokio::test]
+async fn a_seizure_without_an_amount_says_so_and_the_record_page_is_refused_to_a_pio() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.dsm-pd").await;
+    let id = app.demo_operation_id(&t).await;
+    let cookie = cookie_for(&app, "officer.dsm-pd").await;
+    let f = [
+        ("kind", "seizure"),
+        ("state", "US-IA"),
+        ("occurred", "2021-08-26T23:40"),
+        ("seizure_kind", "currency"),
+        ("amount_usd", ""),
+    ];
+    let r = app
+        .client
+        .post(app.url(&format!("/operations/{id}/record")))
+        .header("cookie", &cookie)
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"amount_usd-error\""));
+    let f = [
+        ("kind", "seizure"),
+        ("state", "US-IA"),
+        ("occurred", "2021-08-26T23:40"),
+        ("seizure_kind", "currency"),
+        ("amount_usd", "$2,400"),
+    ];
+    let r = app
+        .client
+        .post(app.url(&format!("/operations/{id}/record")))
+        .header("cookie", &cookie)
+        .form(&f)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Seizure in Iowa"));
+    // The saved seizure reads back (its kind once collided with the record's).
+    let link = html.split("href=\"/results/").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let rec = app.client.get(app.url(&format!("/results/{link}"))).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(rec.status(), 200);
+    let rec: serde_json::Value = app.get(&format!("/api/v1/results/{link}"), &t).await.json().await.unwrap();
+    assert_eq!((&rec["current"]["seizure_kind"], &rec["current"]["amount_usd"]), (&json!("currency"), &json!(2400)));
+    let pio = cookie_for(&app, "pio.mo-ago").await;
+    let r = app
+        .client
+        .get(app.url(&format!("/operations/{id}/record?kind=arrest")))
+        .header("cookie", &pio)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

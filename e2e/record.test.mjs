@@ -1,0 +1,72 @@
+// An officer on a phone records a victim and a seizure from the board: one
+// kind at a time, big buttons, numeric keyboards, the time in the
+// operation's zone; a mistake shows the field's error with what was typed
+// kept; a saved record says so and links to it; the identity typed is not
+// shown again. The same form at desk size passes the accessibility check.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, context, signIn, shot, accessible, PHONE, DESK } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('an officer records a victim and a seizure on a phone', async () => {
+  const phone = await context(browser, PHONE);
+  const page = await phone.newPage();
+  await signIn(page, 'officer.dsm-pd');
+  await page.getByRole('link', { name: /Operation United Front/ }).first().click();
+  await page.getByRole('link', { name: /Record an arrest, victim/ }).click();
+  await accessible(page, 'record: choose a kind');
+  await shot(page, 'record-kinds-phone');
+  await page.getByRole('link', { name: 'Victim', exact: true }).click();
+  await page.waitForSelector('#record-form');
+  assert.equal(await page.getByLabel('State').inputValue(), 'US-IA', "the officer's own state comes chosen");
+
+  // Referrals without the victim's consent answered, and an age that is not one.
+  await page.getByLabel(/Age band/).fill('sixteen');
+  await page.getByLabel('Rescued').check();
+  await page.getByLabel('Shelter').check();
+  await page.getByLabel('Name').fill('E2E Person');
+  await page.getByRole('button', { name: 'Save victim' }).click();
+  await page.waitForSelector('#age_band-error');
+  assert.ok(await page.locator('#consent-error').count() === 1);
+  assert.equal(await page.getByLabel(/Age band/).inputValue(), 'sixteen', 'what was typed stays');
+  assert.equal(await page.getByLabel('Name').inputValue(), 'E2E Person');
+  assert.ok(await page.getByLabel('Shelter').isChecked());
+  await accessible(page, 'record a victim, with errors');
+  await shot(page, 'record-victim-error-phone');
+
+  await page.getByLabel(/Age band/).fill('16');
+  await page.getByLabel('Yes').check();
+  await page.getByRole('button', { name: 'Save victim' }).click();
+  await page.waitForSelector('#saved');
+  assert.match(await page.locator('#saved').textContent(), /Victim in Iowa/);
+  assert.equal(await page.getByText('E2E Person').count(), 0, 'a saved identity is not shown again');
+  assert.equal(await page.getByLabel('Name').inputValue(), '', 'the next form is blank');
+  await shot(page, 'record-victim-saved-phone');
+
+  // A seizure: the amount keyboard is numeric, dollars with a sign and commas are read.
+  await page.getByRole('link', { name: 'Seizure', exact: true }).click();
+  await page.getByLabel('What was seized').selectOption('currency');
+  const amount = page.getByLabel(/amount in US dollars/);
+  assert.equal(await amount.getAttribute('inputmode'), 'numeric');
+  await amount.fill('$2,400');
+  await page.getByRole('button', { name: 'Save seizure' }).click();
+  await page.waitForSelector('#saved');
+  assert.match(await page.locator('#saved').textContent(), /Seizure in Iowa/);
+  await page.getByRole('link', { name: 'Open the record' }).click();
+  await page.waitForSelector('h1');
+  assert.match(await page.locator('h1').textContent(), /seizure/i);
+  assert.deepEqual(phone.offsite, []);
+
+  const desk = await context(browser, DESK);
+  const d = await desk.newPage();
+  await signIn(d, 'officer.dsm-pd');
+  await d.getByRole('link', { name: /Operation United Front/ }).first().click();
+  await d.getByRole('link', { name: /Record an arrest, victim/ }).click();
+  await d.getByRole('link', { name: 'Arrest', exact: true }).click();
+  await accessible(d, 'record an arrest (desk)');
+  await shot(d, 'record-arrest-desk');
+  assert.deepEqual(desk.offsite, []);
+});
