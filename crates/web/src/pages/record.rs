@@ -503,7 +503,7 @@ pub async fn record_submit(
             errors.extend(fields.into_iter().map(|e| (form_field(&e.field), e.message.clone())));
             render(&st, actor, &d, f, errors, None, None, unprocessable).await
         }
-        Err(Error::Unprocessable { code, .. }) if code == "idempotency.key_reused" => {
+        Err(Error::Unprocessable { code: "idempotency.key_reused", .. }) => {
             // This form was saved before with other values: these are a new record, on a new key.
             f.idempotency_key = new_key();
             errors.push((
