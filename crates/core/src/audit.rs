@@ -83,6 +83,26 @@ impl AuditEvent {
     }
 }
 
+/// Which audit records to list (every field narrows; empty fields do not).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Exactly this actor (a username, `local-admin` or `anonymous`).
+    pub actor: Option<String>,
+    /// Actions starting with this (`victim.` for every victim action).
+    pub action_prefix: Option<String>,
+    /// `success`, `denied` or `failure`.
+    pub outcome: Option<String>,
+    /// This object id.
+    pub object_id: Option<String>,
+    /// At or after.
+    pub from: Option<Timestamp>,
+    /// Before.
+    pub to: Option<Timestamp>,
+}
+
+/// The outcomes an audit record can have.
+pub const OUTCOMES: [&str; 3] = ["success", "denied", "failure"];
+
 /// A stored audit record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {

@@ -240,6 +240,14 @@ pub trait StoreTx: Send {
     async fn insert_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
     /// Audit records in seq order after `after`, at most `limit`.
     async fn audit_page(&mut self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Audit records matching `filter`, newest first, below `before` (a
+    /// seq; `None`: from the newest), at most `limit`.
+    async fn audit_search(
+        &mut self,
+        filter: &crate::audit::AuditFilter,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Appends a version of a result record.
     async fn insert_result_version(&mut self, r: &ResultRecord) -> Result<(), StoreError>;

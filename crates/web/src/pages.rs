@@ -3,6 +3,7 @@
 //! without JavaScript; htmx enhances them. Pages use the session cookie; a
 //! page reached without one redirects to sign-in and comes back after.
 
+mod admin;
 mod board;
 mod events;
 mod live;
@@ -21,6 +22,7 @@ use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::page::PageRequest;
+use taskforce_core::policy::Action;
 use taskforce_core::service::auth::SignInStep;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -44,6 +46,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(board::board_live))
         .routes(routes!(tally::tally_page, tally::tally_submit))
         .routes(routes!(record::record_page, record::record_submit))
+        .routes(routes!(admin::audit_page))
+        .routes(routes!(admin::users_page))
+        .routes(routes!(admin::user_unlock))
         .routes(routes!(events::events_page, events::events_submit))
         .routes(routes!(events::alerts_page))
         .routes(routes!(events::alerts_live))
@@ -189,6 +194,8 @@ pub struct Who {
     username: String,
     roles: String,
     agency: String,
+    /// Links to the administration pages the viewer may open.
+    admin_links: Vec<(&'static str, &'static str)>,
 }
 
 async fn who(st: &AppState, actor: &Actor) -> Option<Who> {
@@ -200,6 +207,11 @@ async fn who(st: &AppState, actor: &Actor) -> Option<Who> {
         username: actor.label(),
         roles: actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
         agency,
+        admin_links: [(Action::UserList, "/admin/users", "Users"), (Action::AuditVerify, "/admin/audit", "Audit log")]
+            .into_iter()
+            .filter(|(a, _, _)| taskforce_core::policy::allows(actor, *a, taskforce_core::policy::Scope::Own))
+            .map(|(_, href, label)| (href, label))
+            .collect(),
     })
 }
 
@@ -220,9 +232,9 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn to_login(next: &str) -> Response {
-    let q: String = next
-        .bytes()
+/// Percent-encodes `s` for a query string, leaving `/` as it is.
+fn url_encode(s: &str) -> String {
+    s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) {
                 (b as char).to_string()
@@ -230,8 +242,11 @@ fn to_login(next: &str) -> Response {
                 format!("%{b:02X}")
             }
         })
-        .collect();
-    Redirect::to(&format!("/login?next={q}")).into_response()
+        .collect()
+}
+
+fn to_login(next: &str) -> Response {
+    Redirect::to(&format!("/login?next={}", url_encode(next))).into_response()
 }
 
 #[derive(Template, WebTemplate)]

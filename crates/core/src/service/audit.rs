@@ -3,7 +3,7 @@
 use ed25519_dalek::SigningKey;
 
 use crate::actor::Actor;
-use crate::audit::{AuditEvent, Broken, ChainVerifier, Checkpoint};
+use crate::audit::{AuditEvent, AuditFilter, Broken, ChainVerifier, Checkpoint};
 use crate::error::{Error, Result};
 use crate::policy::{Action, Resource, authorize};
 
@@ -17,7 +17,8 @@ impl App {
     /// checkpoint (already checked against the trusted key), also that the
     /// chain still contains the checkpointed head unchanged.
     pub async fn verify_audit(&self, actor: &Actor, checkpoint: Option<&Checkpoint>) -> Result<Result<u64, Broken>> {
-        authorize(actor, Action::AuditVerify, &Resource::Collection, "audit")?;
+        // A refusal is recorded: someone tried to read the trail.
+        self.guard(actor, Action::AuditVerify, &Resource::Collection, "audit", None).await?;
         let mut tx = self.read().await?;
         let mut v = ChainVerifier::new(checkpoint);
         let mut after = 0;
@@ -39,6 +40,22 @@ impl App {
         self.guard(actor, Action::AuditVerify, &Resource::Collection, "audit", None).await?;
         let mut tx = self.read().await?;
         Ok(tx.audit_page(after, limit.min(1000)).await?)
+    }
+
+    /// Audit records matching `filter`, newest first, below `before` (a seq),
+    /// at most `limit` (administrators). Reading the trail is itself
+    /// recorded, with the filter's shape but not its values.
+    pub async fn search_audit(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<crate::audit::AuditRecord>> {
+        self.guard(actor, Action::AuditVerify, &Resource::Collection, "audit", None).await?;
+        let rows = self.read().await?.audit_search(filter, before, limit.clamp(1, 500)).await?;
+        self.record_alone(actor, AuditEvent::success("audit.search", "audit", None)).await?;
+        Ok(rows)
     }
 
     /// Signs the chain's current head and records that it did.

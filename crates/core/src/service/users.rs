@@ -72,6 +72,24 @@ impl App {
         Ok(Page::from_rows(rows, page.limit, |u| u.id.to_string()))
     }
 
+    /// [`App::list_users`], each with when it was locked out (`None`: not
+    /// locked), for the page where administrators release accounts.
+    pub async fn list_accounts(
+        &self,
+        actor: &Actor,
+        agency: Option<AgencyId>,
+        page: &PageRequest,
+    ) -> Result<Page<(User, Option<jiff::Timestamp>)>> {
+        let users = self.list_users(actor, agency, page).await?;
+        let mut tx = self.read().await?;
+        let mut items = Vec::with_capacity(users.items.len());
+        for u in users.items {
+            let locked = tx.sign_in_state(u.id).await?.locked_at;
+            items.push((u, locked));
+        }
+        Ok(Page { items, next: users.next })
+    }
+
     /// Finds a user by username for the CLI and administrators.
     pub async fn find_user_by_username(&self, actor: &Actor, username: &str) -> Result<User> {
         let mut tx = self.read().await?;

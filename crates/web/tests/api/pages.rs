@@ -341,3 +341,62 @@ async fn a_seizure_without_an_amount_says_so_and_the_record_page_is_refused_to_a
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn an_administrator_reads_the_audit_log_filtered_with_the_chain_verified_and_others_may_not() {
+    let app = TestApp::spawn().await;
+    // A refusal to find: an officer asking for the audit page.
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    let r = app.client.get(app.url("/admin/audit")).header("cookie", &officer).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let admin = cookie_for(&app, "admin.mo-ago").await;
+    let get = |q: &'static str| app.client.get(app.url(&format!("/admin/audit{q}"))).header("cookie", &admin).send();
+    let html = get("").await.unwrap().text().await.unwrap();
+    assert!(html.contains("id=\"chain\"") && html.contains("Intact: all"), "{html}");
+    assert!(html.contains("href=\"/admin/audit\""), "the header links the page for an administrator");
+    let denied = get("?outcome=denied&actor=officer.dsm-pd").await.unwrap().text().await.unwrap();
+    let rows: Vec<&str> = denied.split("<tr class=\"outcome-").skip(1).collect();
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r.starts_with("denied") && r.contains("officer.dsm-pd")),
+        "{denied}"
+    );
+    let bad = get("?from=26%2F08%2F2021&outcome=maybe").await.unwrap();
+    assert_eq!(bad.status(), 422);
+    let bad = bad.text().await.unwrap();
+    assert!(
+        bad.contains("id=\"from-error\"")
+            && bad.contains("id=\"outcome-error\"")
+            && bad.contains("value=\"26/08/2021\"")
+    );
+    // Reading the trail is itself recorded.
+    assert!(app.audit().await.iter().any(|r| r.action == "audit.search" && r.actor == "admin.mo-ago"));
+}
+
+#[tokio::test]
+async fn a_locked_account_shows_on_the_users_page_and_an_administrator_releases_it() {
+    let app = TestApp::spawn().await;
+    for _ in 0..6 {
+        app.client
+            .post(app.url("/login"))
+            .form(&[("username", "officer.dsm-pd"), ("password", "wrong password here"), ("next", "/operations")])
+            .send()
+            .await
+            .unwrap();
+    }
+    let admin = cookie_for(&app, "admin.mo-ago").await;
+    let html =
+        app.client.get(app.url("/admin/users")).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    let row = html.split("<tr class=\"locked\">").nth(1).expect("a locked row").split("</tr>").next().unwrap();
+    assert!(row.contains("officer.dsm-pd") && row.contains("Locked out since"), "{row}");
+    let action = row.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = app.client.post(app.url(&action)).header("cookie", &admin).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let back = r.headers().get("location").unwrap().to_str().unwrap().to_string();
+    let html = app.client.get(app.url(&back)).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("officer.dsm-pd can sign in again") && !html.contains("<tr class=\"locked\">"));
+    cookie_for(&app, "officer.dsm-pd").await;
+    // An officer may not release anyone.
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    let r = app.client.post(app.url(&action)).header("cookie", &officer).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+}

@@ -1,0 +1,304 @@
+//! Administration pages: the audit log (filters, newest first, and whether
+//! the chain verifies from its first record to its last), and the users an
+//! administrator or coordinator may see, with their roles and whether each
+//! is locked out, and a button to release a locked account.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use taskforce_core::Error;
+use taskforce_core::audit::{AuditFilter, OUTCOMES};
+use taskforce_core::ids::UserId;
+use taskforce_core::page::PageRequest;
+use taskforce_core::time::TzName;
+
+use super::{Frame, Opt, page_error, to_login, url_encode, who};
+use crate::AppState;
+use crate::extract::Auth;
+use crate::problem::ApiError;
+
+/// Records shown per page of the audit log.
+const AUDIT_PAGE: u32 = 100;
+
+/// The audit log's filters as typed in the form (all optional).
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    object: String,
+    /// First day, `YYYY-MM-DD` (UTC).
+    #[serde(default)]
+    from: String,
+    /// Last day, `YYYY-MM-DD` (UTC), included.
+    #[serde(default)]
+    to: String,
+    /// Show records below this seq (the next page).
+    #[serde(default)]
+    before: Option<u64>,
+}
+
+/// One audit record as a row.
+pub struct AuditRow {
+    seq: u64,
+    at: String,
+    actor: String,
+    action: String,
+    object: String,
+    outcome: String,
+    detail: String,
+    source: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_audit.html")]
+struct AuditPage {
+    frame: Frame,
+    q: AuditQuery,
+    outcomes: Vec<Opt>,
+    errors: Vec<(String, String)>,
+    /// Whether the chain verified, and what that means, in words.
+    chain_ok: bool,
+    chain: String,
+    rows: Vec<AuditRow>,
+    older: Option<String>,
+}
+
+impl AuditPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+fn opt(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// The filter, or each field's error.
+fn to_filter(q: &AuditQuery) -> Result<AuditFilter, Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    let mut day = |field: &str, s: &str, plus_one: bool| -> Option<jiff::Timestamp> {
+        let s = s.trim();
+        if s.is_empty() {
+            return None;
+        }
+        let parsed = s.parse::<jiff::civil::Date>().ok().and_then(|d| {
+            let d = if plus_one { d.tomorrow().ok()? } else { d };
+            d.at(0, 0, 0, 0).to_zoned_datetime(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+        });
+        if parsed.is_none() {
+            errors.push((field.to_string(), "a date such as 2021-08-26".to_string()));
+        }
+        parsed
+    };
+    let from = day("from", &q.from, false);
+    let to = day("to", &q.to, true);
+    let outcome = opt(&q.outcome);
+    if outcome.as_deref().is_some_and(|o| !OUTCOMES.contains(&o)) {
+        errors.push(("outcome".into(), "success, denied or failure".into()));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(AuditFilter {
+        actor: opt(&q.actor),
+        action_prefix: opt(&q.action),
+        outcome,
+        object_id: opt(&q.object),
+        from,
+        to,
+    })
+}
+
+/// The address of the next (older) page with the same filters.
+fn older_link(q: &AuditQuery, before: u64) -> String {
+    let pairs = [
+        ("actor", q.actor.as_str()),
+        ("action", q.action.as_str()),
+        ("outcome", q.outcome.as_str()),
+        ("object", q.object.as_str()),
+        ("from", q.from.as_str()),
+        ("to", q.to.as_str()),
+    ];
+    let mut s = form_urlencoded(&pairs);
+    if !s.is_empty() {
+        s.push('&');
+    }
+    format!("/admin/audit?{s}before={before}")
+}
+
+fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", url_encode(v.trim())))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The audit log (administrators).
+#[utoipa::path(get, path = "/admin/audit", tag = "pages", params(("actor" = Option<String>, Query, description = "Exactly this actor"), ("action" = Option<String>, Query, description = "Actions starting with this"), ("outcome" = Option<String>, Query, description = "success, denied or failure"), ("object" = Option<String>, Query, description = "Object id"), ("from" = Option<String>, Query, description = "First day (UTC)"), ("to" = Option<String>, Query, description = "Last day (UTC)"), ("before" = Option<u64>, Query, description = "Records below this number")), responses((status = 200, description = "HTML"), (status = 403, description = "not an administrator"), (status = 422, description = "HTML with each filter's error")))]
+pub async fn audit_page(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login("/admin/audit") };
+    let actor = &auth.actor;
+    // The chain is verified first: it also decides who may see this page.
+    let chain = match st.app.verify_audit(actor, None).await {
+        Ok(c) => c,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    let (chain_ok, chain) = match chain {
+        Ok(n) => (true, format!("Intact: all {n} records verified, each linked to the one before it.")),
+        Err(b) => {
+            (false, format!("BROKEN at record {}: {}. Report this to your security officer now.", b.at, b.reason))
+        }
+    };
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let outcomes = std::iter::once(Opt::new("", "Any", &q.outcome))
+        .chain(OUTCOMES.iter().map(|o| Opt::new(*o, *o, &q.outcome)))
+        .collect();
+    let (rows, errors, status) = match to_filter(&q) {
+        Err(errors) => (Vec::new(), errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Ok(filter) => match st.app.search_audit(actor, &filter, q.before, AUDIT_PAGE).await {
+            Ok(rows) => (rows, Vec::new(), StatusCode::OK),
+            Err(e) => return page_error(&st, actor, e).await,
+        },
+    };
+    let utc = TzName::utc();
+    let older = (rows.len() == AUDIT_PAGE as usize).then(|| rows.last().map(|r| older_link(&q, r.seq))).flatten();
+    let rows = rows
+        .into_iter()
+        .map(|r| AuditRow {
+            seq: r.seq,
+            at: utc.display(r.at),
+            actor: r.actor,
+            action: r.action,
+            object: match r.object_id {
+                Some(id) => format!("{} {id}", r.object_type),
+                None => r.object_type,
+            },
+            outcome: r.outcome,
+            detail: r.detail.unwrap_or_default(),
+            source: r.source.unwrap_or_default(),
+        })
+        .collect();
+    let page = AuditPage {
+        frame: Frame::new(&st, who(&st, actor).await)
+            .hiding("what any record was about beyond its kind and id: names, figures and case details never enter the audit log"),
+        q,
+        outcomes,
+        errors,
+        chain_ok,
+        chain,
+        rows,
+        older,
+    };
+    (status, page).into_response()
+}
+
+/// One account as a row.
+pub struct UserRow {
+    id: String,
+    username: String,
+    name: String,
+    agency: String,
+    roles: String,
+    state: String,
+    locked: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    frame: Frame,
+    rows: Vec<UserRow>,
+    unlocked: Option<String>,
+    more: Option<String>,
+}
+
+/// `?after=` (the next page) and `?unlocked=` (the account just released).
+#[derive(Debug, Default, Deserialize)]
+pub struct UsersQuery {
+    after: Option<String>,
+    unlocked: Option<String>,
+}
+
+/// The users the viewer may list, with roles and lockouts.
+#[utoipa::path(get, path = "/admin/users", tag = "pages", params(("after" = Option<String>, Query, description = "Next page after this user id")), responses((status = 200, description = "HTML"), (status = 403, description = "not allowed")))]
+pub async fn users_page(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    q: Result<Query<UsersQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login("/admin/users") };
+    let actor = &auth.actor;
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let page = PageRequest { after: q.after.clone(), limit: 100 };
+    let accounts = match st.app.list_accounts(actor, None, &page).await {
+        Ok(a) => a,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    let mut agencies = std::collections::HashMap::new();
+    let mut rows = Vec::with_capacity(accounts.items.len());
+    for (u, locked_at) in accounts.items {
+        let agency = match agencies.get(&u.agency_id) {
+            Some(n) => n,
+            None => {
+                let n = st.app.get_agency(actor, u.agency_id).await.map(|a| a.name).unwrap_or_default();
+                agencies.entry(u.agency_id).or_insert(n)
+            }
+        };
+        let state = match (u.disabled, locked_at) {
+            (true, _) => "Disabled".to_string(),
+            (false, Some(at)) => format!("Locked out since {}", TzName::utc().display(at)),
+            (false, None) => "Active".to_string(),
+        };
+        rows.push(UserRow {
+            id: u.id.to_string(),
+            username: u.username,
+            name: u.display_name,
+            agency: agency.clone(),
+            roles: u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+            locked: locked_at.is_some() && !u.disabled,
+            state,
+        });
+    }
+    let more = accounts.next.map(|n| format!("/admin/users?after={n}"));
+    let unlocked = q.unlocked.filter(|u| rows.iter().any(|r| &r.username == u));
+    let page = UsersPage {
+        frame: Frame::new(&st, who(&st, actor).await)
+            .hiding("passwords, second factors and sign-in codes (never shown to anyone); users of agencies your role does not cover"),
+        rows,
+        unlocked,
+        more,
+    };
+    page.into_response()
+}
+
+/// Releases a locked account (administrators), then back to the list.
+#[utoipa::path(post, path = "/admin/users/{id}/unlock", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 303, description = "back to the users"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
+pub async fn user_unlock(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
+    let Ok(auth) = auth else { return to_login("/admin/users") };
+    let actor = &auth.actor;
+    let Ok(uid) = id.parse::<UserId>() else {
+        return page_error(&st, actor, Error::NotFound { kind: "user" }).await;
+    };
+    let user = match st.app.get_user(actor, uid).await {
+        Ok(u) => u,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    match st.app.unlock_user(actor, uid).await {
+        Ok(()) => Redirect::to(&format!("/admin/users?unlocked={}", url_encode(&user.username))).into_response(),
+        Err(e) => page_error(&st, actor, e).await,
+    }
+}

@@ -1,0 +1,38 @@
+// An administrator opens the users and the audit log from the header: the
+// chain's state is shown, the log filters, and both pages pass the
+// accessibility check at desk and phone sizes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, context, signIn, shot, accessible, PHONE, DESK } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
+  test(`an administrator reads the users and the audit log (${size})`, async () => {
+    const ctx = await context(browser, viewport);
+    const page = await ctx.newPage();
+    await signIn(page, 'admin.mo-ago');
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await page.waitForSelector('#users');
+    assert.ok(await page.getByRole('rowheader', { name: 'officer.dsm-pd' }).count() >= 1);
+    await accessible(page, `users (${size})`);
+    await shot(page, `admin-users-${size}`);
+
+    await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+    await page.waitForSelector('#chain');
+    assert.match(await page.locator('#chain').textContent(), /Intact: all \d+ records verified/);
+    await page.getByLabel('Outcome').selectOption('success');
+    await page.getByLabel('Action starts with').fill('session.');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForSelector('#audit');
+    const outcomes = await page.locator('#audit tbody td:nth-child(6)').allTextContents();
+    assert.ok(outcomes.length > 0 && outcomes.every((o) => o === 'success'), outcomes.join(','));
+    const actions = await page.locator('#audit tbody td:nth-child(4)').allTextContents();
+    assert.ok(actions.every((a) => a.startsWith('session.')), actions.join(','));
+    await accessible(page, `audit log (${size})`);
+    await shot(page, `admin-audit-${size}`);
+    assert.deepEqual(ctx.offsite, []);
+  });
+}
