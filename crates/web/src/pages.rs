@@ -522,11 +522,21 @@ async fn enrol_submit(
 
 /// Signs out from the page.
 #[utoipa::path(post, path = "/logout", tag = "pages", responses((status = 303, description = "to /login")))]
-async fn logout(State(st): State<AppState>, auth: Result<AuthAnyState, ApiError>) -> Response {
-    if let Ok(AuthAnyState(a)) = auth
-        && let Err(e) = st.app.sign_out(&a.actor, &a.token).await
-    {
-        return ApiError::from(e).into_response();
+async fn logout(
+    State(st): State<AppState>,
+    auth: Result<AuthAnyState, ApiError>,
+    form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let everywhere = form.is_ok_and(|Form(f)| f.everywhere.is_some());
+    if let Ok(AuthAnyState(a)) = auth {
+        let done = if everywhere {
+            st.app.sign_out_everywhere(&a.actor).await
+        } else {
+            st.app.sign_out(&a.actor, &a.token).await
+        };
+        if let Err(e) = done {
+            return ApiError::from(e).into_response();
+        }
     }
     let secure = if st.config.tls { "; Secure" } else { "" };
     let cookie = format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}", st.config.cookie_name());
@@ -535,6 +545,13 @@ async fn logout(State(st): State<AppState>, auth: Result<AuthAnyState, ApiError>
         headers.insert(header::SET_COOKIE, v);
     }
     (headers, Redirect::to("/login")).into_response()
+}
+
+/// The sign-out form: `everywhere` ends every session of the user.
+#[derive(Debug, Default, Deserialize)]
+struct LogoutForm {
+    #[serde(default)]
+    everywhere: Option<String>,
 }
 
 struct OpRow {
@@ -601,7 +618,8 @@ async fn operations_page(
         })
         .collect();
     OperationsPage {
-        frame: Frame::new(&st, who(&st, &auth.actor).await),
+        frame: Frame::new(&st, who(&st, &auth.actor).await)
+            .hiding("operations your agency takes no part in (unless your role oversees every operation)"),
         operations: rows,
         more: ops.next.is_some(),
         more_cursor: ops.next.unwrap_or_default(),

@@ -613,6 +613,19 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Ends every session of the signed-in user, on every device (a lost
+    /// phone, a shared desk left signed in). API tokens are separate
+    /// credentials and stay until revoked.
+    pub async fn sign_out_everywhere(&self, actor: &Actor) -> Result<()> {
+        let Principal::User { user_id, .. } = &actor.principal else { return Err(Error::Unauthenticated) };
+        let mut tx = self.write().await?;
+        tx.delete_sessions_of(*user_id).await?;
+        let ev = AuditEvent::success("session.sign_out_everywhere", "user", Some(user_id.to_string()));
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 /// The actor a signed-in user is.

@@ -173,7 +173,10 @@ async fn render(
         })
         .collect();
     let page = EventsPage {
-        frame: Frame::new(st, who(st, actor).await),
+        frame: Frame::new(st, who(st, actor).await).hiding(
+            "other agencies' events, addresses, case numbers and notes: a conflict shows only who to call and where \
+             and when the two overlap",
+        ),
         f,
         kinds,
         zones,
@@ -375,7 +378,8 @@ pub async fn alerts_page(
         _ => None,
     };
     AlertsPage {
-        frame: Frame::new(&st, who(&st, &auth.actor).await),
+        frame: Frame::new(&st, who(&st, &auth.actor).await)
+            .hiding("the other side's event beyond who to call, its kind, and where and when the two overlap"),
         live_id: super::live::fingerprint(&live),
         live,
         notice,

@@ -139,7 +139,8 @@ pub async fn releases_page(
         _ => None,
     };
     ReleasesPage {
-        frame: Frame::new(&st, who(&st, actor).await),
+        frame: Frame::new(&st, who(&st, actor).await)
+            .hiding("any identity or record: a release holds counts per state only"),
         id: id.clone(),
         name: op.operation.name.clone(),
         releases,
@@ -250,7 +251,8 @@ async fn release_page(
         },
     ];
     let page = ReleasePage {
-        frame: Frame::new(st, who(st, actor).await),
+        frame: Frame::new(st, who(st, actor).await)
+            .hiding("any identity or record: a release holds counts per state only"),
         id: r.id.to_string(),
         operation_id: r.operation_id.to_string(),
         name: c.name.clone(),

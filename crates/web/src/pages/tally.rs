@@ -173,7 +173,8 @@ async fn render(
         .collect();
     let problem = (!errors.is_empty()).then(|| "Nothing was saved: correct the fields marked below.".to_string());
     let page = TallyPage {
-        frame: Frame::new(st, who(st, actor).await),
+        frame: Frame::new(st, who(st, actor).await)
+            .hiding("other agencies' tallies and records (the board shows the totals they add up to)"),
         id: d.operation.id.to_string(),
         operation: d.operation.name.clone(),
         states,

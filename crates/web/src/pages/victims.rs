@@ -101,7 +101,9 @@ pub async fn victims_page(
         Ok(d) => d.operation.name,
         Err(e) => return page_error(&st, actor, e).await,
     };
-    VictimsPage { frame: Frame::new(&st, who(&st, actor).await), id, name, victims }.into_response()
+    let frame = Frame::new(&st, who(&st, actor).await)
+        .hiding("names, dates of birth and contacts (each record's page shows them only to the roles allowed, after a fresh code), other agencies' victims");
+    VictimsPage { frame, id, name, victims }.into_response()
 }
 
 #[derive(Template, WebTemplate)]
@@ -182,7 +184,8 @@ async fn result_page(
     let tz = taskforce_core::time::TzName::parse("zone", "America/Chicago")
         .unwrap_or_else(|_| taskforce_core::time::TzName::utc());
     let page = ResultPage {
-        frame: Frame::new(st, who(st, actor).await),
+        frame: Frame::new(st, who(st, actor).await)
+            .hiding("the identity unless your role may see it and you ask (each view is recorded); earlier versions' identities"),
         id: r.id.to_string(),
         operation_id: r.operation_id.to_string(),
         kind: r.detail.kind().as_str().replace('_', " "),

@@ -400,3 +400,25 @@ async fn a_locked_account_shows_on_the_users_page_and_an_administrator_releases_
     let r = app.client.post(app.url(&action)).header("cookie", &officer).send().await.unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_the_sessions_on_every_device_and_only_that_users() {
+    let app = TestApp::spawn().await;
+    let phone = cookie_for(&app, "officer.dsm-pd").await;
+    let desk = cookie_for(&app, "officer.dsm-pd").await;
+    let other = cookie_for(&app, "commander.mo-ago").await;
+    let ops = |c: &str| app.client.get(app.url("/operations")).header("cookie", c.to_string()).send();
+    assert_eq!(ops(&desk).await.unwrap().status(), 200);
+    let html = ops(&phone).await.unwrap().text().await.unwrap();
+    assert!(html.contains("name=\"everywhere\""), "every page offers it");
+    let r =
+        app.client.post(app.url("/logout")).header("cookie", &phone).form(&[("everywhere", "1")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    for c in [&phone, &desk] {
+        let r = ops(c).await.unwrap();
+        assert_eq!(r.status(), 303, "signed out on every device");
+        assert!(r.headers().get("location").unwrap().to_str().unwrap().starts_with("/login"));
+    }
+    assert_eq!(ops(&other).await.unwrap().status(), 200, "another user's session stands");
+    assert!(app.audit().await.iter().any(|r| r.action == "session.sign_out_everywhere" && r.actor == "officer.dsm-pd"));
+}
