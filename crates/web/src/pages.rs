@@ -7,6 +7,7 @@ mod admin;
 mod board;
 mod events;
 mod live;
+mod night;
 mod record;
 mod releases;
 mod tally;
@@ -46,6 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(board::board_live))
         .routes(routes!(tally::tally_page, tally::tally_submit))
         .routes(routes!(record::record_page, record::record_submit))
+        .routes(routes!(night::night_sheet))
         .routes(routes!(admin::audit_page))
         .routes(routes!(admin::users_page))
         .routes(routes!(admin::user_unlock))

@@ -107,16 +107,16 @@ pub struct Tick {
 
 /// A state's agencies.
 pub struct StateAgencies {
-    name: String,
-    agencies: Vec<AgencyLine>,
+    pub(super) name: String,
+    pub(super) agencies: Vec<AgencyLine>,
 }
 
 /// An agency in the operation.
 pub struct AgencyLine {
-    name: String,
-    role: String,
-    duty: String,
-    phone: String,
+    pub(super) name: String,
+    pub(super) role: String,
+    pub(super) duty: String,
+    pub(super) phone: String,
 }
 
 fn agency_line(p: &taskforce_core::operation::Participation, a: &taskforce_core::agency::Agency) -> AgencyLine {
@@ -126,6 +126,36 @@ fn agency_line(p: &taskforce_core::operation::Participation, a: &taskforce_core:
         duty: a.duty_contact.name.clone(),
         phone: a.duty_contact.phone.clone(),
     }
+}
+
+/// The operation's agencies under their home states (in the operation's
+/// order), then federal and other partners: with roles and duty contacts.
+pub(super) fn agencies_by_state(d: &OperationDetail) -> Vec<StateAgencies> {
+    let o = &d.operation;
+    let mut by_state: Vec<StateAgencies> = Vec::new();
+    for s in &o.states {
+        let agencies: Vec<AgencyLine> = o
+            .agencies
+            .iter()
+            .filter_map(|p| {
+                let a = d.agencies.iter().find(|a| a.id == p.agency_id && a.home_state == s.state)?;
+                Some(agency_line(p, a))
+            })
+            .collect();
+        by_state.push(StateAgencies { name: s.state.name().to_string(), agencies });
+    }
+    let others: Vec<AgencyLine> = o
+        .agencies
+        .iter()
+        .filter_map(|p| {
+            let a = d.agencies.iter().find(|a| a.id == p.agency_id)?;
+            (!o.states.iter().any(|s| s.state == a.home_state)).then(|| agency_line(p, a))
+        })
+        .collect();
+    if !others.is_empty() {
+        by_state.push(StateAgencies { name: "Federal and other partners".into(), agencies: others });
+    }
+    by_state
 }
 
 /// Which measure shades the map; for the stream, the fingerprint of what
@@ -156,6 +186,7 @@ struct BoardPage {
     by_state: Vec<StateAgencies>,
     can_tally: bool,
     can_record: bool,
+    can_sheet: bool,
     hidden_note: String,
 }
 
@@ -371,32 +402,11 @@ pub async fn board_page(
             zones.push(w.time_zone.as_str().to_string());
         }
     }
-    let mut by_state: Vec<StateAgencies> = Vec::new();
-    for s in &o.states {
-        let agencies: Vec<AgencyLine> = o
-            .agencies
-            .iter()
-            .filter_map(|p| {
-                let a = d.agencies.iter().find(|a| a.id == p.agency_id && a.home_state == s.state)?;
-                Some(agency_line(p, a))
-            })
-            .collect();
-        by_state.push(StateAgencies { name: s.state.name().to_string(), agencies });
-    }
-    let others: Vec<AgencyLine> = o
-        .agencies
-        .iter()
-        .filter_map(|p| {
-            let a = d.agencies.iter().find(|a| a.id == p.agency_id)?;
-            (!o.states.iter().any(|s| s.state == a.home_state)).then(|| agency_line(p, a))
-        })
-        .collect();
-    if !others.is_empty() {
-        by_state.push(StateAgencies { name: "Federal and other partners".into(), agencies: others });
-    }
+    let by_state = agencies_by_state(&d);
     let (bars, ticks, timeline_height) = timeline(&d);
     let can_tally = st.app.allowed_on_operation(&auth.actor, Action::TallyCreate, op_id).await.unwrap_or(false);
     let can_record = st.app.allowed_on_operation(&auth.actor, Action::ResultCreate, op_id).await.unwrap_or(false);
+    let can_sheet = taskforce_core::policy::allows(&auth.actor, Action::EventList, taskforce_core::policy::Scope::Own);
     let hidden_note = if auth
         .actor
         .roles
@@ -425,6 +435,7 @@ pub async fn board_page(
         by_state,
         can_tally,
         can_record,
+        can_sheet,
         hidden_note: hidden_note.to_string(),
     }
     .into_response()

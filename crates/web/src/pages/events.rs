@@ -68,15 +68,15 @@ pub struct EventForm {
 
 /// A conflict as a pointer, for people.
 pub struct PointerView {
-    conflict_id: String,
-    agency: String,
-    unit: String,
-    kind: String,
-    contact: String,
-    phone: String,
-    distance: String,
-    overlap: String,
-    status: String,
+    pub(super) conflict_id: String,
+    pub(super) agency: String,
+    pub(super) unit: String,
+    pub(super) kind: String,
+    pub(super) contact: String,
+    pub(super) phone: String,
+    pub(super) distance: String,
+    pub(super) overlap: String,
+    pub(super) status: String,
 }
 
 /// One of the agency's events.
@@ -107,7 +107,7 @@ impl EventsPage {
     }
 }
 
-fn pointer_view(p: &Pointer, tz: &TzName) -> PointerView {
+pub(super) fn pointer_view(p: &Pointer, tz: &TzName) -> PointerView {
     PointerView {
         conflict_id: p.conflict_id.clone(),
         agency: p.other_agency.clone(),

@@ -422,3 +422,32 @@ async fn signing_out_everywhere_ends_the_sessions_on_every_device_and_only_that_
     assert_eq!(ops(&other).await.unwrap().status(), 200, "another user's session stands");
     assert!(app.audit().await.iter().any(|r| r.action == "session.sign_out_everywhere" && r.actor == "officer.dsm-pd"));
 }
+
+#[tokio::test]
+async fn the_night_sheet_lists_the_agencys_events_with_their_conflicts_and_every_duty_contact() {
+    let app = TestApp::spawn().await;
+    let t = app.token("commander.mo-ago").await;
+    let id = app.demo_operation_id(&t).await;
+    let cookie = cookie_for(&app, "officer.dsm-pd").await;
+    let r = app
+        .client
+        .get(app.url(&format!("/operations/{id}/night-sheet")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    // Des Moines PD's events in the demo plan, each with a number, and their conflicts as pointers.
+    let events = html.matches("class=\"sheet-event\"").count();
+    assert!(events >= 1, "{html}");
+    assert!(html.contains("class=\"pointer\"") && html.contains("href=\"tel:"), "a conflict says who to call");
+    // Every participating agency's duty contact: the demo's twelve states, one table each, and partners.
+    assert!(html.matches("<table class=\"rows duty\">").count() >= 12);
+    assert!(html.contains("times in America/Chicago"));
+    // A PIO does not list events: no sheet.
+    let pio = cookie_for(&app, "pio.mo-ago").await;
+    let r =
+        app.client.get(app.url(&format!("/operations/{id}/night-sheet"))).header("cookie", &pio).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+}

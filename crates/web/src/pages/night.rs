@@ -1,0 +1,113 @@
+//! The night sheet: one page to print before an operation, for when the
+//! network is down. The viewer's agency's events in the operation (where,
+//! when, who is on scene), each one's conflicts as pointers (who to call),
+//! and every participating agency's 24/7 duty contact by state. Times are in
+//! the operation's zone, which the sheet names.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use taskforce_core::Error;
+use taskforce_core::ids::OperationId;
+use taskforce_core::page::PageRequest;
+
+use super::board::{StateAgencies, agencies_by_state};
+use super::events::{PointerView, pointer_view};
+use super::{Frame, page_error, to_login, who};
+use crate::AppState;
+use crate::extract::Auth;
+use crate::problem::ApiError;
+
+/// One of the agency's events on the sheet, with its conflicts.
+pub struct SheetEvent {
+    number: String,
+    kind: String,
+    unit: String,
+    place: String,
+    window: String,
+    contact: String,
+    phone: String,
+    status: String,
+    conflicts: Vec<PointerView>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "night_sheet.html")]
+struct NightSheet {
+    frame: Frame,
+    id: String,
+    operation: String,
+    agency: String,
+    zone: String,
+    printed: String,
+    events: Vec<SheetEvent>,
+    conflicts: usize,
+    by_state: Vec<StateAgencies>,
+}
+
+/// The night sheet of the viewer's agency for an operation.
+#[utoipa::path(get, path = "/operations/{id}/night-sheet", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML, print-ready"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
+pub async fn night_sheet(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/night-sheet")) };
+    let actor = &auth.actor;
+    match sheet(&st, actor, &id).await {
+        Ok(page) => page.into_response(),
+        Err(e) => page_error(&st, actor, e).await,
+    }
+}
+
+async fn sheet(st: &AppState, actor: &taskforce_core::actor::Actor, id: &str) -> Result<NightSheet, Error> {
+    // The agency's own events first: who may list them may have a sheet.
+    let mut own = Vec::new();
+    let mut page = PageRequest { after: None, limit: 500 };
+    loop {
+        let p = st.app.list_events(actor, &page).await?;
+        own.extend(p.items);
+        match p.next {
+            Some(n) => page.after = Some(n),
+            None => break,
+        }
+    }
+    let op_id: OperationId = id.parse().map_err(|_| Error::NotFound { kind: "operation" })?;
+    let d = st.app.get_operation(actor, op_id).await?;
+    let tz = d.operation.window.time_zone.clone();
+    own.retain(|e| e.operation_id == Some(op_id));
+    own.sort_by_key(|e| (e.start, e.number.clone()));
+    let mut events = Vec::with_capacity(own.len());
+    let mut conflicts = 0;
+    for e in own {
+        let r = st.app.get_event(actor, &e.id).await?;
+        conflicts += r.conflicts.len();
+        events.push(SheetEvent {
+            number: e.number,
+            kind: e.kind.as_str().replace('_', " "),
+            unit: e.unit,
+            place: format!("{:.5}, {:.5} (within {:.0} m)", e.lat, e.lon, e.radius_m),
+            window: format!("{} – {}", tz.display(e.start), tz.display(e.end)),
+            contact: e.contact_name,
+            phone: e.contact_phone,
+            status: e.status.as_str().to_string(),
+            conflicts: r.conflicts.iter().map(|p| pointer_view(p, &tz)).collect(),
+        });
+    }
+    let agency = match actor.agency_id {
+        Some(a) => st.app.get_agency(actor, a).await.map(|a| a.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let now = taskforce_core::clock::Clock::now(st.app.clock.as_ref());
+    Ok(NightSheet {
+        frame: Frame::new(st, who(st, actor).await).hiding(
+            "other agencies' events, addresses, case numbers and notes (a conflict shows only who to call); \
+             identities",
+        ),
+        id: d.operation.id.to_string(),
+        operation: d.operation.name.clone(),
+        agency,
+        zone: tz.as_str().to_string(),
+        printed: tz.display(now),
+        events,
+        conflicts,
+        by_state: agencies_by_state(&d),
+    })
+}
