@@ -8,6 +8,7 @@ mod board;
 mod events;
 mod live;
 mod night;
+mod plan;
 mod record;
 mod releases;
 mod tally;
@@ -48,6 +49,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tally::tally_page, tally::tally_submit))
         .routes(routes!(record::record_page, record::record_submit))
         .routes(routes!(night::night_sheet))
+        .routes(routes!(plan::plan_page, plan::plan_submit))
         .routes(routes!(admin::audit_page))
         .routes(routes!(admin::users_page))
         .routes(routes!(admin::user_unlock))

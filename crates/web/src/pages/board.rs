@@ -187,6 +187,7 @@ struct BoardPage {
     can_tally: bool,
     can_record: bool,
     can_sheet: bool,
+    can_plan: bool,
     hidden_note: String,
 }
 
@@ -406,6 +407,7 @@ pub async fn board_page(
     let (bars, ticks, timeline_height) = timeline(&d);
     let can_tally = st.app.allowed_on_operation(&auth.actor, Action::TallyCreate, op_id).await.unwrap_or(false);
     let can_record = st.app.allowed_on_operation(&auth.actor, Action::ResultCreate, op_id).await.unwrap_or(false);
+    let can_plan = st.app.allowed_on_operation(&auth.actor, Action::PlanCheck, op_id).await.unwrap_or(false);
     let can_sheet = taskforce_core::policy::allows(&auth.actor, Action::EventList, taskforce_core::policy::Scope::Own);
     let hidden_note = if auth
         .actor
@@ -436,6 +438,7 @@ pub async fn board_page(
         can_tally,
         can_record,
         can_sheet,
+        can_plan,
         hidden_note: hidden_note.to_string(),
     }
     .into_response()

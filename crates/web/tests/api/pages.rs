@@ -451,3 +451,61 @@ async fn the_night_sheet_lists_the_agencys_events_with_their_conflicts_and_every
         app.client.get(app.url(&format!("/operations/{id}/night-sheet"))).header("cookie", &pio).send().await.unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// A multipart/form-data body of text fields, as a browser sends the plan form.
+fn multipart(fields: &[(&str, &str)]) -> (String, String) {
+    let boundary = "----taskforce-test-boundary";
+    let mut body = String::new();
+    for (name, value) in fields {
+        let file = if *name == "file" { "; filename=\"plan.csv\"\r\nContent-Type: text/csv" } else { "" };
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn a_plan_uploaded_on_the_page_shows_its_conflict_matrix_and_a_bad_file_every_bad_row() {
+    let app = TestApp::spawn().await;
+    let t = app.token("commander.mo-ago").await;
+    let id = app.demo_operation_id(&t).await;
+    let cookie = cookie_for(&app, "coordinator.mo-ago").await;
+    let form =
+        app.client.get(app.url(&format!("/operations/{id}/plan"))).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    assert!(form.text().await.unwrap().contains("enctype=\"multipart/form-data\""));
+    let send = |fields: Vec<(&'static str, &'static str)>| {
+        let (ct, body) = multipart(&fields);
+        app.client
+            .post(app.url(&format!("/operations/{id}/plan")))
+            .header("cookie", &cookie)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    // Three rows in a remote place and year (no stored event near): A and B overlap; C is far away.
+    let plan = "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
+                A,MSHP,Troop C,search_warrant,47.0000,-110.0000,200,2030-03-01T22:00:00Z,2030-03-02T02:00:00Z\n\
+                B,KCPD,,surveillance,47.0010,-110.0000,200,2030-03-01T23:00:00Z,2030-03-02T01:00:00Z\n\
+                C,KCPD,,surveillance,30.0000,-90.0000,200,2030-03-01T23:00:00Z,2030-03-02T01:00:00Z\n";
+    let r = send(vec![("file", plan), ("csv", ""), ("buffer_minutes", "0")]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("3 rows read: 1 conflict"), "{html}");
+    assert_eq!(html.matches("class=\"hit\"").count(), 2, "A×B and B×A");
+    assert!(html.contains("<td>A</td><td>B</td><td>111 m</td>"), "{html}");
+    // Pasted instead of uploaded, with two bad rows: each named by its line, nothing checked.
+    let bad = "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
+               A,MSHP,,search_warrant,97,-110,200,2030-03-01T22:00:00Z,2030-03-02T02:00:00Z\n\
+               B,KCPD,,surveillance,47,-110,200,2030-03-01T23:00:00,2030-03-02T01:00:00Z\n";
+    let r = send(vec![("file", ""), ("csv", bad), ("buffer_minutes", "")]).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<td>2</td><td>lat</td>") && html.contains("<td>3</td><td>start</td>"), "{html}");
+    assert!(!html.contains("id=\"checked\"") && html.contains("97,-110"), "the pasted plan stays to correct");
+    let r = send(vec![("file", ""), ("csv", plan), ("buffer_minutes", "a lot")]).await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("id=\"buffer_minutes-error\""));
+}
