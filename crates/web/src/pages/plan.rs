@@ -101,8 +101,8 @@ pub async fn plan_page(State(st): State<AppState>, auth: Result<Auth, ApiError>,
     }
 }
 
-/// The form's parts: the file (preferred when given), the pasted text, the buffer.
-async fn read_form(mut m: Multipart) -> Result<(String, String), String> {
+/// The form's parts: the file's text, the pasted text, the buffer.
+async fn read_form(mut m: Multipart) -> Result<(String, String, String), String> {
     let (mut file, mut pasted, mut buffer) = (String::new(), String::new(), String::new());
     loop {
         let field = match m.next_field().await {
@@ -121,7 +121,7 @@ async fn read_form(mut m: Multipart) -> Result<(String, String), String> {
             _ => {}
         }
     }
-    Ok((if file.trim().is_empty() { pasted } else { file }, buffer))
+    Ok((file, pasted, buffer))
 }
 
 fn pair_view(p: &Pair, tz: &TzName) -> PairView {
@@ -149,7 +149,7 @@ pub async fn plan_submit(
     };
     let mut p = page(Frame::new(&st, who(&st, actor).await), &d);
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    let (csv, buffer) = match form {
+    let (file, pasted, buffer) = match form {
         Ok(m) => match read_form(m).await {
             Ok(x) => x,
             Err(msg) => {
@@ -163,8 +163,9 @@ pub async fn plan_submit(
         }
     };
     p.buffer = buffer.trim().to_string();
-    // What was pasted stays in the box; a file's content is not echoed back.
-    p.csv = if csv.len() <= 64 * 1024 { csv.clone() } else { String::new() };
+    // What was pasted stays in the box to correct; a file is checked in preference.
+    let csv = if file.trim().is_empty() { pasted.clone() } else { file };
+    p.csv = pasted;
     let minutes = match p.buffer.as_str() {
         "" => None,
         b => match b.parse::<u32>() {
