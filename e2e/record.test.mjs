@@ -70,3 +70,64 @@ test('an officer records a victim and a seizure on a phone', async () => {
   await shot(d, 'record-arrest-desk');
   assert.deepEqual(desk.offsite, []);
 });
+
+test('a session that lapses mid-form comes back after signing in with what was typed, identities excepted', async () => {
+  const phone = await context(browser, PHONE);
+  const page = await phone.newPage();
+  await signIn(page, 'officer.dsm-pd');
+  await page.getByRole('link', { name: /Operation United Front/ }).first().click();
+  await page.getByRole('link', { name: /Record an arrest, victim/ }).click();
+  await page.getByRole('link', { name: 'Victim', exact: true }).click();
+  assert.equal(await page.locator('body').getAttribute('data-idle-seconds'), '1800', 'the idle warning knows the timeout');
+  await page.getByLabel(/Age band/).fill('13-15');
+  await page.getByLabel('Needed medical care').check();
+  await page.getByLabel('Medical', { exact: true }).check();
+  await page.getByLabel('No', { exact: true }).check();
+  await page.getByLabel('Name').fill('Lapsed Session Person');
+  // The session ends while the officer types (here: its cookie is gone).
+  await phone.clearCookies();
+  await page.getByRole('button', { name: 'Save victim' }).click();
+  await page.waitForURL(/\/login\?next=/);
+  const next = new URL(page.url()).searchParams.get('next');
+  assert.match(next, /record\?kind=victim$/);
+  await signIn(page, 'officer.dsm-pd', next);
+  await page.waitForSelector('#restored');
+  assert.equal(await page.getByLabel(/Age band/).inputValue(), '13-15');
+  assert.ok(await page.getByLabel('Needed medical care').isChecked());
+  assert.ok(await page.getByLabel('Medical', { exact: true }).isChecked());
+  assert.ok(await page.getByLabel('No', { exact: true }).isChecked());
+  assert.equal(await page.getByLabel('Name').inputValue(), '', 'an identity is never kept in the browser');
+  await accessible(page, 'record, restored after signing in again');
+  await shot(page, 'record-restored-phone');
+  await page.getByRole('button', { name: 'Save victim' }).click();
+  await page.waitForSelector('#saved');
+  // Saved: the kept copy is gone, a fresh form stays blank.
+  await page.reload();
+  assert.equal(await page.locator('#restored').count(), 0);
+  assert.equal(await page.getByLabel(/Age band/).inputValue(), '');
+  assert.deepEqual(phone.offsite, []);
+});
+
+test('two minutes before the idle timeout a warning offers to stay signed in', async () => {
+  const ctx = await context(browser, PHONE);
+  const page = await ctx.newPage();
+  await signIn(page, 'officer.dsm-pd');
+  // The server's timeout is 30 minutes; this page is told 125 s, so the warning comes after 5 s.
+  await page.route(/\/operations\/[^/]+\/tally$/, async (route) => {
+    const res = await route.fetch();
+    const html = (await res.text()).replace(/data-idle-seconds="\d+"/, 'data-idle-seconds="125"');
+    await route.fulfill({ response: res, body: html });
+  });
+  await page.getByRole('link', { name: /Operation United Front/ }).first().click();
+  await page.getByRole('link', { name: 'Record a tally' }).click();
+  const warning = page.locator('#idle-warning');
+  await warning.waitFor({ timeout: 15000 });
+  assert.match(await warning.textContent(), /signed out in 2 minutes/);
+  await accessible(page, 'idle warning');
+  await shot(page, 'idle-warning-phone');
+  const alive = page.waitForResponse((r) => r.url().endsWith('/account/alive'));
+  await page.getByRole('button', { name: 'Stay signed in' }).click();
+  assert.equal((await alive).status(), 204);
+  await warning.waitFor({ state: 'detached' });
+  assert.deepEqual(ctx.offsite, []);
+});

@@ -67,6 +67,7 @@ async fn request_id(axum::extract::State(st): axum::extract::State<MwState>, mut
     // but there is no need to log them.
     let path = req.uri().path().to_string();
     let started = Instant::now();
+    let htmx = req.headers().contains_key("hx-request");
     // Every line logged while serving the request carries its id, and on a
     // server without second factors, the mark `insecure`.
     let span = if insecure {
@@ -77,6 +78,16 @@ async fn request_id(axum::extract::State(st): axum::extract::State<MwState>, mut
     let mut res = tracing::Instrument::instrument(REQUEST_ID.scope(id.clone(), next.run(req)), span).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    // htmx follows a redirect inside the page it enhances; a lapsed session's
+    // way to sign-in must replace the whole page instead.
+    if htmx && res.status() == axum::http::StatusCode::SEE_OTHER {
+        let to_login = res.headers().get(header::LOCATION).filter(|l| l.as_bytes().starts_with(b"/login")).cloned();
+        if let Some(location) = to_login {
+            res.headers_mut().remove(header::LOCATION);
+            res.headers_mut().insert(HeaderName::from_static("hx-redirect"), location);
+            *res.status_mut() = axum::http::StatusCode::OK;
+        }
     }
     tracing::info!(
         request_id = %id,

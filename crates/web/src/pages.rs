@@ -70,6 +70,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))
         .routes(routes!(password_page, password_submit))
+        .routes(routes!(alive))
 }
 
 /// The start page: the operations list.
@@ -179,11 +180,19 @@ pub struct Frame {
     who: Option<Who>,
     /// What this page does not show the viewer, said plainly.
     hidden: Option<String>,
+    /// The idle timeout, for the warning before it (`app.js`).
+    idle_seconds: i64,
 }
 
 impl Frame {
     fn new(st: &AppState, who: Option<Who>) -> Self {
-        Self { demo: st.config.demo, insecure: !st.app.settings.mfa_required, who, hidden: None }
+        Self {
+            demo: st.config.demo,
+            insecure: !st.app.settings.mfa_required,
+            who,
+            hidden: None,
+            idle_seconds: st.app.settings.sessions.idle.as_secs(),
+        }
     }
 
     /// Says what the page leaves out for this viewer ("Not shown here: ...").
@@ -549,6 +558,16 @@ async fn logout(
         headers.insert(header::SET_COOKIE, v);
     }
     (headers, Redirect::to("/login")).into_response()
+}
+
+/// Keeps the session alive (the idle warning's "Stay signed in"): signing
+/// the request in is the activity.
+#[utoipa::path(post, path = "/account/alive", tag = "pages", responses((status = 204, description = "still signed in"), (status = 401, description = "signed out")))]
+async fn alive(auth: Result<Auth, ApiError>) -> Response {
+    match auth {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The sign-out form: `everywhere` ends every session of the user.

@@ -457,7 +457,14 @@ pub async fn record_submit(
     Path(id): Path<String>,
     form: Result<Form<RecordForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/record")) };
+    let Ok(auth) = auth else {
+        // Back to this kind's form after signing in again (app.js puts back what was typed).
+        let kind = form.as_ref().ok().map(|Form(f)| f.kind.clone()).filter(|k| KINDS.iter().any(|(v, _)| v == k));
+        return to_login(&match kind {
+            Some(k) => format!("/operations/{id}/record?kind={k}"),
+            None => format!("/operations/{id}/record"),
+        });
+    };
     let actor = &auth.actor;
     let d = match operation(&st, actor, &id).await {
         Ok(d) => d,

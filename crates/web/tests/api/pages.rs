@@ -509,3 +509,31 @@ async fn a_plan_uploaded_on_the_page_shows_its_conflict_matrix_and_a_bad_file_ev
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("id=\"buffer_minutes-error\""));
 }
+
+#[tokio::test]
+async fn a_lapsed_session_sends_htmx_to_sign_in_as_a_whole_page_and_alive_keeps_a_session() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.dsm-pd").await;
+    let id = app.demo_operation_id(&t).await;
+    let r = app
+        .client
+        .post(app.url(&format!("/operations/{id}/tally")))
+        .header("hx-request", "true")
+        .form(&[("state", "US-IA"), ("arrests", "1"), ("action", "save")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("location").is_none());
+    let to = r.headers().get("hx-redirect").unwrap().to_str().unwrap();
+    assert!(to.starts_with("/login?next=") && to.contains("tally"), "{to}");
+    // Without htmx, the plain redirect stays.
+    let r =
+        app.client.post(app.url(&format!("/operations/{id}/tally"))).form(&[("state", "US-IA")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = cookie_for(&app, "officer.dsm-pd").await;
+    let r = app.client.post(app.url("/account/alive")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let r = app.client.post(app.url("/account/alive")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}

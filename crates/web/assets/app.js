@@ -1,0 +1,111 @@
+// Taskforce's own script (served from /assets, so the Content-Security-Policy
+// stays `script-src 'self'`). Every page works without it; it adds two things
+// a tired officer needs:
+//  1. A warning two minutes before the idle timeout signs the user out, with
+//     a button that keeps the session alive, and a notice once it has lapsed.
+//  2. Forms marked `data-keep` are copied to this tab's sessionStorage when
+//     sent. If the session had expired, the server answers with the sign-in
+//     page; after signing in, the same form comes back and what was typed is
+//     put back. Fields marked `data-secret` (identities) are never copied.
+//     The copy is deleted once the page shows the form was saved.
+(function () {
+  'use strict';
+  var body = document.body;
+  var idle = Number(body.getAttribute('data-idle-seconds') || 0);
+  var WARN = 120;
+
+  function banner(id, text, button) {
+    var old = document.getElementById(id);
+    if (old) old.remove();
+    var div = document.createElement('div');
+    div.id = id;
+    div.className = 'idle-banner';
+    div.setAttribute('role', 'alert');
+    var p = document.createElement('p');
+    p.textContent = text;
+    div.appendChild(p);
+    if (button) div.appendChild(button);
+    body.insertBefore(div, body.firstChild);
+    return div;
+  }
+
+  if (idle > WARN) {
+    var warnTimer, outTimer;
+    var arm = function () {
+      clearTimeout(warnTimer);
+      clearTimeout(outTimer);
+      warnTimer = setTimeout(function () {
+        var stay = document.createElement('button');
+        stay.type = 'button';
+        stay.textContent = 'Stay signed in';
+        stay.addEventListener('click', function () {
+          fetch('/account/alive', { method: 'POST', credentials: 'same-origin', headers: { 'X-Requested-With': 'taskforce' } })
+            .then(function (r) {
+              var b = document.getElementById('idle-warning');
+              if (b) b.remove();
+              if (r.ok) arm();
+            });
+        });
+        banner('idle-warning', 'You will be signed out in 2 minutes because nothing was sent. What you type here is kept if that happens.', stay);
+      }, (idle - WARN) * 1000);
+      outTimer = setTimeout(function () {
+        var w = document.getElementById('idle-warning');
+        if (w) w.remove();
+        banner('idle-expired', 'You were signed out because nothing was sent for ' + Math.round(idle / 60) +
+          ' minutes. Press Save or Send as usual: you will sign in again and come back here with what you typed.');
+      }, idle * 1000);
+    };
+    arm();
+  }
+
+  var KEY = 'taskforce-keep:';
+  function fields(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !el.hasAttribute('data-secret') && el.type !== 'password' && el.type !== 'file' &&
+        el.type !== 'submit' && el.type !== 'button';
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll('form[data-keep]'), function (form) {
+    var key = KEY + form.getAttribute('action');
+    if (document.getElementById('saved')) {
+      sessionStorage.removeItem(key);
+    } else {
+      var kept = sessionStorage.getItem(key);
+      if (kept) {
+        sessionStorage.removeItem(key);
+        var values = JSON.parse(kept);
+        var restored = 0;
+        fields(form).forEach(function (el) {
+          if (!(el.name in values)) return;
+          var v = values[el.name];
+          if (el.type === 'checkbox' || el.type === 'radio') {
+            el.checked = Array.isArray(v) ? v.indexOf(el.value) >= 0 : false;
+          } else if (el.type !== 'hidden' || el.name === 'idempotency_key') {
+            el.value = Array.isArray(v) ? v[0] : v;
+          }
+          restored++;
+        });
+        if (restored) {
+          var note = document.createElement('p');
+          note.className = 'hint';
+          note.id = 'restored';
+          note.setAttribute('role', 'status');
+          note.textContent = 'What you typed before signing in again is back. Check it, then send it.';
+          form.insertBefore(note, form.firstChild);
+        }
+      }
+    }
+    form.addEventListener('submit', function () {
+      var values = {};
+      fields(form).forEach(function (el) {
+        if (el.type === 'checkbox' || el.type === 'radio') {
+          values[el.name] = values[el.name] || [];
+          if (el.checked) values[el.name].push(el.value);
+        } else {
+          values[el.name] = el.value;
+        }
+      });
+      try { sessionStorage.setItem(key, JSON.stringify(values)); } catch (e) { /* storage full or off: nothing kept */ }
+    });
+  });
+})();
