@@ -1,6 +1,6 @@
-// An administrator opens the users and the audit log from the header: the
-// chain's state is shown, the log filters, and both pages pass the
-// accessibility check at desk and phone sizes.
+// An administrator opens the users, the agencies (an import with a bad row)
+// and the audit log from the header: the chain's state is shown, the log
+// filters, and every page passes the accessibility check at both sizes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, context, signIn, shot, accessible, PHONE, DESK } from './lib.mjs';
@@ -10,7 +10,7 @@ before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
-  test(`an administrator reads the users and the audit log (${size})`, async () => {
+  test(`an administrator reads the users, imports agencies and reads the audit log (${size})`, async () => {
     const ctx = await context(browser, viewport);
     const page = await ctx.newPage();
     await signIn(page, 'admin.mo-ago');
@@ -19,6 +19,19 @@ for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
     assert.ok(await page.getByRole('rowheader', { name: 'officer.dsm-pd' }).count() >= 1);
     await accessible(page, `users (${size})`);
     await shot(page, `admin-users-${size}`);
+
+    await page.getByRole('link', { name: 'Agencies', exact: true }).click();
+    await page.waitForSelector('#agencies');
+    await page.getByLabel('CSV file').setInputFiles({
+      name: 'agencies.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('name,short_name,kind,home_state,duty_phone\nNo State Agency,nostate,municipal,Atlantis,+1 816 555 0199\n'),
+    });
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.waitForSelector('#bad-rows');
+    assert.match(await page.locator('#import-report').textContent(), /nothing was written/);
+    await accessible(page, `agencies with an import report (${size})`);
+    await shot(page, `admin-agencies-${size}`);
 
     await page.getByRole('link', { name: 'Audit log', exact: true }).click();
     await page.waitForSelector('#chain');

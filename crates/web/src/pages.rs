@@ -4,6 +4,7 @@
 //! page reached without one redirects to sign-in and comes back after.
 
 mod admin;
+mod agencies;
 mod board;
 mod events;
 mod live;
@@ -51,6 +52,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(night::night_sheet))
         .routes(routes!(plan::plan_page, plan::plan_submit))
         .routes(routes!(admin::audit_page))
+        .routes(routes!(agencies::agencies_page))
+        .routes(routes!(agencies::agencies_import))
         .routes(routes!(admin::users_page))
         .routes(routes!(admin::user_unlock))
         .routes(routes!(events::events_page, events::events_submit))
@@ -220,11 +223,15 @@ async fn who(st: &AppState, actor: &Actor) -> Option<Who> {
         username: actor.label(),
         roles: actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
         agency,
-        admin_links: [(Action::UserList, "/admin/users", "Users"), (Action::AuditVerify, "/admin/audit", "Audit log")]
-            .into_iter()
-            .filter(|(a, _, _)| taskforce_core::policy::allows(actor, *a, taskforce_core::policy::Scope::Own))
-            .map(|(_, href, label)| (href, label))
-            .collect(),
+        admin_links: [
+            (Action::AgencyCreate, "/admin/agencies", "Agencies"),
+            (Action::UserList, "/admin/users", "Users"),
+            (Action::AuditVerify, "/admin/audit", "Audit log"),
+        ]
+        .into_iter()
+        .filter(|(a, _, _)| taskforce_core::policy::allows(actor, *a, taskforce_core::policy::Scope::Own))
+        .map(|(_, href, label)| (href, label))
+        .collect(),
     })
 }
 

@@ -537,3 +537,50 @@ async fn a_lapsed_session_sends_htmx_to_sign_in_as_a_whole_page_and_alive_keeps_
     let r = app.client.post(app.url("/account/alive")).send().await.unwrap();
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn an_administrator_imports_agencies_from_a_file_with_a_report_of_every_bad_row() {
+    let app = TestApp::spawn().await;
+    let admin = cookie_for(&app, "admin.mo-ago").await;
+    let page = app.client.get(app.url("/admin/agencies")).header("cookie", &admin).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("id=\"import-form\"") && html.contains("Missouri State Highway Patrol"));
+    let csv = "name,short_name,kind,home_state,ori,duty_contact_name,duty_phone\n\
+               Gladstone Police Department,gladstone-pd,municipal,US-MO,,Dispatch,+1 816 555 0101\n\
+               Raytown Police Department,raytown-pd,municipal,Missouri,,Dispatch,+1 816 555 0102\n";
+    let send = |mode: &'static str, cookie: &str| {
+        let (ct, body) = multipart(&[("file", csv), ("mode", mode)]);
+        app.client
+            .post(app.url("/admin/agencies/import"))
+            .header("cookie", cookie.to_string())
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    // One bad row: nothing is written, the row is named by its line and column.
+    let r = send("all", &admin).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("2 rows read, 1 valid, 1 invalid: nothing was written"), "{html}");
+    assert!(html.contains("<td>3</td><td>home_state</td>"), "{html}");
+    assert!(!html.contains("Gladstone Police Department</th>"));
+    // The valid rows alone.
+    let r = send("skip_invalid", &admin).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("1 agency imported") && html.contains("Gladstone Police Department</th>"), "{html}");
+    // An officer sees agencies but may not import.
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    let html = app
+        .client
+        .get(app.url("/admin/agencies"))
+        .header("cookie", &officer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("id=\"import-form\""));
+    assert_eq!(send("skip_invalid", &officer).await.unwrap().status(), 403);
+}

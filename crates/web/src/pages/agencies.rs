@@ -1,0 +1,201 @@
+//! The agencies page: every agency the viewer may see, with kind, home
+//! state, ORI and 24/7 duty contact; for administrators, an import of many
+//! agencies from a CSV file, checked row by row first, answered with a
+//! report of every bad row by its line (and nothing written unless asked to
+//! import the good rows alone).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Multipart, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use taskforce_core::actor::Actor;
+use taskforce_core::agency::csv::parse_agency_csv;
+use taskforce_core::page::PageRequest;
+use taskforce_core::policy::{Action, Scope, allows};
+use taskforce_core::service::agencies::ImportMode;
+
+use super::{Frame, page_error, to_login, who};
+use crate::AppState;
+use crate::extract::Auth;
+use crate::problem::ApiError;
+
+/// One agency as a row.
+pub struct AgencyRow {
+    name: String,
+    short_name: String,
+    kind: String,
+    state: String,
+    ori: String,
+    duty: String,
+    phone: String,
+}
+
+/// A bad row of an import file.
+pub struct BadLine {
+    line: usize,
+    field: String,
+    message: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_agencies.html")]
+struct AgenciesPage {
+    frame: Frame,
+    rows: Vec<AgencyRow>,
+    more: Option<String>,
+    may_import: bool,
+    /// The import's outcome in words, once a file was sent.
+    report: Option<String>,
+    report_ok: bool,
+    bad: Vec<BadLine>,
+    file_error: Option<String>,
+}
+
+/// `?after=`: the next page.
+#[derive(Debug, Default, Deserialize)]
+pub struct AgenciesQuery {
+    after: Option<String>,
+}
+
+async fn render(
+    st: &AppState,
+    actor: &Actor,
+    after: Option<String>,
+    outcome: Option<(String, bool, Vec<BadLine>)>,
+    file_error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let page = PageRequest { after, limit: 200 };
+    let list = match st.app.list_agencies(actor, &page).await {
+        Ok(l) => l,
+        Err(e) => return page_error(st, actor, e).await,
+    };
+    let rows = list
+        .items
+        .into_iter()
+        .map(|a| AgencyRow {
+            name: a.name,
+            short_name: a.short_name,
+            kind: a.kind.as_str().replace('_', " "),
+            state: a.home_state.name().to_string(),
+            ori: a.ori.map(|o| o.as_str().to_string()).unwrap_or_default(),
+            duty: a.duty_contact.name,
+            phone: a.duty_contact.phone,
+        })
+        .collect();
+    let (report, report_ok, bad) = match outcome {
+        Some((r, ok, bad)) => (Some(r), ok, bad),
+        None => (None, false, Vec::new()),
+    };
+    let page = AgenciesPage {
+        frame: Frame::new(st, who(st, actor).await).hiding("agencies your role does not cover"),
+        rows,
+        more: list.next.map(|n| format!("/admin/agencies?after={n}")),
+        may_import: allows(actor, Action::AgencyCreate, Scope::Own),
+        report,
+        report_ok,
+        bad,
+        file_error,
+    };
+    (status, page).into_response()
+}
+
+/// The agencies, and for administrators the import form.
+#[utoipa::path(get, path = "/admin/agencies", tag = "pages", params(("after" = Option<String>, Query, description = "Next page after this agency id")), responses((status = 200, description = "HTML")))]
+pub async fn agencies_page(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    q: Result<Query<AgenciesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login("/admin/agencies") };
+    let after = q.ok().and_then(|Query(q)| q.after);
+    render(&st, &auth.actor, after, None, None, StatusCode::OK).await
+}
+
+/// Imports agencies from the uploaded CSV (administrators).
+#[utoipa::path(post, path = "/admin/agencies/import", tag = "pages", responses((status = 200, description = "HTML with the import's report"), (status = 422, description = "HTML with every bad row; nothing written"), (status = 403, description = "not an administrator")))]
+pub async fn agencies_import(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login("/admin/agencies") };
+    let actor = &auth.actor;
+    let bad_request = StatusCode::UNPROCESSABLE_ENTITY;
+    let (file, mode) = match read_form(form).await {
+        Ok(x) => x,
+        Err(msg) => return render(&st, actor, None, None, Some(msg), bad_request).await,
+    };
+    let (rows, unreadable) = match parse_agency_csv(file.as_bytes()) {
+        Ok(x) => x,
+        Err(msg) => return render(&st, actor, None, None, Some(msg), bad_request).await,
+    };
+    // A row that cannot even be read makes the file invalid as a whole, as on the command line.
+    let mode = match mode.as_str() {
+        "skip_invalid" => ImportMode::SkipInvalid,
+        "check" => ImportMode::CheckOnly,
+        _ if !unreadable.is_empty() => ImportMode::CheckOnly,
+        _ => ImportMode::AllOrNothing,
+    };
+    let mut report = match st.app.import_agencies(actor, &rows, mode, &|_| {}).await {
+        Ok(r) => r,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    report.rows = rows.len() + unreadable.len();
+    report.invalid.extend(unreadable);
+    report.invalid.sort_by_key(|(line, _)| *line);
+    let invalid = report.invalid.len();
+    let summary = format!(
+        "{} row{} read, {} valid, {} invalid: {}",
+        report.rows,
+        if report.rows == 1 { "" } else { "s" },
+        report.rows - invalid,
+        invalid,
+        if report.written {
+            format!("{} agenc{} imported.", report.created, if report.created == 1 { "y" } else { "ies" })
+        } else if matches!(mode, ImportMode::CheckOnly) && invalid == 0 {
+            "all good; nothing was written (checked only).".to_string()
+        } else {
+            "nothing was written. Correct the rows below, or import the valid rows alone.".to_string()
+        }
+    );
+    let bad = report
+        .invalid
+        .into_iter()
+        .flat_map(|(line, errs)| {
+            errs.into_iter().map(move |e| BadLine { line, field: e.field.clone(), message: e.message.clone() })
+        })
+        .collect::<Vec<_>>();
+    let status = if bad.is_empty() || report.written { StatusCode::OK } else { bad_request };
+    render(&st, actor, None, Some((summary, bad.is_empty(), bad)), None, status).await
+}
+
+/// The file's text and the chosen mode.
+async fn read_form(
+    form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(String, String), String> {
+    let mut m = form.map_err(|_| "send the file with this page's form".to_string())?;
+    let (mut file, mut mode) = (String::new(), String::new());
+    loop {
+        let field = match m.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(format!("the upload could not be read ({})", e.body_text())),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|e| format!("the upload could not be read ({})", e.body_text()))?;
+        let text =
+            String::from_utf8(bytes.to_vec()).map_err(|_| "the file is not UTF-8 text (save it as CSV UTF-8)")?;
+        match name.as_str() {
+            "file" => file = text,
+            "mode" => mode = text,
+            _ => {}
+        }
+    }
+    if file.trim().is_empty() {
+        return Err("choose a CSV file of agencies".into());
+    }
+    Ok((file, mode))
+}
