@@ -174,6 +174,18 @@ impl App {
         }
     }
 
+    /// Refuses (and records the refusal) unless `actor` may do `action` on a
+    /// collection in its own scope: for a page that checks before reading a
+    /// body (an upload) rather than after.
+    pub async fn require(
+        &self,
+        actor: &Actor,
+        action: crate::policy::Action,
+        object_type: &'static str,
+    ) -> Result<(), Error> {
+        self.guard(actor, action, &crate::policy::Resource::Collection, object_type, None).await
+    }
+
     /// Brings reference data (the states table) up to date; run at start-up.
     pub async fn sync_reference_data(&self) -> Result<(), Error> {
         let mut tx = self.write().await?;

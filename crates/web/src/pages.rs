@@ -252,6 +252,28 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The fields of a multipart form as text, a file's content under its
+/// field's name (the plan and agency uploads); a message for the page when
+/// the upload cannot be read.
+async fn multipart_text(
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<std::collections::HashMap<String, String>, String> {
+    let mut m = form.map_err(|_| "send the file with this page's form".to_string())?;
+    let mut out = std::collections::HashMap::new();
+    loop {
+        let field = match m.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(format!("the upload could not be read ({})", e.body_text())),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|e| format!("the upload could not be read ({})", e.body_text()))?;
+        let text =
+            String::from_utf8(bytes.to_vec()).map_err(|_| "the file is not UTF-8 text (save it as CSV UTF-8)")?;
+        out.insert(name, text);
+    }
+}
+
 /// Percent-encodes `s` for a query string, leaving `/` as it is.
 fn url_encode(s: &str) -> String {
     s.bytes()

@@ -16,7 +16,7 @@ use taskforce_core::page::PageRequest;
 use taskforce_core::policy::{Action, Scope, allows};
 use taskforce_core::service::agencies::ImportMode;
 
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, multipart_text, page_error, to_login, who};
 use crate::AppState;
 use crate::extract::Auth;
 use crate::problem::ApiError;
@@ -123,6 +123,10 @@ pub async fn agencies_import(
 ) -> Response {
     let Ok(auth) = auth else { return to_login("/admin/agencies") };
     let actor = &auth.actor;
+    // Who may import is decided before the upload is read.
+    if let Err(e) = st.app.require(actor, Action::AgencyCreate, "agency").await {
+        return page_error(&st, actor, e).await;
+    }
     let bad_request = StatusCode::UNPROCESSABLE_ENTITY;
     let (file, mode) = match read_form(form).await {
         Ok(x) => x,
@@ -176,26 +180,10 @@ pub async fn agencies_import(
 async fn read_form(
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(String, String), String> {
-    let mut m = form.map_err(|_| "send the file with this page's form".to_string())?;
-    let (mut file, mut mode) = (String::new(), String::new());
-    loop {
-        let field = match m.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return Err(format!("the upload could not be read ({})", e.body_text())),
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|e| format!("the upload could not be read ({})", e.body_text()))?;
-        let text =
-            String::from_utf8(bytes.to_vec()).map_err(|_| "the file is not UTF-8 text (save it as CSV UTF-8)")?;
-        match name.as_str() {
-            "file" => file = text,
-            "mode" => mode = text,
-            _ => {}
-        }
-    }
+    let mut fields = multipart_text(form).await?;
+    let file = fields.remove("file").unwrap_or_default();
     if file.trim().is_empty() {
         return Err("choose a CSV file of agencies".into());
     }
-    Ok((file, mode))
+    Ok((file, fields.remove("mode").unwrap_or_default()))
 }

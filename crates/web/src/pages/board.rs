@@ -186,7 +186,6 @@ struct BoardPage {
     by_state: Vec<StateAgencies>,
     can_tally: bool,
     can_record: bool,
-    can_sheet: bool,
     can_plan: bool,
     hidden_note: String,
 }
@@ -408,7 +407,6 @@ pub async fn board_page(
     let can_tally = st.app.allowed_on_operation(&auth.actor, Action::TallyCreate, op_id).await.unwrap_or(false);
     let can_record = st.app.allowed_on_operation(&auth.actor, Action::ResultCreate, op_id).await.unwrap_or(false);
     let can_plan = st.app.allowed_on_operation(&auth.actor, Action::PlanCheck, op_id).await.unwrap_or(false);
-    let can_sheet = taskforce_core::policy::allows(&auth.actor, Action::EventList, taskforce_core::policy::Scope::Own);
     let hidden_note = if auth
         .actor
         .roles
@@ -437,7 +435,6 @@ pub async fn board_page(
         by_state,
         can_tally,
         can_record,
-        can_sheet,
         can_plan,
         hidden_note: hidden_note.to_string(),
     }

@@ -1,7 +1,8 @@
 //! The night sheet: one page to print before an operation, for when the
-//! network is down. The viewer's agency's events in the operation (where,
-//! when, who is on scene), each one's conflicts as pointers (who to call),
-//! and every participating agency's 24/7 duty contact by state. Times are in
+//! network is down. For everyone in the operation, every participating
+//! agency's 24/7 duty contact by state; for the roles that list their
+//! agency's events, those events in the operation (where, when, who is on
+//! scene) and each one's conflicts as pointers (who to call). Times are in
 //! the operation's zone, which the sheet names.
 
 use askama::Template;
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use taskforce_core::Error;
 use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
+use taskforce_core::policy::{Action, Scope, allows};
 
 use super::board::{StateAgencies, agencies_by_state};
 use super::events::{PointerView, pointer_view};
@@ -42,6 +44,8 @@ struct NightSheet {
     zone: String,
     printed: String,
     events: Vec<SheetEvent>,
+    /// Whether the viewer's role lists its agency's events (else: contacts only).
+    lists_events: bool,
     conflicts: usize,
     by_state: Vec<StateAgencies>,
 }
@@ -58,20 +62,24 @@ pub async fn night_sheet(State(st): State<AppState>, auth: Result<Auth, ApiError
 }
 
 async fn sheet(st: &AppState, actor: &taskforce_core::actor::Actor, id: &str) -> Result<NightSheet, Error> {
-    // The agency's own events first: who may list them may have a sheet.
-    let mut own = Vec::new();
-    let mut page = PageRequest { after: None, limit: 500 };
-    loop {
-        let p = st.app.list_events(actor, &page).await?;
-        own.extend(p.items);
-        match p.next {
-            Some(n) => page.after = Some(n),
-            None => break,
-        }
-    }
     let op_id: OperationId = id.parse().map_err(|_| Error::NotFound { kind: "operation" })?;
     let d = st.app.get_operation(actor, op_id).await?;
     let tz = d.operation.window.time_zone.clone();
+    // The duty contacts are for everyone in the operation; the events part
+    // for the roles that list their agency's events.
+    let lists_events = allows(actor, Action::EventList, Scope::Own);
+    let mut own = Vec::new();
+    if lists_events {
+        let mut page = PageRequest { after: None, limit: 500 };
+        loop {
+            let p = st.app.list_events(actor, &page).await?;
+            own.extend(p.items);
+            match p.next {
+                Some(n) => page.after = Some(n),
+                None => break,
+            }
+        }
+    }
     own.retain(|e| e.operation_id == Some(op_id));
     own.sort_by_key(|e| (e.start, e.number.clone()));
     let mut events = Vec::with_capacity(own.len());
@@ -107,6 +115,7 @@ async fn sheet(st: &AppState, actor: &taskforce_core::actor::Actor, id: &str) ->
         zone: tz.as_str().to_string(),
         printed: tz.display(now),
         events,
+        lists_events,
         conflicts,
         by_state: agencies_by_state(&d),
     })

@@ -17,7 +17,7 @@ use taskforce_core::policy::Action;
 use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::time::TzName;
 
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, multipart_text, page_error, to_login, who};
 use crate::AppState;
 use crate::extract::Auth;
 use crate::problem::ApiError;
@@ -101,29 +101,6 @@ pub async fn plan_page(State(st): State<AppState>, auth: Result<Auth, ApiError>,
     }
 }
 
-/// The form's parts: the file's text, the pasted text, the buffer.
-async fn read_form(mut m: Multipart) -> Result<(String, String, String), String> {
-    let (mut file, mut pasted, mut buffer) = (String::new(), String::new(), String::new());
-    loop {
-        let field = match m.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => return Err(format!("the upload could not be read ({})", e.body_text())),
-        };
-        let name = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|e| format!("the upload could not be read ({})", e.body_text()))?;
-        let text =
-            String::from_utf8(bytes.to_vec()).map_err(|_| "the file is not UTF-8 text (save it as CSV UTF-8)")?;
-        match name.as_str() {
-            "file" => file = text,
-            "csv" => pasted = text,
-            "buffer_minutes" => buffer = text,
-            _ => {}
-        }
-    }
-    Ok((file, pasted, buffer))
-}
-
 fn pair_view(p: &Pair, tz: &TzName) -> PairView {
     PairView {
         a: p.a.clone(),
@@ -149,19 +126,15 @@ pub async fn plan_submit(
     };
     let mut p = page(Frame::new(&st, who(&st, actor).await), &d);
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    let (file, pasted, buffer) = match form {
-        Ok(m) => match read_form(m).await {
-            Ok(x) => x,
-            Err(msg) => {
-                p.errors.push(("file".into(), msg));
-                return (unprocessable, p).into_response();
-            }
-        },
-        Err(_) => {
-            p.errors.push(("file".into(), "send the plan with this page's form".into()));
+    let mut fields = match multipart_text(form).await {
+        Ok(f) => f,
+        Err(msg) => {
+            p.errors.push(("file".into(), msg));
             return (unprocessable, p).into_response();
         }
     };
+    let mut take = |name: &str| fields.remove(name).unwrap_or_default();
+    let (file, pasted, buffer) = (take("file"), take("csv"), take("buffer_minutes"));
     p.buffer = buffer.trim().to_string();
     // What was pasted stays in the box to correct; a file is checked in preference.
     let csv = if file.trim().is_empty() { pasted.clone() } else { file };

@@ -218,6 +218,21 @@ async fn assets_are_embedded_with_their_types_and_licences() {
     }
 }
 
+/// A page as the user signed in with `cookie` gets it.
+async fn page(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).header("cookie", cookie).send().await.unwrap()
+}
+
+/// A form posted by the user signed in with `cookie`.
+async fn post_form<T: serde::Serialize + ?Sized>(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    form: &T,
+) -> reqwest::Response {
+    app.client.post(app.url(path)).header("cookie", cookie).form(form).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn an_officer_records_a_victim_on_the_page_once_per_form_and_a_mistake_keeps_what_was_typed() {
     let app = TestApp::spawn().await;
@@ -297,14 +312,7 @@ async fn a_seizure_without_an_amount_says_so_and_the_record_page_is_refused_to_a
         ("seizure_kind", "currency"),
         ("amount_usd", ""),
     ];
-    let r = app
-        .client
-        .post(app.url(&format!("/operations/{id}/record")))
-        .header("cookie", &cookie)
-        .form(&f)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&app, &cookie, &format!("/operations/{id}/record"), &f).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("id=\"amount_usd-error\""));
     let f = [
@@ -314,31 +322,18 @@ async fn a_seizure_without_an_amount_says_so_and_the_record_page_is_refused_to_a
         ("seizure_kind", "currency"),
         ("amount_usd", "$2,400"),
     ];
-    let r = app
-        .client
-        .post(app.url(&format!("/operations/{id}/record")))
-        .header("cookie", &cookie)
-        .form(&f)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&app, &cookie, &format!("/operations/{id}/record"), &f).await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("Seizure in Iowa"));
     // The saved seizure reads back (its kind once collided with the record's).
     let link = html.split("href=\"/results/").nth(1).unwrap().split('"').next().unwrap().to_string();
-    let rec = app.client.get(app.url(&format!("/results/{link}"))).header("cookie", &cookie).send().await.unwrap();
+    let rec = page(&app, &cookie, &format!("/results/{link}")).await;
     assert_eq!(rec.status(), 200);
     let rec: serde_json::Value = app.get(&format!("/api/v1/results/{link}"), &t).await.json().await.unwrap();
     assert_eq!((&rec["current"]["seizure_kind"], &rec["current"]["amount_usd"]), (&json!("currency"), &json!(2400)));
     let pio = cookie_for(&app, "pio.mo-ago").await;
-    let r = app
-        .client
-        .get(app.url(&format!("/operations/{id}/record?kind=arrest")))
-        .header("cookie", &pio)
-        .send()
-        .await
-        .unwrap();
+    let r = page(&app, &pio, &format!("/operations/{id}/record?kind=arrest")).await;
     assert_eq!(r.status(), 403);
 }
 
@@ -347,7 +342,7 @@ async fn an_administrator_reads_the_audit_log_filtered_with_the_chain_verified_a
     let app = TestApp::spawn().await;
     // A refusal to find: an officer asking for the audit page.
     let officer = cookie_for(&app, "officer.dsm-pd").await;
-    let r = app.client.get(app.url("/admin/audit")).header("cookie", &officer).send().await.unwrap();
+    let r = page(&app, &officer, "/admin/audit").await;
     assert_eq!(r.status(), 403);
     let admin = cookie_for(&app, "admin.mo-ago").await;
     let get = |q: &'static str| app.client.get(app.url(&format!("/admin/audit{q}"))).header("cookie", &admin).send();
@@ -384,15 +379,14 @@ async fn a_locked_account_shows_on_the_users_page_and_an_administrator_releases_
             .unwrap();
     }
     let admin = cookie_for(&app, "admin.mo-ago").await;
-    let html =
-        app.client.get(app.url("/admin/users")).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    let html = page(&app, &admin, "/admin/users").await.text().await.unwrap();
     let row = html.split("<tr class=\"locked\">").nth(1).expect("a locked row").split("</tr>").next().unwrap();
     assert!(row.contains("officer.dsm-pd") && row.contains("Locked out since"), "{row}");
     let action = row.split("action=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
     let r = app.client.post(app.url(&action)).header("cookie", &admin).send().await.unwrap();
     assert_eq!(r.status(), 303);
     let back = r.headers().get("location").unwrap().to_str().unwrap().to_string();
-    let html = app.client.get(app.url(&back)).header("cookie", &admin).send().await.unwrap().text().await.unwrap();
+    let html = page(&app, &admin, &back).await.text().await.unwrap();
     assert!(html.contains("officer.dsm-pd can sign in again") && !html.contains("<tr class=\"locked\">"));
     cookie_for(&app, "officer.dsm-pd").await;
     // An officer may not release anyone.
@@ -429,13 +423,7 @@ async fn the_night_sheet_lists_the_agencys_events_with_their_conflicts_and_every
     let t = app.token("commander.mo-ago").await;
     let id = app.demo_operation_id(&t).await;
     let cookie = cookie_for(&app, "officer.dsm-pd").await;
-    let r = app
-        .client
-        .get(app.url(&format!("/operations/{id}/night-sheet")))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = page(&app, &cookie, &format!("/operations/{id}/night-sheet")).await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     // Des Moines PD's events in the demo plan, each with a number, and their conflicts as pointers.
@@ -445,11 +433,13 @@ async fn the_night_sheet_lists_the_agencys_events_with_their_conflicts_and_every
     // Every participating agency's duty contact: the demo's twelve states, one table each, and partners.
     assert!(html.matches("<table class=\"rows duty\">").count() >= 12);
     assert!(html.contains("times in America/Chicago"));
-    // A PIO does not list events: no sheet.
+    // A PIO does not list events: the duty contacts alone.
     let pio = cookie_for(&app, "pio.mo-ago").await;
-    let r =
-        app.client.get(app.url(&format!("/operations/{id}/night-sheet"))).header("cookie", &pio).send().await.unwrap();
-    assert_eq!(r.status(), 403);
+    let r = page(&app, &pio, &format!("/operations/{id}/night-sheet")).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("class=\"sheet-event\"") && html.contains("duty contacts only"));
+    assert!(html.matches("<table class=\"rows duty\">").count() >= 12);
 }
 
 /// A multipart/form-data body of text fields, as a browser sends the plan form.
@@ -472,8 +462,7 @@ async fn a_plan_uploaded_on_the_page_shows_its_conflict_matrix_and_a_bad_file_ev
     let t = app.token("commander.mo-ago").await;
     let id = app.demo_operation_id(&t).await;
     let cookie = cookie_for(&app, "coordinator.mo-ago").await;
-    let form =
-        app.client.get(app.url(&format!("/operations/{id}/plan"))).header("cookie", &cookie).send().await.unwrap();
+    let form = page(&app, &cookie, &format!("/operations/{id}/plan")).await;
     assert_eq!(form.status(), 200);
     assert!(form.text().await.unwrap().contains("enctype=\"multipart/form-data\""));
     let send = |fields: Vec<(&'static str, &'static str)>| {
@@ -542,8 +531,8 @@ async fn a_lapsed_session_sends_htmx_to_sign_in_as_a_whole_page_and_alive_keeps_
 async fn an_administrator_imports_agencies_from_a_file_with_a_report_of_every_bad_row() {
     let app = TestApp::spawn().await;
     let admin = cookie_for(&app, "admin.mo-ago").await;
-    let page = app.client.get(app.url("/admin/agencies")).header("cookie", &admin).send().await.unwrap();
-    let html = page.text().await.unwrap();
+    let list = page(&app, &admin, "/admin/agencies").await;
+    let html = list.text().await.unwrap();
     assert!(html.contains("id=\"import-form\"") && html.contains("Missouri State Highway Patrol"));
     let csv = "name,short_name,kind,home_state,ori,duty_contact_name,duty_phone\n\
                Gladstone Police Department,gladstone-pd,municipal,US-MO,,Dispatch,+1 816 555 0101\n\
@@ -571,16 +560,7 @@ async fn an_administrator_imports_agencies_from_a_file_with_a_report_of_every_ba
     assert!(html.contains("1 agency imported") && html.contains("Gladstone Police Department</th>"), "{html}");
     // An officer sees agencies but may not import.
     let officer = cookie_for(&app, "officer.dsm-pd").await;
-    let html = app
-        .client
-        .get(app.url("/admin/agencies"))
-        .header("cookie", &officer)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&app, &officer, "/admin/agencies").await.text().await.unwrap();
     assert!(!html.contains("id=\"import-form\""));
     assert_eq!(send("skip_invalid", &officer).await.unwrap().status(), 403);
 }
