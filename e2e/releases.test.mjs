@@ -67,6 +67,13 @@ test('a PIO drafts, a commander resolves the flags, approves and publishes; the 
   assert.match(await again.text(), /id="problem"/, 'the page says why');
   await boss.reload();
   assert.equal((await boss.locator('#release-status').textContent()).trim(), 'published');
+  // The list of versions says what each differs in from the one published before it.
+  await boss.getByRole('link', { name: '← Releases' }).click();
+  await boss.waitForSelector('td.changes');
+  const changes = await boss.locator('td.changes').allTextContents();
+  assert.ok(changes.every((c) => c.trim().length > 0), changes.join(' | '));
+  await accessible(boss, 'releases with their changes');
+  await boss.goBack();
   // The print-ready page carries the same totals.
   const print = await boss.request.get(draftUrl + '/print');
   assert.equal(print.status(), 200);

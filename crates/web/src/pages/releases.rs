@@ -29,6 +29,8 @@ pub struct ReleaseLine {
     version: String,
     preset: String,
     drafted: String,
+    /// What differs from the last published version before it, in words.
+    changes: String,
 }
 
 /// An open flag.
@@ -118,17 +120,28 @@ pub async fn releases_page(
         Err(e) => return page_error(&st, actor, e).await,
     };
     let tz = &op.operation.window.time_zone;
-    let releases = list
+    // Oldest first, to know whether a version was published before each one.
+    let mut published_before = false;
+    let mut releases: Vec<ReleaseLine> = list
         .iter()
-        .rev()
-        .map(|r| ReleaseLine {
-            id: r.id.to_string(),
-            status: r.status.as_str().to_string(),
-            version: r.version.map_or("–".into(), |v| format!("v{v}")),
-            preset: r.content.preset.as_str().to_string(),
-            drafted: tz.display(r.drafted_at),
+        .map(|r| {
+            let changes = match (r.changes.is_empty(), published_before) {
+                (false, _) => r.changes.join("; "),
+                (true, false) => "The first version: nothing to compare with".into(),
+                (true, true) => "The same figures as the last published version".into(),
+            };
+            published_before |= r.version.is_some();
+            ReleaseLine {
+                id: r.id.to_string(),
+                status: r.status.as_str().to_string(),
+                version: r.version.map_or("–".into(), |v| format!("v{v}")),
+                preset: r.content.preset.as_str().to_string(),
+                drafted: tz.display(r.drafted_at),
+                changes,
+            }
         })
         .collect();
+    releases.reverse();
     let flags = report
         .all_flags()
         .filter(|f| f.resolved.is_none())
