@@ -4,7 +4,7 @@
 // records the outcome.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, context, signIn, shot, accessible, PHONE, DESK } from './lib.mjs';
+import { launch, context, signIn, shot, accessible, BASE, PHONE, DESK } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -84,4 +84,29 @@ test('two agencies register overlapping events, both see the conflict at once, o
     assert.deepEqual(c.offsite, []);
     await c.close();
   }
+});
+
+test('an officer fills the point from the phone and sees it on the map, and a wrong sign is caught', async () => {
+  const ctx = await context(browser, PHONE);
+  await ctx.grantPermissions(['geolocation'], { origin: BASE });
+  await ctx.setGeolocation({ latitude: 41.58681, longitude: -93.62496, accuracy: 12 });
+  const page = await ctx.newPage();
+  await signIn(page, 'officer.dsm-pd', '/events');
+  await page.getByRole('button', { name: 'Use my location' }).click();
+  await page.waitForFunction(() => document.getElementById('lat').value !== '');
+  assert.equal(await page.getByLabel('Latitude', { exact: true }).inputValue(), '41.58681');
+  assert.equal(await page.getByLabel('Longitude', { exact: true }).inputValue(), '-93.62496');
+  // A check with a wrong sign on the longitude: the map says where the mistake is.
+  await page.getByLabel('Longitude', { exact: true }).fill('93.62496');
+  await page.getByRole('button', { name: 'Register and check' }).click();
+  await page.waitForSelector('#locator-caption');
+  assert.match(await page.locator('#locator-caption').textContent(), /not on this map/);
+  assert.equal(await page.locator('#restored').count(), 0, 'an answer to the form itself is not a restored form');
+  await page.getByLabel('Longitude', { exact: true }).fill('-93.62496');
+  await page.getByRole('button', { name: 'Register and check' }).click();
+  await page.waitForSelector('#locator .here');
+  assert.notEqual(await page.locator('#locator').getAttribute('viewBox'), '0 0 975 610', 'the map closes in on the point');
+  await accessible(page, 'register with the map');
+  await shot(page, 'events-locator-phone');
+  assert.deepEqual(ctx.offsite, []);
 });

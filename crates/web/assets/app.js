@@ -74,16 +74,22 @@
       if (kept) {
         sessionStorage.removeItem(key);
         var values = JSON.parse(kept);
+        // When the server answered the form itself (a field's error), it
+        // already shows what was sent: nothing differs, nothing is put back.
         var restored = 0;
         fields(form).forEach(function (el) {
           if (!(el.name in values)) return;
           var v = values[el.name];
           if (el.type === 'checkbox' || el.type === 'radio') {
-            el.checked = Array.isArray(v) ? v.indexOf(el.value) >= 0 : false;
+            var on = Array.isArray(v) && v.indexOf(el.value) >= 0;
+            if (el.checked !== on) { el.checked = on; restored++; }
           } else if (el.type !== 'hidden' || el.name === 'idempotency_key') {
-            el.value = Array.isArray(v) ? v[0] : v;
+            var text = Array.isArray(v) ? v[0] : v;
+            if (el.value !== text) {
+              el.value = text;
+              if (el.type !== 'hidden') restored++;
+            }
           }
-          restored++;
         });
         if (restored) {
           var note = document.createElement('p');
@@ -106,6 +112,30 @@
         }
       });
       try { sessionStorage.setItem(key, JSON.stringify(values)); } catch (e) { /* storage full or off: nothing kept */ }
+    });
+  });
+})();
+
+// "Use my location" on the event form: the phone's own position (GPS works
+// without a network), five decimals (about a metre), typed into the fields
+// so the officer sees and can correct it. Hidden where there is no
+// geolocation.
+(function () {
+  'use strict';
+  if (!('geolocation' in navigator)) return;
+  Array.prototype.forEach.call(document.querySelectorAll('[data-geolocate]'), function (button) {
+    var box = button.parentElement;
+    var status = box.querySelector('[data-geolocate-status]');
+    box.hidden = false;
+    button.addEventListener('click', function () {
+      status.textContent = 'Finding where you are…';
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        document.getElementById('lat').value = pos.coords.latitude.toFixed(5);
+        document.getElementById('lon').value = pos.coords.longitude.toFixed(5);
+        status.textContent = 'Filled in from this phone (within about ' + Math.round(pos.coords.accuracy) + ' m). Check it on the map after sending.';
+      }, function (err) {
+        status.textContent = 'No position: ' + err.message + '. Type the latitude and longitude instead.';
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
   });
 })();

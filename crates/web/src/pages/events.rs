@@ -99,6 +99,57 @@ struct EventsPage {
     registered: Option<String>,
     conflicts: Vec<PointerView>,
     events: Vec<EventRow>,
+    shapes: &'static [crate::map::StateShape],
+    locator: Locator,
+}
+
+/// The map beside the form: the agency's own events, and the point typed
+/// in, with the view closed in around it so a wrong sign or a swapped pair
+/// shows at once. Never another agency's event.
+pub struct Locator {
+    view_box: String,
+    /// The point typed in, projected (`None`: none, or off the map).
+    here: Option<(String, String)>,
+    points: Vec<(String, String, String)>,
+    caption: String,
+}
+
+/// Units of the 975 × 610 map shown around a typed point (about 300 km across).
+const CLOSE_IN: (f64, f64) = (120.0, 76.0);
+
+fn locator(f: &EventForm, own: &[taskforce_core::service::events::EventView]) -> Locator {
+    let points = own
+        .iter()
+        .filter_map(|e| {
+            let (x, y) = crate::map::project(e.lon, e.lat)?;
+            Some((format!("{x:.1}"), format!("{y:.1}"), e.number.clone()))
+        })
+        .collect();
+    let typed = f.lat.trim().parse::<f64>().ok().zip(f.lon.trim().parse::<f64>().ok());
+    let whole = "0 0 975 610".to_string();
+    match typed.map(|(lat, lon)| (lat, lon, crate::map::project(lon, lat))) {
+        Some((lat, lon, Some((x, y)))) => Locator {
+            view_box: format!("{:.1} {:.1} {} {}", x - CLOSE_IN.0 / 2.0, y - CLOSE_IN.1 / 2.0, CLOSE_IN.0, CLOSE_IN.1),
+            here: Some((format!("{x:.1}"), format!("{y:.1}"))),
+            points,
+            caption: format!("The point {lat:.5}, {lon:.5} (ringed), with your agency's events nearby."),
+        },
+        Some((lat, lon, None)) => Locator {
+            view_box: whole,
+            here: None,
+            points,
+            caption: format!(
+                "The point {lat:.5}, {lon:.5} is not on this map of the United States: check the signs \
+                 (longitude is negative here) and that latitude and longitude are not swapped."
+            ),
+        },
+        None => Locator {
+            view_box: whole,
+            here: None,
+            points,
+            caption: "Your agency's events; a point typed above is shown closer in.".to_string(),
+        },
+    }
 }
 
 impl EventsPage {
@@ -157,12 +208,10 @@ async fn render(
         .map(|o| Opt { selected: f.operation_id == o.id.to_string(), value: o.id.to_string(), label: o.name })
         .collect();
     let tz = zone_of(&f);
-    let events = st
-        .app
-        .list_events(actor, &PageRequest { after: None, limit: 50 })
-        .await
-        .map(|p| p.items)
-        .unwrap_or_default()
+    let own =
+        st.app.list_events(actor, &PageRequest { after: None, limit: 50 }).await.map(|p| p.items).unwrap_or_default();
+    let locator = locator(&f, &own);
+    let events = own
         .into_iter()
         .rev()
         .map(|e| EventRow {
@@ -185,6 +234,8 @@ async fn render(
         registered,
         conflicts,
         events,
+        shapes: crate::map::shapes(),
+        locator,
     };
     (status, page).into_response()
 }
