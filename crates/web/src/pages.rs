@@ -54,7 +54,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::audit_page))
         .routes(routes!(agencies::agencies_page))
         .routes(routes!(agencies::agencies_import))
-        .routes(routes!(admin::users_page))
+        .routes(routes!(admin::users_page, admin::user_create))
         .routes(routes!(admin::user_unlock))
         .routes(routes!(events::events_page, events::events_submit))
         .routes(routes!(events::alerts_page))

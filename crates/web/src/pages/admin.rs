@@ -10,10 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use taskforce_core::Error;
+use taskforce_core::actor::Actor;
 use taskforce_core::audit::{AuditFilter, OUTCOMES};
 use taskforce_core::ids::UserId;
 use taskforce_core::page::PageRequest;
+use taskforce_core::policy::{Action, Scope, allows};
+use taskforce_core::role::Role;
 use taskforce_core::time::TzName;
+use taskforce_core::user::UserInput;
 
 use super::{Frame, Opt, page_error, to_login, url_encode, who};
 use crate::AppState;
@@ -224,13 +228,102 @@ struct UsersPage {
     rows: Vec<UserRow>,
     unlocked: Option<String>,
     more: Option<String>,
+    /// The new-user form, for those who may create users.
+    new_user: Option<NewUserView>,
+    created: Option<String>,
 }
 
-/// `?after=` (the next page) and `?unlocked=` (the account just released).
+/// The new-user form as shown: what was typed (never the password), the
+/// choices, and each field's error.
+pub struct NewUserView {
+    f: NewUserForm,
+    agencies: Vec<Opt>,
+    roles: Vec<(&'static str, bool)>,
+    errors: Vec<(String, String)>,
+}
+
+impl NewUserView {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+/// The new-user form as sent.
+#[derive(Default, Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    agency_id: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role_admin: Option<String>,
+    #[serde(default)]
+    role_commander: Option<String>,
+    #[serde(default)]
+    role_coordinator: Option<String>,
+    #[serde(default)]
+    role_officer: Option<String>,
+    #[serde(default)]
+    role_analyst: Option<String>,
+    #[serde(default)]
+    role_pio: Option<String>,
+    #[serde(default)]
+    role_advocate: Option<String>,
+}
+
+impl NewUserForm {
+    fn has_role(&self, role: &str) -> bool {
+        match role {
+            "admin" => self.role_admin.is_some(),
+            "commander" => self.role_commander.is_some(),
+            "coordinator" => self.role_coordinator.is_some(),
+            "officer" => self.role_officer.is_some(),
+            "analyst" => self.role_analyst.is_some(),
+            "pio" => self.role_pio.is_some(),
+            "advocate" => self.role_advocate.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// The form with its choices, when the viewer may create users.
+async fn new_user_view(
+    st: &AppState,
+    actor: &Actor,
+    f: NewUserForm,
+    errors: Vec<(String, String)>,
+) -> Option<NewUserView> {
+    if !allows(actor, Action::UserCreate, Scope::Own) {
+        return None;
+    }
+    let agencies = st
+        .app
+        .list_agencies(actor, &PageRequest { after: None, limit: 500 })
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| Opt::new(a.id.to_string(), format!("{} ({})", a.name, a.home_state.name()), &f.agency_id))
+        .collect();
+    let roles = Role::ALL.iter().map(|r| (r.as_str(), f.has_role(r.as_str()))).collect();
+    // The password is never sent back.
+    let f = NewUserForm { password: String::new(), ..f };
+    Some(NewUserView { f, agencies, roles, errors })
+}
+
+/// `?after=` (the next page), `?unlocked=` (the account just released) and
+/// `?created=` (the account just made).
 #[derive(Debug, Default, Deserialize)]
 pub struct UsersQuery {
     after: Option<String>,
     unlocked: Option<String>,
+    created: Option<String>,
 }
 
 /// The users the viewer may list, with roles and lockouts.
@@ -243,10 +336,23 @@ pub async fn users_page(
     let Ok(auth) = auth else { return to_login("/admin/users") };
     let actor = &auth.actor;
     let q = q.map(|Query(q)| q).unwrap_or_default();
+    let new_user = new_user_view(&st, actor, NewUserForm::default(), Vec::new()).await;
+    users_render(&st, actor, q, new_user, StatusCode::OK).await
+}
+
+/// The users page: the list (one page of it), the outcome of the last
+/// action, and the new-user form as given.
+async fn users_render(
+    st: &AppState,
+    actor: &Actor,
+    q: UsersQuery,
+    new_user: Option<NewUserView>,
+    status: StatusCode,
+) -> Response {
     let page = PageRequest { after: q.after.clone(), limit: 100 };
     let accounts = match st.app.list_accounts(actor, None, &page).await {
         Ok(a) => a,
-        Err(e) => return page_error(&st, actor, e).await,
+        Err(e) => return page_error(st, actor, e).await,
     };
     let mut agencies = std::collections::HashMap::new();
     let mut rows = Vec::with_capacity(accounts.items.len());
@@ -275,14 +381,19 @@ pub async fn users_page(
     }
     let more = accounts.next.map(|n| format!("/admin/users?after={n}"));
     let unlocked = q.unlocked.filter(|u| rows.iter().any(|r| &r.username == u));
+    let created = q.created.filter(|u| rows.iter().any(|r| &r.username == u));
     let page = UsersPage {
-        frame: Frame::new(&st, who(&st, actor).await)
-            .hiding("passwords, second factors and sign-in codes (never shown to anyone); users of agencies your role does not cover"),
+        frame: Frame::new(st, who(st, actor).await).hiding(
+            "passwords, second factors and sign-in codes (never shown to anyone); users of agencies your role does \
+             not cover",
+        ),
         rows,
         unlocked,
         more,
+        new_user,
+        created,
     };
-    page.into_response()
+    (status, page).into_response()
 }
 
 /// Releases a locked account (administrators), then back to the list.
@@ -299,6 +410,42 @@ pub async fn user_unlock(State(st): State<AppState>, auth: Result<Auth, ApiError
     };
     match st.app.unlock_user(actor, uid).await {
         Ok(()) => Redirect::to(&format!("/admin/users?unlocked={}", url_encode(&user.username))).into_response(),
+        Err(e) => page_error(&st, actor, e).await,
+    }
+}
+
+/// Creates a user (administrators); a mistake comes back with each field's
+/// error and what was typed, the password excepted.
+#[utoipa::path(post, path = "/admin/users", tag = "pages", responses((status = 303, description = "back to the users"), (status = 422, description = "HTML with each field's error"), (status = 403, description = "not allowed")))]
+pub async fn user_create(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    form: Result<axum::Form<NewUserForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login("/admin/users") };
+    let actor = &auth.actor;
+    if let Err(e) = st.app.require(actor, Action::UserCreate, "user").await {
+        return page_error(&st, actor, e).await;
+    }
+    let Ok(axum::Form(f)) = form else {
+        return page_error(&st, actor, Error::field("form", "invalid", "the form could not be read; reload the page"))
+            .await;
+    };
+    let input = UserInput {
+        username: f.username.trim().to_string(),
+        display_name: Some(f.display_name.trim().to_string()).filter(|s| !s.is_empty()),
+        agency_id: f.agency_id.trim().to_string(),
+        unit: Some(f.unit.trim().to_string()).filter(|s| !s.is_empty()),
+        roles: Role::ALL.iter().map(|r| r.as_str()).filter(|r| f.has_role(r)).map(str::to_string).collect(),
+        password: f.password.clone(),
+    };
+    match st.app.create_user(actor, &input).await {
+        Ok(u) => Redirect::to(&format!("/admin/users?created={}", url_encode(&u.username))).into_response(),
+        Err(Error::Validation(fields)) => {
+            let errors = fields.into_iter().map(|e| (e.field.clone(), e.message.clone())).collect();
+            let new_user = new_user_view(&st, actor, f, errors).await;
+            users_render(&st, actor, UsersQuery::default(), new_user, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
         Err(e) => page_error(&st, actor, e).await,
     }
 }

@@ -564,3 +564,37 @@ async fn an_administrator_imports_agencies_from_a_file_with_a_report_of_every_ba
     assert!(!html.contains("id=\"import-form\""));
     assert_eq!(send("skip_invalid", &officer).await.unwrap().status(), 403);
 }
+
+#[tokio::test]
+async fn an_administrator_adds_a_user_on_the_page_and_a_mistake_keeps_all_but_the_password() {
+    let app = TestApp::spawn().await;
+    let t = app.token("admin.mo-ago").await;
+    let agency = app.agency_id(&t, "dsm-pd").await;
+    let admin = cookie_for(&app, "admin.mo-ago").await;
+    let html = page(&app, &admin, "/admin/users").await.text().await.unwrap();
+    assert!(html.contains("id=\"new-user\"") && html.contains(&format!("value=\"{agency}\"")));
+    // No role and a common password: both named, the username kept, the password not.
+    let bad = [("username", "officer.new-dsm"), ("agency_id", agency.as_str()), ("password", "password")];
+    let r = post_form(&app, &admin, "/admin/users", &bad).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"roles-error\"") && html.contains("id=\"password-error\""), "{html}");
+    assert!(html.contains("value=\"officer.new-dsm\"") && !html.contains("value=\"password\""));
+    let good = [
+        ("username", "officer.new-dsm"),
+        ("agency_id", agency.as_str()),
+        ("role_officer", "on"),
+        ("password", "a long first password 7"),
+    ];
+    let r = post_form(&app, &admin, "/admin/users", &good).await;
+    assert_eq!(r.status(), 303);
+    let back = r.headers().get("location").unwrap().to_str().unwrap().to_string();
+    let html = page(&app, &admin, &back).await.text().await.unwrap();
+    assert!(html.contains("officer.new-dsm was created"), "{html}");
+    assert!(app.audit().await.iter().any(|r| r.action == "user.create" && r.actor == "admin.mo-ago"));
+    // A coordinator lists users but adds none.
+    let coordinator = cookie_for(&app, "coordinator.mo-ago").await;
+    let html = page(&app, &coordinator, "/admin/users").await.text().await.unwrap();
+    assert!(!html.contains("id=\"new-user\""));
+    assert_eq!(post_form(&app, &coordinator, "/admin/users", &good).await.status(), 403);
+}

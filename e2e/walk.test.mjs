@@ -1,0 +1,87 @@
+// Every page, at phone and desk sizes, for the role it is for: a screenshot
+// for a person to look at (e2e/screenshots/walk-*) and the axe WCAG 2.1 AA
+// check, with no request leaving 127.0.0.1. The scenarios in the other
+// files test behaviour; this walk makes sure no page is left unlooked at.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, context, signIn, shot, accessible, BASE, PHONE, DESK } from './lib.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+/** The demo operation's id, from the operations list. */
+async function operationId(page) {
+  await page.goto(`${BASE}/operations`);
+  const href = await page.getByRole('link', { name: /Operation United Front/ }).first().getAttribute('href');
+  return href.split('/')[2];
+}
+
+/** Visits each path as the signed-in user: status below 400, axe clean, a screenshot. */
+async function walk(page, size, paths) {
+  for (const [name, path] of paths) {
+    const res = await page.goto(`${BASE}${path}`);
+    assert.ok(res.status() < 400, `${path}: ${res.status()}`);
+    await page.waitForLoadState('domcontentloaded');
+    await accessible(page, `${name} (${size})`);
+    await shot(page, `walk-${name}-${size}`);
+  }
+}
+
+for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
+  test(`every page passes at ${size} size`, async () => {
+    const ctx = await context(browser, viewport);
+    // Sign-in pages, before signing in.
+    const anon = await ctx.newPage();
+    await anon.goto(`${BASE}/login`);
+    await accessible(anon, `sign-in (${size})`);
+    await shot(anon, `walk-login-${size}`);
+
+    const page = await ctx.newPage();
+    await signIn(page, 'commander.mo-ago');
+    const op = await operationId(page);
+    await walk(page, size, [
+      ['operations', '/operations'],
+      ['board', `/operations/${op}`],
+      ['board-victims', `/operations/${op}?by=victims`],
+      ['tally', `/operations/${op}/tally`],
+      ['plan', `/operations/${op}/plan`],
+      ['night-sheet', `/operations/${op}/night-sheet`],
+      ['events', '/events'],
+      ['alerts', '/alerts'],
+      ['releases', `/operations/${op}/releases`],
+      ['victims', `/operations/${op}/victims`],
+      ['password', '/account/password'],
+    ]);
+    // A record's page, from the victims list when there is one.
+    await page.goto(`${BASE}/operations/${op}/victims`);
+    const first = page.locator('a[href^="/results/"]').first();
+    if (await first.count()) await walk(page, size, [['result', await first.getAttribute('href')]]);
+
+    // Field entry is an officer's.
+    const officer = await (await context(browser, viewport)).newPage();
+    await signIn(officer, 'officer.dsm-pd');
+    await walk(officer, size, [
+      ['record-kinds', `/operations/${op}/record`],
+      ['record-arrest', `/operations/${op}/record?kind=arrest`],
+      ['record-victim', `/operations/${op}/record?kind=victim`],
+      ['record-warrant', `/operations/${op}/record?kind=search_warrant`],
+      ['record-business', `/operations/${op}/record?kind=business`],
+      ['record-seizure', `/operations/${op}/record?kind=seizure`],
+    ]);
+
+    const admin = await (await context(browser, viewport)).newPage();
+    await signIn(admin, 'admin.mo-ago');
+    await walk(admin, size, [
+      ['admin-agencies', '/admin/agencies'],
+      ['admin-users', '/admin/users'],
+      ['admin-audit', '/admin/audit'],
+    ]);
+    // Not found reads as a page too.
+    const missing = await page.goto(`${BASE}/operations/00000000-0000-0000-0000-000000000000`);
+    assert.equal(missing.status(), 404);
+    await accessible(page, `not found (${size})`);
+    await shot(page, `walk-not-found-${size}`);
+    assert.deepEqual(ctx.offsite, []);
+  });
+}
