@@ -56,6 +56,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agencies::agencies_import))
         .routes(routes!(admin::users_page, admin::user_create))
         .routes(routes!(admin::user_unlock))
+        .routes(routes!(admin::user_access))
         .routes(routes!(events::events_page, events::events_submit))
         .routes(routes!(events::alerts_page))
         .routes(routes!(events::alerts_live))

@@ -219,6 +219,7 @@ pub struct UserRow {
     roles: String,
     state: String,
     locked: bool,
+    disabled: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -231,6 +232,10 @@ struct UsersPage {
     /// The new-user form, for those who may create users.
     new_user: Option<NewUserView>,
     created: Option<String>,
+    /// The account just disabled or enabled.
+    changed: Option<String>,
+    /// Whether the viewer may disable, enable and unlock accounts.
+    may_change: bool,
 }
 
 /// The new-user form as shown: what was typed (never the password), the
@@ -324,6 +329,7 @@ pub struct UsersQuery {
     after: Option<String>,
     unlocked: Option<String>,
     created: Option<String>,
+    changed: Option<String>,
 }
 
 /// The users the viewer may list, with roles and lockouts.
@@ -376,12 +382,15 @@ async fn users_render(
             agency: agency.clone(),
             roles: u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
             locked: locked_at.is_some() && !u.disabled,
+            disabled: u.disabled,
             state,
         });
     }
     let more = accounts.next.map(|n| format!("/admin/users?after={n}"));
     let unlocked = q.unlocked.filter(|u| rows.iter().any(|r| &r.username == u));
     let created = q.created.filter(|u| rows.iter().any(|r| &r.username == u));
+    let changed = q.changed.filter(|u| rows.iter().any(|r| &r.username == u));
+    let may_change = allows(actor, Action::UserSetPassword, Scope::Own);
     let page = UsersPage {
         frame: Frame::new(st, who(st, actor).await).hiding(
             "passwords, second factors and sign-in codes (never shown to anyone); users of agencies your role does \
@@ -392,6 +401,8 @@ async fn users_render(
         more,
         new_user,
         created,
+        changed,
+        may_change,
     };
     (status, page).into_response()
 }
@@ -446,6 +457,43 @@ pub async fn user_create(
             let new_user = new_user_view(&st, actor, f, errors).await;
             users_render(&st, actor, UsersQuery::default(), new_user, StatusCode::UNPROCESSABLE_ENTITY).await
         }
+        Err(e) => page_error(&st, actor, e).await,
+    }
+}
+
+/// The disable/enable button's form.
+#[derive(Debug, Default, Deserialize)]
+pub struct AccessForm {
+    /// `disable` or `enable`.
+    #[serde(default)]
+    to: String,
+}
+
+/// Disables an account (its sessions end at once) or enables it again
+/// (administrators), then back to the list.
+#[utoipa::path(post, path = "/admin/users/{id}/access", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 303, description = "back to the users"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
+pub async fn user_access(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    form: Result<axum::Form<AccessForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login("/admin/users") };
+    let actor = &auth.actor;
+    let Ok(uid) = id.parse::<UserId>() else {
+        return page_error(&st, actor, Error::NotFound { kind: "user" }).await;
+    };
+    let disable = match form.map(|axum::Form(f)| f.to) {
+        Ok(to) if to == "disable" => true,
+        Ok(to) if to == "enable" => false,
+        _ => return page_error(&st, actor, Error::field("to", "invalid", "to must be disable or enable")).await,
+    };
+    let user = match st.app.get_user(actor, uid).await {
+        Ok(u) => u,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    match st.app.set_user_disabled(actor, uid, disable).await {
+        Ok(()) => Redirect::to(&format!("/admin/users?changed={}", url_encode(&user.username))).into_response(),
         Err(e) => page_error(&st, actor, e).await,
     }
 }

@@ -598,3 +598,25 @@ async fn an_administrator_adds_a_user_on_the_page_and_a_mistake_keeps_all_but_th
     assert!(!html.contains("id=\"new-user\""));
     assert_eq!(post_form(&app, &coordinator, "/admin/users", &good).await.status(), 403);
 }
+
+#[tokio::test]
+async fn an_administrator_disables_an_account_on_the_page_which_ends_its_sessions_and_enables_it_again() {
+    let app = TestApp::spawn().await;
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    let admin = cookie_for(&app, "admin.mo-ago").await;
+    let html = page(&app, &admin, "/admin/users").await.text().await.unwrap();
+    let row = html.split("<th scope=\"row\">officer.dsm-pd</th>").nth(1).unwrap().split("</tr>").next().unwrap();
+    let action = row.split("action=\"").find(|a| a.contains("/access")).unwrap().split('"').next().unwrap().to_string();
+    let r = post_form(&app, &admin, &action, &[("to", "disable")]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(page(&app, &officer, "/operations").await.status(), 303, "the disabled account's session ended");
+    let html = page(&app, &admin, "/admin/users?changed=officer.dsm-pd").await.text().await.unwrap();
+    assert!(html.contains("id=\"changed\"") && html.contains("aria-label=\"Enable officer.dsm-pd\""));
+    assert_eq!(post_form(&app, &admin, &action, &[("to", "maybe")]).await.status(), 422);
+    assert_eq!(post_form(&app, &admin, &action, &[("to", "enable")]).await.status(), 303);
+    cookie_for(&app, "officer.dsm-pd").await;
+    // Nobody but an administrator: a coordinator sees no buttons, and another agency's user is not found.
+    let coordinator = cookie_for(&app, "coordinator.mo-ago").await;
+    assert!(!page(&app, &coordinator, "/admin/users").await.text().await.unwrap().contains("/access\""));
+    assert_eq!(post_form(&app, &coordinator, &action, &[("to", "disable")]).await.status(), 404);
+}
