@@ -531,6 +531,17 @@ impl App {
         Ok(())
     }
 
+    /// Refuses (and records the refusal) unless `actor` may disable, enable
+    /// or unlock the account `id`: for a page that judges before it reads
+    /// what it was sent.
+    pub async fn require_user_admin(&self, actor: &Actor, id: UserId) -> Result<()> {
+        let user = self.read().await?.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        match authorize(actor, Action::UserSetPassword, &Resource::User { agency_id: user.agency_id }, "user") {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await),
+        }
+    }
+
     /// Disables or re-enables an account (administrators); disabling ends its sessions.
     pub async fn set_user_disabled(&self, actor: &Actor, id: UserId, disabled: bool) -> Result<()> {
         let mut tx = self.write().await?;

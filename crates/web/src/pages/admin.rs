@@ -483,14 +483,18 @@ pub async fn user_access(
     let Ok(uid) = id.parse::<UserId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "user" }).await;
     };
+    let user = match st.app.get_user(actor, uid).await {
+        Ok(u) => u,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    // Who may is judged before what was sent is read.
+    if let Err(e) = st.app.require_user_admin(actor, uid).await {
+        return page_error(&st, actor, e).await;
+    }
     let disable = match form.map(|axum::Form(f)| f.to) {
         Ok(to) if to == "disable" => true,
         Ok(to) if to == "enable" => false,
         _ => return page_error(&st, actor, Error::field("to", "invalid", "to must be disable or enable")).await,
-    };
-    let user = match st.app.get_user(actor, uid).await {
-        Ok(u) => u,
-        Err(e) => return page_error(&st, actor, e).await,
     };
     match st.app.set_user_disabled(actor, uid, disable).await {
         Ok(()) => Redirect::to(&format!("/admin/users?changed={}", url_encode(&user.username))).into_response(),
