@@ -407,18 +407,27 @@ async fn users_render(
     (status, page).into_response()
 }
 
+/// The user a page's path names, or the page that says it is not there.
+async fn user_of_path(st: &AppState, actor: &Actor, id: &str) -> Result<taskforce_core::user::User, Response> {
+    let Ok(uid) = id.parse::<UserId>() else {
+        return Err(page_error(st, actor, Error::NotFound { kind: "user" }).await);
+    };
+    match st.app.get_user(actor, uid).await {
+        Ok(u) => Ok(u),
+        Err(e) => Err(page_error(st, actor, e).await),
+    }
+}
+
 /// Releases a locked account (administrators), then back to the list.
 #[utoipa::path(post, path = "/admin/users/{id}/unlock", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 303, description = "back to the users"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
 pub async fn user_unlock(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
     let Ok(auth) = auth else { return to_login("/admin/users") };
     let actor = &auth.actor;
-    let Ok(uid) = id.parse::<UserId>() else {
-        return page_error(&st, actor, Error::NotFound { kind: "user" }).await;
-    };
-    let user = match st.app.get_user(actor, uid).await {
+    let user = match user_of_path(&st, actor, &id).await {
         Ok(u) => u,
-        Err(e) => return page_error(&st, actor, e).await,
+        Err(page) => return page,
     };
+    let uid = user.id;
     match st.app.unlock_user(actor, uid).await {
         Ok(()) => Redirect::to(&format!("/admin/users?unlocked={}", url_encode(&user.username))).into_response(),
         Err(e) => page_error(&st, actor, e).await,
@@ -480,13 +489,11 @@ pub async fn user_access(
 ) -> Response {
     let Ok(auth) = auth else { return to_login("/admin/users") };
     let actor = &auth.actor;
-    let Ok(uid) = id.parse::<UserId>() else {
-        return page_error(&st, actor, Error::NotFound { kind: "user" }).await;
-    };
-    let user = match st.app.get_user(actor, uid).await {
+    let user = match user_of_path(&st, actor, &id).await {
         Ok(u) => u,
-        Err(e) => return page_error(&st, actor, e).await,
+        Err(page) => return page,
     };
+    let uid = user.id;
     // Who may is judged before what was sent is read.
     if let Err(e) = st.app.require_user_admin(actor, uid).await {
         return page_error(&st, actor, e).await;
