@@ -1,4 +1,4 @@
-// An administrator opens the users, the agencies (an import with a bad row)
+// An administrator opens the users (and changes one's name and roles), the agencies (an import with a bad row)
 // and the audit log from the header: the chain's state is shown, the log
 // filters, and every page passes the accessibility check at both sizes.
 import { test, before, after } from 'node:test';
@@ -10,7 +10,7 @@ before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
-  test(`an administrator reads the users, imports agencies and reads the audit log (${size})`, async () => {
+  test(`an administrator reads and changes the users, imports agencies and reads the audit log (${size})`, async () => {
     const ctx = await context(browser, viewport);
     const page = await ctx.newPage();
     await signIn(page, 'admin.mo-ago');
@@ -19,6 +19,18 @@ for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
     assert.ok(await page.getByRole('rowheader', { name: 'officer.dsm-pd' }).count() >= 1);
     await accessible(page, `users (${size})`);
     await shot(page, `admin-users-${size}`);
+
+    // Change a user's name and roles on their page; the list shows it.
+    await page.getByRole('link', { name: 'Change officer.ky-demo' }).click();
+    await page.waitForSelector('#edit-user');
+    await page.getByLabel('Full name').fill(`Officer Kentucky ${size}`);
+    await page.getByLabel('analyst').check();
+    await accessible(page, `change a user (${size})`);
+    await shot(page, `admin-user-${size}`);
+    await page.getByRole('button', { name: 'Save the changes' }).click();
+    await page.waitForSelector('#updated');
+    const row = page.getByRole('row', { name: /officer\.ky-demo/ });
+    assert.match(await row.textContent(), new RegExp(`Officer Kentucky ${size}.*officer, analyst`));
 
     await page.getByRole('link', { name: 'Agencies', exact: true }).click();
     await page.waitForSelector('#agencies');

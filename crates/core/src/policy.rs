@@ -32,6 +32,8 @@ pub enum Action {
     UserList,
     /// Set another user's password.
     UserSetPassword,
+    /// Change another user's name, unit or roles.
+    UserUpdate,
     /// Create an operation.
     OperationCreate,
     /// Read an operation.
@@ -104,7 +106,7 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
@@ -112,6 +114,7 @@ impl Action {
         Action::UserRead,
         Action::UserList,
         Action::UserSetPassword,
+        Action::UserUpdate,
         Action::OperationCreate,
         Action::OperationRead,
         Action::OperationList,
@@ -158,6 +161,7 @@ impl Action {
             Action::UserRead => "user.read",
             Action::UserList => "user.list",
             Action::UserSetPassword => "user.set_password",
+            Action::UserUpdate => "user.update",
             Action::OperationCreate => "operation.create",
             Action::OperationRead => "operation.read",
             Action::OperationList => "operation.list",
@@ -202,7 +206,9 @@ impl Action {
             Action::AgencyCreate | Action::AgencyRead | Action::AgencyList | Action::AgencyWebhook => {
                 Action::AgencyRead
             }
-            Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword => Action::UserRead,
+            Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword | Action::UserUpdate => {
+                Action::UserRead
+            }
             Action::AuditVerify => Action::AuditVerify,
             Action::KeysManage => Action::KeysManage,
             Action::ResultRead | Action::ResultCorrect | Action::VictimReveal | Action::ArresteeReveal => {

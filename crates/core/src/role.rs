@@ -43,6 +43,20 @@ impl Role {
             Role::Advocate => "advocate",
         }
     }
+
+    /// What the role does, in a few words (DESIGN §1), for the forms that
+    /// give roles.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Role::Admin => "agencies, users, keys, backups; sees no victim or subject identities",
+            Role::Commander => "lead agency: creates the operation, invites agencies, approves releases",
+            Role::Coordinator => "manages the agency's people, events, results and tallies",
+            Role::Officer => "registers planned events, records results and tallies, gets conflict alerts",
+            Role::Analyst => "registers subjects, reads the own agency's records, runs matches",
+            Role::Pio => "drafts releases from the aggregates; sees no identities",
+            Role::Advocate => "sees victims' needs and referrals for assigned operations",
+        }
+    }
 }
 
 impl fmt::Display for Role {

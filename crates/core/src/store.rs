@@ -149,6 +149,8 @@ pub trait StoreTx: Send {
     async fn sign_in_state(&mut self, id: UserId) -> Result<SignInState, StoreError>;
     /// Replaces a user's sign-in attempt state.
     async fn set_sign_in_state(&mut self, id: UserId, state: &SignInState) -> Result<(), StoreError>;
+    /// Replaces a user's display name, unit, roles and `updated_at`.
+    async fn update_user(&mut self, user: &User) -> Result<(), StoreError>;
     /// Disables or enables a user.
     async fn set_user_disabled(&mut self, id: UserId, disabled: bool, at: jiff::Timestamp) -> Result<(), StoreError>;
     /// How many users exist.

@@ -149,6 +149,74 @@ impl NewUser {
     }
 }
 
+/// Unvalidated changes to an existing user: a field left `None` stays as it
+/// is. The username and agency never change (a person moving agency gets a
+/// new account, so the audit trail of the old one stays whole).
+#[derive(Debug, Clone, Default)]
+pub struct UserChangeInput {
+    /// A new display name.
+    pub display_name: Option<String>,
+    /// A new unit; empty clears it.
+    pub unit: Option<String>,
+    /// The new role names (replacing all of them).
+    pub roles: Option<Vec<String>>,
+}
+
+/// Validated changes to a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChange {
+    /// A new display name.
+    pub display_name: Option<String>,
+    /// A new unit (`Some(None)` clears it).
+    pub unit: Option<Option<String>>,
+    /// The new roles (at least one).
+    pub roles: Option<Roles>,
+}
+
+impl UserChange {
+    /// Validates every field given, reporting all failures at once.
+    pub fn parse(input: &UserChangeInput) -> Result<Self, Vec<FieldError>> {
+        let mut e = Errors::new();
+        let display_name = match input.display_name.as_deref() {
+            None => Some(None),
+            Some(v) if v.trim().is_empty() => {
+                e.add("display_name", "required", "a user needs a name to show; leave it out to keep the current one");
+                None
+            }
+            Some(v) => e.take(validate::text("display_name", v.trim(), 1, 120)).map(Some),
+        };
+        let unit = match input.unit.as_deref() {
+            None => Some(None),
+            Some(v) => e.take(validate::opt_text("unit", Some(v), 120)).map(Some),
+        };
+        let roles = match input.roles.as_deref() {
+            None => Some(None),
+            Some(names) => e.take(parse_roles(names)).map(Some),
+        };
+        match (display_name, unit, roles) {
+            (Some(display_name), Some(unit), Some(roles)) if e.is_empty() => {
+                Ok(UserChange { display_name, unit, roles })
+            }
+            _ => Err(e.into_vec()),
+        }
+    }
+
+    /// The user with these changes made; `None` when nothing would change.
+    pub fn apply(&self, user: &User, at: Timestamp) -> Option<User> {
+        let mut u = user.clone();
+        if let Some(n) = &self.display_name {
+            u.display_name.clone_from(n);
+        }
+        if let Some(unit) = &self.unit {
+            u.unit.clone_from(unit);
+        }
+        if let Some(r) = &self.roles {
+            u.roles.clone_from(r);
+        }
+        (u != *user).then_some(User { updated_at: at, ..u })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +254,53 @@ mod tests {
         };
         let u = NewUser::parse(&input, &PasswordPolicy::default()).unwrap();
         assert!(!format!("{u:?}").contains("s3cret"));
+    }
+
+    fn someone() -> User {
+        let now = Timestamp::UNIX_EPOCH;
+        User {
+            id: UserId::new_v7(),
+            username: "officer.x".into(),
+            display_name: "Officer X".into(),
+            agency_id: AgencyId::new_v7(),
+            unit: Some("Vice Unit".into()),
+            roles: [Role::Officer].into(),
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn a_change_touches_only_the_fields_given() {
+        let u = someone();
+        let later = Timestamp::from_second(60).unwrap();
+        let c = UserChange::parse(&UserChangeInput {
+            roles: Some(vec!["officer".into(), "coordinator".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+        let changed = c.apply(&u, later).unwrap();
+        assert_eq!(changed.roles, [Role::Officer, Role::Coordinator].into());
+        assert_eq!((changed.display_name.as_str(), changed.unit.as_deref()), ("Officer X", Some("Vice Unit")));
+        assert_eq!(changed.updated_at, later);
+        // The same roles again change nothing.
+        let same = UserChange::parse(&UserChangeInput { roles: Some(vec!["officer".into()]), ..Default::default() });
+        assert_eq!(same.unwrap().apply(&u, later), None);
+        // An empty unit clears it.
+        let clear = UserChange::parse(&UserChangeInput { unit: Some(" ".into()), ..Default::default() }).unwrap();
+        assert_eq!(clear.apply(&u, later).unwrap().unit, None);
+    }
+
+    #[test]
+    fn a_change_reports_every_bad_field() {
+        let errs = UserChange::parse(&UserChangeInput {
+            display_name: Some("  ".into()),
+            unit: Some("u".repeat(121)),
+            roles: Some(vec![]),
+        })
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(fields, [("display_name", "required"), ("unit", "too_long"), ("roles", "required")]);
     }
 }

@@ -706,6 +706,35 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn update_user(&mut self, u: &User) -> R<()> {
+        let id = u.id.to_string();
+        let done = sqlx::query("UPDATE users SET display_name = ?, unit = ?, updated_at = ? WHERE id = ?")
+            .bind(&u.display_name)
+            .bind(&u.unit)
+            .bind(ts(u.updated_at))
+            .bind(&id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+            .bind(&id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        for r in &u.roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+                .bind(&id)
+                .bind(r.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
     async fn set_user_disabled(&mut self, id: UserId, disabled: bool, at: Timestamp) -> R<()> {
         let done = sqlx::query("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?")
             .bind(i64::from(disabled))

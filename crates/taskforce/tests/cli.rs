@@ -492,7 +492,7 @@ fn the_demo_refuses_a_database_with_real_data() {
 }
 
 #[test]
-fn an_administrator_unlocks_disables_and_enables_accounts_from_the_cli() {
+fn an_administrator_unlocks_disables_enables_and_changes_accounts_from_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let dbs = db_in(&dir).to_str().unwrap().to_string();
     assert!(run(&["demo", "--db", &dbs]).status.success());
@@ -501,6 +501,15 @@ fn an_administrator_unlocks_disables_and_enables_accounts_from_the_cli() {
         assert!(out.status.success(), "{sub}: {}", text(&out.stderr));
     }
     assert_eq!(run(&["user", "unlock", "--db", &dbs, "nobody.here"]).status.code(), Some(2));
+    // Roles change; what is not given stays; bad roles or nothing to change are bad input.
+    let out = run(&["user", "set", "--db", &dbs, "officer.mshp", "--roles", "officer,coordinator"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["user", "list", "--db", &dbs, "--format", "json"]);
+    let users: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let u = users.as_array().unwrap().iter().find(|u| u["username"] == "officer.mshp").unwrap();
+    assert_eq!(u["roles"], serde_json::json!(["coordinator", "officer"]));
+    assert_eq!(run(&["user", "set", "--db", &dbs, "officer.mshp", "--roles", "sheriff"]).status.code(), Some(2));
+    assert_eq!(run(&["user", "set", "--db", &dbs, "officer.mshp"]).status.code(), Some(2));
     let out = run(&["audit", "verify", "--db", &dbs]);
     assert!(out.status.success());
 }

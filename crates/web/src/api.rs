@@ -67,7 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agencies::get_agency))
         .routes(routes!(agencies::set_webhook))
         .routes(routes!(users::list_users, users::create_user))
-        .routes(routes!(users::get_user))
+        .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(operations::list_operations, operations::create_operation))
         .routes(routes!(operations::get_operation, operations::update_operation))
         .routes(routes!(operations::invite_agency))

@@ -55,6 +55,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agencies::agencies_page))
         .routes(routes!(agencies::agencies_import))
         .routes(routes!(admin::users_page, admin::user_create))
+        .routes(routes!(admin::user_edit, admin::user_update))
         .routes(routes!(admin::user_unlock))
         .routes(routes!(admin::user_access))
         .routes(routes!(events::events_page, events::events_submit))

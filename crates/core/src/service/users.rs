@@ -1,4 +1,4 @@
-//! User use cases: create, read, list, set a password.
+//! User use cases: create, read, list, change (name, unit, roles), set a password.
 
 use crate::actor::Actor;
 use crate::audit::AuditEvent;
@@ -6,7 +6,8 @@ use crate::error::{Error, FieldError, Result};
 use crate::ids::{AgencyId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Resource, Scope, allows};
-use crate::user::{NewUser, User, UserInput};
+use crate::role::Role;
+use crate::user::{NewUser, User, UserChange, UserChangeInput, UserInput};
 
 use super::{App, unique_to_field};
 
@@ -40,6 +41,47 @@ impl App {
         self.record(tx.as_mut(), actor, AuditEvent::success("user.create", "user", Some(user.id.to_string()))).await?;
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// Changes a user's name, unit or roles (administrators). Who may is
+    /// judged before the input is read. Taking a role away ends the user's
+    /// sessions, so no open page keeps what the role allowed; an
+    /// administrator cannot take the admin role from themselves (another
+    /// administrator can), so nobody locks the last door from inside.
+    pub async fn update_user(&self, actor: &Actor, id: UserId, input: &UserChangeInput) -> Result<User> {
+        self.require_user_change(actor, id).await?;
+        let change = UserChange::parse(input).map_err(Error::Validation)?;
+        let mut tx = self.write().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        let Some(changed) = change.apply(&user, self.clock.now()) else { return Ok(user) };
+        if actor.user_id() == Some(id) && user.roles.contains(&Role::Admin) && !changed.roles.contains(&Role::Admin) {
+            return Err(Error::field(
+                "roles",
+                "own_admin",
+                "you cannot take the admin role from yourself; another administrator can",
+            ));
+        }
+        tx.update_user(&changed).await?;
+        if !user.roles.is_subset(&changed.roles) {
+            tx.delete_sessions_of(id).await?;
+        }
+        let mut ev = AuditEvent::success("user.update", "user", Some(id.to_string()));
+        if changed.roles != user.roles {
+            // Role names are not protected; the trail shows who gave whom what.
+            let names: Vec<_> = changed.roles.iter().map(|r| r.as_str()).collect();
+            ev.detail = Some(format!("roles={}", names.join(",")));
+        }
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Refuses (and records the refusal) unless `actor` may change the user
+    /// `id`: for a page that judges before it reads what it was sent.
+    pub async fn require_user_change(&self, actor: &Actor, id: UserId) -> Result<()> {
+        let user = self.read().await?.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        let resource = Resource::User { agency_id: user.agency_id };
+        self.guard(actor, Action::UserUpdate, &resource, "user", Some(id.to_string())).await
     }
 
     /// One user.

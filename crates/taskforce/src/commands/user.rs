@@ -1,4 +1,4 @@
-//! `taskforce user add|list|passwd`.
+//! `taskforce user add|list|set|unlock|reset-factor|disable|enable|passwd`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -54,6 +54,22 @@ pub enum UserCmd {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+    },
+    /// Change a user's roles, unit or display name; what is not given stays. Taking a role away ends their sessions.
+    Set {
+        #[command(flatten)]
+        db: DbArg,
+        /// Username.
+        username: String,
+        /// Every role the user is to hold, comma-separated (replacing the current ones).
+        #[arg(long, value_delimiter = ',')]
+        roles: Option<Vec<String>>,
+        /// Unit within the agency; "" clears it.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Name shown to people.
+        #[arg(long)]
+        display_name: Option<String>,
     },
     /// Release an account locked after failed sign-ins.
     Unlock {
@@ -173,6 +189,22 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
                         println!("{:<28} {:<24} {}", u.username, roles, u.unit.as_deref().unwrap_or("-"));
                     }
                 }
+            }
+            store.close().await;
+        }
+        UserCmd::Set { db, username, roles, unit, display_name } => {
+            cfg.apply_db(db.db);
+            if roles.is_none() && unit.is_none() && display_name.is_none() {
+                return Err(BadInput("nothing to change: give --roles, --unit or --display-name".into()).into());
+            }
+            let (store, app) = open(cfg).await?;
+            let user = find(&app, &admin, &username).await?;
+            let input = taskforce_core::user::UserChangeInput { display_name, unit, roles };
+            let after = app.update_user(&admin, user.id, &input).await?;
+            let roles = after.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
+            eprintln!("{} now holds {roles}; unit {}.", after.username, after.unit.as_deref().unwrap_or("none"));
+            if !user.roles.is_subset(&after.roles) {
+                eprintln!("A role was taken away: their sessions have ended.");
             }
             store.close().await;
         }

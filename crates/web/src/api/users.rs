@@ -1,11 +1,11 @@
-//! `/api/v1/users`: create (administrators), read and list as roles allow.
+//! `/api/v1/users`: create and change (administrators), read and list as roles allow.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use taskforce_core::ids::AgencyId;
-use taskforce_core::user::{User, UserInput};
+use taskforce_core::user::{User, UserChangeInput, UserInput};
 
 use super::ListOf;
 use crate::AppState;
@@ -131,5 +131,37 @@ pub async fn get_user(
     Path(id): Path<String>,
 ) -> Result<Json<UserView>, ApiError> {
     let u = st.app.get_user(&auth.actor, path_id(&id, "user")?).await?;
+    Ok(Json(u.into()))
+}
+
+/// Changes to a user: each field left out stays as it is.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserBody {
+    /// Name shown to people.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Unit within the agency; `""` clears it.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Every role the user is to hold (replacing the current ones).
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+}
+
+/// Changes a user's name, unit or roles (administrators). Taking a role away
+/// ends the user's sessions.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", request_body = UpdateUserBody, security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses((status = 200, body = UserView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_user(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<UpdateUserBody>,
+) -> Result<Json<UserView>, ApiError> {
+    let input = UserChangeInput { display_name: b.display_name, unit: b.unit, roles: b.roles };
+    let u = st.app.update_user(&auth.actor, path_id(&id, "user")?, &input).await?;
     Ok(Json(u.into()))
 }

@@ -1,7 +1,8 @@
 //! Administration pages: the audit log (filters, newest first, and whether
 //! the chain verifies from its first record to its last), and the users an
 //! administrator or coordinator may see, with their roles and whether each
-//! is locked out, and a button to release a locked account.
+//! is locked out, with buttons to release, disable or enable an account and
+//! a page to change a user's name, unit and roles.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -16,8 +17,9 @@ use taskforce_core::ids::UserId;
 use taskforce_core::page::PageRequest;
 use taskforce_core::policy::{Action, Scope, allows};
 use taskforce_core::role::Role;
+use taskforce_core::role::Roles;
 use taskforce_core::time::TzName;
-use taskforce_core::user::UserInput;
+use taskforce_core::user::{UserChangeInput, UserInput};
 
 use super::{Frame, Opt, page_error, to_login, url_encode, who};
 use crate::AppState;
@@ -234,8 +236,12 @@ struct UsersPage {
     created: Option<String>,
     /// The account just disabled or enabled.
     changed: Option<String>,
+    /// The account whose name, unit or roles just changed.
+    updated: Option<String>,
     /// Whether the viewer may disable, enable and unlock accounts.
     may_change: bool,
+    /// Whether the viewer may change names, units and roles.
+    may_edit: bool,
 }
 
 /// The new-user form as shown: what was typed (never the password), the
@@ -243,7 +249,7 @@ struct UsersPage {
 pub struct NewUserView {
     f: NewUserForm,
     agencies: Vec<Opt>,
-    roles: Vec<(&'static str, bool)>,
+    roles: Vec<(&'static str, &'static str, bool)>,
     errors: Vec<(String, String)>,
 }
 
@@ -266,6 +272,13 @@ pub struct NewUserForm {
     unit: String,
     #[serde(default)]
     password: String,
+    #[serde(flatten)]
+    roles: RoleChecks,
+}
+
+/// The role checkboxes of a form, one field each (`role_admin=on`).
+#[derive(Default, Deserialize)]
+pub struct RoleChecks {
     #[serde(default)]
     role_admin: Option<String>,
     #[serde(default)]
@@ -282,18 +295,41 @@ pub struct NewUserForm {
     role_advocate: Option<String>,
 }
 
-impl NewUserForm {
-    fn has_role(&self, role: &str) -> bool {
+impl RoleChecks {
+    fn has(&self, role: Role) -> bool {
         match role {
-            "admin" => self.role_admin.is_some(),
-            "commander" => self.role_commander.is_some(),
-            "coordinator" => self.role_coordinator.is_some(),
-            "officer" => self.role_officer.is_some(),
-            "analyst" => self.role_analyst.is_some(),
-            "pio" => self.role_pio.is_some(),
-            "advocate" => self.role_advocate.is_some(),
-            _ => false,
+            Role::Admin => self.role_admin.is_some(),
+            Role::Commander => self.role_commander.is_some(),
+            Role::Coordinator => self.role_coordinator.is_some(),
+            Role::Officer => self.role_officer.is_some(),
+            Role::Analyst => self.role_analyst.is_some(),
+            Role::Pio => self.role_pio.is_some(),
+            Role::Advocate => self.role_advocate.is_some(),
         }
+    }
+
+    /// The boxes ticked for these roles.
+    fn of(roles: &Roles) -> Self {
+        let on = |r: Role| roles.contains(&r).then(|| "on".to_string());
+        Self {
+            role_admin: on(Role::Admin),
+            role_commander: on(Role::Commander),
+            role_coordinator: on(Role::Coordinator),
+            role_officer: on(Role::Officer),
+            role_analyst: on(Role::Analyst),
+            role_pio: on(Role::Pio),
+            role_advocate: on(Role::Advocate),
+        }
+    }
+
+    /// The names of the roles ticked.
+    fn names(&self) -> Vec<String> {
+        Role::ALL.iter().filter(|r| self.has(**r)).map(|r| r.as_str().to_string()).collect()
+    }
+
+    /// Every role with what it does and whether it is ticked, for the form.
+    fn boxes(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Role::ALL.iter().map(|r| (r.as_str(), r.summary(), self.has(*r))).collect()
     }
 }
 
@@ -316,7 +352,7 @@ async fn new_user_view(
         .into_iter()
         .map(|a| Opt::new(a.id.to_string(), format!("{} ({})", a.name, a.home_state.name()), &f.agency_id))
         .collect();
-    let roles = Role::ALL.iter().map(|r| (r.as_str(), f.has_role(r.as_str()))).collect();
+    let roles = f.roles.boxes();
     // The password is never sent back.
     let f = NewUserForm { password: String::new(), ..f };
     Some(NewUserView { f, agencies, roles, errors })
@@ -330,6 +366,7 @@ pub struct UsersQuery {
     unlocked: Option<String>,
     created: Option<String>,
     changed: Option<String>,
+    updated: Option<String>,
 }
 
 /// The users the viewer may list, with roles and lockouts.
@@ -390,7 +427,9 @@ async fn users_render(
     let unlocked = q.unlocked.filter(|u| rows.iter().any(|r| &r.username == u));
     let created = q.created.filter(|u| rows.iter().any(|r| &r.username == u));
     let changed = q.changed.filter(|u| rows.iter().any(|r| &r.username == u));
+    let updated = q.updated.filter(|u| rows.iter().any(|r| &r.username == u));
     let may_change = allows(actor, Action::UserSetPassword, Scope::Own);
+    let may_edit = allows(actor, Action::UserUpdate, Scope::Own);
     let page = UsersPage {
         frame: Frame::new(st, who(st, actor).await).hiding(
             "passwords, second factors and sign-in codes (never shown to anyone); users of agencies your role does \
@@ -402,7 +441,9 @@ async fn users_render(
         new_user,
         created,
         changed,
+        updated,
         may_change,
+        may_edit,
     };
     (status, page).into_response()
 }
@@ -456,7 +497,7 @@ pub async fn user_create(
         display_name: Some(f.display_name.trim().to_string()).filter(|s| !s.is_empty()),
         agency_id: f.agency_id.trim().to_string(),
         unit: Some(f.unit.trim().to_string()).filter(|s| !s.is_empty()),
-        roles: Role::ALL.iter().map(|r| r.as_str()).filter(|r| f.has_role(r)).map(str::to_string).collect(),
+        roles: f.roles.names(),
         password: f.password.clone(),
     };
     match st.app.create_user(actor, &input).await {
@@ -505,6 +546,118 @@ pub async fn user_access(
     };
     match st.app.set_user_disabled(actor, uid, disable).await {
         Ok(()) => Redirect::to(&format!("/admin/users?changed={}", url_encode(&user.username))).into_response(),
+        Err(e) => page_error(&st, actor, e).await,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_user.html")]
+struct UserEditPage {
+    frame: Frame,
+    id: String,
+    username: String,
+    agency: String,
+    f: UserEditForm,
+    roles: Vec<(&'static str, &'static str, bool)>,
+    errors: Vec<(String, String)>,
+}
+
+impl UserEditPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+/// The change-user form as sent.
+#[derive(Default, Deserialize)]
+pub struct UserEditForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(flatten)]
+    roles: RoleChecks,
+}
+
+/// The change-user page, its form holding `f`.
+async fn user_edit_render(
+    st: &AppState,
+    actor: &Actor,
+    user: &taskforce_core::user::User,
+    f: UserEditForm,
+    errors: Vec<(String, String)>,
+) -> Response {
+    let agency = st.app.get_agency(actor, user.agency_id).await.map(|a| a.name).unwrap_or_default();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = UserEditPage {
+        frame: Frame::new(st, who(st, actor).await).hiding(
+            "the user's password and second factor (set them with the command line: taskforce user passwd, \
+             taskforce user reset-factor)",
+        ),
+        id: user.id.to_string(),
+        username: user.username.clone(),
+        agency,
+        roles: f.roles.boxes(),
+        f,
+        errors,
+    };
+    (status, page).into_response()
+}
+
+/// The page where an administrator changes a user's name, unit and roles.
+#[utoipa::path(get, path = "/admin/users/{id}", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 200, description = "HTML"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
+pub async fn user_edit(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/admin/users/{}", url_encode(&id))) };
+    let actor = &auth.actor;
+    let user = match user_of_path(&st, actor, &id).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    if let Err(e) = st.app.require_user_change(actor, user.id).await {
+        return page_error(&st, actor, e).await;
+    }
+    let f = UserEditForm {
+        display_name: user.display_name.clone(),
+        unit: user.unit.clone().unwrap_or_default(),
+        roles: RoleChecks::of(&user.roles),
+    };
+    user_edit_render(&st, actor, &user, f, Vec::new()).await
+}
+
+/// Changes a user's name, unit and roles (administrators), then back to the
+/// list; a mistake comes back with each field's error and what was ticked.
+#[utoipa::path(post, path = "/admin/users/{id}", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 303, description = "back to the users"), (status = 403, description = "not allowed"), (status = 404, description = "not found"), (status = 422, description = "HTML with each field's error")))]
+pub async fn user_update(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    form: Result<axum::Form<UserEditForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/admin/users/{}", url_encode(&id))) };
+    let actor = &auth.actor;
+    let user = match user_of_path(&st, actor, &id).await {
+        Ok(u) => u,
+        Err(page) => return page,
+    };
+    // Who may is judged before what was sent is read.
+    if let Err(e) = st.app.require_user_change(actor, user.id).await {
+        return page_error(&st, actor, e).await;
+    }
+    let Ok(axum::Form(f)) = form else {
+        return page_error(&st, actor, Error::field("form", "invalid", "the form could not be read; reload the page"))
+            .await;
+    };
+    let input = UserChangeInput {
+        display_name: Some(f.display_name.clone()),
+        unit: Some(f.unit.clone()),
+        roles: Some(f.roles.names()),
+    };
+    match st.app.update_user(actor, user.id, &input).await {
+        Ok(u) => Redirect::to(&format!("/admin/users?updated={}", url_encode(&u.username))).into_response(),
+        Err(Error::Validation(fields)) => {
+            let errors = fields.into_iter().map(|e| (e.field.clone(), e.message.clone())).collect();
+            user_edit_render(&st, actor, &user, f, errors).await
+        }
         Err(e) => page_error(&st, actor, e).await,
     }
 }

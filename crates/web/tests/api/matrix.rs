@@ -368,6 +368,7 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                     })),
                     ("POST", "/api/v1/operations") => Some(op_body(&format!("matrix-{n}"))),
                     ("PATCH", "/api/v1/operations/{id}") => Some(json!({"name": "Renamed by the matrix"})),
+                    ("PATCH", "/api/v1/users/{id}") => Some(json!({"unit": "Matrix Unit"})),
                     ("POST", "/api/v1/operations/{id}/agencies") => Some(json!({"agency_id": polk, "role": "support"})),
                     ("POST", "/api/v1/operations/{id}/results") => Some(json!({
                         "kind": "arrest", "state": state_for(&e.resource, scope),

@@ -605,7 +605,7 @@ async fn an_administrator_disables_an_account_on_the_page_which_ends_its_session
     let officer = cookie_for(&app, "officer.dsm-pd").await;
     let admin = cookie_for(&app, "admin.mo-ago").await;
     let html = page(&app, &admin, "/admin/users").await.text().await.unwrap();
-    let row = html.split("<th scope=\"row\">officer.dsm-pd</th>").nth(1).unwrap().split("</tr>").next().unwrap();
+    let row = html.split("aria-label=\"Change officer.dsm-pd\"").nth(1).unwrap().split("</tr>").next().unwrap();
     let action = row.split("action=\"").find(|a| a.contains("/access")).unwrap().split('"').next().unwrap().to_string();
     let r = post_form(&app, &admin, &action, &[("to", "disable")]).await;
     assert_eq!(r.status(), 303);
@@ -619,4 +619,46 @@ async fn an_administrator_disables_an_account_on_the_page_which_ends_its_session
     let coordinator = cookie_for(&app, "coordinator.mo-ago").await;
     assert!(!page(&app, &coordinator, "/admin/users").await.text().await.unwrap().contains("/access\""));
     assert_eq!(post_form(&app, &coordinator, &action, &[("to", "disable")]).await.status(), 404);
+}
+
+#[tokio::test]
+async fn an_administrator_changes_a_users_roles_on_the_page_and_a_mistake_keeps_what_was_ticked() {
+    let app = TestApp::spawn().await;
+    let admin = cookie_for(&app, "admin.mo-ago").await;
+    let html = page(&app, &admin, "/admin/users").await.text().await.unwrap();
+    let href = html
+        .split("aria-label=\"Change officer.dsm-pd\"")
+        .next()
+        .unwrap()
+        .rsplit("href=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(href.starts_with("/admin/users/"), "{href}");
+    let html = page(&app, &admin, &href).await.text().await.unwrap();
+    assert!(html.contains("name=\"role_officer\" checked") && !html.contains("name=\"role_coordinator\" checked"));
+    // No role at all: refused, the name as typed kept, nothing changed.
+    let r = post_form(&app, &admin, &href, &[("display_name", "Det. Ruth Doe"), ("unit", "Vice")]).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"roles-error\"") && html.contains("value=\"Det. Ruth Doe\""), "{html}");
+    let form =
+        [("display_name", "Det. Ruth Doe"), ("unit", "Vice"), ("role_officer", "on"), ("role_coordinator", "on")];
+    let r = post_form(&app, &admin, &href, &form).await;
+    assert_eq!(r.status(), 303);
+    let back = r.headers().get("location").unwrap().to_str().unwrap().to_string();
+    let html = page(&app, &admin, &back).await.text().await.unwrap();
+    assert!(html.contains("id=\"updated\""), "{html}");
+    let row = html.split("aria-label=\"Change officer.dsm-pd\"").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("Det. Ruth Doe") && row.contains("coordinator, officer"), "{row}");
+    // Coordinators see no links and are refused the page; another agency's finds nothing.
+    let coordinator = cookie_for(&app, "coordinator.dsm-pd").await;
+    assert!(!page(&app, &coordinator, "/admin/users").await.text().await.unwrap().contains("aria-label=\"Change "));
+    assert_eq!(page(&app, &coordinator, &href).await.status(), 403);
+    let other = cookie_for(&app, "coordinator.mo-ago").await;
+    assert_eq!(post_form(&app, &other, &href, &form).await.status(), 404);
+    assert_eq!(page(&app, &admin, "/admin/users/not-an-id").await.status(), 404);
 }
