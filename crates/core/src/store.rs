@@ -158,8 +158,8 @@ pub trait StoreTx: Send {
 
     /// Stores a session.
     async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;
-    /// A session by token hash.
-    async fn find_session(&mut self, token_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// A session by token hash with its user (`None` when the user is gone), in one step.
+    async fn find_session_user(&mut self, token_hash: &str) -> Result<Option<(Session, Option<User>)>, StoreError>;
     /// Records activity on a session.
     async fn touch_session(&mut self, token_hash: &str, at: jiff::Timestamp) -> Result<(), StoreError>;
     /// Ends one session.
@@ -358,6 +358,10 @@ pub trait StoreTx: Send {
     /// outward, a centimetre on the radius): the index only finds candidates,
     /// each checked again on its row.
     async fn event_changes(&mut self, after: u64, upto: u64, limit: u32) -> Result<Vec<EventChange>, StoreError>;
+    /// The changes of [`StoreTx::event_changes`] in the revisions after
+    /// `after` up to `after + span`, with the newest revision stored, in one
+    /// step: what a check reads before it asks the index (usually nothing).
+    async fn recent_event_changes(&mut self, after: u64, span: u32) -> Result<(Vec<EventChange>, u64), StoreError>;
     /// The highest event revision (0: no events).
     async fn max_event_rev(&mut self) -> Result<u64, StoreError>;
     /// The events with these keys (as in [`EventChange::key`]).

@@ -108,39 +108,52 @@ fn agency_row(row: &SqliteRow) -> R<Agency> {
     })
 }
 
-const USER_COLS: &str =
-    "SELECT id, username, display_name, agency_id, unit, disabled, created_at, updated_at FROM users";
+/// A user's columns with its roles, comma-separated, in one statement: the
+/// sign-in of every request reads a user, and each statement is a round
+/// trip to SQLite's thread.
+const USER_COLS: &str = "SELECT id, username, display_name, agency_id, unit, disabled, created_at, updated_at, \
+                         (SELECT group_concat(role) FROM user_roles WHERE user_id = users.id) AS roles FROM users";
+
+/// A user from a row of [`USER_COLS`] (or the same columns, each named with `prefix`).
+fn user_row(row: &SqliteRow, prefix: &str) -> R<User> {
+    let col = |c: &str| format!("{prefix}{c}");
+    let id: String = get(row, &col("id"))?;
+    let roles: Option<String> = get(row, &col("roles"))?;
+    let roles: Roles = roles
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(|r| r.parse::<Role>().map_err(StoreError::Other))
+        .collect::<R<_>>()?;
+    Ok(User {
+        id: parse("user id", &id)?,
+        username: get(row, &col("username"))?,
+        display_name: get(row, &col("display_name"))?,
+        agency_id: parse("agency id", &get::<String>(row, &col("agency_id"))?)?,
+        unit: get(row, &col("unit"))?,
+        roles,
+        disabled: get::<i64>(row, &col("disabled"))? != 0,
+        created_at: parse_ts(&get::<String>(row, &col("created_at"))?)?,
+        updated_at: parse_ts(&get::<String>(row, &col("updated_at"))?)?,
+    })
+}
+
+/// A session from a row of the sessions table's columns.
+fn session_row(r: &SqliteRow) -> R<Session> {
+    Ok(Session {
+        token_hash: get(r, "token_hash")?,
+        user_id: parse("user id", &get::<String>(r, "user_id")?)?,
+        created_at: parse_ts(&get::<String>(r, "created_at")?)?,
+        last_seen_at: parse_ts(&get::<String>(r, "last_seen_at")?)?,
+        expires_at: parse_ts(&get::<String>(r, "expires_at")?)?,
+        factor_at: get::<Option<String>>(r, "factor_at")?.map(|s| parse_ts(&s)).transpose()?,
+        must_change_password: get::<i64>(r, "must_change_password")? != 0,
+        api_token: false,
+    })
+}
 
 impl SqliteTx {
-    async fn user_row(&mut self, row: &SqliteRow) -> R<User> {
-        let id: String = get(row, "id")?;
-        let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = ? ORDER BY role")
-            .bind(&id)
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        let roles: Roles = roles.iter().map(|r| r.parse::<Role>().map_err(StoreError::Other)).collect::<R<_>>()?;
-        Ok(User {
-            id: parse("user id", &id)?,
-            username: get(row, "username")?,
-            display_name: get(row, "display_name")?,
-            agency_id: parse("agency id", &get::<String>(row, "agency_id")?)?,
-            unit: get(row, "unit")?,
-            roles,
-            disabled: get::<i64>(row, "disabled")? != 0,
-            created_at: parse_ts(&get::<String>(row, "created_at")?)?,
-            updated_at: parse_ts(&get::<String>(row, "updated_at")?)?,
-        })
-    }
-
-    async fn users_from(&mut self, rows: Vec<SqliteRow>) -> R<Vec<User>> {
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.user_row(r).await?);
-        }
-        Ok(out)
-    }
-
     async fn operation_row(&mut self, row: &SqliteRow) -> R<Operation> {
         let id: String = get(row, "id")?;
         let states = sqlx::query(
@@ -419,7 +432,7 @@ impl StoreTx for SqliteTx {
         let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = ?"));
         let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
         match row {
-            Some(r) => Ok(Some(self.user_row(&r).await?)),
+            Some(r) => Ok(Some(user_row(&r, "")?)),
             None => Ok(None),
         }
     }
@@ -428,7 +441,7 @@ impl StoreTx for SqliteTx {
         let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE username = ?"));
         let row = sqlx::query(sql).bind(username).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
         match row {
-            Some(r) => Ok(Some(self.user_row(&r).await?)),
+            Some(r) => Ok(Some(user_row(&r, "")?)),
             None => Ok(None),
         }
     }
@@ -484,7 +497,7 @@ impl StoreTx for SqliteTx {
             }
         }
         .map_err(map_err)?;
-        self.users_from(rows).await
+        rows.iter().map(|r| user_row(r, "")).collect()
     }
 
     async fn count_users(&mut self) -> R<u64> {
@@ -511,28 +524,26 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
-    async fn find_session(&mut self, token_hash: &str) -> R<Option<Session>> {
+    async fn find_session_user(&mut self, token_hash: &str) -> R<Option<(Session, Option<User>)>> {
+        // One statement: every signed-in request asks this first.
         let row = sqlx::query(
-            "SELECT token_hash, user_id, created_at, last_seen_at, expires_at, factor_at, must_change_password \
-             FROM sessions WHERE token_hash = ?",
+            "SELECT s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.factor_at, \
+             s.must_change_password, u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, \
+             u.agency_id AS u_agency_id, u.unit AS u_unit, u.disabled AS u_disabled, u.created_at AS u_created_at, \
+             u.updated_at AS u_updated_at, \
+             (SELECT group_concat(role) FROM user_roles WHERE user_id = u.id) AS u_roles \
+             FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        row.map(|r| {
-            Ok(Session {
-                token_hash: get(&r, "token_hash")?,
-                user_id: parse("user id", &get::<String>(&r, "user_id")?)?,
-                created_at: parse_ts(&get::<String>(&r, "created_at")?)?,
-                last_seen_at: parse_ts(&get::<String>(&r, "last_seen_at")?)?,
-                expires_at: parse_ts(&get::<String>(&r, "expires_at")?)?,
-                factor_at: get::<Option<String>>(&r, "factor_at")?.map(|s| parse_ts(&s)).transpose()?,
-                must_change_password: get::<i64>(&r, "must_change_password")? != 0,
-                api_token: false,
-            })
-        })
-        .transpose()
+        let Some(r) = row else { return Ok(None) };
+        let user = match get::<Option<String>>(&r, "u_id")? {
+            Some(_) => Some(user_row(&r, "u_")?),
+            None => None,
+        };
+        Ok(Some((session_row(&r)?, user)))
     }
 
     async fn touch_session(&mut self, token_hash: &str, at: Timestamp) -> R<()> {
@@ -1333,6 +1344,27 @@ impl StoreTx for SqliteTx {
             return unpack();
         }
         tokio::task::spawn_blocking(unpack).await.map_err(|e| StoreError::Other(format!("unpacking events: {e}")))?
+    }
+
+    async fn recent_event_changes(&mut self, after: u64, span: u32) -> R<(Vec<EventChange>, u64)> {
+        // A bounded range straight off the index, and the newest revision
+        // from the unique index on `rev`: a few microseconds when nothing is new.
+        let (packed, newest): (Option<String>, i64) = sqlx::query_as(
+            "SELECT group_concat(concat_ws(',', rev, rowid, agency_id, hex(unit), dx_lat, dx_lon, dx_r, dx_ws, dx_we, \
+             status = 'cancelled'), ';'), (SELECT COALESCE(MAX(rev), 0) FROM events) \
+             FROM events INDEXED BY events_dx WHERE rev > ? AND rev <= ?",
+        )
+        .bind(i64::try_from(after).unwrap_or(i64::MAX))
+        .bind(i64::try_from(after.saturating_add(u64::from(span))).unwrap_or(i64::MAX))
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        let mut out: Vec<EventChange> = match packed {
+            None => Vec::new(),
+            Some(p) => p.split(';').map(unpack_change).collect::<R<_>>()?,
+        };
+        out.sort_unstable_by_key(|c| c.rev);
+        Ok((out, u64::try_from(newest).unwrap_or(0)))
     }
 
     async fn max_event_rev(&mut self) -> R<u64> {

@@ -554,3 +554,25 @@ async fn a_cold_start_reads_every_event_once_through_the_narrow_index_and_close_
     // A second instance starts cold and reads them all, each once.
     assert_eq!(app_on(&d.store).warm_event_index(&mut |_| {}).await.unwrap() as u64, total);
 }
+
+#[tokio::test]
+async fn the_index_catches_up_across_more_revisions_than_a_chunk_that_left_no_rows() {
+    use sqlx::ConnectOptions;
+    let d = db().await;
+    d.app.load_demo(&Actor::local_admin(), None).await.unwrap();
+    let app = app_on(&d.store);
+    let all = app.warm_event_index(&mut |_| {}).await.unwrap();
+    assert!(all > 0);
+    // An event changed 120,000 times in a row leaves its newest revision far
+    // past every other, with nothing stored in between (more than two chunks).
+    let path = d._dir.path().join("t.db");
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).connect().await.unwrap();
+    sqlx::query("UPDATE events SET rev = rev + 120000 WHERE rev = (SELECT MAX(rev) FROM events)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let limit = std::time::Duration::from_secs(60);
+    let caught_up = tokio::time::timeout(limit, app.warm_event_index(&mut |_| {})).await.expect("the catch-up ends");
+    assert_eq!(caught_up.unwrap(), 1, "the moved event, read once");
+    assert_eq!(app.warm_event_index(&mut |_| {}).await.unwrap(), 0, "and nothing after it");
+}

@@ -183,6 +183,17 @@ impl Server {
     }
 }
 
+/// The server's own time (µs, from the request reaching the router to its
+/// answer) of every request of a phase, from the request lines it logged.
+fn server_times(log: &str, phase: &str) -> Vec<Duration> {
+    let mark = format!("request_id={phase}-");
+    log.lines()
+        .filter(|l| l.contains(&mark) && l.contains(" us="))
+        .filter_map(|l| l.split(" us=").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .map(Duration::from_micros)
+        .collect()
+}
+
 /// The index time the server logged ("deconfliction index ready ... ms=N").
 fn index_ms(log: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(log).ok()?;
@@ -205,7 +216,9 @@ async fn start(dir: &Path, log: &str) -> (Server, Duration) {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
         .args(["serve", "--demo", "--demo-skip-mfa", "--listen", &format!("127.0.0.1:{port}"), "--db"])
         .arg(dir.join("taskforce.db"))
-        .env("TASKFORCE_LOG", "warn,taskforce::commands::serve=info")
+        // The request lines too, as a server logs them in service: they carry
+        // the server's own time of each request.
+        .env("TASKFORCE_LOG", "warn,taskforce::commands::serve=info,taskforce_web::middleware=info")
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.join(log)).expect("log"))
         .spawn()
@@ -245,12 +258,14 @@ struct Load {
 }
 
 /// Open-loop load: request j of connection c is due at `(c + conns·j) / rate` seconds.
-async fn load(base: &str, token: &str, path: &str, spans: Vec<Span>, rate: f64, conns: usize) -> Load {
+/// Each request carries the id `{phase}-{c}-{j}`, so the server's own time
+/// for it can be read from its log ([`server_times`]).
+async fn load(base: &str, token: &str, path: &str, phase: &str, spans: Vec<Span>, rate: f64, conns: usize) -> Load {
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let spans = std::sync::Arc::new(spans);
     let mut tasks = Vec::new();
     for c in 0..conns {
-        let (url, token, spans) = (format!("{base}{path}"), token.to_string(), spans.clone());
+        let (url, token, spans, phase) = (format!("{base}{path}"), token.to_string(), spans.clone(), phase.to_string());
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
             let mut out = Load { times: Vec::new(), late: Vec::new(), errors: 0, conflicts: 0 };
@@ -260,7 +275,8 @@ async fn load(base: &str, token: &str, path: &str, spans: Vec<Span>, rate: f64, 
                 tokio::time::sleep_until(due).await;
                 let sent = tokio::time::Instant::now();
                 out.late.push(sent - due);
-                let r = client.post(&url).bearer_auth(&token).json(&body(s)).send().await;
+                let id = format!("{phase}-{c}-{j}");
+                let r = client.post(&url).bearer_auth(&token).header("x-request-id", id).json(&body(s)).send().await;
                 match r {
                     Ok(r) if r.status().is_success() => {
                         let v: serde_json::Value = r.json().await.unwrap_or_default();
@@ -322,11 +338,11 @@ fn main() {
             let count = (seconds * rate) as u64;
             let mut rng = Rng(99);
             let warm: Vec<Span> = (0..200).map(|i| world.event(20 * n + i, &mut rng, T0, THREE_YEARS)).collect();
-            load(&server.base, &token, "/api/v1/events/check", warm, rate, conns).await;
+            load(&server.base, &token, "/api/v1/events/check", "warm", warm, rate, conns).await;
             let spans: Vec<Span> = (0..count).map(|i| world.event(30 * n + i, &mut rng, T0, THREE_YEARS)).collect();
-            let check = load(&server.base, &token, "/api/v1/events/check", spans, rate, conns).await;
+            let check = load(&server.base, &token, "/api/v1/events/check", "check", spans, rate, conns).await;
             let spans: Vec<Span> = (0..count).map(|i| world.event(40 * n + i, &mut rng, T0, THREE_YEARS)).collect();
-            let register = load(&server.base, &token, "/api/v1/events", spans, rate, conns).await;
+            let register = load(&server.base, &token, "/api/v1/events", "register", spans, rate, conns).await;
             let peak = server.peak_rss_mb();
             let shutdown = server.terminate();
             // A restart from the snapshot the clean shutdown wrote.
@@ -373,6 +389,21 @@ fn main() {
             us(r99) / 1e3,
             us(pct(&mut register.late, 0.99)) / 1e3
         );
+        // Where the time goes: the server's own part of each request, beside
+        // the client's (the rest is the network stack, scheduling on the
+        // shared cores, and the client itself).
+        let (mut sc, mut sr) = (server_times(&log, "check"), server_times(&log, "register"));
+        let (sc50, sc99) = (pct(&mut sc, 0.5), pct(&mut sc, 0.99));
+        let (sr50, sr99) = (pct(&mut sr, 0.5), pct(&mut sr, 0.99));
+        println!(
+            "  inside the server: check n={} median {:.3} ms p99 {:.3} ms; durable n={} median {:.3} ms p99 {:.3} ms",
+            sc.len(),
+            us(sc50) / 1e3,
+            us(sc99) / 1e3,
+            sr.len(),
+            us(sr50) / 1e3,
+            us(sr99) / 1e3
+        );
         println!("server peak memory (VmHWM) over start and load: {peak:.0} MB");
         println!(
             "clean shutdown (writes the index snapshot): {:.2} s; restart until it answers: {:.2} s (index from the snapshot: {}); peak memory then {restart_peak:.0} MB",
@@ -387,6 +418,8 @@ fn main() {
             "events": n, "engine_hits": hits, "engine_p50_us": us(e50), "engine_p99_us": us(e99),
             "http_check_p50_ms": us(c50) / 1e3, "http_check_p99_ms": us(c99) / 1e3,
             "register_p50_ms": us(r50) / 1e3, "register_p99_ms": us(r99) / 1e3,
+            "server_check_p50_ms": us(sc50) / 1e3, "server_check_p99_ms": us(sc99) / 1e3,
+            "server_register_p50_ms": us(sr50) / 1e3, "server_register_p99_ms": us(sr99) / 1e3,
             "start_s": ready.as_secs_f64(), "peak_mb": peak, "restart_s": restart.as_secs_f64(),
             "restart_peak_mb": restart_peak,
         });

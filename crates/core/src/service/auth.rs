@@ -584,13 +584,9 @@ impl App {
         }
         let token_hash = hash_token(token);
         let now = self.clock.now();
-        // Every request passes here: two statements, no transaction around
-        // them (a user changed between them is read as changed, which is
-        // what a transaction begun a moment later would see too).
-        let mut tx = self.read_single().await?;
-        let session = tx.find_session(&token_hash).await?.ok_or(Error::Unauthenticated)?;
-        let user = tx.find_user(session.user_id).await?;
-        drop(tx);
+        // Every request passes here: one statement, no transaction around it.
+        let (session, user) =
+            self.read_single().await?.find_session_user(&token_hash).await?.ok_or(Error::Unauthenticated)?;
         let live = session.is_live(now, &self.settings.sessions);
         let user = match user {
             Some(u) if live && !u.disabled => u,

@@ -288,6 +288,9 @@ impl App {
                 registered_at: t(d.registered)?,
                 updated_at: t(d.registered)?,
             };
+            // The demo's events go in one transaction, so the index catches up
+            // on each before the next is written (if it fails, nothing serves).
+            self.catch_up(tx, &mut |_| {}).await?;
             tx.insert_event(&event).await?;
             let found = self.record_conflicts(tx, &event).await?;
             if let (Some((outcome, why)), Some(p)) = (d.outcome, found.first())

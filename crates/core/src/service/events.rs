@@ -136,15 +136,19 @@ impl App {
     /// number of changes read. Any snapshot holds a prefix of the revisions,
     /// so reading past the cache's last one and adding what is still new is
     /// enough, even when two requests catch up at once.
-    async fn catch_up(&self, tx: &mut dyn StoreTx, progress: &mut (dyn FnMut(usize) + Send)) -> Result<usize> {
+    pub(crate) async fn catch_up(
+        &self,
+        tx: &mut dyn StoreTx,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<usize> {
         let mut read = 0;
         loop {
-            let n = self.catch_up_chunk(tx).await?;
+            let (n, more) = self.catch_up_chunk(tx).await?;
             read += n;
             if n > 0 {
                 progress(read);
             }
-            if n < CATCH_UP_CHUNK as usize {
+            if !more {
                 return Ok(read);
             }
         }
@@ -263,25 +267,32 @@ impl App {
     }
 
     /// One chunk of a catch-up: its changes go in with one sort.
-    async fn catch_up_chunk(&self, tx: &mut dyn StoreTx) -> Result<usize> {
+    async fn catch_up_chunk(&self, tx: &mut dyn StoreTx) -> Result<(usize, bool)> {
         let after = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.rev;
-        let changes = tx.event_changes(after, u64::MAX, CATCH_UP_CHUNK).await?;
+        // Revisions are unique but may have gaps (a changed event takes a new
+        // one), so a range of CATCH_UP_CHUNK revisions holds at most that many
+        // rows, and more remain exactly when the newest lies beyond it.
+        let (changes, newest) = tx.recent_event_changes(after, CATCH_UP_CHUNK).await?;
+        let more = newest > after.saturating_add(u64::from(CATCH_UP_CHUNK));
         let n = changes.len();
         let mut cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
         // Another request may have caught up meanwhile: only what is still new goes in.
         let floor = cache.rev;
-        if let Some(last) = changes.last() {
-            cache.rev = cache.rev.max(last.rev);
-        }
+        // Every revision up to the end of the range read (or the newest, if
+        // sooner) has been seen, rows or gaps: a range of gaps alone must
+        // not stop the catch-up where it is.
+        cache.rev = cache.rev.max(after.saturating_add(u64::from(CATCH_UP_CHUNK)).min(newest));
         cache.max_key = changes.iter().map(|c| c.key).fold(cache.max_key, i64::max);
         cache.index.extend(changes.into_iter().filter(|c| c.rev > floor).map(|c| c.span));
-        Ok(n)
+        Ok((n, more))
     }
 
     /// Stored events that conflict with `span`, as the database inside `tx`
     /// holds them: candidates from the index, each checked again on its row.
+    /// The stored events `span` conflicts with, from the index (which the
+    /// caller has brought up to date with [`App::catch_up`]), each checked
+    /// again on its row.
     async fn stored_conflicts(&self, tx: &mut dyn StoreTx, span: &Span) -> Result<Vec<(Event, engine::Overlap)>> {
-        self.catch_up(tx, &mut |_| {}).await?;
         let mut keys: Vec<i64> = {
             let cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
             // The index compares agencies by id; the row check below does the same.
@@ -338,7 +349,8 @@ impl App {
         })
     }
 
-    /// Records the conflicts of `event` with stored events and alerts both sides.
+    /// Records the conflicts of `event` with stored events and alerts both
+    /// sides. The index must have caught up before `event` was written.
     pub(crate) async fn record_conflicts(&self, tx: &mut dyn StoreTx, event: &Event) -> Result<Vec<Pointer>> {
         let now = self.clock.now();
         let mut out = Vec::new();
@@ -430,6 +442,10 @@ impl App {
         };
         let new = NewEvent::parse(input).map_err(Error::Validation)?;
         let mut tx = self.write().await?;
+        // The index catches up before this event is written: it must hold
+        // only what is committed (this transaction holds the write lock, so
+        // everything it can see is), or a rollback would leave it ahead.
+        self.catch_up(tx.as_mut(), &mut |_| {}).await?;
         self.operation_for(tx.as_mut(), actor, new.operation_id).await?;
         let now = self.clock.now();
         let seq = tx.count_events().await? + 1;
@@ -481,6 +497,7 @@ impl App {
         // Nothing is stored, so no snapshot is needed: the catch-up and the
         // rows checked again are each the newest, which is what a check asks.
         let mut tx = self.read_single().await?;
+        self.catch_up(tx.as_mut(), &mut |_| {}).await?;
         let span = Span {
             id: String::new(),
             agency: actor.agency_id.map(|a| a.to_string()).unwrap_or_default(),
@@ -591,6 +608,8 @@ impl App {
         next.status = status;
         next.updated_at = self.clock.now();
         let mut tx = self.write().await?;
+        // Before the change is written, as in registration.
+        self.catch_up(tx.as_mut(), &mut |_| {}).await?;
         tx.update_event(&next).await?;
         if status == EventStatus::Cancelled {
             for mut c in tx.conflicts_of(&next.id).await? {
