@@ -212,6 +212,8 @@ pub struct Who {
     username: String,
     roles: String,
     agency: String,
+    /// Links to the everyday pages the viewer may open (events, alerts).
+    nav_links: Vec<(&'static str, &'static str)>,
     /// Links to the administration pages the viewer may open.
     admin_links: Vec<(&'static str, &'static str)>,
 }
@@ -225,16 +227,31 @@ async fn who(st: &AppState, actor: &Actor) -> Option<Who> {
         username: actor.label(),
         roles: actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
         agency,
-        admin_links: [
-            (Action::AgencyCreate, "/admin/agencies", "Agencies"),
-            (Action::UserList, "/admin/users", "Users"),
-            (Action::AuditVerify, "/admin/audit", "Audit log"),
-        ]
-        .into_iter()
-        .filter(|(a, _, _)| taskforce_core::policy::allows(actor, *a, taskforce_core::policy::Scope::Own))
-        .map(|(_, href, label)| (href, label))
-        .collect(),
+        nav_links: links(
+            actor,
+            &[
+                (Action::OperationList, "/operations", "Operations"),
+                (Action::EventList, "/events", "Events"),
+                (Action::AlertRead, "/alerts", "Alerts"),
+            ],
+        ),
+        admin_links: links(
+            actor,
+            &[
+                (Action::AgencyCreate, "/admin/agencies", "Agencies"),
+                (Action::UserList, "/admin/users", "Users"),
+                (Action::AuditVerify, "/admin/audit", "Audit log"),
+            ],
+        ),
     })
+}
+
+/// The links of `all` whose action the viewer may take in its own scope.
+fn links(actor: &Actor, all: &[(Action, &'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    all.iter()
+        .filter(|(a, _, _)| taskforce_core::policy::allows(actor, *a, taskforce_core::policy::Scope::Own))
+        .map(|(_, href, label)| (*href, *label))
+        .collect()
 }
 
 /// Keeps `next` on this site: a path, never another host.

@@ -144,6 +144,8 @@ pub(super) fn agencies_by_state(d: &OperationDetail) -> Vec<StateAgencies> {
             .collect();
         by_state.push(StateAgencies { name: s.state.name().to_string(), agencies });
     }
+    // Alphabetical: at 3 a.m. a state is looked up by name, not by the order it joined.
+    by_state.sort_by(|a, b| a.name.cmp(&b.name));
     let others: Vec<AgencyLine> = o
         .agencies
         .iter()
