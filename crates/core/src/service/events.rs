@@ -131,6 +131,10 @@ pub(crate) struct EventCache {
 /// How many changes one catch-up reads at a time.
 const CATCH_UP_CHUNK: u32 = 50_000;
 
+/// Alerts escalated per write transaction (each takes a fraction of a
+/// millisecond; registrations wait behind at most one batch).
+const ESCALATE_BATCH: u32 = 8;
+
 impl App {
     /// Brings the event index up to the database as `tx` sees it; gives the
     /// number of changes read. Any snapshot holds a prefix of the revisions,
@@ -761,10 +765,25 @@ impl App {
     /// operation's lead agencies. Run every few seconds by the server; returns
     /// how many escalations were made.
     pub async fn escalate_due(&self) -> Result<usize> {
-        use crate::events::registry::ESCALATE_AFTER;
         let now = self.clock.now();
+        let mut n = 0;
+        loop {
+            let (made, more) = self.escalate_batch(now).await?;
+            n += made;
+            if !more {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// One short transaction of [`App::escalate_due`]: a few alerts at a
+    /// time, so a registration waiting for the write lock waits a few
+    /// milliseconds, not the length of a whole backlog. Gives the
+    /// escalations made and whether more may be due.
+    async fn escalate_batch(&self, now: jiff::Timestamp) -> Result<(usize, bool)> {
+        use crate::events::registry::ESCALATE_AFTER;
         let mut tx = self.write().await?;
-        let due = tx.alerts_due(now, 500).await?;
+        let due = tx.alerts_due(now, ESCALATE_BATCH).await?;
         let mut n = 0;
         for a in &due {
             tx.mark_escalated(a.seq, now).await?;
@@ -806,7 +825,7 @@ impl App {
             }
         }
         tx.commit().await?;
-        Ok(n)
+        Ok((n, due.len() == ESCALATE_BATCH as usize))
     }
 
     /// Acknowledges one of the agency's alerts.

@@ -385,6 +385,28 @@ async fn an_unacknowledged_alert_goes_to_the_coordinator_then_to_the_operations_
 }
 
 #[tokio::test]
+async fn a_backlog_of_due_alerts_escalates_in_one_run_of_short_transactions() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    app.app.escalate_due().await.unwrap();
+    // Six of one unit's events at one place and time (they never conflict
+    // with each other), then another agency's: six conflicts, twelve alerts.
+    let w = event(41.6, -93.6, "2026-11-25T20:00:00-06:00", "2026-11-25T21:00:00-06:00");
+    for _ in 0..6 {
+        register(&app, &dsm, w.clone()).await;
+    }
+    let b = register(&app, &polk, w).await;
+    assert_eq!(b["conflicts"].as_array().unwrap().len(), 6);
+    app.advance(jiff::SignedDuration::from_hours(38));
+    // More than one batch is due; one run does them all, and nothing is left.
+    assert!(app.app.escalate_due().await.unwrap() >= 12);
+    assert_eq!(app.app.escalate_due().await.unwrap(), 0);
+    let escalations = app.audit().await.iter().filter(|a| a.action == "alert.escalate").count();
+    assert!(escalations >= 12, "{escalations}");
+}
+
+#[tokio::test]
 async fn coverage_counts_early_and_late_registrations_and_conflicts_by_outcome() {
     let app = TestApp::spawn().await;
     let dsm = app.token("coordinator.dsm-pd").await;
