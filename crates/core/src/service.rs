@@ -75,6 +75,10 @@ pub struct App {
     /// The in-memory index of stored events: a cache of the database,
     /// caught up inside every check (see `service::events`).
     events_index: Arc<std::sync::Mutex<events::EventCache>>,
+    /// Agencies' names as conflict pointers show them. Nothing renames an
+    /// agency, so an entry never goes stale; whatever comes to rename one
+    /// must clear it.
+    agency_names: Arc<std::sync::Mutex<std::collections::HashMap<crate::ids::AgencyId, String>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -100,6 +104,7 @@ impl App {
             dummy_hash: Arc::new(dummy_hash),
             keys: Arc::new(crate::keys::NoKeys),
             events_index: Arc::default(),
+            agency_names: Arc::default(),
         }
     }
 

@@ -320,7 +320,8 @@ impl App {
         self.pointer_named(tx, c, other, &mut HashMap::new()).await
     }
 
-    /// [`App::pointer`], looking each agency's name up once in `names`.
+    /// [`App::pointer`], looking each agency's name up once in `names` (and
+    /// once in the process, in the application's cache of names).
     async fn pointer_named(
         &self,
         tx: &mut dyn StoreTx,
@@ -328,14 +329,20 @@ impl App {
         other: &Event,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<Pointer> {
-        let agency = match names.get(&other.agency_id) {
-            Some(n) => n.clone(),
+        let cached = || self.agency_names.lock().ok().and_then(|m| m.get(&other.agency_id).cloned());
+        let agency = match names.get(&other.agency_id).cloned().or_else(cached) {
+            Some(n) => n,
             None => {
                 let n = tx.find_agency(other.agency_id).await?.map(|a| a.name).unwrap_or_default();
-                names.insert(other.agency_id, n.clone());
+                if !n.is_empty()
+                    && let Ok(mut m) = self.agency_names.lock()
+                {
+                    m.insert(other.agency_id, n.clone());
+                }
                 n
             }
         };
+        names.entry(other.agency_id).or_insert_with(|| agency.clone());
         Ok(Pointer {
             conflict_id: c.id.clone(),
             other_number: other.number.clone(),
