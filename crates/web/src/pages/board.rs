@@ -358,12 +358,21 @@ fn timeline(d: &OperationDetail) -> (Vec<Bar>, Vec<Tick>, String) {
     let hours = (span / 3600.0).ceil() as i64;
     // At most about eight labels, on a round number of hours.
     let every = [6, 12, 24, 48, 72, 168, 336].into_iter().find(|e| hours / e <= 8).unwrap_or(720);
+    // A window of days is read by dates, a night by hours; the zone is on
+    // every label, since an operation may span several.
+    let format = if every >= 24 { "%a %b %-d %Z" } else { "%a %H:%M %Z" };
     let ticks = (0..=hours / every)
         .filter_map(|k| {
             let t = start.checked_add(jiff::SignedDuration::from_hours(k * every)).ok()?;
             (t <= end).then(|| Tick {
                 x: format!("{:.1}", x(t)),
-                label: t.to_zoned_datetime(tz.zone()).strftime("%a %H:%M %Z").to_string(),
+                // A tick too near the right edge keeps its line, not its label
+                // (which would run off the drawing).
+                label: if x(t) > left + width - 95.0 {
+                    String::new()
+                } else {
+                    t.to_zoned_datetime(tz.zone()).strftime(format).to_string()
+                },
             })
         })
         .collect();
