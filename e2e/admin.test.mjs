@@ -34,6 +34,7 @@ for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
 
     await page.getByRole('link', { name: 'Agencies', exact: true }).click();
     await page.waitForSelector('#agencies');
+    await page.getByText('Import agencies from a CSV file').click();
     await page.getByLabel('CSV file').setInputFiles({
       name: 'agencies.csv',
       mimeType: 'text/csv',

@@ -542,7 +542,8 @@ impl App {
         }
     }
 
-    /// Disables or re-enables an account (administrators); disabling ends its sessions.
+    /// Disables or re-enables an account (administrators); disabling ends its
+    /// sessions. Nobody disables their own account (another administrator can).
     pub async fn set_user_disabled(&self, actor: &Actor, id: UserId, disabled: bool) -> Result<()> {
         let mut tx = self.write().await?;
         let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
@@ -550,6 +551,12 @@ impl App {
         {
             drop(tx);
             return Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await);
+        }
+        if disabled && actor.user_id() == Some(id) {
+            return Err(Error::Conflict {
+                code: "user.own_account",
+                message: "you cannot disable your own account; another administrator can".into(),
+            });
         }
         let now = self.clock.now();
         tx.set_user_disabled(id, disabled, now).await?;

@@ -215,6 +215,8 @@ pub async fn audit_page(
 /// One account as a row.
 pub struct UserRow {
     id: String,
+    /// The viewer's own account (no Disable button).
+    own: bool,
     username: String,
     name: String,
     agency: String,
@@ -413,6 +415,7 @@ async fn users_render(
             (false, None) => "Active".to_string(),
         };
         rows.push(UserRow {
+            own: actor.user_id() == Some(u.id),
             id: u.id.to_string(),
             username: u.username,
             name: u.display_name,

@@ -619,6 +619,15 @@ async fn an_administrator_disables_an_account_on_the_page_which_ends_its_session
     let coordinator = cookie_for(&app, "coordinator.mo-ago").await;
     assert!(!page(&app, &coordinator, "/admin/users").await.text().await.unwrap().contains("/access\""));
     assert_eq!(post_form(&app, &coordinator, &action, &[("to", "disable")]).await.status(), 404);
+    // Nobody disables their own account: no button on the own row, and a 409 if sent anyway.
+    let html = page(&app, &admin, "/admin/users").await.text().await.unwrap();
+    let own = html.split("aria-label=\"Change admin.mo-ago\"").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(!own.contains("/access"), "{own}");
+    let me = html.split("aria-label=\"Change admin.mo-ago\"").next().unwrap().rsplit("href=\"").next().unwrap();
+    let me = me.split('"').next().unwrap();
+    let r = post_form(&app, &admin, &format!("{me}/access"), &[("to", "disable")]).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(page(&app, &admin, "/admin/users").await.status(), 200, "still signed in");
 }
 
 #[tokio::test]
