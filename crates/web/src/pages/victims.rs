@@ -16,7 +16,8 @@ use taskforce_core::actor::Actor;
 use taskforce_core::ids::{OperationId, ResultId};
 use taskforce_core::page::PageRequest;
 use taskforce_core::policy::{Action, Resource, authorize};
-use taskforce_core::results::Detail;
+use taskforce_core::results::{AgeBand, Detail, MinorStatus};
+use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::service::results::ResultView;
 
 use super::{Frame, page_error, to_login, who};
@@ -46,13 +47,23 @@ struct VictimsPage {
     victims: Vec<VictimLine>,
 }
 
+/// An age band with what it tells of a minor (never guessed when it straddles 18).
+fn age_text(band: AgeBand) -> String {
+    match band.minor_status() {
+        MinorStatus::Minor => format!("{band} (minor)"),
+        MinorStatus::Adult => format!("{band} (adult)"),
+        MinorStatus::Unknown if band == AgeBand::Unknown => "unknown".into(),
+        MinorStatus::Unknown => format!("{band} (minor or adult: not known)"),
+    }
+}
+
 fn line(r: &ResultView) -> Option<VictimLine> {
     let Detail::Victim(v) = &r.detail else { return None };
     let referrals: Vec<&str> = v.referrals.iter().map(|x| x.as_str()).collect();
     Some(VictimLine {
         id: r.id.to_string(),
         state: r.state.name().to_string(),
-        age: v.age_band.to_string(),
+        age: age_text(v.age_band),
         status: v.status.as_str().replace('_', " "),
         rescued: v.rescued,
         services: v.received_services,
@@ -112,6 +123,8 @@ struct ResultPage {
     frame: Frame,
     id: String,
     operation_id: String,
+    /// The operation's name, for the way back.
+    operation: String,
     kind: String,
     state: String,
     occurred: String,
@@ -127,7 +140,7 @@ fn facts(r: &ResultView) -> Vec<(String, String)> {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_string();
     match &r.detail {
         Detail::Victim(v) => vec![
-            ("Age band".into(), v.age_band.to_string()),
+            ("Age".into(), age_text(v.age_band)),
             ("Status".into(), v.status.as_str().replace('_', " ")),
             ("Rescued".into(), yes(v.rescued)),
             ("Received services".into(), yes(v.received_services)),
@@ -164,9 +177,9 @@ fn facts(r: &ResultView) -> Vec<(String, String)> {
 
 /// Whether to offer the identity: the access table's answer for this record
 /// (the use case asks again, and audits, when it is asked for).
-async fn may_reveal(st: &AppState, actor: &Actor, r: &ResultView) -> bool {
+fn may_reveal(actor: &Actor, r: &ResultView, op: Option<&OperationDetail>) -> bool {
     let action = if matches!(r.detail, Detail::Arrest { .. }) { Action::ArresteeReveal } else { Action::VictimReveal };
-    let Ok(op) = st.app.get_operation(actor, r.operation_id).await else { return false };
+    let Some(op) = op else { return false };
     let members = op.operation.members();
     let res = Resource::Record { agency_id: r.agency_id, members: &members };
     r.has_identity && authorize(actor, action, &res, "result").is_ok()
@@ -181,19 +194,28 @@ async fn result_page(
     problem: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let tz = taskforce_core::time::TzName::parse("zone", "America/Chicago")
-        .unwrap_or_else(|_| taskforce_core::time::TzName::utc());
+    let op = st.app.get_operation(actor, r.operation_id).await.ok();
+    // The record's time in its state's zone (a state may keep its own window),
+    // else the operation's.
+    let tz = op
+        .as_ref()
+        .map(|o| {
+            let own = o.operation.states.iter().find(|s| s.state == r.state).and_then(|s| s.window.as_ref());
+            own.unwrap_or(&o.operation.window).time_zone.clone()
+        })
+        .unwrap_or_else(taskforce_core::time::TzName::utc);
     let page = ResultPage {
         frame: Frame::new(st, who(st, actor).await)
             .hiding("the identity unless your role may see it and you ask (each view is recorded); earlier versions' identities"),
         id: r.id.to_string(),
         operation_id: r.operation_id.to_string(),
+        operation: op.as_ref().map(|o| o.operation.name.clone()).unwrap_or_else(|| "Operation".into()),
         kind: r.detail.kind().as_str().replace('_', " "),
         state: r.state.name().to_string(),
         occurred: tz.display(r.occurred_at),
         facts: facts(r),
         has_identity: r.has_identity,
-        may_reveal: may_reveal(st, actor, r).await,
+        may_reveal: may_reveal(actor, r, op.as_ref()),
         ask_code,
         identity,
         problem,
@@ -261,5 +283,19 @@ pub async fn result_reveal(
             result_page(&st, actor, &r, None, true, problem, StatusCode::UNAUTHORIZED).await
         }
         Err(e) => page_error(&st, actor, e).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_age_says_minor_or_adult_only_when_the_band_tells() {
+        let r = |low, high| AgeBand::Range { low, high };
+        assert_eq!(age_text(r(16, 16)), "16 (minor)");
+        assert_eq!(age_text(r(18, 24)), "18-24 (adult)");
+        assert_eq!(age_text(r(17, 19)), "17-19 (minor or adult: not known)");
+        assert_eq!(age_text(AgeBand::Unknown), "unknown");
     }
 }

@@ -330,6 +330,9 @@ async fn a_seizure_without_an_amount_says_so_and_the_record_page_is_refused_to_a
     let link = html.split("href=\"/results/").nth(1).unwrap().split('"').next().unwrap().to_string();
     let rec = page(&app, &cookie, &format!("/results/{link}")).await;
     assert_eq!(rec.status(), 200);
+    // In the operation's zone (Iowa keeps no window of its own), with the way back named.
+    let html = rec.text().await.unwrap();
+    assert!(html.contains("2021-08-26 23:40 CDT") && html.contains("← Operation United Front"), "{html}");
     let rec: serde_json::Value = app.get(&format!("/api/v1/results/{link}"), &t).await.json().await.unwrap();
     assert_eq!((&rec["current"]["seizure_kind"], &rec["current"]["amount_usd"]), (&json!("currency"), &json!(2400)));
     let pio = cookie_for(&app, "pio.mo-ago").await;
