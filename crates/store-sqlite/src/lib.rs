@@ -95,7 +95,15 @@ impl SqliteStore {
             // a background task does it between commits instead.
             .pragma("wal_autocheckpoint", "0")
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(map_err)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            // A connection to a local file does not go stale, and the ping
+            // sqlx sends by default is one more round trip to the
+            // connection's thread on every request.
+            .test_before_acquire(false)
+            .connect_with(opts)
+            .await
+            .map_err(map_err)?;
         let last_commit = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
         spawn_checkpointer(pool.clone(), last_commit.clone());
         Ok(Self { pool, path: path.to_path_buf(), last_commit, writers: Default::default() })
