@@ -154,6 +154,19 @@ fn session_row(r: &SqliteRow) -> R<Session> {
 }
 
 impl SqliteTx {
+    /// Gives the user `id` each of `roles`.
+    async fn insert_roles(&mut self, id: &str, roles: &Roles) -> R<()> {
+        for r in roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+                .bind(id)
+                .bind(r.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
     async fn operation_row(&mut self, row: &SqliteRow) -> R<Operation> {
         let id: String = get(row, "id")?;
         let states = sqlx::query(
@@ -417,15 +430,7 @@ impl StoreTx for SqliteTx {
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        for r in &u.roles {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
-                .bind(&id)
-                .bind(r.as_str())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
+        self.insert_roles(&id, &u.roles).await
     }
 
     async fn find_user(&mut self, id: UserId) -> R<Option<User>> {
@@ -735,15 +740,7 @@ impl StoreTx for SqliteTx {
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
-        for r in &u.roles {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
-                .bind(&id)
-                .bind(r.as_str())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
-        }
-        Ok(())
+        self.insert_roles(&id, &u.roles).await
     }
 
     async fn set_user_disabled(&mut self, id: UserId, disabled: bool, at: Timestamp) -> R<()> {

@@ -254,6 +254,11 @@ fn links(actor: &Actor, all: &[(Action, &'static str, &'static str)]) -> Vec<(&'
         .collect()
 }
 
+/// The message for `field` among a form's errors (field, message), if any.
+fn field_error<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
+    errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+}
+
 /// Keeps `next` on this site: a path, never another host.
 fn safe_next(next: Option<&str>) -> String {
     match next {

@@ -79,7 +79,7 @@ struct AuditPage {
 
 impl AuditPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        super::field_error(&self.errors, field)
     }
 }
 
@@ -257,7 +257,7 @@ pub struct NewUserView {
 
 impl NewUserView {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        super::field_error(&self.errors, field)
     }
 }
 
@@ -567,7 +567,7 @@ struct UserEditPage {
 
 impl UserEditPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        super::field_error(&self.errors, field)
     }
 }
 

@@ -154,7 +154,7 @@ fn locator(f: &EventForm, own: &[taskforce_core::service::events::EventView]) ->
 
 impl EventsPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        super::field_error(&self.errors, field)
     }
 }
 

@@ -62,7 +62,7 @@ struct PlanPage {
 
 impl PlanPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        super::field_error(&self.errors, field)
     }
 }
 

@@ -205,7 +205,7 @@ struct RecordPage {
 
 impl RecordPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        super::field_error(&self.errors, field)
     }
 }
 
