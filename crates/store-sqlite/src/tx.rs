@@ -1377,16 +1377,15 @@ impl StoreTx for SqliteTx {
             return Ok(Vec::new());
         }
         // One statement for all of a check's candidates (a round trip to
-        // SQLite's thread each would put the busiest checks in the tail).
+        // SQLite's thread each would put the busiest checks in the tail),
+        // Packed into one row: sqlx hands each row over from SQLite's thread
+        // as a message of its own, a wake-up each.
         let list = serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{EVENT_COLS} WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid"
-        )))
-        .bind(list)
-        .fetch_all(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(event_row).collect()
+        let packed: String =
+            sqlx::query_scalar(EVENTS_PACKED).bind(list).fetch_one(&mut *self.tx).await.map_err(map_err)?;
+        let rows: Vec<PackedEvent> =
+            serde_json::from_str(&packed).map_err(|e| StoreError::Other(format!("unpacking events: {e}")))?;
+        rows.into_iter().map(PackedEvent::into_event).collect()
     }
 
     async fn events_by_ids(&mut self, ids: &[String]) -> R<Vec<Event>> {
@@ -2045,32 +2044,173 @@ const EVENT_COLS: &str = "SELECT id, number, operation_id, agency_id, unit, kind
                           start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
                           registered_by, registered_at, updated_at FROM events";
 
+/// An event's columns as stored, before they are checked into an [`Event`].
+#[derive(serde::Deserialize)]
+struct EventFields(
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    f64,
+    f64,
+    f64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<String>,
+    String,
+    String,
+);
+
+impl EventFields {
+    fn into_event(self) -> R<Event> {
+        let EventFields(
+            id,
+            number,
+            operation_id,
+            agency_id,
+            unit,
+            kind,
+            lat,
+            lon,
+            radius_m,
+            buffer_s,
+            start_at,
+            end_at,
+            status,
+            contact_name,
+            contact_phone,
+            external_ref,
+            details,
+            registered_by,
+            registered_at,
+            updated_at,
+        ) = self;
+        Ok(Event {
+            id,
+            number,
+            operation_id: operation_id.map(|o| parse("operation id", &o)).transpose()?,
+            agency_id: parse("agency id", &agency_id)?,
+            unit,
+            kind: EventKind::parse("kind", &kind).map_err(|_| StoreError::Other("bad stored event kind".into()))?,
+            lat,
+            lon,
+            radius_m,
+            buffer: jiff::SignedDuration::from_secs(buffer_s),
+            start: parse_ts(&start_at)?,
+            end: parse_ts(&end_at)?,
+            status: EventStatus::parse("status", &status)
+                .map_err(|_| StoreError::Other("bad stored event status".into()))?,
+            contact_name,
+            contact_phone,
+            external_ref,
+            details,
+            registered_by: registered_by.map(|u| parse("user id", &u)).transpose()?,
+            registered_at: parse_ts(&registered_at)?,
+            updated_at: parse_ts(&updated_at)?,
+        })
+    }
+}
+
 fn event_row(r: &SqliteRow) -> R<Event> {
-    let kind: String = get(r, "kind")?;
-    let status: String = get(r, "status")?;
-    Ok(Event {
-        id: get(r, "id")?,
-        number: get(r, "number")?,
-        operation_id: get::<Option<String>>(r, "operation_id")?.map(|o| parse("operation id", &o)).transpose()?,
-        agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
-        unit: get(r, "unit")?,
-        kind: EventKind::parse("kind", &kind).map_err(|_| StoreError::Other("bad stored event kind".into()))?,
-        lat: get(r, "lat")?,
-        lon: get(r, "lon")?,
-        radius_m: get(r, "radius_m")?,
-        buffer: jiff::SignedDuration::from_secs(get::<i64>(r, "buffer_s")?),
-        start: parse_ts(&get::<String>(r, "start_at")?)?,
-        end: parse_ts(&get::<String>(r, "end_at")?)?,
-        status: EventStatus::parse("status", &status)
-            .map_err(|_| StoreError::Other("bad stored event status".into()))?,
-        contact_name: get(r, "contact_name")?,
-        contact_phone: get(r, "contact_phone")?,
-        external_ref: get(r, "external_ref")?,
-        details: get(r, "details")?,
-        registered_by: opt_user(r, "registered_by")?,
-        registered_at: parse_ts(&get::<String>(r, "registered_at")?)?,
-        updated_at: parse_ts(&get::<String>(r, "updated_at")?)?,
-    })
+    EventFields(
+        get(r, "id")?,
+        get(r, "number")?,
+        get(r, "operation_id")?,
+        get(r, "agency_id")?,
+        get(r, "unit")?,
+        get(r, "kind")?,
+        get(r, "lat")?,
+        get(r, "lon")?,
+        get(r, "radius_m")?,
+        get(r, "buffer_s")?,
+        get(r, "start_at")?,
+        get(r, "end_at")?,
+        get(r, "status")?,
+        get(r, "contact_name")?,
+        get(r, "contact_phone")?,
+        get(r, "external_ref")?,
+        get(r, "details")?,
+        get(r, "registered_by")?,
+        get(r, "registered_at")?,
+        get(r, "updated_at")?,
+    )
+    .into_event()
+}
+
+/// Events packed by SQLite into one JSON array of arrays, in the order of
+/// [`EventFields`]: reals printed to 17 significant digits (they read back
+/// exactly), the sealed details as hex.
+const EVENTS_PACKED: &str = "SELECT json_group_array(json_array(id, number, operation_id, agency_id, unit, kind, \
+    printf('%!.17g', lat), printf('%!.17g', lon), printf('%!.17g', radius_m), buffer_s, start_at, end_at, status, \
+    contact_name, contact_phone, external_ref, CASE WHEN details IS NULL THEN NULL ELSE hex(details) END, \
+    registered_by, registered_at, updated_at)) FROM (SELECT id, number, operation_id, agency_id, unit, kind, lat, \
+    lon, radius_m, buffer_s, start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
+    registered_by, registered_at, updated_at FROM events WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid)";
+
+/// [`EventFields`] as [`EVENTS_PACKED`] gives them.
+#[derive(serde::Deserialize)]
+struct PackedEvent(
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+
+impl PackedEvent {
+    fn into_event(self) -> R<Event> {
+        let real = |s: &str| s.parse::<f64>().map_err(|_| StoreError::Other("bad packed real".into()));
+        let details = match &self.16 {
+            Some(h) => Some(hex::decode(h).map_err(|_| StoreError::Other("bad packed details".into()))?),
+            None => None,
+        };
+        EventFields(
+            self.0,
+            self.1,
+            self.2,
+            self.3,
+            self.4,
+            self.5,
+            real(&self.6)?,
+            real(&self.7)?,
+            real(&self.8)?,
+            self.9,
+            self.10,
+            self.11,
+            self.12,
+            self.13,
+            self.14,
+            self.15,
+            details,
+            self.17,
+            self.18,
+            self.19,
+        )
+        .into_event()
+    }
 }
 
 const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at, \

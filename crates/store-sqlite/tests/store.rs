@@ -576,3 +576,54 @@ async fn the_index_catches_up_across_more_revisions_than_a_chunk_that_left_no_ro
     assert_eq!(caught_up.unwrap(), 1, "the moved event, read once");
     assert_eq!(app.warm_event_index(&mut |_| {}).await.unwrap(), 0, "and nothing after it");
 }
+
+#[tokio::test]
+async fn events_read_packed_by_key_are_exactly_the_stored_rows() {
+    use taskforce_core::events::engine::Span;
+    let d = db().await;
+    d.app.load_demo(&Actor::local_admin(), None).await.unwrap();
+    // Awkward reals (the last bits matter at a boundary) and text JSON must escape.
+    let at: jiff::Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
+    let spans = (0..50usize).map(|i| {
+        let span = Span {
+            id: String::new(),
+            agency: String::new(),
+            unit: if i % 2 == 0 { "Team \"B\", \\ ünit".into() } else { String::new() },
+            lat: 41.6 + i as f64 * 1e-13,
+            lon: -93.123_456_789 - i as f64 / 3.0,
+            radius_m: 0.1 + i as f64 * 0.3,
+            start: at + jiff::SignedDuration::from_secs(i as i64 * 60),
+            end: at + jiff::SignedDuration::from_secs(i as i64 * 60 + 3600),
+            buffer: jiff::SignedDuration::from_mins(30),
+            cancelled: i % 7 == 0,
+        };
+        (i, span)
+    });
+    d.store.bench_fill_events(spans, at).await.unwrap();
+    // Sealed details are bytes of any value, and most events have none.
+    {
+        use sqlx::ConnectOptions;
+        let path = d._dir.path().join("t.db");
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).connect().await.unwrap();
+        sqlx::query("UPDATE events SET details = x'00ff10275c22' WHERE rowid % 5 = 0")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let mut tx = d.store.begin(TxMode::Read).await.unwrap();
+    let keys: Vec<i64> = tx.event_changes(0, u64::MAX, 1000).await.unwrap().iter().map(|c| c.key).collect();
+    assert!(keys.len() >= 65, "the demo's events and these");
+    let packed = tx.events_by_keys(&keys).await.unwrap();
+    assert_eq!(packed.len(), keys.len());
+    for e in &packed {
+        let row = tx.find_event(&e.id).await.unwrap().unwrap();
+        assert_eq!(e, &row, "read packed, event {} differs from its row", e.number);
+        assert_eq!(
+            (e.lat.to_bits(), e.lon.to_bits(), e.radius_m.to_bits()),
+            (row.lat.to_bits(), row.lon.to_bits(), row.radius_m.to_bits())
+        );
+    }
+    assert!(packed.iter().any(|e| e.details.as_deref() == Some(&[0x00, 0xff, 0x10, 0x27, 0x5c, 0x22][..])));
+    assert!(packed.iter().any(|e| e.details.is_none()));
+    assert!(tx.events_by_keys(&[i64::MAX]).await.unwrap().is_empty());
+}
