@@ -84,3 +84,10 @@ export async function accessible(page, what) {
   const list = r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
   assert.deepEqual(list, [], `${what}: accessibility violations`);
 }
+
+/** The demo operation's id, from the operations list. */
+export async function demoOperationId(page) {
+  await page.goto(`${BASE}/operations`);
+  const href = await page.getByRole('link', { name: /Operation United Front/ }).first().getAttribute('href');
+  return href.split('/').pop();
+}

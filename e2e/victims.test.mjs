@@ -3,23 +3,17 @@
 // of another agency cannot reach the victim's page: it says not found.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, context, signIn, shot, accessible, PHONE, DESK, BASE } from './lib.mjs';
+import { launch, context, signIn, shot, accessible, PHONE, DESK, BASE, demoOperationId } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function operationId(page) {
-  await page.goto(`${BASE}/operations`);
-  const href = await page.getByRole('link', { name: /Operation United Front/ }).first().getAttribute('href');
-  return href.split('/').pop();
-}
-
 test("a victim's page is not found for another agency, withheld for an officer, and shown to an advocate who asks", async () => {
   const own = await context(browser, DESK);
   const officer = await own.newPage();
   await signIn(officer, 'officer.dsm-pd');
-  const op = await operationId(officer);
+  const op = await demoOperationId(officer);
   // The record, through the API with the page's own session (as a phone app would).
   const created = await officer.request.post(`${BASE}/api/v1/operations/${op}/results`, {
     headers: { origin: BASE },

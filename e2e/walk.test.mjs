@@ -4,18 +4,11 @@
 // files test behaviour; this walk makes sure no page is left unlooked at.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, context, signIn, shot, accessible, BASE, PHONE, DESK } from './lib.mjs';
+import { launch, context, signIn, shot, accessible, BASE, PHONE, DESK, demoOperationId } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-/** The demo operation's id, from the operations list. */
-async function operationId(page) {
-  await page.goto(`${BASE}/operations`);
-  const href = await page.getByRole('link', { name: /Operation United Front/ }).first().getAttribute('href');
-  return href.split('/')[2];
-}
 
 /** Visits each path as the signed-in user: status below 400, axe clean, a screenshot. */
 async function walk(page, size, paths) {
@@ -39,7 +32,7 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
 
     const page = await ctx.newPage();
     await signIn(page, 'commander.mo-ago');
-    const op = await operationId(page);
+    const op = await demoOperationId(page);
     await walk(page, size, [
       ['operations', '/operations'],
       ['board', `/operations/${op}`],

@@ -1383,9 +1383,9 @@ impl StoreTx for SqliteTx {
         let list = serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))?;
         let packed: String =
             sqlx::query_scalar(EVENTS_PACKED).bind(list).fetch_one(&mut *self.tx).await.map_err(map_err)?;
-        let rows: Vec<PackedEvent> =
+        let rows: Vec<EventFields<String, String>> =
             serde_json::from_str(&packed).map_err(|e| StoreError::Other(format!("unpacking events: {e}")))?;
-        rows.into_iter().map(PackedEvent::into_event).collect()
+        rows.into_iter().map(EventFields::into_event).collect()
     }
 
     async fn events_by_ids(&mut self, ids: &[String]) -> R<Vec<Event>> {
@@ -2044,18 +2044,20 @@ const EVENT_COLS: &str = "SELECT id, number, operation_id, agency_id, unit, kind
                           start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
                           registered_by, registered_at, updated_at FROM events";
 
-/// An event's columns as stored, before they are checked into an [`Event`].
+/// An event's columns as stored, before they are checked into an [`Event`]:
+/// from a row (reals as `f64`, details as bytes) or from [`EVENTS_PACKED`]
+/// (reals as text to 17 digits, details as hex).
 #[derive(serde::Deserialize)]
-struct EventFields(
+struct EventFields<Real = f64, Blob = Vec<u8>>(
     String,
     String,
     Option<String>,
     String,
     String,
     String,
-    f64,
-    f64,
-    f64,
+    Real,
+    Real,
+    Real,
     i64,
     String,
     String,
@@ -2063,13 +2065,47 @@ struct EventFields(
     String,
     String,
     Option<String>,
-    Option<Vec<u8>>,
+    Option<Blob>,
     Option<String>,
     String,
     String,
 );
 
-impl EventFields {
+/// A real as some form of [`EventFields`] holds it.
+trait StoredReal {
+    fn real(self) -> R<f64>;
+}
+
+impl StoredReal for f64 {
+    fn real(self) -> R<f64> {
+        Ok(self)
+    }
+}
+
+impl StoredReal for String {
+    fn real(self) -> R<f64> {
+        self.parse().map_err(|_| StoreError::Other("bad packed real".into()))
+    }
+}
+
+/// Bytes as some form of [`EventFields`] holds them.
+trait StoredBlob {
+    fn bytes(self) -> R<Vec<u8>>;
+}
+
+impl StoredBlob for Vec<u8> {
+    fn bytes(self) -> R<Vec<u8>> {
+        Ok(self)
+    }
+}
+
+impl StoredBlob for String {
+    fn bytes(self) -> R<Vec<u8>> {
+        hex::decode(self).map_err(|_| StoreError::Other("bad packed details".into()))
+    }
+}
+
+impl<Real: StoredReal, Blob: StoredBlob> EventFields<Real, Blob> {
     fn into_event(self) -> R<Event> {
         let EventFields(
             id,
@@ -2100,9 +2136,9 @@ impl EventFields {
             agency_id: parse("agency id", &agency_id)?,
             unit,
             kind: EventKind::parse("kind", &kind).map_err(|_| StoreError::Other("bad stored event kind".into()))?,
-            lat,
-            lon,
-            radius_m,
+            lat: lat.real()?,
+            lon: lon.real()?,
+            radius_m: radius_m.real()?,
             buffer: jiff::SignedDuration::from_secs(buffer_s),
             start: parse_ts(&start_at)?,
             end: parse_ts(&end_at)?,
@@ -2111,7 +2147,7 @@ impl EventFields {
             contact_name,
             contact_phone,
             external_ref,
-            details,
+            details: details.map(StoredBlob::bytes).transpose()?,
             registered_by: registered_by.map(|u| parse("user id", &u)).transpose()?,
             registered_at: parse_ts(&registered_at)?,
             updated_at: parse_ts(&updated_at)?,
@@ -2120,7 +2156,7 @@ impl EventFields {
 }
 
 fn event_row(r: &SqliteRow) -> R<Event> {
-    EventFields(
+    EventFields::<f64, Vec<u8>>(
         get(r, "id")?,
         get(r, "number")?,
         get(r, "operation_id")?,
@@ -2154,64 +2190,6 @@ const EVENTS_PACKED: &str = "SELECT json_group_array(json_array(id, number, oper
     registered_by, registered_at, updated_at)) FROM (SELECT id, number, operation_id, agency_id, unit, kind, lat, \
     lon, radius_m, buffer_s, start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
     registered_by, registered_at, updated_at FROM events WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid)";
-
-/// [`EventFields`] as [`EVENTS_PACKED`] gives them.
-#[derive(serde::Deserialize)]
-struct PackedEvent(
-    String,
-    String,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-);
-
-impl PackedEvent {
-    fn into_event(self) -> R<Event> {
-        let real = |s: &str| s.parse::<f64>().map_err(|_| StoreError::Other("bad packed real".into()));
-        let details = match &self.16 {
-            Some(h) => Some(hex::decode(h).map_err(|_| StoreError::Other("bad packed details".into()))?),
-            None => None,
-        };
-        EventFields(
-            self.0,
-            self.1,
-            self.2,
-            self.3,
-            self.4,
-            self.5,
-            real(&self.6)?,
-            real(&self.7)?,
-            real(&self.8)?,
-            self.9,
-            self.10,
-            self.11,
-            self.12,
-            self.13,
-            self.14,
-            self.15,
-            details,
-            self.17,
-            self.18,
-            self.19,
-        )
-        .into_event()
-    }
-}
 
 const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at, \
                              outcome, decided_by, decided_at, reason FROM conflicts";
