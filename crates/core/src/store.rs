@@ -359,9 +359,16 @@ pub trait StoreTx: Send {
     /// each checked again on its row.
     async fn event_changes(&mut self, after: u64, upto: u64, limit: u32) -> Result<Vec<EventChange>, StoreError>;
     /// The changes of [`StoreTx::event_changes`] in the revisions after
-    /// `after` up to `after + span`, with the newest revision stored, in one
-    /// step: what a check reads before it asks the index (usually nothing).
-    async fn recent_event_changes(&mut self, after: u64, span: u32) -> Result<(Vec<EventChange>, u64), StoreError>;
+    /// `after` up to `after + span`, the newest revision stored, and the
+    /// events whose keys are in `keys` (as [`StoreTx::events_by_keys`]), all
+    /// in one step, so all as of one moment: what a check reads (usually no
+    /// change, and the candidates the index gave before the changes).
+    async fn recent_event_changes(
+        &mut self,
+        after: u64,
+        span: u32,
+        keys: &[i64],
+    ) -> Result<(Vec<EventChange>, u64, Vec<Event>), StoreError>;
     /// The highest event revision (0: no events).
     async fn max_event_rev(&mut self) -> Result<u64, StoreError>;
     /// The events with these keys (as in [`EventChange::key`]).

@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod codec;
+mod readers;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,8 @@ pub struct SqliteStore {
     /// handler for 1, 2, 5, 10 ms and more, long after the lock was free.
     /// Other processes still meet at the database's own lock.
     writers: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Connections for statements that stand alone, apart from the pool.
+    readers: std::sync::Arc<readers::Readers>,
 }
 
 /// How often the checkpointer looks.
@@ -75,6 +78,9 @@ fn spawn_checkpointer(pool: SqlitePool, last_commit: std::sync::Arc<std::sync::M
     });
 }
 
+/// How many connections serve statements that stand alone (beside the pool's).
+const READERS: usize = 4;
+
 /// How long a connection waits for another's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -95,6 +101,7 @@ impl SqliteStore {
             // a background task does it between commits instead.
             .pragma("wal_autocheckpoint", "0")
             .busy_timeout(BUSY_TIMEOUT);
+        let readers = readers::Readers::new(opts.clone(), READERS);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             // A connection to a local file does not go stale, and the ping
@@ -106,7 +113,7 @@ impl SqliteStore {
             .map_err(map_err)?;
         let last_commit = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
         spawn_checkpointer(pool.clone(), last_commit.clone());
-        Ok(Self { pool, path: path.to_path_buf(), last_commit, writers: Default::default() })
+        Ok(Self { pool, path: path.to_path_buf(), last_commit, writers: Default::default(), readers })
     }
 
     /// Opens the database at `path` and applies pending migrations.
@@ -279,6 +286,9 @@ impl SqliteStore {
 
     /// Closes every connection (checkpointing the WAL).
     pub async fn close(&self) {
+        // The pool's last connection to close checkpoints the log, so the
+        // readers go first.
+        self.readers.close().await;
         self.pool.close().await;
     }
 }
@@ -292,8 +302,7 @@ impl Store for SqliteStore {
         let turn = match mode {
             TxMode::Read => None,
             TxMode::Single => {
-                let conn = self.pool.acquire().await.map_err(map_err)?;
-                return Ok(Box::new(tx::SqliteTx::single(conn)));
+                return Ok(Box::new(tx::SqliteTx::single(self.readers.lease().await?)));
             }
             TxMode::Write => Some(self.writers.clone().lock_owned().await),
         };

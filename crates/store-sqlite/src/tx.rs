@@ -46,7 +46,7 @@ impl SqliteTx {
 
     /// Statements that each stand alone (autocommit): no BEGIN, no ROLLBACK,
     /// two round trips to SQLite's thread fewer.
-    pub fn single(conn: sqlx::pool::PoolConnection<Sqlite>) -> Self {
+    pub(crate) fn single(conn: crate::readers::Lease) -> Self {
         Self { tx: Conn::Single(conn), _turn: None, last_commit: None }
     }
 }
@@ -54,7 +54,7 @@ impl SqliteTx {
 /// Where the statements go: every query below borrows the connection.
 enum Conn {
     Tx(Transaction<'static, Sqlite>),
-    Single(sqlx::pool::PoolConnection<Sqlite>),
+    Single(crate::readers::Lease),
 }
 
 impl std::ops::Deref for Conn {
@@ -1343,14 +1343,24 @@ impl StoreTx for SqliteTx {
         tokio::task::spawn_blocking(unpack).await.map_err(|e| StoreError::Other(format!("unpacking events: {e}")))?
     }
 
-    async fn recent_event_changes(&mut self, after: u64, span: u32) -> R<(Vec<EventChange>, u64)> {
-        // A bounded range straight off the index, and the newest revision
-        // from the unique index on `rev`: a few microseconds when nothing is new.
-        let (packed, newest): (Option<String>, i64) = sqlx::query_as(
-            "SELECT group_concat(concat_ws(',', rev, rowid, agency_id, hex(unit), dx_lat, dx_lon, dx_r, dx_ws, dx_we, \
-             status = 'cancelled'), ';'), (SELECT COALESCE(MAX(rev), 0) FROM events) \
-             FROM events INDEXED BY events_dx WHERE rev > ? AND rev <= ?",
-        )
+    async fn recent_event_changes(
+        &mut self,
+        after: u64,
+        span: u32,
+        keys: &[i64],
+    ) -> R<(Vec<EventChange>, u64, Vec<Event>)> {
+        // A bounded range straight off the index, the newest revision from
+        // the unique index on `rev` (a few microseconds when nothing is new),
+        // and the candidates' rows: one statement, one round trip to
+        // SQLite's thread, one moment of the database.
+        let list = serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))?;
+        let (packed, newest, rows): (Option<String>, i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT (SELECT group_concat(concat_ws(',', rev, rowid, agency_id, hex(unit), dx_lat, dx_lon, dx_r, \
+             dx_ws, dx_we, status = 'cancelled'), ';') FROM events INDEXED BY events_dx WHERE rev > ?2 AND rev <= ?3), \
+             (SELECT COALESCE(MAX(rev), 0) FROM events), ({EVENTS_PACKED})"
+        )))
+        // ?1 is the keys, as EVENTS_PACKED names them.
+        .bind(list)
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .bind(i64::try_from(after.saturating_add(u64::from(span))).unwrap_or(i64::MAX))
         .fetch_one(&mut *self.tx)
@@ -1361,7 +1371,7 @@ impl StoreTx for SqliteTx {
             Some(p) => p.split(';').map(unpack_change).collect::<R<_>>()?,
         };
         out.sort_unstable_by_key(|c| c.rev);
-        Ok((out, u64::try_from(newest).unwrap_or(0)))
+        Ok((out, u64::try_from(newest).unwrap_or(0), unpack_events(&rows)?))
     }
 
     async fn max_event_rev(&mut self) -> R<u64> {
@@ -1383,9 +1393,7 @@ impl StoreTx for SqliteTx {
         let list = serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))?;
         let packed: String =
             sqlx::query_scalar(EVENTS_PACKED).bind(list).fetch_one(&mut *self.tx).await.map_err(map_err)?;
-        let rows: Vec<EventFields<String, String>> =
-            serde_json::from_str(&packed).map_err(|e| StoreError::Other(format!("unpacking events: {e}")))?;
-        rows.into_iter().map(EventFields::into_event).collect()
+        unpack_events(&packed)
     }
 
     async fn events_by_ids(&mut self, ids: &[String]) -> R<Vec<Event>> {
@@ -2189,7 +2197,14 @@ const EVENTS_PACKED: &str = "SELECT json_group_array(json_array(id, number, oper
     contact_name, contact_phone, external_ref, CASE WHEN details IS NULL THEN NULL ELSE hex(details) END, \
     registered_by, registered_at, updated_at)) FROM (SELECT id, number, operation_id, agency_id, unit, kind, lat, \
     lon, radius_m, buffer_s, start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
-    registered_by, registered_at, updated_at FROM events WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid)";
+    registered_by, registered_at, updated_at FROM events WHERE rowid IN (SELECT value FROM json_each(?1)) ORDER BY rowid)";
+
+/// The events of one [`EVENTS_PACKED`] row.
+fn unpack_events(packed: &str) -> R<Vec<Event>> {
+    let rows: Vec<EventFields<String, String>> =
+        serde_json::from_str(packed).map_err(|e| StoreError::Other(format!("unpacking events: {e}")))?;
+    rows.into_iter().map(EventFields::into_event).collect()
+}
 
 const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at, \
                              outcome, decided_by, decided_at, reason FROM conflicts";

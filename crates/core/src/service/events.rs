@@ -115,6 +115,19 @@ fn details_place(id: &str) -> Place<'_> {
 }
 
 /// The sealing scope of an agency's private event details.
+/// The events of `rows` that `span` conflicts with (not itself), once each,
+/// in id order, with their overlap.
+fn conflicts_among(span: &Span, rows: Vec<Event>) -> Vec<(Event, engine::Overlap)> {
+    let mut out: Vec<(Event, engine::Overlap)> = rows
+        .into_iter()
+        .filter(|e| e.id != span.id)
+        .filter_map(|e| engine::conflict(span, &e.span()).map(|o| (e, o)))
+        .collect();
+    out.sort_by(|x, y| x.0.id.cmp(&y.0.id));
+    out.dedup_by(|x, y| x.0.id == y.0.id);
+    out
+}
+
 fn agency_scope(a: AgencyId) -> String {
     format!("agency:{a}")
 }
@@ -273,47 +286,71 @@ impl App {
     /// One chunk of a catch-up: its changes go in with one sort.
     async fn catch_up_chunk(&self, tx: &mut dyn StoreTx) -> Result<(usize, bool)> {
         let after = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?.rev;
+        let (changes, newest, _) = tx.recent_event_changes(after, CATCH_UP_CHUNK, &[]).await?;
+        let n = changes.len();
+        Ok((n, self.apply_changes(after, changes, newest)?))
+    }
+
+    /// Puts into the index the changes read after revision `after`, up to
+    /// `newest` or a chunk past `after`; gives whether more remain.
+    fn apply_changes(&self, after: u64, changes: Vec<EventChange>, newest: u64) -> Result<bool> {
         // Revisions are unique but may have gaps (a changed event takes a new
         // one), so a range of CATCH_UP_CHUNK revisions holds at most that many
         // rows, and more remain exactly when the newest lies beyond it.
-        let (changes, newest) = tx.recent_event_changes(after, CATCH_UP_CHUNK).await?;
-        let more = newest > after.saturating_add(u64::from(CATCH_UP_CHUNK));
-        let n = changes.len();
+        let end = after.saturating_add(u64::from(CATCH_UP_CHUNK));
         let mut cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
         // Another request may have caught up meanwhile: only what is still new goes in.
         let floor = cache.rev;
         // Every revision up to the end of the range read (or the newest, if
         // sooner) has been seen, rows or gaps: a range of gaps alone must
         // not stop the catch-up where it is.
-        cache.rev = cache.rev.max(after.saturating_add(u64::from(CATCH_UP_CHUNK)).min(newest));
+        cache.rev = cache.rev.max(end.min(newest));
         cache.max_key = changes.iter().map(|c| c.key).fold(cache.max_key, i64::max);
         cache.index.extend(changes.into_iter().filter(|c| c.rev > floor).map(|c| c.span));
-        Ok((n, more))
+        Ok(newest > end)
     }
 
-    /// Stored events that conflict with `span`, as the database inside `tx`
-    /// holds them: candidates from the index, each checked again on its row.
+    /// The keys of the stored events the index finds near `span`, and the
+    /// revision the index stands at.
+    fn candidates(&self, span: &Span) -> Result<(u64, Vec<i64>)> {
+        let cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
+        // The index compares agencies by id; the row check does the same.
+        let mut keys: Vec<i64> = cache.index.query(span).iter().filter_map(|h| h.id.parse().ok()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        Ok((cache.rev, keys))
+    }
+
     /// The stored events `span` conflicts with, from the index (which the
     /// caller has brought up to date with [`App::catch_up`]), each checked
     /// again on its row.
     async fn stored_conflicts(&self, tx: &mut dyn StoreTx, span: &Span) -> Result<Vec<(Event, engine::Overlap)>> {
-        let mut keys: Vec<i64> = {
-            let cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
-            // The index compares agencies by id; the row check below does the same.
-            cache.index.query(span).iter().filter_map(|h| h.id.parse().ok()).collect()
-        };
-        keys.sort_unstable();
-        keys.dedup();
-        let mut out: Vec<(Event, engine::Overlap)> = tx
-            .events_by_keys(&keys)
-            .await?
-            .into_iter()
-            .filter(|e| e.id != span.id)
-            .filter_map(|e| engine::conflict(span, &e.span()).map(|o| (e, o)))
-            .collect();
-        out.sort_by(|x, y| x.0.id.cmp(&y.0.id));
-        out.dedup_by(|x, y| x.0.id == y.0.id);
-        Ok(out)
+        let (_, keys) = self.candidates(span)?;
+        Ok(conflicts_among(span, tx.events_by_keys(&keys).await?))
+    }
+
+    /// [`App::stored_conflicts`] as of the newest revision, for a check that
+    /// stores nothing: the candidates' rows come in the same statement as the
+    /// changes the index has not seen, and only a change that made a new
+    /// candidate costs a second read. One round trip to SQLite, mostly.
+    async fn newest_conflicts(&self, tx: &mut dyn StoreTx, span: &Span) -> Result<Vec<(Event, engine::Overlap)>> {
+        let (after, keys) = self.candidates(span)?;
+        let (changes, newest, mut rows) = tx.recent_event_changes(after, CATCH_UP_CHUNK, &keys).await?;
+        let changed = !changes.is_empty();
+        let more = self.apply_changes(after, changes, newest)?;
+        if more {
+            self.catch_up(tx, &mut |_| {}).await?;
+        }
+        if changed || more {
+            // The rows read are as new as the changes; a change may have
+            // moved an event next to `span` that the index did not give before.
+            let (_, now) = self.candidates(span)?;
+            let missing: Vec<i64> = now.into_iter().filter(|k| keys.binary_search(k).is_err()).collect();
+            if !missing.is_empty() {
+                rows.extend(tx.events_by_keys(&missing).await?);
+            }
+        }
+        Ok(conflicts_among(span, rows))
     }
 
     async fn pointer(&self, tx: &mut dyn StoreTx, c: &Conflict, other: &Event) -> Result<Pointer> {
@@ -508,7 +545,6 @@ impl App {
         // Nothing is stored, so no snapshot is needed: the catch-up and the
         // rows checked again are each the newest, which is what a check asks.
         let mut tx = self.read_single().await?;
-        self.catch_up(tx.as_mut(), &mut |_| {}).await?;
         let span = Span {
             id: String::new(),
             agency: actor.agency_id.map(|a| a.to_string()).unwrap_or_default(),
@@ -523,7 +559,7 @@ impl App {
         };
         let mut out = Vec::new();
         let mut names = HashMap::new();
-        for (other, o) in self.stored_conflicts(tx.as_mut(), &span).await? {
+        for (other, o) in self.newest_conflicts(tx.as_mut(), &span).await? {
             let c = Conflict {
                 id: String::new(),
                 a: other.id.clone(),

@@ -611,6 +611,36 @@ async fn a_second_server_on_the_same_database_sees_the_first_ones_registrations_
 }
 
 #[tokio::test]
+async fn a_second_server_sees_a_move_on_the_first_at_once_at_both_places() {
+    let one = TestApp::spawn().await;
+    let two = one.another_instance().await;
+    let dsm = one.token("officer.dsm-pd").await;
+    let polk = two.token("officer.polk-so").await;
+    let old = event(41.63, -93.63, "2026-12-08T20:00:00-06:00", "2026-12-08T21:00:00-06:00");
+    let there = event(41.73, -93.63, "2026-12-08T20:00:00-06:00", "2026-12-08T21:00:00-06:00");
+    let first = register(&one, &dsm, old.clone()).await;
+    let number = &first["event"]["number"];
+    let check = |body: Value| {
+        let (two, polk) = (&two, &polk);
+        async move {
+            let v: Value = two.post("/api/v1/events/check", polk, body).await.json().await.unwrap();
+            v["conflicts"].as_array().unwrap().iter().map(|p| p["other_number"].clone()).collect::<Vec<Value>>()
+        }
+    };
+    // The second instance's index learns the event at its old place.
+    assert_eq!(check(old.clone()).await, vec![number.clone()]);
+    assert!(check(there.clone()).await.is_empty());
+    let id = first["event"]["id"].as_str().unwrap();
+    let r = one.patch(&format!("/api/v1/events/{id}"), &dsm, json!({"lat": 41.73})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Its next check reads the move with the candidates: gone from the old
+    // place (the row, read with the change, says so) and found at the new one
+    // (a candidate only the change gives).
+    assert!(check(old).await.is_empty(), "the moved event still conflicts at its old place");
+    assert_eq!(check(there).await, vec![number.clone()], "the moved event was not found at its new place");
+}
+
+#[tokio::test]
 async fn an_event_moved_away_no_longer_conflicts_at_its_old_place_and_its_old_conflict_is_cleared() {
     let app = TestApp::spawn().await;
     let dsm = app.token("officer.dsm-pd").await;

@@ -1,0 +1,132 @@
+//! Connections for statements that each stand alone
+//! ([`TxMode::Single`](taskforce_core::store::TxMode::Single)): the reads
+//! every request makes (its session, a check's candidates).
+//!
+//! They are kept apart from sqlx's pool because the pool tests every
+//! connection it takes back: a spawned task and a ping, a round trip to the
+//! connection's own thread, on every release. A connection here has nothing
+//! to roll back or flush (no transaction is ever opened on it), and a
+//! statement still running when its lease is dropped finishes before the
+//! next one starts, since each connection's thread runs its commands in
+//! order. So a lease goes back to the idle list as it is, at once.
+
+use std::sync::{Arc, Mutex};
+
+use sqlx::ConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use taskforce_core::store::StoreError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::codec::map_err;
+
+/// A small set of connections, opened when first needed.
+#[derive(Debug)]
+pub(crate) struct Readers {
+    opts: SqliteConnectOptions,
+    idle: Mutex<Vec<SqliteConnection>>,
+    /// At most this many connections exist at once.
+    permits: Arc<Semaphore>,
+    /// Once closed, a returned lease closes its connection.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Readers {
+    pub(crate) fn new(opts: SqliteConnectOptions, max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            opts,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(max)),
+            closed: Default::default(),
+        })
+    }
+
+    /// A connection of its own until the lease drops.
+    pub(crate) async fn lease(self: &Arc<Self>) -> Result<Lease, StoreError> {
+        let permit =
+            self.permits.clone().acquire_owned().await.map_err(|_| StoreError::Other("store closed".into()))?;
+        let idle = self.idle.lock().map_err(|_| StoreError::Other("reader list poisoned".into()))?.pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => self.opts.connect().await.map_err(map_err)?,
+        };
+        Ok(Lease { conn: Some(conn), home: self.clone(), _permit: permit })
+    }
+
+    /// Closes the idle connections and refuses new leases; leases still out
+    /// close theirs when they drop.
+    pub(crate) async fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.permits.close();
+        let idle = self.idle.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+        for c in idle {
+            // Closing is best effort: the file stays consistent either way.
+            let _ = sqlx::Connection::close(c).await;
+        }
+    }
+}
+
+/// One connection lent out by [`Readers`].
+#[derive(Debug)]
+pub(crate) struct Lease {
+    conn: Option<SqliteConnection>,
+    home: Arc<Readers>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if self.home.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            // Dropping a connection ends its thread, which closes the handle.
+            return;
+        }
+        if let Ok(mut idle) = self.home.idle.lock() {
+            idle.push(conn);
+        }
+    }
+}
+
+impl std::ops::Deref for Lease {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        // Present from construction until drop.
+        self.conn.as_ref().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"))
+    }
+}
+
+impl std::ops::DerefMut for Lease {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn.as_mut().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[tokio::test]
+    async fn a_returned_connection_is_lent_again_and_the_limit_holds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = SqliteConnectOptions::from_str("sqlite:")
+            .expect("opts")
+            .filename(dir.path().join("r.db"))
+            .create_if_missing(true);
+        let readers = Readers::new(opts, 2);
+        let mut a = readers.lease().await.expect("a");
+        let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *a).await.expect("query");
+        assert_eq!(one, 1);
+        let _b = readers.lease().await.expect("b");
+        // Both permits are out: a third lease waits until one comes back.
+        let third = tokio::time::timeout(std::time::Duration::from_millis(50), readers.lease()).await;
+        assert!(third.is_err(), "a third lease was granted beyond the limit");
+        drop(a);
+        assert_eq!(readers.idle.lock().expect("idle").len(), 1);
+        let _c = readers.lease().await.expect("c");
+        assert_eq!(readers.idle.lock().expect("idle").len(), 0, "the idle connection was not reused");
+        readers.close().await;
+        drop(_c);
+        assert!(readers.idle.lock().expect("idle").is_empty(), "a closed set took a connection back");
+        assert!(readers.lease().await.is_err(), "a closed set lent a connection");
+    }
+}
