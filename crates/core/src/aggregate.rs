@@ -509,6 +509,12 @@ pub struct Inputs<'a> {
     pub resolutions: &'a [Resolution],
 }
 
+/// `text` with its first letter in capitals.
+fn capital(text: &str) -> String {
+    let mut c = text.chars();
+    c.next().map(|first| first.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
 fn n(v: u64, f: Field) -> String {
     if f == Field::CurrencyUsd { format!("${v}") } else { format!("{v} {}", f.label()) }
 }
@@ -777,16 +783,21 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
                 && v != totals.get(f)
             {
                 let t = totals.get(f);
-                let gap = if v > t {
-                    format!("{} not accounted for by any state row", n(v - t, f))
-                } else {
-                    format!("the rows have {} more than announced", n(t - v, f))
-                };
+                // Short enough to read on a phone: the field once, then the numbers.
+                let (d, gap) = if v > t { (v - t, "not in any state row") } else { (t - v, "more than announced") };
+                let amount = |x: u64| if f == Field::CurrencyUsd { format!("${x}") } else { x.to_string() };
+                let message = format!(
+                    "{}: announced {}, the rows add up to {}; {} {gap}",
+                    capital(f.label()),
+                    amount(v),
+                    amount(t),
+                    amount(d)
+                );
                 top.push(flags.make(
                     "announced_mismatch",
                     format!("announced/{}", f.as_str()),
                     format!("{v}/{t}"),
-                    format!("announced {}; the rows add up to {}: {gap}", n(v, f), n(t, f)),
+                    message,
                 ));
             }
         }
@@ -799,7 +810,7 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
                     "announced_mismatch",
                     "announced/states".into(),
                     format!("{s}/{k}"),
-                    format!("announced {s} states; {k} states have reported figures"),
+                    format!("States: announced {s}, {k} have reported figures"),
                 ));
             }
         }
@@ -1044,7 +1055,7 @@ mod tests {
         let open: Vec<&Flag> = r.all_flags().filter(|f| f.is_open()).collect();
         assert_eq!(open.len(), 1, "{open:#?}");
         assert_eq!(open[0].code, "announced_mismatch");
-        assert!(open[0].message.contains("41 needing medical care"), "{}", open[0].message);
+        assert!(open[0].message.starts_with("Needing medical care: announced 41,"), "{}", open[0].message);
         // Totals are the sum of the rows, whatever the rows are.
         for f in Field::ALL {
             assert_eq!(r.totals.get(f), r.rows.iter().map(|x| x.figures.get(f)).sum::<u64>());
@@ -1059,9 +1070,9 @@ mod tests {
         let codes: Vec<(&str, &str)> = r.all_flags().map(|f| (f.code, f.key.as_str())).collect();
         assert!(codes.contains(&("no_figures", "US-SD/no_figures")), "{codes:?}");
         let msg = |key: &str| r.all_flags().find(|f| f.key == key).unwrap().message.clone();
-        assert!(msg("announced/arrests").contains("9 arrests not accounted for"), "{}", msg("announced/arrests"));
-        assert!(msg("announced/victims").contains("2 victims not accounted for"));
-        assert!(msg("announced/states").contains("announced 12 states; 11"));
+        assert_eq!(msg("announced/arrests"), "Arrests: announced 102, the rows add up to 93; 9 not in any state row");
+        assert_eq!(msg("announced/victims"), "Victims: announced 47, the rows add up to 45; 2 not in any state row");
+        assert_eq!(msg("announced/states"), "States: announced 12, 11 have reported figures");
     }
 
     #[test]

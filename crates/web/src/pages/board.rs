@@ -13,7 +13,7 @@ use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::aggregate::Report;
-use taskforce_core::figures::Figures;
+use taskforce_core::figures::{Field, Figures};
 use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
 use taskforce_core::policy::{Action, Resource};
@@ -310,14 +310,25 @@ async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'stat
         }
     }
     let flags = r.flags.iter().map(flag).collect();
+    // Only what was announced: a figure nobody announced is not news.
     let announced = r.announced.as_ref().map(|a| {
-        let n = |v: Option<u64>| v.map_or("not stated".to_string(), group);
-        format!(
-            "Announced: {} arrests, {} victims ({} minors).",
-            n(a.figures.arrests),
-            n(a.figures.victims),
-            n(a.figures.minor_victims)
-        )
+        let parts: Vec<String> = Field::ALL
+            .into_iter()
+            .filter_map(|f| {
+                a.figures.get(f).map(|v| {
+                    if f == Field::CurrencyUsd {
+                        format!("${}", group(v))
+                    } else {
+                        format!("{} {}", group(v), f.label())
+                    }
+                })
+            })
+            .collect();
+        if parts.is_empty() {
+            "Announced: no figures.".to_string()
+        } else {
+            format!("Announced: {}.", parts.join(", "))
+        }
     });
     Ok(Live { totals, rows, flags, open_flags: r.open_flags, announced, measure, cells, points, legend, points_note })
 }
