@@ -129,4 +129,28 @@ mod tests {
         assert!(readers.idle.lock().expect("idle").is_empty(), "a closed set took a connection back");
         assert!(readers.lease().await.is_err(), "a closed set lent a connection");
     }
+
+    #[tokio::test]
+    async fn a_lease_dropped_mid_statement_leaves_its_connection_answering_the_next_one_right() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = SqliteConnectOptions::from_str("sqlite:")
+            .expect("opts")
+            .filename(dir.path().join("r.db"))
+            .create_if_missing(true);
+        // One connection, so the second lease must get the one whose statement was cut off.
+        let readers = Readers::new(opts, 1);
+        let mut a = readers.lease().await.expect("a");
+        let slow = sqlx::query_scalar::<_, i64>(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000000) SELECT max(i) FROM n",
+        )
+        .fetch_one(&mut *a);
+        let cut = tokio::time::timeout(std::time::Duration::from_millis(5), slow).await;
+        assert!(cut.is_err(), "the slow statement was meant to be cut off");
+        drop(a);
+        let mut b = readers.lease().await.expect("b");
+        for want in [7i64, 8, 9] {
+            let got: i64 = sqlx::query_scalar("SELECT ?").bind(want).fetch_one(&mut *b).await.expect("query");
+            assert_eq!(got, want, "an answer meant for the statement that was cut off");
+        }
+    }
 }
