@@ -82,7 +82,7 @@ fn spawn_checkpointer(pool: SqlitePool, last_commit: std::sync::Arc<std::sync::M
 const READERS: usize = 4;
 
 /// How long a connection waits for another's write lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `path` without migrating.

@@ -9,6 +9,12 @@
 //! statement still running when its lease is dropped finishes before the
 //! next one starts, since each connection's thread runs its commands in
 //! order. So a lease goes back to the idle list as it is, at once.
+//!
+//! Each lease also holds a connection of SQLite's own (rusqlite, the same
+//! library) that answers on the caller's thread, with no thread of its own:
+//! the read every check makes takes tens of microseconds, and the two
+//! wake-ups of a round trip to another thread cost more than that, and far
+//! more when the machine is busy. It is read-only (`query_only`).
 
 use std::sync::{Arc, Mutex};
 
@@ -23,7 +29,7 @@ use crate::codec::map_err;
 #[derive(Debug)]
 pub(crate) struct Readers {
     opts: SqliteConnectOptions,
-    idle: Mutex<Vec<SqliteConnection>>,
+    idle: Mutex<Vec<(SqliteConnection, rusqlite::Connection)>>,
     /// At most this many connections exist at once.
     permits: Arc<Semaphore>,
     /// Once closed, a returned lease closes its connection.
@@ -47,9 +53,21 @@ impl Readers {
         let idle = self.idle.lock().map_err(|_| StoreError::Other("reader list poisoned".into()))?.pop();
         let conn = match idle {
             Some(c) => c,
-            None => self.opts.connect().await.map_err(map_err)?,
+            None => (self.opts.connect().await.map_err(map_err)?, self.open_here()?),
         };
         Ok(Lease { conn: Some(conn), home: self.clone(), _permit: permit })
+    }
+
+    /// A read-only connection answering on the caller's thread.
+    fn open_here(&self) -> Result<rusqlite::Connection, StoreError> {
+        use rusqlite::OpenFlags;
+        // Opened read-write (a WAL reader may need to write the shared-memory
+        // index) but asked to change nothing; never created here.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let c = rusqlite::Connection::open_with_flags(self.opts.get_filename(), flags).map_err(here_err)?;
+        c.pragma_update(None, "query_only", true).map_err(here_err)?;
+        c.busy_timeout(crate::BUSY_TIMEOUT).map_err(here_err)?;
+        Ok(c)
     }
 
     /// Closes the idle connections and refuses new leases; leases still out
@@ -58,17 +76,28 @@ impl Readers {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
         self.permits.close();
         let idle = self.idle.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
-        for c in idle {
+        for (c, here) in idle {
             // Closing is best effort: the file stays consistent either way.
             let _ = sqlx::Connection::close(c).await;
+            let _ = here.close();
         }
     }
 }
 
-/// One connection lent out by [`Readers`].
+/// What rusqlite's errors mean to the store: a read here only ever waits
+/// (busy) or fails.
+pub(crate) fn here_err(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+/// One connection lent out by [`Readers`], with its partner that answers on
+/// the caller's thread ([`Lease::here`]).
 #[derive(Debug)]
 pub(crate) struct Lease {
-    conn: Option<SqliteConnection>,
+    conn: Option<(SqliteConnection, rusqlite::Connection)>,
     home: Arc<Readers>,
     _permit: OwnedSemaphorePermit,
 }
@@ -86,17 +115,24 @@ impl Drop for Lease {
     }
 }
 
+impl Lease {
+    /// The connection that answers on the caller's thread.
+    pub(crate) fn here(&self) -> &rusqlite::Connection {
+        // Present from construction until drop.
+        &self.conn.as_ref().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped")).1
+    }
+}
+
 impl std::ops::Deref for Lease {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        // Present from construction until drop.
-        self.conn.as_ref().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"))
+        &self.conn.as_ref().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped")).0
     }
 }
 
 impl std::ops::DerefMut for Lease {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.conn.as_mut().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"))
+        &mut self.conn.as_mut().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped")).0
     }
 }
 

@@ -114,12 +114,42 @@ fn agency_row(row: &SqliteRow) -> R<Agency> {
 const USER_COLS: &str = "SELECT id, username, display_name, agency_id, unit, disabled, created_at, updated_at, \
                          (SELECT group_concat(role) FROM user_roles WHERE user_id = users.id) AS roles FROM users";
 
+/// A row's columns by name, whether sqlx or rusqlite read it: one decoder
+/// for users and sessions serves both.
+trait Columns {
+    /// A text column (`None`: NULL).
+    fn text(&self, col: &str) -> R<Option<String>>;
+    /// An integer column.
+    fn int(&self, col: &str) -> R<i64>;
+    /// A text column that must not be NULL.
+    fn req(&self, col: &str) -> R<String> {
+        self.text(col)?.ok_or_else(|| StoreError::Other(format!("stored {col} is missing")))
+    }
+}
+
+impl Columns for SqliteRow {
+    fn text(&self, col: &str) -> R<Option<String>> {
+        get(self, col)
+    }
+    fn int(&self, col: &str) -> R<i64> {
+        get(self, col)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> R<Option<String>> {
+        self.get(col).map_err(crate::readers::here_err)
+    }
+    fn int(&self, col: &str) -> R<i64> {
+        self.get(col).map_err(crate::readers::here_err)
+    }
+}
+
 /// A user from a row of [`USER_COLS`] (or the same columns, each named with `prefix`).
-fn user_row(row: &SqliteRow, prefix: &str) -> R<User> {
+fn user_row(row: &impl Columns, prefix: &str) -> R<User> {
     let col = |c: &str| format!("{prefix}{c}");
-    let id: String = get(row, &col("id"))?;
-    let roles: Option<String> = get(row, &col("roles"))?;
-    let roles: Roles = roles
+    let roles: Roles = row
+        .text(&col("roles"))?
         .as_deref()
         .unwrap_or_default()
         .split(',')
@@ -127,31 +157,48 @@ fn user_row(row: &SqliteRow, prefix: &str) -> R<User> {
         .map(|r| r.parse::<Role>().map_err(StoreError::Other))
         .collect::<R<_>>()?;
     Ok(User {
-        id: parse("user id", &id)?,
-        username: get(row, &col("username"))?,
-        display_name: get(row, &col("display_name"))?,
-        agency_id: parse("agency id", &get::<String>(row, &col("agency_id"))?)?,
-        unit: get(row, &col("unit"))?,
+        id: parse("user id", &row.req(&col("id"))?)?,
+        username: row.req(&col("username"))?,
+        display_name: row.req(&col("display_name"))?,
+        agency_id: parse("agency id", &row.req(&col("agency_id"))?)?,
+        unit: row.text(&col("unit"))?,
         roles,
-        disabled: get::<i64>(row, &col("disabled"))? != 0,
-        created_at: parse_ts(&get::<String>(row, &col("created_at"))?)?,
-        updated_at: parse_ts(&get::<String>(row, &col("updated_at"))?)?,
+        disabled: row.int(&col("disabled"))? != 0,
+        created_at: parse_ts(&row.req(&col("created_at"))?)?,
+        updated_at: parse_ts(&row.req(&col("updated_at"))?)?,
     })
 }
 
-/// A session from a row of the sessions table's columns.
-fn session_row(r: &SqliteRow) -> R<Session> {
+/// A session from a row of the sessions table.
+fn session_row(r: &impl Columns) -> R<Session> {
     Ok(Session {
-        token_hash: get(r, "token_hash")?,
-        user_id: parse("user id", &get::<String>(r, "user_id")?)?,
-        created_at: parse_ts(&get::<String>(r, "created_at")?)?,
-        last_seen_at: parse_ts(&get::<String>(r, "last_seen_at")?)?,
-        expires_at: parse_ts(&get::<String>(r, "expires_at")?)?,
-        factor_at: get::<Option<String>>(r, "factor_at")?.map(|s| parse_ts(&s)).transpose()?,
-        must_change_password: get::<i64>(r, "must_change_password")? != 0,
+        token_hash: r.req("token_hash")?,
+        user_id: parse("user id", &r.req("user_id")?)?,
+        created_at: parse_ts(&r.req("created_at")?)?,
+        last_seen_at: parse_ts(&r.req("last_seen_at")?)?,
+        expires_at: parse_ts(&r.req("expires_at")?)?,
+        factor_at: r.text("factor_at")?.map(|s| parse_ts(&s)).transpose()?,
+        must_change_password: r.int("must_change_password")? != 0,
         api_token: false,
     })
 }
+
+/// A session and its user (`None`: the user is gone) from a row of [`SESSION_USER`].
+fn session_user_row(r: &impl Columns) -> R<(Session, Option<User>)> {
+    let user = match r.text("u_id")? {
+        Some(_) => Some(user_row(r, "u_")?),
+        None => None,
+    };
+    Ok((session_row(r)?, user))
+}
+
+/// A session with its user and the user's roles, by token hash.
+const SESSION_USER: &str = "SELECT s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.factor_at, \
+    s.must_change_password, u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, \
+    u.agency_id AS u_agency_id, u.unit AS u_unit, u.disabled AS u_disabled, u.created_at AS u_created_at, \
+    u.updated_at AS u_updated_at, \
+    (SELECT group_concat(role) FROM user_roles WHERE user_id = u.id) AS u_roles \
+    FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1";
 
 impl SqliteTx {
     /// Gives the user `id` each of `roles`.
@@ -530,25 +577,23 @@ impl StoreTx for SqliteTx {
     }
 
     async fn find_session_user(&mut self, token_hash: &str) -> R<Option<(Session, Option<User>)>> {
-        // One statement: every signed-in request asks this first.
-        let row = sqlx::query(
-            "SELECT s.token_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.factor_at, \
-             s.must_change_password, u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, \
-             u.agency_id AS u_agency_id, u.unit AS u_unit, u.disabled AS u_disabled, u.created_at AS u_created_at, \
-             u.updated_at AS u_updated_at, \
-             (SELECT group_concat(role) FROM user_roles WHERE user_id = u.id) AS u_roles \
-             FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
-        )
-        .bind(token_hash)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        let Some(r) = row else { return Ok(None) };
-        let user = match get::<Option<String>>(&r, "u_id")? {
-            Some(_) => Some(user_row(&r, "u_")?),
-            None => None,
-        };
-        Ok(Some((session_row(&r)?, user)))
+        // One statement: every signed-in request asks this first, on its own
+        // thread when it can (no round trip to another).
+        match &mut self.tx {
+            Conn::Single(lease) => {
+                let mut st = lease.here().prepare_cached(SESSION_USER).map_err(crate::readers::here_err)?;
+                let mut rows = st.query([token_hash]).map_err(crate::readers::here_err)?;
+                match rows.next().map_err(crate::readers::here_err)? {
+                    Some(r) => Ok(Some(session_user_row(r)?)),
+                    None => Ok(None),
+                }
+            }
+            Conn::Tx(tx) => {
+                let row =
+                    sqlx::query(SESSION_USER).bind(token_hash).fetch_optional(&mut **tx).await.map_err(map_err)?;
+                row.as_ref().map(session_user_row).transpose()
+            }
+        }
     }
 
     async fn touch_session(&mut self, token_hash: &str, at: Timestamp) -> R<()> {
@@ -1349,23 +1394,26 @@ impl StoreTx for SqliteTx {
         span: u32,
         keys: &[i64],
     ) -> R<(Vec<EventChange>, u64, Vec<Event>)> {
-        // A bounded range straight off the index, the newest revision from
-        // the unique index on `rev` (a few microseconds when nothing is new),
-        // and the candidates' rows: one statement, one round trip to
-        // SQLite's thread, one moment of the database.
         let list = serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))?;
-        let (packed, newest, rows): (Option<String>, i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT (SELECT group_concat(concat_ws(',', rev, rowid, agency_id, hex(unit), dx_lat, dx_lon, dx_r, \
-             dx_ws, dx_we, status = 'cancelled'), ';') FROM events INDEXED BY events_dx WHERE rev > ?2 AND rev <= ?3), \
-             (SELECT COALESCE(MAX(rev), 0) FROM events), ({EVENTS_PACKED})"
-        )))
-        // ?1 is the keys, as EVENTS_PACKED names them.
-        .bind(list)
-        .bind(i64::try_from(after).unwrap_or(i64::MAX))
-        .bind(i64::try_from(after.saturating_add(u64::from(span))).unwrap_or(i64::MAX))
-        .fetch_one(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let after_i = i64::try_from(after).unwrap_or(i64::MAX);
+        let upto = i64::try_from(after.saturating_add(u64::from(span))).unwrap_or(i64::MAX);
+        let (packed, newest, rows): (Option<String>, i64, String) = match &mut self.tx {
+            // A check's read: on this thread, no round trip to another.
+            Conn::Single(lease) => lease
+                .here()
+                .prepare_cached(&CHANGES_AND_ROWS)
+                .and_then(|mut st| {
+                    st.query_row(rusqlite::params![list, after_i, upto], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                })
+                .map_err(crate::readers::here_err)?,
+            Conn::Tx(tx) => sqlx::query_as(sqlx::AssertSqlSafe(CHANGES_AND_ROWS.as_str()))
+                .bind(list)
+                .bind(after_i)
+                .bind(upto)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_err)?,
+        };
         let mut out: Vec<EventChange> = match packed {
             None => Vec::new(),
             Some(p) => p.split(';').map(unpack_change).collect::<R<_>>()?,
@@ -2198,6 +2246,18 @@ const EVENTS_PACKED: &str = "SELECT json_group_array(json_array(id, number, oper
     registered_by, registered_at, updated_at)) FROM (SELECT id, number, operation_id, agency_id, unit, kind, lat, \
     lon, radius_m, buffer_s, start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
     registered_by, registered_at, updated_at FROM events WHERE rowid IN (SELECT value FROM json_each(?1)) ORDER BY rowid)";
+
+/// The changes after revision ?2 up to ?3 (a bounded range straight off
+/// the index), the newest revision (off the unique index on `rev`: a few
+/// microseconds when nothing is new) and the rows of the keys in ?1, packed:
+/// one statement, one moment of the database.
+static CHANGES_AND_ROWS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT (SELECT group_concat(concat_ws(',', rev, rowid, agency_id, hex(unit), dx_lat, dx_lon, dx_r, \
+         dx_ws, dx_we, status = 'cancelled'), ';') FROM events INDEXED BY events_dx WHERE rev > ?2 AND rev <= ?3), \
+         (SELECT COALESCE(MAX(rev), 0) FROM events), ({EVENTS_PACKED})"
+    )
+});
 
 /// The events of one [`EVENTS_PACKED`] row.
 fn unpack_events(packed: &str) -> R<Vec<Event>> {
