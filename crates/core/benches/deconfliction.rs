@@ -97,7 +97,7 @@ fn main() {
         }
         println!("events stored: {n}");
         println!("  index build (rebuild at start):  {:>10.2} s (generating the events included)", build.as_secs_f64());
-        println!("  resident memory after the build: {after_build:>10.0} MB");
+        println!("  resident memory after the build: {after_build:>10.0} MiB");
         println!(
             "  one check, 5 x 2,000 queries:    median {:>7.2} µs   p99 {:>7.2} µs   ({hits} hits)",
             p50.as_secs_f64() * 1e6,
@@ -108,7 +108,7 @@ fn main() {
             "  100,000-event plan as a batch:   {:>10.2} s   ({plan_pairs} conflicting pairs)",
             plan_time.as_secs_f64()
         );
-        println!("  peak resident memory so far:     {:>10.0} MB", peak_rss_mb());
+        println!("  peak resident memory so far:     {:>10.0} MiB", peak_rss_mb());
         // Live registrations go into the sorted tail one by one.
         let mut live = idx;
         let mut lrng = Rng(13);

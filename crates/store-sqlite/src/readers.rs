@@ -63,7 +63,7 @@ impl Readers {
         use rusqlite::OpenFlags;
         // Opened read-write (a WAL reader may need to write the shared-memory
         // index) but asked to change nothing; never created here.
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let c = rusqlite::Connection::open_with_flags(self.opts.get_filename(), flags).map_err(here_err)?;
         c.pragma_update(None, "query_only", true).map_err(here_err)?;
         c.busy_timeout(crate::BUSY_TIMEOUT).map_err(here_err)?;

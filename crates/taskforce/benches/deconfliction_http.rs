@@ -421,9 +421,9 @@ fn main() {
             rs.len(),
             us(pct(&mut rs, 0.99)) / 1e3
         );
-        println!("server peak memory (VmHWM) over start and load: {peak:.0} MB");
+        println!("server peak memory (VmHWM) over start and load: {peak:.0} MiB");
         println!(
-            "clean shutdown (writes the index snapshot): {:.2} s; restart until it answers: {:.2} s (index from the snapshot: {}); peak memory then {restart_peak:.0} MB",
+            "clean shutdown (writes the index snapshot): {:.2} s; restart until it answers: {:.2} s (index from the snapshot: {}); peak memory then {restart_peak:.0} MiB",
             shutdown.as_secs_f64(),
             restart.as_secs_f64(),
             ms("server-restart.log")
