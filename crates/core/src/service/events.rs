@@ -144,6 +144,12 @@ pub(crate) struct EventCache {
 /// How many changes one catch-up reads at a time.
 const CATCH_UP_CHUNK: u32 = 50_000;
 
+/// How many events a cold start reads at a time. Each chunk is a string
+/// packed on SQLite's thread and unpacked on another: at 10 million events,
+/// chunks of 50,000 (5 MB each) peaked at 1,178 MiB and chunks of 8,192 at
+/// 1,073 MiB, in the same time (`bench/coldstart.sh`, four runs each).
+const COLD_CHUNK: u32 = 8_192;
+
 /// Alerts escalated per write transaction (each takes a fraction of a
 /// millisecond; registrations wait behind at most one batch).
 const ESCALATE_BATCH: u32 = 8;
@@ -191,7 +197,7 @@ impl App {
         let hint = usize::try_from(a.count_events().await?).unwrap_or(0);
         let mut builder = engine::Builder::with_capacity(hint);
         let mut max_key = 0;
-        let step = u64::from(CATCH_UP_CHUNK);
+        let step = u64::from(COLD_CHUNK);
         let mut lo = 0;
         let mut read: Vec<EventChange> = Vec::new();
         let mut add = |changes: Vec<EventChange>, builder: &mut engine::Builder| {
@@ -208,11 +214,10 @@ impl App {
             // rows. `join` polls in order: both queries are on their way to
             // SQLite's threads before the previous ranges go in.
             let previous = std::mem::take(&mut read);
-            let (x, y, ()) =
-                join3(a.event_changes(lo, mid, CATCH_UP_CHUNK), b.event_changes(mid, hi, CATCH_UP_CHUNK), async {
-                    add(previous, &mut builder)
-                })
-                .await;
+            let (x, y, ()) = join3(a.event_changes(lo, mid, COLD_CHUNK), b.event_changes(mid, hi, COLD_CHUNK), async {
+                add(previous, &mut builder)
+            })
+            .await;
             read = x?;
             read.extend(y?);
             lo = hi;
