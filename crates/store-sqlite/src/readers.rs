@@ -141,17 +141,24 @@ mod tests {
     use super::*;
     use std::str::FromStr;
 
+    /// At most `max` readers of a new database in `dir`.
+    fn readers_in(dir: &std::path::Path, max: usize) -> Arc<Readers> {
+        let opts =
+            SqliteConnectOptions::from_str("sqlite:").expect("opts").filename(dir.join("r.db")).create_if_missing(true);
+        Readers::new(opts, max)
+    }
+
     #[tokio::test]
     async fn a_returned_connection_is_lent_again_and_the_limit_holds() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let opts = SqliteConnectOptions::from_str("sqlite:")
-            .expect("opts")
-            .filename(dir.path().join("r.db"))
-            .create_if_missing(true);
-        let readers = Readers::new(opts, 2);
+        let readers = readers_in(dir.path(), 2);
         let mut a = readers.lease().await.expect("a");
         let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *a).await.expect("query");
         assert_eq!(one, 1);
+        // Its partner answers on this thread, and changes nothing.
+        let two: i64 = a.here().query_row("SELECT 2", [], |r| r.get(0)).expect("query here");
+        assert_eq!(two, 2);
+        assert!(a.here().execute("CREATE TABLE t (x)", []).is_err(), "a reader's own connection wrote");
         let _b = readers.lease().await.expect("b");
         // Both permits are out: a third lease waits until one comes back.
         let third = tokio::time::timeout(std::time::Duration::from_millis(50), readers.lease()).await;
@@ -169,12 +176,8 @@ mod tests {
     #[tokio::test]
     async fn a_lease_dropped_mid_statement_leaves_its_connection_answering_the_next_one_right() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let opts = SqliteConnectOptions::from_str("sqlite:")
-            .expect("opts")
-            .filename(dir.path().join("r.db"))
-            .create_if_missing(true);
         // One connection, so the second lease must get the one whose statement was cut off.
-        let readers = Readers::new(opts, 1);
+        let readers = readers_in(dir.path(), 1);
         let mut a = readers.lease().await.expect("a");
         let slow = sqlx::query_scalar::<_, i64>(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000000) SELECT max(i) FROM n",
