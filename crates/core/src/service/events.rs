@@ -114,7 +114,6 @@ fn details_place(id: &str) -> Place<'_> {
     Place { table: "events", row: id, field: "details" }
 }
 
-/// The sealing scope of an agency's private event details.
 /// The events of `rows` that `span` conflicts with (not itself), once each,
 /// in id order, with their overlap.
 fn conflicts_among(span: &Span, rows: Vec<Event>) -> Vec<(Event, engine::Overlap)> {
@@ -128,6 +127,7 @@ fn conflicts_among(span: &Span, rows: Vec<Event>) -> Vec<(Event, engine::Overlap
     out
 }
 
+/// The sealing scope of an agency's private event details.
 fn agency_scope(a: AgencyId) -> String {
     format!("agency:{a}")
 }
@@ -147,7 +147,8 @@ const CATCH_UP_CHUNK: u32 = 50_000;
 /// How many events a cold start reads at a time. Each chunk is a string
 /// packed on SQLite's thread and unpacked on another: at 10 million events,
 /// chunks of 50,000 (5 MB each) peaked at 1,178 MiB and chunks of 8,192 at
-/// 1,073 MiB, in the same time (`bench/coldstart.sh`, four runs each).
+/// 1,073 MiB, in the same time (release server, cold start as
+/// `bench/coldstart.sh` runs it, four runs each).
 const COLD_CHUNK: u32 = 8_192;
 
 /// Alerts escalated per write transaction (each takes a fraction of a
