@@ -29,7 +29,7 @@ use crate::codec::map_err;
 #[derive(Debug)]
 pub(crate) struct Readers {
     opts: SqliteConnectOptions,
-    idle: Mutex<Vec<(SqliteConnection, rusqlite::Connection)>>,
+    idle: Mutex<Vec<(SqliteConnection, Option<rusqlite::Connection>)>>,
     /// At most this many connections exist at once.
     permits: Arc<Semaphore>,
     /// Once closed, a returned lease closes its connection.
@@ -53,7 +53,7 @@ impl Readers {
         let idle = self.idle.lock().map_err(|_| StoreError::Other("reader list poisoned".into()))?.pop();
         let conn = match idle {
             Some(c) => c,
-            None => (self.opts.connect().await.map_err(map_err)?, self.open_here()?),
+            None => (self.opts.connect().await.map_err(map_err)?, Some(self.open_here()?)),
         };
         Ok(Lease { conn: Some(conn), home: self.clone(), _permit: permit })
     }
@@ -79,7 +79,9 @@ impl Readers {
         for (c, here) in idle {
             // Closing is best effort: the file stays consistent either way.
             let _ = sqlx::Connection::close(c).await;
-            let _ = here.close();
+            if let Some(h) = here {
+                let _ = h.close();
+            }
         }
     }
 }
@@ -97,7 +99,9 @@ pub(crate) fn here_err(e: rusqlite::Error) -> StoreError {
 /// the caller's thread ([`Lease::here`]).
 #[derive(Debug)]
 pub(crate) struct Lease {
-    conn: Option<(SqliteConnection, rusqlite::Connection)>,
+    /// The partner is `None` only while lent to a blocking thread (or lost
+    /// with a read that was cut off there; the next use opens another).
+    conn: Option<(SqliteConnection, Option<rusqlite::Connection>)>,
     home: Arc<Readers>,
     _permit: OwnedSemaphorePermit,
 }
@@ -116,10 +120,33 @@ impl Drop for Lease {
 }
 
 impl Lease {
-    /// The connection that answers on the caller's thread.
-    pub(crate) fn here(&self) -> &rusqlite::Connection {
+    fn pair(&mut self) -> &mut (SqliteConnection, Option<rusqlite::Connection>) {
         // Present from construction until drop.
-        &self.conn.as_ref().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped")).1
+        self.conn.as_mut().unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"))
+    }
+
+    /// The connection that answers on the caller's thread.
+    pub(crate) fn here(&mut self) -> Result<&rusqlite::Connection, StoreError> {
+        let home = self.home.clone();
+        let slot = &mut self.pair().1;
+        if slot.is_none() {
+            *slot = Some(home.open_here()?);
+        }
+        slot.as_ref().ok_or_else(|| StoreError::Other("reader connection missing".into()))
+    }
+
+    /// The partner connection, to lend to a blocking thread for a long read;
+    /// [`Lease::give_back`] returns it.
+    pub(crate) fn take_here(&mut self) -> Result<rusqlite::Connection, StoreError> {
+        match self.pair().1.take() {
+            Some(c) => Ok(c),
+            None => self.home.open_here(),
+        }
+    }
+
+    /// Returns what [`Lease::take_here`] lent.
+    pub(crate) fn give_back(&mut self, c: rusqlite::Connection) {
+        self.pair().1 = Some(c);
     }
 }
 
@@ -156,9 +183,9 @@ mod tests {
         let one: i64 = sqlx::query_scalar("SELECT 1").fetch_one(&mut *a).await.expect("query");
         assert_eq!(one, 1);
         // Its partner answers on this thread, and changes nothing.
-        let two: i64 = a.here().query_row("SELECT 2", [], |r| r.get(0)).expect("query here");
+        let two: i64 = a.here().expect("here").query_row("SELECT 2", [], |r| r.get(0)).expect("query here");
         assert_eq!(two, 2);
-        assert!(a.here().execute("CREATE TABLE t (x)", []).is_err(), "a reader's own connection wrote");
+        assert!(a.here().expect("here").execute("CREATE TABLE t (x)", []).is_err(), "a reader's own connection wrote");
         let _b = readers.lease().await.expect("b");
         // Both permits are out: a third lease waits until one comes back.
         let third = tokio::time::timeout(std::time::Duration::from_millis(50), readers.lease()).await;

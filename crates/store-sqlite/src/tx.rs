@@ -581,7 +581,7 @@ impl StoreTx for SqliteTx {
         // thread when it can (no round trip to another).
         match &mut self.tx {
             Conn::Single(lease) => {
-                let mut st = lease.here().prepare_cached(SESSION_USER).map_err(crate::readers::here_err)?;
+                let mut st = lease.here()?.prepare_cached(SESSION_USER).map_err(crate::readers::here_err)?;
                 let mut rows = st.query([token_hash]).map_err(crate::readers::here_err)?;
                 match rows.next().map_err(crate::readers::here_err)? {
                     Some(r) => Ok(Some(session_user_row(r)?)),
@@ -1354,6 +1354,19 @@ impl StoreTx for SqliteTx {
     }
 
     async fn event_changes(&mut self, after: u64, upto: u64, limit: u32) -> R<Vec<EventChange>> {
+        if let Conn::Single(lease) = &mut self.tx {
+            // Row by row on a blocking thread of SQLite's own connection, so
+            // two of these read at once beside the caller's work.
+            let here = lease.take_here()?;
+            let (here, out) = tokio::task::spawn_blocking(move || {
+                let out = scan_changes(&here, after, upto, limit);
+                (here, out)
+            })
+            .await
+            .map_err(|err| StoreError::Other(format!("reading events: {err}")))?;
+            lease.give_back(here);
+            return out;
+        }
         // One row per chunk, packed by SQLite itself from the narrow covering
         // index of migration 0013 (integers only): a start-up reads millions of
         // events, and sqlx copies every value of every row it hands over.
@@ -1400,7 +1413,7 @@ impl StoreTx for SqliteTx {
         let (packed, newest, rows): (Option<String>, i64, String) = match &mut self.tx {
             // A check's read: on this thread, no round trip to another.
             Conn::Single(lease) => lease
-                .here()
+                .here()?
                 .prepare_cached(&CHANGES_AND_ROWS)
                 .and_then(|mut st| {
                     st.query_row(rusqlite::params![list, after_i, upto], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -2048,30 +2061,82 @@ fn unpack_change(row: &str) -> R<EventChange> {
     let mut f = row.split(',');
     let mut next = || f.next().ok_or_else(bad);
     let int = |s: &str| s.parse::<i64>().map_err(|_| bad());
-    let at = |s: &str| int(s).and_then(|v| Timestamp::from_second(v).map_err(|_| bad()));
     let (rev, key, agency, unit) = (int(next()?)?, int(next()?)?, next()?, next()?);
-    let (lat, lon, radius, w0, w1) = (int(next()?)?, int(next()?)?, int(next()?)?, at(next()?)?, at(next()?)?);
+    let (lat, lon, radius, w0, w1) = (int(next()?)?, int(next()?)?, int(next()?)?, int(next()?)?, int(next()?)?);
     let cancelled = next()? == "1";
     let unit = if unit.is_empty() { Vec::new() } else { hex::decode(unit).map_err(|_| bad())? };
+    let unit = String::from_utf8(unit).map_err(|_| bad())?;
+    change_from(ChangeRow { rev, key, agency, unit, lat, lon, radius, w0, w1, cancelled })
+}
+
+/// The columns of an event's entry in `events_dx`, as stored.
+struct ChangeRow<'a> {
+    rev: i64,
+    key: i64,
+    agency: &'a str,
+    unit: String,
+    lat: i64,
+    lon: i64,
+    radius: i64,
+    w0: i64,
+    w1: i64,
+    cancelled: bool,
+}
+
+/// An index change from its stored columns, packed or read one by one.
+fn change_from(r: ChangeRow<'_>) -> R<EventChange> {
+    let bad = || StoreError::Other("bad stored event row".into());
+    let at = |v: i64| Timestamp::from_second(v).map_err(|_| bad());
     // Fixed point as migration 0013 writes it: 10⁻⁷ degrees, centimetres.
-    let lat = lat as f64 / 1e7;
-    let lon = lon as f64 / 1e7;
     Ok(EventChange {
-        rev: u64::try_from(rev).map_err(|_| bad())?,
-        key,
+        rev: u64::try_from(r.rev).map_err(|_| bad())?,
+        key: r.key,
         span: Span {
-            id: key.to_string(),
-            agency: agency.to_string(),
-            unit: String::from_utf8(unit).map_err(|_| bad())?,
-            lat,
-            lon,
-            radius_m: radius as f64 / 100.0,
-            start: w0,
-            end: w1,
+            id: r.key.to_string(),
+            agency: r.agency.to_string(),
+            unit: r.unit,
+            lat: r.lat as f64 / 1e7,
+            lon: r.lon as f64 / 1e7,
+            radius_m: r.radius as f64 / 100.0,
+            start: at(r.w0)?,
+            end: at(r.w1)?,
             buffer: jiff::SignedDuration::ZERO,
-            cancelled,
+            cancelled: r.cancelled,
         },
     })
+}
+
+/// [`StoreTx::event_changes`] row by row on a connection of SQLite's own:
+/// integers read as integers, nothing packed into text and parsed back (a
+/// cold start's reading was mostly that), for a blocking thread.
+fn scan_changes(c: &rusqlite::Connection, after: u64, upto: u64, limit: u32) -> R<Vec<EventChange>> {
+    let e = crate::readers::here_err;
+    let mut st = c
+        .prepare_cached(
+            "SELECT rev, rowid, agency_id, unit, dx_lat, dx_lon, dx_r, dx_ws, dx_we, status = 'cancelled' \
+             FROM events INDEXED BY events_dx WHERE rev > ?1 AND rev <= ?2 ORDER BY rev LIMIT ?3",
+        )
+        .map_err(e)?;
+    let bound = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    let mut rows = st.query(rusqlite::params![bound(after), bound(upto), i64::from(limit)]).map_err(e)?;
+    let mut out = Vec::with_capacity(limit.min(65_536) as usize);
+    while let Some(r) = rows.next().map_err(e)? {
+        let agency = r.get_ref(2).map_err(e)?.as_str().map_err(|err| e(err.into()))?;
+        let unit: Option<String> = r.get(3).map_err(e)?;
+        out.push(change_from(ChangeRow {
+            rev: r.get(0).map_err(e)?,
+            key: r.get(1).map_err(e)?,
+            agency,
+            unit: unit.unwrap_or_default(),
+            lat: r.get(4).map_err(e)?,
+            lon: r.get(5).map_err(e)?,
+            radius: r.get(6).map_err(e)?,
+            w0: r.get(7).map_err(e)?,
+            w1: r.get(8).map_err(e)?,
+            cancelled: r.get(9).map_err(e)?,
+        })?);
+    }
+    Ok(out)
 }
 
 const AUDIT_COLS: &str = "SELECT seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \

@@ -532,6 +532,18 @@ async fn a_cold_start_reads_every_event_once_through_the_narrow_index_and_close_
     let all = tx.event_changes(0, u64::MAX, 500_000).await.unwrap();
     assert_eq!(all.len() as u64, total);
     assert!(all.windows(2).all(|w| w[0].rev < w[1].rev));
+    // Read row by row on a connection of SQLite's own (as a cold start
+    // does), the changes are exactly the packed ones, in pieces or whole.
+    let mut single = d.store.begin(TxMode::Single).await.unwrap();
+    let flat = |v: &[taskforce_core::store::EventChange]| -> Vec<(u64, i64, Span)> {
+        v.iter().map(|c| (c.rev, c.key, c.span.clone())).collect()
+    };
+    assert_eq!(flat(&single.event_changes(0, u64::MAX, 500_000).await.unwrap()), flat(&all));
+    assert_eq!(
+        flat(&single.event_changes(1000, 70_000, 5).await.unwrap()),
+        flat(&tx.event_changes(1000, 70_000, 5).await.unwrap())
+    );
+    drop(single);
     // A range is (after, upto]: the pieces add up to the whole, each row once.
     let mut pieces = 0;
     for (a, b) in [(0, 1000), (1000, 1001), (1001, 70_000), (70_000, max)] {

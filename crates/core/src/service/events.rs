@@ -186,14 +186,15 @@ impl App {
         if rev > 0 {
             return self.catch_up(self.read().await?.as_mut(), progress).await;
         }
-        // A cold start reads revision ranges on two connections at once (the
-        // packing is SQLite's work, on its own threads) while this task adds
-        // the previous pair of ranges to the builder; one sort at the end.
-        // Each read transaction's snapshot starts at its first statement;
-        // `upto`, the smaller of the two newest revisions, holds every row the
-        // same in both, and whatever changed past it is read by the catch-up
-        // below.
-        let (mut a, mut b) = (self.read().await?, self.read().await?);
+        // A cold start reads revision ranges on two connections at once (on
+        // threads of their own) while this task adds the previous pair of
+        // ranges to the builder; one sort at the end. No snapshot is needed:
+        // a change gives an event a revision past every stored one, so an
+        // event read at an old revision before its change, or missed at it
+        // after, is read again at its new one by the catch-up below, which
+        // starts past `upto`; the index keeps only candidates, each checked
+        // again on its row.
+        let (mut a, mut b) = (self.read_single().await?, self.read_single().await?);
         let upto = a.max_event_rev().await?.min(b.max_event_rev().await?);
         let hint = usize::try_from(a.count_events().await?).unwrap_or(0);
         let mut builder = engine::Builder::with_capacity(hint);
