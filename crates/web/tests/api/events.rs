@@ -584,12 +584,25 @@ async fn moving_an_event_within_its_conflict_does_not_record_the_pair_twice() {
     assert_eq!(alerts_about(&app, &polk, cid).await.len(), 1, "no second alert for the same pair");
 }
 
-#[tokio::test]
-async fn a_second_server_on_the_same_database_sees_the_first_ones_registrations_at_once() {
+/// Two servers on one database, a Des Moines officer signed in on the first
+/// and a Polk County officer on the second.
+async fn two_servers() -> (TestApp, TestApp, String, String) {
     let one = TestApp::spawn().await;
     let two = one.another_instance().await;
     let dsm = one.token("officer.dsm-pd").await;
     let polk = two.token("officer.polk-so").await;
+    (one, two, dsm, polk)
+}
+
+/// The deconfliction numbers a check of `body` conflicts with.
+async fn checked_numbers(app: &TestApp, token: &str, body: Value) -> Vec<Value> {
+    let v: Value = app.post("/api/v1/events/check", token, body).await.json().await.unwrap();
+    v["conflicts"].as_array().unwrap_or_else(|| panic!("{v}")).iter().map(|p| p["other_number"].clone()).collect()
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_database_sees_the_first_ones_registrations_at_once() {
+    let (one, two, dsm, polk) = two_servers().await;
     // Warm the second instance's index before the first registers, so only a catch-up can find it.
     let probe = event(45.0, -100.0, "2026-12-20T20:00:00-06:00", "2026-12-20T21:00:00-06:00");
     assert_eq!(two.post("/api/v1/events/check", &polk, probe).await.status(), StatusCode::OK);
@@ -612,32 +625,26 @@ async fn a_second_server_on_the_same_database_sees_the_first_ones_registrations_
 
 #[tokio::test]
 async fn a_second_server_sees_a_move_on_the_first_at_once_at_both_places() {
-    let one = TestApp::spawn().await;
-    let two = one.another_instance().await;
-    let dsm = one.token("officer.dsm-pd").await;
-    let polk = two.token("officer.polk-so").await;
+    let (one, two, dsm, polk) = two_servers().await;
     let old = event(41.63, -93.63, "2026-12-08T20:00:00-06:00", "2026-12-08T21:00:00-06:00");
     let there = event(41.73, -93.63, "2026-12-08T20:00:00-06:00", "2026-12-08T21:00:00-06:00");
     let first = register(&one, &dsm, old.clone()).await;
     let number = &first["event"]["number"];
-    let check = |body: Value| {
-        let (two, polk) = (&two, &polk);
-        async move {
-            let v: Value = two.post("/api/v1/events/check", polk, body).await.json().await.unwrap();
-            v["conflicts"].as_array().unwrap().iter().map(|p| p["other_number"].clone()).collect::<Vec<Value>>()
-        }
-    };
     // The second instance's index learns the event at its old place.
-    assert_eq!(check(old.clone()).await, vec![number.clone()]);
-    assert!(check(there.clone()).await.is_empty());
+    assert_eq!(checked_numbers(&two, &polk, old.clone()).await, vec![number.clone()]);
+    assert!(checked_numbers(&two, &polk, there.clone()).await.is_empty());
     let id = first["event"]["id"].as_str().unwrap();
     let r = one.patch(&format!("/api/v1/events/{id}"), &dsm, json!({"lat": 41.73})).await;
     assert_eq!(r.status(), StatusCode::OK);
     // Its next check reads the move with the candidates: gone from the old
     // place (the row, read with the change, says so) and found at the new one
     // (a candidate only the change gives).
-    assert!(check(old).await.is_empty(), "the moved event still conflicts at its old place");
-    assert_eq!(check(there).await, vec![number.clone()], "the moved event was not found at its new place");
+    assert!(checked_numbers(&two, &polk, old).await.is_empty(), "the moved event still conflicts at its old place");
+    assert_eq!(
+        checked_numbers(&two, &polk, there).await,
+        vec![number.clone()],
+        "the moved event was not found at its new place"
+    );
 }
 
 #[tokio::test]
@@ -656,12 +663,8 @@ async fn an_event_moved_away_no_longer_conflicts_at_its_old_place_and_its_old_co
     // The old place is free: a check there finds only Polk's own event, from another agency's view.
     let mut again = old.clone();
     again["unit"] = json!("Another Unit");
-    let check: Value = app.post("/api/v1/events/check", &polk, again).await.json().await.unwrap();
-    let numbers: Vec<&Value> = check["conflicts"].as_array().unwrap().iter().map(|p| &p["other_number"]).collect();
-    assert_eq!(numbers, vec![&second["event"]["number"]], "{check}");
+    assert_eq!(checked_numbers(&app, &polk, again).await, vec![second["event"]["number"].clone()]);
     // The new place conflicts, once.
     let there = event(41.70, -93.62, "2026-12-07T20:00:00-06:00", "2026-12-07T21:00:00-06:00");
-    let check: Value = app.post("/api/v1/events/check", &polk, there).await.json().await.unwrap();
-    let numbers: Vec<&Value> = check["conflicts"].as_array().unwrap().iter().map(|p| &p["other_number"]).collect();
-    assert_eq!(numbers, vec![&first["event"]["number"]], "{check}");
+    assert_eq!(checked_numbers(&app, &polk, there).await, vec![first["event"]["number"].clone()]);
 }
