@@ -15,7 +15,9 @@
 //! in `target/bench-data/events-N/` (or under `TASKFORCE_BENCH_DIR`).
 //!
 //! Latency is measured from the moment each request is sent until its whole
-//! answer is read. Requests are sent on a fixed schedule (open loop), so a
+//! answer is read. The check load runs twice: with server and client
+//! free to use both cores, then with the server on CPU 0 and the client on
+//! CPU 1 (`taskset`), printed side by side. Requests are sent on a fixed schedule (open loop), so a
 //! server that falls behind makes later requests start late: how late (the
 //! p99 of send time minus due time) is printed beside, and would show a
 //! queue the latencies alone hide. Tokio's timer wakes up to about 1 ms after
@@ -201,6 +203,16 @@ fn index_ms(log: &Path) -> Option<u64> {
     line.split("ms=").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
+/// Sets the CPUs every thread of process `pid` may run on (`taskset`, from
+/// util-linux); threads started later inherit it. False when it could not.
+fn pin(pid: u32, cpus: &str) -> bool {
+    std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -250,7 +262,10 @@ fn body(s: &Span) -> serde_json::Value {
     })
 }
 
+#[derive(Default)]
 struct Load {
+    /// How much of the database file the page cache held as the phase began.
+    resident: Option<(u64, u64)>,
     times: Vec<Duration>,
     /// Of each answered request, when it was sent after the phase began.
     sent_at: Vec<Duration>,
@@ -259,10 +274,71 @@ struct Load {
     conflicts: usize,
 }
 
+/// Where and how fast a phase sends its requests.
+struct Target<'a> {
+    base: &'a str,
+    token: &'a str,
+    /// The server's database file, whose share in the page cache each phase reports.
+    db: PathBuf,
+    rate: f64,
+    conns: usize,
+}
+
+/// How much of `file` the page cache holds and its size, in bytes
+/// (`fincore`, from util-linux); `None` without it.
+fn resident(file: &Path) -> Option<(u64, u64)> {
+    let out = std::process::Command::new("fincore")
+        .args(["--bytes", "--noheadings", "--output", "RES,SIZE"])
+        .arg(file)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    let mut it = text.split_whitespace().map(|w| w.parse::<u64>().ok());
+    Some((it.next()??, it.next()??))
+}
+
+/// Reads `file` once from end to end, so that the page cache holds what it can of it.
+fn read_through(file: &Path) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(file)?;
+    let mut buf = vec![0u8; 1 << 20];
+    while f.read(&mut buf)? > 0 {}
+    Ok(())
+}
+
+/// One line for a phase: the client's figures, the server's own, and how much
+/// of the database the page cache held as it began. Gives them as JSON.
+fn report(label: &str, l: &mut Load, log: &str, phase: &str) -> serde_json::Value {
+    let (c50, c99) = (pct(&mut l.times, 0.5), pct(&mut l.times, 0.99));
+    let mut inside = server_times(log, phase);
+    let (s50, s99) = (pct(&mut inside, 0.5), pct(&mut inside, 0.99));
+    let cached = l.resident.map_or("?".to_string(), |(r, size)| {
+        format!("{:.1} of {:.1} GiB", r as f64 / (1u64 << 30) as f64, size as f64 / (1u64 << 30) as f64)
+    });
+    println!(
+        "{label}: n={} errors={} conflicts={}  median {:.3} ms  p99 {:.3} ms  (sent late, p99: {:.3} ms)\n    inside the server: median {:.3} ms  p99 {:.3} ms;  database in the page cache as it began: {cached}",
+        l.times.len(),
+        l.errors,
+        l.conflicts,
+        us(c50) / 1e3,
+        us(c99) / 1e3,
+        us(pct(&mut l.late, 0.99)) / 1e3,
+        us(s50) / 1e3,
+        us(s99) / 1e3,
+    );
+    serde_json::json!({
+        "n": l.times.len(), "errors": l.errors, "p50_ms": us(c50) / 1e3, "p99_ms": us(c99) / 1e3,
+        "server_p50_ms": us(s50) / 1e3, "server_p99_ms": us(s99) / 1e3,
+        "resident_bytes": l.resident.map(|r| r.0), "db_bytes": l.resident.map(|r| r.1),
+    })
+}
+
 /// Open-loop load: request j of connection c is due at `(c + conns·j) / rate` seconds.
 /// Each request carries the id `{phase}-{c}-{j}`, so the server's own time
 /// for it can be read from its log ([`server_times`]).
-async fn load(base: &str, token: &str, path: &str, phase: &str, spans: Vec<Span>, rate: f64, conns: usize) -> Load {
+async fn load(to: &Target<'_>, path: &str, phase: &str, spans: Vec<Span>) -> Load {
+    let (base, token, rate, conns) = (to.base, to.token, to.rate, to.conns);
+    let resident = self::resident(&to.db);
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let spans = std::sync::Arc::new(spans);
     let mut tasks = Vec::new();
@@ -270,20 +346,28 @@ async fn load(base: &str, token: &str, path: &str, phase: &str, spans: Vec<Span>
         let (url, token, spans, phase) = (format!("{base}{path}"), token.to_string(), spans.clone(), phase.to_string());
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
-            let mut out = Load { times: Vec::new(), sent_at: Vec::new(), late: Vec::new(), errors: 0, conflicts: 0 };
+            let mut out = Load::default();
             let mut j = 0;
             while let Some(s) = spans.get(c + conns * j) {
                 let due = start + Duration::from_secs_f64((c + conns * j) as f64 / rate);
+                // The request is built before the clock starts and the answer
+                // parsed after it stops: the time is the server's and the
+                // network's, not this client's JSON.
+                let request = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("x-request-id", format!("{phase}-{c}-{j}"))
+                    .header("content-type", "application/json")
+                    .body(body(s).to_string());
                 tokio::time::sleep_until(due).await;
                 let sent = tokio::time::Instant::now();
                 out.late.push(sent - due);
-                let id = format!("{phase}-{c}-{j}");
-                let r = client.post(&url).bearer_auth(&token).header("x-request-id", id).json(&body(s)).send().await;
-                match r {
+                match request.send().await {
                     Ok(r) if r.status().is_success() => {
-                        let v: serde_json::Value = r.json().await.unwrap_or_default();
+                        let bytes = r.bytes().await.unwrap_or_default();
                         out.times.push(sent.elapsed());
                         out.sent_at.push(sent - start);
+                        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
                         out.conflicts += v["conflicts"].as_array().map_or(0, Vec::len);
                     }
                     _ => out.errors += 1,
@@ -293,7 +377,7 @@ async fn load(base: &str, token: &str, path: &str, phase: &str, spans: Vec<Span>
             out
         }));
     }
-    let mut all = Load { times: Vec::new(), sent_at: Vec::new(), late: Vec::new(), errors: 0, conflicts: 0 };
+    let mut all = Load { resident, ..Load::default() };
     for t in tasks {
         let l = t.await.expect("task");
         all.times.extend(l.times);
@@ -325,7 +409,9 @@ fn main() {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
         // A cold start: no snapshot, the index is rebuilt from the table.
         let _ = std::fs::remove_file(dir.join("taskforce.db.dxindex"));
-        let (ready, check, register, peak, shutdown, restart, restart_peak) = rt.block_on(async {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let db = dir.join("taskforce.db");
+        let (ready, phases, peak, shutdown, restart, restart_peak) = rt.block_on(async {
             let (server, ready) = start(&dir, "server.log").await;
             let client = reqwest::Client::new();
             let r: serde_json::Value = client
@@ -338,34 +424,56 @@ fn main() {
                 .await
                 .expect("session");
             let token = r["token"].as_str().expect("token").to_string();
+            let to = Target { base: &server.base, token: &token, db: db.clone(), rate, conns };
             let (world, _) = world();
             let count = (seconds * rate) as u64;
             let mut rng = Rng(99);
-            let warm: Vec<Span> = (0..200).map(|i| world.event(20 * n + i, &mut rng, T0, THREE_YEARS)).collect();
-            load(&server.base, &token, "/api/v1/events/check", "warm", warm, rate, conns).await;
-            let spans: Vec<Span> = (0..count).map(|i| world.event(30 * n + i, &mut rng, T0, THREE_YEARS)).collect();
-            let check = load(&server.base, &token, "/api/v1/events/check", "check", spans, rate, conns).await;
-            let spans: Vec<Span> = (0..count).map(|i| world.event(40 * n + i, &mut rng, T0, THREE_YEARS)).collect();
-            let register = load(&server.base, &token, "/api/v1/events", "register", spans, rate, conns).await;
+            let mut spans = |seed: u64, count: u64| -> Vec<Span> {
+                (0..count).map(|i| world.event(seed * n + i, &mut rng, T0, THREE_YEARS)).collect()
+            };
+            load(&to, "/api/v1/events/check", "warm", spans(20, 200)).await;
+            let check = load(&to, "/api/v1/events/check", "check", spans(30, count)).await;
+            // The same check load again, with the server on CPU 0 and this
+            // load generator on CPU 1, as if it ran on another machine: the
+            // server has half the cores, but none of the client's work.
+            let all = format!("0-{}", cpus.saturating_sub(1));
+            let apart_spans = spans(50, count);
+            let apart = if cpus >= 2 && pin(server.child.id(), "0") && pin(std::process::id(), "1") {
+                let l = load(&to, "/api/v1/events/check", "apart", apart_spans).await;
+                pin(server.child.id(), &all);
+                pin(std::process::id(), &all);
+                Some(l)
+            } else {
+                None
+            };
+            let register = load(&to, "/api/v1/events", "register", spans(40, count)).await;
+            // Once more, after reading the database file through: what a
+            // check costs when the rows it reads are in memory, beside what
+            // it costs when some come from the disk.
+            let cached_spans = spans(60, count);
+            let cached = match tokio::task::block_in_place(|| read_through(&db)) {
+                Ok(()) => Some(load(&to, "/api/v1/events/check", "cached", cached_spans).await),
+                Err(e) => {
+                    eprintln!("could not read the database through: {e}");
+                    None
+                }
+            };
             let peak = server.peak_rss_mb();
             let shutdown = server.terminate();
             // A restart from the snapshot the clean shutdown wrote.
             let (again, restart) = start(&dir, "server-restart.log").await;
             let restart_peak = again.peak_rss_mb();
             drop(again);
-            (ready, check, register, peak, shutdown, restart, restart_peak)
+            (ready, (check, apart, register, cached), peak, shutdown, restart, restart_peak)
         });
+        let (mut check, apart, mut register, cached) = phases;
         let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-        let mut check = check;
-        let mut register = register;
         // The same, leaving out each phase's first 5 s (a page cache still
         // cold after the start, at 10M): printed beside the whole, never instead.
         let steady = |l: &Load| -> Vec<Duration> {
             l.times.iter().zip(&l.sent_at).filter(|(_, at)| **at >= Duration::from_secs(5)).map(|(t, _)| *t).collect()
         };
         let (mut cs, mut rs) = (steady(&check), steady(&register));
-        let (c50, c99) = (pct(&mut check.times, 0.5), pct(&mut check.times, 0.99));
-        let (r50, r99) = (pct(&mut register.times, 0.5), pct(&mut register.times, 0.99));
         println!(
             "== {n} stored events ({agencies} agencies), {rate} requests/s from {conns} connections, {seconds} s each =="
         );
@@ -381,39 +489,19 @@ fn main() {
             ready.as_secs_f64(),
             ms("server.log")
         );
-        println!(
-            "POST /api/v1/events/check: n={} errors={} conflicts={}  median {:.3} ms  p99 {:.3} ms  (sent late, p99: {:.3} ms)",
-            check.times.len(),
-            check.errors,
-            check.conflicts,
-            us(c50) / 1e3,
-            us(c99) / 1e3,
-            us(pct(&mut check.late, 0.99)) / 1e3
-        );
-        println!(
-            "POST /api/v1/events (durable): n={} errors={} conflicts={}  median {:.3} ms  p99 {:.3} ms  (sent late, p99: {:.3} ms)",
-            register.times.len(),
-            register.errors,
-            register.conflicts,
-            us(r50) / 1e3,
-            us(r99) / 1e3,
-            us(pct(&mut register.late, 0.99)) / 1e3
-        );
-        // Where the time goes: the server's own part of each request, beside
-        // the client's (the rest is the network stack, scheduling on the
-        // shared cores, and the client itself).
-        let (mut sc, mut sr) = (server_times(&log, "check"), server_times(&log, "register"));
-        let (sc50, sc99) = (pct(&mut sc, 0.5), pct(&mut sc, 0.99));
-        let (sr50, sr99) = (pct(&mut sr, 0.5), pct(&mut sr, 0.99));
-        println!(
-            "  inside the server: check n={} median {:.3} ms p99 {:.3} ms; durable n={} median {:.3} ms p99 {:.3} ms",
-            sc.len(),
-            us(sc50) / 1e3,
-            us(sc99) / 1e3,
-            sr.len(),
-            us(sr50) / 1e3,
-            us(sr99) / 1e3
-        );
+        let check_json = report("POST /api/v1/events/check", &mut check, &log, "check");
+        let apart_json = match apart {
+            Some(mut a) => report("  the same, the server on CPU 0 and this client on CPU 1", &mut a, &log, "apart"),
+            None => {
+                println!("  (not run with the client on a core of its own: fewer than 2 CPUs, or no taskset)");
+                serde_json::Value::Null
+            }
+        };
+        let cached_json = match cached {
+            Some(mut c) => report("  the same, after reading the database file through", &mut c, &log, "cached"),
+            None => serde_json::Value::Null,
+        };
+        let register_json = report("POST /api/v1/events (durable)", &mut register, &log, "register");
         println!(
             "  after each phase's first 5 s: check n={} p99 {:.3} ms; durable n={} p99 {:.3} ms",
             cs.len(),
@@ -433,10 +521,7 @@ fn main() {
         }
         let results = serde_json::json!({
             "events": n, "engine_hits": hits, "engine_p50_us": us(e50), "engine_p99_us": us(e99),
-            "http_check_p50_ms": us(c50) / 1e3, "http_check_p99_ms": us(c99) / 1e3,
-            "register_p50_ms": us(r50) / 1e3, "register_p99_ms": us(r99) / 1e3,
-            "server_check_p50_ms": us(sc50) / 1e3, "server_check_p99_ms": us(sc99) / 1e3,
-            "server_register_p50_ms": us(sr50) / 1e3, "server_register_p99_ms": us(sr99) / 1e3,
+            "check": check_json, "check_apart": apart_json, "check_cached": cached_json, "register": register_json,
             "start_s": ready.as_secs_f64(), "peak_mb": peak, "restart_s": restart.as_secs_f64(),
             "restart_peak_mb": restart_peak,
         });
