@@ -266,6 +266,8 @@ fn body(s: &Span) -> serde_json::Value {
 struct Load {
     /// How much of the database file the page cache held as the phase began.
     resident: Option<(u64, u64)>,
+    /// The server's reads and writes over the phase (see [`Io`]).
+    io: Option<Io>,
     times: Vec<Duration>,
     /// Of each answered request, when it was sent after the phase began.
     sent_at: Vec<Duration>,
@@ -280,8 +282,38 @@ struct Target<'a> {
     token: &'a str,
     /// The server's database file, whose share in the page cache each phase reports.
     db: PathBuf,
+    /// The server's process, whose I/O each phase reports.
+    pid: u32,
     rate: f64,
     conns: usize,
+}
+
+/// A process's I/O so far, from `/proc/PID/io`: read and write system
+/// calls, and the bytes that had to come from the storage device (a read
+/// the page cache answers is not counted there).
+#[derive(Clone, Copy, Default)]
+struct Io {
+    reads: u64,
+    writes: u64,
+    disk_read_bytes: u64,
+}
+
+impl Io {
+    fn of(pid: u32) -> Option<Io> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+        let field = |name: &str| {
+            text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(": ")?.trim().parse::<u64>().ok())
+        };
+        Some(Io { reads: field("syscr")?, writes: field("syscw")?, disk_read_bytes: field("read_bytes")? })
+    }
+
+    fn since(self, before: Io) -> Io {
+        Io {
+            reads: self.reads.saturating_sub(before.reads),
+            writes: self.writes.saturating_sub(before.writes),
+            disk_read_bytes: self.disk_read_bytes.saturating_sub(before.disk_read_bytes),
+        }
+    }
 }
 
 /// How much of `file` the page cache holds and its size, in bytes
@@ -315,8 +347,17 @@ fn report(label: &str, l: &mut Load, log: &str, phase: &str) -> serde_json::Valu
     let cached = l.resident.map_or("?".to_string(), |(r, size)| {
         format!("{:.1} of {:.1} GiB", r as f64 / (1u64 << 30) as f64, size as f64 / (1u64 << 30) as f64)
     });
+    let sent = (l.times.len() + l.errors).max(1) as f64;
+    let io = l.io.map_or("?".to_string(), |io| {
+        format!(
+            "{:.1} read and {:.1} write calls, {:.1} KiB read from the disk",
+            io.reads as f64 / sent,
+            io.writes as f64 / sent,
+            io.disk_read_bytes as f64 / 1024.0 / sent
+        )
+    });
     println!(
-        "{label}: n={} errors={} conflicts={}  median {:.3} ms  p99 {:.3} ms  (sent late, p99: {:.3} ms)\n    inside the server: median {:.3} ms  p99 {:.3} ms;  database in the page cache as it began: {cached}",
+        "{label}: n={} errors={} conflicts={}  median {:.3} ms  p99 {:.3} ms  (sent late, p99: {:.3} ms)\n    inside the server: median {:.3} ms  p99 {:.3} ms;  database in the page cache as it began: {cached}\n    the server per request: {io}",
         l.times.len(),
         l.errors,
         l.conflicts,
@@ -330,6 +371,8 @@ fn report(label: &str, l: &mut Load, log: &str, phase: &str) -> serde_json::Valu
         "n": l.times.len(), "errors": l.errors, "p50_ms": us(c50) / 1e3, "p99_ms": us(c99) / 1e3,
         "server_p50_ms": us(s50) / 1e3, "server_p99_ms": us(s99) / 1e3,
         "resident_bytes": l.resident.map(|r| r.0), "db_bytes": l.resident.map(|r| r.1),
+        "read_calls": l.io.map(|io| io.reads), "write_calls": l.io.map(|io| io.writes),
+        "disk_read_bytes": l.io.map(|io| io.disk_read_bytes),
     })
 }
 
@@ -339,6 +382,7 @@ fn report(label: &str, l: &mut Load, log: &str, phase: &str) -> serde_json::Valu
 async fn load(to: &Target<'_>, path: &str, phase: &str, spans: Vec<Span>) -> Load {
     let (base, token, rate, conns) = (to.base, to.token, to.rate, to.conns);
     let resident = self::resident(&to.db);
+    let io_before = Io::of(to.pid);
     let start = tokio::time::Instant::now() + Duration::from_millis(100);
     let spans = std::sync::Arc::new(spans);
     let mut tasks = Vec::new();
@@ -386,6 +430,7 @@ async fn load(to: &Target<'_>, path: &str, phase: &str, spans: Vec<Span>) -> Loa
         all.errors += l.errors;
         all.conflicts += l.conflicts;
     }
+    all.io = Io::of(to.pid).zip(io_before).map(|(after, before)| after.since(before));
     all
 }
 
@@ -424,7 +469,7 @@ fn main() {
                 .await
                 .expect("session");
             let token = r["token"].as_str().expect("token").to_string();
-            let to = Target { base: &server.base, token: &token, db: db.clone(), rate, conns };
+            let to = Target { base: &server.base, token: &token, db: db.clone(), pid: server.child.id(), rate, conns };
             let (world, _) = world();
             let count = (seconds * rate) as u64;
             let mut rng = Rng(99);
