@@ -389,7 +389,8 @@ pub trait StoreTx: Send {
     async fn alerts_for(&mut self, agency: AgencyId, after: u64, limit: u32) -> Result<Vec<Alert>, StoreError>;
     /// Marks an alert acknowledged; whether it was open.
     async fn ack_alert(&mut self, seq: u64, by: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
-    /// Alerts not acknowledged nor escalated whose deadline is before `now`.
+    /// Alerts not acknowledged nor escalated whose deadline is before `now`,
+    /// the most overdue first.
     async fn alerts_due(&mut self, now: jiff::Timestamp, limit: u32) -> Result<Vec<Alert>, StoreError>;
     /// Marks an alert escalated.
     async fn mark_escalated(&mut self, seq: u64, at: jiff::Timestamp) -> Result<(), StoreError>;

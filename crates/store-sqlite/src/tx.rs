@@ -1549,9 +1549,13 @@ impl StoreTx for SqliteTx {
     }
 
     async fn alerts_due(&mut self, now: Timestamp, limit: u32) -> R<Vec<Alert>> {
+        // Most overdue first, in the order of the partial index `alerts_due`
+        // (deadline, then seq): the first rows answer, where ordering by seq
+        // alone sorted every due alert for each batch of a backlog.
         let rows = sqlx::query(
             "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
-             FROM alerts WHERE acknowledged_at IS NULL AND escalated_at IS NULL AND deadline < ? ORDER BY seq LIMIT ?",
+             FROM alerts WHERE acknowledged_at IS NULL AND escalated_at IS NULL AND deadline < ? \
+             ORDER BY deadline, seq LIMIT ?",
         )
         .bind(ts(now))
         .bind(i64::from(limit))

@@ -813,7 +813,8 @@ impl App {
     /// Escalates every alert past its deadline and not acknowledged: to the
     /// agency's coordinators, and 10 minutes later to the commanders of the
     /// operation's lead agencies. Run every few seconds by the server; returns
-    /// how many escalations were made.
+    /// how many escalations were made. The server uses
+    /// [`App::escalate_some`] instead, pausing between batches.
     pub async fn escalate_due(&self) -> Result<usize> {
         let now = self.clock.now();
         let mut n = 0;
@@ -824,6 +825,13 @@ impl App {
                 return Ok(n);
             }
         }
+    }
+
+    /// One batch of [`App::escalate_due`], as of now: gives the escalations
+    /// made and whether more may be due. A caller working off a backlog
+    /// pauses between batches, so registrations find the write lock free.
+    pub async fn escalate_some(&self) -> Result<(usize, bool)> {
+        self.escalate_batch(self.clock.now()).await
     }
 
     /// One short transaction of [`App::escalate_due`]: a few alerts at a

@@ -8,6 +8,12 @@ use tokio::net::TcpListener;
 use super::{BadInput, open, print_demo_sign_ins};
 use crate::config::Config;
 
+/// The pause between two batches of escalations, in which a registration
+/// waiting for the write lock gets it. Escalation deadlines are minutes, so a
+/// backlog may take seconds: in the deconfliction benchmark at 10 million
+/// events, 1,434 overdue escalations took 8.9 s beside 200 checks a second.
+const ESCALATION_PAUSE: std::time::Duration = std::time::Duration::from_millis(4);
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -102,20 +108,37 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             sign_in_burst: cfg.sign_in_burst,
         },
     );
-    // Escalates unacknowledged conflict alerts; a failure is logged and retried next round.
+    // Escalates unacknowledged conflict alerts, a batch at a time with a pause
+    // between: a backlog (a night registered after the fact, alerts all past
+    // their deadlines) must not hold the write lock against registrations for
+    // seconds. A failure is logged and retried next round.
     let scheduler = {
         let (app, wake) = (state.app.clone(), state.alerts_changed.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
             loop {
                 tick.tick().await;
-                match app.escalate_due().await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(escalations = n, "unacknowledged alerts escalated");
-                        wake.notify_waiters();
+                let mut n = 0;
+                loop {
+                    match app.escalate_some().await {
+                        Ok((made, more)) => {
+                            n += made;
+                            if made > 0 {
+                                wake.notify_waiters();
+                            }
+                            if !more {
+                                break;
+                            }
+                            tokio::time::sleep(ESCALATION_PAUSE).await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "escalating alerts failed; will retry");
+                            break;
+                        }
                     }
-                    Err(e) => tracing::warn!(error = %e, "escalating alerts failed; will retry"),
+                }
+                if n > 0 {
+                    tracing::info!(escalations = n, "unacknowledged alerts escalated");
                 }
             }
         })
