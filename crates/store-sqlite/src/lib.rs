@@ -38,10 +38,11 @@ pub struct SqliteStore {
     path: PathBuf,
     /// When this process last committed a write (for the checkpointer).
     last_commit: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
-    /// Writers of this process queue here before taking SQLite's lock: a
-    /// writer that finds the lock held would otherwise sleep in SQLite's busy
-    /// handler for 1, 2, 5, 10 ms and more, long after the lock was free.
-    /// Other processes still meet at the database's own lock.
+    /// Writers of this process queue here, in order and for as long as it
+    /// takes, for the [`writer`](Self::writer) connection (the pool's own
+    /// wait gives up after 30 s). Holding it also marks a write transaction,
+    /// whose commit the checkpointer is told of. Other processes meet at the
+    /// database's own lock.
     writers: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Connections for statements that stand alone, apart from the pool.
     readers: std::sync::Arc<readers::Readers>,

@@ -15,12 +15,15 @@
 //! in `target/bench-data/events-N/` (or under `TASKFORCE_BENCH_DIR`).
 //!
 //! Latency is measured from the moment each request is sent until its whole
-//! answer is read. The check load runs twice: with server and client
-//! free to use both cores, then with the server on CPU 0 and the client on
-//! CPU 1 (`taskset`), printed side by side. Requests are sent on a fixed schedule (open loop), so a
-//! server that falls behind makes later requests start late: how late (the
-//! p99 of send time minus due time) is printed beside, and would show a
-//! queue the latencies alone hide. Tokio's timer wakes up to about 1 ms after
+//! answer is read. The check load runs three times, printed side by side:
+//! with server and client free to use both cores; with the server on CPU 0
+//! and the client on CPU 1 (`taskset`); and after the database file was read
+//! into the page cache. Each phase also gives the share of the file the page
+//! cache held as it began and the server's I/O per request. Measuring starts
+//! once the server's start-up work is done. Requests are sent on a fixed
+//! schedule (open loop), so a server that falls behind makes later requests
+//! start late: how late (the p99 of send time minus due time) is printed
+//! beside, and would show a queue the latencies alone hide. Tokio's timer wakes up to about 1 ms after
 //! a due time, which is why lateness is not simply added in.
 
 #[path = "../../core/benches/support/usgen.rs"]

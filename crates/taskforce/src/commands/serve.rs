@@ -14,6 +14,32 @@ use crate::config::Config;
 /// events, 1,434 overdue escalations took 8.9 s beside 200 checks a second.
 const ESCALATION_PAUSE: std::time::Duration = std::time::Duration::from_millis(4);
 
+/// Escalates every alert that is due, a batch at a time with a pause between:
+/// a backlog (a night registered after the fact, alerts all past their
+/// deadlines) must not hold the write lock against registrations for seconds.
+/// Wakes alert listeners after each batch; gives the escalations made. A
+/// failure is logged and left for the next round.
+async fn escalate_backlog(app: &taskforce_core::service::App, wake: &tokio::sync::Notify) -> usize {
+    let mut n = 0;
+    loop {
+        let (made, more) = match app.escalate_some().await {
+            Ok(step) => step,
+            Err(e) => {
+                tracing::warn!(error = %e, "escalating alerts failed; will retry");
+                return n;
+            }
+        };
+        n += made;
+        if made > 0 {
+            wake.notify_waiters();
+        }
+        if !more {
+            return n;
+        }
+        tokio::time::sleep(ESCALATION_PAUSE).await;
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -108,35 +134,14 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             sign_in_burst: cfg.sign_in_burst,
         },
     );
-    // Escalates unacknowledged conflict alerts, a batch at a time with a pause
-    // between: a backlog (a night registered after the fact, alerts all past
-    // their deadlines) must not hold the write lock against registrations for
-    // seconds. A failure is logged and retried next round.
+    // Escalates unacknowledged conflict alerts every 15 s (see [`escalate_backlog`]).
     let scheduler = {
         let (app, wake) = (state.app.clone(), state.alerts_changed.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
             loop {
                 tick.tick().await;
-                let mut n = 0;
-                loop {
-                    match app.escalate_some().await {
-                        Ok((made, more)) => {
-                            n += made;
-                            if made > 0 {
-                                wake.notify_waiters();
-                            }
-                            if !more {
-                                break;
-                            }
-                            tokio::time::sleep(ESCALATION_PAUSE).await;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "escalating alerts failed; will retry");
-                            break;
-                        }
-                    }
-                }
+                let n = escalate_backlog(&app, &wake).await;
                 if n > 0 {
                     tracing::info!(escalations = n, "unacknowledged alerts escalated");
                 }
