@@ -101,6 +101,7 @@ impl Error {
             Error::Conflict { code, .. } => code,
             Error::Unprocessable { code, .. } => code,
             Error::Store(StoreError::Busy) => "store.busy",
+            Error::Store(StoreError::Full) => "storage.full",
             Error::Store(_) => "internal",
             Error::Internal(_) => "internal",
         }

@@ -41,6 +41,9 @@ pub struct Settings {
     /// and NIST SP 800-63B advise; when set, an older password signs in to a
     /// session that may only change it.
     pub password_max_age: Option<jiff::SignedDuration>,
+    /// The most conflicting pairs a plan check answers with (the API and
+    /// the plan page); the total is always counted.
+    pub plan_max_pairs: usize,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             demo: false,
             step_up_window: jiff::SignedDuration::from_mins(5),
             password_max_age: None,
+            plan_max_pairs: 10_000,
         }
     }
 }
@@ -79,6 +83,9 @@ pub struct App {
     /// agency, so an entry never goes stale; whatever comes to rename one
     /// must clear it.
     agency_names: Arc<std::sync::Mutex<std::collections::HashMap<crate::ids::AgencyId, String>>>,
+    /// Set when a write was refused for space; readiness then proves a write
+    /// can commit again before it says ready, and clears it.
+    storage_full: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for App {
@@ -105,6 +112,7 @@ impl App {
             keys: Arc::new(crate::keys::NoKeys),
             events_index: Arc::default(),
             agency_names: Arc::default(),
+            storage_full: Arc::default(),
         }
     }
 
@@ -199,9 +207,22 @@ impl App {
         Ok(())
     }
 
-    /// Whether the database answers.
+    /// Whether the database answers and, after a write was refused for
+    /// space, whether one can commit again (`Error::Store(StoreError::Full)`
+    /// while not).
     pub async fn ready(&self) -> Result<(), Error> {
-        Ok(self.store.ping().await?)
+        use std::sync::atomic::Ordering;
+        self.store.ping().await?;
+        if self.storage_full.load(Ordering::Acquire) {
+            self.store.probe_write().await?;
+            self.storage_full.store(false, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// Notes that a write was refused for space (see [`App::ready`]).
+    pub fn note_storage_full(&self) {
+        self.storage_full.store(true, std::sync::atomic::Ordering::Release);
     }
 }
 

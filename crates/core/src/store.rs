@@ -49,6 +49,11 @@ pub enum StoreError {
     /// The database stayed locked past the busy timeout.
     #[error("database busy")]
     Busy,
+    /// The write was refused for want of space (the disk, or a size limit
+    /// of the database, is full); nothing of it was kept, and the store
+    /// takes writes again once there is space.
+    #[error("storage full")]
+    Full,
     /// Anything else (I/O, corruption, a bug); never the client's fault.
     #[error("{0}")]
     Other(String),
@@ -94,6 +99,10 @@ pub trait Store: Send + Sync {
     async fn begin(&self, mode: TxMode) -> Result<Box<dyn StoreTx>, StoreError>;
     /// Checks that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Checks that a write can commit now, by committing one of the store's
+    /// own that no domain table sees (for readiness while writes were being
+    /// refused for space).
+    async fn probe_write(&self) -> Result<(), StoreError>;
 }
 
 /// One transaction. Dropping it without `commit` rolls it back.

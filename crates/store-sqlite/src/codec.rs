@@ -31,6 +31,10 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             if code & 0xff == 5 {
                 return StoreError::Busy;
             }
+            // SQLITE_FULL: the disk, or `max_page_count`, is full.
+            if code & 0xff == 13 {
+                return StoreError::Full;
+            }
             if db.is_unique_violation() {
                 let m = db.message();
                 let key = [

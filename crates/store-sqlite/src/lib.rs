@@ -127,6 +127,20 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
+            // A commit that failed (a full disk) may have been rolled back by
+            // SQLite itself; sqlx's ROLLBACK on drop then fails and leaves
+            // the connection counting a transaction that is gone, so every
+            // later BEGIN fails. Such a connection is closed on its way back
+            // (the next write opens a fresh one); a sound one is kept.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    use sqlx_core::transaction::TransactionManager;
+                    // The ping runs after any rollback queued on the connection.
+                    conn.ping().await?;
+                    Ok(<sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(conn) == 0)
+                })
+            })
             // Kept open: its cache is the point.
             .idle_timeout(None)
             .max_lifetime(None)
@@ -342,6 +356,19 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
         Ok(())
     }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        let _turn = self.writers.clone().lock_owned().await;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO store_health (id, probes) VALUES (1, 1) \
+             ON CONFLICT (id) DO UPDATE SET probes = probes + 1",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
 }
 
 /// The counters [`SqliteStore::bench_fill_results`] implies for each pair, in
@@ -375,6 +402,43 @@ pub fn bench_counters(pairs: usize, count: u64) -> Vec<taskforce_core::figures::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Appends one audit record in a write transaction of its own.
+    async fn append(store: &SqliteStore, i: usize) -> Result<(), StoreError> {
+        use taskforce_core::audit::{AuditEvent, AuditRecord};
+        let mut tx = store.begin(TxMode::Write).await?;
+        let head = tx.audit_head().await?;
+        let actor = taskforce_core::actor::Actor::local_admin();
+        let event = AuditEvent::success(format!("test.fill.{i}.{}", "x".repeat(2000)), "test", None);
+        tx.insert_audit(&AuditRecord::next(head, jiff::Timestamp::now(), &actor, event)).await?;
+        tx.commit().await
+    }
+
+    #[tokio::test]
+    async fn a_write_refused_for_space_is_storage_full_and_the_next_write_works_once_there_is_room() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open(&dir.path().join("f.db")).await.expect("open");
+        // The database may grow by a few pages only (on the one writer connection).
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(&store.writer).await.expect("pages");
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {}", pages + 4)))
+            .execute(&store.writer)
+            .await
+            .expect("limit");
+        let mut refused = None;
+        for i in 0..200 {
+            if let Err(e) = append(&store, i).await {
+                refused = Some(e);
+                break;
+            }
+        }
+        assert!(matches!(refused, Some(StoreError::Full)), "refused with {refused:?}");
+        // Room again: the very next write commits, on the same store.
+        sqlx::query("PRAGMA max_page_count = 1073741823").execute(&store.writer).await.expect("lift");
+        append(&store, 1001).await.expect("a write once there is room");
+        store.probe_write().await.expect("probe");
+        append(&store, 1002).await.expect("and the next");
+        store.close().await;
+    }
 
     #[tokio::test]
     async fn every_write_takes_the_one_writer_connection_and_its_large_cache() {

@@ -91,6 +91,7 @@ impl Readers {
 pub(crate) fn here_err(e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => StoreError::Busy,
+        Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full,
         _ => StoreError::Other(e.to_string()),
     }
 }

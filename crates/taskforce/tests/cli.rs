@@ -957,6 +957,31 @@ fn events_check_lists_each_conflict_once_and_reports_every_bad_row() {
     assert!(out.stdout.is_empty(), "no partial answer");
 }
 
+#[test]
+fn events_check_streams_every_pair_of_a_crowded_plan_once_with_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.csv");
+    // 400 rows of 400 agencies at one spot and time: 79,800 pairs.
+    let mut csv = String::from("id,agency,unit,kind,lat,lon,radius_m,start,end\n");
+    for i in 0..400 {
+        csv.push_str(&format!(
+            "r{i:03},agency {i},,search_warrant,41.3,-95.9,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n"
+        ));
+    }
+    std::fs::write(&plan, csv).unwrap();
+    let out = run(&["events", "check", plan.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 79_800);
+    let pairs = v["conflicts"].as_array().unwrap();
+    let unique: std::collections::HashSet<(&str, &str)> =
+        pairs.iter().map(|p| (p["a"].as_str().unwrap(), p["b"].as_str().unwrap())).collect();
+    assert_eq!((pairs.len(), unique.len()), (79_800, 79_800), "every pair, each once");
+    assert!(unique.iter().all(|(a, b)| a < b), "a before b");
+    let table = text(&run(&["events", "check", plan.to_str().unwrap()]).stdout);
+    assert_eq!(table.lines().count(), 79_801, "a header and every pair");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_check_with_a_database_names_registered_events_by_their_number() {
     let dir = tempfile::tempdir().unwrap();

@@ -141,15 +141,21 @@ pub fn router(state: AppState) -> Router {
     let tls = state.config.tls;
     let behind_proxy = state.config.behind_proxy;
     let changes = state.changes.clone();
+    let app = state.app.clone();
     let router = Router::new()
         .merge(table)
         .fallback(problem::not_found_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
             let changes = changes.clone();
+            let app = app.clone();
             async move {
                 let write = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
                 let res = next.run(req).await;
+                // Readiness says "storage.full" until a write commits again.
+                if res.status() == axum::http::StatusCode::INSUFFICIENT_STORAGE {
+                    app.note_storage_full();
+                }
                 // Any successful write may change what a live page shows.
                 if write && (res.status().is_success() || res.status().is_redirection()) {
                     changes.send_modify(|n| *n = n.wrapping_add(1));

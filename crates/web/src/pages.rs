@@ -150,6 +150,12 @@ async fn page_error(st: &AppState, actor: &Actor, e: Error) -> Response {
             "There is nothing here that you may see. Check the address, or go back to your operations.".to_string(),
         ),
         StatusCode::FORBIDDEN => ("Not allowed", "Your role does not allow this page.".to_string()),
+        StatusCode::INSUFFICIENT_STORAGE => (
+            "Not saved",
+            "The server's storage is full, so nothing was saved. Call your administrator; \
+             try again once space has been freed."
+                .to_string(),
+        ),
         StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
             ("Cannot do that", api.detail().to_string())
         }

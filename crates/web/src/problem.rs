@@ -135,6 +135,11 @@ impl From<Error> for ApiError {
             Error::Store(StoreError::Busy) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code, "the database is busy; try again")
             }
+            Error::Store(StoreError::Full) => Self::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                code,
+                "the server's storage is full: nothing was saved; try again once space is freed",
+            ),
             Error::Store(inner) => {
                 tracing::error!(error = %inner, "storage error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")

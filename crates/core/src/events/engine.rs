@@ -499,6 +499,14 @@ impl Index {
     /// Every conflicting pair among the indexed spans.
     pub fn all_pairs(&self) -> Vec<Pair> {
         let mut out = Vec::new();
+        self.each_pair(|a, b, o| out.push(Pair { a: a.to_string(), b: b.to_string(), overlap: o }));
+        sort(out)
+    }
+
+    /// Visits every conflicting pair once (`a` before `b` in string order),
+    /// in the order the spans were indexed, holding no more than one span's
+    /// conflicts at a time: memory grows with the spans, never the pairs.
+    pub fn each_pair(&self, mut f: impl FnMut(&str, &str, Overlap)) {
         for (i, s) in self.slots.iter().enumerate() {
             let same = |t: &Slot| t.agency == s.agency && t.unit == s.unit;
             for (j, o) in self.query_slot(s, same) {
@@ -506,11 +514,10 @@ impl Index {
                 if j as usize > i {
                     let (x, y) = (self.ids.get(i), self.ids.get(j as usize));
                     let (a, b) = if x <= y { (x, y) } else { (y, x) };
-                    out.push(Pair { a: a.to_string(), b: b.to_string(), overlap: o });
+                    f(a, b, o);
                 }
             }
         }
-        sort(out)
     }
 }
 

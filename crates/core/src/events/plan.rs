@@ -164,19 +164,124 @@ fn non_empty(field: &str, s: &str, max: usize) -> Result<String, FieldError> {
 /// The answer as JSON: `{"conflicts": [{"a", "b", "distance_m", "overlap_start", "overlap_end"}]}`,
 /// distances to the decimetre, times in UTC.
 pub fn to_json(pairs: &[Pair]) -> Value {
-    let items: Vec<Value> = pairs
-        .iter()
-        .map(|p| {
-            json!({
-                "a": p.a,
-                "b": p.b,
-                "distance_m": (p.overlap.distance_m * 10.0).round() / 10.0,
-                "overlap_start": p.overlap.start.to_string(),
-                "overlap_end": p.overlap.end.to_string(),
-            })
+    json!({ "conflicts": pairs.iter().map(pair_json).collect::<Vec<_>>() })
+}
+
+/// One pair as JSON.
+pub fn pair_json(p: &Pair) -> Value {
+    json!({
+        "a": p.a,
+        "b": p.b,
+        "distance_m": (p.overlap.distance_m * 10.0).round() / 10.0,
+        "overlap_start": p.overlap.start.to_string(),
+        "overlap_end": p.overlap.end.to_string(),
+    })
+}
+
+/// A plan check's answer, bounded: the first pairs in `(a, b)` order up to
+/// a limit, how many pairs there are in all, and each plan row's count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanCheck {
+    /// At most the limit's pairs, in `(a, b)` order.
+    pub conflicts: Vec<Pair>,
+    /// Every pair, counted.
+    pub total: u64,
+    /// Whether `conflicts` holds fewer than `total`.
+    pub truncated: bool,
+    /// Each plan row's id and how many pairs it is in, in the plan's order.
+    pub per_event: Vec<(String, u64)>,
+}
+
+impl PlanCheck {
+    /// As JSON: `conflicts`, `total`, `truncated`, and `events` (`id`, `conflicts`).
+    pub fn to_json(&self) -> Value {
+        let events: Vec<Value> = self.per_event.iter().map(|(id, n)| json!({"id": id, "conflicts": n})).collect();
+        json!({
+            "conflicts": self.conflicts.iter().map(pair_json).collect::<Vec<_>>(),
+            "total": self.total,
+            "truncated": self.truncated,
+            "events": events,
         })
-        .collect();
-    json!({ "conflicts": items })
+    }
+}
+
+/// A pair ordered by its ids, for the bounded heap.
+#[derive(Debug)]
+struct ByIds(Pair);
+
+impl PartialEq for ByIds {
+    fn eq(&self, o: &Self) -> bool {
+        (&self.0.a, &self.0.b) == (&o.0.a, &o.0.b)
+    }
+}
+impl Eq for ByIds {}
+impl PartialOrd for ByIds {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for ByIds {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (&self.0.a, &self.0.b).cmp(&(&o.0.a, &o.0.b))
+    }
+}
+
+/// Counts every pair it is shown and keeps the first `limit` in `(a, b)`
+/// order: memory grows with the plan's rows and `limit`, never with the pairs.
+#[derive(Debug)]
+pub struct Collector {
+    limit: usize,
+    kept: std::collections::BinaryHeap<ByIds>,
+    total: u64,
+    order: Vec<String>,
+    counts: std::collections::HashMap<String, u64>,
+}
+
+impl Collector {
+    /// A collector for a plan of rows `ids` (in order) keeping `limit` pairs.
+    pub fn new(ids: Vec<String>, limit: usize) -> Self {
+        let counts = ids.iter().map(|i| (i.clone(), 0)).collect();
+        Self { limit, kept: std::collections::BinaryHeap::new(), total: 0, order: ids, counts }
+    }
+
+    /// Whether `id` is one of the plan's rows.
+    pub fn is_plan_row(&self, id: &str) -> bool {
+        self.counts.contains_key(id)
+    }
+
+    /// Takes one pair.
+    pub fn push(&mut self, a: &str, b: &str, overlap: super::engine::Overlap) {
+        self.total += 1;
+        for id in [a, b] {
+            if let Some(n) = self.counts.get_mut(id) {
+                *n += 1;
+            }
+        }
+        if self.limit == 0 {
+            return;
+        }
+        if self.kept.len() == self.limit {
+            // Only a pair before the last kept one gets in (no allocation otherwise).
+            if self.kept.peek().is_some_and(|m| (a, b) >= (m.0.a.as_str(), m.0.b.as_str())) {
+                return;
+            }
+            self.kept.pop();
+        }
+        self.kept.push(ByIds(Pair { a: a.to_string(), b: b.to_string(), overlap }));
+    }
+
+    /// The answer.
+    pub fn finish(self) -> PlanCheck {
+        let conflicts: Vec<Pair> = self.kept.into_sorted_vec().into_iter().map(|p| p.0).collect();
+        let truncated = (conflicts.len() as u64) < self.total;
+        let per_event = self
+            .order
+            .into_iter()
+            .map(|id| (self.counts.get(&id).copied().unwrap_or(0), id))
+            .map(|(n, id)| (id, n))
+            .collect();
+        PlanCheck { conflicts, total: self.total, truncated, per_event }
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +289,38 @@ mod tests {
     use super::*;
 
     const HEAD: &str = "id,agency,unit,kind,lat,lon,radius_m,start,end\n";
+
+    #[test]
+    fn a_plan_check_keeps_the_first_pairs_counts_them_all_and_each_rows_share() {
+        // Five rows at one spot and time, of five agencies: ten pairs.
+        let rows: String = (0..5)
+            .map(|i| {
+                format!("e{i},Agency {i},,search_warrant,41.5868,-93.6250,,2021-08-26T20:00:00-05:00,2021-08-26T21:00:00-05:00\n")
+            })
+            .collect();
+        let spans = parse_plan(format!("{HEAD}{rows}").as_bytes(), None).unwrap();
+        let ids: Vec<String> = spans.iter().map(|s| s.id.clone()).collect();
+        let all = super::super::engine::check_all(spans.clone());
+        assert_eq!(all.len(), 10);
+        let idx = super::super::engine::Index::bulk(spans);
+        for limit in [0, 1, 3, 10, 50] {
+            let mut c = Collector::new(ids.clone(), limit);
+            idx.each_pair(|a, b, o| c.push(a, b, o));
+            let got = c.finish();
+            assert_eq!(got.total, 10);
+            assert_eq!(got.conflicts, all[..limit.min(10)].to_vec(), "the first {limit} in (a, b) order");
+            assert_eq!(got.truncated, limit < 10);
+            assert_eq!(got.per_event, ids.iter().map(|i| (i.clone(), 4)).collect::<Vec<_>>());
+        }
+        let j = {
+            let mut c = Collector::new(ids.clone(), 2);
+            idx.each_pair(|a, b, o| c.push(a, b, o));
+            c.finish().to_json()
+        };
+        assert_eq!((j["total"].as_u64(), j["truncated"].as_bool()), (Some(10), Some(true)));
+        assert_eq!(j["conflicts"].as_array().unwrap().len(), 2);
+        assert_eq!(j["events"][0], json!({"id": "e0", "conflicts": 4}));
+    }
 
     #[test]
     fn a_plan_reads_with_defaults_and_overrides() {

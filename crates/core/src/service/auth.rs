@@ -605,9 +605,16 @@ impl App {
             }
         };
         if touch && now.duration_since(session.last_seen_at) >= TOUCH_EVERY {
-            let mut tx = self.write().await?;
-            tx.touch_session(&token_hash, now).await?;
-            tx.commit().await?;
+            // Best effort: a disk too full to note the activity must not
+            // stop the reads an officer needs (the session then ends a
+            // little sooner, never later).
+            let touched = async {
+                let mut tx = self.write().await?;
+                tx.touch_session(&token_hash, now).await?;
+                tx.commit().await?;
+                Ok::<(), Error>(())
+            };
+            let _best_effort = touched.await;
         }
         Ok((user_actor(&user, Origin::default()), session))
     }

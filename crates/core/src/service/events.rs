@@ -23,7 +23,7 @@ use crate::actor::Actor;
 use crate::audit::AuditEvent;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
-use crate::events::engine::{self, Index, Pair, Span};
+use crate::events::engine::{self, Index, Span};
 use crate::events::registry::{
     Alert, Conflict, ConflictOutcome, Event, EventDetails, EventInput, EventStatus, NewEvent, Pointer, ack_deadline,
 };
@@ -907,10 +907,51 @@ impl App {
         Ok(())
     }
 
-    /// Every conflict among `plan` and between it and the registered events
+    /// The conflicts among `plan` and between it and the registered events
     /// (which appear by their deconfliction number, agency short name and
-    /// unit); stores nothing.
-    pub async fn plan_check(&self, actor: &Actor, op_id: Option<OperationId>, plan: Vec<Span>) -> Result<Vec<Pair>> {
+    /// unit), at most [`Settings::plan_max_pairs`](crate::service::Settings)
+    /// of them with the count of all; stores nothing.
+    pub async fn plan_check(
+        &self,
+        actor: &Actor,
+        op_id: Option<OperationId>,
+        plan: Vec<Span>,
+    ) -> Result<crate::events::plan::PlanCheck> {
+        let ids: Vec<String> = plan.iter().map(|s| s.id.clone()).collect();
+        let mut c = crate::events::plan::Collector::new(ids, self.settings.plan_max_pairs);
+        let idx = self.plan_index(actor, op_id, plan).await?;
+        idx.each_pair(|a, b, o| {
+            if c.is_plan_row(a) || c.is_plan_row(b) {
+                c.push(a, b, o);
+            }
+        });
+        Ok(c.finish())
+    }
+
+    /// Like [`App::plan_check`], but hands every pair to `f` as it is found
+    /// (each once, `a` before `b`), in memory that does not grow with the
+    /// pairs; gives how many there were.
+    pub async fn plan_check_each(
+        &self,
+        actor: &Actor,
+        op_id: Option<OperationId>,
+        plan: Vec<Span>,
+        mut f: impl FnMut(&str, &str, crate::events::engine::Overlap),
+    ) -> Result<u64> {
+        let rows: std::collections::HashSet<String> = plan.iter().map(|s| s.id.clone()).collect();
+        let idx = self.plan_index(actor, op_id, plan).await?;
+        let mut n = 0;
+        idx.each_pair(|a, b, o| {
+            if rows.contains(a) || rows.contains(b) {
+                n += 1;
+                f(a, b, o);
+            }
+        });
+        Ok(n)
+    }
+
+    /// The plan and the registered events it may meet, in one index.
+    async fn plan_index(&self, actor: &Actor, op_id: Option<OperationId>, plan: Vec<Span>) -> Result<Index> {
         match op_id {
             Some(id) => {
                 let op = self.read().await?.find_operation(id).await?.ok_or(Error::NotFound { kind: "operation" })?;
@@ -923,7 +964,7 @@ impl App {
         let (Some(from), Some(to)) =
             (plan.iter().map(|s| s.start - s.buffer).min(), plan.iter().map(|s| s.end + s.buffer).max())
         else {
-            return Ok(Vec::new());
+            return Ok(Index::bulk(plan));
         };
         let mut tx = self.read().await?;
         let stored = tx.event_candidates(from, to, -90.0, 90.0).await?;
@@ -934,15 +975,13 @@ impl App {
             }
         }
         drop(tx);
-        let plan_ids: std::collections::HashSet<String> = plan.iter().map(|s| s.id.clone()).collect();
         let stored_spans = stored.iter().map(|e| {
             let mut s = e.span();
             s.id = e.number.clone();
             s.agency = names.get(&e.agency_id).cloned().unwrap_or_default();
             s
         });
-        let idx = Index::bulk(plan.into_iter().chain(stored_spans));
-        Ok(idx.all_pairs().into_iter().filter(|p| plan_ids.contains(&p.a) || plan_ids.contains(&p.b)).collect())
+        Ok(Index::bulk(plan.into_iter().chain(stored_spans)))
     }
 }
 

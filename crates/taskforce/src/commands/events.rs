@@ -2,6 +2,7 @@
 //! plan, storing nothing (DESIGN §9). Conflicts found are still a successful
 //! check (exit 0); a bad file is reported row by row (exit 2).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Subcommand;
@@ -60,29 +61,66 @@ pub async fn run(cfg: &mut Config, cmd: EventsCmd) -> anyhow::Result<()> {
     };
     let n = spans.len();
     let t = std::time::Instant::now();
-    let pairs = match db {
-        None => engine::check_all(spans),
+    // Opened before anything is printed: a database that cannot be opened
+    // leaves no partial answer.
+    let app = match db {
+        None => None,
         Some(path) => {
             cfg.apply_db(Some(path));
-            let (_, app) = super::open(cfg).await?;
-            app.plan_check(&taskforce_core::actor::Actor::local_admin(), None, spans).await?
+            Some(super::open(cfg).await?.1)
         }
     };
-    if format == "json" {
-        println!("{}", serde_json::to_string_pretty(&plan::to_json(&pairs))?);
+    // Every pair is printed as it is found, never gathered: a plan of
+    // thousands of rows at one spot has millions of pairs.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let json = format == "json";
+    let mut failed: Option<std::io::Error> = None;
+    let mut first = true;
+    if json {
+        writeln!(out, "{{\"conflicts\": [")?;
     } else {
-        println!("{:<20} {:<20} {:>12}  {:<20}  {:<20}", "a", "b", "distance_m", "overlap_start", "overlap_end");
-        for p in &pairs {
-            println!(
-                "{:<20} {:<20} {:>12.1}  {:<20}  {:<20}",
-                p.a,
-                p.b,
-                p.overlap.distance_m,
-                p.overlap.start.to_string(),
-                p.overlap.end.to_string()
-            );
-        }
+        writeln!(out, "{:<20} {:<20} {:>12}  {:<20}  {:<20}", "a", "b", "distance_m", "overlap_start", "overlap_end")?;
     }
-    eprintln!("{n} events checked in {:.0} ms: {} conflict(s)", t.elapsed().as_secs_f64() * 1e3, pairs.len());
+    let mut print = |a: &str, b: &str, o: engine::Overlap| {
+        if failed.is_some() {
+            return;
+        }
+        let r = if json {
+            let sep = if first { "  " } else { ", " };
+            first = false;
+            let p = engine::Pair { a: a.to_string(), b: b.to_string(), overlap: o };
+            writeln!(out, "{sep}{}", plan::pair_json(&p))
+        } else {
+            writeln!(
+                out,
+                "{a:<20} {b:<20} {:>12.1}  {:<20}  {:<20}",
+                o.distance_m,
+                o.start.to_string(),
+                o.end.to_string()
+            )
+        };
+        if let Err(e) = r {
+            failed = Some(e);
+        }
+    };
+    let total = match app {
+        None => {
+            let mut n = 0u64;
+            engine::Index::bulk(spans).each_pair(|a, b, o| {
+                n += 1;
+                print(a, b, o);
+            });
+            n
+        }
+        Some(app) => app.plan_check_each(&taskforce_core::actor::Actor::local_admin(), None, spans, &mut print).await?,
+    };
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    if json {
+        writeln!(out, "], \"total\": {total}}}")?;
+    }
+    out.flush()?;
+    eprintln!("{n} events checked in {:.0} ms: {total} conflict(s)", t.elapsed().as_secs_f64() * 1e3);
     Ok(())
 }

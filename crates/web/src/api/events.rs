@@ -228,7 +228,7 @@ pub struct PlanBody {
 /// Checks a whole plan against itself and the registered events; stores nothing.
 #[utoipa::path(post, path = "/api/v1/operations/{id}/plan-check", tag = "events", security(("bearer" = [])),
     request_body = PlanBody, params(("id" = String, Path, description = "Operation id")),
-    responses((status = 200, description = "{\"conflicts\": [{a, b, distance_m, overlap_start, overlap_end}]}"),
+    responses((status = 200, description = "{\"conflicts\": [{a, b, distance_m, overlap_start, overlap_end}] (at most the setting plan_max_pairs, first in (a, b) order), \"total\": every pair, \"truncated\", \"events\": [{id, conflicts}]}"),
               (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn plan_check(
     State(st): State<AppState>,
@@ -254,8 +254,8 @@ pub async fn plan_check(
             .collect();
         ApiError::from(Error::Validation(fields))
     })?;
-    let pairs = st.app.plan_check(&auth.actor, Some(op), spans).await?;
-    Ok(Json(plan::to_json(&pairs)))
+    let check = st.app.plan_check(&auth.actor, Some(op), spans).await?;
+    Ok(Json(check.to_json()))
 }
 
 /// Deconfliction coverage of an operation per agency: events registered before

@@ -58,6 +58,8 @@ struct PlanPage {
     cells: Vec<Vec<bool>>,
     more_ids: usize,
     pairs: Vec<PairView>,
+    /// Every conflicting pair, also those beyond the ones listed.
+    total: u64,
 }
 
 impl PlanPage {
@@ -88,6 +90,7 @@ fn page(st_frame: Frame, d: &OperationDetail) -> PlanPage {
         cells: Vec::new(),
         more_ids: 0,
         pairs: Vec::new(),
+        total: 0,
     }
 }
 
@@ -169,10 +172,12 @@ pub async fn plan_submit(
         }
     };
     let rows = spans.len();
-    let pairs = match st.app.plan_check(actor, Some(d.operation.id), spans).await {
+    let check = match st.app.plan_check(actor, Some(d.operation.id), spans).await {
         Ok(x) => x,
         Err(e) => return page_error(&st, actor, e).await,
     };
+    p.total = check.total;
+    let pairs = check.conflicts;
     let tz = d.operation.window.time_zone.clone();
     let mut ids: Vec<String> = pairs.iter().flat_map(|x| [x.a.clone(), x.b.clone()]).collect();
     ids.sort();

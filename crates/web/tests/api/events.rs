@@ -259,6 +259,37 @@ async fn a_check_stores_nothing_and_a_plan_is_checked_against_registered_events(
 }
 
 #[tokio::test]
+async fn a_plan_of_many_rows_at_one_spot_answers_at_most_the_set_number_of_pairs_with_the_total() {
+    use taskforce_core::service::Settings;
+    let config = taskforce_web::WebConfig { body_limit: 1 << 20, sign_in_burst: 10_000, ..Default::default() };
+    let settings = Settings { mfa_required: false, plan_max_pairs: 25, ..Settings::default() };
+    let app = TestApp::spawn_settings(config, settings).await;
+    let coord = app.token("coordinator.ia-dps").await;
+    let op = app.demo_operation_id(&coord).await;
+    // 300 rows of 300 agencies at one spot and time: 44,850 pairs.
+    let mut csv = String::from("id,agency,unit,kind,lat,lon,radius_m,start,end\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "r{i:03},agency {i},,search_warrant,41.3,-95.9,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n"
+        ));
+    }
+    let r = app.post(&format!("/api/v1/operations/{op}/plan-check"), &coord, json!({"csv": csv})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["total"], 44_850);
+    assert_eq!(v["truncated"], true);
+    let pairs = v["conflicts"].as_array().unwrap();
+    assert_eq!(pairs.len(), 25, "at most the setting's pairs");
+    // The first in (a, b) order: r000 with r001..r025.
+    assert_eq!(pairs[0]["a"], "r000");
+    assert_eq!(pairs[0]["b"], "r001");
+    assert_eq!(pairs[24]["b"], "r025");
+    let events = v["events"].as_array().unwrap();
+    assert_eq!(events.len(), 300);
+    assert!(events.iter().all(|e| e["conflicts"] == 299), "each row meets every other");
+}
+
+#[tokio::test]
 async fn an_alert_is_acknowledged_once_by_its_own_agency() {
     let app = TestApp::spawn().await;
     let dsm = app.token("officer.dsm-pd").await;

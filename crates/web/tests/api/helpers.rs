@@ -62,6 +62,22 @@ impl TestApp {
         app
     }
 
+    /// A demo server whose database lives in `dir` (which the caller keeps).
+    pub async fn spawn_in(dir: &std::path::Path) -> TestApp {
+        let keys = Arc::new(taskforce_core::keys::KeyRing::generate().unwrap());
+        let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
+        let config = WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..WebConfig::default() };
+        Self::start(
+            dir.join("test.db"),
+            keys,
+            clock,
+            config,
+            Settings { mfa_required: false, ..Settings::default() },
+            true,
+        )
+        .await
+    }
+
     /// A second server on the same database (as a second instance behind a
     /// load balancer would be): its own caches, the same rows.
     pub async fn another_instance(&self) -> TestApp {

@@ -12,5 +12,6 @@ mod events;
 mod operations;
 mod pages;
 mod results;
+mod storage;
 mod trust;
 mod users;
