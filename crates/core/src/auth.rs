@@ -111,6 +111,9 @@ pub struct SignInState {
     pub locked_at: Option<Timestamp>,
     /// The last successful sign-in.
     pub last_sign_in_at: Option<Timestamp>,
+    /// Failed attempts since the last successful sign-in (shown to the user
+    /// at the next one); not reset by the counting window.
+    pub failed_since_sign_in: u32,
 }
 
 /// Lockout and inactivity rules (CJIS AC-7: 5 attempts in 15 minutes; 90 days unused).
@@ -122,11 +125,19 @@ pub struct LockoutSettings {
     pub window: SignedDuration,
     /// An account unused this long is disabled at its next sign-in attempt.
     pub inactivity: SignedDuration,
+    /// A lock lifts by itself this long after it was set; `None` (the
+    /// default, CJIS's rule) keeps it until an administrator releases it.
+    pub auto_release: Option<SignedDuration>,
 }
 
 impl Default for LockoutSettings {
     fn default() -> Self {
-        Self { max_failures: 5, window: SignedDuration::from_mins(15), inactivity: SignedDuration::from_hours(90 * 24) }
+        Self {
+            max_failures: 5,
+            window: SignedDuration::from_mins(15),
+            inactivity: SignedDuration::from_hours(90 * 24),
+            auto_release: None,
+        }
     }
 }
 
@@ -148,8 +159,15 @@ impl LockoutSettings {
     /// Counts an attempt before its password is checked, so that parallel
     /// attempts can never check more than `max_failures` passwords.
     pub fn reserve(&self, mut st: SignInState, now: Timestamp) -> Reservation {
-        if st.locked_at.is_some() {
+        if self.is_locked(&st, now) {
+            st.failed_since_sign_in = st.failed_since_sign_in.saturating_add(1);
             return Reservation::Locked { state: st, newly: false };
+        }
+        if st.locked_at.is_some() {
+            // The lock lifted by itself: a fresh count.
+            st.locked_at = None;
+            st.failures = 0;
+            st.window_start = None;
         }
         let expired = st.window_start.is_none_or(|w| now.duration_since(w) >= self.window);
         if expired {
@@ -158,14 +176,26 @@ impl LockoutSettings {
         }
         if st.failures >= self.max_failures {
             st.locked_at = Some(now);
+            st.failed_since_sign_in = st.failed_since_sign_in.saturating_add(1);
             return Reservation::Locked { state: st, newly: true };
         }
         st.failures += 1;
         Reservation::Go(st)
     }
 
+    /// Whether the account is locked at `now` (a lock set, and not yet
+    /// lifted by [`LockoutSettings::auto_release`]).
+    pub fn is_locked(&self, st: &SignInState, now: Timestamp) -> bool {
+        match (st.locked_at, self.auto_release) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(at), Some(after)) => now.duration_since(at) < after,
+        }
+    }
+
     /// After a failed check: whether the account is now locked.
     pub fn after_failure(&self, mut st: SignInState, now: Timestamp) -> (SignInState, bool) {
+        st.failed_since_sign_in = st.failed_since_sign_in.saturating_add(1);
         if st.locked_at.is_none() && st.failures >= self.max_failures {
             st.locked_at = Some(now);
             return (st, true);

@@ -731,7 +731,8 @@ impl StoreTx for SqliteTx {
 
     async fn sign_in_state(&mut self, id: UserId) -> R<SignInState> {
         let row = sqlx::query(
-            "SELECT failed_attempts, failure_window_start, locked_at, last_sign_in_at FROM users WHERE id = ?",
+            "SELECT failed_attempts, failure_window_start, locked_at, last_sign_in_at, failed_since_sign_in \
+             FROM users WHERE id = ?",
         )
         .bind(id.to_string())
         .fetch_optional(&mut *self.tx)
@@ -745,18 +746,20 @@ impl StoreTx for SqliteTx {
             window_start: opt_ts("failure_window_start")?,
             locked_at: opt_ts("locked_at")?,
             last_sign_in_at: opt_ts("last_sign_in_at")?,
+            failed_since_sign_in: u32::try_from(get::<i64>(&row, "failed_since_sign_in")?).unwrap_or(u32::MAX),
         })
     }
 
     async fn set_sign_in_state(&mut self, id: UserId, st: &SignInState) -> R<()> {
         let done = sqlx::query(
-            "UPDATE users SET failed_attempts = ?, failure_window_start = ?, locked_at = ?, last_sign_in_at = ? \
-             WHERE id = ?",
+            "UPDATE users SET failed_attempts = ?, failure_window_start = ?, locked_at = ?, last_sign_in_at = ?, \
+             failed_since_sign_in = ? WHERE id = ?",
         )
         .bind(i64::from(st.failures))
         .bind(st.window_start.map(ts))
         .bind(st.locked_at.map(ts))
         .bind(st.last_sign_in_at.map(ts))
+        .bind(i64::from(st.failed_since_sign_in))
         .bind(id.to_string())
         .execute(&mut *self.tx)
         .await

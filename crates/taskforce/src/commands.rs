@@ -114,6 +114,12 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
         password_max_age: (cfg.password_max_age_days > 0)
             .then(|| SignedDuration::from_hours(i64::from(cfg.password_max_age_days) * 24)),
         demo: cfg.demo,
+        lockout: taskforce_core::auth::LockoutSettings {
+            auto_release: (cfg.lockout_release_minutes > 0)
+                .then(|| SignedDuration::from_mins(i64::from(cfg.lockout_release_minutes))),
+            ..Default::default()
+        },
+        plan_max_pairs: cfg.plan_max_pairs,
         ..Settings::default()
     };
     let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);

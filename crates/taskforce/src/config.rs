@@ -39,6 +39,11 @@ pub struct Config {
     pub sign_in_per_minute: u32,
     /// Sign-in attempts a client address may make at once.
     pub sign_in_burst: u32,
+    /// A locked account is released by itself after this many minutes; 0
+    /// (the default, CJIS's rule) keeps it locked until an administrator releases it.
+    pub lockout_release_minutes: u32,
+    /// The most conflicting pairs a plan check answers with (API and pages).
+    pub plan_max_pairs: usize,
     /// Password pepper, kept outside the database (secret).
     #[serde(serialize_with = "mask")]
     pub pepper: Option<String>,
@@ -83,6 +88,8 @@ impl Default for Config {
             password_max_age_days: 0,
             sign_in_per_minute: 10,
             sign_in_burst: 20,
+            lockout_release_minutes: 0,
+            plan_max_pairs: 10_000,
             pepper: None,
             demo_password: None,
             demo: false,
@@ -109,6 +116,8 @@ struct FileConfig {
     password_max_age_days: Option<u32>,
     sign_in_per_minute: Option<u32>,
     sign_in_burst: Option<u32>,
+    lockout_release_minutes: Option<u32>,
+    plan_max_pairs: Option<usize>,
     pepper: Option<String>,
     demo_password: Option<String>,
 }
@@ -189,6 +198,12 @@ impl Config {
             if let Some(v) = f.sign_in_burst {
                 c.sign_in_burst = v
             }
+            if let Some(v) = f.lockout_release_minutes {
+                c.lockout_release_minutes = v
+            }
+            if let Some(v) = f.plan_max_pairs {
+                c.plan_max_pairs = v
+            }
             if f.pepper.is_some() {
                 c.pepper = f.pepper
             }
@@ -238,6 +253,12 @@ impl Config {
         if let Some(v) = env_parse("TASKFORCE_SIGN_IN_BURST")? {
             c.sign_in_burst = v
         }
+        if let Some(v) = env_parse("TASKFORCE_LOCKOUT_RELEASE_MINUTES")? {
+            c.lockout_release_minutes = v
+        }
+        if let Some(v) = env_parse("TASKFORCE_PLAN_MAX_PAIRS")? {
+            c.plan_max_pairs = v
+        }
         if let Some(v) = env("TASKFORCE_PEPPER") {
             c.pepper = Some(v)
         }
@@ -261,6 +282,12 @@ impl Config {
         }
         if self.password_max_age_days > 3650 {
             bail!("password_max_age_days must be 0 (off) to 3650");
+        }
+        if self.lockout_release_minutes > 7 * 24 * 60 {
+            bail!("lockout_release_minutes must be 0 (an administrator releases) to 10080");
+        }
+        if !(1..=1_000_000).contains(&self.plan_max_pairs) {
+            bail!("plan_max_pairs must be 1 to 1000000");
         }
         if self.body_limit_bytes < 1024 {
             bail!("body_limit_bytes must be at least 1024");

@@ -75,6 +75,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))
         .routes(routes!(password_page, password_submit))
+        .routes(routes!(notice_page))
         .routes(routes!(alive))
 }
 
@@ -404,8 +405,15 @@ fn pending_cookie_name(st: &AppState) -> &'static str {
 
 /// Sets the session cookie, clears the pending one, and goes on to `next`.
 fn signed_in(st: &AppState, s: &taskforce_core::service::auth::SignedIn, next: &str) -> Response {
-    let to = if s.session.must_change_password { "/account/password" } else { next };
-    let mut res = Redirect::to(to).into_response();
+    let to = if s.session.must_change_password {
+        "/account/password".to_string()
+    } else if s.failed_attempts > 0 {
+        // Someone else's guesses are the owner's to know, before anything else.
+        format!("/account/notice?failed={}&next={}", s.failed_attempts, url_path(next))
+    } else {
+        next.to_string()
+    };
+    let mut res = Redirect::to(&to).into_response();
     set_session_cookies(st, &mut res, &s.token);
     res
 }
@@ -707,6 +715,34 @@ async fn operations_page(
         more_cursor: ops.next.unwrap_or_default(),
     }
     .into_response()
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "account_notice.html")]
+struct NoticePage {
+    frame: Frame,
+    failed: u32,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    #[serde(default)]
+    failed: u32,
+    next: Option<String>,
+}
+
+/// Shown once after a sign-in when the account had failed attempts since
+/// the previous one.
+#[utoipa::path(get, path = "/account/notice", tag = "pages", responses((status = 200, description = "HTML"), (status = 303, description = "not signed in")))]
+async fn notice_page(
+    State(st): State<AppState>,
+    auth: Result<AuthAnyState, ApiError>,
+    Query(q): Query<NoticeQuery>,
+) -> Response {
+    let Ok(AuthAnyState(auth)) = auth else { return to_login("/") };
+    let frame = Frame::new(&st, who(&st, &auth.actor).await);
+    NoticePage { frame, failed: q.failed, next: safe_next(q.next.as_deref()) }.into_response()
 }
 
 #[derive(Template, WebTemplate)]

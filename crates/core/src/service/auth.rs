@@ -23,6 +23,9 @@ pub struct SignedIn {
     pub session: Session,
     /// Who signed in.
     pub user: User,
+    /// Failed attempts on this account since its previous sign-in (so its
+    /// owner learns of someone else's guesses).
+    pub failed_attempts: u32,
 }
 
 impl std::fmt::Debug for SignedIn {
@@ -200,7 +203,8 @@ impl App {
     ) -> Result<SignedIn> {
         let now = self.clock.now();
         let token = new_token()?;
-        if tx.sign_in_state(user.id).await?.locked_at.is_some() {
+        let before = tx.sign_in_state(user.id).await?;
+        if self.settings.lockout.is_locked(&before, now) {
             // Locked while this attempt was being checked: the lock stands.
             return Err(Error::InvalidCredentials);
         }
@@ -227,7 +231,7 @@ impl App {
         let ev =
             AuditEvent { detail: Some(how.to_string()), ..AuditEvent::success("session.sign_in", "session", None) };
         self.record(tx, &actor, ev).await?;
-        Ok(SignedIn { token, session, user: user.clone() })
+        Ok(SignedIn { token, session, user: user.clone(), failed_attempts: before.failed_since_sign_in })
     }
 
     async fn new_pending(&self, tx: &mut dyn StoreTx, user: &User, stage: &str) -> Result<String> {
@@ -271,7 +275,10 @@ impl App {
         };
         if let Some(why) = refusal {
             // Unknown usernames are not written down: people type passwords into that field.
-            self.record(tx.as_mut(), &anon, AuditEvent::failure("session.sign_in", "session", None, why)).await?;
+            // A known account's refusal (locked, disabled) is the account's, so its
+            // administrator sees every attempt on it.
+            let who = found.as_ref().map_or_else(|| anon.clone(), |u| anon.clone().into_user_attempt(u));
+            self.record(tx.as_mut(), &who, AuditEvent::failure("session.sign_in", "session", None, why)).await?;
             tx.commit().await?;
             let _ = self.hasher.verify(password.to_string(), self.dummy_hash.as_ref().clone()).await;
             return Err(Error::InvalidCredentials);
@@ -345,7 +352,7 @@ impl App {
             return Err(Error::Unauthenticated);
         }
         let user = tx.find_user(p.user_id).await?.ok_or(Error::Unauthenticated)?;
-        if user.disabled || tx.sign_in_state(user.id).await?.locked_at.is_some() {
+        if user.disabled || self.settings.lockout.is_locked(&tx.sign_in_state(user.id).await?, self.clock.now()) {
             return Err(Error::Unauthenticated);
         }
         Ok((p, user))
@@ -524,7 +531,12 @@ impl App {
             return Err(self.refuse(actor, Action::UserSetPassword, "user", Some(id.to_string()), e).await);
         }
         let st = tx.sign_in_state(id).await?;
-        let released = SignInState { last_sign_in_at: st.last_sign_in_at, ..SignInState::default() };
+        // The user is still told of the attempts at the next sign-in.
+        let released = SignInState {
+            last_sign_in_at: st.last_sign_in_at,
+            failed_since_sign_in: st.failed_since_sign_in,
+            ..SignInState::default()
+        };
         tx.set_sign_in_state(id, &released).await?;
         self.record(tx.as_mut(), actor, AuditEvent::success("user.unlock", "user", Some(id.to_string()))).await?;
         tx.commit().await?;

@@ -115,7 +115,10 @@ impl App {
             return Err(Error::Unauthenticated);
         }
         let user = tx.find_user(t.user_id).await?.ok_or(Error::Unauthenticated)?;
-        if user.disabled || tx.sign_in_state(user.id).await?.locked_at.is_some() {
+        // A token is a credential of its own: a password lockout (which
+        // anyone who knows the username can cause) does not stop it;
+        // revoking it, or disabling the user, does.
+        if user.disabled {
             return Err(Error::Unauthenticated);
         }
         // A token never holds more than its user holds now.

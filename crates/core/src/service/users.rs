@@ -84,6 +84,27 @@ impl App {
         self.guard(actor, Action::UserUpdate, &resource, "user", Some(id.to_string())).await
     }
 
+    /// The latest failed sign-in attempts on user `id`, newest first, with
+    /// when and from which address (for the administrator who releases a
+    /// lock, and judges whether it was a guess or an attack).
+    pub async fn sign_in_failures(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        limit: u32,
+    ) -> Result<Vec<crate::audit::AuditRecord>> {
+        self.require_user_change(actor, id).await?;
+        let mut tx = self.read().await?;
+        let user = tx.find_user(id).await?.ok_or(Error::NotFound { kind: "user" })?;
+        let filter = crate::audit::AuditFilter {
+            actor: Some(user.username),
+            action_prefix: Some("session.sign_in".into()),
+            outcome: Some("failure".into()),
+            ..Default::default()
+        };
+        Ok(tx.audit_search(&filter, None, limit.clamp(1, 100)).await?)
+    }
+
     /// One user.
     pub async fn get_user(&self, actor: &Actor, id: UserId) -> Result<User> {
         let mut tx = self.read().await?;
@@ -126,7 +147,8 @@ impl App {
         let mut tx = self.read().await?;
         let mut items = Vec::with_capacity(users.items.len());
         for u in users.items {
-            let locked = tx.sign_in_state(u.id).await?.locked_at;
+            let st = tx.sign_in_state(u.id).await?;
+            let locked = st.locked_at.filter(|_| self.settings.lockout.is_locked(&st, self.clock.now()));
             items.push((u, locked));
         }
         Ok(Page { items, next: users.next })
@@ -189,7 +211,7 @@ impl App {
         if !self.hasher.verify(current.to_string(), hash).await {
             let mut tx = self.write().await?;
             self.attempt_failed(tx.as_mut(), &user, actor, "invalid_password").await?;
-            if tx.sign_in_state(id).await?.locked_at.is_some() {
+            if self.settings.lockout.is_locked(&tx.sign_in_state(id).await?, self.clock.now()) {
                 tx.delete_sessions_of(id).await?;
             }
             tx.commit().await?;

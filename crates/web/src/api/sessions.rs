@@ -40,6 +40,8 @@ pub struct SessionView {
     pub expires_at: String,
     /// Who signed in.
     pub user: UserView,
+    /// Failed attempts on this account since its previous sign-in.
+    pub failed_attempts_since_last_sign_in: u32,
 }
 
 /// Signs in.
@@ -65,6 +67,7 @@ pub async fn create_session(
             token: s.token,
             expires_at: s.session.expires_at.to_string(),
             user: UserView::from(s.user),
+            failed_attempts_since_last_sign_in: s.failed_attempts,
         }),
     ))
 }

@@ -563,6 +563,8 @@ struct UserEditPage {
     f: UserEditForm,
     roles: Vec<(&'static str, &'static str, bool)>,
     errors: Vec<(String, String)>,
+    /// The latest failed sign-in attempts: when (UTC), from where, why.
+    failures: Vec<(String, String, String)>,
 }
 
 impl UserEditPage {
@@ -592,7 +594,19 @@ async fn user_edit_render(
 ) -> Response {
     let agency = st.app.get_agency(actor, user.agency_id).await.map(|a| a.name).unwrap_or_default();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let failures = match st.app.sign_in_failures(actor, user.id, 20).await {
+        Ok(f) => f,
+        Err(e) => return page_error(st, actor, e).await,
+    };
+    let failures = failures
+        .into_iter()
+        .map(|r| {
+            let at = r.at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string();
+            (at, r.source.unwrap_or_else(|| "unknown".into()), r.detail.unwrap_or_default().replace('_', " "))
+        })
+        .collect();
     let page = UserEditPage {
+        failures,
         frame: Frame::new(st, who(st, actor).await).hiding(
             "the user's password and second factor (set them with the command line: taskforce user passwd, \
              taskforce user reset-factor)",

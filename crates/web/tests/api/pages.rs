@@ -391,6 +391,29 @@ async fn a_locked_account_shows_on_the_users_page_and_an_administrator_releases_
     let back = r.headers().get("location").unwrap().to_str().unwrap().to_string();
     let html = page(&app, &admin, &back).await.text().await.unwrap();
     assert!(html.contains("officer.dsm-pd can sign in again") && !html.contains("<tr class=\"locked\">"));
+    // Where the failures came from is on the user's page.
+    let users = page(&app, &admin, "/admin/users").await.text().await.unwrap();
+    let href = users
+        .split("href=\"/admin/users/")
+        .skip(1)
+        .find(|s| s.split("</tr>").next().unwrap().contains("officer.dsm-pd"));
+    let id = href.unwrap().split('"').next().unwrap();
+    let html = page(&app, &admin, &format!("/admin/users/{id}")).await.text().await.unwrap();
+    let table = html.split("id=\"failures\"").nth(1).expect("the failures table").split("</table>").next().unwrap();
+    assert_eq!(table.matches("<td>127.0.0.1</td>").count(), 6, "{table}");
+    // The user is told at the next sign-in, once.
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("username", "officer.dsm-pd"), ("password", DEMO_PW), ("next", "/operations")])
+        .send()
+        .await
+        .unwrap();
+    let to = r.headers().get("location").unwrap().to_str().unwrap().to_string();
+    assert_eq!(to, "/account/notice?failed=6&next=/operations");
+    let c = r.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let html = page(&app, &c, &to).await.text().await.unwrap();
+    assert!(html.contains("6 failed sign-in attempts on your account since you last signed in"), "{html}");
     cookie_for(&app, "officer.dsm-pd").await;
     // An officer may not release anyone.
     let officer = cookie_for(&app, "officer.dsm-pd").await;

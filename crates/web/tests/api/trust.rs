@@ -58,6 +58,63 @@ async fn five_failures_lock_the_account_until_an_administrator_releases_it() {
 }
 
 #[tokio::test]
+async fn a_password_lockout_does_not_stop_an_api_token_but_revoking_it_does() {
+    let app = TestApp::spawn().await;
+    let admin = Actor::local_admin();
+    let user = app.app.find_user_by_username(&admin, "officer.mshp").await.unwrap();
+    let (token, record) =
+        app.app.create_api_token(&admin, user.id, "dispatch feed", None, SignedDuration::from_hours(24)).await.unwrap();
+    // Anyone who knows the username locks the password...
+    for _ in 0..6 {
+        let _ = app.sign_in("officer.mshp", "wrong password").await;
+    }
+    assert_eq!(app.sign_in("officer.mshp", DEMO_PW).await.status(), StatusCode::UNAUTHORIZED);
+    // ...but the token is a credential of its own.
+    assert_eq!(app.get("/api/v1/operations", &token).await.status(), StatusCode::OK, "a locked password, a live token");
+    app.app.revoke_api_token(&admin, &record.id).await.unwrap();
+    let r = app.get("/api/v1/operations", &token).await;
+    assert_problem(r, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
+}
+
+#[tokio::test]
+async fn the_user_learns_of_failed_attempts_at_the_next_sign_in_and_the_administrator_sees_whence() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        let _ = app.sign_in("officer.mshp", "wrong password").await;
+    }
+    let r = app.sign_in("officer.mshp", DEMO_PW).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["failed_attempts_since_last_sign_in"], 3);
+    let v: serde_json::Value = app.sign_in("officer.mshp", DEMO_PW).await.json().await.unwrap();
+    assert_eq!(v["failed_attempts_since_last_sign_in"], 0, "told once");
+    let admin = Actor::local_admin();
+    let user = app.app.find_user_by_username(&admin, "officer.mshp").await.unwrap();
+    let failures = app.app.sign_in_failures(&admin, user.id, 20).await.unwrap();
+    assert_eq!(failures.len(), 3);
+    assert!(failures.iter().all(|f| f.source.as_deref() == Some("127.0.0.1") && f.outcome == "failure"));
+}
+
+#[tokio::test]
+async fn with_automatic_release_set_a_lock_lifts_after_its_minutes() {
+    use taskforce_core::service::Settings;
+    let lockout = taskforce_core::auth::LockoutSettings {
+        auto_release: Some(SignedDuration::from_mins(30)),
+        ..Default::default()
+    };
+    let config = taskforce_web::WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..Default::default() };
+    let app = TestApp::spawn_settings(config, Settings { mfa_required: false, lockout, ..Settings::default() }).await;
+    for _ in 0..5 {
+        let _ = app.sign_in("officer.mshp", "wrong password").await;
+    }
+    assert_eq!(app.sign_in("officer.mshp", DEMO_PW).await.status(), StatusCode::UNAUTHORIZED);
+    app.advance(SignedDuration::from_mins(29));
+    assert_eq!(app.sign_in("officer.mshp", DEMO_PW).await.status(), StatusCode::UNAUTHORIZED, "not yet");
+    app.advance(SignedDuration::from_mins(2));
+    assert_eq!(app.sign_in("officer.mshp", DEMO_PW).await.status(), StatusCode::CREATED, "released by itself");
+}
+
+#[tokio::test]
 async fn failures_spread_beyond_the_window_do_not_lock() {
     let app = TestApp::spawn().await;
     for _ in 0..8 {
