@@ -97,9 +97,38 @@ const READERS: usize = 4;
 /// How long a connection waits for another's write lock before giving up.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Makes `path` a file only its owner may read and write, creating it empty
+/// when missing, whatever the umask: the database holds password and token
+/// hashes and sealed data. SQLite gives its log and shared-memory index the
+/// database file's own mode.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |e: std::io::Error| StoreError::Other(format!("cannot prepare {}: {e}", path.display()));
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(io)?;
+    for p in [path.to_path_buf(), sidecar(path, "-wal"), sidecar(path, "-shm")] {
+        match std::fs::metadata(&p) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Ok(())
+}
+
+/// The path of one of SQLite's files beside the database (`-wal`, `-shm`).
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database at `path` without migrating.
     pub async fn open_unmigrated(path: &Path) -> Result<Self, StoreError> {
+        owner_only(path)?;
         let opts = SqliteConnectOptions::from_str("sqlite:")
             .map_err(map_err)?
             .filename(path)
@@ -306,7 +335,21 @@ impl SqliteStore {
             return Err(StoreError::Other(format!("{} already exists", to.display())));
         }
         let target = to.to_str().ok_or_else(|| StoreError::Other("the backup path must be valid UTF-8".into()))?;
-        sqlx::query("VACUUM INTO ?").bind(target).execute(&self.pool).await.map_err(map_err)?;
+        // Made empty and owner-only first: VACUUM INTO fills an empty file
+        // and keeps its mode.
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(to)
+                .map_err(|e| StoreError::Other(format!("cannot create {}: {e}", to.display())))?;
+        }
+        if let Err(e) = sqlx::query("VACUUM INTO ?").bind(target).execute(&self.pool).await {
+            let _ = std::fs::remove_file(to);
+            return Err(map_err(e));
+        }
         Ok(())
     }
 

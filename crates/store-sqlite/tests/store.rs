@@ -58,6 +58,30 @@ async fn the_database_runs_in_wal_with_full_sync_and_foreign_keys() {
 }
 
 #[tokio::test]
+async fn the_database_its_log_and_backups_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let d = db().await;
+    let path = d.store.path().to_path_buf();
+    // A write makes sure the log and its index exist.
+    d.app.create_agency(&Actor::local_admin(), &agency("m-pd", "Mode PD", None)).await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let p = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        assert_eq!(mode(&p), 0o600, "{suffix:?}");
+    }
+    let copy = d._dir.path().join("copy.db");
+    d.store.backup_to(&copy).await.unwrap();
+    assert_eq!(mode(&copy), 0o600, "the backup");
+    // A database made looser by hand is tightened when it is opened.
+    let loose = d._dir.path().join("loose.db");
+    std::fs::copy(&copy, &loose).unwrap();
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let again = SqliteStore::open(&loose).await.unwrap();
+    assert_eq!(mode(&loose), 0o600);
+    again.close().await;
+}
+
+#[tokio::test]
 async fn migrating_twice_applies_nothing_the_second_time() {
     let d = db().await;
     assert_eq!(d.store.migrate().await.unwrap(), 0);
