@@ -73,8 +73,10 @@ pub fn describe(e: &anyhow::Error) -> String {
     }
 }
 
-/// Logs go to standard error; a server logs at `info`, other commands only warnings.
-pub fn init_tracing(filter: &str, serving: bool) {
+/// Logs go to standard error; a server logs at `info`, other commands only
+/// warnings. On a server without second factors every line begins
+/// `insecure=true`, whichever task wrote it.
+pub fn init_tracing(filter: &str, serving: bool, insecure: bool) {
     let filter = if serving || std::env::var_os("TASKFORCE_LOG").is_some() { filter } else { "warn" };
     let env =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -82,7 +84,33 @@ pub fn init_tracing(filter: &str, serving: bool) {
         .with_env_filter(env)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        .event_format(Marked { insecure, inner: tracing_subscriber::fmt::format() })
         .try_init();
+}
+
+/// The default line format, with the mark `insecure=true` first when set.
+struct Marked<F> {
+    insecure: bool,
+    inner: F,
+}
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for Marked<F>
+where
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        if self.insecure {
+            write!(writer, "insecure=true ")?;
+        }
+        self.inner.format_event(ctx, writer, event)
+    }
 }
 
 /// Opens (creating and migrating) the database and its key file, and builds the application.

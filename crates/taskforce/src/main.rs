@@ -157,7 +157,8 @@ fn main() -> ExitCode {
         }
     };
     let serving = matches!(cli.command, Command::Serve { .. });
-    commands::init_tracing(&cfg.log, serving);
+    let insecure = matches!(cli.command, Command::Serve { demo_skip_mfa: true, .. });
+    commands::init_tracing(&cfg.log, serving, insecure);
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

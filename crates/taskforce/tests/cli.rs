@@ -157,6 +157,27 @@ async fn token(client: &reqwest::Client, base: &str, user: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_second_factors_every_log_line_is_marked_insecure_background_tasks_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let mut c = cmd(&["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--demo", "--demo-skip-mfa"]);
+    c.env("TASKFORCE_DEMO_PASSWORD", PW).env("TASKFORCE_LOG", "debug");
+    let server = Server::spawn(c);
+    let client = http();
+    let t = token(&client, &server.base, "officer.mo-ago").await;
+    let r = client.get(format!("{}/api/v1/operations", server.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Long enough for the background tasks (escalation, checkpoints) to log.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log = server.terminate();
+    let levels = [" TRACE ", " DEBUG ", " INFO ", " WARN ", " ERROR "];
+    let lines: Vec<&str> = log.lines().filter(|l| levels.iter().any(|v| l.contains(v))).collect();
+    assert!(lines.len() > 10, "the server logged: {log}");
+    let unmarked: Vec<&&str> = lines.iter().filter(|l| !l.starts_with("insecure=true ")).collect();
+    assert!(unmarked.is_empty(), "{} of {} lines unmarked, such as {:?}", unmarked.len(), lines.len(), unmarked.first());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_write_survives_a_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
