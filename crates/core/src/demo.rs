@@ -87,6 +87,11 @@ pub fn agencies() -> Vec<DemoAgency> {
     v
 }
 
+/// Whether `username` is one of the demo's own users (`<role>.<agency>`).
+pub fn is_demo_username(username: &str) -> bool {
+    USERS.iter().any(|u| username.split_once('.') == Some((u.role, u.agency)))
+}
+
 /// Every demo user.
 pub const USERS: &[DemoUser] = &[
     DemoUser { role: "admin", agency: "mo-ago", unit: None },

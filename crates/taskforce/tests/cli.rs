@@ -174,7 +174,13 @@ async fn without_second_factors_every_log_line_is_marked_insecure_background_tas
     let lines: Vec<&str> = log.lines().filter(|l| levels.iter().any(|v| l.contains(v))).collect();
     assert!(lines.len() > 10, "the server logged: {log}");
     let unmarked: Vec<&&str> = lines.iter().filter(|l| !l.starts_with("insecure=true ")).collect();
-    assert!(unmarked.is_empty(), "{} of {} lines unmarked, such as {:?}", unmarked.len(), lines.len(), unmarked.first());
+    assert!(
+        unmarked.is_empty(),
+        "{} of {} lines unmarked, such as {:?}",
+        unmarked.len(),
+        lines.len(),
+        unmarked.first()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,10 +10,12 @@ use taskforce_core::service::App;
 /// How long one delivery may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A client for deliveries: no redirects (a hook must answer where it is).
-pub fn client() -> reqwest::Client {
+/// A client for deliveries: no redirects (a hook must answer where it is),
+/// and a timeout. One that cannot be built is an error for the start to
+/// report, never a default client without those limits.
+pub fn client() -> Result<reqwest::Client, reqwest::Error> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(TIMEOUT).build().unwrap_or_default()
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).timeout(TIMEOUT).build()
 }
 
 /// Sends every delivery due now; returns how many were attempted.
@@ -42,10 +44,11 @@ pub async fn run_once(app: &App, client: &reqwest::Client) -> Result<usize, task
     Ok(n)
 }
 
-/// Runs the sender every two seconds until the process ends.
-pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let client = client();
+/// Runs the sender every two seconds until the process ends; fails at once
+/// when its client cannot be built.
+pub fn spawn(app: App) -> Result<tokio::task::JoinHandle<()>, reqwest::Error> {
+    let client = client()?;
+    Ok(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
             tick.tick().await;
@@ -53,5 +56,5 @@ pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
                 tracing::warn!(error = %e, "webhook deliveries failed; will retry");
             }
         }
-    })
+    }))
 }

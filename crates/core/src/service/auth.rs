@@ -446,14 +446,19 @@ impl App {
         Ok((done, codes.into_iter().map(|(c, _)| c).collect()))
     }
 
-    /// On a demo server, the current code of a pending sign-in's user, for the
-    /// clearly marked demo banner. Never outside the demo.
+    /// On a demo server, the current code of a pending sign-in of one of the
+    /// demo's own users, for the clearly marked demo banner. Never outside the
+    /// demo, never for another account.
     pub async fn demo_code(&self, pending: &str) -> Result<Option<String>> {
         if !self.settings.demo {
             return Ok(None);
         }
         let mut tx = self.read().await?;
         let (_, user) = self.pending(tx.as_mut(), pending, "code").await?;
+        // Accounts made on a demo server beside the demo's own are real ones.
+        if !crate::demo::is_demo_username(&user.username) {
+            return Ok(None);
+        }
         let st = tx.totp_state(user.id).await?;
         let Some(sealed) = st.secret else { return Ok(None) };
         let secret = self.open_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&user.id.to_string()), &sealed).await?;

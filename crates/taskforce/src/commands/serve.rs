@@ -148,7 +148,8 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             }
         })
     };
-    let hooks = taskforce_web::webhooks::spawn(state.app.clone());
+    let hooks = taskforce_web::webhooks::spawn(state.app.clone())
+        .map_err(|e| anyhow::anyhow!("cannot build the webhook client ({e}); refusing to start"))?;
     match (&cfg.tls_cert, &cfg.tls_key) {
         (Some(cert), Some(key)) => {
             let std_listener = listener.into_std()?;

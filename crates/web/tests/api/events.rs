@@ -546,7 +546,7 @@ async fn a_webhook_gets_each_alert_signed_and_retries_until_it_answers() {
     let w = event(41.6, -93.6, "2026-12-04T20:00:00-06:00", "2026-12-04T21:00:00-06:00");
     register(&app, &coord, w.clone()).await;
     let b = register(&app, &polk, w).await;
-    let client = taskforce_web::webhooks::client();
+    let client = taskforce_web::webhooks::client().unwrap();
     // Down twice: retried after 10 s and 20 s, then delivered.
     assert_eq!(taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap(), 1);
     assert_eq!(taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap(), 0, "not due before the backoff");
@@ -592,7 +592,7 @@ async fn a_dead_webhook_is_given_up_after_an_hour_and_never_blocks_a_registratio
     register(&app, &coord, w.clone()).await;
     let b = register(&app, &polk, w).await;
     assert_eq!(b["conflicts"].as_array().unwrap().len(), 1, "the registration answered regardless of the hook");
-    let client = taskforce_web::webhooks::client();
+    let client = taskforce_web::webhooks::client().unwrap();
     let mut attempts = 0;
     for _ in 0..30 {
         attempts += taskforce_web::webhooks::run_once(&app.app, &client).await.unwrap();

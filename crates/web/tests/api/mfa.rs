@@ -173,6 +173,20 @@ async fn a_new_user_enrols_on_the_page_with_a_qr_code_and_gets_recovery_codes_on
     // A recovery code works once, in place of a code.
     assert_eq!(sign_in_with(&app, "officer.clive", &codes[0]).await.status(), StatusCode::CREATED);
     assert_eq!(sign_in_with(&app, "officer.clive", &codes[0]).await.status(), StatusCode::UNAUTHORIZED);
+    // The demo banner shows demo users' codes only, never a real account's.
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("username", "officer.clive"), ("password", DEMO_PW), ("next", "/operations")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers().get("location").unwrap(), "/login/code?next=/operations");
+    let pending = cookie_from(&r, "taskforce_pending").unwrap();
+    let html =
+        app.client.get(app.url("/login/code")).header("cookie", &pending).send().await.unwrap().text().await.unwrap();
+    let code = taskforce_core::totp::code_at(&secret, taskforce_core::clock::Clock::now(app.clock.as_ref())).unwrap();
+    assert!(!html.contains(&code) && !html.contains("Demo only"), "a real account's code on the demo banner");
     // An administrator resets the lost factor: enrolment again, sessions gone.
     let user = app.app.find_user_by_username(&admin, "officer.clive").await.unwrap();
     app.app.reset_factor(&admin, user.id).await.unwrap();
