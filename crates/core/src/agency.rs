@@ -184,7 +184,7 @@ impl NewAgency {
     /// Validates every field, reporting all failures at once.
     pub fn parse(input: &AgencyInput) -> Result<Self, Vec<FieldError>> {
         let mut e = Errors::new();
-        let name = e.take(validate::text("name", &input.name, 2, 200));
+        let name = e.take(validate::name("name", &input.name, 2, 200));
         let short_name = e.take(validate::slug("short_name", &input.short_name, 32));
         let kind = e.take(input.kind.parse::<AgencyKind>());
         let home_state = e.take(StateCode::parse_field("home_state", &input.home_state));
@@ -192,7 +192,8 @@ impl NewAgency {
             None | Some("") => Some(None),
             Some(o) => e.take(Ori::parse(o)).map(Some),
         };
-        let duty_name = e.take(validate::opt_text("duty_contact_name", input.duty_contact_name.as_deref(), 120));
+        let duty_name =
+            e.take(validate::opt_name_or_blank("duty_contact_name", input.duty_contact_name.as_deref(), 120));
         let duty_phone = e.take(validate::phone("duty_phone", &input.duty_phone));
         match (name, short_name, kind, home_state, ori, duty_name, duty_phone) {
             (Some(name), Some(short_name), Some(kind), Some(home_state), Some(ori), Some(dn), Some(phone))

@@ -200,6 +200,7 @@ impl Operation {
 
 /// Unvalidated input for a state of an operation.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OperationStateInput {
     /// ISO 3166-2 code.
     pub state: String,
@@ -303,7 +304,7 @@ impl NewOperation {
     pub fn parse(input: &OperationInput) -> Result<Self, Vec<FieldError>> {
         let mut e = Errors::new();
         let code = e.take(validate::slug("code", &input.code, 64));
-        let name = e.take(validate::text("name", &input.name, 2, 200));
+        let name = e.take(validate::name("name", &input.name, 2, 200));
         let tz = e.take(TzName::parse("time_zone", &input.time_zone));
         let window = window_from(&mut e, "", &input.start, &input.end, tz.clone());
         let states = parse_states(&mut e, &input.states, tz.as_ref());
@@ -336,7 +337,7 @@ impl OperationPatch {
     pub fn apply(&self, op: &mut Operation) -> Result<(), Vec<FieldError>> {
         let mut e = Errors::new();
         if let Some(n) = &self.name
-            && let Some(n) = e.take(validate::text("name", n, 2, 200))
+            && let Some(n) = e.take(validate::name("name", n, 2, 200))
         {
             op.name = n;
         }

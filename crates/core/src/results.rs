@@ -403,6 +403,7 @@ impl ResultRecord {
 
 /// A charge as submitted.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChargeInput {
     /// Statute text.
     #[serde(default)]
@@ -414,6 +415,7 @@ pub struct ChargeInput {
 
 /// An identity as submitted.
 #[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IdentityInput {
     /// Name.
     #[serde(default)]
@@ -559,7 +561,7 @@ fn identity(
     at: Option<Timestamp>,
 ) -> Option<(Identity, Option<i64>)> {
     let i = input?;
-    let name = errs.take(opt_text("identity.name", i.name.as_deref(), 200)).flatten();
+    let name = errs.take(crate::validate::opt_name("identity.name", i.name.as_deref(), 200)).flatten();
     let contact = errs.take(opt_text("identity.contact", i.contact.as_deref(), 200)).flatten();
     let dob = match i.date_of_birth.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,

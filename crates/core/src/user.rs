@@ -117,7 +117,7 @@ impl NewUser {
     pub fn parse(input: &UserInput, policy: &PasswordPolicy) -> Result<Self, Vec<FieldError>> {
         let mut e = Errors::new();
         let username = e.take(parse_username(&input.username));
-        let display_name = e.take(validate::opt_text("display_name", input.display_name.as_deref(), 120));
+        let display_name = e.take(validate::opt_name_or_blank("display_name", input.display_name.as_deref(), 120));
         let agency_id = if input.agency_id.trim().is_empty() {
             e.add("agency_id", "required", "a user must belong to an agency");
             None
@@ -183,7 +183,7 @@ impl UserChange {
                 e.add("display_name", "required", "a user needs a name to show; leave it out to keep the current one");
                 None
             }
-            Some(v) => e.take(validate::text("display_name", v.trim(), 1, 120)).map(Some),
+            Some(v) => e.take(validate::name("display_name", v, 1, 120)).map(Some),
         };
         let unit = match input.unit.as_deref() {
             None => Some(None),

@@ -67,6 +67,53 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
     Ok(v.to_string())
 }
 
+/// A code point that has no place in a name: it reorders or hides what a
+/// reader sees (bidirectional overrides and isolates, zero-width space, byte
+/// order mark), breaks a line where none shows (line and paragraph
+/// separators, NEL), or is a C0 or C1 control. The zero-width joiner and
+/// non-joiner stay allowed: Persian and Indic names need them.
+pub fn hidden_char(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{202A}'..='\u{202E}' => "a bidirectional embedding or override",
+        '\u{2066}'..='\u{2069}' => "a bidirectional isolate",
+        '\u{200B}' => "a zero-width space",
+        '\u{FEFF}' => "a byte order mark",
+        '\u{2028}' => "a line separator",
+        '\u{2029}' => "a paragraph separator",
+        '\u{0085}' => "a next-line control",
+        c if c.is_control() => "a control character",
+        _ => return None,
+    })
+}
+
+/// A name: [`text`], and refused (naming the field and the code point) when
+/// it holds a [`hidden_char`] anywhere, ends included.
+pub fn name(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    if let Some((c, what)) = value.chars().find_map(|c| hidden_char(c).map(|w| (c, w))) {
+        return Err(FieldError::new(
+            field,
+            "invalid_character",
+            format!("{field} must not contain U+{:04X} ({what})", u32::from(c)),
+        ));
+    }
+    text(field, value, min.max(1), max)
+}
+
+/// An optional name: absent is fine, but one that is given must be a [`name`]
+/// (an empty or all-space one is refused).
+pub fn opt_name(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+    value.map(|v| name(field, v, 1, max)).transpose()
+}
+
+/// An optional name from a form, where an empty field means absent: blank
+/// is `None`, anything else must be a [`name`].
+pub fn opt_name_or_blank(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+    match value {
+        Some(v) if v.chars().any(|c| hidden_char(c).is_some()) => name(field, v, 1, max).map(Some),
+        _ => opt_text(field, value, max),
+    }
+}
+
 /// Optional text: empty or whitespace means absent.
 pub fn opt_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
     match value.map(str::trim) {
@@ -128,6 +175,40 @@ pub fn phone(field: &str, value: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_with_a_hidden_or_reordering_code_point_is_refused_naming_it() {
+        for (c, hex) in [
+            ('\u{202E}', "U+202E"),
+            ('\u{202A}', "U+202A"),
+            ('\u{2066}', "U+2066"),
+            ('\u{2069}', "U+2069"),
+            ('\u{200B}', "U+200B"),
+            ('\u{FEFF}', "U+FEFF"),
+            ('\u{2028}', "U+2028"),
+            ('\u{2029}', "U+2029"),
+            ('\u{0085}', "U+0085"),
+            ('\u{0007}', "U+0007"),
+            ('\u{009B}', "U+009B"),
+        ] {
+            for v in [format!("Ann{c}a"), format!("{c}Anna"), format!("Anna{c}")] {
+                let e = name("identity.name", &v, 1, 200).unwrap_err();
+                assert_eq!((e.field.as_str(), e.code), ("identity.name", "invalid_character"));
+                assert!(e.message.contains(hex), "{}", e.message);
+            }
+        }
+        // Joiners inside a word stay: Persian and Indic names need them.
+        assert_eq!(name("name", "می\u{200C}خواهم", 1, 200).unwrap(), "می\u{200C}خواهم");
+        assert_eq!(name("name", "क्\u{200D}ष", 1, 200).unwrap(), "क्\u{200D}ष");
+        assert_eq!(name("name", "  Anna  ", 1, 200).unwrap(), "Anna");
+        for empty in ["", "   ", "\u{3000}"] {
+            assert_eq!(name("name", empty, 1, 200).unwrap_err().code, "required", "{empty:?}");
+            assert!(opt_name("identity.name", Some(empty), 200).is_err());
+        }
+        assert_eq!(opt_name("identity.name", None, 200).unwrap(), None);
+        assert_eq!(opt_name_or_blank("duty_contact_name", Some(" "), 120).unwrap(), None);
+        assert!(opt_name_or_blank("duty_contact_name", Some("Desk\u{202E}"), 120).is_err());
+    }
 
     #[test]
     fn slugs_are_lowercased_and_checked() {

@@ -33,6 +33,19 @@ fn is_json(parts_ct: Option<&header::HeaderValue>) -> bool {
 
 /// Decodes JSON bytes: syntax errors are 400, shape errors 422 naming the field.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object: serde would read a struct from an array too
+    // (`[]` as an empty change).
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9') => {
+            return Err(ApiError::from(Error::Validation(vec![FieldError::new(
+                "body",
+                "not_an_object",
+                "the body must be a JSON object",
+            )])));
+        }
+        _ => {}
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
@@ -41,12 +54,26 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let field = if path == "." { String::new() } else { path };
             // serde's message for a missing field names it; take the name.
             let msg = inner.to_string();
-            let (field, code) = match msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-                Some(missing) => {
+            let missing = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next());
+            let unknown = msg.strip_prefix("unknown field `").and_then(|r| r.split('`').next());
+            let (field, code) = match (missing, unknown) {
+                (Some(missing), _) => {
                     let f = if field.is_empty() { missing.to_string() } else { format!("{field}.{missing}") };
                     (f, "required")
                 }
-                None => (field, "invalid"),
+                // The key is the client's own: named, so they can fix it.
+                (_, Some(key)) => {
+                    let key: String = key.chars().filter(|c| !c.is_control()).take(64).collect();
+                    let f = if field.is_empty() {
+                        key
+                    } else if field == key || field.ends_with(&format!(".{key}")) {
+                        field
+                    } else {
+                        format!("{field}.{key}")
+                    };
+                    (f, "unknown")
+                }
+                (None, None) => (field, "invalid"),
             };
             let message = msg.split(" at line ").next().unwrap_or("invalid value").to_string();
             // serde quotes the offending value ("invalid type: string \"...\""); a

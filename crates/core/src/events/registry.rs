@@ -270,7 +270,7 @@ impl NewEvent {
                 }
             },
         };
-        let contact_name = errs.take(text("contact_name", &i.contact_name, 1, 200));
+        let contact_name = errs.take(crate::validate::name("contact_name", &i.contact_name, 1, 200));
         let contact_phone = errs.take(phone("contact_phone", &i.contact_phone));
         let external_ref = errs.take(opt_text("external_ref", i.external_ref.as_deref(), 100)).flatten();
         let details = EventDetails {

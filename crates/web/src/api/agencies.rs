@@ -13,6 +13,7 @@ use crate::problem::{ApiError, Problem};
 
 /// A 24/7 duty contact.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DutyContactBody {
     /// Who answers; defaults to "Duty desk".
     #[serde(default)]
@@ -23,6 +24,7 @@ pub struct DutyContactBody {
 
 /// A new agency.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateAgencyBody {
     /// Full name.
     pub name: String,

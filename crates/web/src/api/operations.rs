@@ -19,6 +19,7 @@ use crate::problem::{ApiError, Problem};
 
 /// A state of a new or changed operation.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OperationStateBody {
     /// ISO 3166-2 code (`US-SD`).
     pub state: String,
@@ -44,6 +45,7 @@ impl From<OperationStateBody> for OperationStateInput {
 
 /// A new operation.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateOperationBody {
     /// Unique short code (`united-front-2021`).
     pub code: String,
@@ -74,6 +76,7 @@ impl From<CreateOperationBody> for OperationInput {
 
 /// Changes to an operation; absent fields stay as they are.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateOperationBody {
     /// New name.
     #[serde(default)]
@@ -110,6 +113,7 @@ impl From<UpdateOperationBody> for OperationPatch {
 
 /// An invitation.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InviteBody {
     /// The agency invited.
     pub agency_id: String,

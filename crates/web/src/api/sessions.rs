@@ -15,6 +15,7 @@ use crate::problem::{ApiError, Problem};
 
 /// Sign-in input.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignInBody {
     /// Username.
     pub username: String,
@@ -93,6 +94,7 @@ pub async fn delete_session(
 
 /// A second-factor code, to confirm a sensitive action.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StepUpBody {
     /// The current TOTP code (or a recovery code).
     pub totp: String,
@@ -114,6 +116,7 @@ pub async fn step_up(
 
 /// A new password for the signed-in user.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChangePasswordBody {
     /// The current password.
     pub current_password: String,

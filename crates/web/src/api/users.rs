@@ -14,6 +14,7 @@ use crate::problem::{ApiError, Problem};
 
 /// A new user.
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUserBody {
     /// Sign-in name (`officer.mshp`).
     pub username: String,

@@ -150,3 +150,66 @@ fn the_saved_json_corpus_replays_without_a_panic() {
     let n = taskforce_core::fuzzing::replay_corpus(&root, "json_bodies", taskforce_web::fuzzing::json_bodies);
     assert!(n > 0, "no corpus for json_bodies");
 }
+
+#[tokio::test]
+async fn unknown_keys_and_bodies_that_are_not_objects_are_refused_naming_the_key_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let commander = app.token("commander.mo-ago").await;
+    let op = app.demo_operation_id(&commander).await;
+    let path = format!("/api/v1/operations/{op}");
+    let before = app.audit().await.len();
+    for (body, field) in [
+        (serde_json::json!({"statuz": "closed"}), "statuz"),
+        (serde_json::json!([]), "body"),
+        (serde_json::json!("closed"), "body"),
+        (serde_json::json!({"states": [{"state": "US-MO", "nickname": "x"}]}), "nickname"),
+    ] {
+        let r = app.patch(&path, &commander, body.clone()).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["code"], "validation.failed");
+        let f = p["fields"][0]["field"].as_str().unwrap();
+        assert!(f == field || f.ends_with(&format!(".{field}")), "{body}: {f}");
+    }
+    let writes = app.audit().await[before..].iter().filter(|r| r.outcome == "success").count();
+    assert_eq!(writes, 0, "nothing written for a refused change");
+    // Unknown keys inside a victim's identity are refused, not dropped.
+    let coordinator = app.token("coordinator.mo-ago").await;
+    let victim = serde_json::json!({
+        "kind": "victim", "state": "US-MO", "occurred_at": "2021-08-26T22:00:00-05:00", "age_band": "19-21",
+        "identity": {"name": "Jane Roe", "nickname": "JR"}
+    });
+    let r = app.post(&format!("/api/v1/operations/{op}/results"), &coordinator, victim).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("identity.nickname")).await;
+}
+
+#[tokio::test]
+async fn names_with_hidden_or_reordering_characters_or_nothing_in_them_are_refused_naming_the_code_point() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    for (name, hex) in [
+        ("Evil\u{202E}PD", "U+202E"),
+        ("Zero\u{200B}Width", "U+200B"),
+        ("Line\u{2028}Break", "U+2028"),
+        ("Para\u{2029}Break", "U+2029"),
+        ("Next\u{0085}Line", "U+0085"),
+    ] {
+        let mut b = agency_body("hidden-pd");
+        b["name"] = name.into();
+        let r = app.post("/api/v1/agencies", &admin, b).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["fields"][0]["field"], "name");
+        assert!(p["fields"][0]["message"].as_str().unwrap().contains(hex), "{p}");
+    }
+    let coordinator = app.token("coordinator.mo-ago").await;
+    let op = app.demo_operation_id(&coordinator).await;
+    for name in ["", "   ", "Jane\u{202E}Roe"] {
+        let victim = serde_json::json!({
+            "kind": "victim", "state": "US-MO", "occurred_at": "2021-08-26T22:00:00-05:00", "age_band": "19-21",
+            "identity": {"name": name}
+        });
+        let r = app.post(&format!("/api/v1/operations/{op}/results"), &coordinator, victim).await;
+        assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("identity.name")).await;
+    }
+}
