@@ -10,7 +10,7 @@ use super::{EventKind, MAX_RADIUS_M, MAX_WINDOW};
 use crate::error::FieldError;
 use crate::ids::{AgencyId, OperationId, UserId};
 use crate::time::parse_rfc3339;
-use crate::validate::{Errors, opt_text, phone, text};
+use crate::validate::{Errors, opt_text, phone};
 
 /// Where an event stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
