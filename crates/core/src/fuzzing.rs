@@ -7,7 +7,7 @@ use crate::audit::{AuditRecord, ChainVerifier, Checkpoint};
 
 /// The agency import file, then each row's validation.
 pub fn agency_csv(data: &[u8]) {
-    if let Ok((rows, _)) = crate::agency::csv::parse_agency_csv(data) {
+    if let Ok((rows, _, _)) = crate::agency::csv::parse_agency_csv(data) {
         for (_, input) in rows {
             let _ = NewAgency::parse(&input);
         }

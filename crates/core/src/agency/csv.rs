@@ -11,8 +11,10 @@ pub const REQUIRED: [&str; 5] = ["name", "short_name", "kind", "home_state", "du
 /// Columns a file may have.
 pub const OPTIONAL: [&str; 2] = ["ori", "duty_contact_name"];
 
-/// Numbered rows that could be read, and numbered rows that could not.
-pub type CsvRows = (Vec<(usize, AgencyInput)>, Vec<(usize, Vec<FieldError>)>);
+/// Numbered rows that could be read, numbered rows that could not, and the
+/// lines of rows whose every field is empty (a warning: they are skipped,
+/// and do not make the file invalid).
+pub type CsvRows = (Vec<(usize, AgencyInput)>, Vec<(usize, Vec<FieldError>)>, Vec<usize>);
 
 /// Parses an import file. `Err` when the header itself is wrong.
 pub fn parse_agency_csv(bytes: &[u8]) -> Result<CsvRows, String> {
@@ -36,6 +38,7 @@ pub fn parse_agency_csv(bytes: &[u8]) -> Result<CsvRows, String> {
     };
     let mut rows = Vec::new();
     let mut unreadable = Vec::new();
+    let mut empty = Vec::new();
     for rec in rdr.records() {
         match rec {
             Err(e) => {
@@ -45,6 +48,7 @@ pub fn parse_agency_csv(bytes: &[u8]) -> Result<CsvRows, String> {
             Ok(r) => {
                 let line = r.position().map_or(0, |p| line_at(bytes, p.byte()));
                 if r.iter().all(str::is_empty) {
+                    empty.push(line);
                     continue;
                 }
                 if r.len() != names.len() {
@@ -67,7 +71,7 @@ pub fn parse_agency_csv(bytes: &[u8]) -> Result<CsvRows, String> {
             }
         }
     }
-    Ok((rows, unreadable))
+    Ok((rows, unreadable, empty))
 }
 
 /// The 1-based line of a byte offset, counting every line break (the CSV
@@ -88,10 +92,20 @@ mod tests {
     #[test]
     fn rows_are_numbered_by_line_and_ragged_rows_reported() {
         let f = b"name,short_name,kind,home_state,duty_phone\nA,a,state,US-IA,+1 515 555 0100\n\nB,b\n";
-        let (rows, bad) = parse_agency_csv(f).unwrap();
+        let (rows, bad, empty) = parse_agency_csv(f).unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].0, 2);
         assert_eq!(bad[0].0, 4);
+        assert!(empty.is_empty(), "a blank line is no row");
+    }
+
+    #[test]
+    fn a_row_of_empty_fields_is_a_warning_by_its_line_not_an_error() {
+        let f = b"name,short_name,kind,home_state,duty_phone\nA,a,state,US-IA,+1 515 555 0100\n,,,,\n , , ,,\nB,b,state,US-IA,+1 515 555 0101\n";
+        let (rows, bad, empty) = parse_agency_csv(f).unwrap();
+        assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 5]);
+        assert!(bad.is_empty());
+        assert_eq!(empty, [3, 4]);
         assert!(parse_agency_csv(b"agency,state\n").is_err());
         assert!(parse_agency_csv(b"").is_err());
     }

@@ -126,7 +126,10 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
         }
         AgencyCmd::Import { db, file, skip_invalid } => {
             cfg.apply_db(db.db);
-            let (rows, unreadable) = read_csv(&file)?;
+            let (rows, unreadable, empty) = read_csv(&file)?;
+            for line in &empty {
+                eprintln!("{}: line {line}: warning: every field is empty; the row is skipped", file.display());
+            }
             let (store, app) = open(cfg).await?;
             let bar = ProgressBar::new(rows.len() as u64);
             bar.set_style(

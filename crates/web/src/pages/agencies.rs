@@ -132,7 +132,7 @@ pub async fn agencies_import(
         Ok(x) => x,
         Err(msg) => return render(&st, actor, None, None, Some(msg), bad_request).await,
     };
-    let (rows, unreadable) = match parse_agency_csv(file.as_bytes()) {
+    let (rows, unreadable, empty) = match parse_agency_csv(file.as_bytes()) {
         Ok(x) => x,
         Err(msg) => return render(&st, actor, None, None, Some(msg), bad_request).await,
     };
@@ -165,6 +165,13 @@ pub async fn agencies_import(
             "nothing was written. Correct the rows below, or import the valid rows alone.".to_string()
         }
     );
+    let summary = if empty.is_empty() {
+        summary
+    } else {
+        let lines: Vec<String> = empty.iter().map(usize::to_string).collect();
+        let (s, were) = if empty.len() == 1 { ("", "was") } else { ("s", "were") };
+        format!("{summary} Warning: line{s} {} had every field empty and {were} skipped.", lines.join(", "))
+    };
     let bad = report
         .invalid
         .into_iter()
