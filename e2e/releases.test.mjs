@@ -24,9 +24,14 @@ test('a PIO drafts, a commander resolves the flags, approves and publishes; the 
   await accessible(pio, 'releases');
   assert.equal(await pio.getByRole('button', { name: 'Resolve flag' }).count(), 0, 'a PIO does not resolve flags');
   await pio.getByLabel('Preset').selectOption('press');
+  await pio.getByLabel('Statement headline (optional)').fill('{total.arrests} arrested and {total.victims} victims rescued in one night');
+  await pio.getByLabel('Statement text (optional)').fill(
+    'Officers made {total.arrests} arrests.'
+    + '\n\nIn Iowa, {US-IA.search_warrants} search warrants were executed; currency seized: {US-IA.currency}.');
   await pio.getByRole('button', { name: 'Draft from the current figures' }).click();
   await pio.waitForSelector('#release-status');
   assert.equal((await pio.locator('#release-status').textContent()).trim(), 'draft');
+  assert.match(await pio.locator('#statement h2').textContent(), /^102 arrested and 47 victims rescued/);
   assert.equal(await pio.getByRole('button', { name: 'Approve' }).count(), 0, 'a PIO does not approve');
   const draftUrl = pio.url();
   await accessible(pio, 'a draft release');
@@ -52,8 +57,14 @@ test('a PIO drafts, a commander resolves the flags, approves and publishes; the 
   await boss.goto(draftUrl);
   await boss.getByRole('button', { name: 'Approve' }).click();
   await boss.waitForFunction(() => document.querySelector('#release-status')?.textContent.trim() === 'approved');
+  // Publishing cannot be undone: the box must be ticked first.
+  await boss.getByRole('button', { name: 'Publish' }).click();
+  assert.equal((await boss.locator('#release-status').textContent()).trim(), 'approved', 'not without the box');
+  await boss.getByLabel(/cannot be changed or withdrawn/).check();
   await boss.getByRole('button', { name: 'Publish' }).click();
   await boss.waitForFunction(() => document.querySelector('#release-status')?.textContent.trim() === 'published');
+  const publicHref = await boss.locator('#public-link a').getAttribute('href');
+  assert.match(publicHref, /^\/public\/united-front-2021\/\d+$/);
   assert.match(await boss.locator('#release-version').textContent(), /^v\d+$/);
   assert.match(await boss.locator('#release-sha').textContent(), /^[0-9a-f]{64}$/);
   assert.equal(await boss.getByRole('button', { name: 'Approve' }).count(), 0);
@@ -81,5 +92,33 @@ test('a PIO drafts, a commander resolves the flags, approves and publishes; the 
   for (const c of [pioCtx, deskCtx]) {
     assert.deepEqual(c.offsite, []);
     await c.close();
+  }
+
+  // Everyone reads it with no sign-in, at phone and desk sizes, and prints it.
+  for (const [size, name] of [[PHONE, 'phone'], [DESK, 'desk']]) {
+    const ctx = await context(browser, size);
+    const page = await ctx.newPage();
+    const res = await page.goto(`${BASE}/public/united-front-2021`);
+    assert.equal(res.status(), 200);
+    assert.equal(page.url(), `${BASE}/public/united-front-2021`, 'no redirect to a sign-in');
+    assert.match(await page.locator('#headline').textContent(), /^102 arrested and 47 victims rescued/);
+    assert.match(await page.locator('#statement').textContent(), /currency seized: amount withheld/);
+    assert.match(await page.locator('#sha').textContent(), /^[0-9a-f]{64}$/);
+    assert.equal(await page.locator('#release-table tbody tr').count(), 12, 'every state a row');
+    assert.match(await page.locator('#release-table tfoot').textContent(), /102/);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= size.viewport.width, `no sideways scrolling on the ${name}: ${width}px`);
+    await accessible(page, `the public release (${name})`);
+    await shot(page, `public-release-${name}`);
+    if (name === 'desk') {
+      await page.emulateMedia({ media: 'print' });
+      await shot(page, 'public-release-print');
+    }
+    const json = await page.request.get(`${BASE}/public/united-front-2021?format=json`);
+    assert.equal((await json.json()).totals.arrests, 102);
+    const missing = await page.request.get(`${BASE}/public/no-such-operation`);
+    assert.equal(missing.status(), 404);
+    assert.deepEqual(ctx.offsite, []);
+    await ctx.close();
   }
 });

@@ -139,9 +139,139 @@ pub struct ReleaseContent {
     pub totals: Figures,
     /// Footnotes.
     pub notes: Vec<String>,
+    /// The public-information officer's statement, published with the
+    /// table; its figures are placeholders filled from the table. Absent
+    /// from the hashed bytes when there is none, so releases made before
+    /// statements existed keep their hashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<Statement>,
+}
+
+/// A headline and text published with the table. `{total.arrests}` or
+/// `{US-IA.search_warrants}` stand for the table's figures (any count field,
+/// and `currency` for the money as people read it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    /// The headline.
+    pub headline: String,
+    /// The text, paragraphs split by blank lines.
+    pub text: String,
+}
+
+/// Whole dollars with thousands separators: `4000` is `4,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Currency as people read it: `$4,000`, `$4,000 + amount withheld`,
+/// `amount withheld` (seized, never zero in disguise), or `none`.
+pub fn money(usd: u64, withheld: bool) -> String {
+    match (usd, withheld) {
+        (0, false) => "none".to_string(),
+        (0, true) => "amount withheld".to_string(),
+        (n, false) => format!("${}", thousands(n)),
+        (n, true) => format!("${} + amount withheld", thousands(n)),
+    }
 }
 
 impl ReleaseContent {
+    /// The figure a placeholder names: `total.FIELD` or `US-XX.FIELD`.
+    fn placeholder(&self, name: &str) -> Result<String, String> {
+        let (scope, field) = name.split_once('.').ok_or_else(|| format!("{{{name}}} is not SCOPE.FIELD"))?;
+        let (figures, withheld): (Vec<(Field, Option<u64>)>, bool) = if scope == "total" {
+            (Field::ALL.iter().map(|f| (*f, Some(self.totals.get(*f)))).collect(), self.totals.currency_withheld)
+        } else {
+            let row = self
+                .rows
+                .iter()
+                .find(|r| r.state.as_deref() == Some(scope))
+                .ok_or_else(|| format!("{{{name}}}: {scope} is not a row of this table"))?;
+            (Field::ALL.iter().map(|f| (*f, row.cell(*f))).collect(), row.currency_withheld)
+        };
+        if field == "currency" {
+            let usd = figures.iter().find(|(f, _)| *f == Field::CurrencyUsd).and_then(|(_, v)| *v).unwrap_or(0);
+            return Ok(money(usd, withheld));
+        }
+        let (_, v) = figures
+            .iter()
+            .find(|(f, _)| f.as_str() == field)
+            .ok_or_else(|| format!("{{{name}}}: {field} is not a count field"))?;
+        match v {
+            Some(v) => Ok(thousands(*v)),
+            None => Err(format!("{{{name}}} is suppressed in this preset and cannot be quoted")),
+        }
+    }
+
+    /// `template` with every `{SCOPE.FIELD}` filled from the table; `Err`
+    /// names the first placeholder that cannot be.
+    pub fn fill(&self, template: &str) -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let close = after.find('}').ok_or_else(|| "a { without its }".to_string())?;
+            out.push_str(&self.placeholder(after[..close].trim())?);
+            rest = &after[close + 1..];
+        }
+        if rest.contains('}') {
+            return Err("a } without its {".to_string());
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// The statement with its figures filled in, when there is one.
+    pub fn filled_statement(&self) -> Option<Statement> {
+        let s = self.statement.as_ref()?;
+        Some(Statement {
+            headline: self.fill(&s.headline).unwrap_or_else(|_| s.headline.clone()),
+            text: self.fill(&s.text).unwrap_or_else(|_| s.text.clone()),
+        })
+    }
+
+    /// Checks a statement against this table and keeps it: both parts
+    /// required, names' hidden characters refused (the text may break
+    /// lines), every placeholder filled.
+    pub fn with_statement(mut self, headline: &str, text: &str) -> Result<Self, Vec<crate::error::FieldError>> {
+        use crate::error::FieldError;
+        let mut errs = Vec::new();
+        let headline = crate::validate::name("statement.headline", headline, 1, 200).map_err(|e| errs.push(e)).ok();
+        let text = text.replace("\r\n", "\n");
+        let text = text.trim();
+        if text.is_empty() {
+            errs.push(FieldError::new("statement.text", "required", "statement.text is required"));
+        } else if text.chars().count() > 5000 {
+            errs.push(FieldError::new("statement.text", "too_long", "statement.text must be at most 5000 characters"));
+        } else if let Some((c, what)) =
+            text.chars().filter(|c| *c != '\n').find_map(|c| crate::validate::hidden_char(c).map(|w| (c, w)))
+        {
+            errs.push(FieldError::new(
+                "statement.text",
+                "invalid_character",
+                format!("statement.text must not contain U+{:04X} ({what})", u32::from(c)),
+            ));
+        }
+        for (field, value) in [("statement.headline", headline.as_deref().unwrap_or("")), ("statement.text", text)] {
+            if let Err(why) = self.fill(value) {
+                errs.push(FieldError::new(field, "placeholder", why));
+            }
+        }
+        if !errs.is_empty() {
+            return Err(errs);
+        }
+        self.statement = Some(Statement { headline: headline.unwrap_or_default(), text: text.to_string() });
+        Ok(self)
+    }
+
     /// The canonical bytes: compact JSON in field order.
     pub fn canonical(&self) -> Vec<u8> {
         serde_json::to_vec(self).unwrap_or_default()
@@ -285,6 +415,7 @@ pub fn build(report: &Report, op: &Operation, agencies: &[Agency], preset: Prese
         rows,
         totals: report.totals,
         notes,
+        statement: None,
     }
 }
 
@@ -680,6 +811,47 @@ pub fn render(release: &Release, format: Format) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_release_without_a_statement_hashes_as_before_and_placeholders_fill_from_the_table() {
+        let mut c = ReleaseContent {
+            operation: "op".into(),
+            name: "Op".into(),
+            window: String::new(),
+            preset: Preset::Press,
+            rows: vec![],
+            totals: Figures { arrests: 1200, currency_usd: 4000, currency_withheld: true, ..Default::default() },
+            notes: vec![],
+            statement: None,
+        };
+        let bytes = String::from_utf8(c.canonical()).unwrap();
+        assert!(!bytes.contains("statement"), "the hashed bytes of earlier releases are unchanged");
+        assert_eq!(
+            c.fill("{total.arrests} arrests, {total.currency}").unwrap(),
+            "1,200 arrests, $4,000 + amount withheld"
+        );
+        assert!(c.fill("{US-IA.arrests}").unwrap_err().contains("US-IA"));
+        assert!(c.fill("{total.nonsense}").is_err());
+        assert!(c.fill("{total.arrests").is_err());
+        c = c.with_statement("{total.arrests} arrested", "One.\r\n\r\nTwo.").unwrap();
+        assert_eq!(c.filled_statement().unwrap().headline, "1,200 arrested");
+        assert!(String::from_utf8(c.canonical()).unwrap().contains("\"statement\""), "and a statement is hashed");
+        let errs = c.clone().with_statement("", "x{total.arrests").unwrap_err();
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"statement.headline") && fields.contains(&"statement.text"), "{fields:?}");
+    }
+
+    #[test]
+    fn money_reads_as_people_write_it_and_withheld_is_said_in_words() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(4000), "4,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(money(4000, true), "$4,000 + amount withheld");
+        assert_eq!(money(0, true), "amount withheld");
+        assert_eq!(money(12_500, false), "$12,500");
+        assert_eq!(money(0, false), "none");
+    }
 
     /// Every value each suppressed cell can take, found by trying them all
     /// (small tables only): the outsider's exact answer.

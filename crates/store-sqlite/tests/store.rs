@@ -460,6 +460,7 @@ async fn published_releases_result_versions_and_tallies_cannot_be_changed_or_del
         rows: vec![],
         totals: Default::default(),
         notes: vec![],
+        statement: None,
     };
     let now = jiff::Timestamp::now();
     let mut r = taskforce_core::release::Release {

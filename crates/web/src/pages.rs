@@ -10,6 +10,7 @@ mod events;
 mod live;
 mod night;
 mod plan;
+mod public;
 mod record;
 mod releases;
 mod tally;
@@ -69,6 +70,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(releases::release_print))
         .routes(routes!(releases::release_approve))
         .routes(routes!(releases::release_publish))
+        .routes(routes!(public::public_latest))
+        .routes(routes!(public::public_version))
         .routes(routes!(victims::victims_page))
         .routes(routes!(victims::result_view))
         .routes(routes!(victims::result_reveal))

@@ -704,13 +704,28 @@ impl App {
 
     /// Drafts a release from the current aggregate.
     pub async fn draft_release(&self, actor: &Actor, op_id: OperationId, preset: &str) -> Result<Release> {
+        self.draft_release_with(actor, op_id, preset, None).await
+    }
+
+    /// Drafts a release from the current aggregate with the PIO's statement
+    /// (headline, text), whose placeholders must all fill from the table.
+    pub async fn draft_release_with(
+        &self,
+        actor: &Actor,
+        op_id: OperationId,
+        preset: &str,
+        statement: Option<(&str, &str)>,
+    ) -> Result<Release> {
         let op = load_op(self.read().await?.as_mut(), op_id).await?;
         self.on_operation(actor, Action::ReleaseDraft, &op).await?;
         let preset = Preset::parse(preset)
             .ok_or_else(|| Error::field("preset", "invalid", "preset must be press or statistical"))?;
         let mut tx = self.write().await?;
         let (report, agencies) = self.build_report(tx.as_mut(), &op).await?;
-        let content = release::build(&report, &op, &agencies, preset);
+        let mut content = release::build(&report, &op, &agencies, preset);
+        if let Some((headline, text)) = statement {
+            content = content.with_statement(headline, text).map_err(Error::Validation)?;
+        }
         let previous = tx
             .list_releases(op.id)
             .await?
@@ -837,6 +852,34 @@ impl App {
         Ok(tx.list_releases(op.id).await?)
     }
 
+    /// A published release for everyone, with no sign-in: the latest
+    /// version, or `version`; every published version listed. An unknown
+    /// operation and one with nothing published give the same `NotFound`.
+    pub async fn public_release(&self, code: &str, version: Option<u32>) -> Result<PublicRelease> {
+        let none = || Error::NotFound { kind: "published release" };
+        let mut tx = self.read().await?;
+        let op = tx.find_operation_by_code(code.trim()).await?.ok_or_else(none)?;
+        let mut published: Vec<Release> =
+            tx.list_releases(op.id).await?.into_iter().filter(|r| r.status == ReleaseStatus::Published).collect();
+        published.sort_by_key(|r| r.version);
+        let versions = published
+            .iter()
+            .filter_map(|r| {
+                Some(PublishedVersion {
+                    version: r.version?,
+                    published_at: r.published_at?,
+                    changes: r.changes.clone(),
+                })
+            })
+            .collect();
+        let release = match version {
+            None => published.pop(),
+            Some(v) => published.into_iter().find(|r| r.version == Some(v)),
+        }
+        .ok_or_else(none)?;
+        Ok(PublicRelease { release, time_zone: op.window.time_zone.clone(), versions })
+    }
+
     /// A published version of an operation's release (for export).
     pub async fn release_version(&self, actor: &Actor, op_id: OperationId, version: u32) -> Result<Release> {
         self.list_releases(actor, op_id)
@@ -845,4 +888,26 @@ impl App {
             .find(|r| r.version == Some(version))
             .ok_or(Error::NotFound { kind: "published release version" })
     }
+}
+
+/// A published release as the public pages show it.
+#[derive(Debug, Clone)]
+pub struct PublicRelease {
+    /// The version shown.
+    pub release: Release,
+    /// The operation's zone, for the times shown.
+    pub time_zone: crate::time::TzName,
+    /// Every published version, oldest first.
+    pub versions: Vec<PublishedVersion>,
+}
+
+/// One published version, for the list of versions.
+#[derive(Debug, Clone)]
+pub struct PublishedVersion {
+    /// Its number.
+    pub version: u32,
+    /// When it was published.
+    pub published_at: jiff::Timestamp,
+    /// What changed from the version before, in words.
+    pub changes: Vec<String>,
 }

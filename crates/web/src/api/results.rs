@@ -415,6 +415,21 @@ pub async fn resolve_flag(
 pub struct DraftBody {
     /// `press` (no suppression) or `statistical` (small cells suppressed).
     pub preset: String,
+    /// The statement published with the table (part of the hashed content).
+    #[serde(default)]
+    pub statement: Option<StatementBody>,
+}
+
+/// A release's statement: placeholders such as `{total.arrests}` or
+/// `{US-IA.search_warrants}` (any count field, or `currency`) are filled
+/// from the table.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatementBody {
+    /// The headline.
+    pub headline: String,
+    /// The text; blank lines split paragraphs.
+    pub text: String,
 }
 
 /// The releases of an operation, oldest first.
@@ -441,7 +456,8 @@ pub async fn draft_release(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<DraftBody>,
 ) -> Result<(StatusCode, Json<ReleaseView>), ApiError> {
-    let r = st.app.draft_release(&auth.actor, op_id(&id)?, &b.preset).await?;
+    let statement = b.statement.as_ref().map(|s| (s.headline.as_str(), s.text.as_str()));
+    let r = st.app.draft_release_with(&auth.actor, op_id(&id)?, &b.preset, statement).await?;
     Ok((StatusCode::CREATED, Json(r.into())))
 }
 

@@ -74,6 +74,11 @@ struct ReleasePage {
     totals: Vec<String>,
     notes: Vec<String>,
     changes: Vec<String>,
+    /// The statement with its figures filled in.
+    headline: Option<String>,
+    statement: Vec<String>,
+    /// Where everyone reads it, once published.
+    public_href: Option<String>,
     can_approve: bool,
     can_publish: bool,
     ask_code: bool,
@@ -170,6 +175,10 @@ pub async fn releases_page(
 pub struct DraftForm {
     #[serde(default)]
     preset: String,
+    #[serde(default)]
+    headline: String,
+    #[serde(default)]
+    text: String,
 }
 
 /// Drafts a release from the current aggregate.
@@ -184,8 +193,10 @@ pub async fn draft_submit(
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
     };
-    let preset = form.map(|Form(f)| f.preset).unwrap_or_default();
-    match st.app.draft_release(&auth.actor, op_id, &preset).await {
+    let f = form.map(|Form(f)| f).unwrap_or_default();
+    let statement =
+        (!f.headline.trim().is_empty() || !f.text.trim().is_empty()).then_some((f.headline.as_str(), f.text.as_str()));
+    match st.app.draft_release_with(&auth.actor, op_id, &f.preset, statement).await {
         Ok(r) => Redirect::to(&format!("/releases/{}", r.id)).into_response(),
         Err(e) => page_error(&st, &auth.actor, e).await,
     }
@@ -278,6 +289,12 @@ async fn release_page(
         totals,
         notes: c.notes.clone(),
         changes: r.changes.clone(),
+        headline: c.filled_statement().map(|s| s.headline),
+        statement: c
+            .filled_statement()
+            .map(|s| s.text.split("\n\n").map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default(),
+        public_href: r.version.map(|v| format!("/public/{}/{v}", c.operation)),
         can_approve: r.status == ReleaseStatus::Draft && offer(st, actor, Action::ReleaseApprove, r.operation_id).await,
         can_publish: r.status == ReleaseStatus::Approved
             && offer(st, actor, Action::ReleasePublish, r.operation_id).await,
@@ -358,6 +375,9 @@ pub async fn release_approve(
 pub struct PublishForm {
     #[serde(default)]
     code: String,
+    /// The box that says publishing cannot be undone, ticked.
+    #[serde(default)]
+    confirm: String,
 }
 
 /// Publishes an approved release (version N, SHA-256); asks for a code when needed.
@@ -373,7 +393,20 @@ pub async fn release_publish(
     let Ok(rid) = id.parse::<ReleaseId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "release" }).await;
     };
-    let code = form.map(|Form(f)| f.code).unwrap_or_default();
+    let f = form.map(|Form(f)| f).unwrap_or_default();
+    if f.confirm != "yes" {
+        return match load(&st, actor, &id).await {
+            Ok(r) => {
+                let problem = Some(
+                    "Not published: tick the box to confirm. A published version cannot be changed or withdrawn."
+                        .to_string(),
+                );
+                release_page(&st, actor, &r, false, problem, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            Err(e) => page_error(&st, actor, e).await,
+        };
+    }
+    let code = f.code;
     let Ok(session) = super::with_code(&st, &auth, &code).await else {
         return match load(&st, actor, &id).await {
             Ok(r) => {

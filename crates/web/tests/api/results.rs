@@ -367,6 +367,100 @@ async fn a_release_is_drafted_approved_after_flags_are_resolved_published_once_a
 }
 
 #[tokio::test]
+async fn a_published_release_is_public_with_its_statement_in_every_format_and_its_versions_listed() {
+    let app = TestApp::spawn().await;
+    let pio = app.token("pio.mo-ago").await;
+    let commander = app.token("commander.mo-ago").await;
+    let op = app.demo_operation_id(&pio).await;
+    let public = |path: String| {
+        let client = app.client.clone();
+        let url = app.url(&path);
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // Nothing published yet: the same 404 as an unknown operation.
+    let (s1, b1) = public("/public/united-front-2021".into()).await;
+    let (s2, b2) = public("/public/no-such-operation".into()).await;
+    assert_eq!((s1, s2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
+    assert_eq!(b1, b2);
+    // A placeholder the table cannot fill is refused, naming the field.
+    let bad = json!({"preset": "press", "statement": {"headline": "Results", "text": "{US-ZZ.arrests} arrests"}});
+    let r = app.post(&format!("/api/v1/operations/{op}/releases"), &pio, bad).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("statement.text")).await;
+    let body = json!({"preset": "press", "statement": {
+        "headline": "{total.arrests} arrested, {total.victims} victims rescued",
+        "text": "Officers in {total.arrests} arrests.\n\nIn Iowa: {US-IA.search_warrants} search warrants; currency {US-IA.currency}."
+    }});
+    let r = app.post(&format!("/api/v1/operations/{op}/releases"), &pio, body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let flags = json!({"key": "announced/needed_medical", "reason": "the 41 came from hospital intake across states"});
+    assert_eq!(app.post(&format!("/api/v1/operations/{op}/flags/resolve"), &commander, flags).await.status(), 200);
+    assert_eq!(app.post(&format!("/api/v1/releases/{id}/approve"), &commander, json!({})).await.status(), 200);
+    // Still not public while only approved.
+    assert_eq!(public("/public/united-front-2021".into()).await.0, StatusCode::NOT_FOUND);
+    let r = app.post(&format!("/api/v1/releases/{id}/publish"), &pio, json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let published: Value = r.json().await.unwrap();
+    let sha = published["sha256"].as_str().unwrap().to_string();
+    // The statement is part of what is hashed.
+    let content: taskforce_core::release::ReleaseContent =
+        serde_json::from_value(published["content"].clone()).unwrap();
+    assert!(content.statement.is_some());
+    assert_eq!(content.sha256(), sha);
+
+    let (status, html) = public("/public/united-front-2021".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("102 arrested, 47 victims rescued"), "the headline, filled");
+    assert!(
+        html.contains("<td data-label=\"Currency seized\">amount withheld</td>"),
+        "Iowa's seized currency of no stated amount, in words"
+    );
+    assert!(!html.contains("<script"), "readable without scripts");
+    assert!(html.contains(&sha));
+    assert!(html.contains("Version 1 (this page)"));
+    assert!(!html.contains("T08:") && !html.contains("Z</"), "times in the operation's zones, not raw UTC");
+    assert!(html.contains("<td data-label=\"Arrests\">102</td>"), "the total row");
+    let (status, j) = public("/public/united-front-2021?format=json".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    let j: Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(j["rows"].as_array().unwrap().len(), 12);
+    assert_eq!(j["totals"]["arrests"], 102);
+    assert_eq!(j["version"], 1);
+    assert!(j["statement"]["text"].as_str().unwrap().starts_with("Officers in 102 arrests."));
+    let (_, csv) = public("/public/united-front-2021?format=csv".into()).await;
+    assert!(csv.contains("total,Total,102,47"), "{csv}");
+    let (_, md) = public("/public/united-front-2021/1?format=md".into()).await;
+    assert!(md.starts_with("# 102 arrested, 47 victims rescued"), "{md}");
+    assert_eq!(public("/public/united-front-2021/2".into()).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(public("/public/united-front-2021/x".into()).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(public("/public/united-front-2021?format=pdf".into()).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A correction is version 2; the page says what it supersedes.
+    let ky = app.token("coordinator.ky-demo").await;
+    let t = json!({"state": "US-KY", "scope": "state", "arrests": 47, "victims": 23, "minor_victims": 2});
+    assert_eq!(app.post(&format!("/api/v1/operations/{op}/tallies"), &ky, t).await.status(), 201);
+    let r = app.post(&format!("/api/v1/operations/{op}/releases"), &pio, json!({"preset": "press"})).await;
+    let id2 = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let report: Value = app.get(&format!("/api/v1/operations/{op}/report"), &commander).await.json().await.unwrap();
+    for f in report["flags"].as_array().unwrap().iter().filter(|f| f["resolved"].is_null()) {
+        let why = json!({"key": f["key"], "reason": "checked with the state coordinator"});
+        assert_eq!(app.post(&format!("/api/v1/operations/{op}/flags/resolve"), &commander, why).await.status(), 200);
+    }
+    assert_eq!(app.post(&format!("/api/v1/releases/{id2}/approve"), &commander, json!({})).await.status(), 200);
+    assert_eq!(app.post(&format!("/api/v1/releases/{id2}/publish"), &pio, json!({})).await.status(), 200);
+    let (_, latest) = public("/public/united-front-2021".into()).await;
+    assert!(latest.contains("Version 2 (this page)"));
+    assert!(latest.contains("supersedes version 1, corrected on"), "{latest}");
+    assert!(latest.contains("Kentucky arrests: 46 → 47"));
+    let (_, v1) = public("/public/united-front-2021/1".into()).await;
+    assert!(v1.contains("a newer version exists"));
+    assert!(v1.contains(&sha), "version 1 stays as it was");
+}
+
+#[tokio::test]
 async fn a_coordinator_may_file_a_state_tally_only_for_its_own_state() {
     let app = TestApp::spawn().await;
     let ky = app.token("coordinator.ky-demo").await;
