@@ -1,10 +1,15 @@
 //! The audit trail: one record per security-relevant event, hash-chained.
 //!
-//! Each record's hash is SHA-256 over the previous record's hash and the
-//! record's own canonical content, so changing, removing, inserting or
-//! reordering a record breaks the chain from that point. A chain alone cannot
-//! reveal a cut tail or a rewrite of every record; a signed [`Checkpoint`]
-//! kept elsewhere can. Records hold ids and codes, never protected values.
+//! Each record's hash is HMAC-SHA256, under a key from the key file (never
+//! the database), over the previous record's hash and the record's own
+//! canonical content, so changing, removing, inserting or reordering a
+//! record breaks the chain from that point, and whoever can write the
+//! database file alone cannot forge a new chain. Records written before the
+//! chain was keyed carry plain SHA-256 and say so; they may only come first.
+//! A chain alone cannot reveal a cut tail; the coverage check of the store
+//! (every object's creation recorded, no row newer than the newest record)
+//! and a signed [`Checkpoint`] kept elsewhere can. Records hold ids and
+//! codes, never protected values.
 
 use std::fmt;
 
@@ -134,6 +139,20 @@ pub struct AuditRecord {
     pub prev_hash: String,
     /// This record's hash.
     pub hash: String,
+    /// Whether the hash is keyed (HMAC-SHA256 under the key file's audit
+    /// key) rather than plain SHA-256 (records made before keying).
+    #[serde(default)]
+    pub keyed: bool,
+}
+
+/// The key the chain is keyed with, derived from the key file.
+#[derive(Clone)]
+pub struct AuditKey(pub [u8; 32]);
+
+impl fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuditKey(withheld)")
+    }
 }
 
 /// Times in the canonical form: fixed width, nanoseconds, UTC.
@@ -142,8 +161,8 @@ pub fn canonical_time(t: Timestamp) -> String {
 }
 
 impl AuditRecord {
-    /// Builds the next record of a chain whose head is `(seq, hash)`.
-    pub fn next(head: Option<(u64, String)>, at: Timestamp, actor: &Actor, event: AuditEvent) -> Self {
+    /// Builds the next record of a chain whose head is `(seq, hash)`, keyed with `key`.
+    pub fn next(head: Option<(u64, String)>, at: Timestamp, actor: &Actor, event: AuditEvent, key: &AuditKey) -> Self {
         let (seq, prev_hash) = match head {
             Some((s, h)) => (s + 1, h),
             None => (1, GENESIS.to_string()),
@@ -169,8 +188,9 @@ impl AuditRecord {
             detail: event.detail,
             prev_hash,
             hash: String::new(),
+            keyed: true,
         };
-        r.hash = r.compute_hash();
+        r.hash = r.compute_hash(Some(key)).unwrap_or_default();
         r
     }
 
@@ -194,13 +214,23 @@ impl AuditRecord {
         serde_json::to_vec(&v).unwrap_or_default()
     }
 
-    /// SHA-256 over the previous hash and the canonical content, hex.
-    pub fn compute_hash(&self) -> String {
+    /// The hash over the previous hash and the canonical content, hex:
+    /// HMAC-SHA256 under `key` for a keyed record (`None` without the key),
+    /// plain SHA-256 for a record made before keying.
+    pub fn compute_hash(&self, key: Option<&AuditKey>) -> Option<String> {
+        use hmac::{KeyInit, Mac};
+        if self.keyed {
+            let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&key?.0).ok()?;
+            mac.update(self.prev_hash.as_bytes());
+            mac.update(b"\n");
+            mac.update(&self.canonical());
+            return Some(hex::encode(mac.finalize().into_bytes()));
+        }
         let mut h = Sha256::new();
         h.update(self.prev_hash.as_bytes());
         h.update(b"\n");
         h.update(self.canonical());
-        hex::encode(h.finalize())
+        Some(hex::encode(h.finalize()))
     }
 }
 
@@ -224,6 +254,11 @@ impl fmt::Display for Broken {
 pub struct ChainVerifier {
     expected_seq: u64,
     prev_hash: String,
+    key: Option<AuditKey>,
+    /// Once a keyed record is seen, a plain one is a forgery.
+    seen_keyed: bool,
+    /// The last record that may be plain, per the key file.
+    plain_until: Option<u64>,
     /// The hash of every record whose seq a checkpoint may name is not kept;
     /// only the one asked for.
     watch: Option<(u64, String)>,
@@ -231,18 +266,36 @@ pub struct ChainVerifier {
 }
 
 impl ChainVerifier {
-    /// A verifier; with `checkpoint`, it also remembers the hash at the checkpoint's seq.
-    pub fn new(checkpoint: Option<&Checkpoint>) -> Self {
+    /// A verifier with the chain's key (without it, keyed records cannot
+    /// verify); with `checkpoint`, it also remembers the hash at the
+    /// checkpoint's seq.
+    pub fn new(key: Option<AuditKey>, checkpoint: Option<&Checkpoint>) -> Self {
         Self {
             expected_seq: 1,
             prev_hash: GENESIS.to_string(),
+            key,
+            seen_keyed: false,
+            plain_until: None,
             watch: checkpoint.map(|c| (c.seq, c.hash.clone())),
             watched_hash: None,
         }
     }
 
+    /// Records after `seq` must be keyed (the key file's
+    /// [`audit_plain_until`](crate::keys::KeyRing::audit_plain_until)).
+    pub fn plain_until(mut self, seq: Option<u64>) -> Self {
+        self.plain_until = seq;
+        self
+    }
+
     /// Feeds the next record.
     pub fn feed(&mut self, r: &AuditRecord) -> Result<(), Broken> {
+        if !r.keyed && self.plain_until.is_some_and(|until| r.seq > until) {
+            return Err(Broken {
+                at: r.seq,
+                reason: "it is chained without the key where the key file says the chain is keyed".into(),
+            });
+        }
         if r.seq != self.expected_seq {
             return Err(Broken {
                 at: self.expected_seq,
@@ -252,8 +305,18 @@ impl ChainVerifier {
         if r.prev_hash != self.prev_hash {
             return Err(Broken { at: r.seq, reason: "it does not follow the record before it".into() });
         }
-        if r.compute_hash() != r.hash {
-            return Err(Broken { at: r.seq, reason: "its content does not match its hash".into() });
+        if !r.keyed && self.seen_keyed {
+            return Err(Broken { at: r.seq, reason: "it is chained without the key after keyed records".into() });
+        }
+        self.seen_keyed |= r.keyed;
+        match r.compute_hash(self.key.as_ref()) {
+            None => {
+                return Err(Broken { at: r.seq, reason: "it is keyed and the key file's audit key is missing".into() });
+            }
+            Some(h) if h != r.hash => {
+                return Err(Broken { at: r.seq, reason: "its content does not match its hash".into() });
+            }
+            Some(_) => {}
         }
         if let Some((seq, _)) = &self.watch
             && *seq == r.seq
@@ -349,13 +412,18 @@ mod tests {
                 at,
                 &actor,
                 AuditEvent::success("agency.create", "agency", Some(format!("a{i}"))),
+                &key(),
             ));
         }
         out
     }
 
+    fn key() -> AuditKey {
+        AuditKey([9u8; 32])
+    }
+
     fn verify(records: &[AuditRecord], cp: Option<&Checkpoint>) -> Result<u64, Broken> {
-        let mut v = ChainVerifier::new(cp);
+        let mut v = ChainVerifier::new(Some(key()), cp);
         for r in records {
             v.feed(r)?;
         }
@@ -384,24 +452,75 @@ mod tests {
 
     #[test]
     fn a_checkpoint_catches_a_cut_tail_and_a_full_rewrite() {
-        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let signer = SigningKey::from_bytes(&[7u8; 32]);
         let c = chain(6);
-        let cp = Checkpoint::sign(&key, 6, &c[5].hash, Timestamp::UNIX_EPOCH);
-        assert!(cp.verify(&key.verifying_key()).is_ok());
+        let cp = Checkpoint::sign(&signer, 6, &c[5].hash, Timestamp::UNIX_EPOCH);
+        assert!(cp.verify(&signer.verifying_key()).is_ok());
         assert_eq!(verify(&c, Some(&cp)), Ok(6));
         assert!(verify(&c[..4], None).is_ok(), "without a checkpoint a cut tail is invisible");
         assert_eq!(verify(&c[..4], Some(&cp)).unwrap_err().at, 5);
-        // A rewrite: a new, internally consistent chain.
+        // A rewrite by someone holding the key: a new, internally consistent chain.
         let mut rewritten = chain(6);
         rewritten.iter_mut().for_each(|r| r.actor = "someone".into());
         let mut prev = GENESIS.to_string();
         for r in &mut rewritten {
             r.prev_hash = prev.clone();
-            r.hash = r.compute_hash();
+            r.hash = r.compute_hash(Some(&key())).unwrap();
             prev = r.hash.clone();
         }
         assert!(verify(&rewritten, None).is_ok());
         assert!(verify(&rewritten, Some(&cp)).is_err());
+    }
+
+    #[test]
+    fn without_the_key_a_chain_cannot_be_recomputed_and_plain_records_only_come_first() {
+        // Whoever can write the file recomputes plain SHA-256: it does not verify.
+        let mut forged = chain(3);
+        forged[1].actor = "someone".into();
+        let mut prev = forged[0].hash.clone();
+        for r in &mut forged[1..] {
+            r.prev_hash = prev.clone();
+            r.keyed = false;
+            r.hash = r.compute_hash(None).unwrap();
+            prev = r.hash.clone();
+        }
+        let e = verify(&forged, None).unwrap_err();
+        assert_eq!(e.at, 2);
+        assert!(e.reason.contains("without the key"), "{e}");
+        // With another key the chain does not verify either.
+        let mut other = chain(2);
+        other[1].actor = "x".into();
+        other[1].hash = other[1].compute_hash(Some(&AuditKey([1u8; 32]))).unwrap();
+        assert_eq!(verify(&other, None).unwrap_err().at, 2);
+        // Records made before keying (plain) still verify, then keyed ones follow.
+        let mut old = Vec::new();
+        for i in 0..2 {
+            let head: Option<(u64, String)> = old.last().map(|r: &AuditRecord| (r.seq, r.hash.clone()));
+            let mut r = AuditRecord::next(
+                head,
+                Timestamp::UNIX_EPOCH,
+                &Actor::local_admin(),
+                AuditEvent::success("agency.create", "agency", Some(format!("p{i}"))),
+                &key(),
+            );
+            r.keyed = false;
+            r.hash = r.compute_hash(None).unwrap();
+            old.push(r);
+        }
+        let head = old.last().map(|r| (r.seq, r.hash.clone()));
+        old.push(AuditRecord::next(
+            head,
+            Timestamp::UNIX_EPOCH,
+            &Actor::local_admin(),
+            AuditEvent::success("x", "y", None),
+            &key(),
+        ));
+        assert_eq!(verify(&old, None), Ok(3));
+        // A keyed record without the key: reported, not passed.
+        let mut v = ChainVerifier::new(None, None);
+        assert!(v.feed(&old[0]).is_ok());
+        assert!(v.feed(&old[1]).is_ok());
+        assert!(v.feed(&old[2]).unwrap_err().reason.contains("key"));
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct KeyRing {
     /// KEKs by version; the highest is current.
     keks: Vec<(u32, [u8; 32])>,
     signing: SigningKey,
+    /// See [`KeyFile::audit_plain_until`].
+    audit_plain_until: Option<u64>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -72,6 +74,12 @@ pub struct KeyFile {
     pub keks: Vec<KeyFileKek>,
     /// The Ed25519 signing key's seed, base64.
     pub signing_key: String,
+    /// The last audit record whose chain may be plain SHA-256 (written
+    /// before the chain was keyed); every later one must be keyed. Kept
+    /// here, out of the database, so that whoever can write the database
+    /// cannot pass a recomputed plain chain off as an old one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_plain_until: Option<u64>,
 }
 
 /// One KEK in the key file.
@@ -95,7 +103,11 @@ fn decode32(what: &str, s: &str) -> Result<[u8; 32], String> {
 impl KeyRing {
     /// Fresh keys: KEK version 1 and a signing key.
     pub fn generate() -> Result<Self, Error> {
-        Ok(Self { keks: vec![(1, random32()?)], signing: SigningKey::from_bytes(&random32()?) })
+        Ok(Self {
+            keks: vec![(1, random32()?)],
+            signing: SigningKey::from_bytes(&random32()?),
+            audit_plain_until: None,
+        })
     }
 
     /// Reads the key file's text.
@@ -113,7 +125,7 @@ impl KeyRing {
         }
         keks.sort_by_key(|(v, _)| *v);
         let signing = SigningKey::from_bytes(&decode32("signing key", &f.signing_key)?);
-        Ok(Self { keks, signing })
+        Ok(Self { keks, signing, audit_plain_until: f.audit_plain_until })
     }
 
     /// The key file's text.
@@ -122,6 +134,7 @@ impl KeyRing {
             format: 1,
             keks: self.keks.iter().map(|(v, k)| KeyFileKek { version: *v, key: B64.encode(k) }).collect(),
             signing_key: B64.encode(self.signing.to_bytes()),
+            audit_plain_until: self.audit_plain_until,
         };
         serde_json::to_string_pretty(&f).unwrap_or_default()
     }
@@ -129,6 +142,29 @@ impl KeyRing {
     /// The checkpoint signing key.
     pub fn signing_key(&self) -> &SigningKey {
         &self.signing
+    }
+
+    /// The key the audit chain is keyed with: derived from the signing key,
+    /// which stays the same when KEKs rotate, so the whole chain verifies.
+    pub fn audit_key(&self) -> crate::audit::AuditKey {
+        use hmac::{KeyInit, Mac};
+        let mut k = [0u8; 32];
+        if let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.signing.to_bytes()) {
+            mac.update(b"taskforce audit chain v1");
+            k.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        crate::audit::AuditKey(k)
+    }
+
+    /// The last audit record that may be chained plain (`None`: not yet
+    /// set for this database, so any plain prefix is taken as old).
+    pub fn audit_plain_until(&self) -> Option<u64> {
+        self.audit_plain_until
+    }
+
+    /// Sets [`KeyRing::audit_plain_until`] (once, when the chain is first keyed).
+    pub fn set_audit_plain_until(&mut self, seq: u64) {
+        self.audit_plain_until = Some(seq);
     }
 
     /// The public half of the signing key.

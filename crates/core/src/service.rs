@@ -141,7 +141,8 @@ impl App {
     /// Appends an audit record in `tx`: it commits with the change or not at all.
     pub(crate) async fn record(&self, tx: &mut dyn StoreTx, actor: &Actor, event: AuditEvent) -> Result<(), Error> {
         let head = tx.audit_head().await?;
-        let rec = AuditRecord::next(head, self.clock.now(), actor, event);
+        let key = self.keys.keys()?.audit_key();
+        let rec = AuditRecord::next(head, self.clock.now(), actor, event, &key);
         tx.insert_audit(&rec).await?;
         Ok(())
     }

@@ -76,6 +76,37 @@ pub struct StoredDataKey {
     pub destroyed_at: Option<jiff::Timestamp>,
 }
 
+/// The kinds of object whose every creation the audit log must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audited {
+    /// Agencies (`agency.create`).
+    Agency,
+    /// Users (`user.create`).
+    User,
+    /// Operations (`operation.create`).
+    Operation,
+    /// Events (`event.register`).
+    Event,
+    /// Result records (`result.create`, once per record, not per version).
+    Result,
+}
+
+impl Audited {
+    /// Every kind.
+    pub const ALL: [Audited; 5] = [Audited::Agency, Audited::User, Audited::Operation, Audited::Event, Audited::Result];
+
+    /// The audit record's `object_type` and `action` of a creation.
+    pub fn creation(&self) -> (&'static str, &'static str) {
+        match self {
+            Audited::Agency => ("agency", "agency.create"),
+            Audited::User => ("user", "user.create"),
+            Audited::Operation => ("operation", "operation.create"),
+            Audited::Event => ("event", "event.register"),
+            Audited::Result => ("result", "result.create"),
+        }
+    }
+}
+
 /// Whether a transaction will write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxMode {
@@ -251,6 +282,14 @@ pub trait StoreTx: Send {
     async fn insert_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
     /// Audit records in seq order after `after`, at most `limit`.
     async fn audit_page(&mut self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The id of one `kind` of object that no successful audit record of
+    /// its creation names (see [`Audited`]), when there is one.
+    async fn unaudited(&mut self, kind: Audited) -> Result<Option<String>, StoreError>;
+    /// When the newest object of `kind` was created.
+    async fn newest_created(&mut self, kind: Audited) -> Result<Option<jiff::Timestamp>, StoreError>;
+    /// The store's own protections of its append-only tables (triggers,
+    /// grants) that are missing, by name; empty when all stand.
+    async fn missing_protections(&mut self) -> Result<Vec<String>, StoreError>;
     /// Audit records matching `filter`, newest first, below `before` (a
     /// seq; `None`: from the newest), at most `limit`.
     async fn audit_search(

@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod codec;
+mod coverage;
 mod readers;
 mod tx;
 
@@ -453,7 +454,8 @@ mod tests {
         let head = tx.audit_head().await?;
         let actor = taskforce_core::actor::Actor::local_admin();
         let event = AuditEvent::success(format!("test.fill.{i}.{}", "x".repeat(2000)), "test", None);
-        tx.insert_audit(&AuditRecord::next(head, jiff::Timestamp::now(), &actor, event)).await?;
+        let key = taskforce_core::audit::AuditKey([3u8; 32]);
+        tx.insert_audit(&AuditRecord::next(head, jiff::Timestamp::now(), &actor, event, &key)).await?;
         tx.commit().await
     }
 

@@ -816,7 +816,8 @@ impl StoreTx for SqliteTx {
     async fn insert_audit(&mut self, r: &AuditRecord) -> R<()> {
         sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
-             object_type, object_id, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             object_type, object_id, outcome, detail, prev_hash, hash, keyed) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(i64::try_from(r.seq).unwrap_or(i64::MAX))
         .bind(ts(r.at))
@@ -832,10 +833,23 @@ impl StoreTx for SqliteTx {
         .bind(&r.detail)
         .bind(&r.prev_hash)
         .bind(&r.hash)
+        .bind(r.keyed)
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn unaudited(&mut self, kind: taskforce_core::store::Audited) -> R<Option<String>> {
+        crate::coverage::unaudited(&mut self.tx, kind).await
+    }
+
+    async fn newest_created(&mut self, kind: taskforce_core::store::Audited) -> R<Option<Timestamp>> {
+        crate::coverage::newest_created(&mut self.tx, kind).await
+    }
+
+    async fn missing_protections(&mut self) -> R<Vec<String>> {
+        crate::coverage::missing_protections(&mut self.tx).await
     }
 
     async fn audit_page(&mut self, after: u64, limit: u32) -> R<Vec<AuditRecord>> {
@@ -2147,7 +2161,7 @@ fn scan_changes(c: &rusqlite::Connection, after: u64, upto: u64, limit: u32) -> 
 }
 
 const AUDIT_COLS: &str = "SELECT seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
-                          object_type, object_id, outcome, detail, prev_hash, hash FROM audit_log";
+                          object_type, object_id, outcome, detail, prev_hash, hash, keyed FROM audit_log";
 
 fn audit_row(r: &SqliteRow) -> R<AuditRecord> {
     Ok(AuditRecord {
@@ -2165,6 +2179,7 @@ fn audit_row(r: &SqliteRow) -> R<AuditRecord> {
         detail: get(r, "detail")?,
         prev_hash: get(r, "prev_hash")?,
         hash: get(r, "hash")?,
+        keyed: get::<i64>(r, "keyed")? != 0,
     })
 }
 

@@ -17,23 +17,32 @@ struct Db {
     _dir: tempfile::TempDir,
     store: Arc<SqliteStore>,
     app: App,
+    keys: Arc<taskforce_core::keys::KeyRing>,
 }
 
 async fn db() -> Db {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
-    let app = app_on(&store);
+    let mut ring = taskforce_core::keys::KeyRing::generate().unwrap();
+    // A new database: its chain is keyed from the first record.
+    ring.set_audit_plain_until(0);
+    let keys = Arc::new(ring);
+    let app = app_with(&store, keys.clone());
     app.sync_reference_data().await.unwrap();
-    Db { _dir: dir, store, app }
+    Db { _dir: dir, store, app, keys }
 }
 
-/// An application (a server instance) on `store`.
+/// An application (a server instance) on `store`, with keys of its own.
 fn app_on(store: &Arc<SqliteStore>) -> App {
+    app_with(store, Arc::new(taskforce_core::keys::KeyRing::generate().unwrap()))
+}
+
+/// An application on `store` with the key file's `keys`.
+fn app_with(store: &Arc<SqliteStore>, keys: Arc<taskforce_core::keys::KeyRing>) -> App {
     let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
     let dummy = hasher.dummy_hash();
-    let keys = taskforce_core::keys::KeyRing::generate().unwrap();
     App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), dummy)
-        .with_keys(Arc::new(taskforce_core::keys::StaticKeys(Arc::new(keys))))
+        .with_keys(Arc::new(taskforce_core::keys::StaticKeys(keys)))
 }
 
 fn agency(short: &str, name: &str, ori: Option<&str>) -> AgencyInput {
@@ -185,9 +194,10 @@ async fn a_user_in_an_unknown_agency_is_refused_and_nothing_is_written() {
 }
 
 mod tamper {
-    //! Tampering with the audit table in 200 ways: a signed checkpoint
-    //! catches every one; the chain alone catches all but a cut tail and a
-    //! rewrite.
+    //! Tampering with the audit table in 200 ways by someone who can write
+    //! the database file but has not the key file: a signed checkpoint
+    //! catches every one; the keyed chain alone catches all but a cut tail
+    //! of records that created nothing.
 
     use super::*;
     use taskforce_core::audit::{AuditRecord, GENESIS};
@@ -220,7 +230,9 @@ mod tamper {
         for (i, r) in records.iter_mut().enumerate().skip(from) {
             r.seq = i as u64 + 1;
             r.prev_hash = prev.clone();
-            r.hash = r.compute_hash();
+            // Without the key, only a plain chain can be recomputed.
+            r.keyed = false;
+            r.hash = r.compute_hash(None).unwrap();
             prev = r.hash.clone();
         }
     }
@@ -253,7 +265,8 @@ mod tamper {
             Kind::InsertMiddle => {
                 let mut forged = v[k].clone();
                 forged.object_id = Some("inserted".into());
-                forged.hash = forged.compute_hash();
+                forged.keyed = false;
+                forged.hash = forged.compute_hash(None).unwrap();
                 v.insert(k, forged);
                 for (i, r) in v.iter_mut().enumerate() {
                     r.seq = i as u64 + 1;
@@ -279,14 +292,15 @@ mod tamper {
     async fn replace_audit(path: &std::path::Path, records: &[AuditRecord]) {
         use sqlx::ConnectOptions;
         let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(path).connect().await.unwrap();
-        // Whoever holds the file can drop the append-only triggers; the chain is what catches them.
+        // Whoever holds the file can drop the append-only triggers, and put
+        // them back after (a missing one is reported: see below).
         sqlx::query("DROP TRIGGER audit_log_no_update").execute(&mut conn).await.unwrap();
         sqlx::query("DROP TRIGGER audit_log_no_delete").execute(&mut conn).await.unwrap();
         sqlx::query("DELETE FROM audit_log").execute(&mut conn).await.unwrap();
         for r in records {
             sqlx::query(
                 "INSERT INTO audit_log (seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
-                 object_type, object_id, outcome, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 object_type, object_id, outcome, detail, prev_hash, hash, keyed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             )
             .bind(r.seq as i64)
             .bind(taskforce_core::audit::canonical_time(r.at))
@@ -302,6 +316,15 @@ mod tamper {
             .bind(&r.detail)
             .bind(&r.prev_hash)
             .bind(&r.hash)
+            .bind(r.keyed)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        for (name, what) in [("audit_log_no_update", "UPDATE"), ("audit_log_no_delete", "DELETE")] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE TRIGGER {name} BEFORE {what} ON audit_log BEGIN SELECT RAISE(ABORT, 'append-only'); END"
+            )))
             .execute(&mut conn)
             .await
             .unwrap();
@@ -329,15 +352,15 @@ mod tamper {
             d.store.backup_to(&copy).await.unwrap();
             replace_audit(&copy, &tamper(original.clone(), kind, n / KINDS.len())).await;
             let store = Arc::new(SqliteStore::open(&copy).await.unwrap());
-            let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
-            let app =
-                App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), String::new());
+            let app = app_with(&store, d.keys.clone());
             let with_cp = app.verify_audit(&admin, Some(&cp)).await.unwrap();
             let without = app.verify_audit(&admin, None).await.unwrap();
             store.close().await;
             assert!(with_cp.is_err(), "case {n} ({kind:?}) escaped the checkpoint");
             caught_cp += 1;
-            let chain_should_catch = !matches!(kind, Kind::CutTail | Kind::RewriteFrom | Kind::RewriteAll);
+            // The keyed chain catches rewrites now; a cut of the last
+            // records (which created nothing) needs the checkpoint.
+            let chain_should_catch = !matches!(kind, Kind::CutTail);
             if chain_should_catch {
                 chain_only_expected += 1;
                 assert!(without.is_err(), "case {n} ({kind:?}) escaped the chain");
@@ -348,10 +371,60 @@ mod tamper {
         }
         eprintln!(
             "audit tamper: 200 cases; caught with checkpoint {caught_cp}; caught by the chain alone {caught_chain} \
-             (expected at least {chain_only_expected}: all but cut tails and rewrites)"
+             (expected at least {chain_only_expected}: all but cut tails)"
         );
         assert_eq!(caught_cp, 200);
-        assert_eq!(caught_chain, chain_only_expected);
+        assert!(caught_chain >= chain_only_expected);
+    }
+
+    /// Verifies a copy of `d`'s database after `sql` ran on it (as whoever holds the file).
+    async fn verify_after(d: &Db, name: &str, sql: &[&str]) -> Result<u64, taskforce_core::audit::Broken> {
+        use sqlx::ConnectOptions;
+        let copy = d._dir.path().join(name);
+        d.store.backup_to(&copy).await.unwrap();
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new().filename(&copy).connect().await.unwrap();
+        for q in sql {
+            sqlx::query(sqlx::AssertSqlSafe(q.to_string())).execute(&mut conn).await.unwrap();
+        }
+        sqlx::Connection::close(conn).await.unwrap();
+        let store = Arc::new(SqliteStore::open(&copy).await.unwrap());
+        let out = app_with(&store, d.keys.clone()).verify_audit(&Actor::local_admin(), None).await.unwrap();
+        store.close().await;
+        out
+    }
+
+    #[tokio::test]
+    async fn an_emptied_log_a_cut_tail_and_dropped_triggers_do_not_verify() {
+        let d = db().await;
+        let admin = Actor::local_admin();
+        d.app.load_demo(&admin, None).await.unwrap();
+        d.app.create_agency(&admin, &agency("last-pd", "Last PD", None)).await.unwrap();
+        assert!(d.app.verify_audit(&admin, None).await.unwrap().is_ok());
+        let drop = ["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"];
+        let restore = [
+            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'x'); END",
+            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'x'); END",
+        ];
+        // Triggers dropped, nothing else: reported.
+        let b = verify_after(&d, "dropped.db", &drop).await.unwrap_err();
+        assert_eq!(b.at, 0);
+        assert!(b.reason.contains("trigger audit_log_no_update"), "{b}");
+        // An emptied log (triggers put back): not "ok 0 records".
+        let emptied = [drop[0], drop[1], "DELETE FROM audit_log", restore[0], restore[1]];
+        let b = verify_after(&d, "emptied.db", &emptied).await.unwrap_err();
+        assert_eq!(b.at, 0, "{b}");
+        assert!(b.reason.contains("does not cover the data"), "{b}");
+        // The tail cut: the last agency's creation is gone.
+        let cut = [
+            drop[0],
+            drop[1],
+            "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)",
+            restore[0],
+            restore[1],
+        ];
+        let b = verify_after(&d, "cut.db", &cut).await.unwrap_err();
+        assert_eq!(b.at, 0, "{b}");
+        assert!(b.reason.contains("agency") && b.reason.contains("agency.create"), "{b}");
     }
 
     #[tokio::test]

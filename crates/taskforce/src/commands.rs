@@ -153,7 +153,13 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
     let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);
     let sealed = app.has_sealed_data().await?;
     let key_path = cfg.key_path();
-    let (keys, created) = crate::keys::load_or_create(&key_path, !sealed)?;
+    let (mut keys, created) = crate::keys::load_or_create(&key_path, !sealed)?;
+    if keys.audit_plain_until().is_none() {
+        // The chain is keyed from here on: the key file remembers where the
+        // plain records (written before keying) end.
+        keys.set_audit_plain_until(app.audit_head_seq().await?);
+        crate::keys::write(&key_path, &keys)?;
+    }
     if created {
         eprintln!(
             "Created the key file {} (mode 0600). Keep a copy safe, apart from database backups.",

@@ -44,6 +44,12 @@ pub struct Config {
     pub lockout_release_minutes: u32,
     /// The most conflicting pairs a plan check answers with (API and pages).
     pub plan_max_pairs: usize,
+    /// A folder, outside the database's, where the server writes a signed
+    /// audit checkpoint every `audit_checkpoint_minutes`; unset (the
+    /// default) writes none.
+    pub audit_checkpoint_dir: Option<PathBuf>,
+    /// How often the server writes a checkpoint, minutes.
+    pub audit_checkpoint_minutes: u32,
     /// Password pepper, kept outside the database (secret).
     #[serde(serialize_with = "mask")]
     pub pepper: Option<String>,
@@ -90,6 +96,8 @@ impl Default for Config {
             sign_in_burst: 20,
             lockout_release_minutes: 0,
             plan_max_pairs: 10_000,
+            audit_checkpoint_dir: None,
+            audit_checkpoint_minutes: 60,
             pepper: None,
             demo_password: None,
             demo: false,
@@ -118,6 +126,8 @@ struct FileConfig {
     sign_in_burst: Option<u32>,
     lockout_release_minutes: Option<u32>,
     plan_max_pairs: Option<usize>,
+    audit_checkpoint_dir: Option<PathBuf>,
+    audit_checkpoint_minutes: Option<u32>,
     pepper: Option<String>,
     demo_password: Option<String>,
 }
@@ -204,6 +214,12 @@ impl Config {
             if let Some(v) = f.plan_max_pairs {
                 c.plan_max_pairs = v
             }
+            if f.audit_checkpoint_dir.is_some() {
+                c.audit_checkpoint_dir = f.audit_checkpoint_dir
+            }
+            if let Some(v) = f.audit_checkpoint_minutes {
+                c.audit_checkpoint_minutes = v
+            }
             if f.pepper.is_some() {
                 c.pepper = f.pepper
             }
@@ -259,6 +275,12 @@ impl Config {
         if let Some(v) = env_parse("TASKFORCE_PLAN_MAX_PAIRS")? {
             c.plan_max_pairs = v
         }
+        if let Some(v) = env("TASKFORCE_AUDIT_CHECKPOINT_DIR") {
+            c.audit_checkpoint_dir = Some(v.into())
+        }
+        if let Some(v) = env_parse("TASKFORCE_AUDIT_CHECKPOINT_MINUTES")? {
+            c.audit_checkpoint_minutes = v
+        }
         if let Some(v) = env("TASKFORCE_PEPPER") {
             c.pepper = Some(v)
         }
@@ -285,6 +307,9 @@ impl Config {
         }
         if self.lockout_release_minutes > 7 * 24 * 60 {
             bail!("lockout_release_minutes must be 0 (an administrator releases) to 10080");
+        }
+        if !(1..=7 * 24 * 60).contains(&self.audit_checkpoint_minutes) {
+            bail!("audit_checkpoint_minutes must be 1 to 10080");
         }
         if !(1..=1_000_000).contains(&self.plan_max_pairs) {
             bail!("plan_max_pairs must be 1 to 1000000");

@@ -3,6 +3,7 @@
 //! error; exit 0 when the command did its work, 1 when a check fails or
 //! something broke, 2 for bad input or usage.
 
+mod checkpoints;
 mod commands;
 mod config;
 mod keys;

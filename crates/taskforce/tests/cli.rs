@@ -492,6 +492,51 @@ fn audit_verify_and_checkpoint_follow_the_contract() {
 }
 
 #[test]
+fn audit_verify_catches_dropped_triggers_an_emptied_log_and_checks_the_servers_own_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap().to_string();
+    assert!(run(&["demo", "--db", &dbs]).status.success());
+    // The server writes a checkpoint at its start, into a folder outside the database's.
+    let outside = tempfile::tempdir().unwrap();
+    let cps = outside.path().join("checkpoints");
+    let inside = dir.path().join("checkpoints");
+    let out = cmd(&["serve", "--db", &dbs, "--listen", "127.0.0.1:0"])
+        .env("TASKFORCE_AUDIT_CHECKPOINT_DIR", &inside)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "a checkpoint folder inside the database's is refused");
+    assert!(text(&out.stderr).contains("inside the database's folder"), "{}", text(&out.stderr));
+    let mut c = cmd(&["serve", "--db", &dbs, "--listen", "127.0.0.1:0"]);
+    c.env("TASKFORCE_AUDIT_CHECKPOINT_DIR", &cps).env("TASKFORCE_LOG", "info");
+    let server = Server::spawn(c);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::fs::read_dir(&cps).map_or(0, |d| d.count()) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint was written");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.stop();
+    let out = run(&["audit", "verify", "--db", &dbs, "--checkpoint-dir", cps.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("ok "));
+    // Whoever can write the file drops the triggers: reported.
+    let conn = |sql: &str| rusqlite::Connection::open(&db).and_then(|c| c.execute_batch(sql)).is_ok();
+    assert!(conn("DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_log_no_update;"));
+    let out = run(&["audit", "verify", "--db", &dbs]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).starts_with("broken at record 0: "), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("audit_log_no_delete"), "{}", text(&out.stdout));
+    // Then empties the log: not "ok 0 records".
+    assert!(conn("DELETE FROM audit_log;"));
+    let out = run(&["audit", "verify", "--db", &dbs]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).starts_with("broken at record 0: "), "{}", text(&out.stdout));
+    // And the server's checkpoint catches it too.
+    let out = run(&["audit", "verify", "--db", &dbs, "--checkpoint-dir", cps.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn the_demo_refuses_a_database_with_real_data() {
     let dir = tempfile::tempdir().unwrap();
     let dbs = db_in(&dir).to_str().unwrap().to_string();

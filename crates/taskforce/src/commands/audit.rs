@@ -17,8 +17,11 @@ pub enum AuditCmd {
         #[command(flatten)]
         db: DbArg,
         /// A checkpoint printed earlier by `audit checkpoint`: also catches a cut tail or a full rewrite.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", conflicts_with = "checkpoint_dir")]
         checkpoint: Option<PathBuf>,
+        /// The folder the server writes its checkpoints to (`audit_checkpoint_dir`): the newest is checked.
+        #[arg(long, value_name = "DIR")]
+        checkpoint_dir: Option<PathBuf>,
     },
     /// Print a signed statement of the trail's current head; keep it off this machine.
     Checkpoint {
@@ -41,11 +44,21 @@ impl std::error::Error for VerificationFailed {}
 pub async fn run(cfg: &mut Config, cmd: AuditCmd) -> anyhow::Result<()> {
     let admin = Actor::local_admin();
     match cmd {
-        AuditCmd::Verify { db, checkpoint } => {
+        AuditCmd::Verify { db, checkpoint, checkpoint_dir } => {
             cfg.apply_db(db.db);
             if !cfg.db.exists() {
                 return Err(BadInput(format!("no database at {}", cfg.db.display())).into());
             }
+            let checkpoint = match checkpoint_dir {
+                None => checkpoint,
+                Some(dir) => match crate::checkpoints::newest(&dir).map_err(|e| BadInput(format!("{e:#}")))? {
+                    Some(p) => {
+                        eprintln!("Checking against the newest checkpoint, {}", p.display());
+                        Some(p)
+                    }
+                    None => return Err(BadInput(format!("no checkpoint in {}", dir.display())).into()),
+                },
+            };
             let cp: Option<Checkpoint> = match &checkpoint {
                 None => None,
                 Some(p) => {

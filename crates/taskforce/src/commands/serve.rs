@@ -5,7 +5,7 @@ use taskforce_core::actor::Actor;
 use taskforce_web::{AppState, WebConfig};
 use tokio::net::TcpListener;
 
-use super::{BadInput, open, print_demo_sign_ins};
+use super::{BadInput, print_demo_sign_ins};
 use crate::config::Config;
 
 /// The pause between two batches of escalations, in which a registration
@@ -79,7 +79,10 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         );
         tracing::warn!(insecure = true, "second factor switched off by --demo-skip-mfa");
     }
-    let (store, app) = open(cfg).await?;
+    // Checked before anything starts: a folder inside the database's is refused.
+    let checkpoint_dir =
+        cfg.audit_checkpoint_dir.as_deref().map(|d| crate::checkpoints::prepare(d, &cfg.db)).transpose()?;
+    let (store, app, keys) = super::open_with_keys(cfg).await?;
     if demo {
         let outcome = app.load_demo(&Actor::local_admin(), cfg.demo_password.as_deref()).await?;
         if outcome.created {
@@ -148,6 +151,30 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             }
         })
     };
+    // Signs the audit chain's head every so often into a folder of its own.
+    let checkpointer = checkpoint_dir.map(|dir| {
+        let app = state.app.clone();
+        let key = keys.signing_key().clone();
+        let every = std::time::Duration::from_secs(u64::from(cfg.audit_checkpoint_minutes) * 60);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            let mut last = None;
+            loop {
+                tick.tick().await;
+                match app.scheduled_checkpoint(&key, last).await {
+                    Ok(None) => {}
+                    Ok(Some(cp)) => match crate::checkpoints::write(&dir, &cp) {
+                        Ok(path) => {
+                            last = Some(cp.seq);
+                            tracing::info!(seq = cp.seq, path = %path.display(), "audit checkpoint written");
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not write the audit checkpoint; will retry"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "could not sign the audit checkpoint; will retry"),
+                }
+            }
+        })
+    });
     let hooks = taskforce_web::webhooks::spawn(state.app.clone())
         .map_err(|e| anyhow::anyhow!("cannot build the webhook client ({e}); refusing to start"))?;
     match (&cfg.tls_cert, &cfg.tls_key) {
@@ -166,6 +193,9 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     }
     scheduler.abort();
     hooks.abort();
+    if let Some(c) = checkpointer {
+        c.abort();
+    }
     save_snapshot(&saver, &snapshot).await;
     store.close().await;
     Ok(())
