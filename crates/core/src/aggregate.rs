@@ -151,6 +151,7 @@ impl Tally {
 
 /// A tally as submitted.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TallyInput {
     /// ISO state; absent or null for an unattributed figure (then `reason` is required).
@@ -161,9 +162,11 @@ pub struct TallyInput {
     pub agency_id: Option<String>,
     /// `agency` (default) or `state` (the whole state, from its coordinating agency).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(agency|state)$"))]
     pub scope: Option<String>,
     /// As of (RFC 3339); defaults to now.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub as_of: Option<String>,
     /// Arrests.
     #[serde(default)]
@@ -310,6 +313,7 @@ pub struct Announcement {
 
 /// An announcement as submitted.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncementInput {
     /// Arrests.

@@ -403,6 +403,7 @@ impl ResultRecord {
 
 /// A charge as submitted.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChargeInput {
     /// Statute text.
@@ -415,6 +416,7 @@ pub struct ChargeInput {
 
 /// An identity as submitted.
 #[derive(Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IdentityInput {
     /// Name.
@@ -422,6 +424,7 @@ pub struct IdentityInput {
     pub name: Option<String>,
     /// Date of birth, `YYYY-MM-DD`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub date_of_birth: Option<String>,
     /// Contact.
     #[serde(default)]
@@ -437,19 +440,26 @@ impl std::fmt::Debug for IdentityInput {
 
 /// A new record or a correction as submitted; which fields apply depends on `kind`.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResultInput {
     /// `arrest`, `victim`, `search_warrant`, `business` or `seizure`.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(arrest|victim|search_warrant|business|seizure)$", example = "arrest")
+    )]
     pub kind: String,
     /// The agency; defaults to the recording user's.
     #[serde(default)]
     pub agency_id: Option<String>,
     /// ISO 3166-2 state of the operation.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^US-[A-Z]{2}$", example = "US-IA"))]
     pub state: String,
     /// When it happened, RFC 3339.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub occurred_at: String,
     /// Arrest (and a victim also arrested): charges.
     #[serde(default)]

@@ -11,6 +11,7 @@ pub mod fuzzing;
 pub mod hasher;
 pub mod map;
 pub mod middleware;
+mod openapi;
 pub mod pages;
 pub mod problem;
 pub mod ratelimit;
@@ -169,7 +170,9 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api::router().split_for_parts().1
+    let mut doc = api::router().split_for_parts().1;
+    openapi::complete(&mut doc);
+    doc
 }
 
 /// Serves HTTPS on `listener` with the PEM certificate chain and key, until

@@ -133,7 +133,7 @@ fn op_id(id: &str) -> Result<OperationId, ApiError> {
 
 /// Records a result: an arrest, victim, search warrant, business or seizure.
 #[utoipa::path(post, path = "/api/v1/operations/{id}/results", tag = "results", security(("bearer" = [])),
-    request_body(content = Object, description = "kind, state, occurred_at and the kind's fields; identity is sealed"),
+    request_body(content = taskforce_core::results::ResultInput, description = "kind, state, occurred_at and the kind's fields; identity is sealed"),
     params(("id" = String, Path, description = "Operation id"),
            ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key never count twice")),
     responses((status = 201, description = "Recorded"), (status = 200, description = "A replay of an earlier submission"),
@@ -249,7 +249,7 @@ pub async fn reveal_identity(
 
 /// Records a tally for an agency, or (`scope: state`) for a whole state from its coordinating agency.
 #[utoipa::path(post, path = "/api/v1/operations/{id}/tallies", tag = "results", security(("bearer" = [])),
-    request_body(content = Object, description = "state, scope, as_of and the count fields"),
+    request_body(content = taskforce_core::aggregate::TallyInput, description = "state, scope, as_of and the count fields"),
     params(("id" = String, Path, description = "Operation id"),
            ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key never count twice")),
     responses((status = 201, body = TallyView), (status = 200, description = "A replay"), (status = 401, body = Problem),
@@ -323,7 +323,7 @@ pub async fn parse_tally(
 
 /// Records what the leads announced (compared with the rows, never published as totals).
 #[utoipa::path(post, path = "/api/v1/operations/{id}/announcements", tag = "results", security(("bearer" = [])),
-    request_body(content = Object, description = "count fields as announced, and states"),
+    request_body(content = taskforce_core::aggregate::AnnouncementInput, description = "count fields as announced, and states"),
     params(("id" = String, Path, description = "Operation id")),
     responses((status = 201, description = "Recorded"), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]

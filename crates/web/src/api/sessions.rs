@@ -75,7 +75,8 @@ pub async fn create_session(
 
 /// Signs out: ends the session whose token is presented.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "sessions", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem),
+              (status = 409, body = Problem, description = "an API token is revoked, not signed out (`session.api_token`)")))]
 pub async fn delete_session(
     State(st): State<AppState>,
     AuthAnyState(auth): AuthAnyState,

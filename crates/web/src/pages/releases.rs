@@ -395,7 +395,12 @@ pub async fn release_publish(
     };
     let f = form.map(|Form(f)| f).unwrap_or_default();
     if f.confirm != "yes" {
+        // Who may publish is judged before what the form says.
         return match load(&st, actor, &id).await {
+            Ok(r) if !offer(&st, actor, Action::ReleasePublish, r.operation_id).await => {
+                let refused = st.app.require_on_operation(actor, Action::ReleasePublish, r.operation_id).await;
+                page_error(&st, actor, refused.err().unwrap_or(Error::Forbidden { action: "release.publish" })).await
+            }
             Ok(r) => {
                 let problem = Some(
                     "Not published: tick the box to confirm. A published version cannot be changed or withdrawn."

@@ -112,6 +112,41 @@ async fn the_openapi_document_describes_the_api() {
         assert!(paths.contains_key(p), "{p} missing");
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+    // Every problem an operation answers is problem+json, and what follows
+    // from its inputs is there: a body can be malformed, too large, of the
+    // wrong type or invalid; a bearer can be refused; a write can meet a full disk.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for (status, r) in responses {
+                if status.as_str() >= "400" {
+                    let content = r["content"].as_object().unwrap();
+                    assert!(content.contains_key("application/problem+json"), "{method} {path} {status}: {content:?}");
+                    assert!(!content.contains_key("application/json"), "{method} {path} {status}");
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for s in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(s), "{method} {path} lacks {s}");
+                }
+            }
+            if op.get("security").is_some_and(|s| !s.as_array().unwrap().is_empty()) {
+                assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+            }
+            if method != "get" {
+                assert!(responses.contains_key("507"), "{method} {path} lacks 507");
+            }
+        }
+    }
+    assert!(paths["/api/v1/sessions"]["post"]["responses"]["429"].is_object());
+    // The results body is described field by field, not as any object.
+    let body =
+        &paths["/api/v1/operations/{id}/results"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let name = body["$ref"].as_str().expect("a named schema").rsplit('/').next().unwrap();
+    let schema = &doc["components"]["schemas"][name];
+    assert!(schema["properties"]["kind"]["pattern"].as_str().unwrap().contains("search_warrant"));
+    assert_eq!(schema["properties"]["occurred_at"]["format"], "date-time");
+    assert_eq!(schema["additionalProperties"], false, "unknown keys are refused, and the document says so");
 }
 
 #[tokio::test]

@@ -143,6 +143,7 @@ impl TestApp {
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let name = method.as_str().to_ascii_lowercase();
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -150,7 +151,9 @@ impl TestApp {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        req.send().await.unwrap()
+        let r = req.send().await.unwrap();
+        assert_documented(&name, path, r.status().as_u16());
+        r
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
@@ -245,4 +248,36 @@ pub fn agency_body(short: &str) -> Value {
         "ori": null,
         "duty_contact": {"name": "Dispatch", "phone": "+1 515 555 0199"}
     })
+}
+
+/// Every status the API suite receives is documented for its operation in
+/// the OpenAPI document: checked on each call the helpers make.
+pub fn assert_documented(method: &str, path: &str, status: u16) {
+    use std::sync::OnceLock;
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    let doc = DOC.get_or_init(taskforce_web::openapi);
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    let Some((template, item)) = doc.paths.paths.iter().find(|(t, _)| {
+        let ts: Vec<&str> = t.split('/').collect();
+        ts.len() == segments.len() && ts.iter().zip(&segments).all(|(t, s)| t.starts_with('{') || t == s)
+    }) else {
+        // Pages and unknown paths are not the API's.
+        return;
+    };
+    let op = match method {
+        "get" => item.get.as_ref(),
+        "post" => item.post.as_ref(),
+        "put" => item.put.as_ref(),
+        "patch" => item.patch.as_ref(),
+        "delete" => item.delete.as_ref(),
+        _ => None,
+    };
+    // A method the path does not have answers 405, documented by its absence.
+    let Some(op) = op else { return };
+    assert!(
+        op.responses.responses.contains_key(&status.to_string()),
+        "{} {template} answered {status}, which its OpenAPI operation does not document",
+        method.to_uppercase()
+    );
 }

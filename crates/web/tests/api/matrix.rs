@@ -143,6 +143,16 @@ impl Fixture {
             let who = self.as_role(agency, Role::Pio).await;
             a.draft_release(&who, self.op(code).await, "press").await.unwrap();
         }
+        // One published release, for the public pages: shared-op's, published as is.
+        let who = self.as_role("mshp", Role::Pio).await;
+        let mut r = a.list_releases(&who, self.op("shared-op").await).await.unwrap().remove(0);
+        r.status = taskforce_core::release::ReleaseStatus::Published;
+        r.version = Some(1);
+        r.sha256 = Some(r.content.sha256());
+        r.published_at = Some(jiff::Timestamp::now());
+        let mut tx = a.store.begin(taskforce_core::store::TxMode::Write).await.unwrap();
+        tx.update_release(&r).await.unwrap();
+        tx.commit().await.unwrap();
     }
 
     async fn result_of(&self, scope: Scope) -> String {
@@ -349,6 +359,8 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                 if path.contains("{seq}") {
                     path = path.replace("{seq}", &fx.id_of(&e.resource, scope).await);
                 }
+                // The public release: the one the fixture published.
+                path = path.replace("{code}", "shared-op").replace("{version}", "1");
                 // Assets: a real file, so the route is seen answering.
                 path = path
                     .replace("{package}", "htmx")
