@@ -132,10 +132,17 @@ impl std::fmt::Debug for EventDetails {
 
 /// An event as submitted.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventInput {
     /// Kind.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^(search_warrant|arrest_warrant|undercover_meet|decoy|surveillance|buy_bust|knock_and_talk|recovery|other)$"
+        )
+    )]
     pub kind: String,
     /// Latitude, WGS84.
     #[serde(default)]
@@ -151,9 +158,11 @@ pub struct EventInput {
     pub buffer_minutes: Option<u32>,
     /// Start, RFC 3339 with an offset.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub start: String,
     /// End, RFC 3339 with an offset.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub end: String,
     /// Unit (default: the registering user's).
     #[serde(default)]

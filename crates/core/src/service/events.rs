@@ -987,6 +987,7 @@ impl App {
 
 /// Changes to an event; absent fields stay.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EventPatch {
     /// New latitude.
@@ -1000,12 +1001,15 @@ pub struct EventPatch {
     pub radius_m: Option<f64>,
     /// New start.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub start: Option<String>,
     /// New end.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub end: Option<String>,
     /// New status: planned, active, done or cancelled.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(planned|active|done|cancelled)$"))]
     pub status: Option<String>,
     /// New contact.
     #[serde(default)]

@@ -31,8 +31,10 @@ pub struct CreateAgencyBody {
     /// Short name, unique: lower-case letters, digits and hyphens (`mshp`).
     pub short_name: String,
     /// `federal`, `state`, `county`, `municipal`, `tribal`, `prosecutor`, `task_force` or `victim_services`.
+    #[schema(pattern = "^(federal|state|county|municipal|tribal|prosecutor|task_force|victim_services)$")]
     pub kind: String,
     /// Home state, ISO 3166-2 (`US-MO`).
+    #[schema(pattern = "^US-[A-Z]{2}$", example = "US-IA")]
     pub home_state: String,
     /// ORI: 9 characters of the NCIC form, optional.
     #[serde(default)]

@@ -19,7 +19,7 @@ use crate::problem::{ApiError, Problem};
 
 /// Registers an event and checks it at once: its deconfliction number and every conflict.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
-    request_body(content = Object, description = "kind, lat, lon, radius_m?, start, end, contact_name, contact_phone, \
+    request_body(content = taskforce_core::events::registry::EventInput, description = "kind, lat, lon, radius_m?, start, end, contact_name, contact_phone, \
         unit?, operation_id?, buffer_minutes?, external_ref?, and the private address, case_number, notes"),
     responses((status = 201, description = "The event with its number, and its conflicts as pointers"),
               (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
@@ -43,7 +43,7 @@ pub struct CheckAnswer {
 
 /// Checks an event against the registered ones without storing it.
 #[utoipa::path(post, path = "/api/v1/events/check", tag = "events", security(("bearer" = [])),
-    request_body(content = Object, description = "as for registration"),
+    request_body(content = taskforce_core::events::registry::EventInput, description = "as for registration"),
     responses((status = 200, body = CheckAnswer), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 422, body = Problem)))]
 pub async fn check_event(
@@ -81,7 +81,7 @@ pub async fn get_event(
 
 /// Moves, re-times or changes the status of an event; it is checked again.
 #[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
-    request_body(content = Object, description = "lat, lon, radius_m, start, end, status, contact_name, contact_phone"),
+    request_body(content = taskforce_core::service::events::EventPatch, description = "lat, lon, radius_m, start, end, status, contact_name, contact_phone"),
     params(("id" = String, Path, description = "Event id")),
     responses((status = 200, description = "The event and its conflicts"), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
@@ -102,6 +102,7 @@ pub async fn update_event(
 #[serde(deny_unknown_fields)]
 pub struct ResolutionBody {
     /// `proceed`, `joint`, `delay`, `cancel` or `false_positive`.
+    #[schema(pattern = "^(proceed|joint|delay|cancel|false_positive)$")]
     pub outcome: String,
     /// Why (3 to 500 characters).
     pub reason: Option<String>,

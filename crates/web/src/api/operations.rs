@@ -22,12 +22,15 @@ use crate::problem::{ApiError, Problem};
 #[serde(deny_unknown_fields)]
 pub struct OperationStateBody {
     /// ISO 3166-2 code (`US-SD`).
+    #[schema(pattern = "^US-[A-Z]{2}$")]
     pub state: String,
     /// The state's own start (RFC 3339), when it ran its part at another time.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub start: Option<String>,
     /// The state's own end.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub end: Option<String>,
     /// The state's own IANA zone; defaults to the operation's.
     #[serde(default)]
@@ -52,10 +55,13 @@ pub struct CreateOperationBody {
     /// Name.
     pub name: String,
     /// Start, RFC 3339 with offset.
+    #[schema(format = DateTime)]
     pub start: String,
     /// End, RFC 3339 with offset; after start.
+    #[schema(format = DateTime)]
     pub end: String,
     /// IANA zone in which the window is read (`America/Chicago`).
+    #[schema(example = "America/Chicago")]
     pub time_zone: String,
     /// The states involved.
     pub states: Vec<OperationStateBody>,
@@ -83,12 +89,15 @@ pub struct UpdateOperationBody {
     pub name: Option<String>,
     /// New status, one step forward: planning → active → concluded → closed.
     #[serde(default)]
+    #[schema(pattern = "^(planning|active|concluded|closed)$")]
     pub status: Option<String>,
     /// New start.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub start: Option<String>,
     /// New end.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub end: Option<String>,
     /// New zone.
     #[serde(default)]
@@ -118,6 +127,7 @@ pub struct InviteBody {
     /// The agency invited.
     pub agency_id: String,
     /// `lead`, `participant` or `support`.
+    #[schema(pattern = "^(lead|participant|support)$")]
     pub role: String,
 }
 

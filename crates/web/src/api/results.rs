@@ -414,6 +414,7 @@ pub async fn resolve_flag(
 #[serde(deny_unknown_fields)]
 pub struct DraftBody {
     /// `press` (no suppression) or `statistical` (small cells suppressed).
+    #[schema(pattern = "^(press|statistical)$")]
     pub preset: String,
     /// The statement published with the table (part of the hashed content).
     #[serde(default)]
