@@ -98,7 +98,8 @@ pub struct ReleaseRow {
 }
 
 impl ReleaseRow {
-    fn cell(&self, f: Field) -> Option<u64> {
+    /// The row's figure for `f` (`None`: suppressed).
+    pub fn cell(&self, f: Field) -> Option<u64> {
         match f {
             Field::Arrests => self.arrests,
             Field::Victims => self.victims,

@@ -97,6 +97,24 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// Waits (at most 30 s) for a line of standard error holding `needle`, keeping every line read.
+    fn wait_for_line(&mut self, needle: &str) {
+        if self.stderr_lines.iter().any(|l| l.contains(needle)) {
+            return;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            assert!(std::time::Instant::now() < deadline, "no line with {needle:?} within 30 s");
+            let line =
+                self.rest.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("no line with {needle:?}"));
+            let found = line.contains(needle);
+            self.stderr_lines.push(line);
+            if found {
+                return;
+            }
+        }
+    }
+
     /// Asks the server to shut down (SIGTERM), waits, and gives back everything it wrote to standard error.
     fn terminate(mut self) -> String {
         let pid = self.child.id().to_string();
@@ -161,14 +179,17 @@ async fn without_second_factors_every_log_line_is_marked_insecure_background_tas
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
     let mut c = cmd(&["serve", "--db", db.to_str().unwrap(), "--listen", "127.0.0.1:0", "--demo", "--demo-skip-mfa"]);
-    c.env("TASKFORCE_DEMO_PASSWORD", PW).env("TASKFORCE_LOG", "debug");
-    let server = Server::spawn(c);
+    // The checkpointer is a background task that logs at start.
+    let cps = tempfile::tempdir().unwrap();
+    c.env("TASKFORCE_DEMO_PASSWORD", PW)
+        .env("TASKFORCE_LOG", "debug")
+        .env("TASKFORCE_AUDIT_CHECKPOINT_DIR", cps.path());
+    let mut server = Server::spawn(c);
     let client = http();
     let t = token(&client, &server.base, "officer.mo-ago").await;
     let r = client.get(format!("{}/api/v1/operations", server.base)).bearer_auth(&t).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    // Long enough for the background tasks (escalation, checkpoints) to log.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    server.wait_for_line("audit checkpoint written");
     let log = server.terminate();
     let levels = [" TRACE ", " DEBUG ", " INFO ", " WARN ", " ERROR "];
     let lines: Vec<&str> = log.lines().filter(|l| levels.iter().any(|v| l.contains(v))).collect();
@@ -509,12 +530,9 @@ fn audit_verify_catches_dropped_triggers_an_emptied_log_and_checks_the_servers_o
     assert!(text(&out.stderr).contains("inside the database's folder"), "{}", text(&out.stderr));
     let mut c = cmd(&["serve", "--db", &dbs, "--listen", "127.0.0.1:0"]);
     c.env("TASKFORCE_AUDIT_CHECKPOINT_DIR", &cps).env("TASKFORCE_LOG", "info");
-    let server = Server::spawn(c);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::fs::read_dir(&cps).map_or(0, |d| d.count()) == 0 {
-        assert!(std::time::Instant::now() < deadline, "no checkpoint was written");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let mut server = Server::spawn(c);
+    server.wait_for_line("audit checkpoint written");
+    assert_eq!(std::fs::read_dir(&cps).unwrap().count(), 1, "the checkpoint is in its folder");
     server.stop();
     let out = run(&["audit", "verify", "--db", &dbs, "--checkpoint-dir", cps.to_str().unwrap()]);
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));

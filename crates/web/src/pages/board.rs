@@ -17,6 +17,7 @@ use taskforce_core::figures::{Field, Figures};
 use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
 use taskforce_core::policy::{Action, Resource};
+use taskforce_core::release::thousands;
 use taskforce_core::service::operations::OperationDetail;
 
 use super::{Frame, to_login, who, window_text};
@@ -193,25 +194,13 @@ struct BoardPage {
 }
 
 fn money(f: &Figures) -> String {
-    let amount = if f.currency_usd == 0 { String::new() } else { format!("${}", group(f.currency_usd)) };
+    let amount = if f.currency_usd == 0 { String::new() } else { format!("${}", thousands(f.currency_usd)) };
     match (amount.is_empty(), f.currency_withheld) {
         (true, false) => "$0".into(),
         (true, true) => "amount withheld".into(),
         (false, false) => amount,
         (false, true) => format!("{amount} + amount withheld"),
     }
-}
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn measure_of(q: &BoardQuery) -> &'static str {
@@ -223,12 +212,12 @@ async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'stat
     let r: Report = st.app.report(actor, d.operation.id).await?;
     let t = &r.totals;
     let totals = vec![
-        Total { label: "Arrests", value: group(t.arrests), id: "total-arrests" },
-        Total { label: "Victims", value: group(t.victims), id: "total-victims" },
-        Total { label: "of them minors", value: group(t.minor_victims), id: "total-minors" },
-        Total { label: "Needed medical care", value: group(t.needed_medical), id: "total-medical" },
-        Total { label: "Search warrants", value: group(t.search_warrants), id: "total-warrants" },
-        Total { label: "Businesses", value: group(t.businesses), id: "total-businesses" },
+        Total { label: "Arrests", value: thousands(t.arrests), id: "total-arrests" },
+        Total { label: "Victims", value: thousands(t.victims), id: "total-victims" },
+        Total { label: "of them minors", value: thousands(t.minor_victims), id: "total-minors" },
+        Total { label: "Needed medical care", value: thousands(t.needed_medical), id: "total-medical" },
+        Total { label: "Search warrants", value: thousands(t.search_warrants), id: "total-warrants" },
+        Total { label: "Businesses", value: thousands(t.businesses), id: "total-businesses" },
         Total { label: "Currency seized", value: money(t), id: "total-currency" },
     ];
     let flag =
@@ -317,9 +306,9 @@ async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'stat
             .filter_map(|f| {
                 a.figures.get(f).map(|v| {
                     if f == Field::CurrencyUsd {
-                        format!("${}", group(v))
+                        format!("${}", thousands(v))
                     } else {
-                        format!("{} {}", group(v), f.label())
+                        format!("{} {}", thousands(v), f.label())
                     }
                 })
             })

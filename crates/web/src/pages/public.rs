@@ -158,21 +158,8 @@ fn respond(p: PublicRelease, code: &str, format: Option<&str>) -> Response {
                 .rows
                 .iter()
                 .map(|row| {
-                    let mut cells: Vec<(&'static str, String)> = COLUMNS
-                        .iter()
-                        .map(|(f, label)| {
-                            let v = match f {
-                                Field::Arrests => row.arrests,
-                                Field::Victims => row.victims,
-                                Field::MinorVictims => row.minor_victims,
-                                Field::NeededMedical => row.needed_medical,
-                                Field::SearchWarrants => row.search_warrants,
-                                Field::Businesses => row.businesses,
-                                Field::CurrencyUsd => Some(row.currency_usd),
-                            };
-                            (*label, figure(v))
-                        })
-                        .collect();
+                    let mut cells: Vec<(&'static str, String)> =
+                        COLUMNS.iter().map(|(f, label)| (*label, figure(row.cell(*f)))).collect();
                     cells.push(("Currency seized", money(row.currency_usd, row.currency_withheld)));
                     PublicRow { name: row.name.clone(), reason: row.reason.clone(), cells }
                 })
