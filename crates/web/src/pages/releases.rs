@@ -97,7 +97,7 @@ async fn offer(st: &AppState, actor: &Actor, action: Action, op: OperationId) ->
 }
 
 fn dash(v: Option<u64>) -> String {
-    v.map_or("–".to_string(), |n| n.to_string())
+    v.map_or("–".to_string(), taskforce_core::release::thousands)
 }
 
 /// The operation's releases and open flags.
@@ -252,27 +252,19 @@ async fn release_page(
                 dash(row.needed_medical),
                 dash(row.search_warrants),
                 dash(row.businesses),
-                if row.currency_withheld && row.currency_usd == 0 {
-                    "withheld".into()
-                } else {
-                    format!("${}", row.currency_usd)
-                },
+                taskforce_core::release::money(row.currency_usd, row.currency_withheld),
             ],
         })
         .collect();
     let t = &c.totals;
     let totals = vec![
-        t.arrests.to_string(),
-        t.victims.to_string(),
-        t.minor_victims.to_string(),
-        t.needed_medical.to_string(),
-        t.search_warrants.to_string(),
-        t.businesses.to_string(),
-        match (t.currency_usd, t.currency_withheld) {
-            (0, true) => "withheld".to_string(),
-            (n, true) => format!("${n} + withheld"),
-            (n, false) => format!("${n}"),
-        },
+        taskforce_core::release::thousands(t.arrests),
+        taskforce_core::release::thousands(t.victims),
+        taskforce_core::release::thousands(t.minor_victims),
+        taskforce_core::release::thousands(t.needed_medical),
+        taskforce_core::release::thousands(t.search_warrants),
+        taskforce_core::release::thousands(t.businesses),
+        taskforce_core::release::money(t.currency_usd, t.currency_withheld),
     ];
     let page = ReleasePage {
         frame: Frame::new(st, who(st, actor).await)
