@@ -28,6 +28,8 @@ pub mod policy;
 pub mod release;
 pub mod results;
 pub mod role;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod seal;
 pub mod service;
 pub mod states;

@@ -466,9 +466,14 @@ pub struct ResultInput {
     pub charges: Vec<ChargeInput>,
     /// Victim: age band.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^\\s*([Uu][Nn][Kk][Nn][Oo][Ww][Nn]|[0-9]{1,2}\\s*(-\\s*[0-9]{1,2})?)\\s*$")
+    )]
     pub age_band: Option<String>,
     /// Victim: status.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(encountered|potential|confirmed)$"))]
     pub status: Option<String>,
     /// Victim: rescued.
     #[serde(default)]
@@ -484,6 +489,7 @@ pub struct ResultInput {
     pub medical_given: Option<bool>,
     /// Victim: referred to.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::referrals))]
     pub referrals: Vec<String>,
     /// Victim: consent to the referrals.
     #[serde(default)]
@@ -496,9 +502,14 @@ pub struct ResultInput {
     pub event: Option<String>,
     /// Business: kind.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^(illicit_massage_business|hotel_motel|residence|online|other)$")
+    )]
     pub business_kind: Option<String>,
     /// Seizure: kind.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(currency|vehicle|firearm|narcotics|device|other)$"))]
     pub seizure_kind: Option<String>,
     /// Seizure: amount in whole dollars.
     #[serde(default)]

@@ -2,7 +2,8 @@
 //! operation can answer, which follow from what it takes (a body, path ids,
 //! query parameters, a bearer token) and from what it does (a write can meet
 //! a full disk), are added to what its handler declares, and every problem
-//! is `application/problem+json` with the `Problem` schema.
+//! is `application/problem+json` with the `Problem` schema. A write that
+//! takes an `Idempotency-Key` also documents its replay.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
@@ -61,6 +62,17 @@ fn complete_operation(path: &str, method: &str, op: &mut Operation) {
     }
     for (status, description) in implied(path, method, op) {
         op.responses.responses.entry(status.to_string()).or_insert_with(|| problem(description));
+    }
+    // A write that takes an idempotency key answers a retry with what it
+    // answered first, as 200 (`idempotent-replayed: true`).
+    let idempotent = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter()
+            .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header && p.name == "Idempotency-Key"))
+    });
+    if idempotent {
+        op.responses.responses.entry("200".to_string()).or_insert_with(|| {
+            RefOr::T(Response::new("a replay: a retry with the same `Idempotency-Key` gets the first answer again"))
+        });
     }
 }
 

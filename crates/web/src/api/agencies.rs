@@ -157,6 +157,7 @@ pub async fn get_agency(
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
     /// Where alerts are posted: `https://`, or `http://` to this machine only.
+    #[schema(format = "uri")]
     pub url: String,
 }
 

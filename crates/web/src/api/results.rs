@@ -191,7 +191,7 @@ pub async fn get_result(
 
 /// Corrects a record: a new version with a `reason`.
 #[utoipa::path(post, path = "/api/v1/results/{id}/versions", tag = "results", security(("bearer" = [])),
-    request_body(content = Object, description = "the record's fields as they should be, and a reason"),
+    request_body(content = taskforce_core::results::ResultInput, description = "the record's fields as they should be, and a reason"),
     params(("id" = String, Path, description = "Result id"),
            ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key never count twice")),
     responses((status = 201, description = "Corrected"), (status = 401, body = Problem), (status = 403, body = Problem),

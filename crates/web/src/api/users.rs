@@ -27,6 +27,7 @@ pub struct CreateUserBody {
     #[serde(default)]
     pub unit: Option<String>,
     /// Roles: `admin`, `commander`, `coordinator`, `officer`, `analyst`, `pio`, `advocate`.
+    #[schema(schema_with = taskforce_core::schema::roles)]
     pub roles: Vec<String>,
     /// Initial password, 8 to 256 characters.
     pub password: String,
@@ -147,6 +148,7 @@ pub struct UpdateUserBody {
     pub unit: Option<String>,
     /// Every role the user is to hold (replacing the current ones).
     #[serde(default)]
+    #[schema(schema_with = taskforce_core::schema::roles)]
     pub roles: Option<Vec<String>>,
 }
 

@@ -50,6 +50,15 @@ struct ReleasesPage {
     can_draft: bool,
     can_resolve: bool,
     notice: Option<String>,
+    /// The draft form as typed (kept when it is refused).
+    draft: DraftForm,
+    errors: Vec<(String, String)>,
+}
+
+impl ReleasesPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        super::field_error(&self.errors, field)
+    }
 }
 
 /// A row of a release's table (a dash where a figure is suppressed).
@@ -109,10 +118,27 @@ pub async fn releases_page(
     Query(q): Query<Done>,
 ) -> Response {
     let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/releases")) };
-    let actor = &auth.actor;
     let Ok(op_id) = id.parse::<OperationId>() else {
-        return page_error(&st, actor, Error::NotFound { kind: "operation" }).await;
+        return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
     };
+    let notice = match q.done.as_deref() {
+        Some("resolved") => Some("Flag resolved; the reason is recorded.".to_string()),
+        _ => None,
+    };
+    render_releases(&st, &auth.actor, op_id, notice, DraftForm::default(), Vec::new(), StatusCode::OK).await
+}
+
+/// The releases page, with the draft form as typed and its errors.
+async fn render_releases(
+    st: &AppState,
+    actor: &Actor,
+    op_id: OperationId,
+    notice: Option<String>,
+    draft: DraftForm,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+) -> Response {
+    let id = op_id.to_string();
     let (list, report, op) = match async {
         let list = st.app.list_releases(actor, op_id).await?;
         let report = st.app.report(actor, op_id).await?;
@@ -122,7 +148,7 @@ pub async fn releases_page(
     .await
     {
         Ok(x) => x,
-        Err(e) => return page_error(&st, actor, e).await,
+        Err(e) => return page_error(st, actor, e).await,
     };
     let tz = &op.operation.window.time_zone;
     // Oldest first, to know whether a version was published before each one.
@@ -152,22 +178,20 @@ pub async fn releases_page(
         .filter(|f| f.resolved.is_none())
         .map(|f| FlagLine { key: f.key.clone(), message: f.message.clone() })
         .collect();
-    let notice = match q.done.as_deref() {
-        Some("resolved") => Some("Flag resolved; the reason is recorded.".to_string()),
-        _ => None,
-    };
-    ReleasesPage {
-        frame: Frame::new(&st, who(&st, actor).await)
+    let page = ReleasesPage {
+        frame: Frame::new(st, who(st, actor).await)
             .hiding("any identity or record: a release holds counts per state only"),
-        id: id.clone(),
+        id,
         name: op.operation.name.clone(),
         releases,
         flags,
-        can_draft: offer(&st, actor, Action::ReleaseDraft, op_id).await,
-        can_resolve: offer(&st, actor, Action::FlagResolve, op_id).await,
+        can_draft: offer(st, actor, Action::ReleaseDraft, op_id).await,
+        can_resolve: offer(st, actor, Action::FlagResolve, op_id).await,
         notice,
-    }
-    .into_response()
+        draft,
+        errors,
+    };
+    (status, page).into_response()
 }
 
 /// The draft form.
@@ -198,6 +222,21 @@ pub async fn draft_submit(
         (!f.headline.trim().is_empty() || !f.text.trim().is_empty()).then_some((f.headline.as_str(), f.text.as_str()));
     match st.app.draft_release_with(&auth.actor, op_id, &f.preset, statement).await {
         Ok(r) => Redirect::to(&format!("/releases/{}", r.id)).into_response(),
+        Err(Error::Validation(fields)) => {
+            // Said in the form's words, beside the field, with what was typed kept.
+            let errors = fields
+                .into_iter()
+                .map(|e| {
+                    let message = e
+                        .message
+                        .replace("statement.headline", "the headline")
+                        .replace("statement.text", "the statement text");
+                    let field = e.field.strip_prefix("statement.").unwrap_or(&e.field).to_string();
+                    (field, message)
+                })
+                .collect();
+            render_releases(&st, &auth.actor, op_id, None, f, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
         Err(e) => page_error(&st, &auth.actor, e).await,
     }
 }

@@ -697,3 +697,30 @@ async fn an_administrator_changes_a_users_roles_on_the_page_and_a_mistake_keeps_
     assert_eq!(post_form(&app, &other, &href, &form).await.status(), 404);
     assert_eq!(page(&app, &admin, "/admin/users/not-an-id").await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_refused_statement_keeps_what_the_pio_typed_and_says_why_beside_the_field() {
+    let app = TestApp::spawn().await;
+    let t = app.token("pio.mo-ago").await;
+    let id = app.demo_operation_id(&t).await;
+    let pio = cookie_for(&app, "pio.mo-ago").await;
+    let releases = || async {
+        let r = app.get(&format!("/api/v1/operations/{id}/releases"), &t).await;
+        r.json::<serde_json::Value>().await.unwrap()["items"].as_array().unwrap().len()
+    };
+    let before = releases().await;
+    let headline = "Operation results: {total.arrests} arrests";
+    let text = "Agencies made arrests in {US-XX.arrests} places.";
+    let form = [("preset", "statistical"), ("headline", headline), ("text", text)];
+    let r = post_form(&app, &pio, &format!("/operations/{id}/releases"), &form).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Nothing was drafted"), "the page says nothing was drafted");
+    assert!(html.contains(r#"id="text-error""#), "the error sits beside the statement text");
+    assert!(html.contains("US-XX is not a row of this table"), "says why");
+    assert!(!html.contains("statement.text"), "no field path on the page");
+    assert!(html.contains("Operation results: {total.arrests} arrests"), "the headline as typed");
+    assert!(html.contains("Agencies made arrests in {US-XX.arrests} places."), "the text as typed");
+    assert!(html.contains(r#"<option value="statistical" selected>"#), "the preset as chosen");
+    assert_eq!(releases().await, before, "nothing was drafted");
+}
