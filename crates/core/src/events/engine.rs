@@ -216,6 +216,12 @@ fn key(bucket: i64, lat: i64, lon: i64) -> u64 {
     (b << (LAT_BITS + LON_BITS)) | (u64::try_from(lat).unwrap_or(0) << LON_BITS) | u64::try_from(lon).unwrap_or(0)
 }
 
+/// The first bucket a span with widened window start `w0` is keyed in
+/// (buckets before 1970 share bucket 0, as [`key`] does).
+fn first_bucket(w0: i64) -> i64 {
+    w0.div_euclid(BUCKET_NS).max(0)
+}
+
 fn bucket_range(w0: i64, w1: i64) -> std::ops::RangeInclusive<i64> {
     // The widened window is half-open: an end on a boundary belongs to the bucket before it.
     w0.div_euclid(BUCKET_NS)..=(w1 - 1).max(w0).div_euclid(BUCKET_NS)
@@ -349,7 +355,7 @@ impl Index {
         let same_names = |s: &Slot| {
             s.agency == probe.agency && s.unit == probe.unit && probe.agency != u32::MAX && probe.unit != u32::MAX - 1
         };
-        self.query_slot(&probe, same_names)
+        self.query_slot(&probe, same_names, None)
             .into_iter()
             .map(|(i, o)| {
                 let s = &self.slots[i as usize];
@@ -358,8 +364,9 @@ impl Index {
             .collect()
     }
 
-    /// Positions of the spans that conflict with `p` (given as a slot), in any order.
-    fn query_slot(&self, p: &Slot, same_names: impl Fn(&Slot) -> bool) -> Vec<(u32, Overlap)> {
+    /// Positions of the spans that conflict with `p` (given as a slot), in
+    /// any order; only those after position `after` when it is given.
+    fn query_slot(&self, p: &Slot, same_names: impl Fn(&Slot) -> bool, after: Option<u32>) -> Vec<(u32, Overlap)> {
         let mut out = Vec::new();
         if p.cancelled || self.slots.is_empty() {
             return out;
@@ -378,12 +385,18 @@ impl Index {
             let (c0, c1) = (lon_cell(p.lon - dlon), lon_cell(p.lon + dlon));
             if c0 <= c1 { vec![(c0, c1)] } else { vec![(c0, n - 1), (0, c1)] }
         };
-        let mut seen = std::collections::HashSet::new();
-        let mut test = |i: u32, out: &mut Vec<(u32, Overlap)>| {
-            if !seen.insert(i) {
+        let first_p = first_bucket(p.w0);
+        // A span is keyed once per bucket of its window: it is tested only
+        // from the first bucket both windows share (no set of those seen).
+        let test = |b: i64, i: u32, out: &mut Vec<(u32, Overlap)>| {
+            // Before reading the slot: half of a pair search is skipped here.
+            if after.is_some_and(|a| i <= a) {
                 return;
             }
             let s = &self.slots[i as usize];
+            if b != first_p.max(first_bucket(s.w0)) {
+                return;
+            }
             if s.cancelled || same_names(s) || !(p.w0 < s.w1 && s.w0 < p.w1) {
                 return;
             }
@@ -392,7 +405,8 @@ impl Index {
                 out.push((i, Overlap { distance_m: d, start: at(p.w0.max(s.w0)), end: at(p.w1.min(s.w1)) }));
             }
         };
-        for b in bucket_range(p.w0, p.w1) {
+        let buckets = bucket_range(p.w0, p.w1);
+        for b in buckets.start().max(&0).to_owned()..=buckets.end().max(&0).to_owned() {
             for la in la0..=la1 {
                 for &(lo0, lo1) in &ranges {
                     let (k0, k1) = (key(b, la, lo0), key(b, la, lo1));
@@ -402,7 +416,7 @@ impl Index {
                             if k > k1 {
                                 break;
                             }
-                            test(i, &mut out);
+                            test(b, i, &mut out);
                         }
                     }
                 }
@@ -509,13 +523,12 @@ impl Index {
     pub fn each_pair(&self, mut f: impl FnMut(&str, &str, Overlap)) {
         for (i, s) in self.slots.iter().enumerate() {
             let same = |t: &Slot| t.agency == s.agency && t.unit == s.unit;
-            for (j, o) in self.query_slot(s, same) {
-                // Each pair once: from the span inserted first.
-                if j as usize > i {
-                    let (x, y) = (self.ids.get(i), self.ids.get(j as usize));
-                    let (a, b) = if x <= y { (x, y) } else { (y, x) };
-                    f(a, b, o);
-                }
+            // Each pair once: from the span inserted first.
+            let here = u32::try_from(i).unwrap_or(u32::MAX);
+            for (j, o) in self.query_slot(s, same, Some(here)) {
+                let (x, y) = (self.ids.get(i), self.ids.get(j as usize));
+                let (a, b) = if x <= y { (x, y) } else { (y, x) };
+                f(a, b, o);
             }
         }
     }
