@@ -8,6 +8,7 @@
 
 pub mod coverage;
 pub mod engine;
+pub mod inbox;
 pub mod plan;
 pub mod registry;
 pub mod snapshot;

@@ -2,6 +2,7 @@
 //! validates its input and does its work in one store transaction.
 
 pub mod agencies;
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod demo;

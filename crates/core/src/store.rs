@@ -442,6 +442,13 @@ pub trait StoreTx: Send {
     async fn alerts_due(&mut self, now: jiff::Timestamp, limit: u32) -> Result<Vec<Alert>, StoreError>;
     /// Marks an alert escalated.
     async fn mark_escalated(&mut self, seq: u64, at: jiff::Timestamp) -> Result<(), StoreError>;
+    /// An agency's alerts not yet acknowledged, oldest first, at most `limit`.
+    async fn open_alerts_for(&mut self, agency: AgencyId, limit: u32) -> Result<Vec<Alert>, StoreError>;
+    /// Every alert a conflict raised, at every level, oldest first.
+    async fn alerts_of_conflict(&mut self, conflict: &str) -> Result<Vec<Alert>, StoreError>;
+    /// Events planned or active whose own end is before `now`, at most
+    /// `limit`, the earliest end first.
+    async fn ended_events(&mut self, now: jiff::Timestamp, limit: u32) -> Result<Vec<Event>, StoreError>;
     /// Acknowledges every open alert of an agency about one conflict; how many.
     async fn ack_conflict_alerts(
         &mut self,

@@ -1605,6 +1605,45 @@ impl StoreTx for SqliteTx {
         Ok(r.rows_affected() == 1)
     }
 
+    async fn open_alerts_for(&mut self, agency: AgencyId, limit: u32) -> R<Vec<Alert>> {
+        let rows = sqlx::query(
+            "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
+             FROM alerts WHERE agency_id = ? AND acknowledged_at IS NULL ORDER BY seq LIMIT ?",
+        )
+        .bind(agency.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    async fn alerts_of_conflict(&mut self, conflict: &str) -> R<Vec<Alert>> {
+        let rows = sqlx::query(
+            "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
+             FROM alerts WHERE conflict_id = ? ORDER BY seq",
+        )
+        .bind(conflict)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(alert_row).collect()
+    }
+
+    async fn ended_events(&mut self, now: Timestamp, limit: u32) -> R<Vec<Event>> {
+        // Read through the partial index `events_open_end` (migration 0017):
+        // events already done or cancelled are never scanned again.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{EVENT_COLS} WHERE status IN ('planned', 'active') AND end_at < ? ORDER BY end_at LIMIT ?"
+        )))
+        .bind(ts(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(event_row).collect()
+    }
+
     async fn ack_conflict_alerts(&mut self, agency: AgencyId, conflict: &str, by: &str, at: Timestamp) -> R<u64> {
         let r = sqlx::query(
             "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? \

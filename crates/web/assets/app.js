@@ -65,6 +65,11 @@
         el.type !== 'submit' && el.type !== 'button';
     });
   }
+  // A result that names the form it answers (`data-saved-form`, say after a
+  // registration, when the form is no longer on the page) drops its copy.
+  Array.prototype.forEach.call(document.querySelectorAll('[data-saved-form]'), function (el) {
+    sessionStorage.removeItem(KEY + el.getAttribute('data-saved-form'));
+  });
   Array.prototype.forEach.call(document.querySelectorAll('form[data-keep]'), function (form) {
     var key = KEY + form.getAttribute('action');
     if (document.getElementById('saved')) {

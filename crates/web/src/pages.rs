@@ -5,7 +5,9 @@
 
 mod admin;
 mod agencies;
+mod alerts;
 mod board;
+mod event;
 mod events;
 mod live;
 mod night;
@@ -60,10 +62,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::user_unlock))
         .routes(routes!(admin::user_access))
         .routes(routes!(events::events_page, events::events_submit))
-        .routes(routes!(events::alerts_page))
-        .routes(routes!(events::alerts_live))
-        .routes(routes!(events::alert_ack))
-        .routes(routes!(events::conflict_resolve))
+        .routes(routes!(event::event_page, event::event_change))
+        .routes(routes!(alerts::alerts_page))
+        .routes(routes!(alerts::alerts_live))
+        .routes(routes!(alerts::alert_ack))
+        .routes(routes!(alerts::conflict_resolve))
         .routes(routes!(releases::releases_page, releases::draft_submit))
         .routes(routes!(releases::flag_resolve))
         .routes(routes!(releases::release_view))
@@ -224,6 +227,9 @@ pub struct Who {
     agency: String,
     /// Links to the everyday pages the viewer may open (events, alerts).
     nav_links: Vec<(&'static str, &'static str)>,
+    /// What waits in the alert inbox: conflicts to acknowledge, and how many are overdue.
+    alerts_open: usize,
+    alerts_overdue: usize,
     /// Links to the administration pages the viewer may open.
     admin_links: Vec<(&'static str, &'static str)>,
 }
@@ -233,18 +239,27 @@ async fn who(st: &AppState, actor: &Actor) -> Option<Who> {
         Some(id) => st.app.get_agency(actor, id).await.map(|a| a.name).unwrap_or_default(),
         None => String::new(),
     };
+    let nav_links = links(
+        actor,
+        &[
+            (Action::OperationList, "/operations", "Operations"),
+            (Action::EventList, "/events", "Events"),
+            (Action::AlertRead, "/alerts", "Alerts"),
+        ],
+    );
+    // Only for a viewer who has an inbox; best effort: a page still draws when the count cannot be read.
+    let (alerts_open, alerts_overdue) = if nav_links.iter().any(|(h, _)| *h == "/alerts") {
+        st.app.alert_counts(actor).await.unwrap_or((0, 0))
+    } else {
+        (0, 0)
+    };
     Some(Who {
+        alerts_open,
+        alerts_overdue,
         username: actor.label(),
         roles: actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
         agency,
-        nav_links: links(
-            actor,
-            &[
-                (Action::OperationList, "/operations", "Operations"),
-                (Action::EventList, "/events", "Events"),
-                (Action::AlertRead, "/alerts", "Alerts"),
-            ],
-        ),
+        nav_links,
         admin_links: links(
             actor,
             &[
@@ -262,6 +277,12 @@ fn links(actor: &Actor, all: &[(Action, &'static str, &'static str)]) -> Vec<(&'
         .filter(|(a, _, _)| taskforce_core::policy::allows(actor, *a, taskforce_core::policy::Scope::Own))
         .map(|(_, href, label)| (*href, *label))
         .collect()
+}
+
+/// A new idempotency key for a form being drawn: sending that form twice
+/// saves once.
+fn form_key() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// The message for `field` among a form's errors (field, message), if any.

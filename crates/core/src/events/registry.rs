@@ -332,6 +332,15 @@ pub enum ConflictOutcome {
 }
 
 impl ConflictOutcome {
+    /// Every outcome, in the order forms offer them.
+    pub const ALL: [ConflictOutcome; 5] = [
+        ConflictOutcome::Proceed,
+        ConflictOutcome::Joint,
+        ConflictOutcome::Delay,
+        ConflictOutcome::Cancel,
+        ConflictOutcome::FalsePositive,
+    ];
+
     /// The JSON name.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -344,8 +353,7 @@ impl ConflictOutcome {
     }
     /// Parses the JSON name.
     pub fn parse(field: &str, s: &str) -> Result<Self, FieldError> {
-        use ConflictOutcome::*;
-        [Proceed, Joint, Delay, Cancel, FalsePositive].into_iter().find(|x| x.as_str() == s.trim()).ok_or_else(|| {
+        Self::ALL.into_iter().find(|x| x.as_str() == s.trim()).ok_or_else(|| {
             FieldError::new(field, "invalid", "outcome must be proceed, joint, delay, cancel or false_positive")
         })
     }
@@ -398,6 +406,10 @@ pub struct Pointer {
     pub contact_name: String,
     /// Their phone.
     pub contact_phone: String,
+    /// The other event's own start (without its buffer).
+    pub other_start: Timestamp,
+    /// Its own end.
+    pub other_end: Timestamp,
     /// Distance between the centres, metres.
     pub distance_m: f64,
     /// Overlap of the widened windows (UTC).
@@ -409,6 +421,12 @@ pub struct Pointer {
     pub status: &'static str,
     /// The outcome, once resolved.
     pub outcome: Option<ConflictOutcome>,
+    /// Who decided it (username), told to both sides.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
+    /// Why.
+    pub reason: Option<String>,
 }
 
 /// An alert to one side of a conflict, in its agency's inbox.

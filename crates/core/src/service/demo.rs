@@ -311,6 +311,23 @@ impl App {
             };
             self.record(tx, actor, ev).await?;
         }
+        self.seed_escalation(tx, op.id).await
+    }
+
+    /// One open conflict of the demo night that neither side acknowledged in
+    /// time, escalated as the server does: to each agency's coordinators,
+    /// then to the operation's commanders. So the demo shows an escalation.
+    async fn seed_escalation(&self, tx: &mut dyn crate::store::StoreTx, op: crate::ids::OperationId) -> Result<()> {
+        let now = self.clock.now();
+        let open = tx.conflicts_of_operation(op).await?.into_iter().find(|c| c.outcome.is_none());
+        let Some(c) = open else { return Ok(()) };
+        let (Some(ea), Some(eb)) = (tx.find_event(&c.a).await?, tx.find_event(&c.b).await?) else { return Ok(()) };
+        for level in [0, 1] {
+            for a in tx.alerts_of_conflict(&c.id).await?.into_iter().filter(|a| a.level == level) {
+                tx.mark_escalated(a.seq, now).await?;
+                self.escalate_one(tx, &a, [&ea, &eb], now).await?;
+            }
+        }
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! the point of serialisation: of two overlapping registrations in flight,
 //! the later sees the earlier), check without storing, read and list an
 //! agency's own events, move or cancel them (re-checked), resolve conflicts,
-//! the alert inbox, and a whole plan checked at once.
+//! and a whole plan checked at once (the alert inbox is in `alerts`).
 //!
 //! Stored events are found through an in-memory [`Index`] that is only a
 //! cache of the database: every change of an event takes the next revision,
@@ -36,6 +36,7 @@ use crate::store::{EventChange, StoreTx};
 use crate::validate::text;
 
 use super::App;
+use super::results::{Idempotency, Written};
 
 /// An event as its own agency sees it (details opened).
 #[derive(Debug, Clone, Serialize)]
@@ -150,10 +151,6 @@ const CATCH_UP_CHUNK: u32 = 50_000;
 /// 1,073 MiB, in the same time (release server, cold start as
 /// `bench/coldstart.sh` runs it, four runs each).
 const COLD_CHUNK: u32 = 8_192;
-
-/// Alerts escalated per write transaction (each takes a fraction of a
-/// millisecond; registrations wait behind at most one batch).
-const ESCALATE_BATCH: u32 = 8;
 
 impl App {
     /// Brings the event index up to the database as `tx` sees it; gives the
@@ -364,6 +361,31 @@ impl App {
         self.pointer_named(tx, c, other, &mut HashMap::new()).await
     }
 
+    /// An agency's name, looked up once in `names` (and once in the
+    /// process, in the application's cache of names).
+    pub(super) async fn agency_name(
+        &self,
+        tx: &mut dyn StoreTx,
+        id: AgencyId,
+        names: &mut HashMap<AgencyId, String>,
+    ) -> Result<String> {
+        let cached = || self.agency_names.lock().ok().and_then(|m| m.get(&id).cloned());
+        let agency = match names.get(&id).cloned().or_else(cached) {
+            Some(n) => n,
+            None => {
+                let n = tx.find_agency(id).await?.map(|a| a.name).unwrap_or_default();
+                if !n.is_empty()
+                    && let Ok(mut m) = self.agency_names.lock()
+                {
+                    m.insert(id, n.clone());
+                }
+                n
+            }
+        };
+        names.entry(id).or_insert_with(|| agency.clone());
+        Ok(agency)
+    }
+
     /// [`App::pointer`], looking each agency's name up once in `names` (and
     /// once in the process, in the application's cache of names).
     async fn pointer_named(
@@ -373,20 +395,7 @@ impl App {
         other: &Event,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<Pointer> {
-        let cached = || self.agency_names.lock().ok().and_then(|m| m.get(&other.agency_id).cloned());
-        let agency = match names.get(&other.agency_id).cloned().or_else(cached) {
-            Some(n) => n,
-            None => {
-                let n = tx.find_agency(other.agency_id).await?.map(|a| a.name).unwrap_or_default();
-                if !n.is_empty()
-                    && let Ok(mut m) = self.agency_names.lock()
-                {
-                    m.insert(other.agency_id, n.clone());
-                }
-                n
-            }
-        };
-        names.entry(other.agency_id).or_insert_with(|| agency.clone());
+        let agency = self.agency_name(tx, other.agency_id, names).await?;
         Ok(Pointer {
             conflict_id: c.id.clone(),
             other_number: other.number.clone(),
@@ -396,11 +405,16 @@ impl App {
             other_kind: other.kind,
             contact_name: other.contact_name.clone(),
             contact_phone: other.contact_phone.clone(),
+            other_start: other.start,
+            other_end: other.end,
             distance_m: (c.distance_m * 10.0).round() / 10.0,
             overlap_start: c.overlap_start,
             overlap_end: c.overlap_end,
             status: if c.outcome.is_some() { "resolved" } else { "open" },
             outcome: c.outcome,
+            decided_by: c.decided_by.clone(),
+            decided_at: c.decided_at,
+            reason: c.reason.clone(),
         })
     }
 
@@ -489,14 +503,25 @@ impl App {
     }
 
     /// Registers an event and checks it, in one transaction: the answer has
-    /// its deconfliction number and every conflict, as pointers.
-    pub async fn register_event(&self, actor: &Actor, input: &EventInput) -> Result<Registered> {
+    /// its deconfliction number and every conflict, as pointers. A retry
+    /// with the same idempotency key answers the event it registered, once.
+    pub async fn register_event(
+        &self,
+        actor: &Actor,
+        input: &EventInput,
+        idem: Option<&Idempotency>,
+    ) -> Result<Written<Registered>> {
         self.guard(actor, Action::EventRegister, &Resource::Collection, "event", None).await?;
         let Some(agency) = actor.agency_id else {
             return Err(Error::Forbidden { action: Action::EventRegister.as_str() });
         };
         let new = NewEvent::parse(input).map_err(Error::Validation)?;
         let mut tx = self.write().await?;
+        if let Some(id) = self.replay(tx.as_mut(), actor, idem).await? {
+            drop(tx);
+            let value = self.get_event(actor, &id).await?;
+            return Ok(Written { value, replayed: true, warnings: Vec::new() });
+        }
         // The index catches up before this event is written: it must hold
         // only what is committed (this transaction holds the write lock, so
         // everything it can see is), or a rollback would leave it ahead.
@@ -541,8 +566,10 @@ impl App {
             ..AuditEvent::success("event.register", "event", Some(id))
         };
         self.record(tx.as_mut(), actor, ev).await?;
+        self.remember(tx.as_mut(), actor, idem, &event.id).await?;
         tx.commit().await?;
-        Ok(Registered { event: view(&event, Some(new.details)), conflicts })
+        let value = Registered { event: view(&event, Some(new.details)), conflicts };
+        Ok(Written { value, replayed: false, warnings: Vec::new() })
     }
 
     /// Checks an event against the registered ones without storing it.
@@ -678,12 +705,25 @@ impl App {
         }
         let conflicts = self.record_conflicts(tx.as_mut(), &next).await?;
         let ev = AuditEvent {
-            detail: Some(format!("status={} conflicts={}", status.as_str(), conflicts.len())),
+            detail: Some(format!("{}; conflicts={}", change_words(&e, &next), conflicts.len())),
             ..AuditEvent::success("event.update", "event", Some(next.id.clone()))
         };
         self.record(tx.as_mut(), actor, ev).await?;
         tx.commit().await?;
         Ok(Registered { event: view(&next, None), conflicts })
+    }
+
+    /// An event's history, newest first: its registration and every change
+    /// (who, when, what), for its own agency.
+    pub async fn event_history(&self, actor: &Actor, id: &str) -> Result<Vec<crate::audit::AuditRecord>> {
+        let e = self.own_event(actor, Action::EventRead, id).await?;
+        let filter = crate::audit::AuditFilter {
+            object_id: Some(e.id.clone()),
+            action_prefix: Some("event.".into()),
+            outcome: Some("success".into()),
+            ..Default::default()
+        };
+        Ok(self.read().await?.audit_search(&filter, None, 200).await?)
     }
 
     /// Records how a conflict ended (either side's coordinator or commander).
@@ -726,7 +766,12 @@ impl App {
     }
 
     /// Queues a delivery to the agency's webhook, if it has one, in `tx`.
-    async fn enqueue_webhook(&self, tx: &mut dyn StoreTx, agency: AgencyId, payload: &serde_json::Value) -> Result<()> {
+    pub(super) async fn enqueue_webhook(
+        &self,
+        tx: &mut dyn StoreTx,
+        agency: AgencyId,
+        payload: &serde_json::Value,
+    ) -> Result<()> {
         if let Some((url, _)) = tx.find_webhook(agency).await? {
             tx.insert_delivery(agency, &url, &payload.to_string(), self.clock.now()).await?;
         }
@@ -795,114 +840,6 @@ impl App {
                 }
             }
         }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The agency's alerts after `after`, oldest first.
-    pub async fn alerts(&self, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Alert>> {
-        self.guard(actor, Action::AlertRead, &Resource::Collection, "alert", None).await?;
-        let Some(agency) = actor.agency_id else { return Ok(Vec::new()) };
-        let lead = actor.has(crate::role::Role::Coordinator) || actor.has(crate::role::Role::Commander);
-        let mut out = self.read().await?.alerts_for(agency, after, limit).await?;
-        // Escalations are for the agency's coordinators and commanders.
-        out.retain(|a| a.level == 0 || lead);
-        Ok(out)
-    }
-
-    /// Escalates every alert past its deadline and not acknowledged: to the
-    /// agency's coordinators, and 10 minutes later to the commanders of the
-    /// operation's lead agencies. Run every few seconds by the server; returns
-    /// how many escalations were made. The server uses
-    /// [`App::escalate_some`] instead, pausing between batches.
-    pub async fn escalate_due(&self) -> Result<usize> {
-        let now = self.clock.now();
-        let mut n = 0;
-        loop {
-            let (made, more) = self.escalate_batch(now).await?;
-            n += made;
-            if !more {
-                return Ok(n);
-            }
-        }
-    }
-
-    /// One batch of [`App::escalate_due`], as of now: gives the escalations
-    /// made and whether more may be due. A caller working off a backlog
-    /// pauses between batches, so registrations find the write lock free.
-    pub async fn escalate_some(&self) -> Result<(usize, bool)> {
-        self.escalate_batch(self.clock.now()).await
-    }
-
-    /// One short transaction of [`App::escalate_due`]: a few alerts at a
-    /// time, so a registration waiting for the write lock waits a few
-    /// milliseconds, not the length of a whole backlog. Gives the
-    /// escalations made and whether more may be due.
-    async fn escalate_batch(&self, now: jiff::Timestamp) -> Result<(usize, bool)> {
-        use crate::events::registry::ESCALATE_AFTER;
-        let mut tx = self.write().await?;
-        let due = tx.alerts_due(now, ESCALATE_BATCH).await?;
-        let mut n = 0;
-        for a in &due {
-            tx.mark_escalated(a.seq, now).await?;
-            let targets: Vec<AgencyId> = match a.level {
-                0 => vec![a.agency_id],
-                1 => match tx.find_event(&a.event_id).await?.and_then(|e| e.operation_id) {
-                    Some(op) => tx.find_operation(op).await?.map(|o| o.leads()).unwrap_or_default(),
-                    None => Vec::new(),
-                },
-                _ => Vec::new(),
-            };
-            for agency in targets {
-                let up = Alert {
-                    seq: 0,
-                    agency_id: agency,
-                    event_id: a.event_id.clone(),
-                    conflict_id: a.conflict_id.clone(),
-                    created_at: now,
-                    deadline: now + ESCALATE_AFTER,
-                    acknowledged_by: None,
-                    acknowledged_at: None,
-                    level: a.level + 1,
-                };
-                let seq = tx.insert_alert(&up).await?;
-                let payload = serde_json::json!({
-                    "type": "escalation",
-                    "alert": seq,
-                    "level": up.level,
-                    "deadline": up.deadline.to_string(),
-                    "conflict_id": up.conflict_id,
-                });
-                self.enqueue_webhook(tx.as_mut(), agency, &payload).await?;
-                let ev = AuditEvent {
-                    detail: Some(format!("from={} level={}", a.seq, up.level)),
-                    ..AuditEvent::success("alert.escalate", "alert", Some(seq.to_string()))
-                };
-                self.record(tx.as_mut(), &Actor::system(), ev).await?;
-                n += 1;
-            }
-        }
-        tx.commit().await?;
-        Ok((n, due.len() == ESCALATE_BATCH as usize))
-    }
-
-    /// Acknowledges one of the agency's alerts.
-    pub async fn ack_alert(&self, actor: &Actor, seq: u64) -> Result<()> {
-        let Some(agency) = actor.agency_id else { return Err(Error::NotFound { kind: "alert" }) };
-        let mut tx = self.read().await?;
-        let found = tx.alerts_for(agency, seq.saturating_sub(1), 1).await?.into_iter().find(|a| a.seq == seq);
-        drop(tx);
-        let Some(alert) = found else { return Err(Error::NotFound { kind: "alert" }) };
-        let res = Resource::Record { agency_id: alert.agency_id, members: &[] };
-        self.guard(actor, Action::AlertAck, &res, "alert", Some(seq.to_string())).await?;
-        let mut tx = self.write().await?;
-        if !tx.ack_alert(seq, &actor.label(), self.clock.now()).await? {
-            return Err(Error::Conflict {
-                code: "alert.acknowledged",
-                message: "this alert is already acknowledged".into(),
-            });
-        }
-        self.record(tx.as_mut(), actor, AuditEvent::success("alert.ack", "alert", Some(seq.to_string()))).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1017,4 +954,33 @@ pub struct EventPatch {
     /// New phone.
     #[serde(default)]
     pub contact_phone: Option<String>,
+}
+
+/// What changed between two versions of an event, in words for its
+/// history (no place names: a move is said as a distance).
+fn change_words(old: &Event, new: &Event) -> String {
+    let mut out = Vec::new();
+    let moved = engine::distance_m(old.lat, old.lon, new.lat, new.lon);
+    if moved >= 0.5 {
+        out.push(format!("moved {moved:.0} m"));
+    }
+    if (old.radius_m - new.radius_m).abs() >= 0.5 {
+        out.push(format!("radius {:.0} m to {:.0} m", old.radius_m, new.radius_m));
+    }
+    if old.start != new.start {
+        out.push(format!("start {} to {}", old.start, new.start));
+    }
+    if old.end != new.end {
+        out.push(format!("end {} to {}", old.end, new.end));
+    }
+    if old.contact_name != new.contact_name || old.contact_phone != new.contact_phone {
+        out.push("contact changed".into());
+    }
+    if old.status != new.status {
+        out.push(format!("status {} to {}", old.status.as_str(), new.status.as_str()));
+    }
+    if out.is_empty() {
+        out.push("nothing changed".into());
+    }
+    out.join("; ")
 }

@@ -166,7 +166,12 @@ impl App {
 
     /// The object id an idempotency key already answered, if any; refuses a
     /// key reused with another request.
-    async fn replay(&self, tx: &mut dyn StoreTx, actor: &Actor, idem: Option<&Idempotency>) -> Result<Option<String>> {
+    pub(super) async fn replay(
+        &self,
+        tx: &mut dyn StoreTx,
+        actor: &Actor,
+        idem: Option<&Idempotency>,
+    ) -> Result<Option<String>> {
         let Some(i) = idem else { return Ok(None) };
         let since = self.clock.now() - jiff::SignedDuration::from_hours(IDEMPOTENCY_HOURS);
         match tx.find_idempotency(&Self::principal(actor), &i.key, since).await? {
@@ -179,7 +184,13 @@ impl App {
         }
     }
 
-    async fn remember(&self, tx: &mut dyn StoreTx, actor: &Actor, idem: Option<&Idempotency>, id: &str) -> Result<()> {
+    pub(super) async fn remember(
+        &self,
+        tx: &mut dyn StoreTx,
+        actor: &Actor,
+        idem: Option<&Idempotency>,
+        id: &str,
+    ) -> Result<()> {
         if let Some(i) = idem {
             let now = self.clock.now();
             let expired = now - jiff::SignedDuration::from_hours(IDEMPOTENCY_HOURS);

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use taskforce_core::Error;
 use taskforce_core::events::engine::Span;
@@ -14,23 +15,29 @@ use taskforce_core::service::events::{EventPatch, EventView, Registered};
 
 use super::ListOf;
 use crate::AppState;
-use crate::extract::{ApiJson, ApiQuery, Auth, ListQuery, path_id};
+use crate::extract::{ApiJson, ApiQuery, Auth, IdemJson, ListQuery, path_id};
 use crate::problem::{ApiError, Problem};
 
 /// Registers an event and checks it at once: its deconfliction number and every conflict.
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("bearer" = [])),
     request_body(content = taskforce_core::events::registry::EventInput, description = "kind, lat, lon, radius_m?, start, end, contact_name, contact_phone, \
         unit?, operation_id?, buffer_minutes?, external_ref?, and the private address, case_number, notes"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key registers once and answers that event")),
     responses((status = 201, description = "The event with its number, and its conflicts as pointers"),
               (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn register_event(
     State(st): State<AppState>,
     auth: Auth,
-    ApiJson(b): ApiJson<EventInput>,
-) -> Result<(StatusCode, Json<Registered>), ApiError> {
-    let r = st.app.register_event(&auth.actor, &b).await?;
+    b: IdemJson<EventInput>,
+) -> Result<Response, ApiError> {
+    let w = st.app.register_event(&auth.actor, &b.body, b.idem.as_ref()).await?;
     st.alerts_changed.notify_waiters();
-    Ok((StatusCode::CREATED, Json(r)))
+    let status = if w.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let mut r = (status, Json(w.value)).into_response();
+    if w.replayed {
+        r.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(r)
 }
 
 /// Conflicts of a check.

@@ -6,20 +6,21 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::events::EventKind;
 use taskforce_core::events::registry::{EventInput, Pointer};
 use taskforce_core::page::PageRequest;
+use taskforce_core::service::results::Idempotency;
 use taskforce_core::time::{TzName, parse_local};
 
 use super::{Frame, Opt, page_error, to_login, who};
 use crate::AppState;
-use crate::extract::{Auth, QuietAuth};
+use crate::extract::Auth;
 use crate::problem::ApiError;
 
 /// The zones offered for entering times (the event's own zone is kept with it).
@@ -64,6 +65,40 @@ pub struct EventForm {
     case_number: String,
     #[serde(default)]
     notes: String,
+    /// Made when the form is drawn: sending it twice registers once.
+    #[serde(default)]
+    idempotency_key: String,
+}
+
+impl EventForm {
+    /// Every field but the key, hashed: what the idempotency key guards
+    /// (hashed, since the private fields are in it).
+    fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let parts = [
+            &self.kind,
+            &self.lat,
+            &self.lon,
+            &self.radius_m,
+            &self.start,
+            &self.end,
+            &self.zone,
+            &self.contact_name,
+            &self.contact_phone,
+            &self.operation_id,
+            &self.external_ref,
+            &self.address,
+            &self.case_number,
+            &self.notes,
+        ];
+        let mut h = Sha256::new();
+        h.update(b"POST /events");
+        for p in parts {
+            h.update(b"\n");
+            h.update(p.trim().as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 /// A conflict as a pointer, for people.
@@ -75,12 +110,15 @@ pub struct PointerView {
     pub(super) contact: String,
     pub(super) phone: String,
     pub(super) distance: String,
+    /// The other event's own window.
+    pub(super) window: String,
     pub(super) overlap: String,
     pub(super) status: String,
 }
 
 /// One of the agency's events.
 pub struct EventRow {
+    id: String,
     number: String,
     kind: String,
     window: String,
@@ -158,7 +196,23 @@ impl EventsPage {
     }
 }
 
-pub(super) fn pointer_view(p: &Pointer, tz: &TzName) -> PointerView {
+/// A pointer as the pages show it, beside the viewer's own event (its own
+/// window, `mine`): both windows, and whether only their buffers overlap.
+pub(super) fn pointer_view(p: &Pointer, mine: (jiff::Timestamp, jiff::Timestamp), tz: &TzName) -> PointerView {
+    let (s0, e0) = (mine.0.max(p.other_start), mine.1.min(p.other_end));
+    let overlap = if s0 < e0 {
+        format!("the events overlap {}", super::alerts::span_text(tz, s0, e0))
+    } else {
+        format!(
+            "only their buffers overlap ({}); the events' own windows do not",
+            super::alerts::span_text(tz, p.overlap_start, p.overlap_end)
+        )
+    };
+    let status = match (p.outcome, &p.decided_by) {
+        (Some(o), Some(by)) => format!("resolved: {} by {by}", o.as_str().replace('_', " ")),
+        (Some(o), None) => format!("resolved: {}", o.as_str().replace('_', " ")),
+        _ => p.status.to_string(),
+    };
     PointerView {
         conflict_id: p.conflict_id.clone(),
         agency: p.other_agency.clone(),
@@ -167,9 +221,42 @@ pub(super) fn pointer_view(p: &Pointer, tz: &TzName) -> PointerView {
         contact: p.contact_name.clone(),
         phone: p.contact_phone.clone(),
         distance: format!("{:.0} m", p.distance_m),
-        overlap: format!("{} – {}", tz.display(p.overlap_start), tz.display(p.overlap_end)),
-        status: p.status.to_string(),
+        window: super::alerts::span_text(tz, p.other_start, p.other_end),
+        overlap,
+        status,
     }
+}
+
+/// The event form's labels by field, for errors said in the form's words.
+const LABELS: &[(&str, &str)] = &[
+    ("lat", "Latitude"),
+    ("lon", "Longitude"),
+    ("radius_m", "The radius"),
+    ("start", "Start"),
+    ("end", "End"),
+    ("contact_name", "The on-scene contact"),
+    ("contact_phone", "Their phone"),
+    ("kind", "Kind"),
+    ("operation_id", "The operation"),
+    ("external_ref", "The number in RISSafe, SAFETNet or Case Explorer"),
+    ("address", "The address"),
+    ("case_number", "The case number"),
+    ("notes", "The notes"),
+    ("unit", "The unit"),
+    ("buffer_minutes", "The buffer"),
+];
+
+/// A field's error in the words of the form (`radius_m must be…` reads
+/// `The radius must be…`), never the API's field name.
+pub(super) fn in_words(e: &taskforce_core::error::FieldError) -> String {
+    for (field, label) in LABELS {
+        if let Some(rest) = e.message.strip_prefix(field)
+            && rest.starts_with(' ')
+        {
+            return format!("{label}{rest}");
+        }
+    }
+    e.message.clone()
 }
 
 /// The zone times are entered and shown in (Central when none was chosen).
@@ -188,6 +275,10 @@ async fn render(
     conflicts: Vec<PointerView>,
     status: StatusCode,
 ) -> Response {
+    let mut f = f;
+    if f.idempotency_key.trim().is_empty() {
+        f.idempotency_key = super::form_key();
+    }
     let kinds = EventKind::ALL
         .iter()
         .map(|k| Opt { value: k.as_str().into(), label: k.as_str().replace('_', " "), selected: f.kind == k.as_str() })
@@ -215,6 +306,7 @@ async fn render(
         .into_iter()
         .rev()
         .map(|e| EventRow {
+            id: e.id.clone(),
             number: e.number.clone(),
             kind: e.kind.as_str().replace('_', " "),
             window: format!("{} – {}", tz.display(e.start), tz.display(e.end)),
@@ -324,181 +416,44 @@ pub async fn events_submit(
     if !errors.is_empty() {
         return render(&st, actor, f, errors, None, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    match st.app.register_event(actor, &input).await {
-        Ok(r) => {
+    let idem = match Idempotency::new(f.idempotency_key.trim(), f.fingerprint()) {
+        Ok(i) => i,
+        // A form from before keys (or tampered with): a fresh key, sent again by the user.
+        Err(_) => {
+            let f = EventForm { idempotency_key: super::form_key(), ..f };
+            let errors =
+                vec![("form".to_string(), "this form is out of date; check it and press Register again".into())];
+            return render(&st, actor, f, errors, None, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+    };
+    match st.app.register_event(actor, &input, Some(&idem)).await {
+        Ok(w) => {
             st.alerts_changed.notify_waiters();
+            let r = w.value;
             let tz = zone_of(&f);
-            let conflicts = r.conflicts.iter().map(|p| pointer_view(p, &tz)).collect();
-            let done = format!("Registered: deconfliction number {}", r.event.number);
+            let conflicts = r.conflicts.iter().map(|p| pointer_view(p, (r.event.start, r.event.end), &tz)).collect();
+            let done = if w.replayed {
+                format!("Already registered, once: deconfliction number {}", r.event.number)
+            } else {
+                format!("Registered: deconfliction number {}", r.event.number)
+            };
+            // The next form keeps the kind and zone, on a new key.
             let fresh = EventForm { kind: f.kind.clone(), zone: f.zone.clone(), ..EventForm::default() };
             render(&st, actor, fresh, Vec::new(), Some(done), conflicts, StatusCode::OK).await
         }
+        Err(Error::Unprocessable { code: "idempotency.key_reused", .. }) => {
+            // The same form sent again with other values: a new event, on a new key, once the user says so.
+            let f = EventForm { idempotency_key: super::form_key(), ..f };
+            let errors = vec![(
+                "form".to_string(),
+                "this form was already registered with other values; check them and press Register again to add another event".into(),
+            )];
+            render(&st, actor, f, errors, None, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
         Err(Error::Validation(fields)) => {
-            let errors = fields.into_iter().map(|e| (e.field.clone(), e.message.clone())).collect();
+            let errors = fields.into_iter().map(|e| (e.field.clone(), in_words(&e))).collect();
             render(&st, actor, f, errors, None, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => page_error(&st, actor, e).await,
     }
-}
-
-/// One alert in the inbox.
-pub struct AlertView {
-    seq: u64,
-    level: u8,
-    deadline: String,
-    acknowledged: Option<String>,
-    own_event: Option<String>,
-    pointer: Option<PointerView>,
-}
-
-/// The inbox's live part.
-#[derive(Template)]
-#[template(path = "alerts_live.html")]
-pub struct InboxLive {
-    alerts: Vec<AlertView>,
-    outcomes: Vec<Opt>,
-    /// Whether the viewer may record outcomes (coordinators and commanders).
-    can_resolve: bool,
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "alerts.html")]
-struct AlertsPage {
-    frame: Frame,
-    live: String,
-    live_id: String,
-    notice: Option<String>,
-}
-
-async fn inbox(st: &AppState, actor: &Actor) -> Result<InboxLive, Error> {
-    let mut all = st.app.alerts(actor, 0, 1000).await?;
-    all.reverse();
-    let tz = TzName::parse("zone", "America/Chicago").unwrap_or_else(|_| TzName::utc());
-    let mut alerts = Vec::new();
-    for a in all.into_iter().take(100) {
-        // The viewer's own agency's event shows its pointer; an escalation elsewhere, the bare alert.
-        let (own_event, pointer) = match st.app.get_event(actor, &a.event_id).await {
-            Ok(r) => {
-                let p = r.conflicts.iter().find(|p| p.conflict_id == a.conflict_id).map(|p| pointer_view(p, &tz));
-                (Some(r.event.number.clone()), p)
-            }
-            Err(_) => (None, None),
-        };
-        alerts.push(AlertView {
-            seq: a.seq,
-            level: a.level,
-            deadline: tz.display(a.deadline),
-            acknowledged: a.acknowledged_by.clone(),
-            own_event,
-            pointer,
-        });
-    }
-    let outcomes = ["proceed", "joint", "delay", "cancel", "false_positive"]
-        .iter()
-        .map(|o| Opt { value: (*o).into(), label: o.replace('_', " "), selected: false })
-        .collect();
-    let can_resolve = actor.agency_id.is_some_and(|agency_id| {
-        let res = taskforce_core::policy::Resource::Record { agency_id, members: &[] };
-        taskforce_core::policy::authorize(actor, taskforce_core::policy::Action::ConflictResolve, &res, "conflict")
-            .is_ok()
-    });
-    Ok(InboxLive { alerts, outcomes, can_resolve })
-}
-
-/// What the inbox page says after an action.
-#[derive(Debug, Deserialize)]
-pub struct NoticeQuery {
-    done: Option<String>,
-}
-
-/// The alert inbox.
-#[utoipa::path(get, path = "/alerts", tag = "pages", responses((status = 200, description = "HTML")))]
-pub async fn alerts_page(
-    State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    Query(q): Query<NoticeQuery>,
-) -> Response {
-    let Ok(auth) = auth else { return to_login("/alerts") };
-    let live = match inbox(&st, &auth.actor).await {
-        Ok(l) => l.render().unwrap_or_default(),
-        Err(e) => return page_error(&st, &auth.actor, e).await,
-    };
-    let notice = match q.done.as_deref() {
-        Some("ack") => Some("Acknowledged.".to_string()),
-        Some("resolved") => Some("Outcome recorded.".to_string()),
-        _ => None,
-    };
-    AlertsPage {
-        frame: Frame::new(&st, who(&st, &auth.actor).await)
-            .hiding("the other side's event beyond who to call, its kind, and where and when the two overlap"),
-        live_id: super::live::fingerprint(&live),
-        live,
-        notice,
-    }
-    .into_response()
-}
-
-/// Acknowledges an alert, then back to the inbox.
-#[utoipa::path(post, path = "/alerts/{seq}/ack", tag = "pages", params(("seq" = u64, Path, description = "Alert")), responses((status = 303, description = "to the inbox"), (status = 404, description = "not found")))]
-pub async fn alert_ack(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(seq): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login("/alerts") };
-    let Ok(seq) = seq.parse::<u64>() else {
-        return page_error(&st, &auth.actor, Error::NotFound { kind: "alert" }).await;
-    };
-    match st.app.ack_alert(&auth.actor, seq).await {
-        Ok(()) => {
-            st.alerts_changed.notify_waiters();
-            Redirect::to("/alerts?done=ack").into_response()
-        }
-        Err(e) => page_error(&st, &auth.actor, e).await,
-    }
-}
-
-/// The resolution form.
-#[derive(Debug, Default, Deserialize)]
-pub struct ResolveForm {
-    #[serde(default)]
-    outcome: String,
-    #[serde(default)]
-    reason: String,
-}
-
-/// Records how a conflict ended, then back to the inbox.
-#[utoipa::path(post, path = "/conflicts/{id}/resolve", tag = "pages", params(("id" = String, Path, description = "Conflict")), responses((status = 303, description = "to the inbox"), (status = 404, description = "not found"), (status = 422, description = "HTML with the error")))]
-pub async fn conflict_resolve(
-    State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    Path(id): Path<String>,
-    form: Result<Form<ResolveForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Ok(auth) = auth else { return to_login("/alerts") };
-    let f = form.map(|Form(f)| f).unwrap_or_default();
-    let why = Some(f.reason.trim()).filter(|r| !r.is_empty());
-    match st.app.resolve_conflict(&auth.actor, &id, &f.outcome, why).await {
-        Ok(_) => {
-            st.alerts_changed.notify_waiters();
-            Redirect::to("/alerts?done=resolved").into_response()
-        }
-        Err(e) => page_error(&st, &auth.actor, e).await,
-    }
-}
-
-/// The inbox's live part as Server-Sent Events (`event: inbox`), rebuilt
-/// for the viewer whenever alerts change; a reconnect resumes by id.
-#[utoipa::path(get, path = "/alerts/live", tag = "pages", responses((status = 200, description = "text/event-stream")))]
-pub async fn alerts_live(
-    State(st): State<AppState>,
-    auth: Result<QuietAuth, ApiError>,
-    Query(q): Query<super::board::BoardQuery>,
-    headers: axum::http::HeaderMap,
-) -> Result<Response, ApiError> {
-    let QuietAuth(auth) = auth?;
-    inbox(&st, &auth.actor).await?;
-    let last = super::live::last_seen(&headers, q.since.as_deref());
-    let actor = auth.actor;
-    // Escalations are written by the scheduler, not a request: the short poll finds them.
-    Ok(super::live::stream(&st.clone(), "inbox", last, std::time::Duration::from_secs(3), move || {
-        let (st, actor) = (st.clone(), actor.clone());
-        async move { inbox(&st, &actor).await.ok()?.render().ok() }
-    }))
 }

@@ -96,7 +96,7 @@ async fn sheet(st: &AppState, actor: &taskforce_core::actor::Actor, id: &str) ->
             contact: e.contact_name,
             phone: e.contact_phone,
             status: e.status.as_str().to_string(),
-            conflicts: r.conflicts.iter().map(|p| pointer_view(p, &tz)).collect(),
+            conflicts: r.conflicts.iter().map(|p| pointer_view(p, (r.event.start, r.event.end), &tz)).collect(),
         });
     }
     let agency = match actor.agency_id {

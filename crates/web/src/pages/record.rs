@@ -215,10 +215,6 @@ pub struct KindQuery {
     kind: Option<String>,
 }
 
-fn new_key() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 fn zone(d: &OperationDetail) -> TzName {
     d.operation.window.time_zone.clone()
 }
@@ -229,7 +225,7 @@ fn blank(st: &AppState, d: &OperationDetail, actor: &Actor, kind: &str) -> Recor
     let state = home.filter(|h| d.operation.states.iter().any(|s| s.state == *h)).map(|h| h.iso()).unwrap_or_default();
     let now = taskforce_core::clock::Clock::now(st.app.clock.as_ref());
     let occurred = now.to_zoned_datetime(zone(d).zone()).strftime("%Y-%m-%dT%H:%M").to_string();
-    RecordForm { kind: kind.to_string(), state, occurred, idempotency_key: new_key(), ..RecordForm::default() }
+    RecordForm { kind: kind.to_string(), state, occurred, idempotency_key: super::form_key(), ..RecordForm::default() }
 }
 
 fn opts(items: &[(&str, &str)], chosen: &str, none: Option<&str>) -> Vec<Opt> {
@@ -475,7 +471,7 @@ pub async fn record_submit(
             .await;
     };
     if f.idempotency_key.trim().is_empty() {
-        f.idempotency_key = new_key();
+        f.idempotency_key = super::form_key();
     }
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let (input, mut errors) = to_input(&f, &zone(&d));
@@ -512,7 +508,7 @@ pub async fn record_submit(
         }
         Err(Error::Unprocessable { code: "idempotency.key_reused", .. }) => {
             // This form was saved before with other values: these are a new record, on a new key.
-            f.idempotency_key = new_key();
+            f.idempotency_key = super::form_key();
             errors.push((
                 "kind".into(),
                 "this form was already saved with other values; check them and press Save again to record these too"

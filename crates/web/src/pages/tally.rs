@@ -138,15 +138,11 @@ struct TallyPage {
     problem: Option<String>,
 }
 
-fn new_key() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 fn blank(d: &OperationDetail, actor: &Actor) -> TallyForm {
     // The user's own state when it takes part, else none chosen.
     let home = d.agencies.iter().find(|a| Some(a.id) == actor.agency_id).map(|a| a.home_state);
     let state = home.filter(|h| d.operation.states.iter().any(|s| s.state == *h)).map(|h| h.iso()).unwrap_or_default();
-    TallyForm { state, idempotency_key: new_key(), ..TallyForm::default() }
+    TallyForm { state, idempotency_key: super::form_key(), ..TallyForm::default() }
 }
 
 #[allow(clippy::too_many_arguments)] // one page, filled from several places
@@ -289,7 +285,7 @@ pub async fn tally_submit(
             .await;
     };
     if f.idempotency_key.trim().is_empty() {
-        f.idempotency_key = new_key();
+        f.idempotency_key = super::form_key();
     }
     if f.action == "read" {
         let parsed = match st.app.parse_tally_text(actor, d.operation.id, &f.line).await {
@@ -374,7 +370,7 @@ pub async fn tally_submit(
         Err(Error::Unprocessable { code, message }) => {
             if code == "idempotency.key_reused" {
                 // This form was saved before with other figures: these are new ones, on a new key.
-                f.idempotency_key = new_key();
+                f.idempotency_key = super::form_key();
                 errors.push((
                     "line".into(),
                     "this form was already saved with other figures; check them and press Save again to add these"

@@ -703,3 +703,102 @@ async fn an_event_moved_away_no_longer_conflicts_at_its_old_place_and_its_old_co
     let there = event(41.70, -93.62, "2026-12-07T20:00:00-06:00", "2026-12-07T21:00:00-06:00");
     assert_eq!(checked_numbers(&app, &polk, there).await, vec![first["event"]["number"].clone()]);
 }
+
+#[tokio::test]
+async fn an_escalation_carries_both_sides_once_per_conflict_and_says_who_has_not_acknowledged() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let op = app.demo_operation_id(&dsm).await;
+    let mut w = event(41.6, -93.6, "2026-11-25T20:00:00-06:00", "2026-11-25T21:00:00-06:00");
+    w["operation_id"] = json!(op);
+    register(&app, &dsm, w.clone()).await;
+    let mut later = w.clone();
+    later["contact_name"] = json!("Deputy Polk");
+    later["contact_phone"] = json!("+1 515 555 0177");
+    let b = register(&app, &polk, later).await;
+    let cid = b["conflicts"][0]["conflict_id"].as_str().unwrap().to_string();
+    // Neither side acknowledges: both escalate to their coordinators, then both to the commanders.
+    app.advance(jiff::SignedDuration::from_hours(38));
+    app.app.escalate_due().await.unwrap();
+    app.advance(jiff::SignedDuration::from_mins(11));
+    app.app.escalate_due().await.unwrap();
+    let commander = crate::helpers::cookie_for(&app, "commander.mo-ago").await;
+    let html =
+        app.client.get(app.url("/alerts")).header("cookie", &commander).send().await.unwrap().text().await.unwrap();
+    let item = |html: &str| -> String {
+        let start = html.find(&format!(r#"data-conflict="{cid}""#)).expect("the conflict is in the inbox");
+        let rest = &html[start..];
+        rest[..rest.find(r#"<li class="alert"#).unwrap_or(rest.len())].to_string()
+    };
+    assert_eq!(html.matches(&format!(r#"data-conflict="{cid}""#)).count(), 1, "one conflict, one item");
+    let it = item(&html);
+    assert!(it.contains("level 2"), "the commander sees the level");
+    for want in
+        ["Des Moines Police Department", "Polk County Sheriff", "+1 515 555 0142", "+1 515 555 0177", "Deputy Polk"]
+    {
+        assert!(it.contains(want), "the escalation carries {want}");
+    }
+    assert!(it.contains("Waiting on: Des Moines Police Department, Polk County Sheriff"), "who has not acknowledged");
+    assert!(!it.contains("Overdue:"), "the commander has ten minutes");
+    app.advance(jiff::SignedDuration::from_mins(11));
+    app.app.escalate_due().await.unwrap();
+    let html =
+        app.client.get(app.url("/alerts")).header("cookie", &commander).send().await.unwrap().text().await.unwrap();
+    assert!(item(&html).contains("Overdue:"), "then the commander's own deadline passes too");
+    assert!(html.contains(r#"class="count overdue""#), "the menu says so");
+    assert!(!html.contains("CASE-SECRET-77") && !html.contains("1200 Secret St"), "never the case");
+    // The side that missed its deadline sees it is overdue.
+    let coord = crate::helpers::cookie_for(&app, "coordinator.dsm-pd").await;
+    let html = app.client.get(app.url("/alerts")).header("cookie", &coord).send().await.unwrap().text().await.unwrap();
+    assert_eq!(html.matches(&format!(r#"data-conflict="{cid}""#)).count(), 1, "level 0 and 1, one item");
+    let it = item(&html);
+    assert!(it.contains("Not acknowledged: overdue since"), "{it}");
+    // One acknowledgement closes the agency's alerts on the conflict at every level.
+    let t = app.token("coordinator.dsm-pd").await;
+    let open: Vec<u64> = alerts_about(&app, &t, &cid)
+        .await
+        .iter()
+        .filter(|a| a["acknowledged_by"].is_null())
+        .map(|a| a["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(open.len(), 2, "level 0 and level 1");
+    assert_eq!(
+        app.post(&format!("/api/v1/alerts/{}/ack", open[0]), &t, json!({})).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert!(alerts_about(&app, &t, &cid).await.iter().all(|a| !a["acknowledged_by"].is_null()));
+    let html =
+        app.client.get(app.url("/alerts")).header("cookie", &commander).send().await.unwrap().text().await.unwrap();
+    let it = item(&html);
+    assert!(
+        it.contains("Waiting on: Polk County Sheriff") && it.contains("Acknowledged by coordinator.dsm-pd"),
+        "{it}"
+    );
+}
+
+#[tokio::test]
+async fn an_event_whose_window_has_ended_becomes_done_and_stops_escalating() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    let w = event(41.6, -93.6, "2026-11-25T20:00:00-06:00", "2026-11-25T21:00:00-06:00");
+    let a = register(&app, &dsm, w.clone()).await;
+    let b = register(&app, &polk, w).await;
+    let cid = b["conflicts"][0]["conflict_id"].as_str().unwrap().to_string();
+    let escalations = || async { app.audit().await.iter().filter(|r| r.action == "alert.escalate").count() };
+    let before = escalations().await;
+    // Long after both events ended, nobody having acknowledged.
+    app.advance(jiff::SignedDuration::from_hours(24 * 30));
+    app.app.escalate_due().await.unwrap();
+    app.app.escalate_due().await.unwrap();
+    let coord = app.token("coordinator.dsm-pd").await;
+    assert!(alerts_about(&app, &coord, &cid).await.iter().all(|a| a["level"] == 0), "an ended event does not escalate");
+    let id = a["event"]["id"].as_str().unwrap();
+    let dsm = app.token("officer.dsm-pd").await;
+    let e: Value = app.get(&format!("/api/v1/events/{id}"), &dsm).await.json().await.unwrap();
+    assert_eq!(e["event"]["status"], "done");
+    assert!(app.audit().await.iter().any(|r| r.action == "event.done" && r.actor == "system"));
+    // Nothing of the past escalates: neither these events nor the demo's own of 2021.
+    assert_eq!(escalations().await, before, "nothing of the past escalates");
+}

@@ -316,3 +316,20 @@ fn undocumented_status(method: &str, path: &str, status: u16) -> Option<String> 
     (!op.responses.responses.contains_key(&status.to_string()))
         .then(|| format!("{} {template} answered {status}", method.to_uppercase()))
 }
+
+/// Signs `user` in on the pages and gives the session cookie (`name=value`).
+pub async fn cookie_for(app: &TestApp, user: &str) -> String {
+    let r = app
+        .client
+        .post(app.url("/login"))
+        .form(&[("username", user), ("password", DEMO_PW), ("next", "/operations")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers().get("location").unwrap(), "/operations");
+    let c = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(c.starts_with("taskforce_session="));
+    assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"));
+    c.split(';').next().unwrap().to_string()
+}

@@ -137,7 +137,7 @@ impl Fixture {
         ] {
             let input: taskforce_core::events::registry::EventInput =
                 serde_json::from_value(event_body(lat, lon)).unwrap();
-            a.register_event(&self.as_role(agency, Role::Officer).await, &input).await.unwrap();
+            a.register_event(&self.as_role(agency, Role::Officer).await, &input, None).await.unwrap();
         }
         for (agency, code) in [("mo-ago", "united-front-2021"), ("mshp", "shared-op"), ("mshp", "foreign-op")] {
             let who = self.as_role(agency, Role::Pio).await;

@@ -3,23 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{DEMO_PW, TestApp};
-
-async fn cookie_for(app: &TestApp, user: &str) -> String {
-    let r = app
-        .client
-        .post(app.url("/login"))
-        .form(&[("username", user), ("password", DEMO_PW), ("next", "/operations")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers().get("location").unwrap(), "/operations");
-    let c = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
-    assert!(c.starts_with("taskforce_session="));
-    assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"));
-    c.split(';').next().unwrap().to_string()
-}
+use crate::helpers::{DEMO_PW, TestApp, cookie_for};
 
 #[tokio::test]
 async fn pages_redirect_to_sign_in_and_then_list_the_operations() {
@@ -723,4 +707,141 @@ async fn a_refused_statement_keeps_what_the_pio_typed_and_says_why_beside_the_fi
     assert!(html.contains("Agencies made arrests in {US-XX.arrests} places."), "the text as typed");
     assert!(html.contains(r#"<option value="statistical" selected>"#), "the preset as chosen");
     assert_eq!(releases().await, before, "nothing was drafted");
+}
+
+/// The register form's fields, as the page sends them.
+fn event_form<'a>(key: &'a str, lat: &'a str, contact: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("kind", "search_warrant"),
+        ("lat", lat),
+        ("lon", "-93.6091"),
+        ("radius_m", ""),
+        ("zone", "America/Chicago"),
+        ("start", "2026-11-25T20:00"),
+        ("end", "2026-11-25T22:00"),
+        ("contact_name", contact),
+        ("contact_phone", "+1 515 555 0101"),
+        ("idempotency_key", key),
+    ]
+}
+
+#[tokio::test]
+async fn a_registration_sent_twice_registers_once_and_the_answer_offers_another_not_the_same_form() {
+    let app = TestApp::spawn().await;
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    let t = app.token("officer.dsm-pd").await;
+    let count = || async {
+        let r = app.get("/api/v1/events?limit=500", &t).await;
+        r.json::<serde_json::Value>().await.unwrap()["items"].as_array().unwrap().len()
+    };
+    let before = count().await;
+    let form = event_form("form-key-1", "41.6005", "Sgt. Desk");
+    let first = post_form(&app, &officer, "/events", &form).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let html = first.text().await.unwrap();
+    assert!(html.contains(r#"id="registered""#) && html.contains(r#"id="register-another""#));
+    assert!(!html.contains(r#"action="/events" class="field-form""#), "the answer is the result, not the form again");
+    let number = html.split("deconfliction number ").nth(1).unwrap()[..14].to_string();
+    let again = post_form(&app, &officer, "/events", &form).await.text().await.unwrap();
+    assert!(again.contains("Already registered, once") && again.contains(&number), "the same event answers");
+    assert_eq!(count().await, before + 1, "registered once");
+    // The same key with other values is a new event only when the user says so.
+    let changed = event_form("form-key-1", "41.7000", "Sgt. Desk");
+    let r = post_form(&app, &officer, "/events", &changed).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("already registered with other values"));
+    assert_eq!(count().await, before + 1);
+}
+
+#[tokio::test]
+async fn an_officer_extends_moves_and_cancels_an_event_from_its_page_with_its_history() {
+    let app = TestApp::spawn().await;
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    let html =
+        post_form(&app, &officer, "/events", &event_form("k-page", "41.6005", "Sgt. Desk")).await.text().await.unwrap();
+    let t = app.token("officer.dsm-pd").await;
+    let list = app.get("/api/v1/events?limit=500", &t).await.json::<serde_json::Value>().await.unwrap();
+    let number = html.split("deconfliction number ").nth(1).unwrap()[..14].to_string();
+    let id = list["items"].as_array().unwrap().iter().find(|e| e["number"] == number.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/events/{id}");
+    let page_html = page(&app, &officer, &path).await.text().await.unwrap();
+    assert!(page_html.contains(&number) && page_html.contains("Extend by 30 minutes"));
+    // Extend by an hour: the end moves, the history says so.
+    let r = post_form(&app, &officer, &path, &[("action", "extend60")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let e = app.get(&format!("/api/v1/events/{id}"), &t).await.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(e["event"]["end"], "2026-11-26T05:00:00Z");
+    // A bad change keeps what was typed and says it in the form's words.
+    let bad = [
+        ("action", "change"),
+        ("lat", "141.6"),
+        ("lon", "-93.6"),
+        ("radius_m", "200"),
+        ("start", "2026-11-25T20:00"),
+        ("end", "2026-11-25T23:00"),
+        ("contact_name", "Sgt. Desk"),
+        ("contact_phone", "+1 515 555 0101"),
+    ];
+    let r = post_form(&app, &officer, &path, &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"value="141.6""#) && html.contains(r#"id="lat-error""#), "kept, and the field named");
+    assert!(
+        html.contains("Latitude must be"),
+        "in the form's words: {}",
+        html.split("lat-error\">").nth(1).unwrap_or("")[..60].to_string()
+    );
+    // Cancelling needs the box ticked.
+    let r = post_form(&app, &officer, &path, &[("action", "cancel")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("Tick the box"));
+    let r = post_form(&app, &officer, &path, &[("action", "cancel"), ("confirm", "yes")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let html = page(&app, &officer, &format!("{path}?done=cancelled")).await.text().await.unwrap();
+    assert!(html.contains("cancelled") && html.contains(r#"id="no-change""#));
+    let history = html.split(r#"id="history""#).nth(1).unwrap();
+    for want in ["registered", "end 2026-11-26T04:00:00Z to 2026-11-26T05:00:00Z", "status planned to cancelled"] {
+        assert!(history.contains(want), "the history has {want}");
+    }
+    // Another agency's officer gets the page's not-found, never the event.
+    let polk = cookie_for(&app, "officer.polk-so").await;
+    let r = page(&app, &polk, &path).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(!r.text().await.unwrap().contains(&number));
+}
+
+#[tokio::test]
+async fn an_outcome_without_a_reason_keeps_the_choice_and_says_why_beside_the_field() {
+    let app = TestApp::spawn().await;
+    let dsm = cookie_for(&app, "officer.dsm-pd").await;
+    let polk = cookie_for(&app, "officer.polk-so").await;
+    post_form(&app, &dsm, "/events", &event_form("k-a", "41.6005", "Sgt. Desk")).await;
+    let html =
+        post_form(&app, &polk, "/events", &event_form("k-b", "41.6006", "Dep. Polk")).await.text().await.unwrap();
+    let cid = html.split(r#"data-conflict=""#).nth(1).unwrap().split('"').next().unwrap().to_string();
+    let coord = cookie_for(&app, "coordinator.dsm-pd").await;
+    let r =
+        post_form(&app, &coord, &format!("/conflicts/{cid}/resolve"), &[("outcome", "delay"), ("reason", "")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<option value="delay" selected>"#), "the chosen outcome is kept");
+    assert!(html.contains(&format!(r#"id="reason-{cid}-error""#)) && html.contains("Say why"));
+    assert!(html.contains(r#"id="live-paused""#), "no live update replaces what was typed");
+    let r = post_form(
+        &app,
+        &coord,
+        &format!("/conflicts/{cid}/resolve"),
+        &[("outcome", "delay"), ("reason", "Polk goes at 23:00.")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The other side sees the outcome, who decided, and why.
+    let html = page(&app, &polk, "/alerts").await.text().await.unwrap();
+    let item = html.split(&format!(r#"data-conflict="{cid}""#)).nth(1).unwrap();
+    assert!(
+        item.contains("One side delays") && item.contains("coordinator.dsm-pd") && item.contains("Polk goes at 23:00.")
+    );
 }
