@@ -31,6 +31,12 @@ test('two agencies register overlapping events, both see the conflict at once, o
   await accessible(first, 'register an event');
   await register(first, { lat: '41.6005', lon: '-93.6091', start: '2026-12-11T20:00', end: '2026-12-11T22:00', contact: 'Sgt. Desk', phone: '+1 515 555 0101' });
   assert.match(await first.locator('#registered').textContent(), /DX-\d{4}-\d{6}/);
+  // The answer is the result and a way to register another, never the same form again.
+  assert.equal(await first.locator('form[action="/events"]').count(), 0);
+  await first.getByRole('link', { name: 'Register another event' }).click();
+  await first.waitForSelector('form[action="/events"]');
+  assert.equal(await first.locator('#restored').count(), 0, 'nothing of the last event is put back');
+  assert.equal(await first.getByLabel('On-scene contact', { exact: true }).inputValue(), '');
   // The first officer keeps the inbox open.
   await first.goto(`${process.env.BASE_URL}/alerts`);
   await first.waitForSelector('#inbox');
@@ -109,4 +115,68 @@ test('an officer fills the point from the phone and sees it on the map, and a wr
   await accessible(page, 'register with the map');
   await shot(page, 'events-locator-phone');
   assert.deepEqual(ctx.offsite, []);
+});
+
+test("a commander's escalation carries both sides and says who has not acknowledged", async () => {
+  for (const [size, name] of [[PHONE, 'phone'], [DESK, 'desk']]) {
+    const ctx = await context(browser, size);
+    const page = await ctx.newPage();
+    await signIn(page, 'commander.mo-ago', '/alerts');
+    const item = page.locator('li.alert[data-level="2"]').first();
+    await item.waitFor();
+    const text = await item.textContent();
+    assert.match(text, /Escalated to the operation's commanders/);
+    assert.equal(await item.locator('li.side').count(), 2, 'both sides');
+    assert.equal(await item.locator('a.tel').count(), 2, 'a number to call on each side');
+    assert.match(text, /Waiting on:/);
+    assert.match(await page.locator('#nav-alerts').textContent(), /\d+ open/, 'the menu says what waits');
+    await accessible(page, `an escalation (${name})`);
+    await shot(page, `alerts-escalation-${name}`);
+    assert.deepEqual(ctx.offsite, []);
+    await ctx.close();
+  }
+});
+
+test('an officer extends an event from its page and reads its history', async () => {
+  const ctx = await context(browser, PHONE);
+  const page = await ctx.newPage();
+  await signIn(page, 'officer.dsm-pd', '/events');
+  await register(page, { lat: '41.5901', lon: '-93.6200', start: '2026-12-12T20:00', end: '2026-12-12T21:00', contact: 'Sgt. History', phone: '+1 515 555 0303' });
+  const number = (await page.locator('#registered').textContent()).match(/DX-\d{4}-\d{6}/)[0];
+  await page.goto(`${BASE}/events`);
+  await page.getByRole('link', { name: number }).click();
+  await page.waitForSelector('#change-form');
+  await page.getByRole('button', { name: 'Extend by 30 minutes' }).click();
+  await page.waitForSelector('#notice');
+  assert.match(await page.locator('#history').textContent(), /end .* to /);
+  await page.getByLabel('On-scene contact', { exact: true }).fill('');
+  await page.getByRole('button', { name: 'Save and check again' }).click();
+  await page.waitForSelector('#problem');
+  assert.match(await page.locator('#contact_name-error').textContent(), /on-scene contact/i);
+  await accessible(page, 'an event with its history');
+  await page.goto(page.url().split('?')[0]);
+  await shot(page, 'event-history-phone');
+  assert.deepEqual(ctx.offsite, []);
+  await ctx.close();
+});
+
+test('on a phone the menu is a real menu: folded, one link a line, the account apart', async () => {
+  const ctx = await context(browser, PHONE);
+  const page = await ctx.newPage();
+  await signIn(page, 'coordinator.dsm-pd', '/operations');
+  const toggle = page.getByRole('button', { name: /^Menu/ });
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+  assert.equal(await page.locator('#main-nav').isVisible(), false, 'folded at first');
+  await toggle.click();
+  assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+  const nav = page.locator('#main-nav');
+  await nav.waitFor();
+  const width = await page.evaluate(() => document.getElementById('main-nav').scrollWidth <= window.innerWidth);
+  assert.ok(width, 'nothing scrolls sideways');
+  const [pw, out] = [await nav.getByRole('link', { name: 'Password' }).boundingBox(), await nav.getByRole('button', { name: 'Sign out everywhere' }).boundingBox()];
+  assert.ok(out.y >= pw.y + pw.height - 1, '"Sign out everywhere" is on its own line, below "Password"');
+  await accessible(page, 'the phone menu');
+  await shot(page, 'menu-phone');
+  assert.deepEqual(ctx.offsite, []);
+  await ctx.close();
 });

@@ -44,6 +44,7 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
       ['alerts', '/alerts'],
       ['releases', `/operations/${op}/releases`],
       ['victims', `/operations/${op}/victims`],
+      ['coverage', `/operations/${op}/coverage`],
       ['password', '/account/password'],
     ]);
     // A record's page, from the victims list when there is one.
@@ -62,6 +63,10 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
       ['record-business', `/operations/${op}/record?kind=business`],
       ['record-seizure', `/operations/${op}/record?kind=seizure`],
     ]);
+    // One of the officer's agency's events, from the events list.
+    await officer.goto(`${BASE}/events`);
+    const event = officer.locator('a[href^="/events/"]').first();
+    if (await event.count()) await walk(officer, size, [['event', await event.getAttribute('href')]]);
 
     const admin = await (await context(browser, viewport)).newPage();
     await signIn(admin, 'admin.mo-ago');

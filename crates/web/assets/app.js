@@ -144,3 +144,23 @@
     });
   });
 })();
+
+// The phone's menu: folded behind the Menu button, opened and closed by it.
+(function () {
+  'use strict';
+  var toggle = document.querySelector('.menu-toggle');
+  var nav = document.getElementById('main-nav');
+  if (!toggle || !nav || !window.matchMedia) return;
+  var phone = window.matchMedia('(max-width: 40rem)');
+  function set(open) {
+    nav.classList.toggle('folded', !open);
+    toggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+  }
+  function fit() {
+    toggle.hidden = !phone.matches;
+    set(!phone.matches);
+  }
+  toggle.addEventListener('click', function () { set(nav.classList.contains('folded')); });
+  if (phone.addEventListener) phone.addEventListener('change', fit);
+  fit();
+})();

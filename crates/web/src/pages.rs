@@ -7,6 +7,7 @@ mod admin;
 mod agencies;
 mod alerts;
 mod board;
+mod coverage;
 mod event;
 mod events;
 mod live;
@@ -63,6 +64,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::user_access))
         .routes(routes!(events::events_page, events::events_submit))
         .routes(routes!(event::event_page, event::event_change))
+        .routes(routes!(coverage::coverage_page))
         .routes(routes!(alerts::alerts_page))
         .routes(routes!(alerts::alerts_live))
         .routes(routes!(alerts::alert_ack))

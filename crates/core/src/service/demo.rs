@@ -292,17 +292,20 @@ impl App {
             // on each before the next is written (if it fails, nothing serves).
             self.catch_up(tx, &mut |_| {}).await?;
             tx.insert_event(&event).await?;
-            let found = self.record_conflicts(tx, &event).await?;
+            // The night's own times: conflicts found and alerts raised as it was registered.
+            let at = t(d.registered)?;
+            let then = App { clock: std::sync::Arc::new(crate::clock::FixedClock::new(at)), ..self.clone() };
+            let found = then.record_conflicts(tx, &event).await?;
             if let (Some((outcome, why)), Some(p)) = (d.outcome, found.first())
                 && let Some(mut c) = tx.find_conflict(&p.conflict_id).await?
             {
                 c.outcome = Some(ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?);
                 c.decided_by = Some(format!("coordinator.{}", d.agency));
-                c.decided_at = Some(now);
+                c.decided_at = Some(at + jiff::SignedDuration::from_mins(4));
                 c.reason = Some(why.to_string());
                 tx.resolve_conflict(&c).await?;
                 for a in [agency.id, p.other_agency_id] {
-                    tx.ack_conflict_alerts(a, &c.id, "demo", now).await?;
+                    tx.ack_conflict_alerts(a, &c.id, "demo", at + jiff::SignedDuration::from_mins(4)).await?;
                 }
             }
             let ev = AuditEvent {
@@ -318,14 +321,14 @@ impl App {
     /// time, escalated as the server does: to each agency's coordinators,
     /// then to the operation's commanders. So the demo shows an escalation.
     async fn seed_escalation(&self, tx: &mut dyn crate::store::StoreTx, op: crate::ids::OperationId) -> Result<()> {
-        let now = self.clock.now();
         let open = tx.conflicts_of_operation(op).await?.into_iter().find(|c| c.outcome.is_none());
         let Some(c) = open else { return Ok(()) };
         let (Some(ea), Some(eb)) = (tx.find_event(&c.a).await?, tx.find_event(&c.b).await?) else { return Ok(()) };
+        // Each level goes up at its deadline, as the server's duty would have done that night.
         for level in [0, 1] {
             for a in tx.alerts_of_conflict(&c.id).await?.into_iter().filter(|a| a.level == level) {
-                tx.mark_escalated(a.seq, now).await?;
-                self.escalate_one(tx, &a, [&ea, &eb], now).await?;
+                tx.mark_escalated(a.seq, a.deadline).await?;
+                self.escalate_one(tx, &a, [&ea, &eb], a.deadline).await?;
             }
         }
         Ok(())

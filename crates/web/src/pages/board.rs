@@ -190,6 +190,8 @@ struct BoardPage {
     can_tally: bool,
     can_record: bool,
     can_plan: bool,
+    /// The operation's other pages this viewer may open: (href, label).
+    pages: Vec<(String, &'static str)>,
     hidden_note: String,
 }
 
@@ -418,6 +420,16 @@ pub async fn board_page(
     let can_tally = st.app.allowed_on_operation(&auth.actor, Action::TallyCreate, op_id).await.unwrap_or(false);
     let can_record = st.app.allowed_on_operation(&auth.actor, Action::ResultCreate, op_id).await.unwrap_or(false);
     let can_plan = st.app.allowed_on_operation(&auth.actor, Action::PlanCheck, op_id).await.unwrap_or(false);
+    let mut pages = Vec::new();
+    for (action, path, label) in [
+        (Action::ReleaseRead, "releases", "Releases"),
+        (Action::ResultList, "victims", "Victims"),
+        (Action::ReportRead, "coverage", "Deconfliction coverage"),
+    ] {
+        if st.app.allowed_on_operation(&auth.actor, action, op_id).await.unwrap_or(false) {
+            pages.push((format!("/operations/{op_id}/{path}"), label));
+        }
+    }
     let hidden_note = if auth
         .actor
         .roles
@@ -447,6 +459,7 @@ pub async fn board_page(
         can_tally,
         can_record,
         can_plan,
+        pages,
         hidden_note: hidden_note.to_string(),
     }
     .into_response()

@@ -96,6 +96,12 @@ pub struct Done {
     done: Option<String>,
 }
 
+/// Whether the viewer may change the event (its agency's officers and coordinators).
+fn may_update(actor: &Actor, r: &Registered) -> bool {
+    let res = taskforce_core::policy::Resource::Record { agency_id: r.event.agency_id, members: &[] };
+    taskforce_core::policy::authorize(actor, taskforce_core::policy::Action::EventUpdate, &res, "event").is_ok()
+}
+
 /// The event's zone: its operation's, else Central.
 async fn zone(st: &AppState, actor: &Actor, r: &Registered) -> TzName {
     let central = || TzName::parse("zone", "America/Chicago").unwrap_or_else(|_| TzName::utc());
@@ -165,7 +171,7 @@ async fn render(
                 },
             })
             .collect(),
-        can_change: matches!(e.status, EventStatus::Planned | EventStatus::Active),
+        can_change: matches!(e.status, EventStatus::Planned | EventStatus::Active) && may_update(actor, &r),
         f,
         errors,
         notice,
@@ -205,6 +211,11 @@ pub async fn event_change(
         Ok(r) => r,
         Err(e) => return page_error(&st, actor, e).await,
     };
+    if !may_update(actor, &r) {
+        // The use case refuses it (and records the refusal), before any field is judged.
+        let refused = st.app.update_event(actor, &id, &EventPatch::default()).await.err();
+        return page_error(&st, actor, refused.unwrap_or(Error::Forbidden { action: "event.update" })).await;
+    }
     let tz = zone(&st, actor, &r).await;
     let mut errors: Vec<(String, String)> = Vec::new();
     let patch = match f.action.as_str() {

@@ -841,3 +841,37 @@ async fn an_outcome_without_a_reason_keeps_the_choice_and_says_why_beside_the_fi
         item.contains("One side delays") && item.contains("coordinator.dsm-pd") && item.contains("Polk goes at 23:00.")
     );
 }
+
+#[tokio::test]
+async fn every_operation_page_a_role_may_open_is_linked_from_the_board_and_coverage_has_a_page() {
+    let app = TestApp::spawn().await;
+    let t = app.token("commander.mo-ago").await;
+    let id = app.demo_operation_id(&t).await;
+    let links = |html: &str| -> Vec<String> {
+        let nav = html.split(r#"aria-label="This operation""#).nth(1).unwrap().split("</nav>").next().unwrap();
+        nav.split("href=\"").skip(1).map(|h| h.split('"').next().unwrap().to_string()).collect()
+    };
+    let board = |who: &'static str| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let c = cookie_for(app, who).await;
+            page(app, &c, &format!("/operations/{id}")).await.text().await.unwrap()
+        }
+    };
+    let commander = links(&board("commander.mo-ago").await);
+    for want in ["releases", "coverage", "night-sheet"] {
+        assert!(commander.iter().any(|h| h.ends_with(want)), "the commander reaches {want}: {commander:?}");
+    }
+    let pio = links(&board("pio.mo-ago").await);
+    assert!(pio.iter().any(|h| h.ends_with("releases")), "the PIO reaches the releases: {pio:?}");
+    let advocate = links(&board("advocate.mo-ago").await);
+    assert!(advocate.iter().any(|h| h.ends_with("victims")), "the advocate reaches the victims: {advocate:?}");
+    // Every link the board offers opens.
+    let c = cookie_for(&app, "commander.mo-ago").await;
+    for href in &commander {
+        assert_eq!(page(&app, &c, href).await.status(), StatusCode::OK, "{href}");
+    }
+    let html = page(&app, &c, &format!("/operations/{id}/coverage")).await.text().await.unwrap();
+    assert!(html.contains(r#"id="coverage""#) && html.contains("All agencies"), "a table per agency with its total");
+}
