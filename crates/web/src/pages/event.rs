@@ -27,6 +27,27 @@ fn local_input(tz: &TzName, at: Timestamp) -> String {
     at.to_zoned_datetime(tz.zone()).strftime("%Y-%m-%dT%H:%M").to_string()
 }
 
+/// An audit detail as people read it: times in the event's zone, counts
+/// in words (`end 2026-11-26T04:00:00Z to …; conflicts=1` reads
+/// `end 2026-11-25 22:00 CST to …; 1 conflict`).
+fn readable(detail: &str, tz: &TzName) -> String {
+    let word = |w: &str| {
+        if let Ok(t) = w.parse::<Timestamp>() {
+            tz.display(t)
+        } else if let Some(n) = w.strip_prefix("conflicts=") {
+            format!("{n} conflict{}", if n == "1" { "" } else { "s" })
+        } else {
+            w.to_string()
+        }
+    };
+    detail
+        .split("; ")
+        .map(|part| part.split(' ').filter(|w| !w.starts_with("number=")).map(word).collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<String>>()
+        .join("; ")
+}
+
 /// The change form as typed.
 #[derive(Debug, Default, Clone, Deserialize)]
 pub struct ChangeForm {
@@ -165,9 +186,9 @@ async fn render(
                 when: tz.display(a.at),
                 who: a.actor.clone(),
                 what: match a.action.as_str() {
-                    "event.register" => format!("registered ({})", a.detail.clone().unwrap_or_default()),
+                    "event.register" => format!("registered; {}", readable(a.detail.as_deref().unwrap_or(""), &tz)),
                     "event.done" => "done: its window ended".to_string(),
-                    _ => a.detail.clone().unwrap_or_default(),
+                    _ => readable(a.detail.as_deref().unwrap_or(""), &tz),
                 },
             })
             .collect(),
