@@ -56,6 +56,7 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
     const officer = await (await context(browser, viewport)).newPage();
     await signIn(officer, 'officer.dsm-pd');
     await walk(officer, size, [
+      ['records', `/operations/${op}/records`],
       ['record-kinds', `/operations/${op}/record`],
       ['record-arrest', `/operations/${op}/record?kind=arrest`],
       ['record-victim', `/operations/${op}/record?kind=victim`],

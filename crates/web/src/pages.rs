@@ -15,6 +15,7 @@ mod night;
 mod plan;
 mod public;
 mod record;
+mod records;
 mod releases;
 mod tally;
 mod victims;
@@ -80,6 +81,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(victims::victims_page))
         .routes(routes!(victims::result_view))
         .routes(routes!(victims::result_reveal))
+        .routes(routes!(victims::result_void))
+        .routes(routes!(records::records_page))
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))
         .routes(routes!(password_page, password_submit))
@@ -551,6 +554,8 @@ struct EnrolPage {
     frame: Frame,
     error: Option<String>,
     qr_svg: String,
+    /// The same secret as an `otpauth://` link, for the phone the page is on.
+    otpauth_url: String,
     secret: String,
     next: String,
 }
@@ -572,6 +577,7 @@ async fn enrol_page(State(st): State<AppState>, headers: HeaderMap, Query(q): Qu
             frame: Frame::new(&st, None),
             error: None,
             qr_svg: qr_svg(&e.url),
+            otpauth_url: e.url.clone(),
             secret: e.secret_base32,
             next,
         }
@@ -614,6 +620,7 @@ async fn enrol_submit(
                         frame: Frame::new(&st, None),
                         error,
                         qr_svg: qr_svg(&e.url),
+                        otpauth_url: e.url.clone(),
                         secret: e.secret_base32,
                         next,
                     };

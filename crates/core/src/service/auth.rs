@@ -465,6 +465,21 @@ impl App {
         Ok(Some(crate::totp::code_at(&secret, self.clock.now())?))
     }
 
+    /// On a demo server, the current code of a signed-in demo user, for a
+    /// form that asks for the factor again (publish, reveal): the same
+    /// marked banner the sign-in's code page shows. `None` elsewhere.
+    pub async fn demo_code_for(&self, actor: &Actor) -> Result<Option<String>> {
+        let Some(user_id) = actor.user_id() else { return Ok(None) };
+        if !self.settings.demo || !crate::demo::is_demo_username(&actor.label()) {
+            return Ok(None);
+        }
+        let mut tx = self.read().await?;
+        let st = tx.totp_state(user_id).await?;
+        let Some(sealed) = st.secret else { return Ok(None) };
+        let secret = self.open_value(tx.as_mut(), SYSTEM_SCOPE, &totp_place(&user_id.to_string()), &sealed).await?;
+        Ok(Some(crate::totp::code_at(&secret, self.clock.now())?))
+    }
+
     /// Step-up: proves the factor again in this session.
     pub async fn step_up(&self, actor: &Actor, session: &Session, code: &str) -> Result<()> {
         let Some(user_id) = actor.user_id() else { return Err(Error::Unauthenticated) };

@@ -423,6 +423,7 @@ pub async fn board_page(
     let mut pages = Vec::new();
     for (action, path, label) in [
         (Action::ReleaseRead, "releases", "Releases"),
+        (Action::ResultList, "records", "Records entered"),
         (Action::ResultList, "victims", "Victims"),
         (Action::ReportRead, "coverage", "Deconfliction coverage"),
     ] {

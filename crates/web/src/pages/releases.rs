@@ -91,6 +91,8 @@ struct ReleasePage {
     can_approve: bool,
     can_publish: bool,
     ask_code: bool,
+    /// On a demo server, the demo user's current code (a marked banner).
+    demo_code: Option<String>,
     problem: Option<String>,
 }
 
@@ -329,6 +331,7 @@ async fn release_page(
         can_approve: r.status == ReleaseStatus::Draft && offer(st, actor, Action::ReleaseApprove, r.operation_id).await,
         can_publish: r.status == ReleaseStatus::Approved
             && offer(st, actor, Action::ReleasePublish, r.operation_id).await,
+        demo_code: if ask_code { st.app.demo_code_for(actor).await.ok().flatten() } else { None },
         ask_code,
         problem,
     };

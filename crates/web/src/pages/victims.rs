@@ -132,8 +132,24 @@ struct ResultPage {
     has_identity: bool,
     may_reveal: bool,
     ask_code: bool,
+    /// On a demo server, the demo user's current code (a marked banner).
+    demo_code: Option<String>,
     identity: Option<Vec<(String, String)>>,
     problem: Option<String>,
+    /// Voided in error (it counts for nothing), and why.
+    voided: Option<String>,
+    /// The viewer may void it (its agency's officers and coordinators).
+    may_void: bool,
+    /// The void form as typed, when it was refused, and why.
+    void_reason: String,
+    void_error: Option<String>,
+    notice: Option<String>,
+}
+
+/// Whether the viewer may void or correct the record (the policy decides).
+fn may_change(actor: &Actor, r: &ResultView) -> bool {
+    let res = taskforce_core::policy::Resource::Record { agency_id: r.agency_id, members: &[] };
+    taskforce_core::policy::authorize(actor, taskforce_core::policy::Action::ResultCorrect, &res, "result").is_ok()
 }
 
 fn facts(r: &ResultView) -> Vec<(String, String)> {
@@ -194,6 +210,28 @@ async fn result_page(
     problem: Option<String>,
     status: StatusCode,
 ) -> Response {
+    result_page_with(st, actor, r, identity, ask_code, problem, status, None).await
+}
+
+/// What the void form says back: the reason as typed, its error, or that it was done.
+#[derive(Debug, Default)]
+struct VoidAnswer {
+    reason: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn result_page_with(
+    st: &AppState,
+    actor: &Actor,
+    r: &ResultView,
+    identity: Option<Vec<(String, String)>>,
+    ask_code: bool,
+    problem: Option<String>,
+    status: StatusCode,
+    void: Option<VoidAnswer>,
+) -> Response {
     let op = st.app.get_operation(actor, r.operation_id).await.ok();
     // The record's time in its state's zone (a state may keep its own window),
     // else the operation's.
@@ -204,7 +242,7 @@ async fn result_page(
             own.unwrap_or(&o.operation.window).time_zone.clone()
         })
         .unwrap_or_else(taskforce_core::time::TzName::utc);
-    let page = ResultPage {
+    let mut page = ResultPage {
         frame: Frame::new(st, who(st, actor).await)
             .hiding("the identity unless your role may see it and you ask (each view is recorded); earlier versions' identities"),
         id: r.id.to_string(),
@@ -216,10 +254,21 @@ async fn result_page(
         facts: facts(r),
         has_identity: r.has_identity,
         may_reveal: may_reveal(actor, r, op.as_ref()),
+        demo_code: if ask_code { st.app.demo_code_for(actor).await.ok().flatten() } else { None },
         ask_code,
         identity,
         problem,
+        voided: r.void.then(|| r.reason.clone().unwrap_or_default()),
+        may_void: !r.void && may_change(actor, r),
+        void_reason: String::new(),
+        void_error: None,
+        notice: None,
     };
+    if let Some(v) = void {
+        page.void_reason = v.reason;
+        page.void_error = v.error;
+        page.notice = v.notice;
+    }
     (status, page).into_response()
 }
 
@@ -297,5 +346,49 @@ mod tests {
         assert_eq!(age_text(r(18, 24)), "18-24 (adult)");
         assert_eq!(age_text(r(17, 19)), "17-19 (minor or adult: not known)");
         assert_eq!(age_text(AgeBand::Unknown), "unknown");
+    }
+}
+
+/// The void form.
+#[derive(Debug, Default, Deserialize)]
+pub struct VoidForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// Voids a record entered in error, with a reason; it then counts for nothing.
+#[utoipa::path(post, path = "/results/{id}/void", tag = "pages", params(("id" = String, Path, description = "Result id")), responses((status = 200, description = "HTML: voided"), (status = 422, description = "HTML with the error"), (status = 404, description = "not found")))]
+pub async fn result_void(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    Path(id): Path<String>,
+    form: Result<axum::Form<VoidForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(auth) = auth else { return to_login(&format!("/results/{id}")) };
+    let actor = &auth.actor;
+    let f = form.map(|axum::Form(f)| f).unwrap_or_default();
+    let r = match load(&st, actor, &id).await {
+        Ok(r) => r,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    let why = Some(f.reason.trim()).filter(|w| !w.is_empty());
+    match st.app.void_result(actor, r.id, why, None).await {
+        Ok(w) => {
+            let notice = Some("Voided: it counts for nothing now; the earlier versions are kept.".to_string());
+            let answer = VoidAnswer { notice, ..VoidAnswer::default() };
+            result_page_with(&st, actor, &w.value, None, false, None, StatusCode::OK, Some(answer)).await
+        }
+        Err(Error::Validation(fields)) => {
+            let error = fields.first().map(|e| {
+                if e.code == "required" {
+                    "Say why it is voided (3 to 500 characters)".to_string()
+                } else {
+                    e.message.replacen("reason", "The reason", 1)
+                }
+            });
+            let answer = VoidAnswer { reason: f.reason, error, notice: None };
+            result_page_with(&st, actor, &r, None, false, None, StatusCode::UNPROCESSABLE_ENTITY, Some(answer)).await
+        }
+        Err(e) => page_error(&st, actor, e).await,
     }
 }

@@ -137,6 +137,10 @@ async fn a_new_user_enrols_on_the_page_with_a_qr_code_and_gets_recovery_codes_on
         app.client.get(app.url("/login/enrol")).header("cookie", &pending).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("<svg"), "the server draws the QR code");
     let secret_b32 = html.split("class=\"secret\">").nth(1).unwrap().split('<').next().unwrap().trim().to_string();
+    // On the phone the page is on, the secret opens in the app by a link.
+    let link =
+        html.split(r#"id="otpauth""#).next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap();
+    assert!(link.starts_with("otpauth://totp/") && link.contains(&format!("secret={secret_b32}")), "{}", &link[..16]);
     // A reload shows the same secret.
     let again =
         app.client.get(app.url("/login/enrol")).header("cookie", &pending).send().await.unwrap().text().await.unwrap();
@@ -269,4 +273,24 @@ async fn step_up_codes_cannot_be_guessed_and_machines_cannot_step_up() {
     assert_problem(r, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
     let r = app.delete("/api/v1/sessions/current", &machine).await;
     assert_problem(r, StatusCode::CONFLICT, "session.api_token", None).await;
+}
+
+#[tokio::test]
+async fn a_form_that_asks_for_the_factor_again_shows_the_demo_code_to_demo_users_only() {
+    let app = TestApp::spawn_mfa().await;
+    let pio = crate::results::sign_in_with_code(&app, "pio.mo-ago").await;
+    let (actor, _) = app.app.authenticate(&pio).await.unwrap();
+    let shown = app.app.demo_code_for(&actor).await.unwrap();
+    assert_eq!(shown, Some(app.current_code("pio.mo-ago").await), "the demo user's current code");
+    // Not off a demo server, and never for the local administrator.
+    assert_eq!(app.app.demo_code_for(&taskforce_core::actor::Actor::local_admin()).await.unwrap(), None);
+    // An account beside the demo's own on a demo server is a real one: no banner.
+    let real = Actor {
+        principal: taskforce_core::actor::Principal::User {
+            user_id: actor.user_id().unwrap(),
+            username: "real.person".into(),
+        },
+        ..actor.clone()
+    };
+    assert_eq!(app.app.demo_code_for(&real).await.unwrap(), None);
 }

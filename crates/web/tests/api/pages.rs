@@ -877,3 +877,35 @@ async fn every_operation_page_a_role_may_open_is_linked_from_the_board_and_cover
     let html = page(&app, &c, &format!("/operations/{id}/coverage")).await.text().await.unwrap();
     assert!(html.contains(r#"id="coverage""#) && html.contains("All agencies"), "a table per agency with its total");
 }
+
+#[tokio::test]
+async fn an_officer_lists_the_agencys_records_and_voids_one_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.dsm-pd").await;
+    let id = app.demo_operation_id(&t).await;
+    let body = serde_json::json!({"kind": "arrest", "state": "US-IA", "occurred_at": "2021-08-26T23:00:00Z",
+        "charges": [{"statute": "Iowa Code 710A.2", "nibrs": "64A"}]});
+    let r = app.post(&format!("/api/v1/operations/{id}/results"), &t, body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let rid = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    let html = page(&app, &officer, &format!("/operations/{id}/records")).await.text().await.unwrap();
+    assert!(html.contains(&format!("/results/{rid}")), "the record is listed");
+    // Another agency's officer does not see it listed.
+    let polk = cookie_for(&app, "officer.polk-so").await;
+    let theirs = page(&app, &polk, &format!("/operations/{id}/records")).await.text().await.unwrap();
+    assert!(!theirs.contains(&rid));
+    // Voiding needs a reason; a refusal keeps the page and says why beside the field.
+    let path = format!("/results/{rid}/void");
+    let r = post_form(&app, &officer, &path, &[("reason", "")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains(r#"id="reason-error""#));
+    let r = post_form(&app, &officer, &path, &[("reason", "entered twice")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"id="voided""#) && html.contains("entered twice") && !html.contains(r#"id="void-form""#));
+    let listed = page(&app, &officer, &format!("/operations/{id}/records")).await.text().await.unwrap();
+    assert!(listed.contains("voided"));
+    // Another agency cannot void it.
+    assert_eq!(post_form(&app, &polk, &path, &[("reason", "not mine")]).await.status(), StatusCode::NOT_FOUND);
+}

@@ -545,7 +545,7 @@ async fn an_arrestees_identity_is_for_the_agencys_coordinator_and_analysts_only(
     assert_eq!(refused, 2, "each refusal is audited too");
 }
 
-async fn sign_in_with_code(app: &TestApp, user: &str) -> String {
+pub(crate) async fn sign_in_with_code(app: &TestApp, user: &str) -> String {
     let code = app.current_code(user).await;
     let body = json!({"username": user, "password": crate::helpers::DEMO_PW, "totp": code});
     let r = app.call(reqwest::Method::POST, "/api/v1/sessions", None, Some(body)).await;
