@@ -3,7 +3,7 @@
 // filters, and every page passes the accessibility check at both sizes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, context, signIn, shot, accessible, PHONE, DESK } from './lib.mjs';
+import { launch, context, signIn, shot, accessible, PHONE, DESK, menu } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -14,7 +14,7 @@ for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
     const ctx = await context(browser, viewport);
     const page = await ctx.newPage();
     await signIn(page, 'admin.mo-ago');
-    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await menu(page, 'Users');
     await page.waitForSelector('#users');
     assert.ok(await page.getByRole('rowheader', { name: 'officer.dsm-pd' }).count() >= 1);
     await accessible(page, `users (${size})`);
@@ -32,7 +32,7 @@ for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
     const row = page.getByRole('row', { name: /officer\.ky-demo/ });
     assert.match(await row.textContent(), new RegExp(`Officer Kentucky ${size}.*officer, analyst`));
 
-    await page.getByRole('link', { name: 'Agencies', exact: true }).click();
+    await menu(page, 'Agencies');
     await page.waitForSelector('#agencies');
     await page.getByText('Import agencies from a CSV file').click();
     await page.getByLabel('CSV file').setInputFiles({
@@ -46,7 +46,7 @@ for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
     await accessible(page, `agencies with an import report (${size})`);
     await shot(page, `admin-agencies-${size}`);
 
-    await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+    await menu(page, 'Audit log');
     await page.waitForSelector('#chain');
     assert.match(await page.locator('#chain').textContent(), /Intact: all \d+ records verified/);
     await page.getByLabel('Outcome').selectOption('success');

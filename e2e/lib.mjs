@@ -107,3 +107,10 @@ export async function demoOperationId(page) {
   const href = await page.getByRole('link', { name: /Operation United Front/ }).first().getAttribute('href');
   return href.split('/').pop();
 }
+
+/** Follows a link of the main menu, opening the phone's folded menu first. */
+export async function menu(page, name) {
+  const toggle = page.locator('.menu-toggle');
+  if (await toggle.isVisible() && (await toggle.getAttribute('aria-expanded')) === 'false') await toggle.click();
+  await page.locator('#main-nav').getByRole('link', { name, exact: true }).click();
+}
