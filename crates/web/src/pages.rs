@@ -290,6 +290,67 @@ fn form_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The labels of the fields the core names in its errors, as the forms
+/// show them, for errors said in the form's words.
+const LABELS: &[(&str, &str)] = &[
+    ("lat", "Latitude"),
+    ("lon", "Longitude"),
+    ("radius_m", "The radius"),
+    ("start", "Start"),
+    ("end", "End"),
+    ("contact_name", "The on-scene contact"),
+    ("contact_phone", "Their phone"),
+    ("kind", "Kind"),
+    ("operation_id", "The operation"),
+    ("external_ref", "The number in RISSafe, SAFETNet or Case Explorer"),
+    ("address", "The address"),
+    ("case_number", "The case number"),
+    ("notes", "The notes"),
+    ("unit", "The unit"),
+    ("buffer_minutes", "The buffer"),
+    ("occurred_at", "When it happened"),
+    ("as_of", "The time of the figures"),
+    ("age_band", "The age band"),
+    ("amount_usd", "The amount"),
+    ("quantity", "How many"),
+    ("description", "The description"),
+    ("business_kind", "The kind of business"),
+    ("seizure_kind", "What was seized"),
+    ("identity.name", "The name"),
+    ("identity.date_of_birth", "The date of birth"),
+    ("identity.contact", "The contact"),
+    ("event", "The deconfliction number"),
+    ("arrests", "Arrests"),
+    ("victims", "Victims"),
+    ("minor_victims", "Minors"),
+    ("needed_medical", "Needing medical care"),
+    ("search_warrants", "Search warrants"),
+    ("businesses", "Businesses"),
+    ("currency_usd", "Currency"),
+    ("reason", "The reason"),
+];
+
+/// A field's error in the words of the form: `radius_m must be…` reads
+/// `The radius must be…`, and a state left unchosen reads `Choose a
+/// state`; never the API's field name.
+pub(crate) fn said(e: &taskforce_core::error::FieldError) -> String {
+    if e.field == "state" && (e.code == "required" || e.message.contains("ISO 3166-2")) {
+        return "Choose a state".into();
+    }
+    let mut best: Option<(&str, &str)> = None;
+    for (field, label) in LABELS {
+        if e.message.strip_prefix(field).is_some_and(|rest| rest.starts_with(' '))
+            && best.is_none_or(|(f, _)| field.len() > f.len())
+        {
+            best = Some((field, label));
+        }
+    }
+    match best {
+        Some((field, label)) => format!("{label}{}", &e.message[field.len()..]),
+        None => e.message.clone(),
+    }
+}
+
 /// The message for `field` among a form's errors (field, message), if any.
 fn field_error<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
     errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())

@@ -227,36 +227,9 @@ pub(super) fn pointer_view(p: &Pointer, mine: (jiff::Timestamp, jiff::Timestamp)
     }
 }
 
-/// The event form's labels by field, for errors said in the form's words.
-const LABELS: &[(&str, &str)] = &[
-    ("lat", "Latitude"),
-    ("lon", "Longitude"),
-    ("radius_m", "The radius"),
-    ("start", "Start"),
-    ("end", "End"),
-    ("contact_name", "The on-scene contact"),
-    ("contact_phone", "Their phone"),
-    ("kind", "Kind"),
-    ("operation_id", "The operation"),
-    ("external_ref", "The number in RISSafe, SAFETNet or Case Explorer"),
-    ("address", "The address"),
-    ("case_number", "The case number"),
-    ("notes", "The notes"),
-    ("unit", "The unit"),
-    ("buffer_minutes", "The buffer"),
-];
-
-/// A field's error in the words of the form (`radius_m must be…` reads
-/// `The radius must be…`), never the API's field name.
+/// A field's error in the words of the form (see [`super::said`]).
 pub(super) fn in_words(e: &taskforce_core::error::FieldError) -> String {
-    for (field, label) in LABELS {
-        if let Some(rest) = e.message.strip_prefix(field)
-            && rest.starts_with(' ')
-        {
-            return format!("{label}{rest}");
-        }
-    }
-    e.message.clone()
+    super::said(e)
 }
 
 /// The zone times are entered and shown in (Central when none was chosen).

@@ -503,7 +503,7 @@ pub async fn record_submit(
             render(&st, actor, &d, next, Vec::new(), Some(saved), link, StatusCode::OK).await
         }
         Err(Error::Validation(fields)) => {
-            errors.extend(fields.into_iter().map(|e| (form_field(&e.field), e.message.clone())));
+            errors.extend(fields.into_iter().map(|e| (form_field(&e.field), super::said(&e))));
             render(&st, actor, &d, f, errors, None, None, unprocessable).await
         }
         Err(Error::Unprocessable { code: "idempotency.key_reused", .. }) => {

@@ -364,7 +364,7 @@ pub async fn tally_submit(
             render(&st, actor, &d, &next, &[], Vec::new(), Some(saved), StatusCode::OK).await
         }
         Err(Error::Validation(fields)) => {
-            errors.extend(fields.into_iter().map(|e| (e.field.clone(), e.message.clone())));
+            errors.extend(fields.into_iter().map(|e| (e.field.clone(), super::said(&e))));
             render(&st, actor, &d, &f, &errors, Vec::new(), None, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(Error::Unprocessable { code, message }) => {

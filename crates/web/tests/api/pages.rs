@@ -909,3 +909,34 @@ async fn an_officer_lists_the_agencys_records_and_voids_one_with_a_reason() {
     // Another agency cannot void it.
     assert_eq!(post_form(&app, &polk, &path, &[("reason", "not mine")]).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_records_errors_are_said_in_the_forms_words_never_its_field_names() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.dsm-pd").await;
+    let id = app.demo_operation_id(&t).await;
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    let form = [
+        ("kind", "arrest"),
+        ("state", ""),
+        ("occurred", "2030-01-01T10:00"),
+        ("statute", "Iowa Code 710A.2"),
+        ("nibrs", "64A"),
+        ("idempotency_key", "words-1"),
+    ];
+    let r = post_form(&app, &officer, &format!("/operations/{id}/record"), &form).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Choose a state"), "an empty state dropdown");
+    assert!(!html.contains("ISO 3166-2") && !html.contains("occurred_at"), "no field names or codes");
+    let form = [
+        ("kind", "arrest"),
+        ("state", "US-IA"),
+        ("occurred", "2030-01-01T10:00"),
+        ("statute", "Iowa Code 710A.2"),
+        ("nibrs", "64A"),
+        ("idempotency_key", "words-2"),
+    ];
+    let html = post_form(&app, &officer, &format!("/operations/{id}/record"), &form).await.text().await.unwrap();
+    assert!(html.contains("When it happened is in the future"), "the time, in the form's words");
+}
