@@ -35,6 +35,7 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
     const op = await demoOperationId(page);
     await walk(page, size, [
       ['operations', '/operations'],
+      ['operation-new', '/operations/new'],
       ['board', `/operations/${op}`],
       ['board-victims', `/operations/${op}?by=victims`],
       ['tally', `/operations/${op}/tally`],

@@ -12,6 +12,7 @@ mod event;
 mod events;
 mod live;
 mod night;
+mod operation_new;
 mod plan;
 mod public;
 mod record;
@@ -66,6 +67,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::events_page, events::events_submit))
         .routes(routes!(event::event_page, event::event_change))
         .routes(routes!(coverage::coverage_page))
+        .routes(routes!(operation_new::new_page, operation_new::new_submit))
+        .routes(routes!(operation_new::invite))
         .routes(routes!(alerts::alerts_page))
         .routes(routes!(alerts::alerts_live))
         .routes(routes!(alerts::alert_ack))
@@ -753,6 +756,8 @@ struct OpRow {
 struct OperationsPage {
     frame: Frame,
     operations: Vec<OpRow>,
+    /// The viewer may start an operation (commanders).
+    can_create: bool,
     more: bool,
     more_cursor: String,
 }
@@ -805,6 +810,11 @@ async fn operations_page(
         frame: Frame::new(&st, who(&st, &auth.actor).await)
             .hiding("operations your agency takes no part in (unless your role oversees every operation)"),
         operations: rows,
+        can_create: taskforce_core::policy::allows(
+            &auth.actor,
+            Action::OperationCreate,
+            taskforce_core::policy::Scope::Own,
+        ),
         more: ops.next.is_some(),
         more_cursor: ops.next.unwrap_or_default(),
     }

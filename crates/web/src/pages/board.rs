@@ -167,6 +167,8 @@ pub(super) fn agencies_by_state(d: &OperationDetail) -> Vec<StateAgencies> {
 pub struct BoardQuery {
     by: Option<String>,
     pub(super) since: Option<String>,
+    /// What was just done (`invited`).
+    done: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -192,6 +194,9 @@ struct BoardPage {
     can_plan: bool,
     /// The operation's other pages this viewer may open: (href, label).
     pages: Vec<(String, &'static str)>,
+    /// For a lead's commander: the agencies that may still be invited.
+    invitable: Option<Vec<super::Opt>>,
+    notice: Option<String>,
     hidden_note: String,
 }
 
@@ -420,6 +425,20 @@ pub async fn board_page(
     let can_tally = st.app.allowed_on_operation(&auth.actor, Action::TallyCreate, op_id).await.unwrap_or(false);
     let can_record = st.app.allowed_on_operation(&auth.actor, Action::ResultCreate, op_id).await.unwrap_or(false);
     let can_plan = st.app.allowed_on_operation(&auth.actor, Action::PlanCheck, op_id).await.unwrap_or(false);
+    let invitable = if st.app.allowed_on_operation(&auth.actor, Action::OperationInvite, op_id).await.unwrap_or(false) {
+        let page = taskforce_core::page::PageRequest { after: None, limit: 1000 };
+        st.app.list_agencies(&auth.actor, &page).await.ok().map(|all| {
+            all.items
+                .iter()
+                .filter(|a| !d.agencies.iter().any(|p| p.id == a.id))
+                .map(|a| super::Opt { value: a.id.to_string(), label: a.name.clone(), selected: false })
+                .collect()
+        })
+    } else {
+        None
+    };
+    let notice = (q.done.as_deref() == Some("invited"))
+        .then(|| "Invited: the agency's people see the operation now.".to_string());
     let mut pages = Vec::new();
     for (action, path, label) in [
         (Action::ReleaseRead, "releases", "Releases"),
@@ -461,6 +480,8 @@ pub async fn board_page(
         can_record,
         can_plan,
         pages,
+        invitable,
+        notice,
         hidden_note: hidden_note.to_string(),
     }
     .into_response()

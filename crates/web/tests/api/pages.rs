@@ -940,3 +940,47 @@ async fn a_records_errors_are_said_in_the_forms_words_never_its_field_names() {
     let html = post_form(&app, &officer, &format!("/operations/{id}/record"), &form).await.text().await.unwrap();
     assert!(html.contains("When it happened is in the future"), "the time, in the form's words");
 }
+
+#[tokio::test]
+async fn a_commander_starts_an_operation_and_invites_an_agency_from_the_pages() {
+    let app = TestApp::spawn().await;
+    let commander = cookie_for(&app, "commander.mo-ago").await;
+    let html = page(&app, &commander, "/operations").await.text().await.unwrap();
+    assert!(html.contains(r#"id="new-operation""#));
+    // A mistake keeps what was typed and says what is missing.
+    let bad = [
+        ("name", "Operation Night Watch"),
+        ("code", "night-watch-2027"),
+        ("zone", "America/Chicago"),
+        ("start", "2027-03-01T18:00"),
+        ("end", "2027-03-02T06:00"),
+    ];
+    let r = post_form(&app, &commander, "/operations/new", &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Tick at least one state") && html.contains(r#"value="Operation Night Watch""#));
+    let mut good = bad.to_vec();
+    good.extend([("state", "US-MO"), ("state", "US-IA")]);
+    let r = post_form(&app, &commander, "/operations/new", &good).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let board = r.headers()["location"].to_str().unwrap().to_string();
+    let html = page(&app, &commander, &board).await.text().await.unwrap();
+    assert!(html.contains("Operation Night Watch") && html.contains(r#"id="invite-title""#));
+    let dsm = html.split("<option value=\"").find(|o| o.contains(">Des Moines Police Department<")).unwrap();
+    let dsm_id = dsm.split('"').next().unwrap().to_string();
+    // Des Moines' officer does not see it until invited.
+    let officer = cookie_for(&app, "officer.dsm-pd").await;
+    assert!(!page(&app, &officer, "/operations").await.text().await.unwrap().contains("Operation Night Watch"));
+    let r = post_form(
+        &app,
+        &commander,
+        &format!("{board}/agencies"),
+        &[("agency_id", dsm_id.as_str()), ("role", "participant")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(page(&app, &officer, "/operations").await.text().await.unwrap().contains("Operation Night Watch"));
+    // An officer is offered neither form.
+    assert!(!page(&app, &officer, "/operations").await.text().await.unwrap().contains(r#"id="new-operation""#));
+    assert!(!page(&app, &officer, &board).await.text().await.unwrap().contains(r#"id="invite-title""#));
+}
