@@ -137,6 +137,10 @@ struct EventsPage {
     registered: Option<String>,
     conflicts: Vec<PointerView>,
     events: Vec<EventRow>,
+    /// The cursor of the next page of the agency's events, if there is one.
+    more_events: Option<String>,
+    /// This is not the first page of them.
+    later_page: bool,
     shapes: &'static [crate::map::StateShape],
     locator: Locator,
 }
@@ -227,6 +231,15 @@ pub(super) fn pointer_view(p: &Pointer, mine: (jiff::Timestamp, jiff::Timestamp)
     }
 }
 
+/// The agency's events shown per page, in the order they were registered.
+const EVENTS_PER_PAGE: u32 = 50;
+
+/// Which page of the agency's events.
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    after: Option<String>,
+}
+
 /// A field's error in the words of the form (see [`super::said`]).
 pub(super) fn in_words(e: &taskforce_core::error::FieldError) -> String {
     super::said(e)
@@ -248,6 +261,21 @@ async fn render(
     conflicts: Vec<PointerView>,
     status: StatusCode,
 ) -> Response {
+    render_from(st, actor, f, errors, registered, conflicts, status, None).await
+}
+
+/// The page, its list of the agency's events starting after `after` (a cursor).
+#[allow(clippy::too_many_arguments)]
+async fn render_from(
+    st: &AppState,
+    actor: &Actor,
+    f: EventForm,
+    errors: Vec<(String, String)>,
+    registered: Option<String>,
+    conflicts: Vec<PointerView>,
+    status: StatusCode,
+    after: Option<String>,
+) -> Response {
     let mut f = f;
     if f.idempotency_key.trim().is_empty() {
         f.idempotency_key = super::form_key();
@@ -262,22 +290,27 @@ async fn render(
         .map(|(z, l)| Opt { value: (*z).into(), label: format!("{l} ({z})"), selected: *z == chosen })
         .collect();
     let page = PageRequest { after: None, limit: 100 };
-    let operations = st
-        .app
-        .list_operations(actor, &page)
-        .await
-        .map(|p| p.items)
-        .unwrap_or_default()
+    let (ops, own) = match async {
+        let ops = st.app.list_operations(actor, &page).await?;
+        let own = st.app.list_events(actor, &PageRequest { after: after.clone(), limit: EVENTS_PER_PAGE }).await?;
+        Ok::<_, Error>((ops, own))
+    }
+    .await
+    {
+        Ok(x) => x,
+        Err(e) => return page_error(st, actor, e).await,
+    };
+    let more_events = own.next.clone();
+    let own = own.items;
+    let operations = ops
+        .items
         .into_iter()
         .map(|o| Opt { selected: f.operation_id == o.id.to_string(), value: o.id.to_string(), label: o.name })
         .collect();
     let tz = zone_of(&f);
-    let own =
-        st.app.list_events(actor, &PageRequest { after: None, limit: 50 }).await.map(|p| p.items).unwrap_or_default();
     let locator = locator(&f, &own);
     let events = own
         .into_iter()
-        .rev()
         .map(|e| EventRow {
             id: e.id.clone(),
             number: e.number.clone(),
@@ -299,6 +332,8 @@ async fn render(
         registered,
         conflicts,
         events,
+        later_page: after.is_some(),
+        more_events,
         shapes: crate::map::shapes(),
         locator,
     };
@@ -307,13 +342,19 @@ async fn render(
 
 /// Register an event; the agency's events.
 #[utoipa::path(get, path = "/events", tag = "pages", responses((status = 200, description = "HTML")))]
-pub async fn events_page(State(st): State<AppState>, auth: Result<Auth, ApiError>) -> Response {
+pub async fn events_page(
+    State(st): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    axum::extract::Query(q): axum::extract::Query<EventsQuery>,
+) -> Response {
     let Ok(auth) = auth else { return to_login("/events") };
-    if let Err(e) = st.app.list_events(&auth.actor, &PageRequest { after: None, limit: 1 }).await {
-        return page_error(&st, &auth.actor, e).await;
-    }
     let f = EventForm { kind: "search_warrant".into(), zone: "America/Chicago".into(), ..EventForm::default() };
-    render(&st, &auth.actor, f, Vec::new(), None, Vec::new(), StatusCode::OK).await
+    // The link carries the list's opaque cursor, read as the API reads it.
+    let after = match PageRequest::parse(None, q.after.as_deref().filter(|a| !a.is_empty())) {
+        Ok(p) => p.after,
+        Err(e) => return page_error(&st, &auth.actor, Error::Validation(e)).await,
+    };
+    render_from(&st, &auth.actor, f, Vec::new(), None, Vec::new(), StatusCode::OK, after).await
 }
 
 fn number(field: &str, v: &str, errors: &mut Vec<(String, String)>) -> Option<f64> {

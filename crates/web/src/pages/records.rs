@@ -59,7 +59,11 @@ pub async fn records_page(
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "operation" }).await;
     };
-    let page = PageRequest { after: q.after.clone().filter(|a| !a.is_empty()), limit: PER_PAGE };
+    // The link carries the list's opaque cursor, read as the API reads it.
+    let page = match PageRequest::parse(None, q.after.as_deref().filter(|a| !a.is_empty())) {
+        Ok(p) => PageRequest { after: p.after, limit: PER_PAGE },
+        Err(e) => return page_error(&st, actor, Error::Validation(e)).await,
+    };
     let (rows, op) = match async {
         let rows = st.app.list_results(actor, op_id, &page).await?;
         let op = st.app.get_operation(actor, op_id).await?;

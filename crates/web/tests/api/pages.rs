@@ -984,3 +984,43 @@ async fn a_commander_starts_an_operation_and_invites_an_agency_from_the_pages() 
     assert!(!page(&app, &officer, "/operations").await.text().await.unwrap().contains(r#"id="new-operation""#));
     assert!(!page(&app, &officer, &board).await.text().await.unwrap().contains(r#"id="invite-title""#));
 }
+
+#[tokio::test]
+async fn the_events_page_lists_the_agencys_events_a_page_at_a_time_never_stopping_silently() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.ks-demo").await;
+    for i in 0..53 {
+        let body = serde_json::json!({"kind": "surveillance", "lat": 30.0 + f64::from(i) * 0.1, "lon": -100.0,
+            "start": "2026-12-20T20:00:00Z", "end": "2026-12-20T21:00:00Z",
+            "contact_name": "Det. Pages", "contact_phone": "+1 515 555 0199"});
+        assert_eq!(app.post("/api/v1/events", &t, body).await.status(), StatusCode::CREATED);
+    }
+    let officer = cookie_for(&app, "officer.ks-demo").await;
+    let html = page(&app, &officer, "/events").await.text().await.unwrap();
+    let rows = |h: &str| h.matches(r#"<a href="/events/"#).count();
+    let first = rows(&html);
+    let more =
+        html.split(r#"href="/events?after="#).nth(1).expect("a link to the next events").split('"').next().unwrap();
+    let next = page(&app, &officer, &format!("/events?after={more}")).await.text().await.unwrap();
+    assert_eq!(first, 50);
+    assert!(rows(&next) >= 3, "the rest are on the next page");
+    assert!(next.contains("The first events"));
+}
+
+#[tokio::test]
+async fn the_records_page_goes_on_a_page_at_a_time() {
+    let app = TestApp::spawn().await;
+    let t = app.token("officer.ia-dps").await;
+    let id = app.demo_operation_id(&t).await;
+    for _ in 0..52 {
+        let body = serde_json::json!({"kind": "business", "state": "US-IA", "occurred_at": "2021-08-26T23:00:00Z",
+            "business_kind": "hotel_motel"});
+        assert_eq!(app.post(&format!("/api/v1/operations/{id}/results"), &t, body).await.status(), StatusCode::CREATED);
+    }
+    let officer = cookie_for(&app, "officer.ia-dps").await;
+    let html = page(&app, &officer, &format!("/operations/{id}/records")).await.text().await.unwrap();
+    assert_eq!(html.matches(r#"<a href="/results/"#).count(), 50);
+    let more = html.split("records?after=").nth(1).expect("a link to the next records").split('"').next().unwrap();
+    let next = page(&app, &officer, &format!("/operations/{id}/records?after={more}")).await.text().await.unwrap();
+    assert!(next.matches(r#"<a href="/results/"#).count() >= 2, "the rest");
+}
