@@ -24,7 +24,7 @@ use crate::extract::Auth;
 use crate::problem::ApiError;
 
 /// The zones offered for entering times (the event's own zone is kept with it).
-const ZONES: &[(&str, &str)] = &[
+pub(super) const ZONES: &[(&str, &str)] = &[
     ("America/New_York", "Eastern"),
     ("America/Chicago", "Central"),
     ("America/Denver", "Mountain"),

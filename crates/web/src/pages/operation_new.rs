@@ -20,17 +20,6 @@ use crate::AppState;
 use crate::extract::Auth;
 use crate::problem::ApiError;
 
-/// The zones an operation's times are set in.
-const ZONES: &[(&str, &str)] = &[
-    ("America/New_York", "Eastern"),
-    ("America/Chicago", "Central"),
-    ("America/Denver", "Mountain"),
-    ("America/Phoenix", "Arizona"),
-    ("America/Los_Angeles", "Pacific"),
-    ("America/Anchorage", "Alaska"),
-    ("Pacific/Honolulu", "Hawaii"),
-];
-
 /// The form as typed: repeated `state` fields are the states ticked.
 #[derive(Debug, Default, Clone)]
 pub struct NewForm {
@@ -85,7 +74,7 @@ impl NewPage {
 
 async fn render(st: &AppState, actor: &Actor, f: NewForm, errors: Vec<(String, String)>) -> Response {
     let chosen = if f.zone.is_empty() { "America/Chicago" } else { f.zone.as_str() };
-    let zones = ZONES
+    let zones = super::events::ZONES
         .iter()
         .map(|(z, l)| Opt { value: (*z).into(), label: format!("{l} ({z})"), selected: *z == chosen })
         .collect();
