@@ -130,6 +130,7 @@ test("a commander's escalation carries both sides and says who has not acknowled
     assert.equal(await item.locator('a.tel').count(), 2, 'a number to call on each side');
     assert.match(text, /Waiting on:/);
     assert.match(await page.locator('#nav-alerts').textContent(), /\d+ open/, 'the menu says what waits');
+    assert.equal(await page.locator('.menu-toggle').isVisible(), name === 'phone', 'the Menu button is for a phone only');
     await accessible(page, `an escalation (${name})`);
     await shot(page, `alerts-escalation-${name}`);
     assert.deepEqual(ctx.offsite, []);

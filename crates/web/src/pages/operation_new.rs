@@ -106,6 +106,16 @@ pub async fn new_submit(
 ) -> Response {
     let Ok(auth) = auth else { return to_login("/operations/new") };
     let actor = &auth.actor;
+    if !allows(actor, Action::OperationCreate, Scope::Own) {
+        // The use case refuses it (and records the refusal), before any field is judged.
+        let refused = st.app.create_operation(actor, &OperationInput::default()).await.err();
+        return page_error(
+            &st,
+            actor,
+            refused.unwrap_or(Error::Forbidden { action: Action::OperationCreate.as_str() }),
+        )
+        .await;
+    }
     let f = NewForm::from_pairs(form.map(|Form(p)| p).unwrap_or_default());
     let mut errors = Vec::new();
     let (mut start, mut end) = (String::new(), String::new());
@@ -182,10 +192,17 @@ pub async fn invite(
     let result = match (agency, role) {
         (Ok(a), Ok(r)) => st.app.invite_agency(actor, op_id, a, r).await.map(|_| ()),
         (Err(e), _) | (_, Err(e)) => {
-            // Judged after the permission: the use case refuses first when the role may not invite.
+            // Fields are judged after the permission: when the viewer may not
+            // invite, the use case refuses as it would any invitation (not
+            // found, or forbidden, and recorded).
             match st.app.allowed_on_operation(actor, Action::OperationInvite, op_id).await {
                 Ok(true) => Err(e),
-                _ => Err(Error::Forbidden { action: Action::OperationInvite.as_str() }),
+                _ => st
+                    .app
+                    .invite_agency(actor, op_id, AgencyId::new_v7(), ParticipationRole::Participant)
+                    .await
+                    .map(|_| ())
+                    .and(Err(e)),
             }
         }
     };
