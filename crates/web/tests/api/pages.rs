@@ -874,6 +874,10 @@ async fn every_operation_page_a_role_may_open_is_linked_from_the_board_and_cover
     for href in &commander {
         assert_eq!(page(&app, &c, href).await.status(), StatusCode::OK, "{href}");
     }
+    // A page's title is words, never a form.
+    let board_html = page(&app, &c, &format!("/operations/{id}")).await.text().await.unwrap();
+    let title = board_html.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
+    assert!(!title.contains('<') && title.ends_with("Taskforce"), "the board's title: {title}");
     let html = page(&app, &c, &format!("/operations/{id}/coverage")).await.text().await.unwrap();
     assert!(html.contains(r#"id="coverage""#) && html.contains("All agencies"), "a table per agency with its total");
 }
@@ -895,6 +899,9 @@ async fn an_officer_lists_the_agencys_records_and_voids_one_with_a_reason() {
     let polk = cookie_for(&app, "officer.polk-so").await;
     let theirs = page(&app, &polk, &format!("/operations/{id}/records")).await.text().await.unwrap();
     assert!(!theirs.contains(&rid));
+    let open = page(&app, &officer, &format!("/results/{rid}")).await.text().await.unwrap();
+    let title = open.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
+    assert_eq!(title, "Record · Taskforce", "a record's title is words, never its void form");
     // Voiding needs a reason; a refusal keeps the page and says why beside the field.
     let path = format!("/results/{rid}/void");
     let r = post_form(&app, &officer, &path, &[("reason", "")]).await;
