@@ -56,6 +56,37 @@ impl PageRequest {
     }
 }
 
+impl PageRequest {
+    /// The request for the page after `page`, of the same size; none after
+    /// the last page. (`page.next` is a cursor, not an id: it is decoded here.)
+    pub fn following<T>(&self, page: &Page<T>) -> Option<PageRequest> {
+        let after = decode_cursor(page.next.as_deref()?)?;
+        Some(PageRequest { after: Some(after), limit: self.limit })
+    }
+}
+
+/// Every item of a paged list, reading page after page at the largest page
+/// size: for a choice, a map or an export that must not stop quietly at the
+/// first page.
+/// (`fetch` returns a plain future rather than being an async closure, so
+/// that a caller holding references stays `Send`.)
+pub async fn every<T, E, Fut>(mut fetch: impl FnMut(PageRequest) -> Fut) -> Result<Vec<T>, E>
+where
+    Fut: std::future::Future<Output = Result<Page<T>, E>>,
+{
+    let mut all = Vec::new();
+    let mut page = PageRequest { after: None, limit: MAX_LIMIT };
+    loop {
+        let p = fetch(page.clone()).await?;
+        let next = page.following(&p);
+        all.extend(p.items);
+        match next {
+            Some(n) => page = n,
+            None => return Ok(all),
+        }
+    }
+}
+
 fn decode_cursor(c: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
     let s = String::from_utf8(bytes).ok()?;
@@ -115,6 +146,11 @@ mod tests {
         assert_eq!(p.items.len(), 2);
         let next = PageRequest::parse(None, p.next.as_deref()).unwrap();
         assert_eq!(next.after.as_deref(), Some(ids[1].as_str()));
-        assert!(Page::from_rows(ids, 3, |s| s.clone()).next.is_none());
+        assert!(Page::from_rows(ids.clone(), 3, |s| s.clone()).next.is_none());
+        // The request after a page starts after its last item, as the API's cursor does.
+        let first = PageRequest { after: None, limit: 2 };
+        let then = first.following(&p).unwrap();
+        assert_eq!(then, next.clone());
+        assert!(first.following(&Page::from_rows(ids, 3, |s| s.clone())).is_none());
     }
 }

@@ -209,23 +209,11 @@ pub async fn rotate_keys(cfg: &Config) -> anyhow::Result<()> {
 }
 
 /// Every item of a paged list, page after page.
-pub async fn every_page<T>(
-    mut fetch: impl AsyncFnMut(taskforce_core::page::PageRequest) -> Result<taskforce_core::page::Page<T>, Error>,
-) -> anyhow::Result<Vec<T>> {
-    use taskforce_core::page::{MAX_LIMIT, PageRequest};
-    let mut all = Vec::new();
-    let mut page = PageRequest { after: None, limit: MAX_LIMIT };
-    loop {
-        let p = fetch(page).await?;
-        all.extend(p.items);
-        match p.next {
-            Some(n) => {
-                page = PageRequest::parse(Some(i64::from(MAX_LIMIT)), Some(&n))
-                    .map_err(|_| Error::Internal("a page gave a cursor that does not parse".into()))?
-            }
-            None => return Ok(all),
-        }
-    }
+pub async fn every_page<T, Fut>(fetch: impl FnMut(taskforce_core::page::PageRequest) -> Fut) -> anyhow::Result<Vec<T>>
+where
+    Fut: std::future::Future<Output = Result<taskforce_core::page::Page<T>, Error>>,
+{
+    Ok(taskforce_core::page::every(fetch).await?)
 }
 
 /// `taskforce migrate`.

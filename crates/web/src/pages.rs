@@ -184,6 +184,94 @@ async fn page_error(st: &AppState, actor: &Actor, e: Error) -> Response {
     (status, page).into_response()
 }
 
+/// A signed-in viewer of a page: the one sign-in guard of every page.
+/// Without a session the page is not drawn: a request with none (or an
+/// ended one) goes to sign-in and comes back to the page it came from (for
+/// a form's post, the page that holds the form, where `app.js` puts back what
+/// was typed); an expired password goes to its change; a server that cannot
+/// check the session says so as a page.
+pub struct SignedIn(pub Auth);
+
+/// Why a page was not drawn for its request (see [`SignedIn`]).
+pub struct NotSignedIn(Response);
+
+impl IntoResponse for NotSignedIn {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for SignedIn {
+    type Rejection = NotSignedIn;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match Auth::from_request_parts(parts, st).await {
+            Ok(a) => Ok(SignedIn(a)),
+            Err(e) if e.code() == "auth.password_change_required" => {
+                Err(NotSignedIn(Redirect::to("/account/password").into_response()))
+            }
+            Err(e) if e.status() == StatusCode::UNAUTHORIZED => {
+                let back = back_of(&parts.method, parts.uri.path(), parts.uri.query());
+                Err(NotSignedIn(to_login(&back)))
+            }
+            Err(e) => {
+                let page = ErrorPage {
+                    frame: Frame::new(st, None),
+                    title: "Something went wrong".into(),
+                    message: "The server could not check your sign-in. Try again in a moment; if it keeps \
+                              happening, call your administrator."
+                        .into(),
+                };
+                Err(NotSignedIn((e.status(), page).into_response()))
+            }
+        }
+    }
+}
+
+/// The page to come back to after signing in again: the page itself, or
+/// for a form's post the page that holds that form (a post's address is
+/// not a page).
+fn back_of(method: &axum::http::Method, path: &str, query: Option<&str>) -> String {
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        return match query {
+            Some(q) if !q.is_empty() => format!("{path}?{q}"),
+            _ => path.to_string(),
+        };
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let page = match parts.as_slice() {
+        ["alerts", _, "ack"] | ["conflicts", _, "resolve"] => "/alerts".to_string(),
+        ["results", id, "void" | "identity" | "correct" | "services"] => format!("/results/{id}"),
+        ["releases", id, "approve" | "publish"] => format!("/releases/{id}"),
+        ["admin", "users", id, "unlock" | "access"] => format!("/admin/users/{id}"),
+        ["admin", "agencies", "import" | "new"] => "/admin/agencies".to_string(),
+        ["admin", "agencies", id] => format!("/admin/agencies/{id}"),
+        ["operations", id, "agencies"] => format!("/operations/{id}"),
+        ["operations", id, "flags", "resolve"] => format!("/operations/{id}"),
+        _ => path.to_string(),
+    };
+    // The record form's kind travels in its action's query, so the post comes back to that kind's form.
+    match query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("kind="))) {
+        Some(kind) if kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') && !kind.is_empty() => {
+            format!("{page}?kind={kind}")
+        }
+        _ => page,
+    }
+}
+
+impl SignedIn {
+    /// The page `drawn` produced, or its error drawn as a page with the viewer's menu.
+    async fn page(&self, st: &AppState, drawn: Result<Response, Error>) -> Response {
+        match drawn {
+            Ok(r) => r,
+            Err(e) => page_error(st, &self.0.actor, e).await,
+        }
+    }
+}
+
 /// An option of a select.
 pub struct Opt {
     value: String,
@@ -775,16 +863,9 @@ fn window_text(w: &taskforce_core::time::Window) -> String {
 #[utoipa::path(get, path = "/operations", tag = "pages", responses((status = 200, description = "HTML")))]
 async fn operations_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Query(q): Query<CursorQuery>,
 ) -> Response {
-    let auth = match auth {
-        Ok(a) => a,
-        Err(e) if e.code() == "auth.password_change_required" => {
-            return Redirect::to("/account/password").into_response();
-        }
-        Err(_) => return to_login("/operations"),
-    };
     let page = match PageRequest::parse(None, q.cursor.as_deref()) {
         Ok(p) => p,
         Err(e) => return ApiError::from(Error::Validation(e)).into_response(),
@@ -896,5 +977,32 @@ async fn password_submit(
             (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
         }
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::back_of;
+
+    #[test]
+    fn after_signing_in_again_a_page_comes_back_to_itself_and_a_post_to_the_page_of_its_form() {
+        assert_eq!(back_of(&Method::GET, "/events", Some("cursor=abc")), "/events?cursor=abc");
+        assert_eq!(back_of(&Method::GET, "/operations/1", None), "/operations/1");
+        assert_eq!(back_of(&Method::POST, "/events/7", None), "/events/7");
+        assert_eq!(back_of(&Method::POST, "/alerts/12/ack", None), "/alerts");
+        assert_eq!(back_of(&Method::POST, "/conflicts/3/resolve", None), "/alerts");
+        assert_eq!(back_of(&Method::POST, "/results/9/void", None), "/results/9");
+        assert_eq!(back_of(&Method::POST, "/releases/4/publish", None), "/releases/4");
+        assert_eq!(back_of(&Method::POST, "/admin/users/5/unlock", None), "/admin/users/5");
+        assert_eq!(back_of(&Method::POST, "/admin/agencies/import", None), "/admin/agencies");
+        assert_eq!(back_of(&Method::POST, "/operations/2/flags/resolve", None), "/operations/2");
+        assert_eq!(
+            back_of(&Method::POST, "/operations/2/record", Some("kind=victim")),
+            "/operations/2/record?kind=victim"
+        );
+        // A kind that is not a word is dropped, never carried into the address.
+        assert_eq!(back_of(&Method::POST, "/operations/2/record", Some("kind=%2F%2Fevil")), "/operations/2/record");
     }
 }

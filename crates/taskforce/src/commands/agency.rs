@@ -92,7 +92,8 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
         AgencyCmd::List { db, format } => {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
-            let all = super::every_page(async |page| app.list_agencies(&admin, &page).await).await?;
+            let (app_ref, admin) = (&app, &admin);
+            let all = super::every_page(|page| async move { app_ref.list_agencies(admin, &page).await }).await?;
             match format {
                 Format::Json => {
                     let v: Vec<_> = all

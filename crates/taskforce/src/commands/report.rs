@@ -37,7 +37,7 @@ async fn find(app: &taskforce_core::service::App, actor: &Actor, which: &str) ->
     if let Ok(d) = app.get_operation_by_code(actor, which).await {
         return Ok(d.operation.id);
     }
-    let all = every_page(async |p| app.list_operations(actor, &p).await).await?;
+    let all = every_page(|p| async move { app.list_operations(actor, &p).await }).await?;
     let hits: Vec<_> = all.iter().filter(|o| o.name.eq_ignore_ascii_case(which.trim())).collect();
     match hits.as_slice() {
         [one] => Ok(one.id),

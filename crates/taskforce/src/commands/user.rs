@@ -164,9 +164,8 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
                 }
                 None => None,
             };
-            let all =
-                super::every_page(async |page| app.list_users(&admin, agency.as_ref().map(|a| a.id), &page).await)
-                    .await?;
+            let (app, admin, agency) = (&app, &admin, agency.as_ref().map(|a| a.id));
+            let all = super::every_page(|page| async move { app.list_users(admin, agency, &page).await }).await?;
             match format {
                 Format::Json => {
                     let v: Vec<_> = all

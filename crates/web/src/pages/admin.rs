@@ -14,17 +14,15 @@ use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::audit::{AuditFilter, OUTCOMES};
 use taskforce_core::ids::UserId;
-use taskforce_core::page::PageRequest;
+use taskforce_core::page::{PageRequest, every};
 use taskforce_core::policy::{Action, Scope, allows};
 use taskforce_core::role::Role;
 use taskforce_core::role::Roles;
 use taskforce_core::time::TzName;
 use taskforce_core::user::{UserChangeInput, UserInput};
 
-use super::{Frame, Opt, page_error, to_login, url_encode, who};
+use super::{Frame, Opt, SignedIn, page_error, url_encode, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// Records shown per page of the audit log.
 const AUDIT_PAGE: u32 = 100;
@@ -153,10 +151,9 @@ fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
 #[utoipa::path(get, path = "/admin/audit", tag = "pages", params(("actor" = Option<String>, Query, description = "Exactly this actor"), ("action" = Option<String>, Query, description = "Actions starting with this"), ("outcome" = Option<String>, Query, description = "success, denied or failure"), ("object" = Option<String>, Query, description = "Object id"), ("from" = Option<String>, Query, description = "First day (UTC)"), ("to" = Option<String>, Query, description = "Last day (UTC)"), ("before" = Option<u64>, Query, description = "Records below this number")), responses((status = 200, description = "HTML"), (status = 403, description = "not an administrator"), (status = 422, description = "HTML with each filter's error")))]
 pub async fn audit_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/admin/audit") };
     let actor = &auth.actor;
     // The chain is verified first: it also decides who may see this page.
     let chain = match st.app.verify_audit(actor, None).await {
@@ -341,30 +338,27 @@ async fn new_user_view(
     actor: &Actor,
     f: NewUserForm,
     errors: Vec<(String, String)>,
-) -> Option<NewUserView> {
+) -> Result<Option<NewUserView>, Error> {
     if !allows(actor, Action::UserCreate, Scope::Own) {
-        return None;
+        return Ok(None);
     }
-    let agencies = st
-        .app
-        .list_agencies(actor, &PageRequest { after: None, limit: 500 })
-        .await
-        .map(|p| p.items)
-        .unwrap_or_default()
+    let app = &st.app;
+    let agencies = every(|page| async move { app.list_agencies(actor, &page).await })
+        .await?
         .into_iter()
         .map(|a| Opt::new(a.id.to_string(), format!("{} ({})", a.name, a.home_state.name()), &f.agency_id))
         .collect();
     let roles = f.roles.boxes();
     // The password is never sent back.
     let f = NewUserForm { password: String::new(), ..f };
-    Some(NewUserView { f, agencies, roles, errors })
+    Ok(Some(NewUserView { f, agencies, roles, errors }))
 }
 
-/// `?after=` (the next page), `?unlocked=` (the account just released) and
+/// `?cursor=` (the next page), `?unlocked=` (the account just released) and
 /// `?created=` (the account just made).
 #[derive(Debug, Default, Deserialize)]
 pub struct UsersQuery {
-    after: Option<String>,
+    cursor: Option<String>,
     unlocked: Option<String>,
     created: Option<String>,
     changed: Option<String>,
@@ -372,16 +366,18 @@ pub struct UsersQuery {
 }
 
 /// The users the viewer may list, with roles and lockouts.
-#[utoipa::path(get, path = "/admin/users", tag = "pages", params(("after" = Option<String>, Query, description = "Next page after this user id")), responses((status = 200, description = "HTML"), (status = 403, description = "not allowed")))]
+#[utoipa::path(get, path = "/admin/users", tag = "pages", params(("cursor" = Option<String>, Query, description = "The next page's cursor")), responses((status = 200, description = "HTML"), (status = 403, description = "not allowed")))]
 pub async fn users_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     q: Result<Query<UsersQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/admin/users") };
     let actor = &auth.actor;
     let q = q.map(|Query(q)| q).unwrap_or_default();
-    let new_user = new_user_view(&st, actor, NewUserForm::default(), Vec::new()).await;
+    let new_user = match new_user_view(&st, actor, NewUserForm::default(), Vec::new()).await {
+        Ok(v) => v,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
     users_render(&st, actor, q, new_user, StatusCode::OK).await
 }
 
@@ -394,7 +390,10 @@ async fn users_render(
     new_user: Option<NewUserView>,
     status: StatusCode,
 ) -> Response {
-    let page = PageRequest { after: q.after.clone(), limit: 100 };
+    let page = match PageRequest::parse(None, q.cursor.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return page_error(st, actor, Error::Validation(e)).await,
+    };
     let accounts = match st.app.list_accounts(actor, None, &page).await {
         Ok(a) => a,
         Err(e) => return page_error(st, actor, e).await,
@@ -426,7 +425,7 @@ async fn users_render(
             state,
         });
     }
-    let more = accounts.next.map(|n| format!("/admin/users?after={n}"));
+    let more = accounts.next.map(|n| format!("/admin/users?cursor={n}"));
     let unlocked = q.unlocked.filter(|u| rows.iter().any(|r| &r.username == u));
     let created = q.created.filter(|u| rows.iter().any(|r| &r.username == u));
     let changed = q.changed.filter(|u| rows.iter().any(|r| &r.username == u));
@@ -464,8 +463,7 @@ async fn user_of_path(st: &AppState, actor: &Actor, id: &str) -> Result<taskforc
 
 /// Releases a locked account (administrators), then back to the list.
 #[utoipa::path(post, path = "/admin/users/{id}/unlock", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 303, description = "back to the users"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
-pub async fn user_unlock(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login("/admin/users") };
+pub async fn user_unlock(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     let actor = &auth.actor;
     let user = match user_of_path(&st, actor, &id).await {
         Ok(u) => u,
@@ -483,10 +481,9 @@ pub async fn user_unlock(State(st): State<AppState>, auth: Result<Auth, ApiError
 #[utoipa::path(post, path = "/admin/users", tag = "pages", responses((status = 303, description = "back to the users"), (status = 422, description = "HTML with each field's error"), (status = 403, description = "not allowed")))]
 pub async fn user_create(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     form: Result<axum::Form<NewUserForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/admin/users") };
     let actor = &auth.actor;
     if let Err(e) = st.app.require(actor, Action::UserCreate, "user").await {
         return page_error(&st, actor, e).await;
@@ -507,7 +504,10 @@ pub async fn user_create(
         Ok(u) => Redirect::to(&format!("/admin/users?created={}", url_encode(&u.username))).into_response(),
         Err(Error::Validation(fields)) => {
             let errors = fields.into_iter().map(|e| (e.field.clone(), e.message.clone())).collect();
-            let new_user = new_user_view(&st, actor, f, errors).await;
+            let new_user = match new_user_view(&st, actor, f, errors).await {
+                Ok(v) => v,
+                Err(e) => return page_error(&st, actor, e).await,
+            };
             users_render(&st, actor, UsersQuery::default(), new_user, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => page_error(&st, actor, e).await,
@@ -527,11 +527,10 @@ pub struct AccessForm {
 #[utoipa::path(post, path = "/admin/users/{id}/access", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 303, description = "back to the users"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
 pub async fn user_access(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<axum::Form<AccessForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/admin/users") };
     let actor = &auth.actor;
     let user = match user_of_path(&st, actor, &id).await {
         Ok(u) => u,
@@ -623,8 +622,7 @@ async fn user_edit_render(
 
 /// The page where an administrator changes a user's name, unit and roles.
 #[utoipa::path(get, path = "/admin/users/{id}", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 200, description = "HTML"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
-pub async fn user_edit(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/admin/users/{}", url_encode(&id))) };
+pub async fn user_edit(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     let actor = &auth.actor;
     let user = match user_of_path(&st, actor, &id).await {
         Ok(u) => u,
@@ -646,11 +644,10 @@ pub async fn user_edit(State(st): State<AppState>, auth: Result<Auth, ApiError>,
 #[utoipa::path(post, path = "/admin/users/{id}", tag = "pages", params(("id" = String, Path, description = "User id")), responses((status = 303, description = "back to the users"), (status = 403, description = "not allowed"), (status = 404, description = "not found"), (status = 422, description = "HTML with each field's error")))]
 pub async fn user_update(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<axum::Form<UserEditForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/admin/users/{}", url_encode(&id))) };
     let actor = &auth.actor;
     let user = match user_of_path(&st, actor, &id).await {
         Ok(u) => u,

@@ -10,16 +10,18 @@ use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::agency::csv::parse_agency_csv;
 use taskforce_core::page::PageRequest;
 use taskforce_core::policy::{Action, Scope, allows};
 use taskforce_core::service::agencies::ImportMode;
 
-use super::{Frame, multipart_text, page_error, to_login, who};
+use super::{Frame, SignedIn, multipart_text, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
+
+/// Agencies a page lists.
+const PER_PAGE: u32 = 200;
 
 /// One agency as a row.
 pub struct AgencyRow {
@@ -53,21 +55,25 @@ struct AgenciesPage {
     file_error: Option<String>,
 }
 
-/// `?after=`: the next page.
+/// `?cursor=`: the next page; `?done=`: the agency just made or changed.
 #[derive(Debug, Default, Deserialize)]
 pub struct AgenciesQuery {
-    after: Option<String>,
+    cursor: Option<String>,
+    done: Option<String>,
 }
 
 async fn render(
     st: &AppState,
     actor: &Actor,
-    after: Option<String>,
+    cursor: Option<String>,
     outcome: Option<(String, bool, Vec<BadLine>)>,
     file_error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let page = PageRequest { after, limit: 200 };
+    let page = match PageRequest::parse(Some(i64::from(PER_PAGE)), cursor.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return page_error(st, actor, Error::Validation(e)).await,
+    };
     let list = match st.app.list_agencies(actor, &page).await {
         Ok(l) => l,
         Err(e) => return page_error(st, actor, e).await,
@@ -92,7 +98,7 @@ async fn render(
     let page = AgenciesPage {
         frame: Frame::new(st, who(st, actor).await).hiding("agencies your role does not cover"),
         rows,
-        more: list.next.map(|n| format!("/admin/agencies?after={n}")),
+        more: list.next.map(|n| format!("/admin/agencies?cursor={n}")),
         may_import: allows(actor, Action::AgencyCreate, Scope::Own),
         report,
         report_ok,
@@ -103,25 +109,23 @@ async fn render(
 }
 
 /// The agencies, and for administrators the import form.
-#[utoipa::path(get, path = "/admin/agencies", tag = "pages", params(("after" = Option<String>, Query, description = "Next page after this agency id")), responses((status = 200, description = "HTML")))]
+#[utoipa::path(get, path = "/admin/agencies", tag = "pages", params(("cursor" = Option<String>, Query, description = "The next page's cursor")), responses((status = 200, description = "HTML")))]
 pub async fn agencies_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     q: Result<Query<AgenciesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/admin/agencies") };
-    let after = q.ok().and_then(|Query(q)| q.after);
-    render(&st, &auth.actor, after, None, None, StatusCode::OK).await
+    let cursor = q.ok().and_then(|Query(q)| q.cursor);
+    render(&st, &auth.actor, cursor, None, None, StatusCode::OK).await
 }
 
 /// Imports agencies from the uploaded CSV (administrators).
 #[utoipa::path(post, path = "/admin/agencies/import", tag = "pages", responses((status = 200, description = "HTML with the import's report"), (status = 422, description = "HTML with every bad row; nothing written"), (status = 403, description = "not an administrator")))]
 pub async fn agencies_import(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/admin/agencies") };
     let actor = &auth.actor;
     // Who may import is decided before the upload is read.
     if let Err(e) = st.app.require(actor, Action::AgencyCreate, "agency").await {

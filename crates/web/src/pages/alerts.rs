@@ -17,9 +17,9 @@ use taskforce_core::events::inbox::{InboxItem, Side};
 use taskforce_core::events::registry::ConflictOutcome;
 use taskforce_core::time::TzName;
 
-use super::{Frame, Opt, page_error, to_login, who};
+use super::{Frame, Opt, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::{Auth, QuietAuth};
+use crate::extract::QuietAuth;
 use crate::problem::ApiError;
 
 /// `a – b` in the zone, the date said once when both fall on one day.
@@ -223,10 +223,9 @@ pub struct NoticeQuery {
 #[utoipa::path(get, path = "/alerts", tag = "pages", responses((status = 200, description = "HTML")))]
 pub async fn alerts_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Query(q): Query<NoticeQuery>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/alerts") };
     let notice = match q.done.as_deref() {
         Some("ack") => Some("Acknowledged.".to_string()),
         Some("resolved") => Some("Outcome recorded; both sides see it.".to_string()),
@@ -237,8 +236,7 @@ pub async fn alerts_page(
 
 /// Acknowledges an alert (and the agency's others on its conflict), then back to the inbox.
 #[utoipa::path(post, path = "/alerts/{seq}/ack", tag = "pages", params(("seq" = u64, Path, description = "Alert")), responses((status = 303, description = "to the inbox"), (status = 404, description = "not found")))]
-pub async fn alert_ack(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(seq): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login("/alerts") };
+pub async fn alert_ack(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(seq): Path<String>) -> Response {
     let Ok(seq) = seq.parse::<u64>() else {
         return page_error(&st, &auth.actor, Error::NotFound { kind: "alert" }).await;
     };
@@ -265,11 +263,10 @@ pub struct ResolveForm {
 #[utoipa::path(post, path = "/conflicts/{id}/resolve", tag = "pages", params(("id" = String, Path, description = "Conflict")), responses((status = 303, description = "to the inbox"), (status = 404, description = "not found"), (status = 422, description = "HTML with the error")))]
 pub async fn conflict_resolve(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<ResolveForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/alerts") };
     let f = form.map(|Form(f)| f).unwrap_or_default();
     let why = Some(f.reason.trim()).filter(|r| !r.is_empty());
     match st.app.resolve_conflict(&auth.actor, &id, &f.outcome, why).await {

@@ -15,14 +15,14 @@ use taskforce_core::actor::Actor;
 use taskforce_core::aggregate::Report;
 use taskforce_core::figures::{Field, Figures};
 use taskforce_core::ids::OperationId;
-use taskforce_core::page::PageRequest;
+use taskforce_core::page::every;
 use taskforce_core::policy::{Action, Resource};
 use taskforce_core::release::thousands;
 use taskforce_core::service::operations::OperationDetail;
 
-use super::{Frame, to_login, who, window_text};
+use super::{Frame, SignedIn, who, window_text};
 use crate::AppState;
-use crate::extract::{Auth, QuietAuth};
+use crate::extract::QuietAuth;
 use crate::map;
 use crate::problem::ApiError;
 
@@ -285,10 +285,10 @@ async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'stat
     let mut points = Vec::new();
     let mut points_note = "Event points are shown to officers, analysts, coordinators and commanders, for their own agency's events only.".to_string();
     if may_list {
-        let page = PageRequest { after: None, limit: 1000 };
-        if let Ok(events) = st.app.list_events(actor, &page).await {
+        let events = every(|page| async move { st.app.list_events(actor, &page).await }).await?;
+        {
             let tz = &d.operation.window.time_zone;
-            for e in events.items.iter().filter(|e| e.operation_id == Some(d.operation.id)) {
+            for e in events.iter().filter(|e| e.operation_id == Some(d.operation.id)) {
                 if let Some((x, y)) = map::project(e.lon, e.lat) {
                     points.push(Point {
                         x: format!("{x:.1}"),
@@ -391,25 +391,19 @@ fn timeline(d: &OperationDetail) -> (Vec<Bar>, Vec<Tick>, String) {
 #[utoipa::path(get, path = "/operations/{id}", tag = "pages", params(("id" = String, Path, description = "Operation id"), ("by" = Option<String>, Query, description = "arrests (default) or victims")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
 pub async fn board_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    auth: SignedIn,
     Path(id): Path<String>,
     Query(q): Query<BoardQuery>,
 ) -> Response {
-    let Ok(auth) = auth else {
-        return to_login(&format!("/operations/{id}"));
-    };
-    let Ok(op_id) = id.parse::<OperationId>() else {
-        return super::page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
-    };
-    let d = match st.app.get_operation(&auth.actor, op_id).await {
-        Ok(d) => d,
-        Err(e) => return super::page_error(&st, &auth.actor, e).await,
-    };
-    let measure = measure_of(&q);
-    let live = match live(&st, &auth.actor, &d, measure).await {
-        Ok(l) => l,
-        Err(e) => return super::page_error(&st, &auth.actor, e).await,
-    };
+    let drawn = board(&st, &auth.0.actor, &id, &q).await;
+    auth.page(&st, drawn).await
+}
+
+async fn board(st: &AppState, actor: &Actor, id: &str, q: &BoardQuery) -> Result<Response, Error> {
+    let op_id = id.parse::<OperationId>().map_err(|_| Error::NotFound { kind: "operation" })?;
+    let d = st.app.get_operation(actor, op_id).await?;
+    let measure = measure_of(q);
+    let live = live(st, actor, &d, measure).await?;
     let html = live.render().unwrap_or_default();
     let o = &d.operation;
     let mut zones: Vec<String> = vec![o.window.time_zone.as_str().to_string()];
@@ -422,18 +416,17 @@ pub async fn board_page(
     }
     let by_state = agencies_by_state(&d);
     let (bars, ticks, timeline_height) = timeline(&d);
-    let can_tally = st.app.allowed_on_operation(&auth.actor, Action::TallyCreate, op_id).await.unwrap_or(false);
-    let can_record = st.app.allowed_on_operation(&auth.actor, Action::ResultCreate, op_id).await.unwrap_or(false);
-    let can_plan = st.app.allowed_on_operation(&auth.actor, Action::PlanCheck, op_id).await.unwrap_or(false);
-    let invitable = if st.app.allowed_on_operation(&auth.actor, Action::OperationInvite, op_id).await.unwrap_or(false) {
-        let page = taskforce_core::page::PageRequest { after: None, limit: 1000 };
-        st.app.list_agencies(&auth.actor, &page).await.ok().map(|all| {
-            all.items
-                .iter()
+    let can_tally = st.app.allowed_on_operation(actor, Action::TallyCreate, op_id).await?;
+    let can_record = st.app.allowed_on_operation(actor, Action::ResultCreate, op_id).await?;
+    let can_plan = st.app.allowed_on_operation(actor, Action::PlanCheck, op_id).await?;
+    let invitable = if st.app.allowed_on_operation(actor, Action::OperationInvite, op_id).await? {
+        let all = every(|page| async move { st.app.list_agencies(actor, &page).await }).await?;
+        Some(
+            all.iter()
                 .filter(|a| !d.agencies.iter().any(|p| p.id == a.id))
                 .map(|a| super::Opt { value: a.id.to_string(), label: a.name.clone(), selected: false })
-                .collect()
-        })
+                .collect(),
+        )
     } else {
         None
     };
@@ -446,22 +439,19 @@ pub async fn board_page(
         (Action::ResultList, "victims", "Victims"),
         (Action::ReportRead, "coverage", "Deconfliction coverage"),
     ] {
-        if st.app.allowed_on_operation(&auth.actor, action, op_id).await.unwrap_or(false) {
+        if st.app.allowed_on_operation(actor, action, op_id).await? {
             pages.push((format!("/operations/{op_id}/{path}"), label));
         }
     }
-    let hidden_note = if auth
-        .actor
-        .roles
-        .iter()
-        .any(|r| matches!(r, taskforce_core::role::Role::Pio | taskforce_core::role::Role::Admin))
-    {
-        "This board shows counts only: no victim or subject identities, and no other agency's events."
-    } else {
-        "This board shows counts only: identities stay on the records, and other agencies' events are never shown."
-    };
-    BoardPage {
-        frame: Frame::new(&st, who(&st, &auth.actor).await),
+    let hidden_note =
+        if actor.roles.iter().any(|r| matches!(r, taskforce_core::role::Role::Pio | taskforce_core::role::Role::Admin))
+        {
+            "This board shows counts only: no victim or subject identities, and no other agency's events."
+        } else {
+            "This board shows counts only: identities stay on the records, and other agencies' events are never shown."
+        };
+    Ok(BoardPage {
+        frame: Frame::new(st, who(st, actor).await),
         id: o.id.to_string(),
         name: o.name.clone(),
         code: o.code.clone(),
@@ -484,7 +474,7 @@ pub async fn board_page(
         notice,
         hidden_note: hidden_note.to_string(),
     }
-    .into_response()
+    .into_response())
 }
 
 /// How often a board stream looks without being woken (other instances' writes).

@@ -10,10 +10,8 @@ use taskforce_core::Error;
 use taskforce_core::events::coverage::AgencyCoverage;
 use taskforce_core::ids::OperationId;
 
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// The outcomes in the order the table shows them.
 const OUTCOMES: [(&str, &str); 6] = [
@@ -62,12 +60,7 @@ struct CoveragePage {
 
 /// The operation's deconfliction coverage.
 #[utoipa::path(get, path = "/operations/{id}/coverage", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-pub async fn coverage_page(
-    State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/coverage")) };
+pub async fn coverage_page(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     let actor = &auth.actor;
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "operation" }).await;

@@ -17,10 +17,8 @@ use taskforce_core::service::events::{EventPatch, Registered};
 use taskforce_core::time::{TzName, parse_local};
 
 use super::events::{PointerView, pointer_view};
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// A time as a `datetime-local` field holds it, in `tz`.
 fn local_input(tz: &TzName, at: Timestamp) -> String {
@@ -204,11 +202,10 @@ async fn render(
 #[utoipa::path(get, path = "/events/{id}", tag = "pages", params(("id" = String, Path, description = "Event id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
 pub async fn event_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     Query(q): Query<Done>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/events/{id}")) };
     let notice = match q.done.as_deref() {
         Some("changed") => Some("Changed and checked again.".to_string()),
         Some("cancelled") => Some("Cancelled: its open conflicts are closed with the outcome cancel.".to_string()),
@@ -221,11 +218,10 @@ pub async fn event_page(
 #[utoipa::path(post, path = "/events/{id}", tag = "pages", params(("id" = String, Path, description = "Event id")), responses((status = 303, description = "back to the event"), (status = 404, description = "not found"), (status = 422, description = "HTML with each field's error")))]
 pub async fn event_change(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<ChangeForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/events/{id}")) };
     let actor = &auth.actor;
     let f = form.map(|Form(f)| f).unwrap_or_default();
     let r = match st.app.get_event(actor, &id).await {

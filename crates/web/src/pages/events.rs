@@ -14,14 +14,12 @@ use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::events::EventKind;
 use taskforce_core::events::registry::{EventInput, Pointer};
-use taskforce_core::page::PageRequest;
+use taskforce_core::page::{PageRequest, every};
 use taskforce_core::service::results::Idempotency;
 use taskforce_core::time::{TzName, parse_local};
 
-use super::{Frame, Opt, page_error, to_login, who};
+use super::{Frame, Opt, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// The zones offered for entering times (the event's own zone is kept with it).
 pub(super) const ZONES: &[(&str, &str)] = &[
@@ -289,9 +287,9 @@ async fn render_from(
         .iter()
         .map(|(z, l)| Opt { value: (*z).into(), label: format!("{l} ({z})"), selected: *z == chosen })
         .collect();
-    let page = PageRequest { after: None, limit: 100 };
+    let app = &st.app;
     let (ops, own) = match async {
-        let ops = st.app.list_operations(actor, &page).await?;
+        let ops = every(|page| async move { app.list_operations(actor, &page).await }).await?;
         let own = st.app.list_events(actor, &PageRequest { after: after.clone(), limit: EVENTS_PER_PAGE }).await?;
         Ok::<_, Error>((ops, own))
     }
@@ -303,7 +301,6 @@ async fn render_from(
     let more_events = own.next.clone();
     let own = own.items;
     let operations = ops
-        .items
         .into_iter()
         .map(|o| Opt { selected: f.operation_id == o.id.to_string(), value: o.id.to_string(), label: o.name })
         .collect();
@@ -344,10 +341,9 @@ async fn render_from(
 #[utoipa::path(get, path = "/events", tag = "pages", responses((status = 200, description = "HTML")))]
 pub async fn events_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     axum::extract::Query(q): axum::extract::Query<EventsQuery>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/events") };
     let f = EventForm { kind: "search_warrant".into(), zone: "America/Chicago".into(), ..EventForm::default() };
     // The link carries the list's opaque cursor, read as the API reads it.
     let after = match PageRequest::parse(None, q.after.as_deref().filter(|a| !a.is_empty())) {
@@ -375,10 +371,9 @@ fn number(field: &str, v: &str, errors: &mut Vec<(String, String)>) -> Option<f6
 #[utoipa::path(post, path = "/events", tag = "pages", responses((status = 200, description = "HTML: registered, with conflicts"), (status = 422, description = "HTML with each field's error")))]
 pub async fn events_submit(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     form: Result<Form<EventForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/events") };
     let actor = &auth.actor;
     let allowed = taskforce_core::policy::authorize(
         actor,

@@ -11,15 +11,13 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use taskforce_core::Error;
 use taskforce_core::ids::OperationId;
-use taskforce_core::page::PageRequest;
+use taskforce_core::page::every;
 use taskforce_core::policy::{Action, Scope, allows};
 
 use super::board::{StateAgencies, agencies_by_state};
 use super::events::{PointerView, pointer_view};
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// One of the agency's events on the sheet, with its conflicts.
 pub struct SheetEvent {
@@ -52,8 +50,7 @@ struct NightSheet {
 
 /// The night sheet of the viewer's agency for an operation.
 #[utoipa::path(get, path = "/operations/{id}/night-sheet", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML, print-ready"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
-pub async fn night_sheet(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/night-sheet")) };
+pub async fn night_sheet(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     let actor = &auth.actor;
     match sheet(&st, actor, &id).await {
         Ok(page) => page.into_response(),
@@ -70,15 +67,7 @@ async fn sheet(st: &AppState, actor: &taskforce_core::actor::Actor, id: &str) ->
     let lists_events = allows(actor, Action::EventList, Scope::Own);
     let mut own = Vec::new();
     if lists_events {
-        let mut page = PageRequest { after: None, limit: 500 };
-        loop {
-            let p = st.app.list_events(actor, &page).await?;
-            own.extend(p.items);
-            match p.next {
-                Some(n) => page.after = Some(n),
-                None => break,
-            }
-        }
+        own = every(|page| async move { st.app.list_events(actor, &page).await }).await?;
     }
     own.retain(|e| e.operation_id == Some(op_id));
     own.sort_by_key(|e| (e.start, e.number.clone()));

@@ -15,10 +15,8 @@ use taskforce_core::operation::{OperationInput, OperationStateInput, Participati
 use taskforce_core::policy::{Action, Scope, allows};
 use taskforce_core::time::{TzName, parse_local};
 
-use super::{Frame, Opt, page_error, to_login, who};
+use super::{Frame, Opt, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// The form as typed: repeated `state` fields are the states ticked.
 #[derive(Debug, Default, Clone)]
@@ -89,8 +87,7 @@ async fn render(st: &AppState, actor: &Actor, f: NewForm, errors: Vec<(String, S
 
 /// The new-operation form (commanders).
 #[utoipa::path(get, path = "/operations/new", tag = "pages", responses((status = 200, description = "HTML"), (status = 403, description = "not allowed")))]
-pub async fn new_page(State(st): State<AppState>, auth: Result<Auth, ApiError>) -> Response {
-    let Ok(auth) = auth else { return to_login("/operations/new") };
+pub async fn new_page(State(st): State<AppState>, SignedIn(auth): SignedIn) -> Response {
     if !allows(&auth.actor, Action::OperationCreate, Scope::Own) {
         return page_error(&st, &auth.actor, Error::Forbidden { action: Action::OperationCreate.as_str() }).await;
     }
@@ -101,10 +98,9 @@ pub async fn new_page(State(st): State<AppState>, auth: Result<Auth, ApiError>) 
 #[utoipa::path(post, path = "/operations/new", tag = "pages", responses((status = 303, description = "to the new operation's board"), (status = 422, description = "HTML with each field's error")))]
 pub async fn new_submit(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     form: Result<Form<Vec<(String, String)>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login("/operations/new") };
     let actor = &auth.actor;
     if !allows(actor, Action::OperationCreate, Scope::Own) {
         // The use case refuses it (and records the refusal), before any field is judged.
@@ -177,11 +173,10 @@ pub struct InviteForm {
 #[utoipa::path(post, path = "/operations/{id}/agencies", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 303, description = "back to the board"), (status = 404, description = "not found")))]
 pub async fn invite(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<InviteForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}")) };
     let actor = &auth.actor;
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "operation" }).await;

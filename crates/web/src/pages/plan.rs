@@ -17,10 +17,8 @@ use taskforce_core::policy::Action;
 use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::time::TzName;
 
-use super::{Frame, multipart_text, page_error, to_login, who};
+use super::{Frame, SignedIn, multipart_text, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// Rows and columns the matrix shows at most (the list below has them all).
 const MATRIX_MAX: usize = 30;
@@ -96,8 +94,7 @@ fn page(st_frame: Frame, d: &OperationDetail) -> PlanPage {
 
 /// The plan form.
 #[utoipa::path(get, path = "/operations/{id}/plan", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
-pub async fn plan_page(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/plan")) };
+pub async fn plan_page(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     match operation(&st, &auth.actor, &id).await {
         Ok(d) => page(Frame::new(&st, who(&st, &auth.actor).await), &d).into_response(),
         Err(e) => page_error(&st, &auth.actor, e).await,
@@ -117,11 +114,10 @@ fn pair_view(p: &Pair, tz: &TzName) -> PairView {
 #[utoipa::path(post, path = "/operations/{id}/plan", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML with the conflicts"), (status = 422, description = "HTML with every bad row"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
 pub async fn plan_submit(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/plan")) };
     let actor = &auth.actor;
     let d = match operation(&st, actor, &id).await {
         Ok(d) => d,

@@ -24,10 +24,8 @@ use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::service::results::Idempotency;
 use taskforce_core::time::{TzName, parse_local};
 
-use super::{Frame, Opt, page_error, to_login, who};
+use super::{Frame, Opt, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// The kinds, in the order of the buttons: (value, label).
 const KINDS: &[(&str, &str)] = &[
@@ -327,17 +325,11 @@ async fn operation(st: &AppState, actor: &Actor, id: &str) -> Result<OperationDe
 #[utoipa::path(get, path = "/operations/{id}/record", tag = "pages", params(("id" = String, Path, description = "Operation id"), ("kind" = Option<String>, Query, description = "arrest, victim, search_warrant, business or seizure")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
 pub async fn record_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     Query(q): Query<KindQuery>,
 ) -> Response {
     let kind = q.kind.filter(|k| KINDS.iter().any(|(v, _)| v == k)).unwrap_or_default();
-    let back = if kind.is_empty() {
-        format!("/operations/{id}/record")
-    } else {
-        format!("/operations/{id}/record?kind={kind}")
-    };
-    let Ok(auth) = auth else { return to_login(&back) };
     let d = match operation(&st, &auth.actor, &id).await {
         Ok(d) => d,
         Err(e) => return page_error(&st, &auth.actor, e).await,
@@ -449,18 +441,10 @@ fn form_field(core: &str) -> String {
 #[utoipa::path(post, path = "/operations/{id}/record", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML: saved"), (status = 422, description = "HTML with each field's error"), (status = 404, description = "not found")))]
 pub async fn record_submit(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<RecordForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else {
-        // Back to this kind's form after signing in again (app.js puts back what was typed).
-        let kind = form.as_ref().ok().map(|Form(f)| f.kind.clone()).filter(|k| KINDS.iter().any(|(v, _)| v == k));
-        return to_login(&match kind {
-            Some(k) => format!("/operations/{id}/record?kind={k}"),
-            None => format!("/operations/{id}/record"),
-        });
-    };
     let actor = &auth.actor;
     let d = match operation(&st, actor, &id).await {
         Ok(d) => d,

@@ -11,10 +11,8 @@ use taskforce_core::Error;
 use taskforce_core::ids::OperationId;
 use taskforce_core::page::PageRequest;
 
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// Records per page.
 const PER_PAGE: u32 = 50;
@@ -50,11 +48,10 @@ struct RecordsPage {
 #[utoipa::path(get, path = "/operations/{id}/records", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
 pub async fn records_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     Query(q): Query<RecordsQuery>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/records")) };
     let actor = &auth.actor;
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "operation" }).await;

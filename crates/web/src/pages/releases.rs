@@ -17,9 +17,8 @@ use taskforce_core::ids::{OperationId, ReleaseId};
 use taskforce_core::policy::Action;
 use taskforce_core::release::{Format, Release, ReleaseStatus, render};
 
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
 use crate::problem::ApiError;
 
 /// A release in the list.
@@ -115,11 +114,10 @@ fn dash(v: Option<u64>) -> String {
 #[utoipa::path(get, path = "/operations/{id}/releases", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
 pub async fn releases_page(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     Query(q): Query<Done>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/releases")) };
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
     };
@@ -211,11 +209,10 @@ pub struct DraftForm {
 #[utoipa::path(post, path = "/operations/{id}/releases", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 303, description = "to the draft"), (status = 403, description = "not allowed")))]
 pub async fn draft_submit(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<DraftForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/releases")) };
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
     };
@@ -256,11 +253,10 @@ pub struct ResolveFlagForm {
 #[utoipa::path(post, path = "/operations/{id}/flags/resolve", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 303, description = "back to the releases"), (status = 422, description = "HTML with the error")))]
 pub async fn flag_resolve(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<ResolveFlagForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/releases")) };
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
     };
@@ -345,12 +341,7 @@ async fn load(st: &AppState, actor: &Actor, rid: &str) -> Result<Release, Error>
 
 /// One release: its table, notes, differences and what may be done next.
 #[utoipa::path(get, path = "/releases/{id}", tag = "pages", params(("id" = String, Path, description = "Release id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-pub async fn release_view(
-    State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/releases/{id}")) };
+pub async fn release_view(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     match load(&st, &auth.actor, &id).await {
         Ok(r) => release_page(&st, &auth.actor, &r, false, None, StatusCode::OK).await,
         Err(e) => page_error(&st, &auth.actor, e).await,
@@ -359,12 +350,7 @@ pub async fn release_view(
 
 /// The print-ready HTML of a release.
 #[utoipa::path(get, path = "/releases/{id}/print", tag = "pages", params(("id" = String, Path, description = "Release id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-pub async fn release_print(
-    State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/releases/{id}/print")) };
+pub async fn release_print(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     match load(&st, &auth.actor, &id).await {
         Ok(r) => {
             ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], render(&r, Format::Html))
@@ -391,12 +377,7 @@ async fn after(st: &AppState, actor: &Actor, id: &str, result: Result<Release, E
 
 /// Approves a draft (refused while flags are open or when the figures moved).
 #[utoipa::path(post, path = "/releases/{id}/approve", tag = "pages", params(("id" = String, Path, description = "Release id")), responses((status = 303, description = "to the release"), (status = 409, description = "HTML with why not")))]
-pub async fn release_approve(
-    State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/releases/{id}")) };
+pub async fn release_approve(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     let result = match id.parse::<ReleaseId>() {
         Ok(rid) => st.app.approve_release(&auth.actor, rid).await,
         Err(_) => Err(Error::NotFound { kind: "release" }),
@@ -418,11 +399,10 @@ pub struct PublishForm {
 #[utoipa::path(post, path = "/releases/{id}/publish", tag = "pages", params(("id" = String, Path, description = "Release id")), responses((status = 303, description = "to the release"), (status = 401, description = "HTML asking for the code"), (status = 409, description = "HTML with why not")))]
 pub async fn release_publish(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<PublishForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/releases/{id}")) };
     let actor = &auth.actor;
     let Ok(rid) = id.parse::<ReleaseId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "release" }).await;

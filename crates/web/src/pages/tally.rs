@@ -21,10 +21,8 @@ use taskforce_core::policy::Action;
 use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::service::results::Idempotency;
 
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// The count fields, in the order the form shows them: (name, label).
 const FIELDS: &[(&str, &str)] = &[
@@ -194,8 +192,7 @@ async fn operation(st: &AppState, actor: &Actor, id: &str) -> Result<OperationDe
 
 /// The quick tally form.
 #[utoipa::path(get, path = "/operations/{id}/tally", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-pub async fn tally_page(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/tally")) };
+pub async fn tally_page(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     let d = match operation(&st, &auth.actor, &id).await {
         Ok(d) => d,
         Err(e) => return page_error(&st, &auth.actor, e).await,
@@ -266,11 +263,10 @@ fn fingerprint(op: &str, i: &TallyInput) -> String {
 #[utoipa::path(post, path = "/operations/{id}/tally", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML: read back, or saved"), (status = 422, description = "HTML with each field's error"), (status = 404, description = "not found")))]
 pub async fn tally_submit(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<TallyForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/tally")) };
     let actor = &auth.actor;
     let d = match operation(&st, actor, &id).await {
         Ok(d) => d,

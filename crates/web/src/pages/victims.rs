@@ -14,16 +14,14 @@ use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::ids::{OperationId, ResultId};
-use taskforce_core::page::PageRequest;
+use taskforce_core::page::every;
 use taskforce_core::policy::{Action, Resource, authorize};
 use taskforce_core::results::{AgeBand, Detail, MinorStatus};
 use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::service::results::ResultView;
 
-use super::{Frame, page_error, to_login, who};
+use super::{Frame, SignedIn, page_error, who};
 use crate::AppState;
-use crate::extract::Auth;
-use crate::problem::ApiError;
 
 /// A victim as the list shows it: needs and care, never who.
 pub struct VictimLine {
@@ -83,31 +81,16 @@ fn line(r: &ResultView) -> Option<VictimLine> {
 
 /// The victims of an operation (needs, care, referrals; no identities).
 #[utoipa::path(get, path = "/operations/{id}/victims", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-pub async fn victims_page(
-    State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
-    Path(id): Path<String>,
-) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/operations/{id}/victims")) };
+pub async fn victims_page(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     let actor = &auth.actor;
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "operation" }).await;
     };
-    let mut victims = Vec::new();
-    let mut after = None;
-    loop {
-        let page = PageRequest { after: after.clone(), limit: 1000 };
-        match st.app.list_results(actor, op_id, &page).await {
-            Ok(p) => {
-                victims.extend(p.items.iter().filter(|r| !r.void).filter_map(line));
-                match p.next {
-                    Some(n) => after = Some(n),
-                    None => break,
-                }
-            }
-            Err(e) => return page_error(&st, actor, e).await,
-        }
-    }
+    let app = &st.app;
+    let victims: Vec<_> = match every(|page| async move { app.list_results(actor, op_id, &page).await }).await {
+        Ok(all) => all.iter().filter(|r| !r.void).filter_map(line).collect(),
+        Err(e) => return page_error(&st, actor, e).await,
+    };
     let name = match st.app.get_operation(actor, op_id).await {
         Ok(d) => d.operation.name,
         Err(e) => return page_error(&st, actor, e).await,
@@ -279,8 +262,7 @@ async fn load(st: &AppState, actor: &Actor, id: &str) -> Result<ResultView, Erro
 
 /// One record (no identity until asked for, by those allowed).
 #[utoipa::path(get, path = "/results/{id}", tag = "pages", params(("id" = String, Path, description = "Result id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-pub async fn result_view(State(st): State<AppState>, auth: Result<Auth, ApiError>, Path(id): Path<String>) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/results/{id}")) };
+pub async fn result_view(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     match load(&st, &auth.actor, &id).await {
         Ok(r) => result_page(&st, &auth.actor, &r, None, false, None, StatusCode::OK).await,
         Err(e) => page_error(&st, &auth.actor, e).await,
@@ -298,11 +280,10 @@ pub struct RevealForm {
 #[utoipa::path(post, path = "/results/{id}/identity", tag = "pages", params(("id" = String, Path, description = "Result id")), responses((status = 200, description = "HTML with the identity"), (status = 401, description = "HTML asking for the code"), (status = 404, description = "not found")))]
 pub async fn result_reveal(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<Form<RevealForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/results/{id}")) };
     let actor = &auth.actor;
     let r = match load(&st, actor, &id).await {
         Ok(r) => r,
@@ -360,11 +341,10 @@ pub struct VoidForm {
 #[utoipa::path(post, path = "/results/{id}/void", tag = "pages", params(("id" = String, Path, description = "Result id")), responses((status = 200, description = "HTML: voided"), (status = 422, description = "HTML with the error"), (status = 404, description = "not found")))]
 pub async fn result_void(
     State(st): State<AppState>,
-    auth: Result<Auth, ApiError>,
+    SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     form: Result<axum::Form<VoidForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(auth) = auth else { return to_login(&format!("/results/{id}")) };
     let actor = &auth.actor;
     let f = form.map(|axum::Form(f)| f).unwrap_or_default();
     let r = match load(&st, actor, &id).await {

@@ -11,6 +11,7 @@ mod errors;
 mod events;
 mod operations;
 mod pages;
+mod pages_admin;
 mod results;
 mod storage;
 mod trust;

@@ -203,12 +203,12 @@ async fn assets_are_embedded_with_their_types_and_licences() {
 }
 
 /// A page as the user signed in with `cookie` gets it.
-async fn page(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
+pub(crate) async fn page(app: &TestApp, cookie: &str, path: &str) -> reqwest::Response {
     app.client.get(app.url(path)).header("cookie", cookie).send().await.unwrap()
 }
 
 /// A form posted by the user signed in with `cookie`.
-async fn post_form<T: serde::Serialize + ?Sized>(
+pub(crate) async fn post_form<T: serde::Serialize + ?Sized>(
     app: &TestApp,
     cookie: &str,
     path: &str,
@@ -453,7 +453,7 @@ async fn the_night_sheet_lists_the_agencys_events_with_their_conflicts_and_every
 }
 
 /// A multipart/form-data body of text fields, as a browser sends the plan form.
-fn multipart(fields: &[(&str, &str)]) -> (String, String) {
+pub(crate) fn multipart(fields: &[(&str, &str)]) -> (String, String) {
     let boundary = "----taskforce-test-boundary";
     let mut body = String::new();
     for (name, value) in fields {
