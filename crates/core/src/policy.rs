@@ -24,6 +24,8 @@ pub enum Action {
     AgencyRead,
     /// List agencies.
     AgencyList,
+    /// Change an agency's name, kind, state, ORI or duty contact.
+    AgencyUpdate,
     /// Create a user.
     UserCreate,
     /// Read a user.
@@ -102,14 +104,17 @@ pub enum Action {
     PlanCheck,
     /// Set an agency's outgoing webhook.
     AgencyWebhook,
+    /// Log a service given to a victim, or a referral made (advocates).
+    VictimSupport,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 44] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
+        Action::AgencyUpdate,
         Action::UserCreate,
         Action::UserRead,
         Action::UserList,
@@ -149,6 +154,7 @@ impl Action {
         Action::AlertAck,
         Action::PlanCheck,
         Action::AgencyWebhook,
+        Action::VictimSupport,
     ];
 
     /// The action's name in the table and in audit entries.
@@ -157,6 +163,7 @@ impl Action {
             Action::AgencyCreate => "agency.create",
             Action::AgencyRead => "agency.read",
             Action::AgencyList => "agency.list",
+            Action::AgencyUpdate => "agency.update",
             Action::UserCreate => "user.create",
             Action::UserRead => "user.read",
             Action::UserList => "user.list",
@@ -196,6 +203,7 @@ impl Action {
             Action::AlertAck => "alert.ack",
             Action::PlanCheck => "operation.plan_check",
             Action::AgencyWebhook => "agency.webhook",
+            Action::VictimSupport => "victim.support",
         }
     }
 
@@ -203,17 +211,21 @@ impl Action {
     /// the object's existence must not leak.
     pub fn read_of_kind(&self) -> Action {
         match self {
-            Action::AgencyCreate | Action::AgencyRead | Action::AgencyList | Action::AgencyWebhook => {
-                Action::AgencyRead
-            }
+            Action::AgencyCreate
+            | Action::AgencyRead
+            | Action::AgencyList
+            | Action::AgencyUpdate
+            | Action::AgencyWebhook => Action::AgencyRead,
             Action::UserCreate | Action::UserRead | Action::UserList | Action::UserSetPassword | Action::UserUpdate => {
                 Action::UserRead
             }
             Action::AuditVerify => Action::AuditVerify,
             Action::KeysManage => Action::KeysManage,
-            Action::ResultRead | Action::ResultCorrect | Action::VictimReveal | Action::ArresteeReveal => {
-                Action::ResultRead
-            }
+            Action::ResultRead
+            | Action::ResultCorrect
+            | Action::VictimReveal
+            | Action::VictimSupport
+            | Action::ArresteeReveal => Action::ResultRead,
             Action::EventRead | Action::EventUpdate | Action::ConflictResolve | Action::AlertAck => Action::EventRead,
             _ => Action::OperationRead,
         }

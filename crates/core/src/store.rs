@@ -147,6 +147,9 @@ pub trait StoreTx: Send {
 
     /// Stores a new agency.
     async fn insert_agency(&mut self, agency: &Agency) -> Result<(), StoreError>;
+    /// Replaces a stored agency's fields (all but `id` and `created_at`);
+    /// `Unique` when the new short name or ORI is another agency's.
+    async fn update_agency(&mut self, agency: &Agency) -> Result<(), StoreError>;
     /// An agency by id.
     async fn find_agency(&mut self, id: AgencyId) -> Result<Option<Agency>, StoreError>;
     /// An agency by short name.

@@ -391,6 +391,26 @@ impl StoreTx for SqliteTx {
         Ok(())
     }
 
+    async fn update_agency(&mut self, a: &Agency) -> R<()> {
+        sqlx::query(
+            "UPDATE agencies SET name = ?, short_name = ?, kind = ?, home_state = ?, ori = ?, duty_name = ?, \
+             duty_phone = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(&a.name)
+        .bind(&a.short_name)
+        .bind(a.kind.as_str())
+        .bind(a.home_state.iso())
+        .bind(a.ori.as_ref().map(|o| o.as_str().to_string()))
+        .bind(&a.duty_contact.name)
+        .bind(&a.duty_contact.phone)
+        .bind(ts(a.updated_at))
+        .bind(a.id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
     async fn find_agency(&mut self, id: AgencyId) -> R<Option<Agency>> {
         let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id = ?"));
         let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;

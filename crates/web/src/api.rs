@@ -64,7 +64,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::step_up))
         .routes(routes!(sessions::change_password))
         .routes(routes!(agencies::list_agencies, agencies::create_agency))
-        .routes(routes!(agencies::get_agency))
+        .routes(routes!(agencies::get_agency, agencies::update_agency))
         .routes(routes!(agencies::set_webhook))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user))

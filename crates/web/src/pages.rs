@@ -60,6 +60,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::audit_page))
         .routes(routes!(agencies::agencies_page))
         .routes(routes!(agencies::agencies_import))
+        .routes(routes!(agencies::agency_new, agencies::agency_create))
+        .routes(routes!(agencies::agency_edit, agencies::agency_update))
         .routes(routes!(admin::users_page, admin::user_create))
         .routes(routes!(admin::user_edit, admin::user_update))
         .routes(routes!(admin::user_unlock))
@@ -419,13 +421,18 @@ const LABELS: &[(&str, &str)] = &[
     ("businesses", "Businesses"),
     ("currency_usd", "Currency"),
     ("reason", "The reason"),
+    ("name", "The name"),
+    ("short_name", "The short name"),
+    ("ori", "The ORI"),
+    ("duty_contact_name", "The duty contact"),
+    ("duty_phone", "The duty phone"),
 ];
 
 /// A field's error in the words of the form: `radius_m must be…` reads
 /// `The radius must be…`, and a state left unchosen reads `Choose a
 /// state`; never the API's field name.
 pub(crate) fn said(e: &taskforce_core::error::FieldError) -> String {
-    if e.field == "state" && (e.code == "required" || e.message.contains("ISO 3166-2")) {
+    if (e.field == "state" || e.field == "home_state") && (e.code == "required" || e.message.contains("ISO 3166-2")) {
         return "Choose a state".into();
     }
     let mut best: Option<(&str, &str)> = None;

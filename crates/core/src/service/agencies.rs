@@ -87,6 +87,78 @@ impl App {
         Ok(agency)
     }
 
+    /// Refuses (and records the refusal) unless `actor` may change agency
+    /// `id`: for a page that judges before it reads the form. An agency the
+    /// actor may not read is not found.
+    pub async fn require_agency_change(&self, actor: &Actor, id: AgencyId) -> Result<Agency> {
+        let (agency, shares) = {
+            let mut tx = self.read().await?;
+            let agency = tx.find_agency(id).await?.ok_or(Error::NotFound { kind: "agency" })?;
+            let shares = match actor.agency_id {
+                Some(mine) => tx.agencies_share_operation(mine, id).await?,
+                None => false,
+            };
+            (agency, shares)
+        };
+        let resource = Resource::Agency { id, shares_operation: shares };
+        self.guard(actor, Action::AgencyUpdate, &resource, "agency", Some(id.to_string())).await?;
+        Ok(agency)
+    }
+
+    /// Changes an agency (administrators): every field but its id, checked
+    /// as on creation against the other agencies, audited with the names of
+    /// the fields that changed.
+    pub async fn update_agency(&self, actor: &Actor, id: AgencyId, input: &AgencyInput) -> Result<Agency> {
+        self.require_agency_change(actor, id).await?;
+        let new = NewAgency::parse(input).map_err(Error::Validation)?;
+        let mut tx = self.write().await?;
+        let old = tx.find_agency(id).await?.ok_or(Error::NotFound { kind: "agency" })?;
+        // The agency's own name, short name and ORI are not taken by another.
+        let mut errs = check_unique(tx.as_mut(), &new).await?;
+        errs.retain(|e| match e.field.as_str() {
+            "name" => !(new.name.eq_ignore_ascii_case(&old.name) && new.home_state == old.home_state),
+            "short_name" => new.short_name != old.short_name,
+            "ori" => new.ori != old.ori,
+            _ => true,
+        });
+        if !errs.is_empty() {
+            return Err(Error::Validation(errs));
+        }
+        let agency = Agency {
+            id,
+            name: new.name,
+            short_name: new.short_name,
+            kind: new.kind,
+            home_state: new.home_state,
+            ori: new.ori,
+            duty_contact: new.duty_contact,
+            created_at: old.created_at,
+            updated_at: self.clock.now(),
+        };
+        let changed: Vec<&str> = [
+            ("name", agency.name != old.name),
+            ("short_name", agency.short_name != old.short_name),
+            ("kind", agency.kind != old.kind),
+            ("home_state", agency.home_state != old.home_state),
+            ("ori", agency.ori != old.ori),
+            ("duty_contact", agency.duty_contact != old.duty_contact),
+        ]
+        .into_iter()
+        .filter_map(|(f, c)| c.then_some(f))
+        .collect();
+        if changed.is_empty() {
+            return Ok(old);
+        }
+        tx.update_agency(&agency).await.map_err(unique_to_field)?;
+        let event = AuditEvent {
+            detail: Some(format!("changed={}", changed.join("+"))),
+            ..AuditEvent::success("agency.update", "agency", Some(id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, event).await?;
+        tx.commit().await?;
+        Ok(agency)
+    }
+
     /// One agency.
     pub async fn get_agency(&self, actor: &Actor, id: AgencyId) -> Result<Agency> {
         let mut tx = self.read().await?;

@@ -1,4 +1,4 @@
-//! `/api/v1/agencies`: create (administrators), read and list (everyone signed in).
+//! `/api/v1/agencies`: create and change (administrators), read and list (everyone signed in).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -149,6 +149,25 @@ pub async fn get_agency(
     Path(id): Path<String>,
 ) -> Result<Json<AgencyView>, ApiError> {
     let a = st.app.get_agency(&auth.actor, path_id(&id, "agency")?).await?;
+    Ok(Json(a.into()))
+}
+
+/// Changes an agency (administrators): the body is the whole agency, as on
+/// creation; the change is audited with the names of the fields changed.
+#[utoipa::path(put, path = "/api/v1/agencies/{id}", tag = "agencies", request_body = CreateAgencyBody, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Agency id")),
+    responses((status = 200, body = AgencyView), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_agency(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<CreateAgencyBody>,
+) -> Result<Json<AgencyView>, ApiError> {
+    let id = path_id(&id, "agency")?;
+    let input: AgencyInput = b.into();
+    let a =
+        st.app.update_agency(&auth.actor, id, &input).await.map_err(|e| ApiError::from(e).rename_fields(json_field))?;
     Ok(Json(a.into()))
 }
 

@@ -55,7 +55,10 @@ pub struct AuditRow {
     at: String,
     actor: String,
     action: String,
+    /// What the record is about, by name where it has one (a user, an agency, an operation).
     object: String,
+    /// The object's id, to list every record about it.
+    object_id: Option<String>,
     outcome: String,
     detail: String,
     source: String,
@@ -147,6 +150,43 @@ fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// The names of the objects audit records are about, looked up once each.
+/// Users, agencies and operations have names an administrator may see;
+/// anything else (a record, an event, a session) is its kind and the start
+/// of its id, since its only name would be what the log keeps out.
+#[derive(Default)]
+struct Names(std::collections::HashMap<(String, String), String>);
+
+impl Names {
+    async fn of(&mut self, st: &AppState, actor: &Actor, kind: &str, id: &str) -> String {
+        let key = (kind.to_string(), id.to_string());
+        if let Some(n) = self.0.get(&key) {
+            return n.clone();
+        }
+        let name = match kind {
+            "user" => match id.parse() {
+                Ok(uid) => st.app.get_user(actor, uid).await.ok().map(|u| format!("user {}", u.username)),
+                Err(_) => None,
+            },
+            "agency" => match id.parse() {
+                Ok(aid) => st.app.get_agency(actor, aid).await.ok().map(|a| format!("agency {}", a.name)),
+                Err(_) => None,
+            },
+            "operation" => match id.parse() {
+                Ok(oid) => {
+                    st.app.get_operation(actor, oid).await.ok().map(|d| format!("operation {}", d.operation.code))
+                }
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        // An object gone or never found (a mistyped sign-in) keeps its id.
+        let name = name.unwrap_or_else(|| format!("{kind} {}", id.get(..8).unwrap_or(id)));
+        self.0.insert(key, name.clone());
+        name
+    }
+}
+
 /// The audit log (administrators).
 #[utoipa::path(get, path = "/admin/audit", tag = "pages", params(("actor" = Option<String>, Query, description = "Exactly this actor"), ("action" = Option<String>, Query, description = "Actions starting with this"), ("outcome" = Option<String>, Query, description = "success, denied or failure"), ("object" = Option<String>, Query, description = "Object id"), ("from" = Option<String>, Query, description = "First day (UTC)"), ("to" = Option<String>, Query, description = "Last day (UTC)"), ("before" = Option<u64>, Query, description = "Records below this number")), responses((status = 200, description = "HTML"), (status = 403, description = "not an administrator"), (status = 422, description = "HTML with each filter's error")))]
 pub async fn audit_page(
@@ -179,22 +219,26 @@ pub async fn audit_page(
     };
     let utc = TzName::utc();
     let older = (rows.len() == AUDIT_PAGE as usize).then(|| rows.last().map(|r| older_link(&q, r.seq))).flatten();
-    let rows = rows
-        .into_iter()
-        .map(|r| AuditRow {
+    let mut names = Names::default();
+    let mut shown = Vec::with_capacity(rows.len());
+    for r in rows {
+        let object = match &r.object_id {
+            Some(id) => names.of(&st, actor, &r.object_type, id).await,
+            None => r.object_type.clone(),
+        };
+        shown.push(AuditRow {
             seq: r.seq,
             at: utc.display(r.at),
             actor: r.actor,
             action: r.action,
-            object: match r.object_id {
-                Some(id) => format!("{} {id}", r.object_type),
-                None => r.object_type,
-            },
+            object,
+            object_id: r.object_id,
             outcome: r.outcome,
             detail: r.detail.unwrap_or_default(),
             source: r.source.unwrap_or_default(),
-        })
-        .collect();
+        });
+    }
+    let rows = shown;
     let page = AuditPage {
         frame: Frame::new(&st, who(&st, actor).await)
             .hiding("what any record was about beyond its kind and id: names, figures and case details never enter the audit log"),

@@ -2,22 +2,24 @@
 //! state, ORI and 24/7 duty contact; for administrators, an import of many
 //! agencies from a CSV file, checked row by row first, answered with a
 //! report of every bad row by its line (and nothing written unless asked to
-//! import the good rows alone).
+//! import the good rows alone), and a form to add one agency or change one.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Multipart, Query, State};
+use axum::Form;
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::agency::csv::parse_agency_csv;
+use taskforce_core::agency::{Agency, AgencyInput, AgencyKind};
 use taskforce_core::page::PageRequest;
 use taskforce_core::policy::{Action, Scope, allows};
 use taskforce_core::service::agencies::ImportMode;
 
-use super::{Frame, SignedIn, multipart_text, page_error, who};
+use super::{Frame, Opt, SignedIn, multipart_text, page_error, said, who};
 use crate::AppState;
 
 /// Agencies a page lists.
@@ -25,6 +27,7 @@ const PER_PAGE: u32 = 200;
 
 /// One agency as a row.
 pub struct AgencyRow {
+    id: String,
     name: String,
     short_name: String,
     kind: String,
@@ -48,6 +51,10 @@ struct AgenciesPage {
     rows: Vec<AgencyRow>,
     more: Option<String>,
     may_import: bool,
+    /// Administrators change agencies from the list.
+    may_edit: bool,
+    /// The agency just made or changed (its short name), said once.
+    done: Option<String>,
     /// The import's outcome in words, once a file was sent.
     report: Option<String>,
     report_ok: bool,
@@ -66,6 +73,7 @@ async fn render(
     st: &AppState,
     actor: &Actor,
     cursor: Option<String>,
+    done: Option<String>,
     outcome: Option<(String, bool, Vec<BadLine>)>,
     file_error: Option<String>,
     status: StatusCode,
@@ -82,6 +90,7 @@ async fn render(
         .items
         .into_iter()
         .map(|a| AgencyRow {
+            id: a.id.to_string(),
             name: a.name,
             short_name: a.short_name,
             kind: a.kind.as_str().replace('_', " "),
@@ -100,6 +109,8 @@ async fn render(
         rows,
         more: list.next.map(|n| format!("/admin/agencies?cursor={n}")),
         may_import: allows(actor, Action::AgencyCreate, Scope::Own),
+        may_edit: allows(actor, Action::AgencyUpdate, Scope::Own),
+        done,
         report,
         report_ok,
         bad,
@@ -115,8 +126,9 @@ pub async fn agencies_page(
     SignedIn(auth): SignedIn,
     q: Result<Query<AgenciesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let cursor = q.ok().and_then(|Query(q)| q.cursor);
-    render(&st, &auth.actor, cursor, None, None, StatusCode::OK).await
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let done = q.done.filter(|d| d.len() <= 32 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    render(&st, &auth.actor, q.cursor, done, None, None, StatusCode::OK).await
 }
 
 /// Imports agencies from the uploaded CSV (administrators).
@@ -134,11 +146,11 @@ pub async fn agencies_import(
     let bad_request = StatusCode::UNPROCESSABLE_ENTITY;
     let (file, mode) = match read_form(form).await {
         Ok(x) => x,
-        Err(msg) => return render(&st, actor, None, None, Some(msg), bad_request).await,
+        Err(msg) => return render(&st, actor, None, None, None, Some(msg), bad_request).await,
     };
     let (rows, unreadable, empty) = match parse_agency_csv(file.as_bytes()) {
         Ok(x) => x,
-        Err(msg) => return render(&st, actor, None, None, Some(msg), bad_request).await,
+        Err(msg) => return render(&st, actor, None, None, None, Some(msg), bad_request).await,
     };
     // A row that cannot even be read makes the file invalid as a whole, as on the command line.
     let mode = match mode.as_str() {
@@ -184,7 +196,7 @@ pub async fn agencies_import(
         })
         .collect::<Vec<_>>();
     let status = if bad.is_empty() || report.written { StatusCode::OK } else { bad_request };
-    render(&st, actor, None, Some((summary, bad.is_empty(), bad)), None, status).await
+    render(&st, actor, None, None, Some((summary, bad.is_empty(), bad)), None, status).await
 }
 
 /// The file's text and the chosen mode.
@@ -197,4 +209,156 @@ async fn read_form(
         return Err("choose a CSV file of agencies".into());
     }
     Ok((file, fields.remove("mode").unwrap_or_default()))
+}
+
+/// The agency form as typed: for a new agency and for a change.
+#[derive(Debug, Default, Deserialize)]
+pub struct AgencyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    short_name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    home_state: String,
+    #[serde(default)]
+    ori: String,
+    #[serde(default)]
+    duty_contact_name: String,
+    #[serde(default)]
+    duty_phone: String,
+}
+
+impl AgencyForm {
+    fn of(a: &Agency) -> Self {
+        Self {
+            name: a.name.clone(),
+            short_name: a.short_name.clone(),
+            kind: a.kind.as_str().to_string(),
+            home_state: a.home_state.iso(),
+            ori: a.ori.as_ref().map(|o| o.as_str().to_string()).unwrap_or_default(),
+            duty_contact_name: a.duty_contact.name.clone(),
+            duty_phone: a.duty_contact.phone.clone(),
+        }
+    }
+
+    fn input(&self) -> AgencyInput {
+        let blank = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+        AgencyInput {
+            name: self.name.clone(),
+            short_name: self.short_name.clone(),
+            kind: self.kind.clone(),
+            home_state: self.home_state.clone(),
+            ori: blank(&self.ori),
+            duty_contact_name: blank(&self.duty_contact_name),
+            duty_phone: self.duty_phone.clone(),
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "admin_agency.html")]
+struct AgencyFormPage {
+    frame: Frame,
+    /// The agency changed, or none for a new one.
+    id: Option<String>,
+    heading: String,
+    f: AgencyForm,
+    kinds: Vec<Opt>,
+    states: Vec<Opt>,
+    errors: Vec<(String, String)>,
+}
+
+impl AgencyFormPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        super::field_error(&self.errors, field)
+    }
+}
+
+async fn form_page(
+    st: &AppState,
+    actor: &Actor,
+    id: Option<String>,
+    heading: String,
+    f: AgencyForm,
+    errors: &[taskforce_core::error::FieldError],
+) -> Response {
+    let kinds = std::iter::once(Opt::new("", "Choose a kind", &f.kind))
+        .chain(AgencyKind::ALL.iter().map(|k| Opt::new(k.as_str(), k.as_str().replace('_', " "), &f.kind)))
+        .collect();
+    let states = std::iter::once(Opt::new("", "Choose a state", &f.home_state))
+        .chain(taskforce_core::states::STATES.iter().map(|s| Opt::new(s.iso(), s.name, &f.home_state)))
+        .collect();
+    let errors: Vec<(String, String)> = errors.iter().map(|e| (e.field.clone(), said(e))).collect();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = AgencyFormPage { frame: Frame::new(st, who(st, actor).await), id, heading, f, kinds, states, errors };
+    (status, page).into_response()
+}
+
+/// The form for a new agency (administrators).
+#[utoipa::path(get, path = "/admin/agencies/new", tag = "pages", responses((status = 200, description = "HTML"), (status = 403, description = "not allowed")))]
+pub async fn agency_new(State(st): State<AppState>, SignedIn(auth): SignedIn) -> Response {
+    if let Err(e) = st.app.require(&auth.actor, Action::AgencyCreate, "agency").await {
+        return page_error(&st, &auth.actor, e).await;
+    }
+    form_page(&st, &auth.actor, None, "New agency".into(), AgencyForm::default(), &[]).await
+}
+
+/// Creates the agency, then back to the list; a mistake keeps what was typed.
+#[utoipa::path(post, path = "/admin/agencies/new", tag = "pages", responses((status = 303, description = "created: to the list"), (status = 403, description = "not allowed"), (status = 422, description = "HTML with each field's error")))]
+pub async fn agency_create(
+    State(st): State<AppState>,
+    SignedIn(auth): SignedIn,
+    form: Result<Form<AgencyForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let actor = &auth.actor;
+    if let Err(e) = st.app.require(actor, Action::AgencyCreate, "agency").await {
+        return page_error(&st, actor, e).await;
+    }
+    let f = form.map(|Form(f)| f).unwrap_or_default();
+    match st.app.create_agency(actor, &f.input()).await {
+        Ok(a) => Redirect::to(&format!("/admin/agencies?done={}", super::url_encode(&a.short_name))).into_response(),
+        Err(Error::Validation(v)) => form_page(&st, actor, None, "New agency".into(), f, &v).await,
+        Err(e) => page_error(&st, actor, e).await,
+    }
+}
+
+/// The form that changes an agency (administrators).
+#[utoipa::path(get, path = "/admin/agencies/{id}", tag = "pages", params(("id" = String, Path, description = "Agency id")), responses((status = 200, description = "HTML"), (status = 403, description = "not allowed"), (status = 404, description = "not found")))]
+pub async fn agency_edit(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
+    let actor = &auth.actor;
+    let agency = match changeable(&st, actor, &id).await {
+        Ok(a) => a,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    let heading = format!("Change {}", agency.name);
+    form_page(&st, actor, Some(id), heading, AgencyForm::of(&agency), &[]).await
+}
+
+/// Saves the change, then back to the list; a mistake keeps what was typed.
+#[utoipa::path(post, path = "/admin/agencies/{id}", tag = "pages", params(("id" = String, Path, description = "Agency id")), responses((status = 303, description = "changed: to the list"), (status = 403, description = "not allowed"), (status = 404, description = "not found"), (status = 422, description = "HTML with each field's error")))]
+pub async fn agency_update(
+    State(st): State<AppState>,
+    SignedIn(auth): SignedIn,
+    Path(id): Path<String>,
+    form: Result<Form<AgencyForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let actor = &auth.actor;
+    // Who may is judged before what was sent is read.
+    let agency = match changeable(&st, actor, &id).await {
+        Ok(a) => a,
+        Err(e) => return page_error(&st, actor, e).await,
+    };
+    let f = form.map(|Form(f)| f).unwrap_or_default();
+    match st.app.update_agency(actor, agency.id, &f.input()).await {
+        Ok(a) => Redirect::to(&format!("/admin/agencies?done={}", super::url_encode(&a.short_name))).into_response(),
+        Err(Error::Validation(v)) => form_page(&st, actor, Some(id), format!("Change {}", agency.name), f, &v).await,
+        Err(e) => page_error(&st, actor, e).await,
+    }
+}
+
+async fn changeable(st: &AppState, actor: &Actor, id: &str) -> Result<Agency, Error> {
+    let id = id.parse().map_err(|_| Error::NotFound { kind: "agency" })?;
+    st.app.require_agency_change(actor, id).await
 }

@@ -133,3 +133,50 @@ async fn list_parameters_are_checked() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn an_administrator_changes_an_agency_checked_as_on_creation_and_audited() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("admin.mo-ago").await;
+    let id = app.agency_id(&admin, "dsm-pd").await;
+    let path = format!("/api/v1/agencies/{id}");
+    let mut a: Value = app.get(&path, &admin).await.json().await.unwrap();
+    let mut body = serde_json::json!({
+        "name": a["name"], "short_name": a["short_name"], "kind": a["kind"], "home_state": a["home_state"],
+        "ori": a["ori"], "duty_contact": {"name": "Night desk", "phone": "+1 515 555 0142"}
+    });
+    // The same name in another letter case is still its own, not taken.
+    body["name"] = a["name"].as_str().unwrap().to_uppercase().into();
+    let r = app.call(reqwest::Method::PUT, &path, Some(&admin), Some(body.clone())).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    a = r.json().await.unwrap();
+    assert_eq!(a["duty_contact"]["name"], "Night desk");
+    assert_eq!(a["duty_contact"]["phone"], "+1 515 555 0142");
+    let got: Value = app.get(&path, &admin).await.json().await.unwrap();
+    assert_eq!(got["duty_contact"]["phone"], "+1 515 555 0142", "stored");
+    let audit = app.audit().await;
+    let entry = audit.iter().rev().find(|r| r.action == "agency.update").expect("audited");
+    assert_eq!(entry.object_id.as_deref(), Some(id.as_str()));
+    assert_eq!(entry.detail.as_deref(), Some("changed=name+duty_contact"));
+    // Another agency's short name is taken; nothing is written.
+    body["short_name"] = "polk-so".into();
+    body["duty_contact"]["phone"] = "+1 515 555 0143".into();
+    let r = app.call(reqwest::Method::PUT, &path, Some(&admin), Some(body.clone())).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("short_name")).await;
+    let bad = serde_json::json!({"name": "x", "short_name": "Bad Name", "kind": "navy", "home_state": "Iowa",
+        "duty_contact": {"phone": "call us"}});
+    let r = app.call(reqwest::Method::PUT, &path, Some(&admin), Some(bad)).await;
+    let p = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("duty_contact.phone")).await;
+    assert!(p["fields"].as_array().unwrap().len() >= 4, "{p}");
+    let got: Value = app.get(&path, &admin).await.json().await.unwrap();
+    assert_eq!(got["short_name"], "dsm-pd");
+    assert_eq!(got["duty_contact"]["phone"], "+1 515 555 0142");
+    // Its own coordinator may read it but not change it; a stranger is told nothing.
+    body["short_name"] = "dsm-pd".into();
+    let coordinator = app.token("coordinator.dsm-pd").await;
+    let r = app.call(reqwest::Method::PUT, &path, Some(&coordinator), Some(body.clone())).await;
+    assert_problem(r, StatusCode::FORBIDDEN, "auth.forbidden", None).await;
+    let stranger = app.token("officer.ks-demo").await;
+    let r = app.call(reqwest::Method::PUT, &path, Some(&stranger), Some(body)).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "not_found", None).await;
+}

@@ -406,6 +406,15 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                     ("POST", "/api/v1/operations/{id}/releases") => Some(json!({"preset": "press"})),
                     ("POST", "/api/v1/events" | "/api/v1/events/check") => Some(event_body(39.1, -94.58)),
                     ("PATCH", "/api/v1/events/{id}") => Some(json!({"status": "active"})),
+                    ("PUT", "/api/v1/agencies/{id}") => {
+                        let id = fx.id_of(&e.resource, scope).await;
+                        let a = app.app.find_agency(&Actor::local_admin(), &id).await.unwrap();
+                        Some(json!({
+                            "name": a.name, "short_name": a.short_name, "kind": a.kind.as_str(),
+                            "home_state": a.home_state.iso(), "ori": a.ori.map(|o| o.as_str().to_string()),
+                            "duty_contact": {"name": "Matrix desk", "phone": "+1 515 555 0177"}
+                        }))
+                    }
                     ("PUT", "/api/v1/agencies/{id}/webhook") => Some(json!({"url": "https://hooks.example.org/tf"})),
                     ("POST", "/api/v1/conflicts/{id}/resolution") => {
                         Some(json!({"outcome": "proceed", "reason": "resolved by the matrix"}))

@@ -562,12 +562,12 @@ async fn an_administrator_imports_agencies_from_a_file_with_a_report_of_every_ba
     let html = r.text().await.unwrap();
     assert!(html.contains("2 rows read, 1 valid, 1 invalid: nothing was written"), "{html}");
     assert!(html.contains("<td>3</td><td>home_state</td>"), "{html}");
-    assert!(!html.contains("Gladstone Police Department</th>"));
+    assert!(!html.contains("Gladstone Police Department</a></th>"));
     // The valid rows alone.
     let r = send("skip_invalid", &admin).await.unwrap();
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
-    assert!(html.contains("1 agency imported") && html.contains("Gladstone Police Department</th>"), "{html}");
+    assert!(html.contains("1 agency imported") && html.contains("Gladstone Police Department</a></th>"), "{html}");
     // An officer sees agencies but may not import.
     let officer = cookie_for(&app, "officer.dsm-pd").await;
     let html = page(&app, &officer, "/admin/agencies").await.text().await.unwrap();
