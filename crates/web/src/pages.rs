@@ -7,6 +7,7 @@ mod admin;
 mod agencies;
 mod alerts;
 mod board;
+mod correct;
 mod coverage;
 mod event;
 mod events;
@@ -87,6 +88,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(victims::result_view))
         .routes(routes!(victims::result_reveal))
         .routes(routes!(victims::result_void))
+        .routes(routes!(correct::correct_page, correct::correct_submit))
         .routes(routes!(records::records_page))
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))

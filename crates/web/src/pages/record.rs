@@ -28,7 +28,7 @@ use super::{Frame, Opt, SignedIn, page_error, who};
 use crate::AppState;
 
 /// The kinds, in the order of the buttons: (value, label).
-const KINDS: &[(&str, &str)] = &[
+pub(super) const KINDS: &[(&str, &str)] = &[
     ("arrest", "Arrest"),
     ("victim", "Victim"),
     ("search_warrant", "Search warrant"),
@@ -112,6 +112,9 @@ pub struct RecordForm {
     quantity: String,
     #[serde(default)]
     description: String,
+    /// Why a correction is made (the correction form only).
+    #[serde(default)]
+    reason: String,
     #[serde(default)]
     idempotency_key: String,
 }
@@ -129,8 +132,9 @@ impl RecordForm {
         }
     }
 
-    /// Every field but the key, one per line: what the idempotency key guards.
-    fn fingerprint(&self, op: &str) -> String {
+    /// Every field but the key, one per line: what the idempotency key
+    /// guards, for the form posted to `target`.
+    pub(super) fn fingerprint(&self, target: &str) -> String {
         let flags = [
             &self.rescued,
             &self.received_services,
@@ -142,7 +146,7 @@ impl RecordForm {
         .map(|f| if f.is_some() { "1" } else { "0" });
         let refs: Vec<&str> = REFERRALS.iter().map(|(f, _, _)| if self.referral(f) { "1" } else { "0" }).collect();
         let text = [
-            &format!("POST /operations/{op}/record"),
+            &format!("POST {target}"),
             &self.kind,
             &self.state,
             &self.occurred,
@@ -164,10 +168,92 @@ impl RecordForm {
             &self.amount_usd,
             &self.quantity,
             &self.description,
+            &self.reason,
         ]
         .map(|s| s.trim())
         .join("\n");
         hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+impl RecordForm {
+    /// The form filled in from a record's current version, for its
+    /// correction: every field but the identity, which stays sealed (kept
+    /// unless a new one is typed) and is never put back into a page.
+    pub(super) fn of(r: &taskforce_core::service::results::ResultView, tz: &TzName) -> Self {
+        use taskforce_core::results::Detail;
+        let on = |b: bool| b.then(|| "on".to_string());
+        let mut f = RecordForm {
+            kind: r.detail.kind().as_str().to_string(),
+            state: r.state.iso(),
+            occurred: r.occurred_at.to_zoned_datetime(tz.zone()).strftime("%Y-%m-%dT%H:%M").to_string(),
+            idempotency_key: super::form_key(),
+            ..RecordForm::default()
+        };
+        let charges = |f: &mut RecordForm, c: &[taskforce_core::results::Charge]| {
+            if let Some(c) = c.first() {
+                (f.statute, f.nibrs) = (c.statute.clone(), c.nibrs.clone());
+            }
+            if let Some(c) = c.get(1) {
+                (f.statute2, f.nibrs2) = (c.statute.clone(), c.nibrs.clone());
+            }
+        };
+        match &r.detail {
+            Detail::Arrest { charges: c } => charges(&mut f, c),
+            Detail::Victim(v) => {
+                f.age_band = v.age_band.to_string();
+                f.status = v.status.as_str().to_string();
+                f.rescued = on(v.rescued);
+                f.received_services = on(v.received_services);
+                f.needed_medical = on(v.needed_medical);
+                f.medical_given = on(v.medical_given);
+                f.also_arrested = on(v.also_arrested);
+                for (field, value, _) in REFERRALS {
+                    if v.referrals.iter().any(|x| x.as_str() == *value) {
+                        match *field {
+                            "ref_shelter" => f.ref_shelter = on(true),
+                            "ref_medical" => f.ref_medical = on(true),
+                            "ref_counselling" => f.ref_counselling = on(true),
+                            "ref_legal" => f.ref_legal = on(true),
+                            "ref_immigration" => f.ref_immigration = on(true),
+                            _ => f.ref_other = on(true),
+                        }
+                    }
+                }
+                if !v.referrals.is_empty() {
+                    f.consent = if v.referral_consent { "yes" } else { "no" }.to_string();
+                }
+                charges(&mut f, &v.arrest_charges);
+            }
+            Detail::SearchWarrant { event } => f.event = event.clone().unwrap_or_default(),
+            Detail::Business { business_kind } => f.business_kind = business_kind.as_str().to_string(),
+            Detail::Seizure(z) => {
+                f.seizure_kind = z.kind.as_str().to_string();
+                f.amount_usd = z.amount_usd.map(|n| n.to_string()).unwrap_or_default();
+                f.withheld = on(z.withheld);
+                f.quantity = z.quantity.map(|n| n.to_string()).unwrap_or_default();
+                f.description = z.description.clone().unwrap_or_default();
+            }
+        }
+        f
+    }
+
+    /// Its reason, for a correction.
+    pub(super) fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    /// A new key, for values saved before under the old one.
+    pub(super) fn rekey(&mut self) {
+        self.idempotency_key = super::form_key();
+    }
+
+    /// The key, made now if the form came without one.
+    pub(super) fn key(&mut self) -> String {
+        if self.idempotency_key.trim().is_empty() {
+            self.idempotency_key = super::form_key();
+        }
+        self.idempotency_key.trim().to_string()
     }
 }
 
@@ -199,6 +285,19 @@ struct RecordPage {
     errors: Vec<(String, String)>,
     saved: Option<String>,
     saved_link: Option<String>,
+    /// The record being corrected, when this is its correction form.
+    correcting: Option<Correcting>,
+}
+
+/// A correction form's own part: which record, and whether it holds a
+/// sealed identity (kept unless a new one is typed).
+pub struct Correcting {
+    /// The record's id.
+    pub result_id: String,
+    /// Whether a sealed identity is held.
+    pub has_identity: bool,
+    /// Its current version.
+    pub version: u32,
 }
 
 impl RecordPage {
@@ -213,7 +312,7 @@ pub struct KindQuery {
     kind: Option<String>,
 }
 
-fn zone(d: &OperationDetail) -> TzName {
+pub(super) fn zone(d: &OperationDetail) -> TzName {
     d.operation.window.time_zone.clone()
 }
 
@@ -246,7 +345,7 @@ fn nibrs_opts(chosen: &str) -> Vec<Opt> {
 }
 
 #[allow(clippy::too_many_arguments)] // one page, filled from several places
-async fn render(
+pub(super) async fn render(
     st: &AppState,
     actor: &Actor,
     d: &OperationDetail,
@@ -255,6 +354,7 @@ async fn render(
     saved: Option<String>,
     saved_link: Option<String>,
     status: StatusCode,
+    correcting: Option<Correcting>,
 ) -> Response {
     let states =
         d.operation.states.iter().map(|s| Opt::new(s.state.iso(), s.state.name(), &f.state)).collect::<Vec<_>>();
@@ -306,6 +406,7 @@ async fn render(
         errors,
         saved,
         saved_link,
+        correcting,
     };
     let mut r = (status, page).into_response();
     // It may hold an identity as typed: never kept by a browser or a proxy.
@@ -335,7 +436,7 @@ pub async fn record_page(
         Err(e) => return page_error(&st, &auth.actor, e).await,
     };
     let f = blank(&st, &d, &auth.actor, &kind);
-    render(&st, &auth.actor, &d, f, Vec::new(), None, None, StatusCode::OK).await
+    render(&st, &auth.actor, &d, f, Vec::new(), None, None, StatusCode::OK, None).await
 }
 
 fn checked(b: &Option<String>) -> Option<bool> {
@@ -348,7 +449,7 @@ fn opt_text(s: &str) -> Option<String> {
 
 /// Reads the form into what the core validates; a number or time that is
 /// not one is the field's error here.
-fn to_input(f: &RecordForm, tz: &TzName) -> (ResultInput, Vec<(String, String)>) {
+pub(super) fn to_input(f: &RecordForm, tz: &TzName) -> (ResultInput, Vec<(String, String)>) {
     let mut errors = Vec::new();
     let mut number = |field: &str, v: &str, what: &str| -> Option<u64> {
         let v = v.trim().trim_start_matches('$').replace([',', ' '], "");
@@ -419,7 +520,7 @@ fn to_input(f: &RecordForm, tz: &TzName) -> (ResultInput, Vec<(String, String)>)
 }
 
 /// The form field a core error names (`charges[1].nibrs` is the second charge's offence).
-fn form_field(core: &str) -> String {
+pub(super) fn form_field(core: &str) -> String {
     match core {
         "occurred_at" => "occurred",
         "charges" | "charges[0].statute" => "statute",
@@ -460,9 +561,9 @@ pub async fn record_submit(
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let (input, mut errors) = to_input(&f, &zone(&d));
     if !errors.is_empty() {
-        return render(&st, actor, &d, f, errors, None, None, unprocessable).await;
+        return render(&st, actor, &d, f, errors, None, None, unprocessable, None).await;
     }
-    let idem = match Idempotency::new(f.idempotency_key.trim(), f.fingerprint(&id)) {
+    let idem = match Idempotency::new(f.idempotency_key.trim(), f.fingerprint(&format!("/operations/{id}/record"))) {
         Ok(i) => i,
         Err(e) => return page_error(&st, actor, e).await,
     };
@@ -484,11 +585,11 @@ pub async fn record_submit(
             let mut next = blank(&st, &d, actor, &f.kind);
             next.state = f.state.clone();
             let link = Some(format!("/results/{}", r.id));
-            render(&st, actor, &d, next, Vec::new(), Some(saved), link, StatusCode::OK).await
+            render(&st, actor, &d, next, Vec::new(), Some(saved), link, StatusCode::OK, None).await
         }
         Err(Error::Validation(fields)) => {
             errors.extend(fields.into_iter().map(|e| (form_field(&e.field), super::said(&e))));
-            render(&st, actor, &d, f, errors, None, None, unprocessable).await
+            render(&st, actor, &d, f, errors, None, None, unprocessable, None).await
         }
         Err(Error::Unprocessable { code: "idempotency.key_reused", .. }) => {
             // This form was saved before with other values: these are a new record, on a new key.
@@ -498,7 +599,7 @@ pub async fn record_submit(
                 "this form was already saved with other values; check them and press Save again to record these too"
                     .into(),
             ));
-            render(&st, actor, &d, f, errors, None, None, unprocessable).await
+            render(&st, actor, &d, f, errors, None, None, unprocessable, None).await
         }
         Err(e) => page_error(&st, actor, e).await,
     }

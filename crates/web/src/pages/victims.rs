@@ -109,6 +109,8 @@ struct ResultPage {
     /// The operation's name, for the way back.
     operation: String,
     kind: String,
+    /// Its current version (1 until corrected).
+    version: u32,
     state: String,
     occurred: String,
     facts: Vec<(String, String)>,
@@ -232,6 +234,7 @@ async fn result_page_with(
         operation_id: r.operation_id.to_string(),
         operation: op.as_ref().map(|o| o.operation.name.clone()).unwrap_or_else(|| "Operation".into()),
         kind: r.detail.kind().as_str().replace('_', " "),
+        version: r.version,
         state: r.state.name().to_string(),
         occurred: tz.display(r.occurred_at),
         facts: facts(r),
@@ -261,12 +264,31 @@ async fn load(st: &AppState, actor: &Actor, id: &str) -> Result<ResultView, Erro
 }
 
 /// One record (no identity until asked for, by those allowed).
-#[utoipa::path(get, path = "/results/{id}", tag = "pages", params(("id" = String, Path, description = "Result id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-pub async fn result_view(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
+#[utoipa::path(get, path = "/results/{id}", tag = "pages", params(("id" = String, Path, description = "Result id"), ("corrected" = Option<u32>, Query, description = "The version a correction just made")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
+pub async fn result_view(
+    State(st): State<AppState>,
+    SignedIn(auth): SignedIn,
+    Path(id): Path<String>,
+    q: Result<axum::extract::Query<CorrectedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let corrected = q.ok().and_then(|axum::extract::Query(q)| q.corrected);
     match load(&st, &auth.actor, &id).await {
-        Ok(r) => result_page(&st, &auth.actor, &r, None, false, None, StatusCode::OK).await,
+        Ok(r) => {
+            // Said once, after the correction form's redirect, and only if it is this version.
+            let notice = corrected
+                .filter(|v| *v == r.version)
+                .map(|v| format!("Corrected: this is version {v}; the earlier versions are kept."));
+            let answer = notice.map(|n| VoidAnswer { notice: Some(n), ..VoidAnswer::default() });
+            result_page_with(&st, &auth.actor, &r, None, false, None, StatusCode::OK, answer).await
+        }
         Err(e) => page_error(&st, &auth.actor, e).await,
     }
+}
+
+/// `?corrected=`: the version the correction form just saved.
+#[derive(Debug, Default, Deserialize)]
+pub struct CorrectedQuery {
+    corrected: Option<u32>,
 }
 
 /// The reveal form: the second factor's code when the last one is not fresh.
