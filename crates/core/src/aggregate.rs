@@ -384,6 +384,158 @@ pub struct Resolution {
     pub at: Timestamp,
     /// Why.
     pub reason: String,
+    /// Which figure stands, when the resolver chose one (a flag of two
+    /// disagreeing figures); none when the reason alone resolves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stands: Option<Stands>,
+}
+
+/// The figure a resolution says stands. For a tally that disagrees with its
+/// records: the tally (what the rule uses anyway), the records, or a figure
+/// typed by the resolver; for a state tally against its agencies: the state
+/// tally, the agencies' sum, or a figure; for an announcement against the
+/// rows: which of the two is right (the rows stay the rows, the
+/// announcement stays what was said). The choice holds only while the
+/// disagreeing values stay as they were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stands {
+    /// The agency's tally.
+    Tally,
+    /// The agency's records.
+    Records,
+    /// The state tally.
+    StateTally,
+    /// The sum of the state's agencies.
+    Agencies,
+    /// What was announced (the rows are short of it).
+    Announced,
+    /// The rows (the announcement was wrong).
+    Rows,
+    /// Another figure, given by the resolver.
+    Figure(u64),
+}
+
+impl Stands {
+    /// The choices a flag of `code` offers (the figure one included as `Figure(0)`).
+    pub fn choices(code: &str) -> &'static [Stands] {
+        match code {
+            "tally_records_disagree" => &[Stands::Tally, Stands::Records, Stands::Figure(0)],
+            "state_tally_agencies_disagree" => &[Stands::StateTally, Stands::Agencies, Stands::Figure(0)],
+            "announced_mismatch" => &[Stands::Announced, Stands::Rows],
+            _ => &[],
+        }
+    }
+
+    /// Its name in the API and the store (`figure` for another figure).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stands::Tally => "tally",
+            Stands::Records => "records",
+            Stands::StateTally => "state_tally",
+            Stands::Agencies => "agencies",
+            Stands::Announced => "announced",
+            Stands::Rows => "rows",
+            Stands::Figure(_) => "figure",
+        }
+    }
+
+    /// In words, for the board and the release page.
+    pub fn label(&self) -> String {
+        match self {
+            Stands::Tally => "the tally stands".into(),
+            Stands::Records => "the records stand".into(),
+            Stands::StateTally => "the state tally stands".into(),
+            Stands::Agencies => "the agencies' sum stands".into(),
+            Stands::Announced => "the announcement is right; the rows are short".into(),
+            Stands::Rows => "the rows are right; the announcement was wrong".into(),
+            Stands::Figure(n) => format!("{n} stands"),
+        }
+    }
+
+    /// The figure given, for `Figure`.
+    pub fn figure(&self) -> Option<u64> {
+        match self {
+            Stands::Figure(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Reads a choice for a flag of `code`: its name, and the figure when
+    /// the name is `figure` (a figure alone means `figure`).
+    pub fn parse(code: &str, stands: Option<&str>, figure: Option<u64>) -> Result<Option<Stands>, FieldError> {
+        let name = match (stands.map(str::trim).filter(|s| !s.is_empty()), figure) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) => "figure",
+            (Some(s), _) => s,
+        };
+        let choices = Stands::choices(code);
+        let chosen = choices.iter().find(|c| c.as_str() == name).copied();
+        match chosen {
+            None if choices.is_empty() => Err(FieldError::new(
+                "stands",
+                "not_allowed",
+                "this flag has no figure to choose: give the reason alone",
+            )),
+            None => {
+                let names: Vec<&str> = choices.iter().map(Stands::as_str).collect();
+                Err(FieldError::new("stands", "invalid", format!("stands must be one of {}", names.join(", "))))
+            }
+            Some(Stands::Figure(_)) => match figure {
+                Some(n) => Ok(Some(Stands::Figure(n))),
+                None => Err(FieldError::new("figure", "required", "figure is required: the figure that stands")),
+            },
+            Some(c) if figure.is_some() => Err(FieldError::new(
+                "figure",
+                "not_allowed",
+                format!("figure is only for stands=figure, not {}", c.as_str()),
+            )),
+            Some(c) => Ok(Some(c)),
+        }
+    }
+
+    /// The stored form: the name, or `figure:N`.
+    pub fn stored(&self) -> String {
+        match self {
+            Stands::Figure(n) => format!("figure:{n}"),
+            other => other.as_str().to_string(),
+        }
+    }
+
+    /// Reads the stored form.
+    pub fn from_stored(s: &str) -> Option<Stands> {
+        if let Some(n) = s.strip_prefix("figure:") {
+            return n.parse().ok().map(Stands::Figure);
+        }
+        [Stands::Tally, Stands::Records, Stands::StateTally, Stands::Agencies, Stands::Announced, Stands::Rows]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+impl Serialize for Stands {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Stands", 2)?;
+        st.serialize_field("choice", self.as_str())?;
+        st.serialize_field("figure", &self.figure())?;
+        st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Stands {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Shown {
+            choice: String,
+            figure: Option<u64>,
+        }
+        let s = Shown::deserialize(d)?;
+        let stored = match s.figure {
+            Some(n) if s.choice == "figure" => format!("figure:{n}"),
+            _ => s.choice,
+        };
+        Stands::from_stored(&stored).ok_or_else(|| serde::de::Error::custom("unknown choice of figure"))
+    }
 }
 
 /// A short note: a source or a flag's reading.
@@ -529,8 +681,24 @@ struct Flags<'a> {
 
 impl Flags<'_> {
     fn make(&self, code: &'static str, key: String, fingerprint: String, message: String) -> Flag {
-        let resolved = self.resolutions.iter().rev().find(|r| r.key == key && r.fingerprint == fingerprint).cloned();
+        let resolved = self.resolution(&key, &fingerprint).cloned();
         Flag { code, message, key, fingerprint, resolved }
+    }
+
+    /// The resolution that holds for these values, if any (the latest).
+    fn resolution(&self, key: &str, fingerprint: &str) -> Option<&Resolution> {
+        self.resolutions.iter().rev().find(|r| r.key == key && r.fingerprint == fingerprint)
+    }
+
+    /// The figure a resolution made to stand in place of the rule's, with
+    /// the note that says so.
+    fn chosen(&self, key: &str, fingerprint: &str, other: u64) -> Option<(u64, &Resolution)> {
+        let r = self.resolution(key, fingerprint)?;
+        match r.stands? {
+            Stands::Records | Stands::Agencies => Some((other, r)),
+            Stands::Figure(n) => Some((n, r)),
+            _ => None,
+        }
     }
 }
 
@@ -640,6 +808,20 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
                         if has_records && rec_f.get(f) != v {
                             let key = format!("{}/agency/{agency}/{}", state.iso(), f.as_str());
                             let fp = format!("{v}/{}", rec_f.get(f));
+                            if let Some((chosen, r)) = flags.chosen(&key, &fp, rec_f.get(f)) {
+                                fig.set(f, chosen);
+                                sources.push(Note {
+                                    code: "resolution",
+                                    message: format!(
+                                        "{} {}: {} ({} by {})",
+                                        name_of(agency),
+                                        f.label(),
+                                        n(chosen, f),
+                                        r.stands.map(|s| s.label()).unwrap_or_default(),
+                                        r.by
+                                    ),
+                                });
+                            }
                             row_flags.push(flags.make(
                                 "tally_records_disagree",
                                 key,
@@ -691,6 +873,20 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
                     if has_agency_figures && sum.get(f) != v {
                         let key = format!("{}/state/{}", state.iso(), f.as_str());
                         let fp = format!("{v}/{}", sum.get(f));
+                        if let Some((chosen, r)) = flags.chosen(&key, &fp, sum.get(f)) {
+                            figures.set(f, chosen);
+                            sources.push(Note {
+                                code: "resolution",
+                                message: format!(
+                                    "{} {}: {} ({} by {})",
+                                    state.name(),
+                                    f.label(),
+                                    n(chosen, f),
+                                    r.stands.map(|s| s.label()).unwrap_or_default(),
+                                    r.by
+                                ),
+                            });
+                        }
                         row_flags.push(flags.make(
                             "state_tally_agencies_disagree",
                             key,
@@ -1089,6 +1285,7 @@ mod tests {
             by: "commander.mo-ago".into(),
             at: "2021-09-02T00:00:00Z".parse().unwrap(),
             reason: "medical figure came from hospital intake, not by state".into(),
+            stands: None,
         };
         let r2 = run(&demo::tallies(), true, std::slice::from_ref(&res));
         assert_eq!(r2.open_flags, 0);
@@ -1130,5 +1327,79 @@ mod tests {
         assert_eq!(row.figures.arrests, 4);
         assert_eq!(row.flags[0].code, "tally_records_disagree");
         assert_eq!(row.agencies[0].source, "tally_and_records");
+    }
+
+    #[test]
+    fn the_figure_a_resolution_chooses_stands_while_the_values_stay() {
+        let (op, agencies) = fixture();
+        let now: Timestamp = "2021-09-01T00:00:00Z".parse().unwrap();
+        let dsm = agencies.iter().find(|a| a.short_name == "dsm-pd").unwrap().id;
+        let ia = StateCode::from_usps("IA").unwrap();
+        let c = Counters { records: 3, arrests: 3, ..Default::default() };
+        let tally = |arrests| Tally {
+            id: TallyId::new_v7(),
+            operation_id: op.id,
+            state: Some(ia),
+            agency_id: dsm,
+            whole_state: false,
+            as_of: now,
+            figures: Reported { arrests: Some(arrests), ..Default::default() },
+            reason: None,
+            source_text: None,
+            recorded_by: None,
+            recorded_at: now,
+            void: None,
+        };
+        let run = |t: Tally, res: &[Resolution]| {
+            aggregate(&Inputs {
+                operation: &op,
+                agencies: &agencies,
+                counters: &[(ia, dsm, c)],
+                tallies: &[t],
+                announced: None,
+                resolutions: res,
+            })
+        };
+        let first = run(tally(4), &[]);
+        let flag = first.all_flags().find(|f| f.code == "tally_records_disagree").unwrap().clone();
+        let res = |stands| Resolution {
+            key: flag.key.clone(),
+            fingerprint: flag.fingerprint.clone(),
+            by: "commander.mo-ago".into(),
+            at: now,
+            reason: "counted again".into(),
+            stands,
+        };
+        let arrests = |r: &Report| r.rows.iter().find(|x| x.state == Some(ia)).unwrap().figures.arrests;
+        assert_eq!(arrests(&run(tally(4), &[res(None)])), 4, "a reason alone keeps the rule's figure");
+        assert_eq!(arrests(&run(tally(4), &[res(Some(Stands::Tally))])), 4);
+        let by_records = run(tally(4), &[res(Some(Stands::Records))]);
+        assert_eq!(arrests(&by_records), 3, "the records stand");
+        assert_eq!(by_records.totals.arrests, 3, "and the totals follow the rows");
+        let tally_flag_open = |r: &Report| r.all_flags().any(|f| f.code == "tally_records_disagree" && f.is_open());
+        assert!(!tally_flag_open(&by_records));
+        let row = by_records.rows.iter().find(|x| x.state == Some(ia)).unwrap();
+        assert!(row.sources.iter().any(|n| n.code == "resolution" && n.message.contains("the records stand")));
+        assert_eq!(arrests(&run(tally(4), &[res(Some(Stands::Figure(5)))])), 5, "another figure");
+        // A new tally: the old choice no longer holds, the flag is open again and the rule speaks.
+        let later = run(tally(6), &[res(Some(Stands::Records))]);
+        assert_eq!((arrests(&later), tally_flag_open(&later)), (6, true));
+    }
+
+    #[test]
+    fn a_flag_offers_only_its_own_figures() {
+        assert_eq!(Stands::parse("tally_records_disagree", Some("records"), None), Ok(Some(Stands::Records)));
+        assert_eq!(Stands::parse("tally_records_disagree", None, Some(7)), Ok(Some(Stands::Figure(7))));
+        assert_eq!(Stands::parse("tally_records_disagree", None, None), Ok(None));
+        assert_eq!(Stands::parse("announced_mismatch", Some("rows"), None), Ok(Some(Stands::Rows)));
+        let field = |r: Result<Option<Stands>, FieldError>| r.unwrap_err().field;
+        assert_eq!(field(Stands::parse("tally_records_disagree", Some("figure"), None)), "figure");
+        assert_eq!(field(Stands::parse("tally_records_disagree", Some("rows"), None)), "stands");
+        assert_eq!(field(Stands::parse("announced_mismatch", None, Some(3))), "stands");
+        assert_eq!(field(Stands::parse("no_figures", Some("tally"), None)), "stands");
+        assert_eq!(field(Stands::parse("tally_records_disagree", Some("records"), Some(2))), "figure");
+        for s in [Stands::Records, Stands::Figure(12), Stands::Rows] {
+            assert_eq!(Stands::from_stored(&s.stored()), Some(s));
+        }
     }
 }

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 use taskforce_core::agency::{Agency, DutyContact, Ori};
-use taskforce_core::aggregate::{Announcement, Resolution, Tally};
+use taskforce_core::aggregate::{Announcement, Resolution, Stands, Tally};
 use taskforce_core::audit::AuditRecord;
 use taskforce_core::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use taskforce_core::events::EventKind;
@@ -1114,7 +1114,8 @@ impl StoreTx for SqliteTx {
 
     async fn insert_resolution(&mut self, op: OperationId, r: &Resolution) -> R<()> {
         sqlx::query(
-            "INSERT INTO flag_resolutions (operation_id, key, fingerprint, by_name, at, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO flag_resolutions (operation_id, key, fingerprint, by_name, at, reason, stands) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(op.to_string())
         .bind(&r.key)
@@ -1122,6 +1123,7 @@ impl StoreTx for SqliteTx {
         .bind(&r.by)
         .bind(ts(r.at))
         .bind(&r.reason)
+        .bind(r.stands.map(|s| s.stored()))
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -1130,7 +1132,8 @@ impl StoreTx for SqliteTx {
 
     async fn resolutions(&mut self, op: OperationId) -> R<Vec<Resolution>> {
         let rows = sqlx::query(
-            "SELECT key, fingerprint, by_name, at, reason FROM flag_resolutions WHERE operation_id = ? ORDER BY seq",
+            "SELECT key, fingerprint, by_name, at, reason, stands FROM flag_resolutions WHERE operation_id = ? \
+             ORDER BY seq",
         )
         .bind(op.to_string())
         .fetch_all(&mut *self.tx)
@@ -1144,6 +1147,7 @@ impl StoreTx for SqliteTx {
                     by: get(r, "by_name")?,
                     at: parse_ts(&get::<String>(r, "at")?)?,
                     reason: get(r, "reason")?,
+                    stands: get::<Option<String>>(r, "stands")?.as_deref().and_then(Stands::from_stored),
                 })
             })
             .collect()
@@ -2106,6 +2110,7 @@ fn tally_row(r: &SqliteRow) -> R<Tally> {
                 by: get(r, "void_by")?,
                 at: parse_ts(&at)?,
                 reason: get(r, "void_reason")?,
+                stands: None,
             }),
         },
     })

@@ -11,6 +11,7 @@ mod correct;
 mod coverage;
 mod event;
 mod events;
+mod flags;
 mod live;
 mod night;
 mod operation_new;
@@ -77,7 +78,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::alert_ack))
         .routes(routes!(alerts::conflict_resolve))
         .routes(routes!(releases::releases_page, releases::draft_submit))
-        .routes(routes!(releases::flag_resolve))
+        .routes(routes!(flags::flag_resolve))
         .routes(routes!(releases::release_view))
         .routes(routes!(releases::release_print))
         .routes(routes!(releases::release_approve))
@@ -263,16 +264,6 @@ fn back_of(method: &axum::http::Method, path: &str, query: Option<&str>) -> Stri
             format!("{page}?kind={kind}")
         }
         _ => page,
-    }
-}
-
-impl SignedIn {
-    /// The page `drawn` produced, or its error drawn as a page with the viewer's menu.
-    async fn page(&self, st: &AppState, drawn: Result<Response, Error>) -> Response {
-        match drawn {
-            Ok(r) => r,
-            Err(e) => page_error(st, &self.0.actor, e).await,
-        }
     }
 }
 

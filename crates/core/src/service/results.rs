@@ -8,10 +8,12 @@ use serde::Serialize;
 
 use crate::actor::Actor;
 use crate::agency::Agency;
-use crate::aggregate::{self, AnnouncementInput, Inputs, NewTally, Report, Resolution, Tally, TallyInput};
+use crate::aggregate::{
+    self, AnnouncementInput, Flag, Inputs, NewTally, Report, Resolution, Stands, Tally, TallyInput,
+};
 use crate::audit::AuditEvent;
 use crate::auth::Session;
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::ids::{AgencyId, OperationId, ReleaseId, ResultId, TallyId};
 use crate::operation::Operation;
 use crate::page::{Page, PageRequest};
@@ -116,6 +118,18 @@ async fn load_op(tx: &mut dyn StoreTx, id: OperationId) -> Result<Operation> {
 
 fn op_resource(op: &Operation) -> (Vec<AgencyId>, Vec<AgencyId>) {
     (op.leads(), op.members())
+}
+
+/// One flag to resolve: its key and, optionally, which figure stands
+/// (`stands` a name from [`Stands::choices`]; `figure` the number for `figure`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagChoice {
+    /// The flag's key from the report.
+    pub key: String,
+    /// `tally`, `records`, `state_tally`, `agencies`, `announced`, `rows` or `figure`.
+    pub stands: Option<String>,
+    /// The figure that stands, with `stands` = `figure`.
+    pub figure: Option<u64>,
 }
 
 fn reason(field: &str, r: Option<&str>) -> Result<String> {
@@ -504,6 +518,7 @@ impl App {
             by: actor.label(),
             at: self.clock.now(),
             reason: why,
+            stands: None,
         };
         tx.insert_tally_void(id, actor.user_id(), &void).await?;
         self.remember(tx.as_mut(), actor, idem, &id.to_string()).await?;
@@ -674,40 +689,90 @@ impl App {
         Ok(self.report(actor, op_id).await?.coverage)
     }
 
-    /// Resolves an open flag with a reason.
+    /// Resolves an open flag with a reason, and for a flag of two
+    /// disagreeing figures optionally which one stands (see [`Stands`]).
     pub async fn resolve_flag(
         &self,
         actor: &Actor,
         op_id: OperationId,
         key: &str,
         why: Option<&str>,
+        stands: Option<&str>,
+        figure: Option<u64>,
+    ) -> Result<Report> {
+        let choice = FlagChoice { key: key.to_string(), stands: stands.map(str::to_string), figure };
+        self.resolve_flags(actor, op_id, std::slice::from_ref(&choice), why).await
+    }
+
+    /// Resolves several open flags at once with one reason, each with its
+    /// own choice of figure: all of them, or none when any is refused (an
+    /// unknown or resolved flag, a choice the flag does not offer); each
+    /// refusal names its flag by its place in `choices` (`flags[2].stands`).
+    pub async fn resolve_flags(
+        &self,
+        actor: &Actor,
+        op_id: OperationId,
+        choices: &[FlagChoice],
+        why: Option<&str>,
     ) -> Result<Report> {
         let op = load_op(self.read().await?.as_mut(), op_id).await?;
         self.on_operation(actor, Action::FlagResolve, &op).await?;
         let why = reason("reason", why)?;
+        if choices.is_empty() {
+            return Err(Error::field("flags", "required", "choose at least one flag to resolve"));
+        }
+        let many = choices.len() > 1;
+        let at = |i: usize, field: &str| if many { format!("flags[{i}].{field}") } else { field.to_string() };
         let mut tx = self.write().await?;
         let (report, _) = self.build_report(tx.as_mut(), &op).await?;
-        let flag = report
-            .all_flags()
-            .find(|f| f.key == key)
-            .cloned()
-            .ok_or_else(|| Error::field("key", "unknown", "no flag of this operation has this key"))?;
-        if !flag.is_open() {
-            return Err(Error::Conflict { code: "flag.resolved", message: "this flag is already resolved".into() });
+        let mut errs = Vec::new();
+        let mut chosen = Vec::new();
+        for (i, c) in choices.iter().enumerate() {
+            let Some(flag) = report.all_flags().find(|f| f.key == c.key).cloned() else {
+                errs.push(FieldError::new(at(i, "key"), "unknown", "no flag of this operation has this key"));
+                continue;
+            };
+            if !flag.is_open() {
+                if !many {
+                    return Err(Error::Conflict {
+                        code: "flag.resolved",
+                        message: "this flag is already resolved".into(),
+                    });
+                }
+                errs.push(FieldError::new(at(i, "key"), "resolved", "this flag is already resolved"));
+                continue;
+            }
+            if chosen.iter().any(|(f, _): &(Flag, _)| f.key == flag.key) {
+                continue;
+            }
+            match Stands::parse(flag.code, c.stands.as_deref(), c.figure) {
+                Ok(stands) => chosen.push((flag, stands)),
+                Err(mut e) => {
+                    e.field = at(i, &e.field);
+                    errs.push(e);
+                }
+            }
         }
-        let r = Resolution {
-            key: flag.key.clone(),
-            fingerprint: flag.fingerprint.clone(),
-            by: actor.label(),
-            at: self.clock.now(),
-            reason: why,
-        };
-        tx.insert_resolution(op.id, &r).await?;
-        let ev = AuditEvent {
-            detail: Some(format!("flag={}", flag.code)),
-            ..AuditEvent::success("flag.resolve", "operation", Some(op.id.to_string()))
-        };
-        self.record(tx.as_mut(), actor, ev).await?;
+        if !errs.is_empty() {
+            return Err(Error::Validation(errs));
+        }
+        for (flag, stands) in &chosen {
+            let r = Resolution {
+                key: flag.key.clone(),
+                fingerprint: flag.fingerprint.clone(),
+                by: actor.label(),
+                at: self.clock.now(),
+                reason: why.clone(),
+                stands: *stands,
+            };
+            tx.insert_resolution(op.id, &r).await?;
+            let stood = stands.map(|s| format!(" stands={}", s.as_str())).unwrap_or_default();
+            let ev = AuditEvent {
+                detail: Some(format!("flag={}{stood}", flag.code)),
+                ..AuditEvent::success("flag.resolve", "operation", Some(op.id.to_string()))
+            };
+            self.record(tx.as_mut(), actor, ev).await?;
+        }
         let (report, _) = self.build_report(tx.as_mut(), &op).await?;
         tx.commit().await?;
         Ok(report)

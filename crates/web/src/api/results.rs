@@ -392,6 +392,16 @@ pub struct ResolveBody {
     pub key: String,
     /// Why it may stand (3 to 500 characters).
     pub reason: Option<String>,
+    /// Which figure stands, for a flag of two disagreeing figures: `tally` or `records`
+    /// (a tally against its records), `state_tally` or `agencies` (a state tally against
+    /// its agencies), `announced` or `rows` (an announcement against the rows), or `figure`
+    /// with `figure`. Left out, the reason alone resolves it and the rule's figure stays.
+    #[serde(default)]
+    #[schema(pattern = "^(tally|records|state_tally|agencies|announced|rows|figure)$")]
+    pub stands: Option<String>,
+    /// The figure that stands, with `stands` = `figure` (a figure alone means `figure`).
+    #[serde(default)]
+    pub figure: Option<u64>,
 }
 
 /// Resolves an open flag with a reason (who, when and why are shown and audited).
@@ -406,7 +416,11 @@ pub async fn resolve_flag(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ResolveBody>,
 ) -> Result<Json<Report>, ApiError> {
-    Ok(Json(st.app.resolve_flag(&auth.actor, op_id(&id)?, &b.key, b.reason.as_deref()).await?))
+    let report = st
+        .app
+        .resolve_flag(&auth.actor, op_id(&id)?, &b.key, b.reason.as_deref(), b.stands.as_deref(), b.figure)
+        .await?;
+    Ok(Json(report))
 }
 
 /// A release to draft.

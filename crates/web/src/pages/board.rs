@@ -52,6 +52,8 @@ pub struct RowView {
 pub struct FlagView {
     message: String,
     open: bool,
+    /// For a resolved flag: who, when, which figure stands, and why.
+    resolution: String,
 }
 
 /// One state on the map.
@@ -163,7 +165,7 @@ pub(super) fn agencies_by_state(d: &OperationDetail) -> Vec<StateAgencies> {
 
 /// Which measure shades the map; for the stream, the fingerprint of what
 /// the page already shows.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Default)]
 pub struct BoardQuery {
     by: Option<String>,
     pub(super) since: Option<String>,
@@ -198,6 +200,8 @@ struct BoardPage {
     invitable: Option<Vec<super::Opt>>,
     notice: Option<String>,
     hidden_note: String,
+    /// The flag form, for those who may resolve flags.
+    resolve: Option<super::flags::ResolveForm>,
 }
 
 fn money(f: &Figures) -> String {
@@ -227,8 +231,19 @@ async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'stat
         Total { label: "Businesses", value: thousands(t.businesses), id: "total-businesses" },
         Total { label: "Currency seized", value: money(t), id: "total-currency" },
     ];
-    let flag =
-        |f: &taskforce_core::aggregate::Flag| FlagView { message: f.message.clone(), open: f.resolved.is_none() };
+    let tz = d.operation.window.time_zone.clone();
+    let flag = |f: &taskforce_core::aggregate::Flag| FlagView {
+        message: f.message.clone(),
+        open: f.resolved.is_none(),
+        resolution: f
+            .resolved
+            .as_ref()
+            .map(|r| {
+                let stands = r.stands.map(|s| format!(" {}.", capitalise(&s.label()))).unwrap_or_default();
+                format!("Resolved by {} at {}.{stands} Why: {}", r.by, tz.display(r.at), r.reason)
+            })
+            .unwrap_or_default(),
+    };
     let rows: Vec<RowView> = r
         .rows
         .iter()
@@ -395,11 +410,32 @@ pub async fn board_page(
     Path(id): Path<String>,
     Query(q): Query<BoardQuery>,
 ) -> Response {
-    let drawn = board(&st, &auth.0.actor, &id, &q).await;
-    auth.page(&st, drawn).await
+    draw(&st, &auth.0.actor, &id, &q, None, axum::http::StatusCode::OK).await
 }
 
-async fn board(st: &AppState, actor: &Actor, id: &str, q: &BoardQuery) -> Result<Response, Error> {
+/// The board, or its error as a page; `resolve` is the flag form as sent
+/// back with its errors (else it is drawn fresh for those who may resolve).
+pub(super) async fn draw(
+    st: &AppState,
+    actor: &Actor,
+    id: &str,
+    q: &BoardQuery,
+    resolve: Option<super::flags::ResolveForm>,
+    status: axum::http::StatusCode,
+) -> Response {
+    match board(st, actor, id, q, resolve).await {
+        Ok(page) => (status, page).into_response(),
+        Err(e) => super::page_error(st, actor, e).await,
+    }
+}
+
+async fn board(
+    st: &AppState,
+    actor: &Actor,
+    id: &str,
+    q: &BoardQuery,
+    resolve: Option<super::flags::ResolveForm>,
+) -> Result<BoardPage, Error> {
     let op_id = id.parse::<OperationId>().map_err(|_| Error::NotFound { kind: "operation" })?;
     let d = st.app.get_operation(actor, op_id).await?;
     let measure = measure_of(q);
@@ -430,8 +466,19 @@ async fn board(st: &AppState, actor: &Actor, id: &str, q: &BoardQuery) -> Result
     } else {
         None
     };
-    let notice = (q.done.as_deref() == Some("invited"))
-        .then(|| "Invited: the agency's people see the operation now.".to_string());
+    let notice = match q.done.as_deref() {
+        Some("invited") => Some("Invited: the agency's people see the operation now.".to_string()),
+        Some("resolved") => Some("Resolved: the flags ticked are closed, each with the figure chosen.".to_string()),
+        _ => None,
+    };
+    let resolve = match resolve {
+        Some(f) => Some(f),
+        None if super::flags::may_resolve(st, actor, op_id).await? => {
+            let report = st.app.report(actor, op_id).await?;
+            Some(super::flags::form_for(&report, None))
+        }
+        None => None,
+    };
     let mut pages = Vec::new();
     for (action, path, label) in [
         (Action::ReleaseRead, "releases", "Releases"),
@@ -451,6 +498,7 @@ async fn board(st: &AppState, actor: &Actor, id: &str, q: &BoardQuery) -> Result
             "This board shows counts only: identities stay on the records, and other agencies' events are never shown."
         };
     Ok(BoardPage {
+        resolve,
         frame: Frame::new(st, who(st, actor).await),
         id: o.id.to_string(),
         name: o.name.clone(),
@@ -473,8 +521,15 @@ async fn board(st: &AppState, actor: &Actor, id: &str, q: &BoardQuery) -> Result
         invitable,
         notice,
         hidden_note: hidden_note.to_string(),
+    })
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
-    .into_response())
 }
 
 /// How often a board stream looks without being woken (other instances' writes).

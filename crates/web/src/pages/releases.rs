@@ -1,5 +1,5 @@
-//! Release pages: the operation's releases and its open flags (resolved
-//! here, with a reason, by those allowed), a draft from the aggregate with
+//! Release pages: the operation's releases and its open flags (resolved on
+//! the board, several at once, by those allowed), a draft from the aggregate with
 //! its suppression preset, approval, publication (with a fresh second
 //! factor), the published versions with their differences, and the
 //! print-ready HTML. A published release has no buttons: it cannot change.
@@ -7,7 +7,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -34,7 +34,6 @@ pub struct ReleaseLine {
 
 /// An open flag.
 pub struct FlagLine {
-    key: String,
     message: String,
 }
 
@@ -95,12 +94,6 @@ struct ReleasePage {
     problem: Option<String>,
 }
 
-/// What a page says after an action.
-#[derive(Debug, Deserialize)]
-pub struct Done {
-    done: Option<String>,
-}
-
 /// Whether to offer a button for `action` on the operation (the use case decides).
 async fn offer(st: &AppState, actor: &Actor, action: Action, op: OperationId) -> bool {
     st.app.allowed_on_operation(actor, action, op).await.unwrap_or(false)
@@ -112,20 +105,11 @@ fn dash(v: Option<u64>) -> String {
 
 /// The operation's releases and open flags.
 #[utoipa::path(get, path = "/operations/{id}/releases", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
-pub async fn releases_page(
-    State(st): State<AppState>,
-    SignedIn(auth): SignedIn,
-    Path(id): Path<String>,
-    Query(q): Query<Done>,
-) -> Response {
+pub async fn releases_page(State(st): State<AppState>, SignedIn(auth): SignedIn, Path(id): Path<String>) -> Response {
     let Ok(op_id) = id.parse::<OperationId>() else {
         return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
     };
-    let notice = match q.done.as_deref() {
-        Some("resolved") => Some("Flag resolved; the reason is recorded.".to_string()),
-        _ => None,
-    };
-    render_releases(&st, &auth.actor, op_id, notice, DraftForm::default(), Vec::new(), StatusCode::OK).await
+    render_releases(&st, &auth.actor, op_id, None, DraftForm::default(), Vec::new(), StatusCode::OK).await
 }
 
 /// The releases page, with the draft form as typed and its errors.
@@ -173,11 +157,8 @@ async fn render_releases(
         })
         .collect();
     releases.reverse();
-    let flags = report
-        .all_flags()
-        .filter(|f| f.resolved.is_none())
-        .map(|f| FlagLine { key: f.key.clone(), message: f.message.clone() })
-        .collect();
+    let flags =
+        report.all_flags().filter(|f| f.resolved.is_none()).map(|f| FlagLine { message: f.message.clone() }).collect();
     let page = ReleasesPage {
         frame: Frame::new(st, who(st, actor).await)
             .hiding("any identity or record: a release holds counts per state only"),
@@ -236,34 +217,6 @@ pub async fn draft_submit(
                 .collect();
             render_releases(&st, &auth.actor, op_id, None, f, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => page_error(&st, &auth.actor, e).await,
-    }
-}
-
-/// The flag resolution form.
-#[derive(Debug, Default, Deserialize)]
-pub struct ResolveFlagForm {
-    #[serde(default)]
-    key: String,
-    #[serde(default)]
-    reason: String,
-}
-
-/// Resolves an open flag with a reason.
-#[utoipa::path(post, path = "/operations/{id}/flags/resolve", tag = "pages", params(("id" = String, Path, description = "Operation id")), responses((status = 303, description = "back to the releases"), (status = 422, description = "HTML with the error")))]
-pub async fn flag_resolve(
-    State(st): State<AppState>,
-    SignedIn(auth): SignedIn,
-    Path(id): Path<String>,
-    form: Result<Form<ResolveFlagForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Ok(op_id) = id.parse::<OperationId>() else {
-        return page_error(&st, &auth.actor, Error::NotFound { kind: "operation" }).await;
-    };
-    let f = form.map(|Form(f)| f).unwrap_or_default();
-    let why = Some(f.reason.trim()).filter(|r| !r.is_empty());
-    match st.app.resolve_flag(&auth.actor, op_id, &f.key, why).await {
-        Ok(_) => Redirect::to(&format!("/operations/{id}/releases?done=resolved")).into_response(),
         Err(e) => page_error(&st, &auth.actor, e).await,
     }
 }

@@ -12,6 +12,7 @@ mod events;
 mod operations;
 mod pages;
 mod pages_admin;
+mod pages_flags;
 mod pages_records;
 mod results;
 mod storage;
