@@ -34,6 +34,7 @@ pub mod seal;
 pub mod service;
 pub mod states;
 pub mod store;
+pub mod support;
 pub mod tally;
 pub mod time;
 pub mod token;

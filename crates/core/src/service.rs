@@ -10,6 +10,7 @@ pub mod events;
 pub mod operations;
 pub mod results;
 pub mod seal;
+pub mod support;
 pub mod tokens;
 pub mod users;
 

@@ -336,6 +336,11 @@ pub trait StoreTx: Send {
     /// Every tally of an operation, oldest first, with its void if any.
     async fn tallies(&mut self, op: OperationId) -> Result<Vec<Tally>, StoreError>;
 
+    /// Stores an entry of the advocates' log beside a victim's record.
+    async fn insert_support(&mut self, s: &crate::support::Support) -> Result<(), StoreError>;
+    /// The advocates' log of a record, oldest first.
+    async fn support_for(&mut self, result: ResultId) -> Result<Vec<crate::support::Support>, StoreError>;
+
     /// Stores an announcement.
     async fn insert_announcement(&mut self, op: OperationId, a: &Announcement) -> Result<(), StoreError>;
     /// The latest announcement of an operation.

@@ -20,6 +20,7 @@ use taskforce_core::results::ResultRecord;
 use taskforce_core::role::{Role, Roles};
 use taskforce_core::states::{StateCode, StateKind, UsState};
 use taskforce_core::store::{EventChange, StoreError, StoreTx, StoredDataKey};
+use taskforce_core::support::{Support, SupportKind};
 use taskforce_core::time::{TzName, Window};
 use taskforce_core::user::User;
 
@@ -1071,6 +1072,57 @@ impl StoreTx for SqliteTx {
         .await
         .map_err(map_err)?;
         rows.iter().map(tally_row).collect()
+    }
+
+    async fn insert_support(&mut self, e: &Support) -> R<()> {
+        sqlx::query(
+            "INSERT INTO victim_support (id, result_id, operation_id, agency_id, by_name, kind, what, at, consent, \
+             note, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.id)
+        .bind(e.result_id.to_string())
+        .bind(e.operation_id.to_string())
+        .bind(e.agency_id.to_string())
+        .bind(&e.by)
+        .bind(e.kind.as_str())
+        .bind(&e.what)
+        .bind(ts(e.at))
+        .bind(e.consent)
+        .bind(e.note.as_deref())
+        .bind(ts(e.recorded_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn support_for(&mut self, result: ResultId) -> R<Vec<Support>> {
+        let rows = sqlx::query(
+            "SELECT id, result_id, operation_id, agency_id, by_name, kind, what, at, consent, note, recorded_at \
+             FROM victim_support WHERE result_id = ? ORDER BY at, seq",
+        )
+        .bind(result.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Support {
+                    id: get(r, "id")?,
+                    result_id: parse("result id", &get::<String>(r, "result_id")?)?,
+                    operation_id: parse("operation id", &get::<String>(r, "operation_id")?)?,
+                    agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
+                    by: get(r, "by_name")?,
+                    kind: SupportKind::parse("kind", &get::<String>(r, "kind")?)
+                        .map_err(|e| StoreError::Other(e.message))?,
+                    what: get(r, "what")?,
+                    at: parse_ts(&get::<String>(r, "at")?)?,
+                    consent: get(r, "consent")?,
+                    note: get(r, "note")?,
+                    recorded_at: parse_ts(&get::<String>(r, "recorded_at")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn insert_announcement(&mut self, op: OperationId, a: &Announcement) -> R<()> {

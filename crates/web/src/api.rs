@@ -77,6 +77,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(results::correct_result))
         .routes(routes!(results::void_result))
         .routes(routes!(results::reveal_identity))
+        .routes(routes!(results::support_log, results::log_support))
         .routes(routes!(results::list_tallies, results::create_tally))
         .routes(routes!(results::parse_tally))
         .routes(routes!(results::void_tally))

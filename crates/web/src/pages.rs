@@ -20,6 +20,7 @@ mod public;
 mod record;
 mod records;
 mod releases;
+mod support;
 mod tally;
 mod victims;
 
@@ -90,6 +91,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(victims::result_reveal))
         .routes(routes!(victims::result_void))
         .routes(routes!(correct::correct_page, correct::correct_submit))
+        .routes(routes!(support::support_submit))
         .routes(routes!(records::records_page))
         .routes(routes!(asset))
         .routes(routes!(vendor_asset))

@@ -168,7 +168,13 @@ impl App {
     }
 
     /// Authorizes `action` on a record, recording a refusal.
-    async fn on_record(&self, actor: &Actor, action: Action, op: &Operation, r: &ResultRecord) -> Result<()> {
+    pub(super) async fn on_record(
+        &self,
+        actor: &Actor,
+        action: Action,
+        op: &Operation,
+        r: &ResultRecord,
+    ) -> Result<()> {
         let members = op.members();
         let res = Resource::Record { agency_id: r.agency_id, members: &members };
         self.guard(actor, action, &res, "result", Some(r.id.to_string())).await
@@ -308,7 +314,7 @@ impl App {
         Ok(Written { value: (&rec).into(), replayed: false, warnings: new.warnings })
     }
 
-    async fn current(&self, tx: &mut dyn StoreTx, id: ResultId) -> Result<(Operation, ResultRecord)> {
+    pub(super) async fn current(&self, tx: &mut dyn StoreTx, id: ResultId) -> Result<(Operation, ResultRecord)> {
         let versions = tx.result_versions(id).await?;
         let last = versions.last().cloned().ok_or(Error::NotFound { kind: "result" })?;
         let op = load_op(tx, last.operation_id).await?;

@@ -14,6 +14,8 @@ use taskforce_core::ids::{OperationId, ReleaseId, ResultId};
 use taskforce_core::release::{Format, Release};
 use taskforce_core::results::ResultInput;
 use taskforce_core::service::results::{ResultView, Written};
+use taskforce_core::service::support::SupportView;
+use taskforce_core::support::SupportInput;
 use taskforce_core::tally::TallyParse;
 
 use super::ListOf;
@@ -229,6 +231,38 @@ pub async fn void_result(
 ) -> Result<Response, ApiError> {
     let w = st.app.void_result(&auth.actor, path_id(&id, "result")?, b.body.reason.as_deref(), b.idem.as_ref()).await?;
     Ok(written(w, |v| v))
+}
+
+/// Logs a service given to a victim, or a referral made with consent, beside the
+/// victim's record (advocates); audited; it changes no figure.
+#[utoipa::path(post, path = "/api/v1/results/{id}/support", tag = "results", security(("bearer" = [])),
+    request_body = SupportInput,
+    params(("id" = String, Path, description = "Result id of a victim"),
+           ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key log once")),
+    responses((status = 201, body = SupportView), (status = 200, description = "a replay: the entry logged before"),
+              (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn log_support(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    b: IdemJson<SupportInput>,
+) -> Result<Response, ApiError> {
+    let w = st.app.log_support(&auth.actor, path_id(&id, "result")?, &b.body, b.idem.as_ref()).await?;
+    Ok(written(w, |v| v))
+}
+
+/// The advocates' log of a victim's record, oldest first (advocates; the reading is audited).
+#[utoipa::path(get, path = "/api/v1/results/{id}/support", tag = "results", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Result id of a victim")),
+    responses((status = 200, body = Vec<SupportView>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+pub async fn support_log(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<SupportView>>, ApiError> {
+    Ok(Json(st.app.support_log(&auth.actor, path_id(&id, "result")?).await?))
 }
 
 /// A victim's or an arrestee's identity: for roles the access table allows, after step-up; every view is audited.

@@ -129,6 +129,8 @@ struct ResultPage {
     void_reason: String,
     void_error: Option<String>,
     notice: Option<String>,
+    /// The advocates' log and its form (advocates, on a victim's record).
+    support: Option<super::support::Panel>,
 }
 
 /// Whether the viewer may void or correct the record (the policy decides).
@@ -204,6 +206,36 @@ struct VoidAnswer {
     reason: String,
     error: Option<String>,
     notice: Option<String>,
+    /// The advocates' log form as sent back with its errors.
+    support: Option<(super::support::SupportForm, Vec<(String, String)>)>,
+    /// An entry was just logged.
+    logged: bool,
+}
+
+/// The record's zone: its state's own window's, else the operation's.
+pub(super) async fn zone_of(st: &AppState, actor: &Actor, r: &ResultView) -> taskforce_core::time::TzName {
+    let op = st.app.get_operation(actor, r.operation_id).await.ok();
+    op_zone(op.as_ref(), r)
+}
+
+fn op_zone(op: Option<&OperationDetail>, r: &ResultView) -> taskforce_core::time::TzName {
+    op.map(|o| {
+        let own = o.operation.states.iter().find(|s| s.state == r.state).and_then(|s| s.window.as_ref());
+        own.unwrap_or(&o.operation.window).time_zone.clone()
+    })
+    .unwrap_or_else(taskforce_core::time::TzName::utc)
+}
+
+/// The record's page with the advocates' log form as sent back.
+pub(super) async fn with_support(
+    st: &AppState,
+    actor: &Actor,
+    r: &ResultView,
+    sent: (super::support::SupportForm, Vec<(String, String)>),
+    status: StatusCode,
+) -> Response {
+    let answer = VoidAnswer { support: Some(sent), ..VoidAnswer::default() };
+    result_page_with(st, actor, r, None, false, None, status, Some(answer)).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -215,18 +247,20 @@ async fn result_page_with(
     ask_code: bool,
     problem: Option<String>,
     status: StatusCode,
-    void: Option<VoidAnswer>,
+    mut void: Option<VoidAnswer>,
 ) -> Response {
     let op = st.app.get_operation(actor, r.operation_id).await.ok();
     // The record's time in its state's zone (a state may keep its own window),
     // else the operation's.
-    let tz = op
-        .as_ref()
-        .map(|o| {
-            let own = o.operation.states.iter().find(|s| s.state == r.state).and_then(|s| s.window.as_ref());
-            own.unwrap_or(&o.operation.window).time_zone.clone()
-        })
-        .unwrap_or_else(taskforce_core::time::TzName::utc);
+    let tz = op_zone(op.as_ref(), r);
+    let (sent, logged) = match void.as_mut() {
+        Some(v) => (v.support.take(), v.logged),
+        None => (None, false),
+    };
+    let support = match super::support::panel(st, actor, r, &tz, sent, logged).await {
+        Ok(p) => p,
+        Err(e) => return page_error(st, actor, e).await,
+    };
     let mut page = ResultPage {
         frame: Frame::new(st, who(st, actor).await)
             .hiding("the identity unless your role may see it and you ask (each view is recorded); earlier versions' identities"),
@@ -249,6 +283,7 @@ async fn result_page_with(
         void_reason: String::new(),
         void_error: None,
         notice: None,
+        support,
     };
     if let Some(v) = void {
         page.void_reason = v.reason;
@@ -264,21 +299,23 @@ async fn load(st: &AppState, actor: &Actor, id: &str) -> Result<ResultView, Erro
 }
 
 /// One record (no identity until asked for, by those allowed).
-#[utoipa::path(get, path = "/results/{id}", tag = "pages", params(("id" = String, Path, description = "Result id"), ("corrected" = Option<u32>, Query, description = "The version a correction just made")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
+#[utoipa::path(get, path = "/results/{id}", tag = "pages", params(("id" = String, Path, description = "Result id"), ("corrected" = Option<u32>, Query, description = "The version a correction just made"), ("logged" = Option<String>, Query, description = "An entry of the advocates' log was just logged")), responses((status = 200, description = "HTML"), (status = 404, description = "not found")))]
 pub async fn result_view(
     State(st): State<AppState>,
     SignedIn(auth): SignedIn,
     Path(id): Path<String>,
     q: Result<axum::extract::Query<CorrectedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let corrected = q.ok().and_then(|axum::extract::Query(q)| q.corrected);
+    let q = q.map(|axum::extract::Query(q)| q).unwrap_or_default();
+    let corrected = q.corrected;
     match load(&st, &auth.actor, &id).await {
         Ok(r) => {
             // Said once, after the correction form's redirect, and only if it is this version.
             let notice = corrected
                 .filter(|v| *v == r.version)
                 .map(|v| format!("Corrected: this is version {v}; the earlier versions are kept."));
-            let answer = notice.map(|n| VoidAnswer { notice: Some(n), ..VoidAnswer::default() });
+            let logged = q.logged.is_some();
+            let answer = Some(VoidAnswer { notice, logged, ..VoidAnswer::default() });
             result_page_with(&st, &auth.actor, &r, None, false, None, StatusCode::OK, answer).await
         }
         Err(e) => page_error(&st, &auth.actor, e).await,
@@ -289,6 +326,8 @@ pub async fn result_view(
 #[derive(Debug, Default, Deserialize)]
 pub struct CorrectedQuery {
     corrected: Option<u32>,
+    /// An entry of the advocates' log was just logged.
+    logged: Option<String>,
 }
 
 /// The reveal form: the second factor's code when the last one is not fresh.
@@ -388,7 +427,7 @@ pub async fn result_void(
                     e.message.replacen("reason", "The reason", 1)
                 }
             });
-            let answer = VoidAnswer { reason: f.reason, error, notice: None };
+            let answer = VoidAnswer { reason: f.reason, error, ..VoidAnswer::default() };
             result_page_with(&st, actor, &r, None, false, None, StatusCode::UNPROCESSABLE_ENTITY, Some(answer)).await
         }
         Err(e) => page_error(&st, actor, e).await,

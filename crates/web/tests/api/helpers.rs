@@ -23,7 +23,8 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     pub client: Client,
     keys: Arc<taskforce_core::keys::KeyRing>,
-    db: std::path::PathBuf,
+    /// The SQLite file (to look at what is stored, as an attacker would).
+    pub db: std::path::PathBuf,
     /// Answers whose status the OpenAPI document does not give for their
     /// operation, seen by the server itself whichever client asked.
     undocumented: Arc<std::sync::Mutex<Vec<String>>>,

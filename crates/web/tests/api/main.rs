@@ -14,6 +14,7 @@ mod pages;
 mod pages_admin;
 mod pages_flags;
 mod pages_records;
+mod pages_support;
 mod results;
 mod storage;
 mod trust;

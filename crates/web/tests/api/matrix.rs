@@ -406,6 +406,9 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                     ("POST", "/api/v1/operations/{id}/releases") => Some(json!({"preset": "press"})),
                     ("POST", "/api/v1/events" | "/api/v1/events/check") => Some(event_body(39.1, -94.58)),
                     ("PATCH", "/api/v1/events/{id}") => Some(json!({"status": "active"})),
+                    ("POST", "/api/v1/results/{id}/support") => {
+                        Some(json!({"kind": "service", "what": "crisis_support"}))
+                    }
                     ("PUT", "/api/v1/agencies/{id}") => {
                         let id = fx.id_of(&e.resource, scope).await;
                         let a = app.app.find_agency(&Actor::local_admin(), &id).await.unwrap();
