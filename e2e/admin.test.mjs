@@ -1,5 +1,5 @@
-// An administrator opens the users (and changes one's name and roles), the agencies (an import with a bad row)
-// and the audit log from the header: the chain's state is shown, the log
+// An administrator opens the users (and changes one's name and roles), the agencies (an import with a bad row,
+// one added and changed on its form) and the audit log from the header: the chain's state is shown, the log
 // filters, and every page passes the accessibility check at both sizes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,6 +45,30 @@ for (const [size, viewport] of [['desk', DESK], ['phone', PHONE]]) {
     assert.match(await page.locator('#import-report').textContent(), /nothing was written/);
     await accessible(page, `agencies with an import report (${size})`);
     await shot(page, `admin-agencies-${size}`);
+
+    // One agency on its form: a mistake said in the form's words, then saved, then changed.
+    await page.getByRole('link', { name: 'Add an agency' }).click();
+    await page.waitForSelector('#agency-form');
+    const name = `Grain Valley Police Department ${size}`;
+    await page.getByLabel('Full name').fill(name);
+    await page.getByLabel(/^Short name/).fill(`grain-valley-${size}`);
+    await page.getByLabel('Kind').selectOption('municipal');
+    await page.getByLabel('Phone answered around the clock').fill('+1 816 555 0142');
+    await page.getByRole('button', { name: 'Add the agency' }).click();
+    await page.waitForSelector('#home_state-error');
+    assert.equal((await page.locator('#home_state-error').textContent()).trim(), 'Choose a state');
+    assert.equal(await page.getByLabel('Full name').inputValue(), name, 'what was typed stays');
+    await accessible(page, `new agency with an error (${size})`);
+    await shot(page, `admin-agency-form-${size}`);
+    await page.getByLabel('Home state').selectOption('US-MO');
+    await page.getByRole('button', { name: 'Add the agency' }).click();
+    await page.waitForSelector('#agency-saved');
+    await page.getByRole('link', { name: `Change ${name}` }).click();
+    await page.waitForSelector('#agency-form');
+    await page.getByLabel('Who answers').fill('Night sergeant');
+    await page.getByRole('button', { name: 'Save the changes' }).click();
+    await page.waitForSelector('#agency-saved');
+    assert.match(await page.getByRole('row', { name: new RegExp(name) }).textContent(), /Night sergeant/);
 
     await menu(page, 'Audit log');
     await page.waitForSelector('#chain');

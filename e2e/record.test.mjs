@@ -5,7 +5,7 @@
 // shown again. The same form at desk size passes the accessibility check.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, context, signIn, shot, accessible, PHONE, DESK } from './lib.mjs';
+import { launch, context, signIn, shot, accessible, PHONE, DESK, BASE, demoOperationId } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -130,4 +130,37 @@ test('two minutes before the idle timeout a warning offers to stay signed in', a
   assert.equal((await alive).status(), 204);
   await warning.waitFor({ state: 'detached' });
   assert.deepEqual(ctx.offsite, []);
+});
+
+test('an officer finds a record in the list of the agency and corrects it with a reason', async () => {
+  const phone = await context(browser, PHONE);
+  const page = await phone.newPage();
+  await signIn(page, 'officer.dsm-pd');
+  const op = await demoOperationId(page);
+  const created = await page.request.post(`${BASE}/api/v1/operations/${op}/results`, {
+    headers: { origin: BASE },
+    data: { kind: 'arrest', state: 'US-IA', occurred_at: '2021-08-26T21:30:00-05:00',
+      charges: [{ statute: 'Iowa 710A.2', nibrs: '64A' }] },
+  });
+  assert.equal(created.status(), 201);
+  const id = (await created.json()).id;
+  await page.goto(`${BASE}/operations/${op}/records`);
+  await page.waitForSelector('#records');
+  await page.locator(`a[href="/results/${id}"]`).click();
+  await page.getByRole('link', { name: 'Correct this record' }).click();
+  await page.waitForSelector('#record-form');
+  assert.equal(await page.getByLabel('Statute').first().inputValue(), 'Iowa 710A.2', 'filled in from the record');
+  await page.getByLabel('Statute').first().fill('Iowa 710A.2(1)');
+  await page.getByRole('button', { name: 'Save the correction' }).click();
+  await page.waitForSelector('#reason-error');
+  assert.equal(await page.getByLabel('Statute').first().inputValue(), 'Iowa 710A.2(1)', 'the change is kept');
+  await page.getByLabel('Why it is corrected').fill('subsection added');
+  await accessible(page, 'a correction');
+  await shot(page, 'record-correct-phone');
+  await page.getByRole('button', { name: 'Save the correction' }).click();
+  await page.waitForSelector('#notice');
+  assert.match(await page.locator('#notice').textContent(), /Corrected: this is version 2/);
+  assert.match(await page.locator('dl.facts').first().textContent(), /710A\.2\(1\)/);
+  assert.deepEqual(phone.offsite, []);
+  await phone.close();
 });

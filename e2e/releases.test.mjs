@@ -22,7 +22,7 @@ test('a PIO drafts, a commander resolves the flags, approves and publishes; the 
   await signIn(pio, 'pio.mo-ago');
   await releasesOf(pio);
   await accessible(pio, 'releases');
-  assert.equal(await pio.getByRole('button', { name: 'Resolve flag' }).count(), 0, 'a PIO does not resolve flags');
+  assert.equal(await pio.getByRole('link', { name: 'Resolve them on the board' }).count(), 0, 'a PIO does not resolve flags');
   await pio.getByLabel('Preset').selectOption('press');
   await pio.getByLabel('Statement headline (optional)').fill('{total.arrests} arrested and {total.victims} victims rescued in one night');
   await pio.getByLabel('Statement text (optional)').fill(
@@ -45,14 +45,29 @@ test('a PIO drafts, a commander resolves the flags, approves and publishes; the 
   await boss.getByRole('button', { name: 'Approve' }).click();
   await boss.waitForSelector('#problem');
   assert.match(await boss.locator('#problem').textContent(), /flag/i);
-  // Every open flag resolved with a reason.
+  // Every open flag resolved at once from the board, each with the figure that stands, one reason.
   await releasesOf(boss);
-  while (await boss.getByRole('button', { name: 'Resolve flag' }).count() > 0) {
-    const item = boss.locator('li.flag-item').first();
-    await item.getByLabel('Why this is settled').fill('Checked with the state coordinator by phone.');
-    await item.getByRole('button', { name: 'Resolve flag' }).click();
-    await boss.waitForSelector('#notice');
+  await boss.getByRole('link', { name: 'Resolve them on the board' }).click();
+  await boss.waitForSelector('#flag-form');
+  const picks = boss.locator('#flag-form fieldset.flag-pick');
+  const n = await picks.count();
+  assert.ok(n >= 1, 'open flags on the board');
+  for (let i = 0; i < n; i++) {
+    const pick = picks.nth(i);
+    await pick.locator('input[type=checkbox]').check();
+    const first = pick.locator('input[type=radio]').first();
+    if (await first.count()) await first.check();
   }
+  await boss.getByRole('button', { name: 'Resolve the ticked flags' }).click();
+  await boss.waitForSelector('#flag-reason-error');
+  assert.equal(await boss.locator('#flag-form input[type=checkbox]:checked').count(), n, 'the ticks are kept');
+  await boss.getByLabel('Why these are settled').fill('Checked with the state coordinators by phone.');
+  await accessible(boss, 'the flag form');
+  await shot(boss, 'board-flags-desk');
+  await boss.getByRole('button', { name: 'Resolve the ticked flags' }).click();
+  await boss.waitForSelector('#notice');
+  assert.equal(await boss.locator('#flag-form').count(), 0, 'no flag left open');
+  await releasesOf(boss);
   assert.ok(await boss.locator('#no-flags').isVisible());
   await boss.goto(draftUrl);
   await boss.getByRole('button', { name: 'Approve' }).click();

@@ -1,5 +1,6 @@
 // Victim services: an advocate sees the victims of the operation with their
-// needs and care, and an identity only after asking (audited); an officer
+// needs and care, an identity only after asking (audited), and logs the
+// services and referrals given; an officer
 // of another agency cannot reach the victim's page: it says not found.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +53,19 @@ test("a victim's page is not found for another agency, withheld for an officer, 
   await advocate.waitForSelector('#identity');
   assert.equal(await advocate.locator('#identity').getByText('Pat Placeholder').count(), 1);
   await accessible(advocate, 'an identity shown');
+  // The advocate logs a referral: only with the victim's consent.
+  await advocate.getByLabel('A referral made').check();
+  await advocate.getByLabel('What', { exact: true }).selectOption('shelter');
+  await advocate.getByLabel(/^Note/).fill('Bed held at the county shelter');
+  await advocate.getByRole('button', { name: 'Log it' }).click();
+  await advocate.waitForSelector('#consent-error');
+  await advocate.getByLabel(/The victim consented/).check();
+  await advocate.getByRole('button', { name: 'Log it' }).click();
+  await advocate.waitForSelector('#support-logged');
+  assert.match(await advocate.locator('#support-log').textContent(), /Referred to: Shelter or housing.*with consent/s);
+  await accessible(advocate, 'the services log');
+  await advocate.locator('#support').scrollIntoViewIfNeeded();
+  await shot(advocate, 'advocate-support-phone');
   for (const c of [own, other, adv]) {
     assert.deepEqual(c.offsite, []);
     await c.close();

@@ -65,6 +65,13 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
       ['record-business', `/operations/${op}/record?kind=business`],
       ['record-seizure', `/operations/${op}/record?kind=seizure`],
     ]);
+    // A record of the officer's agency, and its correction form.
+    await officer.goto(`${BASE}/operations/${op}/records`);
+    const rec = officer.locator('#records a[href^="/results/"]').first();
+    if (await rec.count()) {
+      const href = await rec.getAttribute('href');
+      await walk(officer, size, [['record-page', href], ['record-correct', `${href}/correct`]]);
+    }
     // One of the officer's agency's events, from the events list.
     await officer.goto(`${BASE}/events`);
     const event = officer.locator('a[href^="/events/"]').first();
@@ -74,6 +81,7 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
     await signIn(admin, 'admin.mo-ago');
     await walk(admin, size, [
       ['admin-agencies', '/admin/agencies'],
+      ['admin-agency-new', '/admin/agencies/new'],
       ['admin-users', '/admin/users'],
       ['admin-audit', '/admin/audit'],
     ]);
