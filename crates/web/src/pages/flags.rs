@@ -162,7 +162,7 @@ pub async fn flag_resolve(
             } else {
                 None
             };
-            let stands = Some(f.stands.clone()).filter(|s| !s.is_empty() && !(s == "figure" && figure.is_none()));
+            let stands = Some(f.stands.clone()).filter(|s| !(s.is_empty() || s == "figure" && figure.is_none()));
             FlagChoice { key: f.key.clone(), stands, figure }
         })
         .collect();
