@@ -77,6 +77,13 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
     const event = officer.locator('a[href^="/events/"]').first();
     if (await event.count()) await walk(officer, size, [['event', await event.getAttribute('href')]]);
 
+    // The victims and a victim's record with the services log are an advocate's.
+    const advocate = await (await context(browser, viewport)).newPage();
+    await signIn(advocate, 'advocate.mo-ago');
+    await walk(advocate, size, [['advocate-victims', `/operations/${op}/victims`]]);
+    const victim = advocate.locator('a[href^="/results/"]').first();
+    if (await victim.count()) await walk(advocate, size, [['advocate-result', await victim.getAttribute('href')]]);
+
     const admin = await (await context(browser, viewport)).newPage();
     await signIn(admin, 'admin.mo-ago');
     await walk(admin, size, [

@@ -70,18 +70,26 @@ impl PageRequest {
 /// first page.
 /// (`fetch` returns a plain future rather than being an async closure, so
 /// that a caller holding references stays `Send`.)
+/// A cursor that does not read back is an error, never a quiet end.
 pub async fn every<T, E, Fut>(mut fetch: impl FnMut(PageRequest) -> Fut) -> Result<Vec<T>, E>
 where
     Fut: std::future::Future<Output = Result<Page<T>, E>>,
+    E: From<crate::error::Error>,
 {
     let mut all = Vec::new();
     let mut page = PageRequest { after: None, limit: MAX_LIMIT };
     loop {
         let p = fetch(page.clone()).await?;
         let next = page.following(&p);
+        let more = p.next.is_some();
         all.extend(p.items);
         match next {
             Some(n) => page = n,
+            None if more => {
+                return Err(E::from(crate::error::Error::Internal(
+                    "a page gave a cursor that does not read back".into(),
+                )));
+            }
             None => return Ok(all),
         }
     }

@@ -60,8 +60,8 @@ pub const WHAT: &[(&str, &str)] = &[
 /// How far ahead of the server's clock an entry's time may be (a phone's clock).
 const AHEAD: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
 
-/// An entry as sent (API or page).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// An entry as sent (API or page). Its note is why it has no derived `Debug`.
+#[derive(Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SupportInput {
@@ -90,8 +90,8 @@ pub struct SupportInput {
     pub note: Option<String>,
 }
 
-/// A validated entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validated entry (its `Debug` leaves the note out).
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewSupport {
     /// Service or referral.
     pub kind: SupportKind,
@@ -135,6 +135,30 @@ impl NewSupport {
             }
             _ => Err(e.into_vec()),
         }
+    }
+}
+
+impl std::fmt::Debug for SupportInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupportInput")
+            .field("kind", &self.kind)
+            .field("what", &self.what)
+            .field("at", &self.at)
+            .field("consent", &self.consent)
+            .field("note", &self.note.as_ref().map(|_| "<sealed>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NewSupport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSupport")
+            .field("kind", &self.kind)
+            .field("what", &self.what)
+            .field("at", &self.at)
+            .field("consent", &self.consent)
+            .field("note", &self.note.as_ref().map(|_| "<sealed>"))
+            .finish()
     }
 }
 
@@ -190,6 +214,14 @@ mod tests {
         assert!(NewSupport::parse(&refused, now()).is_err());
         let given = SupportInput { consent: Some(true), ..referral };
         assert!(NewSupport::parse(&given, now()).unwrap().consent);
+    }
+
+    #[test]
+    fn a_note_is_never_in_a_debug_line() {
+        let i = SupportInput { note: Some("Room 12 at the shelter".into()), ..Default::default() };
+        assert!(!format!("{i:?}").contains("Room 12"));
+        let s = SupportInput { kind: "service".into(), what: "other".into(), ..i };
+        assert!(!format!("{:?}", NewSupport::parse(&s, now()).unwrap()).contains("Room 12"));
     }
 
     #[test]

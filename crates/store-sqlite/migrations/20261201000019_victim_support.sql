@@ -17,3 +17,13 @@ CREATE TABLE victim_support (
     CHECK (kind = 'service' OR consent = 1)
 ) STRICT;
 CREATE INDEX victim_support_result ON victim_support (result_id, at, seq);
+
+-- A log of care is written once: never changed, never deleted.
+CREATE TRIGGER victim_support_no_update BEFORE UPDATE ON victim_support
+BEGIN
+    SELECT RAISE(ABORT, 'the services log is append-only');
+END;
+CREATE TRIGGER victim_support_no_delete BEFORE DELETE ON victim_support
+BEGIN
+    SELECT RAISE(ABORT, 'the services log is append-only');
+END;

@@ -60,6 +60,8 @@ pub(crate) const TRIGGERS: &[&str] = &[
     "tally_voids_no_delete",
     "releases_published_immutable",
     "releases_no_delete",
+    "victim_support_no_update",
+    "victim_support_no_delete",
 ];
 
 /// The triggers of [`TRIGGERS`] that are not in the database.

@@ -251,10 +251,10 @@ fn back_of(method: &axum::http::Method, path: &str, query: Option<&str>) -> Stri
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let page = match parts.as_slice() {
         ["alerts", _, "ack"] | ["conflicts", _, "resolve"] => "/alerts".to_string(),
-        ["results", id, "void" | "identity" | "correct" | "services"] => format!("/results/{id}"),
+        ["results", id, "void" | "identity" | "support"] => format!("/results/{id}"),
         ["releases", id, "approve" | "publish"] => format!("/releases/{id}"),
         ["admin", "users", id, "unlock" | "access"] => format!("/admin/users/{id}"),
-        ["admin", "agencies", "import" | "new"] => "/admin/agencies".to_string(),
+        ["admin", "agencies", "import"] => "/admin/agencies".to_string(),
         ["admin", "agencies", id] => format!("/admin/agencies/{id}"),
         ["operations", id, "agencies"] => format!("/operations/{id}"),
         ["operations", id, "flags", "resolve"] => format!("/operations/{id}"),
@@ -999,6 +999,9 @@ mod tests {
         assert_eq!(back_of(&Method::POST, "/releases/4/publish", None), "/releases/4");
         assert_eq!(back_of(&Method::POST, "/admin/users/5/unlock", None), "/admin/users/5");
         assert_eq!(back_of(&Method::POST, "/admin/agencies/import", None), "/admin/agencies");
+        assert_eq!(back_of(&Method::POST, "/admin/agencies/new", None), "/admin/agencies/new");
+        assert_eq!(back_of(&Method::POST, "/results/9/support", None), "/results/9");
+        assert_eq!(back_of(&Method::POST, "/results/9/correct", None), "/results/9/correct");
         assert_eq!(back_of(&Method::POST, "/operations/2/flags/resolve", None), "/operations/2");
         assert_eq!(
             back_of(&Method::POST, "/operations/2/record", Some("kind=victim")),

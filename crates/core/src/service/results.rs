@@ -749,6 +749,7 @@ impl App {
                 continue;
             }
             if chosen.iter().any(|(f, _): &(Flag, _)| f.key == flag.key) {
+                errs.push(FieldError::new(at(i, "key"), "duplicate", "this flag is given twice"));
                 continue;
             }
             match Stands::parse(flag.code, c.stands.as_deref(), c.figure) {

@@ -19,8 +19,8 @@ use super::App;
 use super::results::{Idempotency, Written};
 use super::seal::operation_scope;
 
-/// An entry as shown to an advocate: the note opened.
-#[derive(Debug, Clone, Serialize)]
+/// An entry as shown to an advocate: the note opened (so its `Debug` leaves it out).
+#[derive(Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SupportView {
     /// Its id.
@@ -39,6 +39,18 @@ pub struct SupportView {
     pub consent: bool,
     /// The note, if any.
     pub note: Option<String>,
+}
+
+impl std::fmt::Debug for SupportView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SupportView")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("what", &self.what)
+            .field("at", &self.at)
+            .field("note", &self.note.as_ref().map(|_| "<sealed>"))
+            .finish_non_exhaustive()
+    }
 }
 
 fn place(id: &str) -> Place<'_> {
@@ -109,6 +121,14 @@ impl App {
             note: new.note,
         };
         Ok(Written { value, replayed: false, warnings: Vec::new() })
+    }
+
+    /// Refuses (and records the refusal) unless `actor` may keep the log of
+    /// record `id`: for a page that judges before it reads the form. Opens
+    /// nothing, so it records no reading.
+    pub async fn require_support(&self, actor: &Actor, id: ResultId) -> Result<()> {
+        let (op, last) = self.current(self.read().await?.as_mut(), id).await?;
+        self.on_record(actor, Action::VictimSupport, &op, &last).await
     }
 
     /// The advocates' log of a victim's record, oldest first, notes opened;

@@ -469,6 +469,10 @@ async fn board(
     let notice = match q.done.as_deref() {
         Some("invited") => Some("Invited: the agency's people see the operation now.".to_string()),
         Some("resolved") => Some("Resolved: the flags ticked are closed, each with the figure chosen.".to_string()),
+        Some("already") => Some(
+            "That flag was already resolved (a second tap, or someone else): the board says who decided and why."
+                .to_string(),
+        ),
         _ => None,
     };
     let resolve = match resolve {

@@ -36,6 +36,21 @@ async fn correctable(st: &AppState, actor: &Actor, id: &str) -> Result<(ResultVi
             message: "this record is voided; record a new one".into(),
         });
     }
+    // The form holds two charges: a correction from it must not drop a third.
+    let charges = match &r.detail {
+        taskforce_core::results::Detail::Arrest { charges } => charges.len(),
+        taskforce_core::results::Detail::Victim(v) => v.arrest_charges.len(),
+        _ => 0,
+    };
+    if charges > 2 {
+        return Err(Error::Unprocessable {
+            code: "result.many_charges",
+            message: format!(
+                "this record has {charges} charges and the form holds two: correct it through the API, which takes \
+                 every charge"
+            ),
+        });
+    }
     let d = st.app.get_operation(actor, r.operation_id).await?;
     Ok((r, d))
 }

@@ -150,19 +150,23 @@ pub async fn flag_resolve(
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let figure = f.figure.trim().replace([',', '$', ' '], "");
-            let figure = if f.stands == "figure" {
-                match figure.parse::<u64>() {
+            // A figure typed counts whichever choice is ticked: the use case says if it does not fit.
+            let typed = f.figure.trim().replace([',', '$', ' '], "");
+            let figure = if typed.is_empty() {
+                if f.stands == "figure" {
+                    early.push((i, "Give the figure that stands, as a whole number".to_string()));
+                }
+                None
+            } else {
+                match typed.parse::<u64>() {
                     Ok(n) => Some(n),
                     Err(_) => {
                         early.push((i, "Give the figure that stands, as a whole number".to_string()));
                         None
                     }
                 }
-            } else {
-                None
             };
-            let stands = Some(f.stands.clone()).filter(|s| !(s.is_empty() || s == "figure" && figure.is_none()));
+            let stands = Some(f.stands.clone()).filter(|s| !s.is_empty());
             FlagChoice { key: f.key.clone(), stands, figure }
         })
         .collect();
@@ -204,7 +208,20 @@ pub async fn flag_resolve(
                     "reason" => reason_error = Some("Say why, in a few words (3 to 500 characters)".to_string()),
                     "flags" => problem = Some(e.message.clone()),
                     "stands" => place(i, "Choose which figure stands".into()),
+                    "figure" if e.code == "not_allowed" => {
+                        place(i, "A figure is only for \"Another figure\": tick it, or clear the figure".into())
+                    }
                     "figure" => place(i, "Give the figure that stands, as a whole number".into()),
+                    "key" if e.code == "duplicate" => {
+                        problem = Some("The same flag was sent twice: nothing was resolved.".into())
+                    }
+                    "key" => {
+                        problem = Some(
+                            "A flag ticked was resolved meanwhile, or its figures changed: nothing was resolved. \
+                             The flags open now are below."
+                                .into(),
+                        )
+                    }
                     _ => place(i, super::said(&e)),
                 }
             }
@@ -212,6 +229,10 @@ pub async fn flag_resolve(
             f.problem = problem.or_else(|| Some("Nothing was resolved: correct what is marked below.".into()));
             let q = super::board::BoardQuery::default();
             super::board::draw(&st, actor, &id, &q, Some(f), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(Error::Conflict { code: "flag.resolved", .. }) => {
+            // Sent twice, or someone else was quicker: the board says so, with what is open now.
+            Redirect::to(&format!("/operations/{id}?done=already#flags")).into_response()
         }
         Err(e) => page_error(&st, actor, e).await,
     }

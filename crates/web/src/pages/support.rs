@@ -21,8 +21,8 @@ use taskforce_core::time::{TzName, parse_local};
 use super::{Opt, SignedIn, page_error};
 use crate::AppState;
 
-/// The form as typed.
-#[derive(Debug, Default, Clone, Deserialize)]
+/// The form as typed (its note is why it has no `Debug`).
+#[derive(Default, Clone, Deserialize)]
 pub struct SupportForm {
     #[serde(default)]
     pub(super) kind: String,
@@ -138,12 +138,12 @@ pub async fn support_submit(
     let Ok(rid) = id.parse::<ResultId>() else {
         return page_error(&st, actor, Error::NotFound { kind: "result" }).await;
     };
-    // Who may is judged before what was sent is read: the log's reading is the use case's own check.
+    // Who may is judged before what was sent is read.
     let r = match st.app.get_result(actor, rid).await {
         Ok(r) => r,
         Err(e) => return page_error(&st, actor, e).await,
     };
-    if let Err(e) = st.app.support_log(actor, rid).await {
+    if let Err(e) = st.app.require_support(actor, rid).await {
         return page_error(&st, actor, e).await;
     }
     let mut f = form.map(|Form(f)| f).unwrap_or_default();

@@ -201,7 +201,7 @@ async fn result_page(
 }
 
 /// What the void form says back: the reason as typed, its error, or that it was done.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct VoidAnswer {
     reason: String,
     error: Option<String>,

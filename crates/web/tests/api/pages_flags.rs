@@ -121,6 +121,28 @@ async fn a_commander_resolves_several_flags_from_the_board_each_with_the_figure_
         .post(&format!("/api/v1/operations/{op}/flags/resolve"), &t, json!({"key": tally_key, "reason": "recounted"}))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    // The same flag twice in one form: refused, nothing resolved; a figure typed alone is the figure that stands.
+    let r =
+        app.post(&format!("/api/v1/operations/{op}/tallies"), &officer, json!({"state": "US-IA", "arrests": 97})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let twice = [
+        ("key-0", tally_key.as_str()),
+        ("pick-0", "on"),
+        ("key-1", tally_key.as_str()),
+        ("pick-1", "on"),
+        ("reason", "recounted"),
+    ];
+    let r = post_form(&app, &boss, &path, &twice).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("The same flag was sent twice"));
+    let alone = [("key-0", tally_key.as_str()), ("pick-0", "on"), ("figure-0", "7"), ("reason", "recounted by hand")];
+    assert_eq!(post_form(&app, &boss, &path, &alone).await.status(), StatusCode::SEE_OTHER);
+    let now: Value = app.get(&format!("/api/v1/operations/{op}/report"), &t).await.json().await.unwrap();
+    assert_eq!(flag(&now, &tally_key)["resolved"]["stands"], json!({"choice": "figure", "figure": 7}));
+    // Sent again (a second tap): the board says it was already resolved, never an error page.
+    let r = post_form(&app, &boss, &path, &alone).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()["location"].to_str().unwrap().contains("done=already"));
     // A PIO sees no form.
     let pio = cookie_for(&app, "pio.mo-ago").await;
     let board = page(&app, &pio, &format!("/operations/{op}")).await.text().await.unwrap();

@@ -73,6 +73,17 @@ async fn an_officer_corrects_a_record_from_its_page_with_a_reason_and_once_per_f
     assert_eq!(now["reason"], "subsection added");
     assert_eq!(now["charges"][0]["statute"], "Iowa 710A.2(1)", "{hist}");
     assert_eq!(now["has_identity"], true, "the sealed identity is kept: {hist}");
+    // Three charges do not fit the form's two: the page says so rather than drop one.
+    let three = json!({
+        "kind": "arrest", "state": "US-IA", "occurred_at": "2021-08-26T21:10:00-05:00",
+        "charges": [{"statute": "Iowa 710A.2", "nibrs": "64A"}, {"statute": "Iowa 725.1", "nibrs": "40A"},
+                    {"statute": "Iowa 124.401", "nibrs": "35A"}]
+    });
+    let r = app.post(&format!("/api/v1/operations/{op}/results"), &t, three).await;
+    let many = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let r = page(&app, &cookie, &format!("/results/{many}/correct")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("has 3 charges and the form holds two"));
     // Another agency's officer is told nothing; a voided record cannot be corrected.
     let other = cookie_for(&app, "officer.polk-so").await;
     assert_eq!(page(&app, &other, &path).await.status(), StatusCode::NOT_FOUND);
