@@ -100,5 +100,7 @@ pub trait StoreTx:
 /// an area trait needs that trait in scope there. On `dyn StoreTx` (or a
 /// type bound by `StoreTx`) they need no import.
 pub mod prelude {
-    pub use super::{AgencyStore, AuditStore, EventStore, KeyStore, OperationStore, ResultStore, SessionStore, StoreTx};
+    pub use super::{
+        AgencyStore, AuditStore, EventStore, KeyStore, OperationStore, ResultStore, SessionStore, StoreTx,
+    };
 }
