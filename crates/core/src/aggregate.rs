@@ -1030,8 +1030,8 @@ pub fn aggregate(inp: &Inputs<'_>) -> Report {
 }
 
 /// Renders a report as Markdown or CSV (JSON is its serde form).
-pub fn render(r: &Report, format: crate::release::Format) -> String {
-    use crate::release::Format;
+pub fn render(r: &Report, format: crate::format::Format) -> String {
+    use crate::format::Format;
     use std::fmt::Write as _;
     let mut out = String::new();
     let cols = [

@@ -4,8 +4,6 @@
 
 use serde::Serialize;
 
-use crate::store::StoreError;
-
 /// One invalid input field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
@@ -124,3 +122,32 @@ impl From<StoreError> for Error {
 
 /// Result with the core error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What can go wrong in storage, independent of the backend.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule was violated; `key` is stable across backends
+    /// (`agency.short_name`, `user.username`, `operation.code`, ...).
+    #[error("unique key {key} violated")]
+    Unique {
+        /// Which rule.
+        key: &'static str,
+    },
+    /// A referenced object does not exist.
+    #[error("referenced object missing")]
+    ForeignKey,
+    /// The database stayed locked past the busy timeout.
+    #[error("database busy")]
+    Busy,
+    /// The write was refused for want of space (the disk, or a size limit
+    /// of the database, is full); nothing of it was kept, and the store
+    /// takes writes again once there is space.
+    #[error("storage full")]
+    Full,
+    /// Anything else (I/O, corruption, a bug); never the client's fault.
+    #[error("{0}")]
+    Other(String),
+}

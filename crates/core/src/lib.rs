@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod figures;
+pub mod format;
 pub mod fuzzing;
 pub mod ids;
 pub mod keys;
