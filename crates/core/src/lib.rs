@@ -37,6 +37,8 @@ pub mod states;
 pub mod store;
 pub mod support;
 pub mod tally;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 pub mod token;
 pub mod totp;

@@ -60,6 +60,36 @@ pub trait Store: Send + Sync {
 }
 
 /// One transaction. Dropping it without `commit` rolls it back.
+///
+/// # What every store promises
+/// The conformance suite (`testing::conformance`, feature `testing`) tests
+/// each promise with transactions in flight at once; a store that passes it
+/// keeps them. The core relies on nothing else.
+///
+/// - **Writes are serialised.** Of two [`TxMode::Write`] transactions, one
+///   sees everything the other committed before it reads: two overlapping
+///   registrations in flight, on one instance or two, never both miss each
+///   other. How (a write lock taken at `begin`, a serialisable transaction
+///   retried inside the store) is the store's own.
+/// - **The change feed passes over no commit.** A reader that asks for
+///   [`EventStore::event_changes`] after its cursor and up to
+///   [`EventStore::max_event_rev`] read in the same transaction gets every
+///   change committed at or below that revision, and no revision at or
+///   below it is committed afterwards; revisions grow, but need not be
+///   consecutive. An event's `key` is the store's own and stable for the
+///   event's life; ids (`Event.id`, the deconfliction number) are the core's.
+/// - **One audit chain.** Appends from parallel writers form one chain:
+///   each record links to the one committed before it ([`AuditStore::audit_head`]
+///   is read inside the writing transaction).
+/// - **An idempotency key writes once.** Concurrent retries of one key
+///   (`ResultStore::find_idempotency` then `insert_idempotency` in one
+///   write) leave one object, and every retry is answered with it, never
+///   refused for contention.
+/// - **Nothing half-written.** A transaction dropped without `commit`
+///   leaves nothing; a committed one is durable when `commit` returns.
+///
+/// [`TxMode::Single`] is an optional shortcut: a store may run it as a
+/// [`TxMode::Read`] transaction.
 #[async_trait]
 pub trait StoreTx:
     AgencyStore + SessionStore + OperationStore + ResultStore + EventStore + AuditStore + KeyStore + Send

@@ -1,0 +1,229 @@
+//! The store contract's promises, one function each, generic over the store
+//! (see [`crate::store_conformance!`]). They panic when a promise is broken.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+
+use crate::actor::{Actor, Origin, Principal};
+use crate::agency::AgencyInput;
+use crate::clock::SystemClock;
+use crate::events::registry::EventInput;
+use crate::ids::OperationId;
+use crate::password::{Argon2Hasher, HashCost};
+use crate::results::{ChargeInput, ResultInput};
+use crate::service::results::Idempotency;
+use crate::service::{App, Settings};
+use crate::store::{Store, TxMode};
+
+/// One server instance on `store`, with keys of its own (a new database's
+/// audit chain keyed from the first record).
+pub fn instance(store: &Arc<dyn Store>, keys: &Arc<crate::keys::KeyRing>) -> App {
+    let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
+    let dummy = hasher.dummy_hash();
+    App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), dummy)
+        .with_keys(Arc::new(crate::keys::StaticKeys(keys.clone())))
+}
+
+/// Two instances on one fresh store with the demo operation loaded.
+async fn two_instances(store: Arc<dyn Store>) -> (App, App, OperationId) {
+    let mut ring = crate::keys::KeyRing::generate().unwrap();
+    ring.set_audit_plain_until(0);
+    let keys = Arc::new(ring);
+    let a = instance(&store, &keys);
+    a.sync_reference_data().await.unwrap();
+    a.load_demo(&Actor::local_admin(), None).await.unwrap();
+    let b = instance(&store, &keys);
+    let op = a.get_operation_by_code(&Actor::local_admin(), "united-front-2021").await.unwrap().operation.id;
+    (a, b, op)
+}
+
+/// The actor of a demo user, as signing in would make it.
+async fn actor(app: &App, username: &str) -> Actor {
+    let u = app.find_user_by_username(&Actor::local_admin(), username).await.unwrap();
+    Actor {
+        principal: Principal::User { user_id: u.id, username: u.username.clone() },
+        agency_id: Some(u.agency_id),
+        unit: u.unit.clone(),
+        roles: u.roles.clone(),
+        origin: Origin::default(),
+    }
+}
+
+fn warrant(op: OperationId, lat: f64) -> EventInput {
+    EventInput {
+        kind: "search_warrant".into(),
+        lat: Some(lat),
+        lon: Some(-93.3),
+        radius_m: Some(100.0),
+        start: "2021-08-26T22:00:00-05:00".into(),
+        end: "2021-08-26T23:00:00-05:00".into(),
+        operation_id: Some(op.to_string()),
+        contact_name: "Sgt. Test".into(),
+        contact_phone: "+1 515 555 0100".into(),
+        ..EventInput::default()
+    }
+}
+
+/// Two overlapping registrations in flight at once, each on another
+/// instance: the later always sees the earlier, so of each pair exactly one
+/// side reports the other (never neither: that is a missed conflict).
+pub async fn two_registrations_in_flight_the_later_sees_the_earlier(store: Arc<dyn Store>) {
+    let (a, b, op) = two_instances(store).await;
+    let dsm = actor(&a, "officer.dsm-pd").await;
+    let polk = actor(&b, "officer.polk-so").await;
+    const PAIRS: usize = 12;
+    let runs = (0..PAIRS).map(|i| {
+        // Pairs 5.5 km apart, far from the demo's events: only partners overlap.
+        let lat = 43.0 + 0.05 * i as f64;
+        let (a, b, dsm, polk) = (&a, &b, &dsm, &polk);
+        async move {
+            let (w1, w2) = (warrant(op, lat), warrant(op, lat + 0.0002));
+            let one = a.register_event(dsm, &w1, None);
+            let two = b.register_event(polk, &w2, None);
+            let (one, two) = futures_util::future::join(one, two).await;
+            let (one, two) = (one.unwrap().value, two.unwrap().value);
+            (one.conflicts.len(), two.conflicts.len())
+        }
+    });
+    for (i, (x, y)) in join_all(runs).await.into_iter().enumerate() {
+        assert_eq!(x + y, 1, "pair {i}: one side must see the other, and only one ({x} and {y})");
+    }
+}
+
+/// A reader of the change feed, following its cursor while transactions
+/// commit, sees every committed change: none is passed over.
+pub async fn a_feed_reader_misses_no_commit_of_transactions_in_flight(store: Arc<dyn Store>) {
+    let (a, b, op) = two_instances(store.clone()).await;
+    let dsm = actor(&a, "officer.dsm-pd").await;
+    let polk = actor(&b, "officer.polk-so").await;
+    let start = {
+        let mut tx = store.begin(TxMode::Read).await.unwrap();
+        tx.max_event_rev().await.unwrap()
+    };
+    const EACH: usize = 10;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let writers = async {
+        let w = (0..EACH).map(|i| {
+            let (a, b, dsm, polk) = (&a, &b, &dsm, &polk);
+            async move {
+                let lat = 44.0 + 0.05 * i as f64;
+                let (x, y) = futures_util::future::join(
+                    a.register_event(dsm, &warrant(op, lat), None),
+                    b.register_event(polk, &warrant(op, lat + 0.02), None),
+                )
+                .await;
+                x.unwrap();
+                y.unwrap();
+            }
+        });
+        join_all(w).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let reader = async {
+        let mut cursor = start;
+        let mut seen = BTreeSet::new();
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            // As an index catches up: everything after its cursor, up to the newest revision now.
+            let mut tx = store.begin(TxMode::Read).await.unwrap();
+            let upto = tx.max_event_rev().await.unwrap();
+            let changes = tx.event_changes(cursor, upto, 1000).await.unwrap();
+            drop(tx);
+            for c in &changes {
+                assert!(c.rev > cursor, "the feed went back: {} after {cursor}", c.rev);
+                cursor = c.rev;
+                seen.insert(c.key);
+            }
+            if finished && changes.is_empty() {
+                return seen;
+            }
+            futures_util::future::ready(()).await;
+        }
+    };
+    let ((), seen) = futures_util::future::join(writers, reader).await;
+    let mut tx = store.begin(TxMode::Read).await.unwrap();
+    let upto = tx.max_event_rev().await.unwrap();
+    let all: BTreeSet<i64> = tx.event_changes(start, upto, 100_000).await.unwrap().iter().map(|c| c.key).collect();
+    assert_eq!(all.len(), 2 * EACH, "every registration is in the feed");
+    assert_eq!(seen, all, "the reader following its cursor saw every change");
+}
+
+/// Writers on two instances in parallel append to one audit chain: it
+/// verifies whole, with every write's record in it.
+pub async fn parallel_writers_append_one_audit_chain(store: Arc<dyn Store>) {
+    let (a, b, _) = two_instances(store).await;
+    let admin = Actor::local_admin();
+    let agency = |i: usize| AgencyInput {
+        name: format!("Conformance Agency {i}"),
+        short_name: format!("conf-{i}"),
+        kind: "municipal".into(),
+        home_state: "US-IA".into(),
+        ori: None,
+        duty_contact_name: None,
+        duty_phone: "+1 515 555 0100".into(),
+    };
+    const N: usize = 24;
+    let writes = (0..N).map(|i| {
+        let (app, admin, input) = (if i % 2 == 0 { &a } else { &b }, &admin, agency(i));
+        async move { app.create_agency(admin, &input).await.unwrap() }
+    });
+    let made: BTreeSet<String> = join_all(writes).await.into_iter().map(|x| x.id.to_string()).collect();
+    assert_eq!(made.len(), N);
+    let n = a.verify_audit(&admin, None).await.unwrap().expect("one chain, whole");
+    let filter = crate::audit::AuditFilter { action_prefix: Some("agency.create".into()), ..Default::default() };
+    let logged: BTreeSet<String> =
+        a.search_audit(&admin, &filter, None, 100).await.unwrap().into_iter().filter_map(|r| r.object_id).collect();
+    assert!(made.is_subset(&logged), "every creation recorded in the chain of {n} records");
+}
+
+/// Retries of one idempotency key, all in flight at once, write once and
+/// all answer the same object.
+pub async fn concurrent_retries_of_one_idempotency_key_write_once(store: Arc<dyn Store>) {
+    let (a, b, op) = two_instances(store).await;
+    let officer = actor(&a, "officer.dsm-pd").await;
+    let input = ResultInput {
+        kind: "arrest".into(),
+        state: "US-IA".into(),
+        occurred_at: "2021-08-26T21:00:00-05:00".into(),
+        charges: vec![ChargeInput { statute: "Iowa 710A.2".into(), nibrs: "64A".into() }],
+        ..ResultInput::default()
+    };
+    let before = a.list_results(&officer, op, &Default::default()).await.unwrap().items.len();
+    let idem = Idempotency::new("conformance-key-1", "the same body".into()).unwrap();
+    let tries = (0..8).map(|i| {
+        let (app, officer, input, idem) = (if i % 2 == 0 { &a } else { &b }, &officer, &input, &idem);
+        async move { app.record_result(officer, op, input, Some(idem)).await }
+    });
+    let answers = join_all(tries).await;
+    let ids: BTreeSet<String> = answers
+        .into_iter()
+        .map(|r| r.expect("a retry is answered, never refused for contention").value.id.to_string())
+        .collect();
+    assert_eq!(ids.len(), 1, "every retry answers the one record");
+    let after = a.list_results(&officer, op, &Default::default()).await.unwrap().items.len();
+    assert_eq!(after, before + 1, "written once");
+}
+
+/// A transaction dropped without commit leaves nothing behind.
+pub async fn a_transaction_dropped_without_commit_leaves_nothing(store: Arc<dyn Store>) {
+    let (a, _, _) = two_instances(store.clone()).await;
+    let admin = Actor::local_admin();
+    let count = |s: Arc<dyn Store>| async move {
+        let mut tx = s.begin(TxMode::Read).await.unwrap();
+        tx.list_agencies(None, None, 10_000).await.unwrap().len()
+    };
+    let before = count(store.clone()).await;
+    {
+        let mut tx = store.begin(TxMode::Write).await.unwrap();
+        let mut agency = a.get_agency(&admin, a.find_agency(&admin, "dsm-pd").await.unwrap().id).await.unwrap();
+        agency.id = crate::ids::AgencyId::new_v7();
+        agency.short_name = "never-committed".into();
+        agency.name = "Never Committed".into();
+        tx.insert_agency(&agency).await.unwrap();
+    }
+    assert_eq!(count(store.clone()).await, before);
+    assert!(a.find_agency(&admin, "never-committed").await.is_err());
+}
