@@ -452,6 +452,19 @@ impl Stands {
         }
     }
 
+    /// The choice as a form offers it ("The records").
+    pub fn choice_label(&self) -> &'static str {
+        match self {
+            Stands::Tally => "The tally",
+            Stands::Records => "The records",
+            Stands::StateTally => "The state tally",
+            Stands::Agencies => "The agencies' sum",
+            Stands::Announced => "The announcement (the rows are short)",
+            Stands::Rows => "The rows (the announcement was wrong)",
+            Stands::Figure(_) => "Another figure",
+        }
+    }
+
     /// The figure given, for `Figure`.
     pub fn figure(&self) -> Option<u64> {
         match self {
@@ -666,7 +679,7 @@ pub struct Inputs<'a> {
 }
 
 /// `text` with its first letter in capitals.
-fn capital(text: &str) -> String {
+pub fn capital(text: &str) -> String {
     let mut c = text.chars();
     c.next().map(|first| first.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

@@ -378,6 +378,19 @@ fn form_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// What a form's idempotency key guards: its target and every field but
+/// the key, one per line, hashed (identities and private fields may be in it).
+fn fingerprint<'a>(target: &str, fields: impl IntoIterator<Item = &'a str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(target.as_bytes());
+    for f in fields {
+        h.update(b"\n");
+        h.update(f.trim().as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 /// The labels of the fields the core names in its errors, as the forms
 /// show them, for errors said in the form's words.
 const LABELS: &[(&str, &str)] = &[

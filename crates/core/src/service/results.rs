@@ -321,6 +321,13 @@ impl App {
         Ok((op, last))
     }
 
+    /// Refuses (and records the refusal) unless `actor` may correct or void
+    /// record `id`: for a page that judges before it reads the form.
+    pub async fn require_result_change(&self, actor: &Actor, id: ResultId) -> Result<()> {
+        let (op, last) = self.current(self.read().await?.as_mut(), id).await?;
+        self.on_record(actor, Action::ResultCorrect, &op, &last).await
+    }
+
     /// Corrects a record: a new version with a reason. The identity is kept
     /// unless a new one is given.
     pub async fn correct_result(

@@ -239,7 +239,10 @@ async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'stat
             .resolved
             .as_ref()
             .map(|r| {
-                let stands = r.stands.map(|s| format!(" {}.", capitalise(&s.label()))).unwrap_or_default();
+                let stands = r
+                    .stands
+                    .map(|s| format!(" {}.", taskforce_core::aggregate::capital(&s.label())))
+                    .unwrap_or_default();
                 format!("Resolved by {} at {}.{stands} Why: {}", r.by, tz.display(r.at), r.reason)
             })
             .unwrap_or_default(),
@@ -526,14 +529,6 @@ async fn board(
         notice,
         hidden_note: hidden_note.to_string(),
     })
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 /// How often a board stream looks without being woken (other instances' writes).

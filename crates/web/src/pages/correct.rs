@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::ids::ResultId;
-use taskforce_core::results::ResultInput;
 use taskforce_core::service::operations::OperationDetail;
 use taskforce_core::service::results::{Idempotency, ResultView};
 
@@ -23,13 +22,8 @@ use crate::AppState;
 async fn correctable(st: &AppState, actor: &Actor, id: &str) -> Result<(ResultView, OperationDetail), Error> {
     let rid: ResultId = id.parse().map_err(|_| Error::NotFound { kind: "result" })?;
     let r = st.app.get_result(actor, rid).await?;
-    // Judged by the use case itself, before any field is read: with no
-    // reason it writes nothing, so an allowed viewer gets only the reason's error.
-    match st.app.correct_result(actor, rid, &ResultInput::default(), None).await {
-        Err(Error::Validation(_)) => {}
-        Err(e) => return Err(e),
-        Ok(_) => return Err(Error::Internal("a correction without a reason was saved".into())),
-    }
+    // Judged before any field is read.
+    st.app.require_result_change(actor, rid).await?;
     if r.void {
         return Err(Error::Conflict {
             code: "result.voided",

@@ -72,7 +72,6 @@ impl EventForm {
     /// Every field but the key, hashed: what the idempotency key guards
     /// (hashed, since the private fields are in it).
     fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
         let parts = [
             &self.kind,
             &self.lat,
@@ -89,13 +88,7 @@ impl EventForm {
             &self.case_number,
             &self.notes,
         ];
-        let mut h = Sha256::new();
-        h.update(b"POST /events");
-        for p in parts {
-            h.update(b"\n");
-            h.update(p.trim().as_bytes());
-        }
-        hex::encode(h.finalize())
+        super::fingerprint("POST /events", parts.map(String::as_str))
     }
 }
 

@@ -46,18 +46,6 @@ pub struct ResolveForm {
     pub problem: Option<String>,
 }
 
-fn choice_label(s: Stands) -> String {
-    match s {
-        Stands::Tally => "The tally".into(),
-        Stands::Records => "The records".into(),
-        Stands::StateTally => "The state tally".into(),
-        Stands::Agencies => "The agencies' sum".into(),
-        Stands::Announced => "The announcement (the rows are short)".into(),
-        Stands::Rows => "The rows (the announcement was wrong)".into(),
-        Stands::Figure(_) => "Another figure".into(),
-    }
-}
-
 /// The form for the report's open flags, with what was sent (if anything) kept.
 pub fn form_for(report: &Report, sent: Option<&Sent>) -> ResolveForm {
     let picks = report
@@ -73,7 +61,10 @@ pub fn form_for(report: &Report, sent: Option<&Sent>) -> ResolveForm {
                 key: f.key.clone(),
                 message: f.message.clone(),
                 ticked: mine.is_some_and(|m| m.ticked),
-                choices: options.iter().map(|c| (c.as_str(), choice_label(*c), chosen == c.as_str())).collect(),
+                choices: options
+                    .iter()
+                    .map(|c| (c.as_str(), c.choice_label().to_string(), chosen == c.as_str()))
+                    .collect(),
                 takes_figure: options.iter().any(|c| matches!(c, Stands::Figure(_))),
                 figure: mine.map(|m| m.figure.clone()).unwrap_or_default(),
                 error: None,

@@ -14,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::ids::OperationId;
@@ -145,8 +144,7 @@ impl RecordForm {
         ]
         .map(|f| if f.is_some() { "1" } else { "0" });
         let refs: Vec<&str> = REFERRALS.iter().map(|(f, _, _)| if self.referral(f) { "1" } else { "0" }).collect();
-        let text = [
-            &format!("POST {target}"),
+        let fields = [
             &self.kind,
             &self.state,
             &self.occurred,
@@ -169,10 +167,8 @@ impl RecordForm {
             &self.quantity,
             &self.description,
             &self.reason,
-        ]
-        .map(|s| s.trim())
-        .join("\n");
-        hex::encode(Sha256::digest(text.as_bytes()))
+        ];
+        super::fingerprint(&format!("POST {target}"), fields.map(String::as_str))
     }
 }
 

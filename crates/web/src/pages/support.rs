@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::ids::ResultId;
@@ -40,16 +39,11 @@ pub struct SupportForm {
 
 impl SupportForm {
     fn fingerprint(&self, id: &str) -> String {
-        let text = [
-            format!("POST /results/{id}/support"),
-            self.kind.clone(),
-            self.what.clone(),
-            self.at.clone(),
-            self.consent.is_some().to_string(),
-            self.note.trim().to_string(),
-        ]
-        .join("\n");
-        hex::encode(Sha256::digest(text.as_bytes()))
+        let consent = if self.consent.is_some() { "true" } else { "false" };
+        super::fingerprint(
+            &format!("POST /results/{id}/support"),
+            [self.kind.as_str(), &self.what, &self.at, consent, &self.note],
+        )
     }
 }
 

@@ -200,9 +200,10 @@ async fn result_page(
     result_page_with(st, actor, r, identity, ask_code, problem, status, None).await
 }
 
-/// What the void form says back: the reason as typed, its error, or that it was done.
+/// What the record page says back after one of its forms: the void form's
+/// reason as typed and its error, a notice, the services log form as sent.
 #[derive(Default)]
-struct VoidAnswer {
+struct Answer {
     reason: String,
     error: Option<String>,
     notice: Option<String>,
@@ -234,7 +235,7 @@ pub(super) async fn with_support(
     sent: (super::support::SupportForm, Vec<(String, String)>),
     status: StatusCode,
 ) -> Response {
-    let answer = VoidAnswer { support: Some(sent), ..VoidAnswer::default() };
+    let answer = Answer { support: Some(sent), ..Answer::default() };
     result_page_with(st, actor, r, None, false, None, status, Some(answer)).await
 }
 
@@ -247,7 +248,7 @@ async fn result_page_with(
     ask_code: bool,
     problem: Option<String>,
     status: StatusCode,
-    mut void: Option<VoidAnswer>,
+    mut void: Option<Answer>,
 ) -> Response {
     let op = st.app.get_operation(actor, r.operation_id).await.ok();
     // The record's time in its state's zone (a state may keep its own window),
@@ -315,7 +316,7 @@ pub async fn result_view(
                 .filter(|v| *v == r.version)
                 .map(|v| format!("Corrected: this is version {v}; the earlier versions are kept."));
             let logged = q.logged.is_some();
-            let answer = Some(VoidAnswer { notice, logged, ..VoidAnswer::default() });
+            let answer = Some(Answer { notice, logged, ..Answer::default() });
             result_page_with(&st, &auth.actor, &r, None, false, None, StatusCode::OK, answer).await
         }
         Err(e) => page_error(&st, &auth.actor, e).await,
@@ -416,7 +417,7 @@ pub async fn result_void(
     match st.app.void_result(actor, r.id, why, None).await {
         Ok(w) => {
             let notice = Some("Voided: it counts for nothing now; the earlier versions are kept.".to_string());
-            let answer = VoidAnswer { notice, ..VoidAnswer::default() };
+            let answer = Answer { notice, ..Answer::default() };
             result_page_with(&st, actor, &w.value, None, false, None, StatusCode::OK, Some(answer)).await
         }
         Err(Error::Validation(fields)) => {
@@ -427,7 +428,7 @@ pub async fn result_void(
                     e.message.replacen("reason", "The reason", 1)
                 }
             });
-            let answer = VoidAnswer { reason: f.reason, error, ..VoidAnswer::default() };
+            let answer = Answer { reason: f.reason, error, ..Answer::default() };
             result_page_with(&st, actor, &r, None, false, None, StatusCode::UNPROCESSABLE_ENTITY, Some(answer)).await
         }
         Err(e) => page_error(&st, actor, e).await,
