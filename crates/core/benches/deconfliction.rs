@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use taskforce_core::events::engine::{Index, Span, distance_m};
-use taskforce_core::events::plan::Collector;
+use taskforce_core::events::plan::{Collector, ordered};
 
 #[path = "support/usgen.rs"]
 mod usgen;
@@ -85,15 +85,27 @@ fn main() {
         // A 100,000-event plan for one night, checked as a batch against itself and the stored events.
         let night = t0 + three_years - 86_400;
         let mut prng = Rng(11);
-        let plan: Vec<Span> = (0..100_000).map(|i| world.event(10 * n + i, &mut prng, night, 12 * 3600)).collect();
+        // Keyed by row, as a plan read from CSV is.
+        let plan: Vec<Span> =
+            (0..100_000).map(|i| Span { key: i, ..world.event(10 * n + i, &mut prng, night, 12 * 3600) }).collect();
+        let labels: Vec<String> = (0..plan.len()).map(|i| format!("p{i}")).collect();
         // As the API answers it: every pair counted, the first 10,000 kept (`plan_max_pairs`).
         let t = Instant::now();
-        let mut kept = Collector::new(plan.iter().map(|s| s.id.clone()).collect(), 10_000);
+        let mut kept = Collector::new(labels.clone(), 10_000);
         let pidx = Index::bulk(plan.iter().cloned());
-        pidx.each_pair(|a, b, o| kept.push(a, b, o));
+        pidx.each_pair(|a, b, o| {
+            let (a, b) = ordered(&labels, a, b);
+            kept.push(a, b, o);
+        });
+        let mut stored = String::new();
         for p in &plan {
             for h in idx.query(p) {
-                kept.push(&p.id, h.id, h.overlap);
+                use std::fmt::Write as _;
+                stored.clear();
+                let _ = write!(stored, "e{}", h.key);
+                let (a, b) = (labels[p.key as usize].as_str(), stored.as_str());
+                let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                kept.push(a, b, h.overlap);
             }
         }
         let answer = kept.finish();

@@ -32,7 +32,7 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
     /// Its id (to list and revoke it).
-    pub id: String,
+    pub id: crate::ids::TokenId,
     /// SHA-256 of the token.
     pub token_hash: String,
     /// Whose.

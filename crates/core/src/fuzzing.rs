@@ -42,9 +42,8 @@ pub fn tally(data: &[u8]) {
 /// The event plan CSV, then the check of whatever it reads (with and without a buffer override).
 pub fn events_csv(data: &[u8]) {
     for buffer in [None, Some(jiff::SignedDuration::ZERO)] {
-        if let Ok(spans) = crate::events::plan::parse_plan(data, buffer) {
-            let pairs = crate::events::engine::check_all(spans);
-            let _ = crate::events::plan::to_json(&pairs);
+        if let Ok(plan) = crate::events::plan::parse_plan(data, buffer) {
+            let _ = crate::events::plan::to_json(&plan.pairs());
         }
     }
 }

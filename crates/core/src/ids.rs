@@ -70,6 +70,19 @@ id_type!(
     /// Identifies a release (a draft, and the version it becomes).
     ReleaseId
 );
+id_type!(
+    /// Identifies a registered event (the core's, stable; the store's own
+    /// compact key is another thing, see `store::EventChange::key`).
+    EventId
+);
+id_type!(
+    /// Identifies a conflict between two events.
+    ConflictId
+);
+id_type!(
+    /// Identifies an API token (never its secret, which is stored hashed).
+    TokenId
+);
 
 #[cfg(test)]
 mod tests {

@@ -40,9 +40,14 @@ pub enum TxMode {
     /// the newest rows, and so can skip beginning and ending a transaction
     /// (signing a request in, checking an event without storing it).
     /// Committing it does nothing.
+    ///
+    /// An optional capability: a store without a cheaper way runs it as
+    /// [`TxMode::Read`], and the core asks nothing of it that a `Read`
+    /// transaction begun at its first statement would not give.
     Single,
-    /// Reads and writes; takes the write lock at the start so that the
-    /// transaction never has to upgrade (and never deadlocks doing so).
+    /// Reads and writes, serialised with every other `Write` (see
+    /// [`StoreTx`]'s promises). How is the store's: SQLite takes its write
+    /// lock at `begin`, so a transaction never has to upgrade one.
     Write,
 }
 

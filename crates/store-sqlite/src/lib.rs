@@ -219,7 +219,7 @@ impl SqliteStore {
                  VALUES (?, ?, NULL, ?, ?, 'surveillance', ?, ?, ?, ?, ?, ?, ?, ?, 'done', 'Bench Contact', \
                  '+1 555 555 0100', NULL, NULL, NULL, ?, ?, ?)",
             )
-            .bind(format!("bench-{rev:010}"))
+            .bind(taskforce_core::ids::EventId::new_v7().to_string())
             .bind(format!("DX-BENCH-{rev:010}"))
             .bind(&agencies[k % agencies.len()])
             .bind(&e.unit)

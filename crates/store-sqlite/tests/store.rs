@@ -583,10 +583,7 @@ async fn the_demo_night_has_its_plan_with_conflicts_alerts_and_outcomes() {
     let events = tx.events_of_operation(op.id).await.unwrap();
     assert_eq!(events.len(), 15);
     assert_eq!(
-        events
-            .iter()
-            .filter(|e| e.kind == taskforce_core::events::EventKind::SearchWarrant && e.span().lat > 41.0)
-            .count(),
+        events.iter().filter(|e| e.kind == taskforce_core::events::EventKind::SearchWarrant && e.lat > 41.0).count(),
         10,
         "Iowa's ten warrants"
     );
@@ -610,7 +607,7 @@ async fn a_cold_start_reads_every_event_once_through_the_narrow_index_and_close_
     let at: jiff::Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
     let spans = (0..120_007usize).map(|i| {
         let span = Span {
-            id: String::new(),
+            key: 0,
             agency: String::new(),
             unit: if i % 3 == 0 { "Team, \"B\";".into() } else { String::new() },
             lat: 25.0 + (i % 2000) as f64 * 0.01 + 0.000_000_04,
@@ -633,7 +630,7 @@ async fn a_cold_start_reads_every_event_once_through_the_narrow_index_and_close_
     // Read row by row on a connection of SQLite's own (as a cold start
     // does), the changes are exactly the packed ones, in pieces or whole.
     let mut single = d.store.begin(TxMode::Single).await.unwrap();
-    let flat = |v: &[taskforce_core::store::EventChange]| -> Vec<(u64, i64, Span)> {
+    let flat = |v: &[taskforce_core::store::EventChange]| -> Vec<(u64, u64, Span)> {
         v.iter().map(|c| (c.rev, c.key, c.span.clone())).collect()
     };
     assert_eq!(flat(&single.event_changes(0, u64::MAX, 500_000).await.unwrap()), flat(&all));
@@ -652,7 +649,7 @@ async fn a_cold_start_reads_every_event_once_through_the_narrow_index_and_close_
     assert_eq!(pieces as u64, total);
     // The packed span holds the row: never smaller in place, radius or time.
     for c in all.iter().step_by(997) {
-        let row = tx.events_by_keys(&[c.key]).await.unwrap().remove(0).span();
+        let row = tx.events_by_keys(&[c.key]).await.unwrap().remove(0).span(c.key);
         assert!((c.span.lat - row.lat).abs() <= 0.5e-7 && (c.span.lon - row.lon).abs() <= 0.5e-7);
         assert!(c.span.radius_m >= row.radius_m + 0.009 && c.span.radius_m <= row.radius_m + 0.03);
         let (w0, w1) = (row.start - row.buffer, row.end + row.buffer);
@@ -696,7 +693,7 @@ async fn events_read_packed_by_key_are_exactly_the_stored_rows() {
     let at: jiff::Timestamp = "2025-06-01T00:00:00Z".parse().unwrap();
     let spans = (0..50usize).map(|i| {
         let span = Span {
-            id: String::new(),
+            key: 0,
             agency: String::new(),
             unit: if i % 2 == 0 { "Team \"B\", \\ ünit".into() } else { String::new() },
             lat: 41.6 + i as f64 * 1e-13,
@@ -721,12 +718,12 @@ async fn events_read_packed_by_key_are_exactly_the_stored_rows() {
             .unwrap();
     }
     let mut tx = d.store.begin(TxMode::Read).await.unwrap();
-    let keys: Vec<i64> = tx.event_changes(0, u64::MAX, 1000).await.unwrap().iter().map(|c| c.key).collect();
+    let keys: Vec<u64> = tx.event_changes(0, u64::MAX, 1000).await.unwrap().iter().map(|c| c.key).collect();
     assert!(keys.len() >= 65, "the demo's events and these");
     let packed = tx.events_by_keys(&keys).await.unwrap();
     assert_eq!(packed.len(), keys.len());
     for e in &packed {
-        let row = tx.find_event(&e.id).await.unwrap().unwrap();
+        let row = tx.find_event(e.id).await.unwrap().unwrap();
         assert_eq!(e, &row, "read packed, event {} differs from its row", e.number);
         assert_eq!(
             (e.lat.to_bits(), e.lon.to_bits(), e.radius_m.to_bits()),
@@ -735,5 +732,5 @@ async fn events_read_packed_by_key_are_exactly_the_stored_rows() {
     }
     assert!(packed.iter().any(|e| e.details.as_deref() == Some(&[0x00, 0xff, 0x10, 0x27, 0x5c, 0x22][..])));
     assert!(packed.iter().any(|e| e.details.is_none()));
-    assert!(tx.events_by_keys(&[i64::MAX]).await.unwrap().is_empty());
+    assert!(tx.events_by_keys(&[i64::MAX as u64]).await.unwrap().is_empty());
 }

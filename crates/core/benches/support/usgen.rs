@@ -158,7 +158,7 @@ impl World {
         let start = from + (rng.next() % span_secs as u64) as i64;
         let len = 3600 + (rng.next() % (11 * 3600)) as i64;
         Span {
-            id: format!("e{i}"),
+            key: i,
             agency: format!("a{agency}"),
             unit: String::new(),
             lat,

@@ -62,12 +62,11 @@ pub fn coverage(events: &[Event], conflicts: &[Conflict], name_of: impl Fn(Agenc
         total.events += 1;
         total.registered_before_start += before;
     }
-    let agency_of: BTreeMap<&str, AgencyId> = events.iter().map(|e| (e.id.as_str(), e.agency_id)).collect();
+    let agency_of: BTreeMap<crate::ids::EventId, AgencyId> = events.iter().map(|e| (e.id, e.agency_id)).collect();
     for k in conflicts {
         let outcome = k.outcome.map_or("open", |o| o.as_str());
         *total.conflicts.entry(outcome).or_default() += 1;
-        let mut sides: Vec<AgencyId> =
-            [&k.a, &k.b].iter().filter_map(|id| agency_of.get(id.as_str()).copied()).collect();
+        let mut sides: Vec<AgencyId> = [k.a, k.b].iter().filter_map(|id| agency_of.get(id).copied()).collect();
         sides.dedup();
         for a in sides {
             if let Some(c) = by.get_mut(&a) {

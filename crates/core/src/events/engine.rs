@@ -10,8 +10,10 @@ pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// One event as the engine sees it: a circle, a window and a buffer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Span {
-    /// The caller's id for it.
-    pub id: String,
+    /// The caller's key for it, by which hits and pairs name it. What it
+    /// stands for is the caller's: a stored event's key in the live index, a
+    /// row's position in a plan (whose labels the plan keeps).
+    pub key: u64,
     /// The agency, compared as given.
     pub agency: String,
     /// The unit within it, compared as given (`""`: none).
@@ -76,24 +78,23 @@ pub fn conflict(a: &Span, b: &Span) -> Option<Overlap> {
     (d <= a.radius_m + b.radius_m).then_some(Overlap { distance_m: d, start: a0.max(b0), end: a1.min(b1) })
 }
 
-/// One conflicting pair, `a` before `b` in string order.
-#[derive(Debug, Clone, PartialEq)]
+/// One conflicting pair by the spans' keys, `a` below `b`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pair {
-    /// The first id.
-    pub a: String,
-    /// The second id.
-    pub b: String,
+    /// The lower key.
+    pub a: u64,
+    /// The higher key.
+    pub b: u64,
     /// Where and when.
     pub overlap: Overlap,
 }
 
-fn pair(x: &Span, y: &Span, o: Overlap) -> Pair {
-    let (a, b) = if x.id <= y.id { (&x.id, &y.id) } else { (&y.id, &x.id) };
-    Pair { a: a.clone(), b: b.clone(), overlap: o }
+fn pair(x: u64, y: u64, o: Overlap) -> Pair {
+    Pair { a: x.min(y), b: x.max(y), overlap: o }
 }
 
 fn sort(mut v: Vec<Pair>) -> Vec<Pair> {
-    v.sort_by(|p, q| (&p.a, &p.b).cmp(&(&q.a, &q.b)));
+    v.sort_by_key(|p| (p.a, p.b));
     v
 }
 
@@ -103,7 +104,7 @@ pub fn oracle(spans: &[Span]) -> Vec<Pair> {
     for (i, x) in spans.iter().enumerate() {
         for y in &spans[i + 1..] {
             if let Some(o) = conflict(x, y) {
-                out.push(pair(x, y, o));
+                out.push(pair(x.key, y.key, o));
             }
         }
     }
@@ -136,9 +137,9 @@ struct Slot {
 
 /// A stored span that conflicts with a query.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Hit<'a> {
-    /// Its id.
-    pub id: &'a str,
+pub struct Hit {
+    /// Its key.
+    pub key: u64,
     /// Its latitude.
     pub lat: f64,
     /// Its longitude.
@@ -157,33 +158,15 @@ pub struct Hit<'a> {
 #[derive(Debug, Default)]
 pub struct Index {
     slots: Vec<Slot>,
-    ids: Ids,
+    // The spans' keys, by position (beside the slots, not in them: a query
+    // reads the slots and needs a key only for a hit).
+    keys: Vec<u64>,
     // Looked up for every span added and every check: a fast hash (agency
     // and unit names are not chosen by an attacker who could flood it).
     names: std::collections::HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     runs: Vec<Vec<(u64, u32)>>,
     pending: Vec<(u64, u32)>,
     max_radius_m: f64,
-}
-
-/// The spans' ids in one buffer (a boxed string each would cost three times
-/// the memory at ten million).
-#[derive(Debug, Default)]
-struct Ids {
-    bytes: String,
-    ends: Vec<u64>,
-}
-
-impl Ids {
-    fn push(&mut self, id: &str) {
-        self.bytes.push_str(id);
-        self.ends.push(self.bytes.len() as u64);
-    }
-
-    fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.bytes[start..self.ends[i] as usize]
-    }
 }
 
 /// A tail longer than this becomes a run.
@@ -280,7 +263,7 @@ impl Index {
         keys.extend(bucket_range(slot.w0, slot.w1).map(|b| (key(b, la, lo), n)));
         self.max_radius_m = self.max_radius_m.max(s.radius_m);
         self.slots.push(slot);
-        self.ids.push(&s.id);
+        self.keys.push(s.key);
     }
 
     /// Adds many spans with one sort of their keys and at most one merge:
@@ -340,7 +323,7 @@ impl Index {
     }
 
     /// Every indexed span that conflicts with `q`.
-    pub fn query(&self, q: &Span) -> Vec<Hit<'_>> {
+    pub fn query(&self, q: &Span) -> Vec<Hit> {
         let probe = Slot {
             lat: q.lat,
             lon: q.lon,
@@ -359,7 +342,7 @@ impl Index {
             .into_iter()
             .map(|(i, o)| {
                 let s = &self.slots[i as usize];
-                Hit { id: self.ids.get(i as usize), lat: s.lat, lon: s.lon, overlap: o }
+                Hit { key: self.keys[i as usize], lat: s.lat, lon: s.lon, overlap: o }
             })
             .collect()
     }
@@ -428,8 +411,7 @@ impl Index {
     /// Writes every part (see [`super::snapshot`]).
     pub(crate) fn write_parts(&self, o: &mut super::snapshot::Out<'_>) -> std::io::Result<()> {
         o.u64(self.slots.len() as u64)?;
-        for (i, s) in self.slots.iter().enumerate() {
-            let id = self.ids.get(i);
+        for (s, key) in self.slots.iter().zip(&self.keys) {
             o.f64(s.lat)?;
             o.f64(s.lon)?;
             o.f64(s.radius_m)?;
@@ -438,7 +420,7 @@ impl Index {
             o.u32(s.agency)?;
             o.u32(s.unit)?;
             o.u8(u8::from(s.cancelled))?;
-            o.str(id)?;
+            o.u64(*key)?;
         }
         let mut names: Vec<(&str, u32)> = self.names.iter().map(|(k, v)| (&**k, *v)).collect();
         names.sort_by_key(|(_, v)| *v);
@@ -462,7 +444,7 @@ impl Index {
         use super::snapshot::bad;
         let n = r.count(u64::from(u32::MAX))?;
         let mut idx = Index { slots: Vec::with_capacity(n), ..Index::default() };
-        idx.ids.ends.reserve(n);
+        idx.keys.reserve(n);
         for _ in 0..n {
             let slot = Slot {
                 lat: r.f64()?,
@@ -475,7 +457,7 @@ impl Index {
                 cancelled: r.u8()? != 0,
             };
             idx.slots.push(slot);
-            idx.ids.push(&r.str()?);
+            idx.keys.push(r.u64()?);
         }
         let names = r.count(u64::from(u32::MAX))?;
         for v in 0..names {
@@ -513,22 +495,21 @@ impl Index {
     /// Every conflicting pair among the indexed spans.
     pub fn all_pairs(&self) -> Vec<Pair> {
         let mut out = Vec::new();
-        self.each_pair(|a, b, o| out.push(Pair { a: a.to_string(), b: b.to_string(), overlap: o }));
+        self.each_pair(|a, b, o| out.push(Pair { a, b, overlap: o }));
         sort(out)
     }
 
-    /// Visits every conflicting pair once (`a` before `b` in string order),
-    /// in the order the spans were indexed, holding no more than one span's
-    /// conflicts at a time: memory grows with the spans, never the pairs.
-    pub fn each_pair(&self, mut f: impl FnMut(&str, &str, Overlap)) {
+    /// Visits every conflicting pair once (by the spans' keys, `a` below
+    /// `b`), in the order the spans were indexed, holding no more than one
+    /// span's conflicts at a time: memory grows with the spans, never the pairs.
+    pub fn each_pair(&self, mut f: impl FnMut(u64, u64, Overlap)) {
         for (i, s) in self.slots.iter().enumerate() {
             let same = |t: &Slot| t.agency == s.agency && t.unit == s.unit;
             // Each pair once: from the span inserted first.
             let here = u32::try_from(i).unwrap_or(u32::MAX);
             for (j, o) in self.query_slot(s, same, Some(here)) {
-                let (x, y) = (self.ids.get(i), self.ids.get(j as usize));
-                let (a, b) = if x <= y { (x, y) } else { (y, x) };
-                f(a, b, o);
+                let (x, y) = (self.keys[i], self.keys[j as usize]);
+                f(x.min(y), x.max(y), o);
             }
         }
     }
@@ -545,8 +526,7 @@ impl Builder {
     pub fn with_capacity(n: usize) -> Self {
         let mut b = Builder::default();
         b.0.slots.reserve_exact(n);
-        b.0.ids.ends.reserve_exact(n);
-        b.0.ids.bytes.reserve(n * 8);
+        b.0.keys.reserve_exact(n);
         // A span has two to three keys (six-hour buckets of its widened window).
         b.1.reserve(n * 3);
         b
@@ -592,9 +572,9 @@ mod tests {
     }
 
     #[allow(clippy::too_many_arguments)] // a test's table row, read better flat
-    fn span(id: &str, agency: &str, lat: f64, lon: f64, r: f64, start: &str, end: &str, buf: i64) -> Span {
+    fn span(key: u64, agency: &str, lat: f64, lon: f64, r: f64, start: &str, end: &str, buf: i64) -> Span {
         Span {
-            id: id.into(),
+            key,
             agency: agency.into(),
             unit: String::new(),
             lat,
@@ -639,7 +619,7 @@ mod tests {
                 let start = base + SignedDuration::from_mins((rng.next() % (3 * 24 * 60)) as i64);
                 let len = SignedDuration::from_mins(15 + (rng.next() % (12 * 60)) as i64);
                 Span {
-                    id: format!("e{i:04}"),
+                    key: i as u64,
                     agency: format!("ag{}", rng.next() % 4),
                     unit: format!("u{}", rng.next() % 2),
                     lat,
@@ -680,13 +660,12 @@ mod tests {
         assert!(idx.pending.len() <= TAIL && idx.runs.iter().any(|r| r.len() > 2 * TAIL), "runs were made and merged");
         let queries = random_spans(&mut Rng(99), 200);
         for q in &queries {
-            let mut got: Vec<(String, Overlap)> =
-                idx.query(q).into_iter().map(|h| (h.id.to_string(), h.overlap)).collect();
-            got.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut want: Vec<(String, Overlap)> =
-                spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.id.clone(), o))).collect();
-            want.sort_by(|a, b| a.0.cmp(&b.0));
-            assert_eq!(got, want, "query {}", q.id);
+            let mut got: Vec<(u64, Overlap)> = idx.query(q).into_iter().map(|h| (h.key, h.overlap)).collect();
+            got.sort_by_key(|x| x.0);
+            let mut want: Vec<(u64, Overlap)> =
+                spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.key, o))).collect();
+            want.sort_by_key(|x| x.0);
+            assert_eq!(got, want, "query {}", q.key);
         }
     }
 
@@ -703,10 +682,9 @@ mod tests {
         let total: usize = idx.runs.iter().map(Vec::len).sum::<usize>() + idx.pending.len();
         assert!(total > bulk);
         for q in &random_spans(&mut Rng(17), 100) {
-            let mut got: Vec<String> = idx.query(q).into_iter().map(|h| h.id.to_string()).collect();
+            let mut got: Vec<u64> = idx.query(q).into_iter().map(|h| h.key).collect();
             got.sort();
-            let mut want: Vec<String> =
-                spans.iter().filter(|s| conflict(q, s).is_some()).map(|s| s.id.clone()).collect();
+            let mut want: Vec<u64> = spans.iter().filter(|s| conflict(q, s).is_some()).map(|s| s.key).collect();
             want.sort();
             assert_eq!(got, want);
         }
@@ -730,13 +708,12 @@ mod tests {
         assert_eq!(empty.len(), 10, "extending an empty index builds it");
         let mut found = 0;
         for q in &random_spans(&mut Rng(7), 200) {
-            let mut got: Vec<(String, Overlap)> =
-                idx.query(q).into_iter().map(|h| (h.id.to_string(), h.overlap)).collect();
-            got.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut want: Vec<(String, Overlap)> =
-                spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.id.clone(), o))).collect();
-            want.sort_by(|a, b| a.0.cmp(&b.0));
-            assert_eq!(got, want, "query {}", q.id);
+            let mut got: Vec<(u64, Overlap)> = idx.query(q).into_iter().map(|h| (h.key, h.overlap)).collect();
+            got.sort_by_key(|x| x.0);
+            let mut want: Vec<(u64, Overlap)> =
+                spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.key, o))).collect();
+            want.sort_by_key(|x| x.0);
+            assert_eq!(got, want, "query {}", q.key);
             found += want.len();
         }
         assert!(found > 20, "the queries must find conflicts to compare ({found})");
@@ -757,8 +734,8 @@ mod tests {
         assert_eq!(got, stamp);
         let mut found = 0;
         for q in &random_spans(&mut Rng(3), 200) {
-            let a: Vec<(String, Overlap)> = idx.query(q).into_iter().map(|h| (h.id.to_string(), h.overlap)).collect();
-            let b: Vec<(String, Overlap)> = back.query(q).into_iter().map(|h| (h.id.to_string(), h.overlap)).collect();
+            let a: Vec<(u64, Overlap)> = idx.query(q).into_iter().map(|h| (h.key, h.overlap)).collect();
+            let b: Vec<(u64, Overlap)> = back.query(q).into_iter().map(|h| (h.key, h.overlap)).collect();
             assert_eq!(a, b);
             found += a.len();
         }
@@ -792,8 +769,8 @@ mod tests {
 
     #[test]
     fn touching_windows_do_not_conflict_and_buffers_make_them() {
-        let a = span("a", "x", 41.6, -93.6, 300.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
-        let b = span("b", "y", 41.6, -93.6, 300.0, "2021-08-26T21:00:00Z", "2021-08-26T22:00:00Z", 0);
+        let a = span(1, "x", 41.6, -93.6, 300.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
+        let b = span(2, "y", 41.6, -93.6, 300.0, "2021-08-26T21:00:00Z", "2021-08-26T22:00:00Z", 0);
         assert!(conflict(&a, &b).is_none(), "half-open windows that touch do not overlap");
         let b1 = Span { buffer: SignedDuration::from_mins(1), ..b.clone() };
         let o = conflict(&a, &b1).unwrap();
@@ -804,9 +781,9 @@ mod tests {
 
     #[test]
     fn circles_that_just_touch_conflict_and_a_hair_further_do_not() {
-        let a = span("a", "x", 0.0, 0.0, 500.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
+        let a = span(1, "x", 0.0, 0.0, 500.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
         let d = distance_m(0.0, 0.0, 0.0, 0.01);
-        let b = span("b", "y", 0.0, 0.01, d - 500.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
+        let b = span(2, "y", 0.0, 0.01, d - 500.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
         assert!(conflict(&a, &b).is_some(), "distance equal to the sum of the radii");
         let c = Span { radius_m: d - 500.0 - 0.01, ..b };
         assert!(conflict(&a, &c).is_none());
@@ -815,8 +792,8 @@ mod tests {
 
     #[test]
     fn events_on_both_sides_of_the_180th_meridian_meet() {
-        let a = span("a", "x", 51.88, 179.999, 300.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
-        let b = span("b", "y", 51.88, -179.999, 300.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
+        let a = span(1, "x", 51.88, 179.999, 300.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
+        let b = span(2, "y", 51.88, -179.999, 300.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 0);
         let o = conflict(&a, &b).unwrap();
         assert!(o.distance_m < 200.0, "{}", o.distance_m);
         assert_eq!(check_all(vec![a, b]).len(), 1);
@@ -824,9 +801,9 @@ mod tests {
 
     #[test]
     fn one_unit_knows_its_own_plan_but_another_unit_of_the_agency_does_not() {
-        let a = span("a", "dpd", 42.33, -83.05, 300.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 30);
+        let a = span(1, "dpd", 42.33, -83.05, 300.0, "2021-08-26T20:00:00Z", "2021-08-26T21:00:00Z", 30);
         let mut b = a.clone();
-        b.id = "b".into();
+        b.key = 2;
         assert!(conflict(&a, &b).is_none(), "same agency, same unit");
         b.unit = "12th Precinct".into();
         assert!(conflict(&a, &b).is_some(), "same agency, another unit");

@@ -145,7 +145,7 @@ pub fn item(
         .or_else(|| mine.iter().max_by_key(|x| x.seq).map(|x| x.deadline))
         .unwrap_or(conflict.detected_at);
     InboxItem {
-        conflict_id: conflict.id.clone(),
+        conflict_id: conflict.id.to_string(),
         distance_m: (conflict.distance_m * 10.0).round() / 10.0,
         overlap: (s0 < e0).then_some((s0, e0)),
         buffered_overlap: (conflict.overlap_start, conflict.overlap_end),
@@ -180,9 +180,18 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// A fixed id for a name of a test.
+    fn eid(name: &str) -> crate::ids::EventId {
+        crate::ids::EventId::from_uuid(uuid::Uuid::from_u128(name.bytes().fold(0, |h, b| h * 256 + u128::from(b))))
+    }
+
+    fn cid() -> crate::ids::ConflictId {
+        crate::ids::ConflictId::from_uuid(uuid::Uuid::from_u128(1))
+    }
+
     fn event(id: &str, agency: AgencyId, start: &str, end: &str) -> Event {
         Event {
-            id: id.into(),
+            id: eid(id),
             number: format!("TF-{id}"),
             operation_id: None,
             agency_id: agency,
@@ -209,8 +218,8 @@ mod tests {
         Alert {
             seq,
             agency_id: agency,
-            event_id: event.into(),
-            conflict_id: "c1".into(),
+            event_id: eid(event),
+            conflict_id: cid(),
             created_at: at("2026-11-30T20:00:00Z"),
             deadline: at(deadline),
             acknowledged_by: None,
@@ -221,9 +230,9 @@ mod tests {
 
     fn conflict() -> Conflict {
         Conflict {
-            id: "c1".into(),
-            a: "ea".into(),
-            b: "eb".into(),
+            id: cid(),
+            a: eid("ea"),
+            b: eid("eb"),
             distance_m: 123.456,
             overlap_start: at("2026-12-01T02:26:00Z"),
             overlap_end: at("2026-12-01T03:30:00Z"),

@@ -1,13 +1,16 @@
 //! A whole night's plan as CSV, `id,agency,unit,kind,lat,lon,radius_m,start,end`:
 //! read into spans for the engine, with every bad row reported by its line
 //! number (and no partial answer), and the answer as JSON (DESIGN §9).
+//!
+//! The engine knows a row by its position (its span's key); the plan keeps
+//! the rows' ids, and every answer names rows by them.
 
 use std::collections::HashSet;
 
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-use super::engine::{Pair, Span};
+use super::engine::{Index, Overlap, Span};
 use super::{EventKind, MAX_RADIUS_M, MAX_WINDOW};
 use crate::agency::csv::line_at;
 use crate::error::FieldError;
@@ -22,9 +25,61 @@ pub const MAX_ROWS: usize = 1_000_000;
 /// A bad row: its line, and what is wrong with it.
 pub type BadRow = (usize, Vec<FieldError>);
 
+/// A plan read: each row's span, keyed by the row's position, and its id.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The rows' spans, in order; row `i`'s key is `i`.
+    pub spans: Vec<Span>,
+    /// The rows' ids, in order (unique).
+    pub ids: Vec<String>,
+}
+
+impl Plan {
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Every conflicting pair among the rows, by their ids, in `(a, b)` order.
+    pub fn pairs(&self) -> Vec<RowPair> {
+        let mut out = Vec::new();
+        Index::bulk(self.spans.iter().cloned()).each_pair(|a, b, overlap| {
+            let (a, b) = ordered(&self.ids, a, b);
+            out.push(RowPair { a: a.to_string(), b: b.to_string(), overlap });
+        });
+        out.sort_by(|p, q| (&p.a, &p.b).cmp(&(&q.a, &q.b)));
+        out
+    }
+}
+
+/// One conflicting pair of a plan's check, by the ids of its rows (or of
+/// registered events), `a` before `b` in string order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowPair {
+    /// The first id.
+    pub a: String,
+    /// The second id.
+    pub b: String,
+    /// Where and when.
+    pub overlap: Overlap,
+}
+
+/// The labels of keys `a` and `b` (a key is a position in `labels`), the
+/// lesser first: how a pair of the engine's is named in an answer.
+pub fn ordered(labels: &[String], a: u64, b: u64) -> (&str, &str) {
+    let name = |k: u64| usize::try_from(k).ok().and_then(|i| labels.get(i)).map_or("", String::as_str);
+    let (x, y) = (name(a), name(b));
+    if x <= y { (x, y) } else { (y, x) }
+}
+
 /// Reads a plan. `buffer` overrides every kind's buffer (0 allowed). `Err`
 /// lists every bad row (line 1 for the header), and nothing else.
-pub fn parse_plan(bytes: &[u8], buffer: Option<SignedDuration>) -> Result<Vec<Span>, Vec<BadRow>> {
+pub fn parse_plan(bytes: &[u8], buffer: Option<SignedDuration>) -> Result<Plan, Vec<BadRow>> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
@@ -41,7 +96,7 @@ pub fn parse_plan(bytes: &[u8], buffer: Option<SignedDuration>) -> Result<Vec<Sp
     }
     let pos = |name: &str| names.iter().position(|h| h == name).unwrap_or(0);
     let cols: Vec<usize> = COLUMNS.iter().map(|c| pos(c)).collect();
-    let mut spans = Vec::new();
+    let mut plan = Plan::default();
     let mut bad = Vec::new();
     let mut ids = HashSet::new();
     for rec in rdr.records() {
@@ -62,15 +117,16 @@ pub fn parse_plan(bytes: &[u8], buffer: Option<SignedDuration>) -> Result<Vec<Sp
             bad.push((line, vec![FieldError::new("", "columns", msg)]));
             continue;
         }
-        if spans.len() + bad.len() >= MAX_ROWS {
+        if plan.len() + bad.len() >= MAX_ROWS {
             bad.push((line, vec![FieldError::new("", "too_many", format!("a plan has at most {MAX_ROWS} rows"))]));
             break;
         }
         let get = |i: usize| rec.get(cols[i]).unwrap_or("");
-        match row(get, buffer) {
-            Ok(s) => {
-                if ids.insert(s.id.clone()) {
-                    spans.push(s);
+        match row(get, buffer, plan.len() as u64) {
+            Ok((id, s)) => {
+                if ids.insert(id.clone()) {
+                    plan.spans.push(s);
+                    plan.ids.push(id);
                 } else {
                     bad.push((line, vec![FieldError::new("id", "duplicate", "this id is used by an earlier row")]));
                 }
@@ -78,7 +134,7 @@ pub fn parse_plan(bytes: &[u8], buffer: Option<SignedDuration>) -> Result<Vec<Sp
             Err(e) => bad.push((line, e)),
         }
     }
-    if bad.is_empty() { Ok(spans) } else { Err(bad) }
+    if bad.is_empty() { Ok(plan) } else { Err(bad) }
 }
 
 fn number(field: &str, s: &str) -> Result<f64, FieldError> {
@@ -89,7 +145,11 @@ fn number(field: &str, s: &str) -> Result<f64, FieldError> {
         .ok_or_else(|| FieldError::new(field, "invalid", format!("{field} must be a number")))
 }
 
-fn row<'a>(get: impl Fn(usize) -> &'a str, buffer: Option<SignedDuration>) -> Result<Span, Vec<FieldError>> {
+fn row<'a>(
+    get: impl Fn(usize) -> &'a str,
+    buffer: Option<SignedDuration>,
+    key: u64,
+) -> Result<(String, Span), Vec<FieldError>> {
     let mut errs = crate::validate::Errors::new();
     let id = errs.take(non_empty("id", get(0), 128));
     let agency = errs.take(non_empty("agency", get(1), 200));
@@ -133,18 +193,21 @@ fn row<'a>(get: impl Fn(usize) -> &'a str, buffer: Option<SignedDuration>) -> Re
         (Some(id), Some(agency), Some(kind), Some(lat), Some(lon), Some(radius_m), Some(start), Some(end))
             if errs.is_empty() =>
         {
-            Ok(Span {
+            Ok((
                 id,
-                agency,
-                unit,
-                lat,
-                lon,
-                radius_m,
-                start,
-                end,
-                buffer: buffer.unwrap_or_else(|| kind.defaults().1),
-                cancelled: false,
-            })
+                Span {
+                    key,
+                    agency,
+                    unit,
+                    lat,
+                    lon,
+                    radius_m,
+                    start,
+                    end,
+                    buffer: buffer.unwrap_or_else(|| kind.defaults().1),
+                    cancelled: false,
+                },
+            ))
         }
         _ => Err(errs.into_vec()),
     }
@@ -163,12 +226,12 @@ fn non_empty(field: &str, s: &str, max: usize) -> Result<String, FieldError> {
 
 /// The answer as JSON: `{"conflicts": [{"a", "b", "distance_m", "overlap_start", "overlap_end"}]}`,
 /// distances to the decimetre, times in UTC.
-pub fn to_json(pairs: &[Pair]) -> Value {
+pub fn to_json(pairs: &[RowPair]) -> Value {
     json!({ "conflicts": pairs.iter().map(pair_json).collect::<Vec<_>>() })
 }
 
 /// One pair as JSON.
-pub fn pair_json(p: &Pair) -> Value {
+pub fn pair_json(p: &RowPair) -> Value {
     json!({
         "a": p.a,
         "b": p.b,
@@ -183,7 +246,7 @@ pub fn pair_json(p: &Pair) -> Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanCheck {
     /// At most the limit's pairs, in `(a, b)` order.
-    pub conflicts: Vec<Pair>,
+    pub conflicts: Vec<RowPair>,
     /// Every pair, counted.
     pub total: u64,
     /// Whether `conflicts` holds fewer than `total`.
@@ -207,7 +270,7 @@ impl PlanCheck {
 
 /// A pair ordered by its ids, for the bounded heap.
 #[derive(Debug)]
-struct ByIds(Pair);
+struct ByIds(RowPair);
 
 impl PartialEq for ByIds {
     fn eq(&self, o: &Self) -> bool {
@@ -267,12 +330,12 @@ impl Collector {
             }
             self.kept.pop();
         }
-        self.kept.push(ByIds(Pair { a: a.to_string(), b: b.to_string(), overlap }));
+        self.kept.push(ByIds(RowPair { a: a.to_string(), b: b.to_string(), overlap }));
     }
 
     /// The answer.
     pub fn finish(self) -> PlanCheck {
-        let conflicts: Vec<Pair> = self.kept.into_sorted_vec().into_iter().map(|p| p.0).collect();
+        let conflicts: Vec<RowPair> = self.kept.into_sorted_vec().into_iter().map(|p| p.0).collect();
         let truncated = (conflicts.len() as u64) < self.total;
         let per_event = self
             .order
@@ -298,14 +361,18 @@ mod tests {
                 format!("e{i},Agency {i},,search_warrant,41.5868,-93.6250,,2021-08-26T20:00:00-05:00,2021-08-26T21:00:00-05:00\n")
             })
             .collect();
-        let spans = parse_plan(format!("{HEAD}{rows}").as_bytes(), None).unwrap();
-        let ids: Vec<String> = spans.iter().map(|s| s.id.clone()).collect();
-        let all = super::super::engine::check_all(spans.clone());
+        let plan = parse_plan(format!("{HEAD}{rows}").as_bytes(), None).unwrap();
+        let ids = plan.ids.clone();
+        let all = plan.pairs();
         assert_eq!(all.len(), 10);
-        let idx = super::super::engine::Index::bulk(spans);
+        let idx = Index::bulk(plan.spans.iter().cloned());
+        let push = |c: &mut Collector, a, b, o| {
+            let (a, b) = ordered(&ids, a, b);
+            c.push(a, b, o);
+        };
         for limit in [0, 1, 3, 10, 50] {
             let mut c = Collector::new(ids.clone(), limit);
-            idx.each_pair(|a, b, o| c.push(a, b, o));
+            idx.each_pair(|a, b, o| push(&mut c, a, b, o));
             let got = c.finish();
             assert_eq!(got.total, 10);
             assert_eq!(got.conflicts, all[..limit.min(10)].to_vec(), "the first {limit} in (a, b) order");
@@ -314,7 +381,7 @@ mod tests {
         }
         let j = {
             let mut c = Collector::new(ids.clone(), 2);
-            idx.each_pair(|a, b, o| c.push(a, b, o));
+            idx.each_pair(|a, b, o| push(&mut c, a, b, o));
             c.finish().to_json()
         };
         assert_eq!((j["total"].as_u64(), j["truncated"].as_bool()), (Some(10), Some(true)));
@@ -328,13 +395,14 @@ mod tests {
             "{HEAD}w1,Des Moines PD,Vice,search_warrant,41.5868,-93.6250,,2021-08-26T20:00:00-05:00,2021-08-26T21:00:00-05:00\n\
              w2,Polk County SO,,search_warrant,41.5870,-93.6252,200,2021-08-26T21:20:00-05:00,2021-08-26T22:00:00-05:00\n"
         );
-        let spans = parse_plan(csv.as_bytes(), None).unwrap();
-        assert_eq!(spans[0].radius_m, 300.0);
-        assert_eq!(spans[0].buffer, SignedDuration::from_mins(30));
-        let pairs = super::super::engine::check_all(spans);
+        let plan = parse_plan(csv.as_bytes(), None).unwrap();
+        assert_eq!(plan.spans[0].radius_m, 300.0);
+        assert_eq!(plan.spans[0].buffer, SignedDuration::from_mins(30));
+        assert_eq!((plan.spans[1].key, plan.ids[1].as_str()), (1, "w2"), "a row is keyed by its position");
+        let pairs = plan.pairs();
         assert_eq!(pairs.len(), 1, "20 minutes apart, within the 30-minute buffers");
         let zero = parse_plan(csv.as_bytes(), Some(SignedDuration::ZERO)).unwrap();
-        assert!(super::super::engine::check_all(zero).is_empty());
+        assert!(zero.pairs().is_empty());
         let j = to_json(&pairs);
         assert_eq!(j["conflicts"][0]["a"], "w1");
         assert_eq!(j["conflicts"][0]["overlap_start"], "2021-08-27T01:50:00Z");

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::engine::Span;
 use super::{EventKind, MAX_RADIUS_M, MAX_WINDOW};
 use crate::error::FieldError;
-use crate::ids::{AgencyId, OperationId, UserId};
+use crate::ids::{AgencyId, ConflictId, EventId, OperationId, UserId};
 use crate::time::parse_rfc3339;
 use crate::validate::{Errors, opt_text, phone};
 
@@ -48,8 +48,8 @@ impl EventStatus {
 /// A registered event (its sealed details aside).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// Internal id.
-    pub id: String,
+    /// Its id.
+    pub id: EventId,
     /// The deconfliction number given at registration (`DX-2021-000042`).
     pub number: String,
     /// The operation, if any.
@@ -91,10 +91,11 @@ pub struct Event {
 }
 
 impl Event {
-    /// The engine's view of it.
-    pub fn span(&self) -> Span {
+    /// The engine's view of it, keyed `key` (what the key stands for is
+    /// the caller's; the rule alone, [`super::engine::conflict`], reads none).
+    pub fn span(&self, key: u64) -> Span {
         Span {
-            id: self.id.clone(),
+            key,
             agency: self.agency_id.to_string(),
             unit: self.unit.clone(),
             lat: self.lat,
@@ -363,11 +364,11 @@ impl ConflictOutcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
     /// Id.
-    pub id: String,
+    pub id: ConflictId,
     /// The earlier-registered event.
-    pub a: String,
+    pub a: EventId,
     /// The later one.
-    pub b: String,
+    pub b: EventId,
     /// Distance between the centres, metres.
     pub distance_m: f64,
     /// Overlap of the widened windows.
@@ -390,7 +391,8 @@ pub struct Conflict {
 /// field that could carry a case detail.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pointer {
-    /// The conflict's id (to acknowledge or resolve it).
+    /// The conflict's id (to acknowledge or resolve it; empty in a check's
+    /// answer, which stores no conflict).
     pub conflict_id: String,
     /// The other event's deconfliction number.
     pub other_number: String,
@@ -437,9 +439,9 @@ pub struct Alert {
     /// The agency told.
     pub agency_id: AgencyId,
     /// Its event.
-    pub event_id: String,
+    pub event_id: EventId,
     /// The conflict.
-    pub conflict_id: String,
+    pub conflict_id: ConflictId,
     /// When.
     pub created_at: Timestamp,
     /// Acknowledge before this.

@@ -10,15 +10,16 @@ use sha2::{Digest, Sha256};
 
 use super::engine::Index;
 
-const MAGIC: &[u8; 8] = b"TFDXIDX2";
+// 3: spans keyed by a number, not an id in text.
+const MAGIC: &[u8; 8] = b"TFDXIDX3";
 
 /// What the snapshot was taken at, to check it against the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamp {
     /// The last event revision the index holds.
     pub rev: u64,
-    /// The key (rowid) of the newest event then.
-    pub last_key: i64,
+    /// The store's key of the newest event then.
+    pub last_key: u64,
     /// That event's id.
     pub last_id: String,
 }
@@ -133,7 +134,7 @@ pub fn write(index: &Index, stamp: &Stamp, w: &mut dyn Write) -> io::Result<()> 
         let mut o = Out(&mut h);
         o.0.write_all(MAGIC)?;
         o.u64(stamp.rev)?;
-        o.i64(stamp.last_key)?;
+        o.u64(stamp.last_key)?;
         o.str(&stamp.last_id)?;
         index.write_parts(&mut o)?;
     }
@@ -151,7 +152,7 @@ pub fn read(r: &mut dyn Read) -> io::Result<(Index, Stamp)> {
             return Err(bad("not a snapshot of this version"));
         }
         let rev = i.u64()?;
-        let last_key = i.i64()?;
+        let last_key = i.u64()?;
         let last_id = i.str()?;
         (Index::read_parts(&mut i)?, Stamp { rev, last_key, last_id })
     };

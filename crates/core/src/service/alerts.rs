@@ -10,7 +10,7 @@ use crate::audit::AuditEvent;
 use crate::error::{Error, Result};
 use crate::events::inbox::{self, InboxItem, SideRows};
 use crate::events::registry::{Alert, Event, EventStatus};
-use crate::ids::{AgencyId, OperationId};
+use crate::ids::{AgencyId, ConflictId, OperationId};
 use crate::policy::{Action, Resource};
 use crate::time::TzName;
 
@@ -57,13 +57,13 @@ impl App {
         let mut open = tx.open_alerts_for(agency, INBOX_READ as u32).await?;
         open.retain(|a| a.level == 0 || lead);
         let now = self.clock.now();
-        let mut late: HashMap<&str, bool> = HashMap::new();
+        let mut late: HashMap<ConflictId, bool> = HashMap::new();
         for a in &open {
-            *late.entry(a.conflict_id.as_str()).or_default() |= a.deadline < now;
+            *late.entry(a.conflict_id).or_default() |= a.deadline < now;
         }
         let mut overdue = 0;
         for (id, past) in &late {
-            if *past && tx.find_conflict(id).await?.is_some_and(|c| c.outcome.is_none()) {
+            if *past && tx.find_conflict(*id).await?.is_some_and(|c| c.outcome.is_none()) {
                 overdue += 1;
             }
         }
@@ -84,9 +84,9 @@ impl App {
         }
         let more = alerts.len() > INBOX_READ;
         let alerts = alerts.split_off(alerts.len().saturating_sub(INBOX_READ));
-        let mut by_conflict: HashMap<&str, Vec<&Alert>> = HashMap::new();
+        let mut by_conflict: HashMap<ConflictId, Vec<&Alert>> = HashMap::new();
         for a in &alerts {
-            by_conflict.entry(a.conflict_id.as_str()).or_default().push(a);
+            by_conflict.entry(a.conflict_id).or_default().push(a);
         }
         let now = self.clock.now();
         let mut tx = self.read().await?;
@@ -94,7 +94,7 @@ impl App {
         let mut items = Vec::new();
         for (id, mine) in by_conflict {
             let Some(c) = tx.find_conflict(id).await? else { continue };
-            let (Some(a), Some(b)) = (tx.find_event(&c.a).await?, tx.find_event(&c.b).await?) else { continue };
+            let (Some(a), Some(b)) = (tx.find_event(c.a).await?, tx.find_event(c.b).await?) else { continue };
             let all = tx.alerts_of_conflict(id).await?;
             let tz = match a.operation_id.or(b.operation_id) {
                 Some(op) => match zones.get(&op) {
@@ -153,7 +153,7 @@ impl App {
             tx.update_event(&done).await?;
             let ev = AuditEvent {
                 detail: Some("status=done window ended".into()),
-                ..AuditEvent::success("event.done", "event", Some(e.id.clone()))
+                ..AuditEvent::success("event.done", "event", Some(e.id.to_string()))
             };
             self.record(tx.as_mut(), &Actor::system(), ev).await?;
         }
@@ -161,8 +161,8 @@ impl App {
         let mut n = 0;
         for a in &due {
             tx.mark_escalated(a.seq, now).await?;
-            let Some(c) = tx.find_conflict(&a.conflict_id).await? else { continue };
-            let (Some(ea), Some(eb)) = (tx.find_event(&c.a).await?, tx.find_event(&c.b).await?) else { continue };
+            let Some(c) = tx.find_conflict(a.conflict_id).await? else { continue };
+            let (Some(ea), Some(eb)) = (tx.find_event(c.a).await?, tx.find_event(c.b).await?) else { continue };
             let live = |e: &Event| matches!(e.status, EventStatus::Planned | EventStatus::Active) && e.end > now;
             if c.outcome.is_some() || !live(&ea) || !live(&eb) {
                 continue;
@@ -208,8 +208,8 @@ impl App {
             let up = Alert {
                 seq: 0,
                 agency_id: agency,
-                event_id: a.event_id.clone(),
-                conflict_id: a.conflict_id.clone(),
+                event_id: a.event_id,
+                conflict_id: a.conflict_id,
                 created_at: now,
                 deadline: now + ESCALATE_AFTER,
                 acknowledged_by: None,
@@ -256,7 +256,7 @@ impl App {
                 message: "this alert is already acknowledged".into(),
             });
         }
-        let also = tx.ack_conflict_alerts(agency, &alert.conflict_id, &actor.label(), now).await?;
+        let also = tx.ack_conflict_alerts(agency, alert.conflict_id, &actor.label(), now).await?;
         let ev = AuditEvent {
             detail: (also > 0).then(|| format!("with={also} more on the conflict")),
             ..AuditEvent::success("alert.ack", "alert", Some(seq.to_string()))

@@ -5,7 +5,7 @@ use crate::agency::{Agency, NewAgency};
 use crate::audit::AuditEvent;
 use crate::demo;
 use crate::error::{Error, Result};
-use crate::ids::{AgencyId, OperationId, UserId};
+use crate::ids::{AgencyId, EventId, OperationId, UserId};
 use crate::operation::{NewOperation, Operation, OperationStatus, Participation, ParticipationRole};
 use crate::policy::{Action, Resource};
 use crate::token::new_password;
@@ -267,7 +267,7 @@ impl App {
             let t = |s: &str| s.parse::<jiff::Timestamp>().map_err(|e| Error::Internal(e.to_string()));
             let (radius, buffer) = d.kind.defaults();
             let event = Event {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: EventId::new_v7(),
                 number: format!("DX-{year}-{:06}", tx.count_events().await? + 1),
                 operation_id: Some(op.id),
                 agency_id: agency.id,
@@ -297,7 +297,8 @@ impl App {
             let then = App { clock: std::sync::Arc::new(crate::clock::FixedClock::new(at)), ..self.clone() };
             let found = then.record_conflicts(tx, &event).await?;
             if let (Some((outcome, why)), Some(p)) = (d.outcome, found.first())
-                && let Some(mut c) = tx.find_conflict(&p.conflict_id).await?
+                && let Ok(id) = p.conflict_id.parse::<crate::ids::ConflictId>()
+                && let Some(mut c) = tx.find_conflict(id).await?
             {
                 c.outcome = Some(ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?);
                 c.decided_by = Some(format!("coordinator.{}", d.agency));
@@ -305,12 +306,12 @@ impl App {
                 c.reason = Some(why.to_string());
                 tx.resolve_conflict(&c).await?;
                 for a in [agency.id, p.other_agency_id] {
-                    tx.ack_conflict_alerts(a, &c.id, "demo", at + jiff::SignedDuration::from_mins(4)).await?;
+                    tx.ack_conflict_alerts(a, c.id, "demo", at + jiff::SignedDuration::from_mins(4)).await?;
                 }
             }
             let ev = AuditEvent {
                 detail: Some(format!("number={} conflicts={}", event.number, found.len())),
-                ..AuditEvent::success("event.register", "event", Some(event.id.clone()))
+                ..AuditEvent::success("event.register", "event", Some(event.id.to_string()))
             };
             self.record(tx, actor, ev).await?;
         }
@@ -323,10 +324,10 @@ impl App {
     async fn seed_escalation(&self, tx: &mut dyn crate::store::StoreTx, op: crate::ids::OperationId) -> Result<()> {
         let open = tx.conflicts_of_operation(op).await?.into_iter().find(|c| c.outcome.is_none());
         let Some(c) = open else { return Ok(()) };
-        let (Some(ea), Some(eb)) = (tx.find_event(&c.a).await?, tx.find_event(&c.b).await?) else { return Ok(()) };
+        let (Some(ea), Some(eb)) = (tx.find_event(c.a).await?, tx.find_event(c.b).await?) else { return Ok(()) };
         // Each level goes up at its deadline, as the server's duty would have done that night.
         for level in [0, 1] {
-            for a in tx.alerts_of_conflict(&c.id).await?.into_iter().filter(|a| a.level == level) {
+            for a in tx.alerts_of_conflict(c.id).await?.into_iter().filter(|a| a.level == level) {
                 tx.mark_escalated(a.seq, a.deadline).await?;
                 self.escalate_one(tx, &a, [&ea, &eb], a.deadline).await?;
             }

@@ -24,11 +24,12 @@ use crate::audit::AuditEvent;
 use crate::error::{Error, Result};
 use crate::events::EventKind;
 use crate::events::engine::{self, Index, Span};
+use crate::events::plan::{self, Collector, Plan, PlanCheck};
 use crate::events::registry::{
     Alert, Conflict, ConflictOutcome, Event, EventDetails, EventInput, EventStatus, NewEvent, Pointer, ack_deadline,
 };
 use crate::events::snapshot;
-use crate::ids::{AgencyId, OperationId};
+use crate::ids::{AgencyId, ConflictId, EventId, OperationId};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Resource};
 use crate::seal::Place;
@@ -42,7 +43,7 @@ use super::results::{Idempotency, Written};
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
     /// Id.
-    pub id: String,
+    pub id: EventId,
     /// Deconfliction number.
     pub number: String,
     /// Operation.
@@ -90,7 +91,7 @@ pub struct Registered {
 
 fn view(e: &Event, details: Option<EventDetails>) -> EventView {
     EventView {
-        id: e.id.clone(),
+        id: e.id,
         number: e.number.clone(),
         operation_id: e.operation_id,
         agency_id: e.agency_id,
@@ -115,15 +116,15 @@ fn details_place(id: &str) -> Place<'_> {
     Place { table: "events", row: id, field: "details" }
 }
 
-/// The events of `rows` that `span` conflicts with (not itself), once each,
-/// in id order, with their overlap.
-fn conflicts_among(span: &Span, rows: Vec<Event>) -> Vec<(Event, engine::Overlap)> {
+/// The events of `rows` that `span` conflicts with (not `itself`, the
+/// event `span` is of, if stored), once each, in id order, with their overlap.
+fn conflicts_among(span: &Span, itself: Option<EventId>, rows: Vec<Event>) -> Vec<(Event, engine::Overlap)> {
     let mut out: Vec<(Event, engine::Overlap)> = rows
         .into_iter()
-        .filter(|e| e.id != span.id)
-        .filter_map(|e| engine::conflict(span, &e.span()).map(|o| (e, o)))
+        .filter(|e| Some(e.id) != itself)
+        .filter_map(|e| engine::conflict(span, &e.span(0)).map(|o| (e, o)))
         .collect();
-    out.sort_by(|x, y| x.0.id.cmp(&y.0.id));
+    out.sort_by_key(|x| x.0.id);
     out.dedup_by(|x, y| x.0.id == y.0.id);
     out
 }
@@ -139,7 +140,7 @@ fn agency_scope(a: AgencyId) -> String {
 pub(crate) struct EventCache {
     index: Index,
     rev: u64,
-    max_key: i64,
+    max_key: u64,
 }
 
 /// How many changes one catch-up reads at a time.
@@ -248,7 +249,7 @@ impl App {
         }
         // The id of the newest event, outside the lock (a database read).
         let last = self.read().await?.events_by_keys(&[max_key]).await?;
-        let last_id = last.first().map(|e| e.id.clone()).ok_or(Error::Internal("newest event missing".into()))?;
+        let last_id = last.first().map(|e| e.id.to_string()).ok_or(Error::Internal("newest event missing".into()))?;
         let c = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
         let stamp = snapshot::Stamp { rev, last_key: max_key, last_id };
         snapshot::write(&c.index, &stamp, w).map_err(|e| Error::Internal(format!("writing the index: {e}")))?;
@@ -269,7 +270,7 @@ impl App {
         };
         let mut tx = self.read().await?;
         let row = tx.events_by_keys(&[stamp.last_key]).await?;
-        if row.first().map(|e| e.id.as_str()) != Some(stamp.last_id.as_str()) {
+        if row.first().map(|e| e.id.to_string()).as_deref() != Some(stamp.last_id.as_str()) {
             return Ok(Err("the snapshot belongs to another database".into()));
         }
         if tx.max_event_rev().await? < stamp.rev {
@@ -309,28 +310,29 @@ impl App {
         // sooner) has been seen, rows or gaps: a range of gaps alone must
         // not stop the catch-up where it is.
         cache.rev = cache.rev.max(end.min(newest));
-        cache.max_key = changes.iter().map(|c| c.key).fold(cache.max_key, i64::max);
+        cache.max_key = changes.iter().map(|c| c.key).fold(cache.max_key, u64::max);
         cache.index.extend(changes.into_iter().filter(|c| c.rev > floor).map(|c| c.span));
         Ok(newest > end)
     }
 
     /// The keys of the stored events the index finds near `span`, and the
     /// revision the index stands at.
-    fn candidates(&self, span: &Span) -> Result<(u64, Vec<i64>)> {
+    fn candidates(&self, span: &Span) -> Result<(u64, Vec<u64>)> {
         let cache = self.events_index.lock().map_err(|_| Error::Internal("event index poisoned".into()))?;
         // The index compares agencies by id; the row check does the same.
-        let mut keys: Vec<i64> = cache.index.query(span).iter().filter_map(|h| h.id.parse().ok()).collect();
+        let mut keys: Vec<u64> = cache.index.query(span).iter().map(|h| h.key).collect();
         keys.sort_unstable();
         keys.dedup();
         Ok((cache.rev, keys))
     }
 
-    /// The stored events `span` conflicts with, from the index (which the
+    /// The stored events `event` conflicts with, from the index (which the
     /// caller has brought up to date with [`App::catch_up`]), each checked
     /// again on its row.
-    async fn stored_conflicts(&self, tx: &mut dyn StoreTx, span: &Span) -> Result<Vec<(Event, engine::Overlap)>> {
+    async fn stored_conflicts(&self, tx: &mut dyn StoreTx, event: &Event) -> Result<Vec<(Event, engine::Overlap)>> {
+        let span = &event.span(0);
         let (_, keys) = self.candidates(span)?;
-        Ok(conflicts_among(span, tx.events_by_keys(&keys).await?))
+        Ok(conflicts_among(span, Some(event.id), tx.events_by_keys(&keys).await?))
     }
 
     /// [`App::stored_conflicts`] as of the newest revision, for a check that
@@ -349,12 +351,12 @@ impl App {
             // The rows read are as new as the changes; a change may have
             // moved an event next to `span` that the index did not give before.
             let (_, now) = self.candidates(span)?;
-            let missing: Vec<i64> = now.into_iter().filter(|k| keys.binary_search(k).is_err()).collect();
+            let missing: Vec<u64> = now.into_iter().filter(|k| keys.binary_search(k).is_err()).collect();
             if !missing.is_empty() {
                 rows.extend(tx.events_by_keys(&missing).await?);
             }
         }
-        Ok(conflicts_among(span, rows))
+        Ok(conflicts_among(span, None, rows))
     }
 
     async fn pointer(&self, tx: &mut dyn StoreTx, c: &Conflict, other: &Event) -> Result<Pointer> {
@@ -397,7 +399,7 @@ impl App {
     ) -> Result<Pointer> {
         let agency = self.agency_name(tx, other.agency_id, names).await?;
         Ok(Pointer {
-            conflict_id: c.id.clone(),
+            conflict_id: c.id.to_string(),
             other_number: other.number.clone(),
             other_agency_id: other.agency_id,
             other_agency: agency,
@@ -424,16 +426,16 @@ impl App {
         let now = self.clock.now();
         let mut out = Vec::new();
         // A pair already recorded (in either order, say before a move) is not recorded again.
-        let known: std::collections::HashSet<String> =
-            tx.conflicts_of(&event.id).await?.into_iter().map(|c| if c.a == event.id { c.b } else { c.a }).collect();
-        for (other, o) in self.stored_conflicts(tx, &event.span()).await? {
+        let known: std::collections::HashSet<EventId> =
+            tx.conflicts_of(event.id).await?.into_iter().map(|c| if c.a == event.id { c.b } else { c.a }).collect();
+        for (other, o) in self.stored_conflicts(tx, event).await? {
             if known.contains(&other.id) {
                 continue;
             }
             let c = Conflict {
-                id: uuid::Uuid::now_v7().to_string(),
-                a: other.id.clone(),
-                b: event.id.clone(),
+                id: ConflictId::new_v7(),
+                a: other.id,
+                b: event.id,
                 distance_m: o.distance_m,
                 overlap_start: o.start,
                 overlap_end: o.end,
@@ -449,8 +451,8 @@ impl App {
                     let alert = Alert {
                         seq: 0,
                         agency_id: agency,
-                        event_id: ev.clone(),
-                        conflict_id: c.id.clone(),
+                        event_id: *ev,
+                        conflict_id: c.id,
                         created_at: now,
                         deadline,
                         acknowledged_by: None,
@@ -474,15 +476,15 @@ impl App {
             out.push(self.pointer(tx, &c, &other).await?);
         }
         // Conflicts found earlier and still standing are part of the answer too.
-        for c in tx.conflicts_of(&event.id).await? {
-            if out.iter().any(|p| p.conflict_id == c.id) {
+        for c in tx.conflicts_of(event.id).await? {
+            if out.iter().any(|p| p.conflict_id == c.id.to_string()) {
                 continue;
             }
-            let other_id = if c.a == event.id { &c.b } else { &c.a };
+            let other_id = if c.a == event.id { c.b } else { c.a };
             if let Some(other) = tx.find_event(other_id).await? {
                 let mut p = self.pointer(tx, &c, &other).await?;
                 // Moved apart (or one cancelled) before anyone decided: no longer a danger, still history.
-                if c.outcome.is_none() && engine::conflict(&event.span(), &other.span()).is_none() {
+                if c.outcome.is_none() && engine::conflict(&event.span(0), &other.span(0)).is_none() {
                     p.status = "cleared";
                 }
                 out.push(p);
@@ -519,7 +521,8 @@ impl App {
         let mut tx = self.write().await?;
         if let Some(id) = self.replay(tx.as_mut(), actor, idem).await? {
             drop(tx);
-            let value = self.get_event(actor, &id).await?;
+            let id = id.parse().map_err(|_| Error::Internal("a remembered event id is malformed".into()))?;
+            let value = self.get_event(actor, id).await?;
             return Ok(Written { value, replayed: true, warnings: Vec::new() });
         }
         // The index catches up before this event is written: it must hold
@@ -530,15 +533,15 @@ impl App {
         let now = self.clock.now();
         let seq = tx.count_events().await? + 1;
         let year = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
-        let id = uuid::Uuid::now_v7().to_string();
+        let id = EventId::new_v7();
         let details = if new.details == EventDetails::default() {
             None
         } else {
             let plain = serde_json::to_vec(&new.details).map_err(|e| Error::Internal(e.to_string()))?;
-            Some(self.seal_value(tx.as_mut(), &agency_scope(agency), &details_place(&id), &plain).await?)
+            Some(self.seal_value(tx.as_mut(), &agency_scope(agency), &details_place(&id.to_string()), &plain).await?)
         };
         let event = Event {
-            id: id.clone(),
+            id,
             number: format!("DX-{year}-{seq:06}"),
             operation_id: new.operation_id,
             agency_id: agency,
@@ -563,10 +566,10 @@ impl App {
         let conflicts = self.record_conflicts(tx.as_mut(), &event).await?;
         let ev = AuditEvent {
             detail: Some(format!("number={} conflicts={}", event.number, conflicts.len())),
-            ..AuditEvent::success("event.register", "event", Some(id))
+            ..AuditEvent::success("event.register", "event", Some(id.to_string()))
         };
         self.record(tx.as_mut(), actor, ev).await?;
-        self.remember(tx.as_mut(), actor, idem, &event.id).await?;
+        self.remember(tx.as_mut(), actor, idem, &event.id.to_string()).await?;
         tx.commit().await?;
         let value = Registered { event: view(&event, Some(new.details)), conflicts };
         Ok(Written { value, replayed: false, warnings: Vec::new() })
@@ -580,7 +583,7 @@ impl App {
         // rows checked again are each the newest, which is what a check asks.
         let mut tx = self.read_single().await?;
         let span = Span {
-            id: String::new(),
+            key: 0,
             agency: actor.agency_id.map(|a| a.to_string()).unwrap_or_default(),
             unit: new.unit.clone().or_else(|| actor.unit.clone()).unwrap_or_default(),
             lat: new.lat,
@@ -594,10 +597,11 @@ impl App {
         let mut out = Vec::new();
         let mut names = HashMap::new();
         for (other, o) in self.newest_conflicts(tx.as_mut(), &span).await? {
+            // Not stored: its ids are placeholders, and the pointer names no conflict.
             let c = Conflict {
-                id: String::new(),
-                a: other.id.clone(),
-                b: String::new(),
+                id: ConflictId::new_v7(),
+                a: other.id,
+                b: EventId::new_v7(),
                 distance_m: o.distance_m,
                 overlap_start: o.start,
                 overlap_end: o.end,
@@ -607,33 +611,36 @@ impl App {
                 decided_at: None,
                 reason: None,
             };
-            out.push(self.pointer_named(tx.as_mut(), &c, &other, &mut names).await?);
+            let mut p = self.pointer_named(tx.as_mut(), &c, &other, &mut names).await?;
+            p.conflict_id = String::new();
+            out.push(p);
         }
         Ok(out)
     }
 
-    async fn own_event(&self, actor: &Actor, action: Action, id: &str) -> Result<Event> {
+    async fn own_event(&self, actor: &Actor, action: Action, id: EventId) -> Result<Event> {
         let e = self.read().await?.find_event(id).await?.ok_or(Error::NotFound { kind: "event" })?;
         let res = Resource::Record { agency_id: e.agency_id, members: &[] };
-        self.guard(actor, action, &res, "event", Some(e.id.clone())).await?;
+        self.guard(actor, action, &res, "event", Some(e.id.to_string())).await?;
         Ok(e)
     }
 
     /// One of the agency's events, with its details and its conflicts.
-    pub async fn get_event(&self, actor: &Actor, id: &str) -> Result<Registered> {
+    pub async fn get_event(&self, actor: &Actor, id: EventId) -> Result<Registered> {
         let e = self.own_event(actor, Action::EventRead, id).await?;
         let mut tx = self.read().await?;
         let details = match &e.details {
             None => EventDetails::default(),
             Some(blob) => {
-                let plain =
-                    self.open_value(tx.as_mut(), &agency_scope(e.agency_id), &details_place(&e.id), blob).await?;
+                let plain = self
+                    .open_value(tx.as_mut(), &agency_scope(e.agency_id), &details_place(&e.id.to_string()), blob)
+                    .await?;
                 serde_json::from_slice(&plain).map_err(|_| Error::Internal("sealed event details malformed".into()))?
             }
         };
         let mut conflicts = Vec::new();
-        for c in tx.conflicts_of(&e.id).await? {
-            let other_id = if c.a == e.id { &c.b } else { &c.a };
+        for c in tx.conflicts_of(e.id).await? {
+            let other_id = if c.a == e.id { c.b } else { c.a };
             if let Some(other) = tx.find_event(other_id).await? {
                 conflicts.push(self.pointer(tx.as_mut(), &c, &other).await?);
             }
@@ -647,13 +654,13 @@ impl App {
         let Some(agency) = actor.agency_id else { return Ok(Page { items: vec![], next: None }) };
         let mut tx = self.read().await?;
         let rows = tx.list_events(Some(agency), page.after.as_deref(), page.limit + 1).await?;
-        let page = Page::from_rows(rows, page.limit, |e| e.id.clone());
+        let page = Page::from_rows(rows, page.limit, |e| e.id.to_string());
         Ok(page.map(|e| view(&e, None)))
     }
 
     /// Moves, re-times or changes the status of an event; it is checked again.
     /// Cancelling closes its open conflicts with the outcome `cancel`.
-    pub async fn update_event(&self, actor: &Actor, id: &str, patch: &EventPatch) -> Result<Registered> {
+    pub async fn update_event(&self, actor: &Actor, id: EventId, patch: &EventPatch) -> Result<Registered> {
         let e = self.own_event(actor, Action::EventUpdate, id).await?;
         let mut next = e.clone();
         let merged = EventInput {
@@ -693,7 +700,7 @@ impl App {
         self.catch_up(tx.as_mut(), &mut |_| {}).await?;
         tx.update_event(&next).await?;
         if status == EventStatus::Cancelled {
-            for mut c in tx.conflicts_of(&next.id).await? {
+            for mut c in tx.conflicts_of(next.id).await? {
                 if c.outcome.is_none() {
                     c.outcome = Some(ConflictOutcome::Cancel);
                     c.decided_by = Some(actor.label());
@@ -706,7 +713,7 @@ impl App {
         let conflicts = self.record_conflicts(tx.as_mut(), &next).await?;
         let ev = AuditEvent {
             detail: Some(format!("{}; conflicts={}", change_words(&e, &next), conflicts.len())),
-            ..AuditEvent::success("event.update", "event", Some(next.id.clone()))
+            ..AuditEvent::success("event.update", "event", Some(next.id.to_string()))
         };
         self.record(tx.as_mut(), actor, ev).await?;
         tx.commit().await?;
@@ -715,10 +722,10 @@ impl App {
 
     /// An event's history, newest first: its registration and every change
     /// (who, when, what), for its own agency.
-    pub async fn event_history(&self, actor: &Actor, id: &str) -> Result<Vec<crate::audit::AuditRecord>> {
+    pub async fn event_history(&self, actor: &Actor, id: EventId) -> Result<Vec<crate::audit::AuditRecord>> {
         let e = self.own_event(actor, Action::EventRead, id).await?;
         let filter = crate::audit::AuditFilter {
-            object_id: Some(e.id.clone()),
+            object_id: Some(e.id.to_string()),
             action_prefix: Some("event.".into()),
             outcome: Some("success".into()),
             ..Default::default()
@@ -727,17 +734,23 @@ impl App {
     }
 
     /// Records how a conflict ended (either side's coordinator or commander).
-    pub async fn resolve_conflict(&self, actor: &Actor, id: &str, outcome: &str, why: Option<&str>) -> Result<Pointer> {
+    pub async fn resolve_conflict(
+        &self,
+        actor: &Actor,
+        id: ConflictId,
+        outcome: &str,
+        why: Option<&str>,
+    ) -> Result<Pointer> {
         let mut tx = self.read().await?;
         let c = tx.find_conflict(id).await?.ok_or(Error::NotFound { kind: "conflict" })?;
-        let (a, b) = match (tx.find_event(&c.a).await?, tx.find_event(&c.b).await?) {
+        let (a, b) = match (tx.find_event(c.a).await?, tx.find_event(c.b).await?) {
             (Some(a), Some(b)) => (a, b),
             _ => return Err(Error::NotFound { kind: "conflict" }),
         };
         drop(tx);
         let (mine, other) = if actor.agency_id == Some(b.agency_id) { (b, a) } else { (a, b) };
         let res = Resource::Record { agency_id: mine.agency_id, members: &[] };
-        self.guard(actor, Action::ConflictResolve, &res, "conflict", Some(c.id.clone())).await?;
+        self.guard(actor, Action::ConflictResolve, &res, "conflict", Some(c.id.to_string())).await?;
         let outcome = ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?;
         let why = text("reason", why.unwrap_or(""), 3, 500).map_err(|f| Error::Validation(vec![f]))?;
         let mut tx = self.write().await?;
@@ -754,10 +767,10 @@ impl App {
         c.reason = Some(why);
         tx.resolve_conflict(&c).await?;
         // Deciding is knowing: the decider's side has acknowledged.
-        tx.ack_conflict_alerts(mine.agency_id, &c.id, &actor.label(), self.clock.now()).await?;
+        tx.ack_conflict_alerts(mine.agency_id, c.id, &actor.label(), self.clock.now()).await?;
         let ev = AuditEvent {
             detail: Some(format!("outcome={}", outcome.as_str())),
-            ..AuditEvent::success("conflict.resolve", "conflict", Some(c.id.clone()))
+            ..AuditEvent::success("conflict.resolve", "conflict", Some(c.id.to_string()))
         };
         self.record(tx.as_mut(), actor, ev).await?;
         let p = self.pointer(tx.as_mut(), &c, &other).await?;
@@ -848,17 +861,13 @@ impl App {
     /// (which appear by their deconfliction number, agency short name and
     /// unit), at most [`Settings::plan_max_pairs`](crate::service::Settings)
     /// of them with the count of all; stores nothing.
-    pub async fn plan_check(
-        &self,
-        actor: &Actor,
-        op_id: Option<OperationId>,
-        plan: Vec<Span>,
-    ) -> Result<crate::events::plan::PlanCheck> {
-        let ids: Vec<String> = plan.iter().map(|s| s.id.clone()).collect();
-        let mut c = crate::events::plan::Collector::new(ids, self.settings.plan_max_pairs);
-        let idx = self.plan_index(actor, op_id, plan).await?;
+    pub async fn plan_check(&self, actor: &Actor, op_id: Option<OperationId>, plan: Plan) -> Result<PlanCheck> {
+        let rows = plan.len() as u64;
+        let mut c = Collector::new(plan.ids.clone(), self.settings.plan_max_pairs);
+        let (idx, labels) = self.plan_index(actor, op_id, plan).await?;
         idx.each_pair(|a, b, o| {
-            if c.is_plan_row(a) || c.is_plan_row(b) {
+            if a < rows || b < rows {
+                let (a, b) = plan::ordered(&labels, a, b);
                 c.push(a, b, o);
             }
         });
@@ -872,23 +881,26 @@ impl App {
         &self,
         actor: &Actor,
         op_id: Option<OperationId>,
-        plan: Vec<Span>,
+        plan: Plan,
         mut f: impl FnMut(&str, &str, crate::events::engine::Overlap),
     ) -> Result<u64> {
-        let rows: std::collections::HashSet<String> = plan.iter().map(|s| s.id.clone()).collect();
-        let idx = self.plan_index(actor, op_id, plan).await?;
+        let rows = plan.len() as u64;
+        let (idx, labels) = self.plan_index(actor, op_id, plan).await?;
         let mut n = 0;
         idx.each_pair(|a, b, o| {
-            if rows.contains(a) || rows.contains(b) {
+            if a < rows || b < rows {
                 n += 1;
+                let (a, b) = plan::ordered(&labels, a, b);
                 f(a, b, o);
             }
         });
         Ok(n)
     }
 
-    /// The plan and the registered events it may meet, in one index.
-    async fn plan_index(&self, actor: &Actor, op_id: Option<OperationId>, plan: Vec<Span>) -> Result<Index> {
+    /// The plan and the registered events it may meet, in one index, and the
+    /// label of each key: the plan's rows (keys `0..plan.len()`, their ids)
+    /// and then the stored events (their deconfliction numbers).
+    async fn plan_index(&self, actor: &Actor, op_id: Option<OperationId>, plan: Plan) -> Result<(Index, Vec<String>)> {
         match op_id {
             Some(id) => {
                 let op = self.read().await?.find_operation(id).await?.ok_or(Error::NotFound { kind: "operation" })?;
@@ -898,10 +910,11 @@ impl App {
             }
             None => self.guard(actor, Action::PlanCheck, &Resource::Collection, "operation", None).await?,
         }
+        let Plan { spans, mut ids } = plan;
         let (Some(from), Some(to)) =
-            (plan.iter().map(|s| s.start - s.buffer).min(), plan.iter().map(|s| s.end + s.buffer).max())
+            (spans.iter().map(|s| s.start - s.buffer).min(), spans.iter().map(|s| s.end + s.buffer).max())
         else {
-            return Ok(Index::bulk(plan));
+            return Ok((Index::bulk(spans), ids));
         };
         let mut tx = self.read().await?;
         let stored = tx.event_candidates(from, to, -90.0, 90.0).await?;
@@ -912,13 +925,18 @@ impl App {
             }
         }
         drop(tx);
-        let stored_spans = stored.iter().map(|e| {
-            let mut s = e.span();
-            s.id = e.number.clone();
-            s.agency = names.get(&e.agency_id).cloned().unwrap_or_default();
-            s
-        });
-        Ok(Index::bulk(plan.into_iter().chain(stored_spans)))
+        let first = ids.len() as u64;
+        let stored_spans: Vec<Span> = stored
+            .iter()
+            .zip(first..)
+            .map(|(e, key)| {
+                let mut s = e.span(key);
+                s.agency = names.get(&e.agency_id).cloned().unwrap_or_default();
+                s
+            })
+            .collect();
+        ids.extend(stored.into_iter().map(|e| e.number));
+        Ok((Index::bulk(spans.into_iter().chain(stored_spans)), ids))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::actor::{Actor, Origin, Principal};
 use crate::audit::AuditEvent;
 use crate::auth::{API_TOKEN_PREFIX, ApiToken, Session};
 use crate::error::{Error, Result};
-use crate::ids::UserId;
+use crate::ids::{TokenId, UserId};
 use crate::policy::{Action, Resource, authorize};
 use crate::role::Roles;
 use crate::token::{hash_token, new_token};
@@ -68,7 +68,7 @@ impl App {
         let now = self.clock.now();
         let token = format!("{API_TOKEN_PREFIX}{}", new_token()?);
         let t = ApiToken {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: TokenId::new_v7(),
             token_hash: hash_token(&token),
             user_id: user,
             name,
@@ -95,7 +95,7 @@ impl App {
     }
 
     /// Revokes an API token by id (administrators).
-    pub async fn revoke_api_token(&self, actor: &Actor, id: &str) -> Result<()> {
+    pub async fn revoke_api_token(&self, actor: &Actor, id: TokenId) -> Result<()> {
         self.guard(actor, Action::UserSetPassword, &Resource::Collection, "user", None).await?;
         let mut tx = self.write().await?;
         if !tx.revoke_api_token(id, self.clock.now()).await? {

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::events::registry::{Alert, Conflict, Event};
-use crate::ids::{AgencyId, OperationId};
+use crate::ids::{AgencyId, ConflictId, EventId, OperationId};
 
 use super::StoreError;
 
@@ -13,9 +13,10 @@ use super::StoreError;
 pub struct EventChange {
     /// The revision of this change (grows in commit order).
     pub rev: u64,
-    /// The event's compact key (stable for its life).
-    pub key: i64,
-    /// Its place and time, with `id` the key in decimal and `agency` the agency id.
+    /// The event's compact key: the store's own, stable for the event's
+    /// life and never reused (not [`Event::id`], which is the core's).
+    pub key: u64,
+    /// Its place and time, with `key` the key above and `agency` the agency id.
     pub span: crate::events::engine::Span,
 }
 
@@ -28,7 +29,7 @@ pub trait EventStore: Send {
     /// Replaces an event's place, time, status and details.
     async fn update_event(&mut self, e: &Event) -> Result<(), StoreError>;
     /// An event by id.
-    async fn find_event(&mut self, id: &str) -> Result<Option<Event>, StoreError>;
+    async fn find_event(&mut self, id: EventId) -> Result<Option<Event>, StoreError>;
     /// Events in id order after `after`: one agency's, or all.
     async fn list_events(
         &mut self,
@@ -67,20 +68,20 @@ pub trait EventStore: Send {
         &mut self,
         after: u64,
         span: u32,
-        keys: &[i64],
+        keys: &[u64],
     ) -> Result<(Vec<EventChange>, u64, Vec<Event>), StoreError>;
     /// The highest event revision (0: no events).
     async fn max_event_rev(&mut self) -> Result<u64, StoreError>;
     /// The events with these keys (as in [`EventChange::key`]).
-    async fn events_by_keys(&mut self, keys: &[i64]) -> Result<Vec<Event>, StoreError>;
+    async fn events_by_keys(&mut self, keys: &[u64]) -> Result<Vec<Event>, StoreError>;
     /// The events with these ids.
-    async fn events_by_ids(&mut self, ids: &[String]) -> Result<Vec<Event>, StoreError>;
+    async fn events_by_ids(&mut self, ids: &[EventId]) -> Result<Vec<Event>, StoreError>;
     /// Stores a conflict (an existing pair is left as it is; whether it was new).
     async fn insert_conflict(&mut self, c: &Conflict) -> Result<bool, StoreError>;
     /// The conflicts an event is in.
-    async fn conflicts_of(&mut self, event: &str) -> Result<Vec<Conflict>, StoreError>;
+    async fn conflicts_of(&mut self, event: EventId) -> Result<Vec<Conflict>, StoreError>;
     /// A conflict by id.
-    async fn find_conflict(&mut self, id: &str) -> Result<Option<Conflict>, StoreError>;
+    async fn find_conflict(&mut self, id: ConflictId) -> Result<Option<Conflict>, StoreError>;
     /// Records a conflict's outcome.
     async fn resolve_conflict(&mut self, c: &Conflict) -> Result<(), StoreError>;
     /// Puts an alert in an agency's inbox; its seq.
@@ -97,7 +98,7 @@ pub trait EventStore: Send {
     /// An agency's alerts not yet acknowledged, oldest first, at most `limit`.
     async fn open_alerts_for(&mut self, agency: AgencyId, limit: u32) -> Result<Vec<Alert>, StoreError>;
     /// Every alert a conflict raised, at every level, oldest first.
-    async fn alerts_of_conflict(&mut self, conflict: &str) -> Result<Vec<Alert>, StoreError>;
+    async fn alerts_of_conflict(&mut self, conflict: ConflictId) -> Result<Vec<Alert>, StoreError>;
     /// Events planned or active whose own end is before `now`, at most
     /// `limit`, the earliest end first.
     async fn ended_events(&mut self, now: jiff::Timestamp, limit: u32) -> Result<Vec<Event>, StoreError>;
@@ -105,7 +106,7 @@ pub trait EventStore: Send {
     async fn ack_conflict_alerts(
         &mut self,
         agency: AgencyId,
-        conflict: &str,
+        conflict: ConflictId,
         by: &str,
         at: jiff::Timestamp,
     ) -> Result<u64, StoreError>;

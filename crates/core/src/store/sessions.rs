@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
-use crate::ids::UserId;
+use crate::ids::{TokenId, UserId};
 use crate::user::User;
 
 use super::StoreError;
@@ -62,5 +62,5 @@ pub trait SessionStore: Send {
     /// API tokens, of one user when given.
     async fn list_api_tokens(&mut self, user: Option<UserId>) -> Result<Vec<ApiToken>, StoreError>;
     /// Revokes an API token by id; whether there was a live one.
-    async fn revoke_api_token(&mut self, id: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
+    async fn revoke_api_token(&mut self, id: TokenId, at: jiff::Timestamp) -> Result<bool, StoreError>;
 }

@@ -127,16 +127,19 @@ pub async fn a_feed_reader_misses_no_commit_of_transactions_in_flight(store: Arc
         let mut seen = BTreeSet::new();
         loop {
             let finished = done.load(std::sync::atomic::Ordering::SeqCst);
-            // As an index catches up: everything after its cursor, up to the newest revision now.
+            // As an index catches up: everything after its cursor, up to the
+            // newest revision now; then its cursor stands at that revision,
+            // rows or not (a commit at or below it later would be missed).
             let mut tx = store.begin(TxMode::Read).await.unwrap();
             let upto = tx.max_event_rev().await.unwrap();
             let changes = tx.event_changes(cursor, upto, 1000).await.unwrap();
             drop(tx);
             for c in &changes {
-                assert!(c.rev > cursor, "the feed went back: {} after {cursor}", c.rev);
-                cursor = c.rev;
+                assert!(c.rev > cursor && c.rev <= upto, "outside ({cursor}, {upto}]: {}", c.rev);
                 seen.insert(c.key);
             }
+            assert!(upto >= cursor, "the newest revision went back: {upto} after {cursor}");
+            cursor = upto;
             if finished && changes.is_empty() {
                 return seen;
             }
@@ -146,7 +149,7 @@ pub async fn a_feed_reader_misses_no_commit_of_transactions_in_flight(store: Arc
     let ((), seen) = futures_util::future::join(writers, reader).await;
     let mut tx = store.begin(TxMode::Read).await.unwrap();
     let upto = tx.max_event_rev().await.unwrap();
-    let all: BTreeSet<i64> = tx.event_changes(start, upto, 100_000).await.unwrap().iter().map(|c| c.key).collect();
+    let all: BTreeSet<u64> = tx.event_changes(start, upto, 100_000).await.unwrap().iter().map(|c| c.key).collect();
     assert_eq!(all.len(), 2 * EACH, "every registration is in the feed");
     assert_eq!(seen, all, "the reader following its cursor saw every change");
 }

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use taskforce_core::events::registry::{Alert, Conflict, ConflictOutcome, Event};
 use taskforce_core::events::webhook::Delivery;
-use taskforce_core::ids::{AgencyId, OperationId};
+use taskforce_core::ids::{AgencyId, ConflictId, EventId, OperationId};
 use taskforce_core::store::{EventChange, EventStore, StoreError};
 
 use crate::codec::{map_err, parse, parse_ts, ts};
@@ -29,7 +29,7 @@ impl EventStore for SqliteTx {
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
              (SELECT COALESCE(MAX(rev), 0) + 1 FROM events))",
         )
-        .bind(&e.id)
+        .bind(e.id.to_string())
         .bind(&e.number)
         .bind(e.operation_id.map(|o| o.to_string()))
         .bind(e.agency_id.to_string())
@@ -78,16 +78,16 @@ impl EventStore for SqliteTx {
         .bind(&e.external_ref)
         .bind(e.details.as_deref())
         .bind(ts(e.updated_at))
-        .bind(&e.id)
+        .bind(e.id.to_string())
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
         Ok(())
     }
 
-    async fn find_event(&mut self, id: &str) -> R<Option<Event>> {
+    async fn find_event(&mut self, id: EventId) -> R<Option<Event>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLS} WHERE id = ?")))
-            .bind(id)
+            .bind(id.to_string())
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(map_err)?;
@@ -203,7 +203,7 @@ impl EventStore for SqliteTx {
         &mut self,
         after: u64,
         span: u32,
-        keys: &[i64],
+        keys: &[u64],
     ) -> R<(Vec<EventChange>, u64, Vec<Event>)> {
         let list = serde_json::to_string(keys).map_err(|e| StoreError::Other(e.to_string()))?;
         let after_i = i64::try_from(after).unwrap_or(i64::MAX);
@@ -241,7 +241,7 @@ impl EventStore for SqliteTx {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn events_by_keys(&mut self, keys: &[i64]) -> R<Vec<Event>> {
+    async fn events_by_keys(&mut self, keys: &[u64]) -> R<Vec<Event>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -255,10 +255,10 @@ impl EventStore for SqliteTx {
         unpack_events(&packed)
     }
 
-    async fn events_by_ids(&mut self, ids: &[String]) -> R<Vec<Event>> {
+    async fn events_by_ids(&mut self, ids: &[EventId]) -> R<Vec<Event>> {
         let mut out = Vec::new();
         for id in ids {
-            if let Some(e) = self.find_event(id).await? {
+            if let Some(e) = self.find_event(*id).await? {
                 out.push(e);
             }
         }
@@ -270,9 +270,9 @@ impl EventStore for SqliteTx {
             "INSERT INTO conflicts (id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (a_event, b_event) DO NOTHING",
         )
-        .bind(&c.id)
-        .bind(&c.a)
-        .bind(&c.b)
+        .bind(c.id.to_string())
+        .bind(c.a.to_string())
+        .bind(c.b.to_string())
         .bind(c.distance_m)
         .bind(ts(c.overlap_start))
         .bind(ts(c.overlap_end))
@@ -283,20 +283,20 @@ impl EventStore for SqliteTx {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn conflicts_of(&mut self, event: &str) -> R<Vec<Conflict>> {
+    async fn conflicts_of(&mut self, event: EventId) -> R<Vec<Conflict>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{CONFLICT_COLS} WHERE a_event = ?1 OR b_event = ?1 ORDER BY detected_at, id"
         )))
-        .bind(event)
+        .bind(event.to_string())
         .fetch_all(&mut *self.tx)
         .await
         .map_err(map_err)?;
         rows.iter().map(conflict_row).collect()
     }
 
-    async fn find_conflict(&mut self, id: &str) -> R<Option<Conflict>> {
+    async fn find_conflict(&mut self, id: ConflictId) -> R<Option<Conflict>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("{CONFLICT_COLS} WHERE id = ?")))
-            .bind(id)
+            .bind(id.to_string())
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(map_err)?;
@@ -309,7 +309,7 @@ impl EventStore for SqliteTx {
             .bind(&c.decided_by)
             .bind(c.decided_at.map(ts))
             .bind(&c.reason)
-            .bind(&c.id)
+            .bind(c.id.to_string())
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
@@ -321,8 +321,8 @@ impl EventStore for SqliteTx {
             "INSERT INTO alerts (agency_id, event_id, conflict_id, created_at, deadline, level) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(a.agency_id.to_string())
-        .bind(&a.event_id)
-        .bind(&a.conflict_id)
+        .bind(a.event_id.to_string())
+        .bind(a.conflict_id.to_string())
         .bind(ts(a.created_at))
         .bind(ts(a.deadline))
         .bind(i64::from(a.level))
@@ -399,12 +399,12 @@ impl EventStore for SqliteTx {
         rows.iter().map(alert_row).collect()
     }
 
-    async fn alerts_of_conflict(&mut self, conflict: &str) -> R<Vec<Alert>> {
+    async fn alerts_of_conflict(&mut self, conflict: ConflictId) -> R<Vec<Alert>> {
         let rows = sqlx::query(
             "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
              FROM alerts WHERE conflict_id = ? ORDER BY seq",
         )
-        .bind(conflict)
+        .bind(conflict.to_string())
         .fetch_all(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -425,7 +425,7 @@ impl EventStore for SqliteTx {
         rows.iter().map(event_row).collect()
     }
 
-    async fn ack_conflict_alerts(&mut self, agency: AgencyId, conflict: &str, by: &str, at: Timestamp) -> R<u64> {
+    async fn ack_conflict_alerts(&mut self, agency: AgencyId, conflict: ConflictId, by: &str, at: Timestamp) -> R<u64> {
         let r = sqlx::query(
             "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? \
              WHERE agency_id = ? AND conflict_id = ? AND acknowledged_at IS NULL",
@@ -433,7 +433,7 @@ impl EventStore for SqliteTx {
         .bind(by)
         .bind(ts(at))
         .bind(agency.to_string())
-        .bind(conflict)
+        .bind(conflict.to_string())
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -523,9 +523,9 @@ const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, distance_m, overlap_st
 
 fn conflict_row(r: &SqliteRow) -> R<Conflict> {
     Ok(Conflict {
-        id: get(r, "id")?,
-        a: get(r, "a_event")?,
-        b: get(r, "b_event")?,
+        id: parse("conflict id", &get::<String>(r, "id")?)?,
+        a: parse("event id", &get::<String>(r, "a_event")?)?,
+        b: parse("event id", &get::<String>(r, "b_event")?)?,
         distance_m: get(r, "distance_m")?,
         overlap_start: parse_ts(&get::<String>(r, "overlap_start")?)?,
         overlap_end: parse_ts(&get::<String>(r, "overlap_end")?)?,
@@ -543,8 +543,8 @@ fn alert_row(r: &SqliteRow) -> R<Alert> {
     Ok(Alert {
         seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
         agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
-        event_id: get(r, "event_id")?,
-        conflict_id: get(r, "conflict_id")?,
+        event_id: parse("event id", &get::<String>(r, "event_id")?)?,
+        conflict_id: parse("conflict id", &get::<String>(r, "conflict_id")?)?,
         created_at: parse_ts(&get::<String>(r, "created_at")?)?,
         deadline: parse_ts(&get::<String>(r, "deadline")?)?,
         acknowledged_by: get(r, "acknowledged_by")?,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use taskforce_core::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
-use taskforce_core::ids::UserId;
+use taskforce_core::ids::{TokenId, UserId};
 use taskforce_core::role::Role;
 use taskforce_core::store::{SessionStore, StoreError};
 use taskforce_core::user::User;
@@ -261,7 +261,7 @@ impl SessionStore for SqliteTx {
             "INSERT INTO api_tokens (id, token_hash, user_id, name, roles, created_at, expires_at, revoked_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(&t.id)
+        .bind(t.id.to_string())
         .bind(&t.token_hash)
         .bind(t.user_id.to_string())
         .bind(&t.name)
@@ -296,10 +296,10 @@ impl SessionStore for SqliteTx {
         rows.iter().map(token_row).collect()
     }
 
-    async fn revoke_api_token(&mut self, id: &str, at: Timestamp) -> R<bool> {
+    async fn revoke_api_token(&mut self, id: TokenId, at: Timestamp) -> R<bool> {
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(ts(at))
-            .bind(id)
+            .bind(id.to_string())
             .execute(&mut *self.tx)
             .await
             .map_err(map_err)?;
@@ -344,7 +344,7 @@ const TOKEN_COLS: &str =
 fn token_row(r: &SqliteRow) -> R<ApiToken> {
     let roles: String = get(r, "roles")?;
     Ok(ApiToken {
-        id: get(r, "id")?,
+        id: parse("token id", &get::<String>(r, "id")?)?,
         token_hash: get(r, "token_hash")?,
         user_id: parse("user id", &get::<String>(r, "user_id")?)?,
         name: get(r, "name")?,

@@ -47,7 +47,7 @@ pub async fn run(cfg: &mut Config, cmd: EventsCmd) -> anyhow::Result<()> {
         std::fs::read(&file).map_err(|e| BadInput(format!("cannot read {}: {e}", file.display())))?
     };
     let buffer = buffer_minutes.map(|m| jiff::SignedDuration::from_mins(i64::from(m)));
-    let spans = match plan::parse_plan(&bytes, buffer) {
+    let plan = match plan::parse_plan(&bytes, buffer) {
         Ok(s) => s,
         Err(bad) => {
             for (line, errs) in &bad {
@@ -59,7 +59,7 @@ pub async fn run(cfg: &mut Config, cmd: EventsCmd) -> anyhow::Result<()> {
             return Err(BadInput(format!("{} bad row(s); nothing was checked", bad.len())).into());
         }
     };
-    let n = spans.len();
+    let n = plan.len();
     let t = std::time::Instant::now();
     // Opened before anything is printed: a database that cannot be opened
     // leaves no partial answer.
@@ -88,7 +88,7 @@ pub async fn run(cfg: &mut Config, cmd: EventsCmd) -> anyhow::Result<()> {
         let r = if json {
             let sep = if first { "  " } else { ", " };
             first = false;
-            let p = engine::Pair { a: a.to_string(), b: b.to_string(), overlap: o };
+            let p = plan::RowPair { a: a.to_string(), b: b.to_string(), overlap: o };
             writeln!(out, "{sep}{}", plan::pair_json(&p))
         } else {
             writeln!(
@@ -106,13 +106,14 @@ pub async fn run(cfg: &mut Config, cmd: EventsCmd) -> anyhow::Result<()> {
     let total = match app {
         None => {
             let mut n = 0u64;
-            engine::Index::bulk(spans).each_pair(|a, b, o| {
+            engine::Index::bulk(plan.spans.iter().cloned()).each_pair(|a, b, o| {
                 n += 1;
+                let (a, b) = plan::ordered(&plan.ids, a, b);
                 print(a, b, o);
             });
             n
         }
-        Some(app) => app.plan_check_each(&taskforce_core::actor::Actor::local_admin(), None, spans, &mut print).await?,
+        Some(app) => app.plan_check_each(&taskforce_core::actor::Actor::local_admin(), None, plan, &mut print).await?,
     };
     if let Some(e) = failed {
         return Err(e.into());

@@ -82,7 +82,10 @@ pub async fn run(cfg: &mut Config, cmd: TokenCmd) -> anyhow::Result<()> {
         TokenCmd::Revoke { db, id } => {
             cfg.apply_db(db.db);
             let (store, app) = open(cfg).await?;
-            match app.revoke_api_token(&admin, id.trim()).await {
+            let Ok(token) = id.trim().parse::<taskforce_core::ids::TokenId>() else {
+                return Err(BadInput(format!("no live token {id:?}")).into());
+            };
+            match app.revoke_api_token(&admin, token).await {
                 Ok(()) => eprintln!("Token {id} revoked."),
                 Err(taskforce_core::Error::NotFound { .. }) => {
                     return Err(BadInput(format!("no live token {id:?}")).into());

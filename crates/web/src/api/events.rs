@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use taskforce_core::Error;
-use taskforce_core::events::engine::Span;
 use taskforce_core::events::plan;
 use taskforce_core::events::registry::{Alert, EventInput, Pointer};
 use taskforce_core::ids::OperationId;
@@ -83,7 +82,7 @@ pub async fn get_event(
     auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Registered>, ApiError> {
-    Ok(Json(st.app.get_event(&auth.actor, &id).await?))
+    Ok(Json(st.app.get_event(&auth.actor, path_id(&id, "event")?).await?))
 }
 
 /// Moves, re-times or changes the status of an event; it is checked again.
@@ -99,7 +98,7 @@ pub async fn update_event(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<EventPatch>,
 ) -> Result<Json<Registered>, ApiError> {
-    let r = st.app.update_event(&auth.actor, &id, &b).await?;
+    let r = st.app.update_event(&auth.actor, path_id(&id, "event")?, &b).await?;
     st.alerts_changed.notify_waiters();
     Ok(Json(r))
 }
@@ -127,7 +126,7 @@ pub async fn resolve_conflict(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<ResolutionBody>,
 ) -> Result<Json<Pointer>, ApiError> {
-    Ok(Json(st.app.resolve_conflict(&auth.actor, &id, &b.outcome, b.reason.as_deref()).await?))
+    Ok(Json(st.app.resolve_conflict(&auth.actor, path_id(&id, "conflict")?, &b.outcome, b.reason.as_deref()).await?))
 }
 
 /// `?after=SEQ&limit=N`.
@@ -249,7 +248,7 @@ pub async fn plan_check(
         return Err(Error::field("buffer_minutes", "out_of_range", "buffer_minutes is at most 1440").into());
     }
     let buffer = b.buffer_minutes.map(|m| jiff::SignedDuration::from_mins(i64::from(m)));
-    let spans: Vec<Span> = plan::parse_plan(b.csv.as_bytes(), buffer).map_err(|bad| {
+    let rows = plan::parse_plan(b.csv.as_bytes(), buffer).map_err(|bad| {
         let fields = bad
             .into_iter()
             .flat_map(|(line, errs)| {
@@ -262,7 +261,7 @@ pub async fn plan_check(
             .collect();
         ApiError::from(Error::Validation(fields))
     })?;
-    let check = st.app.plan_check(&auth.actor, Some(op), spans).await?;
+    let check = st.app.plan_check(&auth.actor, Some(op), rows).await?;
     Ok(Json(check.to_json()))
 }
 

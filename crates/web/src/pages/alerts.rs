@@ -15,6 +15,7 @@ use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::events::inbox::{InboxItem, Side};
 use taskforce_core::events::registry::ConflictOutcome;
+use taskforce_core::ids::ConflictId;
 use taskforce_core::time::TzName;
 
 use super::{Frame, Opt, SignedIn, page_error, who};
@@ -269,7 +270,10 @@ pub async fn conflict_resolve(
 ) -> Response {
     let f = form.map(|Form(f)| f).unwrap_or_default();
     let why = Some(f.reason.trim()).filter(|r| !r.is_empty());
-    match st.app.resolve_conflict(&auth.actor, &id, &f.outcome, why).await {
+    let Ok(cid) = id.parse::<ConflictId>() else {
+        return page_error(&st, &auth.actor, Error::NotFound { kind: "conflict" }).await;
+    };
+    match st.app.resolve_conflict(&auth.actor, cid, &f.outcome, why).await {
         Ok(_) => {
             st.alerts_changed.notify_waiters();
             Redirect::to("/alerts?done=resolved").into_response()

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
 use taskforce_core::events::registry::EventStatus;
+use taskforce_core::ids::EventId;
 use taskforce_core::service::events::{EventPatch, Registered};
 use taskforce_core::time::{TzName, parse_local};
 
@@ -133,7 +134,7 @@ async fn zone(st: &AppState, actor: &Actor, r: &Registered) -> TzName {
 async fn render(
     st: &AppState,
     actor: &Actor,
-    id: &str,
+    id: EventId,
     f: Option<ChangeForm>,
     errors: Vec<(String, String)>,
     notice: Option<String>,
@@ -165,7 +166,7 @@ async fn render(
     let page = EventPage {
         frame: Frame::new(st, who(st, actor).await)
             .hiding("the other agencies' events beyond who to call, the kind, and when"),
-        id: e.id.clone(),
+        id: e.id.to_string(),
         number: e.number.clone(),
         kind: e.kind.as_str().replace('_', " "),
         status: e.status.as_str().to_string(),
@@ -211,7 +212,10 @@ pub async fn event_page(
         Some("cancelled") => Some("Cancelled: its open conflicts are closed with the outcome cancel.".to_string()),
         _ => None,
     };
-    render(&st, &auth.actor, &id, None, Vec::new(), notice).await
+    let Ok(id) = id.parse::<EventId>() else {
+        return page_error(&st, &auth.actor, Error::NotFound { kind: "event" }).await;
+    };
+    render(&st, &auth.actor, id, None, Vec::new(), notice).await
 }
 
 /// Moves, re-times, extends or cancels the event; it is checked again.
@@ -224,13 +228,16 @@ pub async fn event_change(
 ) -> Response {
     let actor = &auth.actor;
     let f = form.map(|Form(f)| f).unwrap_or_default();
-    let r = match st.app.get_event(actor, &id).await {
+    let Ok(id) = id.parse::<EventId>() else {
+        return page_error(&st, actor, Error::NotFound { kind: "event" }).await;
+    };
+    let r = match st.app.get_event(actor, id).await {
         Ok(r) => r,
         Err(e) => return page_error(&st, actor, e).await,
     };
     if !may_update(actor, &r) {
         // The use case refuses it (and records the refusal), before any field is judged.
-        let refused = st.app.update_event(actor, &id, &EventPatch::default()).await.err();
+        let refused = st.app.update_event(actor, id, &EventPatch::default()).await.err();
         return page_error(&st, actor, refused.unwrap_or(Error::Forbidden { action: "event.update" })).await;
     }
     let tz = zone(&st, actor, &r).await;
@@ -286,9 +293,9 @@ pub async fn event_change(
         }
     };
     if !errors.is_empty() {
-        return render(&st, actor, &id, Some(f), errors, None).await;
+        return render(&st, actor, id, Some(f), errors, None).await;
     }
-    match st.app.update_event(actor, &id, &patch).await {
+    match st.app.update_event(actor, id, &patch).await {
         Ok(_) => {
             st.alerts_changed.notify_waiters();
             let done = if f.action == "cancel" { "cancelled" } else { "changed" };
@@ -296,11 +303,11 @@ pub async fn event_change(
         }
         Err(Error::Validation(fields)) => {
             let errors = fields.into_iter().map(|e| (e.field.clone(), super::events::in_words(&e))).collect();
-            render(&st, actor, &id, Some(f), errors, None).await
+            render(&st, actor, id, Some(f), errors, None).await
         }
         Err(e @ Error::Conflict { .. }) => {
             let errors = vec![("form".to_string(), e.to_string())];
-            render(&st, actor, &id, Some(f), errors, None).await
+            render(&st, actor, id, Some(f), errors, None).await
         }
         Err(e) => page_error(&st, actor, e).await,
     }

@@ -302,7 +302,7 @@ async fn render_from(
     let events = own
         .into_iter()
         .map(|e| EventRow {
-            id: e.id.clone(),
+            id: e.id.to_string(),
             number: e.number.clone(),
             kind: e.kind.as_str().replace('_', " "),
             window: format!("{} – {}", tz.display(e.start), tz.display(e.end)),

@@ -74,7 +74,7 @@ async fn sheet(st: &AppState, actor: &taskforce_core::actor::Actor, id: &str) ->
     let mut events = Vec::with_capacity(own.len());
     let mut conflicts = 0;
     for e in own {
-        let r = st.app.get_event(actor, &e.id).await?;
+        let r = st.app.get_event(actor, e.id).await?;
         conflicts += r.conflicts.len();
         events.push(SheetEvent {
             number: e.number,

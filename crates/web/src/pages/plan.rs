@@ -10,8 +10,8 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use taskforce_core::Error;
-use taskforce_core::events::engine::Pair;
 use taskforce_core::events::plan;
+use taskforce_core::events::plan::RowPair;
 use taskforce_core::ids::OperationId;
 use taskforce_core::policy::Action;
 use taskforce_core::service::operations::OperationDetail;
@@ -101,7 +101,7 @@ pub async fn plan_page(State(st): State<AppState>, SignedIn(auth): SignedIn, Pat
     }
 }
 
-fn pair_view(p: &Pair, tz: &TzName) -> PairView {
+fn pair_view(p: &RowPair, tz: &TzName) -> PairView {
     PairView {
         a: p.a.clone(),
         b: p.b.clone(),
@@ -155,7 +155,7 @@ pub async fn plan_submit(
         p.errors.push(("file".into(), "choose a CSV file or paste the plan".into()));
         return (unprocessable, p).into_response();
     }
-    let spans = match plan::parse_plan(csv.as_bytes(), minutes) {
+    let rows_read = match plan::parse_plan(csv.as_bytes(), minutes) {
         Ok(s) => s,
         Err(bad) => {
             p.bad = bad
@@ -167,8 +167,8 @@ pub async fn plan_submit(
             return (unprocessable, p).into_response();
         }
     };
-    let rows = spans.len();
-    let check = match st.app.plan_check(actor, Some(d.operation.id), spans).await {
+    let rows = rows_read.len();
+    let check = match st.app.plan_check(actor, Some(d.operation.id), rows_read).await {
         Ok(x) => x,
         Err(e) => return page_error(&st, actor, e).await,
     };

@@ -405,7 +405,7 @@ async fn an_unacknowledged_alert_goes_to_the_coordinator_then_to_the_operations_
         origin: Default::default(),
     };
     let polk_alerts = app.app.alerts(&polk_coord, 0, 1000).await.unwrap();
-    assert!(!polk_alerts.iter().any(|a| a.conflict_id == cid && a.level > 0));
+    assert!(!polk_alerts.iter().any(|a| a.conflict_id.to_string() == cid && a.level > 0));
     app.advance(jiff::SignedDuration::from_mins(11));
     app.app.escalate_due().await.unwrap();
     for lead in ["commander.mo-ago", "commander.mshp"] {

@@ -190,7 +190,7 @@ impl Fixture {
     async fn event_of(&self, scope: Scope) -> String {
         let who = self.as_role(Self::agency_for_event(scope), Role::Officer).await;
         let page = taskforce_core::page::PageRequest { after: None, limit: 10 };
-        self.app.app.list_events(&who, &page).await.unwrap().items[0].id.clone()
+        self.app.app.list_events(&who, &page).await.unwrap().items[0].id.to_string()
     }
 
     /// The actor's side of a conflict; for other scopes one the actor's agency is not in.
@@ -198,8 +198,8 @@ impl Fixture {
         let agency = if scope == Scope::Own { "mo-ago" } else { "polk-so" };
         let who = self.as_role(agency, Role::Officer).await;
         let page = taskforce_core::page::PageRequest { after: None, limit: 10 };
-        let id = self.app.app.list_events(&who, &page).await.unwrap().items[0].id.clone();
-        self.app.app.get_event(&who, &id).await.unwrap().conflicts[0].conflict_id.clone()
+        let id = self.app.app.list_events(&who, &page).await.unwrap().items[0].id;
+        self.app.app.get_event(&who, id).await.unwrap().conflicts[0].conflict_id.clone()
     }
 
     async fn alert_of(&self, scope: Scope) -> String {

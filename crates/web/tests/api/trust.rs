@@ -71,7 +71,7 @@ async fn a_password_lockout_does_not_stop_an_api_token_but_revoking_it_does() {
     assert_eq!(app.sign_in("officer.mshp", DEMO_PW).await.status(), StatusCode::UNAUTHORIZED);
     // ...but the token is a credential of its own.
     assert_eq!(app.get("/api/v1/operations", &token).await.status(), StatusCode::OK, "a locked password, a live token");
-    app.app.revoke_api_token(&admin, &record.id).await.unwrap();
+    app.app.revoke_api_token(&admin, record.id).await.unwrap();
     let r = app.get("/api/v1/operations", &token).await;
     assert_problem(r, StatusCode::UNAUTHORIZED, "auth.unauthenticated", None).await;
 }

@@ -46,11 +46,12 @@ fn change_from(r: ChangeRow<'_>) -> R<EventChange> {
     let bad = || StoreError::Other("bad stored event row".into());
     let at = |v: i64| Timestamp::from_second(v).map_err(|_| bad());
     // Fixed point as migration 0013 writes it: 10⁻⁷ degrees, centimetres.
+    let key = u64::try_from(r.key).map_err(|_| bad())?;
     Ok(EventChange {
         rev: u64::try_from(r.rev).map_err(|_| bad())?,
-        key: r.key,
+        key,
         span: Span {
-            id: r.key.to_string(),
+            key,
             agency: r.agency.to_string(),
             unit: r.unit,
             lat: r.lat as f64 / 1e7,
@@ -183,7 +184,7 @@ impl<Real: StoredReal, Blob: StoredBlob> EventFields<Real, Blob> {
             updated_at,
         ) = self;
         Ok(Event {
-            id,
+            id: parse("event id", &id)?,
             number,
             operation_id: operation_id.map(|o| parse("operation id", &o)).transpose()?,
             agency_id: parse("agency id", &agency_id)?,
