@@ -14,7 +14,8 @@
 
 pub mod conformance;
 
-/// Generates one `#[tokio::test]` per promise of the store contract, each on
+/// Generates one `#[tokio::test]` per promise of the store contract, and one
+/// per test of the area traits' methods (a sub-module per area), each on
 /// a store made by `$fresh` (an expression of type `Arc<dyn Store>`, awaited
 /// inside the test). The caller's crate needs `tokio` as a dev-dependency.
 #[macro_export]
@@ -48,6 +49,64 @@ macro_rules! store_conformance {
             async fn a_transaction_dropped_without_commit_leaves_nothing() {
                 $crate::testing::conformance::a_transaction_dropped_without_commit_leaves_nothing($fresh).await;
             }
+
+            // BEGIN per-method tests (one sub-module per area)
+            mod agencies {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn states_sync_again_and_serve_as_home_states() {
+                    $crate::testing::conformance::agencies::states_sync_again_and_serve_as_home_states($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn agencies_round_trip_by_id_and_short_name() {
+                    $crate::testing::conformance::agencies::agencies_round_trip_by_id_and_short_name($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn names_and_oris_taken() {
+                    $crate::testing::conformance::agencies::names_and_oris_taken($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn agency_updates_replace_fields_but_id_and_creation() {
+                    $crate::testing::conformance::agencies::agency_updates_replace_fields_but_id_and_creation($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn agencies_list_in_id_order_and_by_visibility() {
+                    $crate::testing::conformance::agencies::agencies_list_in_id_order_and_by_visibility($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn users_round_trip_and_count() {
+                    $crate::testing::conformance::agencies::users_round_trip_and_count($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn passwords_are_stored_replaced_and_dated() {
+                    $crate::testing::conformance::agencies::passwords_are_stored_replaced_and_dated($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn users_list_in_id_order_and_by_agency() {
+                    $crate::testing::conformance::agencies::users_list_in_id_order_and_by_agency($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn users_update_and_disable() {
+                    $crate::testing::conformance::agencies::users_update_and_disable($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn webhooks_are_set_and_replaced() {
+                    $crate::testing::conformance::agencies::webhooks_are_set_and_replaced($fresh).await;
+                }
+            }
+
+            // END per-method tests
         }
     };
 }
