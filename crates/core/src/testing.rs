@@ -106,6 +106,71 @@ macro_rules! store_conformance {
                 }
             }
 
+            mod operations {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn operations_round_trip_by_id_and_code() {
+                    $crate::testing::conformance::operations::operations_round_trip_by_id_and_code($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn operation_updates_replace_states_and_agencies() {
+                    $crate::testing::conformance::operations::operation_updates_replace_states_and_agencies($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn operations_list_in_id_order_and_by_member() {
+                    $crate::testing::conformance::operations::operations_list_in_id_order_and_by_member($fresh).await;
+                }
+            }
+
+            mod audit {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn the_log_appends_and_pages_in_seq_order() {
+                    $crate::testing::conformance::audit::the_log_appends_and_pages_in_seq_order($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn the_log_searches_by_every_field_newest_first() {
+                    $crate::testing::conformance::audit::the_log_searches_by_every_field_newest_first($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn coverage_finds_unaudited_objects_and_the_newest() {
+                    $crate::testing::conformance::audit::coverage_finds_unaudited_objects_and_the_newest($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn a_fresh_store_misses_no_protection() {
+                    $crate::testing::conformance::audit::a_fresh_store_misses_no_protection($fresh).await;
+                }
+            }
+
+            mod keys {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn data_keys_round_trip_by_scope() {
+                    $crate::testing::conformance::keys::data_keys_round_trip_by_scope($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn a_rewrap_replaces_one_keys_wrapping() {
+                    $crate::testing::conformance::keys::a_rewrap_replaces_one_keys_wrapping($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn destroying_a_scope_shreds_its_keys_only() {
+                    $crate::testing::conformance::keys::destroying_a_scope_shreds_its_keys_only($fresh).await;
+                }
+            }
+
             // END per-method tests
         }
     };

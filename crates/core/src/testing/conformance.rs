@@ -7,7 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod agencies;
+pub mod audit;
 pub mod fixtures;
+pub mod keys;
+pub mod operations;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
