@@ -126,6 +126,46 @@ macro_rules! store_conformance {
                 }
             }
 
+            mod results {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn result_versions_append_and_list_the_current_one() {
+                    $crate::testing::conformance::results::result_versions_append_and_list_the_current_one($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn counters_add_up_by_state_and_agency() {
+                    $crate::testing::conformance::results::counters_add_up_by_state_and_agency($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn tallies_round_trip_and_are_voided() {
+                    $crate::testing::conformance::results::tallies_round_trip_and_are_voided($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn support_entries_are_logged_per_record() {
+                    $crate::testing::conformance::results::support_entries_are_logged_per_record($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn announcements_and_resolutions_per_operation() {
+                    $crate::testing::conformance::results::announcements_and_resolutions_per_operation($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn idempotency_keys_expire_and_are_replaced() {
+                    $crate::testing::conformance::results::idempotency_keys_expire_and_are_replaced($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn releases_move_to_published_and_then_freeze() {
+                    $crate::testing::conformance::results::releases_move_to_published_and_then_freeze($fresh).await;
+                }
+            }
+
             mod audit {
                 #[allow(unused_imports)]
                 use super::*;

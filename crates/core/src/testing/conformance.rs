@@ -11,6 +11,7 @@ pub mod audit;
 pub mod fixtures;
 pub mod keys;
 pub mod operations;
+pub mod results;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
