@@ -106,6 +106,41 @@ macro_rules! store_conformance {
                 }
             }
 
+            mod sessions {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sign_in_state_starts_empty_and_is_replaced() {
+                    $crate::testing::conformance::sessions::sign_in_state_starts_empty_and_is_replaced($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sessions_round_trip_with_their_user_and_end() {
+                    $crate::testing::conformance::sessions::sessions_round_trip_with_their_user_and_end($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn second_factors_are_set_stepped_and_cleared() {
+                    $crate::testing::conformance::sessions::second_factors_are_set_stepped_and_cleared($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn recovery_codes_are_used_once_and_replaced() {
+                    $crate::testing::conformance::sessions::recovery_codes_are_used_once_and_replaced($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn pending_sign_ins_round_trip_and_are_removed() {
+                    $crate::testing::conformance::sessions::pending_sign_ins_round_trip_and_are_removed($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn api_tokens_round_trip_list_and_revoke() {
+                    $crate::testing::conformance::sessions::api_tokens_round_trip_list_and_revoke($fresh).await;
+                }
+            }
+
             mod operations {
                 #[allow(unused_imports)]
                 use super::*;

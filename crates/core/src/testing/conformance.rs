@@ -12,6 +12,7 @@ pub mod fixtures;
 pub mod keys;
 pub mod operations;
 pub mod results;
+pub mod sessions;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
