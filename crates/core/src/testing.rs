@@ -201,6 +201,71 @@ macro_rules! store_conformance {
                 }
             }
 
+            mod events {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn events_round_trip_count_and_update() {
+                    $crate::testing::conformance::events::events_round_trip_count_and_update($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn events_list_by_agency_operation_and_ids() {
+                    $crate::testing::conformance::events::events_list_by_agency_operation_and_ids($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn candidates_meet_the_window_and_the_latitudes() {
+                    $crate::testing::conformance::events::candidates_meet_the_window_and_the_latitudes($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn ended_events_are_open_ones_past_their_end() {
+                    $crate::testing::conformance::events::ended_events_are_open_ones_past_their_end($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn the_change_feed_follows_inserts_and_updates() {
+                    $crate::testing::conformance::events::the_change_feed_follows_inserts_and_updates($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn recent_changes_come_with_the_newest_revision_and_the_keys_events() {
+                    $crate::testing::conformance::events::recent_changes_come_with_the_newest_revision_and_the_keys_events($fresh).await;
+                }
+            }
+
+            mod events_conflicts {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn conflicts_are_stored_once_per_pair_and_resolved() {
+                    $crate::testing::conformance::events_conflicts::conflicts_are_stored_once_per_pair_and_resolved($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn alerts_go_to_an_inbox_and_are_acknowledged_once() {
+                    $crate::testing::conformance::events_conflicts::alerts_go_to_an_inbox_and_are_acknowledged_once($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn due_alerts_escalate_and_open_ones_stay_in_the_inbox() {
+                    $crate::testing::conformance::events_conflicts::due_alerts_escalate_and_open_ones_stay_in_the_inbox($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn an_agency_acknowledges_all_its_alerts_of_a_conflict() {
+                    $crate::testing::conformance::events_conflicts::an_agency_acknowledges_all_its_alerts_of_a_conflict($fresh).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn deliveries_are_due_until_delivered_or_given_up() {
+                    $crate::testing::conformance::events_conflicts::deliveries_are_due_until_delivered_or_given_up($fresh).await;
+                }
+            }
+
             mod audit {
                 #[allow(unused_imports)]
                 use super::*;

@@ -8,6 +8,8 @@
 
 pub mod agencies;
 pub mod audit;
+pub mod events;
+pub mod events_conflicts;
 pub mod fixtures;
 pub mod keys;
 pub mod operations;
