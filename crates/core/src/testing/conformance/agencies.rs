@@ -146,8 +146,7 @@ pub async fn agencies_list_in_id_order_and_by_visibility(store: Arc<dyn Store>) 
     let first = tx.list_agencies(None, None, 2).await.unwrap();
     assert_eq!(first.iter().map(|x| x.id).collect::<Vec<_>>(), ids[..2]);
     let cursor = first[1].id.to_string();
-    let rest: Vec<AgencyId> =
-        tx.list_agencies(None, Some(&cursor), 100).await.unwrap().iter().map(|x| x.id).collect();
+    let rest: Vec<AgencyId> = tx.list_agencies(None, Some(&cursor), 100).await.unwrap().iter().map(|x| x.id).collect();
     assert_eq!(rest, ids[2..], "after the cursor");
     let last = ids[ids.len() - 1].to_string();
     assert!(tx.list_agencies(None, Some(&last), 100).await.unwrap().is_empty());

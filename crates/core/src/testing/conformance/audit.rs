@@ -107,12 +107,18 @@ pub async fn the_log_searches_by_every_field_newest_first(store: Arc<dyn Store>)
         g(&mut x);
         x
     };
-    assert_eq!(tx.audit_search(&AuditFilter::default(), None, 100).await.unwrap(), made.iter().rev().cloned().collect::<Vec<_>>());
+    assert_eq!(
+        tx.audit_search(&AuditFilter::default(), None, 100).await.unwrap(),
+        made.iter().rev().cloned().collect::<Vec<_>>()
+    );
     assert_eq!(seqs(tx.audit_search(&AuditFilter::default(), None, 2).await.unwrap()), [5, 4]);
     assert_eq!(seqs(tx.audit_search(&AuditFilter::default(), Some(4), 2).await.unwrap()), [3, 2], "below before");
     assert!(tx.audit_search(&AuditFilter::default(), Some(1), 100).await.unwrap().is_empty());
     assert_eq!(seqs(tx.audit_search(&f(|x| x.actor = Some("alice".into())), None, 100).await.unwrap()), [4, 3, 1]);
-    assert_eq!(seqs(tx.audit_search(&f(|x| x.action_prefix = Some("victim.".into())), None, 100).await.unwrap()), [2, 1]);
+    assert_eq!(
+        seqs(tx.audit_search(&f(|x| x.action_prefix = Some("victim.".into())), None, 100).await.unwrap()),
+        [2, 1]
+    );
     assert_eq!(
         seqs(tx.audit_search(&f(|x| x.action_prefix = Some("victim_".into())), None, 100).await.unwrap()),
         [4],

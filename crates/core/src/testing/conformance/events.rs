@@ -23,8 +23,8 @@ fn sorted(mut v: Vec<Event>) -> Vec<Event> {
 /// `update_event` replaces its place, time, status and details.
 pub async fn events_round_trip_count_and_update(store: Arc<dyn Store>) {
     let (a, b, op) = two_agencies_and_operation(&store, "ev").await;
-    let mut e = event(a.id, Some(op.id), "DX-2026-000001", 41.600_000_000_000_001, t(3_600));
-    (e.lon, e.radius_m) = (-93.123_456_789_012_3, 0.1 + 0.2);
+    let mut e = event(a.id, Some(op.id), "DX-2026-000001", 41.6 + 1e-13, t(3_600));
+    (e.lon, e.radius_m) = (-93.123_456_789 - 1.0 / 3.0, 0.1 + 0.2);
     let mut f = event(b.id, None, "DX-2026-000002", 38.6, t(7_200));
     (f.unit, f.external_ref, f.details, f.status) = (String::new(), None, None, EventStatus::Active);
     let mut tx = write(&store).await;
@@ -152,7 +152,10 @@ pub async fn ended_events_are_open_ones_past_their_end(store: Arc<dyn Store>) {
 /// the place to a ten-millionth of a degree, a radius at most a few
 /// centimetres larger, and a widened window at most a second wider each side.
 fn holds(c: &EventChange, e: &Event) {
-    assert_eq!((c.span.id.as_str(), c.span.agency.as_str()), (c.key.to_string().as_str(), e.agency_id.to_string().as_str()));
+    assert_eq!(
+        (c.span.id.as_str(), c.span.agency.as_str()),
+        (c.key.to_string().as_str(), e.agency_id.to_string().as_str())
+    );
     assert_eq!(c.span.unit, e.unit);
     assert_eq!(c.span.cancelled, e.status == EventStatus::Cancelled);
     assert!((c.span.lat - e.lat).abs() < 1e-6 && (c.span.lon - e.lon).abs() < 1e-6, "{c:?}");
@@ -178,7 +181,8 @@ pub async fn the_change_feed_follows_inserts_and_updates(store: Arc<dyn Store>) 
     let mut evs = Vec::new();
     for i in 0..4 {
         let agency = if i % 2 == 0 { a.id } else { b.id };
-        let e = event(agency, Some(op.id), &format!("DX-2026-2{i:05}"), 40.0 + f64::from(i) / 3.0, t(i64::from(i) * 60));
+        let e =
+            event(agency, Some(op.id), &format!("DX-2026-2{i:05}"), 40.0 + f64::from(i) / 3.0, t(i64::from(i) * 60));
         let mut tx = write(&store).await;
         tx.insert_event(&e).await.unwrap();
         tx.commit().await.unwrap();
@@ -242,7 +246,10 @@ pub async fn recent_changes_come_with_the_newest_revision_and_the_keys_events(st
         let mut tx = store.begin(mode).await.unwrap();
         let (changes, newest, events) = tx.recent_event_changes(0, 1_000, &[all[2].key]).await.unwrap();
         assert_eq!(newest, max, "{mode:?}");
-        assert_eq!(changes.iter().map(|c| (c.rev, c.key)).collect::<Vec<_>>(), all.iter().map(|c| (c.rev, c.key)).collect::<Vec<_>>());
+        assert_eq!(
+            changes.iter().map(|c| (c.rev, c.key)).collect::<Vec<_>>(),
+            all.iter().map(|c| (c.rev, c.key)).collect::<Vec<_>>()
+        );
         assert_eq!(events, vec![evs[2].clone()], "{mode:?}");
         let span = u32::try_from(all[1].rev - all[0].rev).unwrap();
         let (some, newest, none) = tx.recent_event_changes(all[0].rev, span, &[]).await.unwrap();

@@ -39,7 +39,12 @@ fn sorted(mut v: Vec<Conflict>) -> Vec<Conflict> {
 
 /// Two agencies, their operation, and `n` stored events alternating between
 /// the agencies, the first `in_op` of them in the operation.
-async fn events(store: &Arc<dyn Store>, prefix: &str, n: usize, in_op: usize) -> (Agency, Agency, OperationId, Vec<Event>) {
+async fn events(
+    store: &Arc<dyn Store>,
+    prefix: &str,
+    n: usize,
+    in_op: usize,
+) -> (Agency, Agency, OperationId, Vec<Event>) {
     let (a, b, op) = two_agencies_and_operation(store, prefix).await;
     let mut out = Vec::new();
     let mut tx = write(store).await;
@@ -151,7 +156,8 @@ pub async fn alerts_go_to_an_inbox_and_are_acknowledged_once(store: Arc<dyn Stor
     assert!(!tx.ack_alert(made[3].seq + 1_000, "officer.al-a", t(100)).await.unwrap(), "no such alert");
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
-    let acked = Alert { acknowledged_by: Some("officer.al-a".into()), acknowledged_at: Some(t(100)), ..made[0].clone() };
+    let acked =
+        Alert { acknowledged_by: Some("officer.al-a".into()), acknowledged_at: Some(t(100)), ..made[0].clone() };
     assert_eq!(tx.alerts_for(a.id, 0, 1).await.unwrap(), vec![acked], "the first acknowledgement stands");
 }
 
@@ -190,7 +196,11 @@ pub async fn due_alerts_escalate_and_open_ones_stay_in_the_inbox(store: Arc<dyn 
     assert!(tx.ack_alert(s[0], "officer.due-a", t(400)).await.unwrap());
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
-    assert_eq!(seqs(tx.alerts_due(t(5_000), 100).await.unwrap()), [s[1], s[4], s[3]], "neither escalated nor acknowledged");
+    assert_eq!(
+        seqs(tx.alerts_due(t(5_000), 100).await.unwrap()),
+        [s[1], s[4], s[3]],
+        "neither escalated nor acknowledged"
+    );
     assert_eq!(seqs(tx.open_alerts_for(a.id, 100).await.unwrap()), [s[2], s[3], s[4]], "escalated still open");
     assert_eq!(seqs(tx.open_alerts_for(a.id, 1).await.unwrap()), [s[2]]);
     assert_eq!(seqs(tx.open_alerts_for(b.id, 100).await.unwrap()), [s[1]]);

@@ -73,7 +73,8 @@ pub async fn counters_add_up_by_state_and_agency(store: Arc<dyn Store>) {
     let mut tx = read(&store).await;
     let mut got = tx.counters(op.id).await.unwrap();
     got.sort_by_key(|(s, ag, _)| (s.iso(), *ag));
-    let mut want = vec![(st("IA"), a.id, delta(2, 1, 5_000)), (st("IA"), b.id, every), (st("MO"), a.id, delta(1, 0, 0))];
+    let mut want =
+        vec![(st("IA"), a.id, delta(2, 1, 5_000)), (st("IA"), b.id, every), (st("MO"), a.id, delta(1, 0, 0))];
     want.sort_by_key(|(s, ag, _)| (s.iso(), *ag));
     assert_eq!(got, want);
     assert!(tx.counters(OperationId::new_v7()).await.unwrap().is_empty());

@@ -89,8 +89,16 @@ pub async fn sessions_round_trip_with_their_user_and_end(store: Arc<dyn Store>) 
     tx.commit().await.unwrap();
     for mode in [TxMode::Read, TxMode::Single, TxMode::Write] {
         let mut tx = store.begin(mode).await.unwrap();
-        assert_eq!(tx.find_session_user(&s1.token_hash).await.unwrap(), Some((s1.clone(), Some(u.clone()))), "{mode:?}");
-        assert_eq!(tx.find_session_user(&s3.token_hash).await.unwrap(), Some((s3.clone(), Some(v.clone()))), "{mode:?}");
+        assert_eq!(
+            tx.find_session_user(&s1.token_hash).await.unwrap(),
+            Some((s1.clone(), Some(u.clone()))),
+            "{mode:?}"
+        );
+        assert_eq!(
+            tx.find_session_user(&s3.token_hash).await.unwrap(),
+            Some((s3.clone(), Some(v.clone()))),
+            "{mode:?}"
+        );
         assert_eq!(tx.find_session_user(&token_hash(99)).await.unwrap(), None, "{mode:?}");
     }
 
