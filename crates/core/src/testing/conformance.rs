@@ -1,6 +1,20 @@
 //! The store contract's promises, one function each, generic over the store
 //! (see [`crate::store_conformance!`]). They panic when a promise is broken.
+//!
+//! Beside the promises, one module per area trait tests what each of its
+//! methods' documentation promises (round trips, absent things, order and
+//! pages, uniqueness, filters, and what return values mean).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod agencies;
+pub mod audit;
+pub mod events;
+pub mod events_conflicts;
+pub mod fixtures;
+pub mod keys;
+pub mod operations;
+pub mod results;
+pub mod sessions;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
