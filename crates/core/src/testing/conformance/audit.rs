@@ -175,7 +175,7 @@ pub async fn coverage_finds_unaudited_objects_and_the_newest(store: Arc<dyn Stor
         (Audited::Agency, vec![a.id.to_string(), b.id.to_string()], t(30)),
         (Audited::User, vec![u.id.to_string()], t(40)),
         (Audited::Operation, vec![op.id.to_string()], t(50)),
-        (Audited::Event, vec![e.id.clone()], t(60)),
+        (Audited::Event, vec![e.id.to_string()], t(60)),
         (Audited::Result, vec![rid.to_string()], t(70)),
     ];
     for (kind, objects, newest) in &ids {

@@ -14,7 +14,7 @@ use crate::ids::{AgencyId, OperationId};
 use crate::store::{EventChange, Store, StoreTx, TxMode};
 
 fn sorted(mut v: Vec<Event>) -> Vec<Event> {
-    v.sort_by(|a, b| a.id.cmp(&b.id));
+    v.sort_by_key(|a| a.id);
     v
 }
 
@@ -33,9 +33,9 @@ pub async fn events_round_trip_count_and_update(store: Arc<dyn Store>) {
     tx.insert_event(&f).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
-    assert_eq!(tx.find_event(&e.id).await.unwrap().as_ref(), Some(&e));
-    assert_eq!(tx.find_event(&f.id).await.unwrap().as_ref(), Some(&f));
-    assert_eq!(tx.find_event(&event_id()).await.unwrap(), None);
+    assert_eq!(tx.find_event(e.id).await.unwrap().as_ref(), Some(&e));
+    assert_eq!(tx.find_event(f.id).await.unwrap().as_ref(), Some(&f));
+    assert_eq!(tx.find_event(event_id()).await.unwrap(), None);
     assert_eq!(tx.count_events().await.unwrap(), 2);
     drop(tx);
 
@@ -49,8 +49,8 @@ pub async fn events_round_trip_count_and_update(store: Arc<dyn Store>) {
     tx.update_event(&moved).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
-    assert_eq!(tx.find_event(&e.id).await.unwrap().as_ref(), Some(&moved));
-    assert_eq!(tx.find_event(&f.id).await.unwrap().as_ref(), Some(&f), "another event untouched");
+    assert_eq!(tx.find_event(e.id).await.unwrap().as_ref(), Some(&moved));
+    assert_eq!(tx.find_event(f.id).await.unwrap().as_ref(), Some(&f), "another event untouched");
     assert_eq!(tx.count_events().await.unwrap(), 2, "an update registers nothing");
 }
 
@@ -74,15 +74,15 @@ pub async fn events_list_by_agency_operation_and_ids(store: Arc<dyn Store>) {
     let mut tx = read(&store).await;
     assert_eq!(tx.list_events(None, None, 100).await.unwrap(), all);
     assert_eq!(tx.list_events(None, None, 2).await.unwrap(), all[..2]);
-    assert_eq!(tx.list_events(None, Some(&all[1].id), 100).await.unwrap(), all[2..]);
-    assert!(tx.list_events(None, Some(&all[4].id), 100).await.unwrap().is_empty());
+    assert_eq!(tx.list_events(None, Some(&all[1].id.to_string()), 100).await.unwrap(), all[2..]);
+    assert!(tx.list_events(None, Some(&all[4].id.to_string()), 100).await.unwrap().is_empty());
     assert_eq!(tx.list_events(Some(a.id), None, 100).await.unwrap(), of_a);
-    assert_eq!(tx.list_events(Some(a.id), Some(&of_a[0].id), 1).await.unwrap(), of_a[1..2]);
+    assert_eq!(tx.list_events(Some(a.id), Some(&of_a[0].id.to_string()), 1).await.unwrap(), of_a[1..2]);
     assert!(tx.list_events(Some(AgencyId::new_v7()), None, 100).await.unwrap().is_empty());
 
     assert_eq!(sorted(tx.events_of_operation(op.id).await.unwrap()), of_a, "the operation's (a's here)");
     assert!(tx.events_of_operation(OperationId::new_v7()).await.unwrap().is_empty());
-    let ids = vec![all[3].id.clone(), event_id(), all[0].id.clone()];
+    let ids = vec![all[3].id, event_id(), all[0].id];
     assert_eq!(sorted(tx.events_by_ids(&ids).await.unwrap()), sorted(vec![all[0].clone(), all[3].clone()]));
     assert!(tx.events_by_ids(&[]).await.unwrap().is_empty());
 }
@@ -102,7 +102,7 @@ pub async fn candidates_meet_the_window_and_the_latitudes(store: Arc<dyn Store>)
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
     let tx = tx.as_mut();
-    let only = e.id.as_str();
+    let only = e.id;
     assert!(meets(tx, 0, 100_000, 41.0, 42.0, only).await);
     assert!(meets(tx, 8_999, 9_500, 41.0, 42.0, only).await, "meets the widened end");
     assert!(!meets(tx, 9_000, 9_500, 41.0, 42.0, only).await, "the widened window ends before `from`");
@@ -115,7 +115,7 @@ pub async fn candidates_meet_the_window_and_the_latitudes(store: Arc<dyn Store>)
 
 /// Whether the check of `[from, to)` between `lat0` and `lat1` finds the
 /// event `only` (and never another).
-async fn meets(tx: &mut dyn StoreTx, from: i64, to: i64, lat0: f64, lat1: f64, only: &str) -> bool {
+async fn meets(tx: &mut dyn StoreTx, from: i64, to: i64, lat0: f64, lat1: f64, only: crate::ids::EventId) -> bool {
     let got = tx.event_candidates(t(from), t(to), lat0, lat1).await.unwrap();
     assert!(got.iter().all(|x| x.id == only), "never the cancelled one");
     !got.is_empty()
@@ -152,10 +152,7 @@ pub async fn ended_events_are_open_ones_past_their_end(store: Arc<dyn Store>) {
 /// the place to a ten-millionth of a degree, a radius at most a few
 /// centimetres larger, and a widened window at most a second wider each side.
 fn holds(c: &EventChange, e: &Event) {
-    assert_eq!(
-        (c.span.id.as_str(), c.span.agency.as_str()),
-        (c.key.to_string().as_str(), e.agency_id.to_string().as_str())
-    );
+    assert_eq!((c.span.key, c.span.agency.as_str()), (c.key, e.agency_id.to_string().as_str()));
     assert_eq!(c.span.unit, e.unit);
     assert_eq!(c.span.cancelled, e.status == EventStatus::Cancelled);
     assert!((c.span.lat - e.lat).abs() < 1e-6 && (c.span.lon - e.lon).abs() < 1e-6, "{c:?}");

@@ -12,15 +12,15 @@ use crate::ids::{AgencyId, OperationId};
 use crate::store::Store;
 
 /// A conflict's id (a string today; the lead is making it a newtype).
-fn conflict_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+fn conflict_id() -> crate::ids::ConflictId {
+    crate::ids::ConflictId::new_v7()
 }
 
 fn conflict(a: &Event, b: &Event, detected: i64) -> Conflict {
     Conflict {
         id: conflict_id(),
-        a: a.id.clone(),
-        b: b.id.clone(),
+        a: a.id,
+        b: b.id,
         distance_m: 22.262_5,
         overlap_start: t(1_800),
         overlap_end: t(9_000),
@@ -33,7 +33,7 @@ fn conflict(a: &Event, b: &Event, detected: i64) -> Conflict {
 }
 
 fn sorted(mut v: Vec<Conflict>) -> Vec<Conflict> {
-    v.sort_by(|a, b| a.id.cmp(&b.id));
+    v.sort_by_key(|a| a.id);
     v
 }
 
@@ -75,12 +75,12 @@ pub async fn conflicts_are_stored_once_per_pair_and_resolved(store: Arc<dyn Stor
     tx.commit().await.unwrap();
 
     let mut tx = read(&store).await;
-    assert_eq!(tx.find_conflict(&ab.id).await.unwrap().as_ref(), Some(&ab), "left as it was");
-    assert_eq!(tx.find_conflict(&again.id).await.unwrap(), None);
-    assert_eq!(tx.find_conflict(&conflict_id()).await.unwrap(), None);
-    assert_eq!(sorted(tx.conflicts_of(&evs[1].id).await.unwrap()), sorted(vec![ab.clone(), bc.clone()]));
-    assert_eq!(tx.conflicts_of(&evs[3].id).await.unwrap(), vec![cd.clone()]);
-    assert!(tx.conflicts_of(&super::fixtures::event_id()).await.unwrap().is_empty());
+    assert_eq!(tx.find_conflict(ab.id).await.unwrap().as_ref(), Some(&ab), "left as it was");
+    assert_eq!(tx.find_conflict(again.id).await.unwrap(), None);
+    assert_eq!(tx.find_conflict(conflict_id()).await.unwrap(), None);
+    assert_eq!(sorted(tx.conflicts_of(evs[1].id).await.unwrap()), sorted(vec![ab.clone(), bc.clone()]));
+    assert_eq!(tx.conflicts_of(evs[3].id).await.unwrap(), vec![cd.clone()]);
+    assert!(tx.conflicts_of(super::fixtures::event_id()).await.unwrap().is_empty());
     // ab has two events of the operation, bc one, cd none.
     assert_eq!(sorted(tx.conflicts_of_operation(op).await.unwrap()), sorted(vec![ab.clone(), bc.clone()]));
     assert!(tx.conflicts_of_operation(OperationId::new_v7()).await.unwrap().is_empty());
@@ -97,16 +97,16 @@ pub async fn conflicts_are_stored_once_per_pair_and_resolved(store: Arc<dyn Stor
     tx.resolve_conflict(&decided).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
-    assert_eq!(tx.find_conflict(&ab.id).await.unwrap().as_ref(), Some(&decided));
-    assert_eq!(tx.find_conflict(&bc.id).await.unwrap().as_ref(), Some(&bc), "another conflict untouched");
+    assert_eq!(tx.find_conflict(ab.id).await.unwrap().as_ref(), Some(&decided));
+    assert_eq!(tx.find_conflict(bc.id).await.unwrap().as_ref(), Some(&bc), "another conflict untouched");
 }
 
 fn alert(agency: AgencyId, e: &Event, c: &Conflict, created: i64, deadline: i64, level: u8) -> Alert {
     Alert {
         seq: 0,
         agency_id: agency,
-        event_id: e.id.clone(),
-        conflict_id: c.id.clone(),
+        event_id: e.id,
+        conflict_id: c.id,
         created_at: t(created),
         deadline: t(deadline),
         acknowledged_by: None,
@@ -146,8 +146,8 @@ pub async fn alerts_go_to_an_inbox_and_are_acknowledged_once(store: Arc<dyn Stor
     assert!(tx.alerts_for(a.id, made[3].seq, 100).await.unwrap().is_empty());
     assert!(tx.alerts_for(AgencyId::new_v7(), 0, 100).await.unwrap().is_empty());
     let of_c1 = vec![made[0].clone(), made[1].clone(), made[3].clone()];
-    assert_eq!(tx.alerts_of_conflict(&c1.id).await.unwrap(), of_c1, "every level, oldest first");
-    assert!(tx.alerts_of_conflict(&conflict_id()).await.unwrap().is_empty());
+    assert_eq!(tx.alerts_of_conflict(c1.id).await.unwrap(), of_c1, "every level, oldest first");
+    assert!(tx.alerts_of_conflict(conflict_id()).await.unwrap().is_empty());
     drop(tx);
 
     let mut tx = write(&store).await;
@@ -229,12 +229,12 @@ pub async fn an_agency_acknowledges_all_its_alerts_of_a_conflict(store: Arc<dyn 
     tx.commit().await.unwrap();
 
     let mut tx = write(&store).await;
-    assert_eq!(tx.ack_conflict_alerts(a.id, &c1.id, "coordinator.acf-a", t(100)).await.unwrap(), 2, "the open ones");
-    assert_eq!(tx.ack_conflict_alerts(a.id, &c1.id, "coordinator.acf-a", t(200)).await.unwrap(), 0);
-    assert_eq!(tx.ack_conflict_alerts(a.id, &conflict_id(), "x", t(200)).await.unwrap(), 0);
+    assert_eq!(tx.ack_conflict_alerts(a.id, c1.id, "coordinator.acf-a", t(100)).await.unwrap(), 2, "the open ones");
+    assert_eq!(tx.ack_conflict_alerts(a.id, c1.id, "coordinator.acf-a", t(200)).await.unwrap(), 0);
+    assert_eq!(tx.ack_conflict_alerts(a.id, conflict_id(), "x", t(200)).await.unwrap(), 0);
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
-    let of_c1 = tx.alerts_of_conflict(&c1.id).await.unwrap();
+    let of_c1 = tx.alerts_of_conflict(c1.id).await.unwrap();
     let by: Vec<Option<&str>> = of_c1.iter().map(|x| x.acknowledged_by.as_deref()).collect();
     assert_eq!(by, [Some("coordinator.acf-a"), Some("coordinator.acf-a"), Some("officer.acf-a"), None]);
     assert_eq!(of_c1[0].acknowledged_at, Some(t(100)));

@@ -151,8 +151,8 @@ pub fn result(id: ResultId, version: u32, op: OperationId, agency: AgencyId) -> 
 }
 
 /// An event's id (a string today; the lead is making it a newtype).
-pub fn event_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+pub fn event_id() -> crate::ids::EventId {
+    crate::ids::EventId::new_v7()
 }
 
 /// An event (not stored) of `agency` at `lat`, from `start` for an hour,

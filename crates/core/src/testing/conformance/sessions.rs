@@ -17,8 +17,8 @@ fn token_hash(n: u8) -> String {
 }
 
 /// An API token's id (a string today; the lead is making it a newtype).
-fn token_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+fn token_id() -> crate::ids::TokenId {
+    crate::ids::TokenId::new_v7()
 }
 
 /// Two stored users of one agency.
@@ -258,7 +258,7 @@ pub async fn api_tokens_round_trip_list_and_revoke(store: Arc<dyn Store>) {
     tx.commit().await.unwrap();
 
     let sorted = |mut v: Vec<ApiToken>| {
-        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v.sort_by_key(|a| a.id);
         v
     };
     let mut tx = read(&store).await;
@@ -270,9 +270,9 @@ pub async fn api_tokens_round_trip_list_and_revoke(store: Arc<dyn Store>) {
     drop(tx);
 
     let mut tx = write(&store).await;
-    assert!(tx.revoke_api_token(&k1.id, t(500)).await.unwrap(), "it was live");
-    assert!(!tx.revoke_api_token(&k1.id, t(600)).await.unwrap(), "revoked already");
-    assert!(!tx.revoke_api_token(&token_id(), t(600)).await.unwrap(), "no such token");
+    assert!(tx.revoke_api_token(k1.id, t(500)).await.unwrap(), "it was live");
+    assert!(!tx.revoke_api_token(k1.id, t(600)).await.unwrap(), "revoked already");
+    assert!(!tx.revoke_api_token(token_id(), t(600)).await.unwrap(), "no such token");
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
     let revoked = ApiToken { revoked_at: Some(t(500)), ..k1.clone() };
