@@ -20,298 +20,137 @@ pub mod conformance;
 /// inside the test). The caller's crate needs `tokio` as a dev-dependency.
 #[macro_export]
 macro_rules! store_conformance {
+    // One test per name of the promises, on a fresh store, on `$threads` threads.
+    (@tests $fresh:expr, $threads:literal, [$($name:ident),+ $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn $name() {
+                $crate::testing::conformance::$name($fresh).await;
+            }
+        )+
+    };
+    // One test per name of an area's methods.
+    (@tests $fresh:expr, $threads:literal, $area:ident, [$($name:ident),+ $(,)?]) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = $threads)]
+            async fn $name() {
+                $crate::testing::conformance::$area::$name($fresh).await;
+            }
+        )+
+    };
     ($fresh:expr) => {
         mod store_conformance {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn two_registrations_in_flight_the_later_sees_the_earlier() {
-                $crate::testing::conformance::two_registrations_in_flight_the_later_sees_the_earlier($fresh).await;
-            }
+            // The promises: transactions in flight at once, on four threads.
+            $crate::store_conformance!(@tests $fresh, 4, [
+                two_registrations_in_flight_the_later_sees_the_earlier,
+                a_feed_reader_misses_no_commit_of_transactions_in_flight,
+                parallel_writers_append_one_audit_chain,
+                concurrent_retries_of_one_idempotency_key_write_once,
+                a_transaction_dropped_without_commit_leaves_nothing
+            ]);
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_feed_reader_misses_no_commit_of_transactions_in_flight() {
-                $crate::testing::conformance::a_feed_reader_misses_no_commit_of_transactions_in_flight($fresh).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn parallel_writers_append_one_audit_chain() {
-                $crate::testing::conformance::parallel_writers_append_one_audit_chain($fresh).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn concurrent_retries_of_one_idempotency_key_write_once() {
-                $crate::testing::conformance::concurrent_retries_of_one_idempotency_key_write_once($fresh).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn a_transaction_dropped_without_commit_leaves_nothing() {
-                $crate::testing::conformance::a_transaction_dropped_without_commit_leaves_nothing($fresh).await;
-            }
-
-            // BEGIN per-method tests (one sub-module per area)
             mod agencies {
                 #[allow(unused_imports)]
                 use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn states_sync_again_and_serve_as_home_states() {
-                    $crate::testing::conformance::agencies::states_sync_again_and_serve_as_home_states($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn agencies_round_trip_by_id_and_short_name() {
-                    $crate::testing::conformance::agencies::agencies_round_trip_by_id_and_short_name($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn names_and_oris_taken() {
-                    $crate::testing::conformance::agencies::names_and_oris_taken($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn agency_updates_replace_fields_but_id_and_creation() {
-                    $crate::testing::conformance::agencies::agency_updates_replace_fields_but_id_and_creation($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn agencies_list_in_id_order_and_by_visibility() {
-                    $crate::testing::conformance::agencies::agencies_list_in_id_order_and_by_visibility($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn users_round_trip_and_count() {
-                    $crate::testing::conformance::agencies::users_round_trip_and_count($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn passwords_are_stored_replaced_and_dated() {
-                    $crate::testing::conformance::agencies::passwords_are_stored_replaced_and_dated($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn users_list_in_id_order_and_by_agency() {
-                    $crate::testing::conformance::agencies::users_list_in_id_order_and_by_agency($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn users_update_and_disable() {
-                    $crate::testing::conformance::agencies::users_update_and_disable($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn webhooks_are_set_and_replaced() {
-                    $crate::testing::conformance::agencies::webhooks_are_set_and_replaced($fresh).await;
-                }
+                $crate::store_conformance!(@tests $fresh, 2, agencies, [
+                    states_sync_again_and_serve_as_home_states,
+                    agencies_round_trip_by_id_and_short_name,
+                    names_and_oris_taken,
+                    agency_updates_replace_fields_but_id_and_creation,
+                    agencies_list_in_id_order_and_by_visibility,
+                    users_round_trip_and_count,
+                    passwords_are_stored_replaced_and_dated,
+                    users_list_in_id_order_and_by_agency,
+                    users_update_and_disable,
+                    webhooks_are_set_and_replaced
+                ]);
             }
 
             mod sessions {
                 #[allow(unused_imports)]
                 use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sign_in_state_starts_empty_and_is_replaced() {
-                    $crate::testing::conformance::sessions::sign_in_state_starts_empty_and_is_replaced($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sessions_round_trip_with_their_user_and_end() {
-                    $crate::testing::conformance::sessions::sessions_round_trip_with_their_user_and_end($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn second_factors_are_set_stepped_and_cleared() {
-                    $crate::testing::conformance::sessions::second_factors_are_set_stepped_and_cleared($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn recovery_codes_are_used_once_and_replaced() {
-                    $crate::testing::conformance::sessions::recovery_codes_are_used_once_and_replaced($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn pending_sign_ins_round_trip_and_are_removed() {
-                    $crate::testing::conformance::sessions::pending_sign_ins_round_trip_and_are_removed($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn api_tokens_round_trip_list_and_revoke() {
-                    $crate::testing::conformance::sessions::api_tokens_round_trip_list_and_revoke($fresh).await;
-                }
+                $crate::store_conformance!(@tests $fresh, 2, sessions, [
+                    sign_in_state_starts_empty_and_is_replaced,
+                    sessions_round_trip_with_their_user_and_end,
+                    second_factors_are_set_stepped_and_cleared,
+                    recovery_codes_are_used_once_and_replaced,
+                    pending_sign_ins_round_trip_and_are_removed,
+                    api_tokens_round_trip_list_and_revoke
+                ]);
             }
 
             mod operations {
                 #[allow(unused_imports)]
                 use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn operations_round_trip_by_id_and_code() {
-                    $crate::testing::conformance::operations::operations_round_trip_by_id_and_code($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn operation_updates_replace_states_and_agencies() {
-                    $crate::testing::conformance::operations::operation_updates_replace_states_and_agencies($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn operations_list_in_id_order_and_by_member() {
-                    $crate::testing::conformance::operations::operations_list_in_id_order_and_by_member($fresh).await;
-                }
+                $crate::store_conformance!(@tests $fresh, 2, operations, [
+                    operations_round_trip_by_id_and_code,
+                    operation_updates_replace_states_and_agencies,
+                    operations_list_in_id_order_and_by_member
+                ]);
             }
 
             mod results {
                 #[allow(unused_imports)]
                 use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn result_versions_append_and_list_the_current_one() {
-                    $crate::testing::conformance::results::result_versions_append_and_list_the_current_one($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn counters_add_up_by_state_and_agency() {
-                    $crate::testing::conformance::results::counters_add_up_by_state_and_agency($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn tallies_round_trip_and_are_voided() {
-                    $crate::testing::conformance::results::tallies_round_trip_and_are_voided($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn support_entries_are_logged_per_record() {
-                    $crate::testing::conformance::results::support_entries_are_logged_per_record($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn announcements_and_resolutions_per_operation() {
-                    $crate::testing::conformance::results::announcements_and_resolutions_per_operation($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn idempotency_keys_expire_and_are_replaced() {
-                    $crate::testing::conformance::results::idempotency_keys_expire_and_are_replaced($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn releases_move_to_published_and_then_freeze() {
-                    $crate::testing::conformance::results::releases_move_to_published_and_then_freeze($fresh).await;
-                }
+                $crate::store_conformance!(@tests $fresh, 2, results, [
+                    result_versions_append_and_list_the_current_one,
+                    counters_add_up_by_state_and_agency,
+                    tallies_round_trip_and_are_voided,
+                    support_entries_are_logged_per_record,
+                    announcements_and_resolutions_per_operation,
+                    idempotency_keys_expire_and_are_replaced,
+                    releases_move_to_published_and_then_freeze
+                ]);
             }
 
             mod events {
                 #[allow(unused_imports)]
                 use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn events_round_trip_count_and_update() {
-                    $crate::testing::conformance::events::events_round_trip_count_and_update($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn events_list_by_agency_operation_and_ids() {
-                    $crate::testing::conformance::events::events_list_by_agency_operation_and_ids($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn candidates_meet_the_window_and_the_latitudes() {
-                    $crate::testing::conformance::events::candidates_meet_the_window_and_the_latitudes($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn ended_events_are_open_ones_past_their_end() {
-                    $crate::testing::conformance::events::ended_events_are_open_ones_past_their_end($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn the_change_feed_follows_inserts_and_updates() {
-                    $crate::testing::conformance::events::the_change_feed_follows_inserts_and_updates($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn recent_changes_come_with_the_newest_revision_and_the_keys_events() {
-                    $crate::testing::conformance::events::recent_changes_come_with_the_newest_revision_and_the_keys_events($fresh).await;
-                }
+                $crate::store_conformance!(@tests $fresh, 2, events, [
+                    events_round_trip_count_and_update,
+                    events_list_by_agency_operation_and_ids,
+                    candidates_meet_the_window_and_the_latitudes,
+                    ended_events_are_open_ones_past_their_end,
+                    the_change_feed_follows_inserts_and_updates,
+                    recent_changes_come_with_the_newest_revision_and_the_keys_events
+                ]);
             }
 
             mod events_conflicts {
                 #[allow(unused_imports)]
                 use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn conflicts_are_stored_once_per_pair_and_resolved() {
-                    $crate::testing::conformance::events_conflicts::conflicts_are_stored_once_per_pair_and_resolved($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn alerts_go_to_an_inbox_and_are_acknowledged_once() {
-                    $crate::testing::conformance::events_conflicts::alerts_go_to_an_inbox_and_are_acknowledged_once($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn due_alerts_escalate_and_open_ones_stay_in_the_inbox() {
-                    $crate::testing::conformance::events_conflicts::due_alerts_escalate_and_open_ones_stay_in_the_inbox($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn an_agency_acknowledges_all_its_alerts_of_a_conflict() {
-                    $crate::testing::conformance::events_conflicts::an_agency_acknowledges_all_its_alerts_of_a_conflict($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn deliveries_are_due_until_delivered_or_given_up() {
-                    $crate::testing::conformance::events_conflicts::deliveries_are_due_until_delivered_or_given_up($fresh).await;
-                }
+                $crate::store_conformance!(@tests $fresh, 2, events_conflicts, [
+                    conflicts_are_stored_once_per_pair_and_resolved,
+                    alerts_go_to_an_inbox_and_are_acknowledged_once,
+                    due_alerts_escalate_and_open_ones_stay_in_the_inbox,
+                    an_agency_acknowledges_all_its_alerts_of_a_conflict,
+                    deliveries_are_due_until_delivered_or_given_up
+                ]);
             }
 
             mod audit {
                 #[allow(unused_imports)]
                 use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn the_log_appends_and_pages_in_seq_order() {
-                    $crate::testing::conformance::audit::the_log_appends_and_pages_in_seq_order($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn the_log_searches_by_every_field_newest_first() {
-                    $crate::testing::conformance::audit::the_log_searches_by_every_field_newest_first($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn coverage_finds_unaudited_objects_and_the_newest() {
-                    $crate::testing::conformance::audit::coverage_finds_unaudited_objects_and_the_newest($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn a_fresh_store_misses_no_protection() {
-                    $crate::testing::conformance::audit::a_fresh_store_misses_no_protection($fresh).await;
-                }
+                $crate::store_conformance!(@tests $fresh, 2, audit, [
+                    the_log_appends_and_pages_in_seq_order,
+                    the_log_searches_by_every_field_newest_first,
+                    coverage_finds_unaudited_objects_and_the_newest,
+                    a_fresh_store_misses_no_protection
+                ]);
             }
 
             mod keys {
                 #[allow(unused_imports)]
                 use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn data_keys_round_trip_by_scope() {
-                    $crate::testing::conformance::keys::data_keys_round_trip_by_scope($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn a_rewrap_replaces_one_keys_wrapping() {
-                    $crate::testing::conformance::keys::a_rewrap_replaces_one_keys_wrapping($fresh).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn destroying_a_scope_shreds_its_keys_only() {
-                    $crate::testing::conformance::keys::destroying_a_scope_shreds_its_keys_only($fresh).await;
-                }
+                $crate::store_conformance!(@tests $fresh, 2, keys, [
+                    data_keys_round_trip_by_scope,
+                    a_rewrap_replaces_one_keys_wrapping,
+                    destroying_a_scope_shreds_its_keys_only
+                ]);
             }
-
-            // END per-method tests
         }
     };
 }

@@ -26,7 +26,10 @@ pub struct EventChange {
 pub trait EventStore: Send {
     /// Stores a new event.
     async fn insert_event(&mut self, e: &Event) -> Result<(), StoreError>;
-    /// Replaces an event's place, time, status and details.
+    /// Replaces what may change of an event (place, radius, buffer, window,
+    /// status, contact, external reference, details, `updated_at`), giving it
+    /// a new revision in the change feed; its id, number, agency, unit, kind,
+    /// operation and registration stay.
     async fn update_event(&mut self, e: &Event) -> Result<(), StoreError>;
     /// An event by id.
     async fn find_event(&mut self, id: EventId) -> Result<Option<Event>, StoreError>;

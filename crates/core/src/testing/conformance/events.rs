@@ -9,6 +9,7 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 
 use super::fixtures::{event, event_id, read, t, two_agencies_and_operation, write};
+use crate::events::EventKind;
 use crate::events::registry::{Event, EventStatus};
 use crate::ids::{AgencyId, OperationId};
 use crate::store::{EventChange, Store, StoreTx, TxMode};
@@ -45,8 +46,15 @@ pub async fn events_round_trip_count_and_update(store: Arc<dyn Store>) {
     (moved.start, moved.end) = (t(10_000), t(12_000));
     moved.status = EventStatus::Cancelled;
     moved.details = Some(vec![0x5c, 0x22, 0x00]);
+    (moved.contact_name, moved.contact_phone) = ("Lt. Other".into(), "+15155550199".into());
+    moved.external_ref = Some("case-2".into());
+    moved.updated_at = t(9_000);
+    // What may not change stays, whatever the caller passes.
+    let mut asked = moved.clone();
+    (asked.number, asked.unit, asked.kind) = ("DX-2026-999999".into(), "Other".into(), EventKind::Decoy);
+    (asked.agency_id, asked.operation_id, asked.registered_at) = (b.id, None, t(1));
     let mut tx = write(&store).await;
-    tx.update_event(&moved).await.unwrap();
+    tx.update_event(&asked).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = read(&store).await;
     assert_eq!(tx.find_event(e.id).await.unwrap().as_ref(), Some(&moved));
