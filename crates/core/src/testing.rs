@@ -49,7 +49,8 @@ macro_rules! store_conformance {
                 a_feed_reader_misses_no_commit_of_transactions_in_flight,
                 parallel_writers_append_one_audit_chain,
                 concurrent_retries_of_one_idempotency_key_write_once,
-                a_transaction_dropped_without_commit_leaves_nothing
+                a_transaction_dropped_without_commit_leaves_nothing,
+                a_store_answers_a_ping_and_a_probe_write_leaves_no_trace
             ]);
 
             mod agencies {

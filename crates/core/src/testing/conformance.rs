@@ -244,3 +244,24 @@ pub async fn a_transaction_dropped_without_commit_leaves_nothing(store: Arc<dyn 
     assert_eq!(count(store.clone()).await, before);
     assert!(a.find_agency(&admin, "never-committed").await.is_err());
 }
+
+/// A store answers `ping`, and `probe_write` commits a write of the store's
+/// own that no domain table sees (again and again: readiness asks often).
+pub async fn a_store_answers_a_ping_and_a_probe_write_leaves_no_trace(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    let (a, _, _) = two_instances(store.clone()).await;
+    let admin = Actor::local_admin();
+    let seen = |s: Arc<dyn Store>| async move {
+        let mut tx = s.begin(TxMode::Read).await.unwrap();
+        let agencies = tx.list_agencies(None, None, 10_000).await.unwrap().len();
+        let head = tx.audit_head().await.unwrap();
+        (agencies, head)
+    };
+    let before = seen(store.clone()).await;
+    for _ in 0..3 {
+        store.probe_write().await.unwrap();
+    }
+    store.ping().await.unwrap();
+    assert_eq!(seen(store.clone()).await, before, "no agency and no audit record");
+    a.verify_audit(&admin, None).await.unwrap().expect("the chain still whole");
+}
