@@ -35,6 +35,7 @@ pub mod seal;
 pub mod service;
 pub mod states;
 pub mod store;
+pub mod subjects;
 pub mod support;
 pub mod tally;
 #[cfg(feature = "testing")]
