@@ -48,7 +48,7 @@ pub fn events_csv(data: &[u8]) {
     }
 }
 
-/// Free-text fields people type: times, zones, states, ORIs, phones, usernames, roles.
+/// Free-text fields people type: times, zones, states, ORIs, phones, usernames, roles, subjects' identifiers.
 pub fn text_fields(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else { return };
     let _ = crate::time::parse_rfc3339("t", s);
@@ -65,6 +65,13 @@ pub fn text_fields(data: &[u8]) {
     let _ = crate::service::tokens::parse_lifetime(s);
     let _ = crate::totp::is_recovery_code(s);
     let _ = crate::page::PageRequest::parse(None, Some(s));
+    let _ = crate::subjects::identifiers::phone("n", s);
+    let _ = crate::subjects::identifiers::vin("v", s);
+    let _ = crate::subjects::identifiers::email("e", s);
+    let _ = crate::subjects::identifiers::platform("p", s).map(|p| crate::subjects::identifiers::handle("h", &p, s));
+    let _ = crate::subjects::places::address(s, s, s, s);
+    let _ = crate::subjects::places::business_name("b", s);
+    let _ = crate::subjects::places::ein("e", s);
 }
 
 /// Replays every file of `fuzz/corpus/<target>` through `f`; returns how many.

@@ -3,3 +3,4 @@
 //! normalisation of identifiers into the one key each is matched by.
 
 pub mod identifiers;
+pub mod places;
