@@ -38,6 +38,8 @@ pub mod store;
 pub mod subjects;
 pub mod support;
 pub mod tally;
+#[cfg(test)]
+mod test_rng;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;

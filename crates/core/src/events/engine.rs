@@ -587,18 +587,7 @@ mod tests {
         }
     }
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn unit(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Clustered events: a few hotspots, with some near the 180th meridian and the poles.
     fn random_spans(rng: &mut Rng, n: usize) -> Vec<Span> {
@@ -634,6 +623,20 @@ mod tests {
             .collect()
     }
 
+    /// What the index finds for `q`, by key.
+    fn hits(idx: &Index, q: &Span) -> Vec<(u64, Overlap)> {
+        let mut v: Vec<(u64, Overlap)> = idx.query(q).into_iter().map(|h| (h.key, h.overlap)).collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+
+    /// What trying every span of `spans` against `q` finds, by key.
+    fn every(spans: &[Span], q: &Span) -> Vec<(u64, Overlap)> {
+        let mut v: Vec<(u64, Overlap)> = spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.key, o))).collect();
+        v.sort_by_key(|x| x.0);
+        v
+    }
+
     #[test]
     fn the_index_finds_exactly_what_trying_every_pair_finds() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
@@ -660,12 +663,8 @@ mod tests {
         assert!(idx.pending.len() <= TAIL && idx.runs.iter().any(|r| r.len() > 2 * TAIL), "runs were made and merged");
         let queries = random_spans(&mut Rng(99), 200);
         for q in &queries {
-            let mut got: Vec<(u64, Overlap)> = idx.query(q).into_iter().map(|h| (h.key, h.overlap)).collect();
-            got.sort_by_key(|x| x.0);
-            let mut want: Vec<(u64, Overlap)> =
-                spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.key, o))).collect();
-            want.sort_by_key(|x| x.0);
-            assert_eq!(got, want, "query {}", q.key);
+            let want = every(&spans, q);
+            assert_eq!(hits(&idx, q), want, "query {}", q.key);
         }
     }
 
@@ -682,11 +681,7 @@ mod tests {
         let total: usize = idx.runs.iter().map(Vec::len).sum::<usize>() + idx.pending.len();
         assert!(total > bulk);
         for q in &random_spans(&mut Rng(17), 100) {
-            let mut got: Vec<u64> = idx.query(q).into_iter().map(|h| h.key).collect();
-            got.sort();
-            let mut want: Vec<u64> = spans.iter().filter(|s| conflict(q, s).is_some()).map(|s| s.key).collect();
-            want.sort();
-            assert_eq!(got, want);
+            assert_eq!(hits(&idx, q), every(&spans, q));
         }
     }
 
@@ -708,12 +703,8 @@ mod tests {
         assert_eq!(empty.len(), 10, "extending an empty index builds it");
         let mut found = 0;
         for q in &random_spans(&mut Rng(7), 200) {
-            let mut got: Vec<(u64, Overlap)> = idx.query(q).into_iter().map(|h| (h.key, h.overlap)).collect();
-            got.sort_by_key(|x| x.0);
-            let mut want: Vec<(u64, Overlap)> =
-                spans.iter().filter_map(|s| conflict(q, s).map(|o| (s.key, o))).collect();
-            want.sort_by_key(|x| x.0);
-            assert_eq!(got, want, "query {}", q.key);
+            let want = every(&spans, q);
+            assert_eq!(hits(&idx, q), want, "query {}", q.key);
             found += want.len();
         }
         assert!(found > 20, "the queries must find conflicts to compare ({found})");

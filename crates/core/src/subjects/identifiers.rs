@@ -191,19 +191,7 @@ pub fn handle(field: &str, platform: &str, input: &str) -> Result<String, FieldE
 mod tests {
     use super::*;
 
-    /// A small generator, as the engine's tests use.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// One way an ad might write `ten` (ten North American digits).
     fn written(rng: &mut Rng, ten: &str) -> String {
