@@ -397,9 +397,31 @@ impl App {
         other: &Event,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<Pointer> {
-        let agency = self.agency_name(tx, other.agency_id, names).await?;
+        let overlap = engine::Overlap { distance_m: c.distance_m, start: c.overlap_start, end: c.overlap_end };
+        let p = self.pointer_to(tx, other, overlap, names).await?;
         Ok(Pointer {
             conflict_id: c.id.to_string(),
+            status: if c.outcome.is_some() { "resolved" } else { "open" },
+            outcome: c.outcome,
+            decided_by: c.decided_by.clone(),
+            decided_at: c.decided_at,
+            reason: c.reason.clone(),
+            ..p
+        })
+    }
+
+    /// Who to call about `other`, and where and when they meet, as an open
+    /// pointer that names no conflict (a check's answer, which stores none).
+    async fn pointer_to(
+        &self,
+        tx: &mut dyn StoreTx,
+        other: &Event,
+        overlap: engine::Overlap,
+        names: &mut HashMap<AgencyId, String>,
+    ) -> Result<Pointer> {
+        let agency = self.agency_name(tx, other.agency_id, names).await?;
+        Ok(Pointer {
+            conflict_id: String::new(),
             other_number: other.number.clone(),
             other_agency_id: other.agency_id,
             other_agency: agency,
@@ -409,14 +431,14 @@ impl App {
             contact_phone: other.contact_phone.clone(),
             other_start: other.start,
             other_end: other.end,
-            distance_m: (c.distance_m * 10.0).round() / 10.0,
-            overlap_start: c.overlap_start,
-            overlap_end: c.overlap_end,
-            status: if c.outcome.is_some() { "resolved" } else { "open" },
-            outcome: c.outcome,
-            decided_by: c.decided_by.clone(),
-            decided_at: c.decided_at,
-            reason: c.reason.clone(),
+            distance_m: (overlap.distance_m * 10.0).round() / 10.0,
+            overlap_start: overlap.start,
+            overlap_end: overlap.end,
+            status: "open",
+            outcome: None,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
         })
     }
 
@@ -597,22 +619,7 @@ impl App {
         let mut out = Vec::new();
         let mut names = HashMap::new();
         for (other, o) in self.newest_conflicts(tx.as_mut(), &span).await? {
-            // Not stored: its ids are placeholders, and the pointer names no conflict.
-            let c = Conflict {
-                id: ConflictId::new_v7(),
-                a: other.id,
-                b: EventId::new_v7(),
-                distance_m: o.distance_m,
-                overlap_start: o.start,
-                overlap_end: o.end,
-                detected_at: self.clock.now(),
-                outcome: None,
-                decided_by: None,
-                decided_at: None,
-                reason: None,
-            };
-            let mut p = self.pointer_named(tx.as_mut(), &c, &other, &mut names).await?;
-            p.conflict_id = String::new();
+            let p = self.pointer_to(tx.as_mut(), &other, o, &mut names).await?;
             out.push(p);
         }
         Ok(out)
