@@ -494,7 +494,10 @@ async fn a_plan_uploaded_on_the_page_shows_its_conflict_matrix_and_a_bad_file_ev
     let html = r.text().await.unwrap();
     assert!(html.contains("3 rows read: 1 conflict"), "{html}");
     assert_eq!(html.matches("class=\"hit\"").count(), 2, "A×B and B×A");
-    assert!(html.contains("<td>A</td><td>B</td><td>111 m</td>"), "{html}");
+    assert!(
+        html.contains("<th scope=\"row\">A</th><td data-label=\"With\">B</td><td data-label=\"Apart\">111 m</td>"),
+        "{html}"
+    );
     // Pasted instead of uploaded, with two bad rows: each named by its line, nothing checked.
     let bad = "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
                A,MSHP,,search_warrant,97,-110,200,2030-03-01T22:00:00Z,2030-03-02T02:00:00Z\n\
@@ -502,7 +505,11 @@ async fn a_plan_uploaded_on_the_page_shows_its_conflict_matrix_and_a_bad_file_ev
     let r = send(vec![("file", ""), ("csv", bad), ("buffer_minutes", "")]).await.unwrap();
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
-    assert!(html.contains("<td>2</td><td>lat</td>") && html.contains("<td>3</td><td>start</td>"), "{html}");
+    assert!(
+        html.contains("<th scope=\"row\">Line 2</th><td data-label=\"Column\">lat</td>")
+            && html.contains("<th scope=\"row\">Line 3</th><td data-label=\"Column\">start</td>"),
+        "{html}"
+    );
     assert!(!html.contains("id=\"checked\"") && html.contains("97,-110"), "the pasted plan stays to correct");
     let r = send(vec![("file", ""), ("csv", plan), ("buffer_minutes", "a lot")]).await.unwrap();
     assert_eq!(r.status(), 422);
