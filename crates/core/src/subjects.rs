@@ -3,4 +3,6 @@
 //! normalisation of identifiers into the one key each is matched by.
 
 pub mod identifiers;
+pub mod identity;
+pub mod names;
 pub mod places;
