@@ -46,14 +46,13 @@ pub fn words(field: &str, input: &str) -> Result<Vec<String>, FieldError> {
             word.extend(c.to_lowercase());
         } else if c.is_numeric() {
             return Err(FieldError::new(field, "invalid", "a name has letters only"));
-        } else if c.is_whitespace()
+        } else if (c.is_whitespace()
             || c.is_ascii_punctuation()
             || c.is_control()
-            || matches!(c, '\u{2010}'..='\u{2015}')
+            || matches!(c, '\u{2010}'..='\u{2015}'))
+            && !word.is_empty()
         {
-            if !word.is_empty() {
-                out.push(std::mem::take(&mut word));
-            }
+            out.push(std::mem::take(&mut word));
         }
         // Anything else (zero-width and other format characters, symbols)
         // is dropped: it is invisible or not part of a name.
