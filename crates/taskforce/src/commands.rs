@@ -6,6 +6,7 @@ pub mod audit;
 pub mod events;
 pub mod report;
 pub mod serve;
+pub mod subjects;
 pub mod token;
 pub mod user;
 

@@ -99,6 +99,9 @@ enum Command {
     /// Event deconfliction: `events check FILE.csv` finds every conflict in a plan.
     #[command(subcommand)]
     Events(commands::events::EventsCmd),
+    /// Target deconfliction: `subjects match FILE.csv` finds every match in a list of subjects.
+    #[command(subcommand)]
+    Subjects(commands::subjects::SubjectsCmd),
     /// Export a published release.
     #[command(subcommand)]
     Release(commands::report::ReleaseCmd),
@@ -209,6 +212,7 @@ fn main() -> ExitCode {
             }
             Command::Release(cmd) => commands::report::release(&mut cfg, cmd).await,
             Command::Events(cmd) => commands::events::run(&mut cfg, cmd).await,
+            Command::Subjects(cmd) => commands::subjects::run(&mut cfg, cmd).await,
             Command::Keys(KeysCmd::Rotate { db }) => {
                 cfg.apply_db(db.db);
                 commands::rotate_keys(&cfg).await

@@ -1007,6 +1007,77 @@ async fn release_export_prints_a_published_version_in_every_format() {
     assert_eq!(run(&["release", "export", "united-front-2021", "--db", &dbs, "--version", "2"]).status.code(), Some(2));
 }
 
+const SUBJECTS_HEADER: &str = "id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email\n";
+
+#[test]
+fn subjects_match_pairs_a_list_once_across_agencies_and_refuses_or_skips_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("subjects.csv");
+    let rows = "p2,Missouri AGO,,phone,,,,five1five 555 O134,,,,,,,,,,,,\n\
+                p1,Polk SO,,phone,,,,(515) 555-0134,,,,,,,,,,,,\n\
+                p3,Polk SO,,phone,,,,515.555.0134,,,,,,,,,,,,\n\
+                n1,Polk SO,Vice,person,Jonathan,Smith,1990-03-04,,,,,,,,,,,,,\n\
+                n2,Missouri AGO,,person,Jonathon,Smyth,,,,,,,,,,,,,,\n\
+                h1,Polk SO,,handle,,,,,,,,,,,,,,Instagram,@Candy.Girl,\n\
+                h2,Missouri AGO,,handle,,,,,,,,,,,,,,ig,candy.girl,\n";
+    std::fs::write(&list, format!("{SUBJECTS_HEADER}{rows}")).unwrap();
+    let p = list.to_str().unwrap();
+    let out = run(&["subjects", "match", p, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got: Vec<(String, String, String, String)> = v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().unwrap().to_string();
+            (s("a"), s("b"), s("kind"), s("match"))
+        })
+        .collect();
+    got.sort();
+    let want = [
+        ("h1", "h2", "handle", "exact"),
+        ("n1", "n2", "person", "fuzzy"),
+        ("p1", "p2", "phone", "exact"),
+        ("p2", "p3", "phone", "exact"),
+    ];
+    assert_eq!(got, want.map(|(a, b, k, m)| (a.into(), b.into(), k.into(), m.into())), "p1 and p3 are one agency");
+    let fuzzy = v["matches"].as_array().unwrap().iter().find(|m| m["kind"] == "person").unwrap();
+    assert!(fuzzy["score"].as_f64().unwrap() > 0.85 && fuzzy["score"].as_f64().unwrap() < 1.0);
+    assert_eq!(v["rejected"], serde_json::json!([]));
+    assert_eq!(text(&run(&["subjects", "match", p]).stdout).lines().count(), 5, "a header and four matches");
+
+    // A bad row: without --skip-invalid only the rejections, exit 2; with it, the rest is matched.
+    let bad = "x1,Missouri AGO,,vehicle,,,,,,,1M8GDM9AXKP042789,,,,,,,,,\n,Polk SO,,boat,,,,,,,,,,,,,,,,\n";
+    std::fs::write(&list, format!("{SUBJECTS_HEADER}{rows}{bad}")).unwrap();
+    let out = run(&["subjects", "match", p, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["matches"], serde_json::json!([]));
+    let rejected: Vec<(u64, String, String)> = v["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r["id"].as_str().unwrap().into(), r["field"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [(9, "x1".into(), "vin".into()), (10, "".into(), "id".into()), (10, "".into(), "kind".into())]
+    );
+    assert!(!text(&out.stdout).contains("1M8GDM9AXKP042789") && !text(&out.stderr).contains("1M8GDM9AXKP042789"));
+    let out = run(&["subjects", "match", p, "--skip-invalid", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["matches"].as_array().unwrap().len(), v["rejected"].as_array().unwrap().len()), (4, 3));
+    let out = run(&["subjects", "match", p]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no table of a list half-read");
+    assert!(text(&out.stderr).contains("line 9 (id \"x1\"): vin:"), "{}", text(&out.stderr));
+    std::fs::write(&list, "id,agency,kind\nx,IA,phone\n").unwrap();
+    assert_eq!(run(&["subjects", "match", p, "--skip-invalid"]).status.code(), Some(2), "a wrong header");
+    assert_eq!(run(&["subjects", "match", p, "--format", "xml"]).status.code(), Some(2));
+}
+
 #[test]
 fn events_check_lists_each_conflict_once_and_reports_every_bad_row() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@
 //! swapped. Pure: the index (`subjects::index`) finds candidates, this module
 //! decides.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use jiff::civil::Date;
@@ -155,31 +155,37 @@ pub fn swapped(d: Date) -> Option<Date> {
 }
 
 /// The nickname table (`data/nicknames.csv`, from a public list; its source
-/// and licence are in `data/README.md`), both ways: a pair of folded given
-/// names that are one name.
-fn nicknames() -> &'static HashSet<(&'static str, &'static str)> {
-    static TABLE: OnceLock<HashSet<(&'static str, &'static str)>> = OnceLock::new();
+/// and licence are in `data/README.md`), both ways: each folded given name
+/// and the names that are one name with it.
+fn nicknames() -> &'static HashMap<&'static str, Vec<&'static str>> {
+    static TABLE: OnceLock<HashMap<&'static str, Vec<&'static str>>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut set = HashSet::new();
+        let mut map: HashMap<&'static str, Vec<&'static str>> = HashMap::new();
         for line in include_str!("../../data/nicknames.csv").lines().skip(1) {
             let mut cells = line.split(',');
-            if let (Some(a), Some("has_nickname"), Some(b)) = (cells.next(), cells.next(), cells.next()) {
-                set.insert((a, b));
-                set.insert((b, a));
+            if let (Some(a), Some("has_nickname"), Some(b)) = (cells.next(), cells.next(), cells.next())
+                && a != b
+            {
+                for (x, y) in [(a, b), (b, a)] {
+                    let list = map.entry(x).or_default();
+                    if !list.contains(&y) {
+                        list.push(y);
+                    }
+                }
             }
         }
-        set
+        map
     })
 }
 
 /// Whether two folded given names are a name and its nickname.
 pub fn nickname(a: &str, b: &str) -> bool {
-    a != b && nicknames().contains(&(a, b))
+    nicknames().get(a).is_some_and(|l| l.contains(&b))
 }
 
 /// The nicknames of a folded given name, and the names it is a nickname of.
-pub fn nicknames_of(name: &str) -> impl Iterator<Item = &'static str> + '_ {
-    nicknames().iter().filter(move |(a, _)| *a == name).map(|(_, b)| *b)
+pub fn nicknames_of(name: &str) -> impl Iterator<Item = &'static str> {
+    nicknames().get(name).into_iter().flatten().copied()
 }
 
 /// What agreed in a match.
