@@ -89,7 +89,7 @@ fn print(json: bool, matches: Option<&[ListMatch]>, rejected: &[Rejected]) -> an
         serde_json::to_writer_pretty(&mut out, &Answer { matches: matches.unwrap_or_default(), rejected })?;
         writeln!(out)?;
     } else {
-        if let Some(matches) = matches {
+        if matches.is_some() {
             writeln!(out, "{:<20} {:<20} {:<9} {:<6} {:>6}", "a", "b", "kind", "match", "score")?;
         }
         for m in matches.unwrap_or_default() {
