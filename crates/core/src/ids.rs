@@ -80,6 +80,15 @@ id_type!(
     ConflictId
 );
 id_type!(
+    /// Identifies a registered subject (the core's; the store's own compact
+    /// key is another thing, see `store::SubjectChange::key`).
+    SubjectId
+);
+id_type!(
+    /// Identifies a match between two subjects.
+    MatchId
+);
+id_type!(
     /// Identifies an API token (never its secret, which is stored hashed).
     TokenId
 );

@@ -8,7 +8,7 @@
 //! under `store/`: agencies and users ([`AgencyStore`]), sessions and sign-in
 //! ([`SessionStore`]), operations ([`OperationStore`]), results, tallies and
 //! releases ([`ResultStore`]), events, conflicts and alerts ([`EventStore`]),
-//! the audit log ([`AuditStore`]) and data keys ([`KeyStore`]).
+//! subjects and their matches ([`SubjectStore`]), the audit log ([`AuditStore`]) and data keys ([`KeyStore`]).
 
 use async_trait::async_trait;
 
@@ -19,6 +19,7 @@ mod keys;
 mod operations;
 mod results;
 mod sessions;
+mod subjects;
 
 pub use agencies::AgencyStore;
 pub use audit::{AuditStore, Audited};
@@ -27,6 +28,7 @@ pub use keys::{KeyStore, StoredDataKey};
 pub use operations::OperationStore;
 pub use results::ResultStore;
 pub use sessions::SessionStore;
+pub use subjects::SubjectStore;
 
 pub use crate::error::StoreError;
 
@@ -97,7 +99,7 @@ pub trait Store: Send + Sync {
 /// [`TxMode::Read`] transaction.
 #[async_trait]
 pub trait StoreTx:
-    AgencyStore + SessionStore + OperationStore + ResultStore + EventStore + AuditStore + KeyStore + Send
+    AgencyStore + SessionStore + OperationStore + ResultStore + EventStore + SubjectStore + AuditStore + KeyStore + Send
 {
     /// Makes the transaction's writes durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
@@ -110,5 +112,6 @@ pub trait StoreTx:
 pub mod prelude {
     pub use super::{
         AgencyStore, AuditStore, EventStore, KeyStore, OperationStore, ResultStore, SessionStore, StoreTx,
+        SubjectStore,
     };
 }

@@ -11,3 +11,4 @@ pub mod identity;
 pub mod index;
 pub mod names;
 pub mod places;
+pub mod registry;

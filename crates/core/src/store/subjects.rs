@@ -1,0 +1,68 @@
+//! Subjects and their matches: registered subjects with their blind keys,
+//! the change feed an index of subjects reads, and matches between two
+//! agencies' subjects.
+
+use async_trait::async_trait;
+
+use crate::ids::{AgencyId, EventId, MatchId, SubjectId};
+use crate::subjects::index::Blind;
+use crate::subjects::registry::{Subject, SubjectChange, SubjectMatch};
+
+use super::StoreError;
+
+/// Subjects and their matches.
+#[async_trait]
+pub trait SubjectStore: Send {
+    /// Stores a new subject with its blind keys and event links, at the next
+    /// revision; gives its compact key (the store's own, stable for the
+    /// subject's life and never reused).
+    async fn insert_subject(&mut self, s: &Subject) -> Result<u64, StoreError>;
+    /// Replaces what may change of a subject (role, sealed part, blind keys
+    /// and their version, event links, expiry, status, `updated_at`) at a
+    /// new revision; its id, number, agency, unit, kind, operation and
+    /// registration stay.
+    async fn update_subject(&mut self, s: &Subject) -> Result<(), StoreError>;
+    /// Deletes a subject, its keys, links and matches (a tombstone purged).
+    async fn purge_subject(&mut self, id: SubjectId) -> Result<(), StoreError>;
+    /// A subject by id.
+    async fn find_subject(&mut self, id: SubjectId) -> Result<Option<Subject>, StoreError>;
+    /// Subjects in id order after `after`: one agency's, or all.
+    async fn list_subjects(
+        &mut self,
+        agency: Option<AgencyId>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Subject>, StoreError>;
+    /// The subjects with these compact keys, in any order.
+    async fn subjects_by_keys(&mut self, keys: &[u64]) -> Result<Vec<Subject>, StoreError>;
+    /// The subjects holding a blind key, in compact-key order.
+    async fn subjects_with_blind(&mut self, blind: &Blind) -> Result<Vec<Subject>, StoreError>;
+    /// The subjects linked to an event.
+    async fn subjects_of_event(&mut self, event: EventId) -> Result<Vec<Subject>, StoreError>;
+    /// Subjects whose expiry is before `before`, the earliest first, at most `limit`.
+    async fn subjects_expiring(
+        &mut self,
+        before: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Subject>, StoreError>;
+    /// How many subjects were ever registered (for numbering).
+    async fn count_subjects(&mut self) -> Result<u64, StoreError>;
+    /// Subjects inserted or changed after revision `after`, oldest change
+    /// first, at most `limit`; a purged subject's last change is gone with it.
+    async fn subject_changes(&mut self, after: u64, limit: u32) -> Result<Vec<SubjectChange>, StoreError>;
+    /// The highest subject revision (0: none).
+    async fn max_subject_rev(&mut self) -> Result<u64, StoreError>;
+    /// The compact keys of subjects purged after revision `after` (with the
+    /// revision of each purge), oldest first: what an index must drop.
+    async fn purged_subjects(&mut self, after: u64) -> Result<Vec<(u64, u64)>, StoreError>;
+
+    /// Stores a match (an existing pair, either way round, is left as it
+    /// is); whether it was new.
+    async fn insert_match(&mut self, m: &SubjectMatch) -> Result<bool, StoreError>;
+    /// Replaces a match's status and decision.
+    async fn update_match(&mut self, m: &SubjectMatch) -> Result<(), StoreError>;
+    /// A match by id.
+    async fn find_match(&mut self, id: MatchId) -> Result<Option<SubjectMatch>, StoreError>;
+    /// The matches a subject is in, oldest first.
+    async fn matches_of(&mut self, subject: SubjectId) -> Result<Vec<SubjectMatch>, StoreError>;
+}

@@ -1,0 +1,211 @@
+//! Registered subjects and their matches, as stored: what each agency keeps
+//! of a subject (its identity and private notes sealed for the agency, its
+//! blind keys), the match between two agencies' subjects, and the change an
+//! index of subjects reads.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::identity::{Fields, KeyRole, Kind};
+use super::index::Blind;
+use super::names::Part;
+use crate::error::FieldError;
+use crate::ids::{AgencyId, EventId, MatchId, OperationId, SubjectId};
+
+/// Why an agency works a subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SubjectRole {
+    /// A suspect.
+    Suspect,
+    /// An associate of a suspect.
+    Associate,
+    /// A victim (matched so that two agencies helping one person know of each other).
+    Victim,
+    /// A sting's own identifier (an ad's phone): it matches other stings, and the pointer says so.
+    Decoy,
+}
+
+impl SubjectRole {
+    /// Every role.
+    pub const ALL: [SubjectRole; 4] =
+        [SubjectRole::Suspect, SubjectRole::Associate, SubjectRole::Victim, SubjectRole::Decoy];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectRole::Suspect => "suspect",
+            SubjectRole::Associate => "associate",
+            SubjectRole::Victim => "victim",
+            SubjectRole::Decoy => "decoy",
+        }
+    }
+
+    /// Reads a wire name.
+    pub fn parse_field(field: &str, s: &str) -> Result<Self, FieldError> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s.trim()).ok_or_else(|| {
+            FieldError::new(field, "invalid", "role is one of suspect, associate, victim, decoy")
+        })
+    }
+}
+
+/// Where a subject is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SubjectStatus {
+    /// Matched in full.
+    Active,
+    /// Expired: only its blind keys and its pointer are left ("expired: ask
+    /// agency X"), until it is purged.
+    Tombstone,
+}
+
+impl SubjectStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectStatus::Active => "active",
+            SubjectStatus::Tombstone => "tombstone",
+        }
+    }
+
+    /// Reads a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(SubjectStatus::Active),
+            "tombstone" => Some(SubjectStatus::Tombstone),
+            _ => None,
+        }
+    }
+}
+
+/// What is sealed for the subject's agency: never shown to another.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubjectPrivate {
+    /// The identifying fields as entered.
+    pub fields: Fields,
+    /// Further names of a person, each "given family".
+    pub aliases: Vec<String>,
+    /// The reason for entry (the criminal predicate 28 CFR Part 23 asks for).
+    pub reason: String,
+    /// The agency's case reference.
+    pub case_ref: String,
+    /// Notes.
+    pub notes: String,
+}
+
+/// A registered subject as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subject {
+    /// Id.
+    pub id: SubjectId,
+    /// Its number (`SX-2026-000001`), the handle a pointer names.
+    pub number: String,
+    /// The owning agency.
+    pub agency_id: AgencyId,
+    /// Its unit (blank is a unit too).
+    pub unit: String,
+    /// The kind.
+    pub kind: Kind,
+    /// The role.
+    pub role: SubjectRole,
+    /// The operation it was registered for, if any.
+    pub operation_id: Option<OperationId>,
+    /// [`SubjectPrivate`], sealed for the agency (`None` once a tombstone).
+    pub sealed: Option<Vec<u8>>,
+    /// Its blind keys.
+    pub blinds: Vec<(Blind, KeyRole)>,
+    /// The KEK version the blind keys were made with.
+    pub blind_version: u32,
+    /// Events of its agency it is linked to.
+    pub events: Vec<EventId>,
+    /// Who registered it (username).
+    pub registered_by: Option<String>,
+    /// When.
+    pub registered_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+    /// When it expires unless renewed.
+    pub expires_at: Timestamp,
+    /// Active or a tombstone.
+    pub status: SubjectStatus,
+}
+
+/// Where a match is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum MatchStatus {
+    /// A fuzzy match on a name without a date of birth: the registering
+    /// analyst confirms it before the other agency is told.
+    Unconfirmed,
+    /// Both agencies know.
+    Open,
+    /// Decided, with an outcome.
+    Resolved,
+    /// The registering analyst said it is not the same subject; the other agency never knew.
+    Dismissed,
+}
+
+impl MatchStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchStatus::Unconfirmed => "unconfirmed",
+            MatchStatus::Open => "open",
+            MatchStatus::Resolved => "resolved",
+            MatchStatus::Dismissed => "dismissed",
+        }
+    }
+
+    /// Reads a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [MatchStatus::Unconfirmed, MatchStatus::Open, MatchStatus::Resolved, MatchStatus::Dismissed]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+/// A match between two agencies' subjects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectMatch {
+    /// Id.
+    pub id: MatchId,
+    /// The subject stored first.
+    pub a: SubjectId,
+    /// The subject whose registration found it.
+    pub b: SubjectId,
+    /// Exact or fuzzy.
+    pub exact: bool,
+    /// From 0 to 1.
+    pub score: f64,
+    /// What agreed.
+    pub parts: Vec<Part>,
+    /// When it was found.
+    pub detected_at: Timestamp,
+    /// Where it is.
+    pub status: MatchStatus,
+    /// The outcome, once decided (the conflicts' outcomes).
+    pub outcome: Option<String>,
+    /// Who decided (username).
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// A subject as an index of subjects needs it, at one revision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectChange {
+    /// The revision of this change (grows in commit order).
+    pub rev: u64,
+    /// The subject's compact key: the store's own, stable for the subject's
+    /// life and never reused (not [`Subject::id`], which is the core's).
+    pub key: u64,
+    /// The subject, as it is at this revision.
+    pub subject: Subject,
+}
