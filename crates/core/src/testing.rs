@@ -132,6 +132,22 @@ macro_rules! store_conformance {
                 ]);
             }
 
+            mod subjects {
+                #[allow(unused_imports)]
+                use super::*;
+                $crate::store_conformance!(@tests $fresh, 2, subjects, [
+                    subjects_round_trip_with_their_keys_links_and_sealed_part,
+                    subject_updates_replace_what_may_change_at_a_new_revision,
+                    subjects_list_in_id_order_by_agency_and_by_keys,
+                    subjects_are_found_by_blind_key_and_by_event,
+                    subjects_expiring_come_earliest_first_at_most_limit,
+                    count_subjects_counts_every_registration_purged_or_not,
+                    the_subject_feed_follows_inserts_and_updates,
+                    a_purge_removes_the_subject_its_links_and_matches_and_is_logged,
+                    matches_are_stored_once_per_pair_found_and_decided
+                ]);
+            }
+
             mod audit {
                 #[allow(unused_imports)]
                 use super::*;

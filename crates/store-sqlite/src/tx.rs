@@ -1,7 +1,7 @@
 //! The SQLite transaction: every query of the SQLite backend.
 //!
 //! The queries are in the files under `tx/`, one per area of the store (agencies and users,
-//! sessions, operations, results, events, the audit log, data keys); this one holds the
+//! sessions, operations, results, events, subjects, the audit log, data keys); this one holds the
 //! transaction itself, the helpers several areas share, and `commit`.
 
 use async_trait::async_trait;
@@ -21,6 +21,7 @@ mod keys;
 mod operations;
 mod results;
 mod sessions;
+mod subjects;
 
 /// A transaction on the SQLite database, or a connection whose statements
 /// each stand alone ([`taskforce_core::store::TxMode::Single`]).

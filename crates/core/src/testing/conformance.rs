@@ -15,6 +15,7 @@ pub mod keys;
 pub mod operations;
 pub mod results;
 pub mod sessions;
+pub mod subjects;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,0 +1,192 @@
+//! Subjects and matches as stored, decoded: a subject's row with its blind
+//! keys and event links (packed by SQLite into two columns of the same row),
+//! a match's row, and the wire names of key roles and match parts.
+
+use sqlx::sqlite::SqliteRow;
+use taskforce_core::ids::EventId;
+use taskforce_core::store::StoreError;
+use taskforce_core::subjects::identity::{KeyRole, Kind};
+use taskforce_core::subjects::index::Blind;
+use taskforce_core::subjects::names::Part;
+use taskforce_core::subjects::registry::{MatchStatus, Subject, SubjectMatch, SubjectRole, SubjectStatus};
+
+use crate::codec::{parse, parse_ts};
+use crate::tx::{R, get};
+
+/// A subject's columns, its compact key and revision, and its blind keys
+/// (`hex:role`, comma-separated) and event ids (comma-separated) from
+/// subqueries: one statement, one round trip, for any number of subjects.
+pub(super) const SUBJECT_COLS: &str = "SELECT key, rev, id, number, agency_id, unit, kind, role, operation_id, \
+    sealed, blind_version, registered_by, registered_at, updated_at, expires_at, status, \
+    (SELECT group_concat(hex(blind) || ':' || role) FROM subject_blinds WHERE subject_key = subjects.key) AS blinds, \
+    (SELECT group_concat(event_id) FROM subject_events WHERE subject_id = subjects.id) AS events FROM subjects";
+
+/// A match's columns.
+pub(super) const MATCH_COLS: &str = "SELECT id, a_subject, b_subject, exact, score, parts, detected_at, status, \
+    outcome, decided_by, decided_at, reason FROM subject_matches";
+
+/// A subject read from a row of [`SUBJECT_COLS`], with its compact key and revision.
+pub(super) struct Stored {
+    pub key: u64,
+    pub rev: u64,
+    pub subject: Subject,
+}
+
+fn bad(what: &str) -> StoreError {
+    StoreError::Other(format!("bad stored subject {what}"))
+}
+
+fn unsigned(v: i64, what: &str) -> R<u64> {
+    u64::try_from(v).map_err(|_| bad(what))
+}
+
+/// A subject from a row of [`SUBJECT_COLS`]. Its blind keys are sorted by
+/// (key, role) and its events by id, whatever order SQLite packed them in,
+/// so a subject reads the same each time.
+pub(super) fn subject_row(r: &SqliteRow) -> R<Stored> {
+    let kind: String = get(r, "kind")?;
+    let role: String = get(r, "role")?;
+    let status: String = get(r, "status")?;
+    let mut blinds = get::<Option<String>>(r, "blinds")?
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|b| !b.is_empty())
+        .map(blind)
+        .collect::<R<Vec<_>>>()?;
+    blinds.sort_unstable();
+    let mut events = get::<Option<String>>(r, "events")?
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|e| !e.is_empty())
+        .map(|e| parse::<EventId>("event id", e))
+        .collect::<R<Vec<_>>>()?;
+    events.sort_unstable();
+    let subject = Subject {
+        id: parse("subject id", &get::<String>(r, "id")?)?,
+        number: get(r, "number")?,
+        agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
+        unit: get(r, "unit")?,
+        kind: Kind::parse_field("kind", &kind).map_err(|_| bad("kind"))?,
+        role: SubjectRole::parse_field("role", &role).map_err(|_| bad("role"))?,
+        operation_id: get::<Option<String>>(r, "operation_id")?.map(|o| parse("operation id", &o)).transpose()?,
+        sealed: get(r, "sealed")?,
+        blinds,
+        blind_version: u32::try_from(get::<i64>(r, "blind_version")?).map_err(|_| bad("blind version"))?,
+        events,
+        registered_by: get::<Option<String>>(r, "registered_by")?.map(|u| parse("user id", &u)).transpose()?,
+        registered_at: parse_ts(&get::<String>(r, "registered_at")?)?,
+        updated_at: parse_ts(&get::<String>(r, "updated_at")?)?,
+        expires_at: parse_ts(&get::<String>(r, "expires_at")?)?,
+        status: SubjectStatus::parse(&status).ok_or_else(|| bad("status"))?,
+    };
+    Ok(Stored { key: unsigned(get(r, "key")?, "key")?, rev: unsigned(get(r, "rev")?, "revision")?, subject })
+}
+
+/// One blind key as [`SUBJECT_COLS`] packs it: its hex, a colon, its role.
+fn blind(packed: &str) -> R<(Blind, KeyRole)> {
+    let (hex, role) = packed.split_once(':').ok_or_else(|| bad("blind key"))?;
+    let mut b: Blind = [0; 32];
+    hex::decode_to_slice(hex, &mut b).map_err(|_| bad("blind key"))?;
+    Ok((b, key_role_parse(role).ok_or_else(|| bad("blind key role"))?))
+}
+
+/// A key role's stored name (its serde name).
+pub(super) fn key_role_name(r: KeyRole) -> &'static str {
+    match r {
+        KeyRole::Primary => "primary",
+        KeyRole::Unit => "unit",
+    }
+}
+
+fn key_role_parse(s: &str) -> Option<KeyRole> {
+    [KeyRole::Primary, KeyRole::Unit].into_iter().find(|r| key_role_name(*r) == s)
+}
+
+/// Every part, for reading their names back. [`part_name`]'s match is
+/// exhaustive, so a new part fails to compile there until it is named: list
+/// it here too (`every_part_reads_back_under_its_wire_name` checks the names).
+const PARTS: [Part; 7] = [
+    Part::GivenName,
+    Part::FamilyName,
+    Part::Nickname,
+    Part::NamesSwapped,
+    Part::DateOfBirth,
+    Part::Identifier,
+    Part::Building,
+];
+
+/// A part's stored name: its wire (serde) name, which `Part` cannot read
+/// back itself (it serialises only).
+pub(super) fn part_name(p: Part) -> &'static str {
+    match p {
+        Part::GivenName => "given_name",
+        Part::FamilyName => "family_name",
+        Part::Nickname => "nickname",
+        Part::NamesSwapped => "names_swapped",
+        Part::DateOfBirth => "date_of_birth",
+        Part::Identifier => "identifier",
+        Part::Building => "building",
+    }
+}
+
+fn part_parse(s: &str) -> Option<Part> {
+    PARTS.into_iter().find(|p| part_name(*p) == s)
+}
+
+/// Parts as stored: a JSON array of their names.
+pub(super) fn parts_json(parts: &[Part]) -> R<String> {
+    let names: Vec<&str> = parts.iter().map(|p| part_name(*p)).collect();
+    serde_json::to_string(&names).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+fn parts_parse(json: &str) -> R<Vec<Part>> {
+    let bad = || StoreError::Other(format!("bad stored match parts {json:?}"));
+    let names: Vec<String> = serde_json::from_str(json).map_err(|_| bad())?;
+    names.iter().map(|n| part_parse(n).ok_or_else(bad)).collect()
+}
+
+/// A match from a row of [`MATCH_COLS`].
+pub(super) fn match_row(r: &SqliteRow) -> R<SubjectMatch> {
+    let status: String = get(r, "status")?;
+    Ok(SubjectMatch {
+        id: parse("match id", &get::<String>(r, "id")?)?,
+        a: parse("subject id", &get::<String>(r, "a_subject")?)?,
+        b: parse("subject id", &get::<String>(r, "b_subject")?)?,
+        exact: get::<i64>(r, "exact")? != 0,
+        score: get(r, "score")?,
+        parts: parts_parse(&get::<String>(r, "parts")?)?,
+        detected_at: parse_ts(&get::<String>(r, "detected_at")?)?,
+        status: MatchStatus::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("bad stored match status {status:?}")))?,
+        outcome: get(r, "outcome")?,
+        decided_by: get(r, "decided_by")?,
+        decided_at: get::<Option<String>>(r, "decided_at")?.map(|s| parse_ts(&s)).transpose()?,
+        reason: get(r, "reason")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn every_part_reads_back_under_its_wire_name() {
+        for p in PARTS {
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{}\"", part_name(p)));
+            assert_eq!(part_parse(part_name(p)), Some(p));
+        }
+        let all: std::collections::BTreeSet<Part> = PARTS.into_iter().collect();
+        assert_eq!(all.len(), PARTS.len(), "each part once");
+    }
+
+    #[test]
+    fn every_key_role_reads_back_under_its_wire_name() {
+        for r in [KeyRole::Primary, KeyRole::Unit] {
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", key_role_name(r)));
+            assert_eq!(key_role_parse(key_role_name(r)), Some(r));
+        }
+    }
+}
