@@ -431,3 +431,101 @@ pub fn events() -> Vec<DemoEvent> {
     }
     v
 }
+
+/// A subject of the demo: its agency (short name), unit, and what is entered.
+#[derive(Debug, Clone)]
+pub struct DemoSubject {
+    /// The registering agency's short name.
+    pub agency: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// What is entered.
+    pub input: crate::service::subjects::SubjectInput,
+}
+
+/// The demo's subjects, so that a newcomer sees them match across states:
+/// one ad phone entered in Iowa and in Missouri written two ways, one
+/// vehicle seen in two states, one name with a typo (both with a date of
+/// birth), and a subject that matches nothing.
+pub fn subjects() -> Vec<DemoSubject> {
+    use crate::subjects::identity::Fields;
+    let s = |agency, unit, kind: &str, role: &str, reason: &str, fields: Fields| DemoSubject {
+        agency,
+        unit,
+        input: crate::service::subjects::SubjectInput {
+            kind: kind.into(),
+            role: role.into(),
+            fields,
+            reason: reason.into(),
+            case_ref: format!("DEMO-{}-{}", agency.to_uppercase(), kind.to_uppercase()),
+            notes: "Demo notes: seen only by this agency.".into(),
+            ..Default::default()
+        },
+    };
+    let phone = |n: &str| Fields { number: n.into(), ..Fields::default() };
+    let plate = |p: &str, st: &str| Fields { plate: p.into(), plate_state: st.into(), ..Fields::default() };
+    let person = |g: &str, f: &str, dob: &str| Fields {
+        given_name: g.into(),
+        family_name: f.into(),
+        dob: dob.into(),
+        ..Fields::default()
+    };
+    vec![
+        s(
+            "dsm-pd",
+            "Vice Unit",
+            "phone",
+            "suspect",
+            "Number in escort ads answered by the Des Moines stings",
+            phone("(515) 555-0187"),
+        ),
+        s(
+            "mo-ago",
+            "Human Trafficking Unit",
+            "phone",
+            "suspect",
+            "Number in a Kansas City ad offering a minor",
+            phone("five one five 555 O187"),
+        ),
+        s(
+            "ia-dps",
+            "Division of Criminal Investigation",
+            "vehicle",
+            "suspect",
+            "Van moving workers between massage businesses",
+            plate("HTF 2021", "US-IA"),
+        ),
+        s(
+            "mshp",
+            "Troop A",
+            "vehicle",
+            "suspect",
+            "Van stopped on I-35 with three passengers who gave one address",
+            plate("htf-2021", "US-IA"),
+        ),
+        s(
+            "polk-so",
+            "",
+            "person",
+            "suspect",
+            "Drives workers to the Des Moines motels",
+            person("Marcus", "Delane", "1988-07-14"),
+        ),
+        s(
+            "mshp",
+            "Division of Drug and Crime Control",
+            "person",
+            "suspect",
+            "Named by two victims in Kansas City",
+            person("Marcus", "Delaine", "1988-07-14"),
+        ),
+        s(
+            "dsm-pd",
+            "Vice Unit",
+            "handle",
+            "decoy",
+            "The Vice Unit's own decoy account",
+            Fields { platform: "Instagram".into(), handle: "@dsm_candy21".into(), ..Fields::default() },
+        ),
+    ]
+}

@@ -98,6 +98,18 @@ pub enum Action {
     ConflictResolve,
     /// Read the agency's alert inbox.
     AlertRead,
+    /// Register a subject (and match it at once).
+    SubjectRegister,
+    /// List the agency's subjects.
+    SubjectList,
+    /// Read a subject with its identity and private notes (its own agency only).
+    SubjectRead,
+    /// Renew, expire or link a subject.
+    SubjectUpdate,
+    /// Check a list of subjects against itself and the stored ones, storing none.
+    SubjectCheck,
+    /// Confirm, dismiss or resolve a match.
+    MatchDecide,
     /// Acknowledge an alert.
     AlertAck,
     /// Check a whole plan against itself and the registered events.
@@ -110,7 +122,7 @@ pub enum Action {
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 50] = [
         Action::AgencyCreate,
         Action::AgencyRead,
         Action::AgencyList,
@@ -155,6 +167,12 @@ impl Action {
         Action::PlanCheck,
         Action::AgencyWebhook,
         Action::VictimSupport,
+        Action::SubjectRegister,
+        Action::SubjectList,
+        Action::SubjectRead,
+        Action::SubjectUpdate,
+        Action::SubjectCheck,
+        Action::MatchDecide,
     ];
 
     /// The action's name in the table and in audit entries.
@@ -204,6 +222,12 @@ impl Action {
             Action::PlanCheck => "operation.plan_check",
             Action::AgencyWebhook => "agency.webhook",
             Action::VictimSupport => "victim.support",
+            Action::SubjectRegister => "subject.register",
+            Action::SubjectList => "subject.list",
+            Action::SubjectRead => "subject.read",
+            Action::SubjectUpdate => "subject.update",
+            Action::SubjectCheck => "subject.check",
+            Action::MatchDecide => "match.decide",
         }
     }
 
@@ -227,6 +251,7 @@ impl Action {
             | Action::VictimSupport
             | Action::ArresteeReveal => Action::ResultRead,
             Action::EventRead | Action::EventUpdate | Action::ConflictResolve | Action::AlertAck => Action::EventRead,
+            Action::SubjectRead | Action::SubjectUpdate | Action::MatchDecide => Action::SubjectRead,
             _ => Action::OperationRead,
         }
     }

@@ -10,6 +10,7 @@ pub mod events;
 pub mod operations;
 pub mod results;
 pub mod seal;
+pub mod subjects;
 pub mod support;
 pub mod tokens;
 pub mod users;
@@ -46,6 +47,8 @@ pub struct Settings {
     /// The most conflicting pairs a plan check answers with (the API and
     /// the plan page); the total is always counted.
     pub plan_max_pairs: usize,
+    /// Target deconfliction.
+    pub subjects: subjects::SubjectSettings,
 }
 
 impl Default for Settings {
@@ -59,6 +62,7 @@ impl Default for Settings {
             step_up_window: jiff::SignedDuration::from_mins(5),
             password_max_age: None,
             plan_max_pairs: 10_000,
+            subjects: subjects::SubjectSettings::default(),
         }
     }
 }
@@ -81,6 +85,9 @@ pub struct App {
     /// The in-memory index of stored events: a cache of the database,
     /// caught up inside every check (see `service::events`).
     events_index: Arc<std::sync::Mutex<events::EventCache>>,
+    /// The in-memory index of stored subjects: a cache of the database,
+    /// caught up inside every match (see `service::subjects`).
+    subjects_index: Arc<std::sync::Mutex<subjects::SubjectCache>>,
     /// Agencies' names as conflict pointers show them. Nothing renames an
     /// agency, so an entry never goes stale; whatever comes to rename one
     /// must clear it.
@@ -113,6 +120,7 @@ impl App {
             dummy_hash: Arc::new(dummy_hash),
             keys: Arc::new(crate::keys::NoKeys),
             events_index: Arc::default(),
+            subjects_index: Arc::default(),
             agency_names: Arc::default(),
             storage_full: Arc::default(),
         }

@@ -111,7 +111,6 @@ pub trait StoreTx:
 /// type bound by `StoreTx`) they need no import.
 pub mod prelude {
     pub use super::{
-        AgencyStore, AuditStore, EventStore, KeyStore, OperationStore, ResultStore, SessionStore, StoreTx,
-        SubjectStore,
+        AgencyStore, AuditStore, EventStore, KeyStore, OperationStore, ResultStore, SessionStore, StoreTx, SubjectStore,
     };
 }

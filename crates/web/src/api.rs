@@ -8,6 +8,7 @@ pub mod health;
 pub mod operations;
 pub mod results;
 pub mod sessions;
+pub mod subjects;
 pub mod users;
 
 use axum::Json;
@@ -36,6 +37,7 @@ use crate::AppState;
         (name = "results", description = "Results, tallies, the aggregate report and its flags"),
         (name = "releases", description = "Public releases: draft, approve, publish, export"),
         (name = "events", description = "Event deconfliction: register and check, conflicts as pointers, alerts"),
+        (name = "subjects", description = "Target deconfliction: register and match subjects, matches as pointers"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
@@ -97,6 +99,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events::ack_alert))
         .routes(routes!(events::plan_check))
         .routes(routes!(events::coverage))
+        .routes(routes!(subjects::list_subjects, subjects::register_subject))
+        .routes(routes!(subjects::batch_check))
+        .routes(routes!(subjects::get_subject))
         .routes(routes!(openapi_json))
 }
 

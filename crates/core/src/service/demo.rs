@@ -174,6 +174,7 @@ impl App {
             let all: Vec<Agency> = agencies.iter().map(|(a, _)| a.clone()).collect();
             self.seed_results(tx.as_mut(), actor, &op, &all, &demo::tallies()).await?;
             self.seed_events(tx.as_mut(), actor, &op, &all).await?;
+            self.seed_subjects(tx.as_mut(), actor, &all).await?;
         }
         tx.commit().await?;
         Ok(DemoOutcome { created, sign_ins })
@@ -316,6 +317,26 @@ impl App {
             self.record(tx, actor, ev).await?;
         }
         self.seed_escalation(tx, op.id).await
+    }
+
+    /// The demo's subjects, registered now (so that they are live), each
+    /// matched as a registration is.
+    async fn seed_subjects(
+        &self,
+        tx: &mut dyn crate::store::StoreTx,
+        actor: &Actor,
+        agencies: &[Agency],
+    ) -> Result<()> {
+        let key = self.blind_key()?;
+        for d in demo::subjects() {
+            let agency = agencies
+                .iter()
+                .find(|a| a.short_name == d.agency)
+                .ok_or_else(|| Error::Internal(format!("demo agency {} missing", d.agency)))?;
+            let new = super::subjects::parse_input(&d.input).map_err(Error::Validation)?;
+            self.store_subject(tx, actor, agency.id, d.unit, &d.input, new, &key).await?;
+        }
+        Ok(())
     }
 
     /// One open conflict of the demo night that neither side acknowledged in

@@ -33,18 +33,14 @@ pub trait SubjectStore: Send {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Subject>, StoreError>;
-    /// The subjects with these compact keys, in any order.
-    async fn subjects_by_keys(&mut self, keys: &[u64]) -> Result<Vec<Subject>, StoreError>;
+    /// The subjects with these compact keys, each with its key, in any order.
+    async fn subjects_by_keys(&mut self, keys: &[u64]) -> Result<Vec<(u64, Subject)>, StoreError>;
     /// The subjects holding a blind key, in compact-key order.
     async fn subjects_with_blind(&mut self, blind: &Blind) -> Result<Vec<Subject>, StoreError>;
     /// The subjects linked to an event.
     async fn subjects_of_event(&mut self, event: EventId) -> Result<Vec<Subject>, StoreError>;
     /// Subjects whose expiry is before `before`, the earliest first, at most `limit`.
-    async fn subjects_expiring(
-        &mut self,
-        before: jiff::Timestamp,
-        limit: u32,
-    ) -> Result<Vec<Subject>, StoreError>;
+    async fn subjects_expiring(&mut self, before: jiff::Timestamp, limit: u32) -> Result<Vec<Subject>, StoreError>;
     /// How many subjects were ever registered (for numbering).
     async fn count_subjects(&mut self) -> Result<u64, StoreError>;
     /// Subjects inserted or changed after revision `after`, oldest change

@@ -79,7 +79,7 @@ impl Kind {
 /// The identifying fields of a subject as a form, the API or a CSV row give
 /// them; a subject fills those of its kind, and the others are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fields {
     /// A person's given name(s); the first is matched, the rest are middle names.

@@ -237,6 +237,11 @@ impl SubjectIndex {
         }
     }
 
+    /// Confirms names at `threshold` from now on.
+    pub fn set_threshold(&mut self, threshold: f64) {
+        self.threshold = threshold;
+    }
+
     /// The owner of an agency and unit (a blank unit is a unit too).
     pub fn owner(&mut self, agency: &str, unit: &str) -> Owner {
         let n = u32::try_from(self.owners.len()).unwrap_or(u32::MAX);

@@ -10,7 +10,7 @@ use super::identity::{Fields, KeyRole, Kind};
 use super::index::Blind;
 use super::names::Part;
 use crate::error::FieldError;
-use crate::ids::{AgencyId, EventId, MatchId, OperationId, SubjectId};
+use crate::ids::{AgencyId, EventId, MatchId, OperationId, SubjectId, UserId};
 
 /// Why an agency works a subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -44,9 +44,10 @@ impl SubjectRole {
 
     /// Reads a wire name.
     pub fn parse_field(field: &str, s: &str) -> Result<Self, FieldError> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s.trim()).ok_or_else(|| {
-            FieldError::new(field, "invalid", "role is one of suspect, associate, victim, decoy")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| FieldError::new(field, "invalid", "role is one of suspect, associate, victim, decoy"))
     }
 }
 
@@ -122,8 +123,8 @@ pub struct Subject {
     pub blind_version: u32,
     /// Events of its agency it is linked to.
     pub events: Vec<EventId>,
-    /// Who registered it (username).
-    pub registered_by: Option<String>,
+    /// Who registered it.
+    pub registered_by: Option<UserId>,
     /// When.
     pub registered_at: Timestamp,
     /// Last change.

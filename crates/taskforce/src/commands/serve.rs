@@ -123,6 +123,9 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         ms = started.elapsed().as_millis() as u64,
         "deconfliction index ready"
     );
+    let started = std::time::Instant::now();
+    let subjects = app.warm_subject_index().await?;
+    tracing::info!(subjects, ms = started.elapsed().as_millis() as u64, "subject index ready");
     let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let saver = app.clone();

@@ -17,5 +17,6 @@ mod pages_records;
 mod pages_support;
 mod results;
 mod storage;
+mod subjects;
 mod trust;
 mod users;

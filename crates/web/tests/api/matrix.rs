@@ -139,6 +139,12 @@ impl Fixture {
                 serde_json::from_value(event_body(lat, lon)).unwrap();
             a.register_event(&self.as_role(agency, Role::Officer).await, &input, None).await.unwrap();
         }
+        // Subjects: one of each scope's agency.
+        for agency in ["mo-ago", "dsm-pd", "polk-so"] {
+            let input: taskforce_core::service::subjects::SubjectInput =
+                serde_json::from_value(subject_body()).unwrap();
+            a.register_subject(&self.as_role(agency, Role::Analyst).await, &input, None).await.unwrap();
+        }
         for (agency, code) in [("mo-ago", "united-front-2021"), ("mshp", "shared-op"), ("mshp", "foreign-op")] {
             let who = self.as_role(agency, Role::Pio).await;
             a.draft_release(&who, self.op(code).await, "press").await.unwrap();
@@ -191,6 +197,12 @@ impl Fixture {
         let who = self.as_role(Self::agency_for_event(scope), Role::Officer).await;
         let page = taskforce_core::page::PageRequest { after: None, limit: 10 };
         self.app.app.list_events(&who, &page).await.unwrap().items[0].id.to_string()
+    }
+
+    async fn subject_of(&self, scope: Scope) -> String {
+        let who = self.as_role(Self::agency_for_event(scope), Role::Analyst).await;
+        let page = taskforce_core::page::PageRequest { after: None, limit: 10 };
+        self.app.app.list_subjects(&who, &page).await.unwrap().items[0].id.to_string()
     }
 
     /// The actor's side of a conflict; for other scopes one the actor's agency is not in.
@@ -251,6 +263,7 @@ impl Fixture {
             "event" => self.event_of(scope).await,
             "conflict" => self.conflict_of(scope).await,
             "alert" => self.alert_of(scope).await,
+            "subject" => self.subject_of(scope).await,
             _ => String::new(),
         }
     }
@@ -262,6 +275,10 @@ fn event_body(lat: f64, lon: f64) -> Value {
         "start": "2026-12-04T20:00:00-06:00", "end": "2026-12-04T21:00:00-06:00",
         "contact_name": "Sgt. Demo", "contact_phone": "+1 515 555 0100", "case_number": "matrix-case"
     })
+}
+
+fn subject_body() -> Value {
+    json!({"kind": "phone", "role": "suspect", "number": "+1 515 555 0123", "reason": "advertised by the matrix"})
 }
 
 fn victim_body(state: &str) -> Value {
@@ -318,6 +335,9 @@ fn hides(action: &str, role: Role, scope: Scope) -> bool {
             if !matches!(action, "event.register" | "event.check" | "event.list" | "alert.read") =>
         {
             "event.read"
+        }
+        Some("subject" | "match") if !matches!(action, "subject.register" | "subject.list" | "subject.check") => {
+            "subject.read"
         }
         _ => "operation.read",
     };
@@ -406,6 +426,11 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                     ("POST", "/api/v1/operations/{id}/releases") => Some(json!({"preset": "press"})),
                     ("POST", "/api/v1/events" | "/api/v1/events/check") => Some(event_body(39.1, -94.58)),
                     ("PATCH", "/api/v1/events/{id}") => Some(json!({"status": "active"})),
+                    ("POST", "/api/v1/subjects") => Some(subject_body()),
+                    ("POST", "/api/v1/subjects/batch-check") => Some(json!({
+                        "csv": "id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email\n\
+                                r1,a,,phone,,,,515 555 0123,,,,,,,,,,,,\n"
+                    })),
                     ("POST", "/api/v1/results/{id}/support") => {
                         Some(json!({"kind": "service", "what": "crisis_support"}))
                     }

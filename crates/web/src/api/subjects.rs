@@ -1,0 +1,103 @@
+//! `/api/v1/subjects`: target deconfliction. A match shows the other side
+//! only as a pointer: agency, unit, duty contact, kind, dates; never its
+//! identifier, case reference or notes.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use taskforce_core::Error;
+use taskforce_core::service::subjects::{RegisteredSubject, SubjectCheck, SubjectInput, SubjectSummary};
+use taskforce_core::subjects::batch;
+
+use super::ListOf;
+use crate::AppState;
+use crate::extract::{ApiJson, ApiQuery, Auth, IdemJson, ListQuery, path_id};
+use crate::problem::{ApiError, Problem};
+
+/// Registers a subject and matches it at once: its number and every match, as pointers.
+#[utoipa::path(post, path = "/api/v1/subjects", tag = "subjects", security(("bearer" = [])),
+    request_body(content = SubjectInput, description = "kind, role, reason, the fields of the kind (given_name, family_name, dob; \
+        number; plate, plate_state, vin; street, city, state, zip; name, ein; platform, handle; email), aliases?, case_ref?, \
+        notes?, operation_id?, unit?, event_ids?"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key registers once and answers that subject")),
+    responses((status = 201, description = "The subject with its number, and its matches as pointers"),
+              (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn register_subject(
+    State(st): State<AppState>,
+    auth: Auth,
+    b: IdemJson<SubjectInput>,
+) -> Result<Response, ApiError> {
+    let w = st.app.register_subject(&auth.actor, &b.body, b.idem.as_ref()).await?;
+    st.alerts_changed.notify_waiters();
+    let status = if w.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let mut r = (status, Json(w.value)).into_response();
+    if w.replayed {
+        r.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(r)
+}
+
+/// The agency's subjects (no identities).
+#[utoipa::path(get, path = "/api/v1/subjects", tag = "subjects", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of subjects"), (status = 401, body = Problem)))]
+pub async fn list_subjects(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<ListOf<SubjectSummary>>, ApiError> {
+    let page = st.app.list_subjects(&auth.actor, &q.page()?).await?;
+    Ok(Json(ListOf::from_page(page, |s| s)))
+}
+
+/// One of the agency's subjects, with its identity, notes and matches (the view is audited).
+#[utoipa::path(get, path = "/api/v1/subjects/{id}", tag = "subjects", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Subject id")),
+    responses((status = 200, description = "The subject and its matches as pointers"), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_subject(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<RegisteredSubject>, ApiError> {
+    Ok(Json(st.app.get_subject(&auth.actor, path_id(&id, "subject")?).await?))
+}
+
+/// A list to check.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    /// CSV with the header `id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email`.
+    pub csv: String,
+}
+
+/// Checks a list against itself and the stored subjects, storing no subject.
+/// Any bad row refuses the whole list (422, a field per bad cell as `line N: column`).
+#[utoipa::path(post, path = "/api/v1/subjects/batch-check", tag = "subjects", security(("bearer" = [])),
+    request_body = BatchBody,
+    responses((status = 200, description = "matches among the rows, stored subjects they match (as pointers)"), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn batch_check(
+    State(st): State<AppState>,
+    auth: Auth,
+    ApiJson(b): ApiJson<BatchBody>,
+) -> Result<Json<SubjectCheck>, ApiError> {
+    st.app.require(&auth.actor, taskforce_core::policy::Action::SubjectCheck, "subject").await?;
+    let list = batch::parse_list(b.csv.as_bytes());
+    if !list.rejected.is_empty() {
+        let fields = list
+            .rejected
+            .into_iter()
+            .map(|r| {
+                let f = if r.field.is_empty() {
+                    format!("line {}", r.line)
+                } else {
+                    format!("line {}: {}", r.line, r.field)
+                };
+                taskforce_core::FieldError::new(f, "invalid", r.reason)
+            })
+            .collect();
+        return Err(Error::Validation(fields).into());
+    }
+    Ok(Json(st.app.check_subjects(&auth.actor, &list.rows).await?))
+}

@@ -1,0 +1,143 @@
+//! Target deconfliction over HTTP: register and match at once, pointers
+//! only, fuzzy names held for the registering side to confirm, bad input
+//! named by field, and a list checked storing nothing.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem};
+
+async fn register(app: &TestApp, token: &str, body: Value) -> Value {
+    let r = app.post("/api/v1/subjects", token, body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
+fn phone(number: &str, case_ref: &str) -> Value {
+    json!({
+        "kind": "phone", "role": "suspect", "number": number,
+        "reason": "advertises commercial sex with a minor (RSMo 566.212)",
+        "case_ref": case_ref, "notes": "NOTES-SECRET from the wire room"
+    })
+}
+
+#[tokio::test]
+async fn one_ad_phone_written_two_ways_in_two_states_is_a_pointer_on_both_sides() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let mo = app.token("analyst.mo-ago").await;
+    let first = register(&app, &ia, phone("(515) 555-0134", "IA-CASE-SECRET")).await;
+    assert!(first["subject"]["number"].as_str().unwrap().starts_with("SX-"));
+    assert_eq!(first["matches"], json!([]));
+    let r = app.post("/api/v1/subjects", &mo, phone("five1five 555 O134", "MO-CASE")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let body = r.text().await.unwrap();
+    for secret in ["IA-CASE-SECRET", "(515) 555-0134", "+15155550134"] {
+        assert!(!body.contains(secret), "the other side's identifier or case never shows: {secret}");
+    }
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let p = &v["matches"][0];
+    assert_eq!(
+        (p["match"].as_str(), p["score"].as_f64(), p["status"].as_str()),
+        (Some("exact"), Some(1.0), Some("open"))
+    );
+    assert_eq!(p["other_agency"], "Iowa Department of Public Safety");
+    assert_eq!(p["other_number"], first["subject"]["number"]);
+    assert_eq!(p["kind"], "phone");
+    assert!(!p["contact_phone"].as_str().unwrap().is_empty(), "the other agency's duty number");
+    // The earlier side sees it when it reads its subject, with its own identity.
+    let id = first["subject"]["id"].as_str().unwrap();
+    let mine: Value = app.get(&format!("/api/v1/subjects/{id}"), &ia).await.json().await.unwrap();
+    assert_eq!(mine["subject"]["number"].as_str(), first["subject"]["number"].as_str());
+    assert_eq!(mine["subject"]["case_ref"], "IA-CASE-SECRET");
+    assert_eq!(mine["matches"][0]["other_agency"], "Missouri Attorney General's Office");
+    // Another agency's subject is 404; lists carry no identity.
+    assert_problem(app.get(&format!("/api/v1/subjects/{id}"), &mo).await, StatusCode::NOT_FOUND, "not_found", None)
+        .await;
+    let list = app.get("/api/v1/subjects", &ia).await.text().await.unwrap();
+    assert!(!list.contains("555") && list.contains(first["subject"]["number"].as_str().unwrap()));
+    // The database holds no identifier: only blind keys and sealed values.
+    let audit = app.audit().await;
+    assert!(audit.iter().any(|a| a.action == "subject.register"));
+    assert!(audit.iter().all(|a| !format!("{a:?}").contains("5155550134")));
+}
+
+#[tokio::test]
+async fn a_fuzzy_name_without_a_date_of_birth_waits_for_the_registering_side() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let mo = app.token("analyst.mo-ago").await;
+    let person = |g: &str, f: &str, dob: &str| {
+        json!({"kind": "person", "role": "suspect", "given_name": g, "family_name": f, "dob": dob,
+               "reason": "recruits for a trafficking ring"})
+    };
+    let first = register(&app, &ia, person("Jonathan", "Smith", "1990-03-04")).await;
+    let v = register(&app, &mo, person("Jonathon", "Smyth", "")).await;
+    let p = &v["matches"][0];
+    assert_eq!((p["match"].as_str(), p["status"].as_str()), (Some("fuzzy"), Some("unconfirmed")));
+    let s = p["score"].as_f64().unwrap();
+    assert!(s > 0.85 && s < 1.0, "{s}");
+    let id = first["subject"]["id"].as_str().unwrap();
+    let theirs: Value = app.get(&format!("/api/v1/subjects/{id}"), &ia).await.json().await.unwrap();
+    assert_eq!(theirs["matches"], json!([]), "the other side does not know until it is confirmed");
+    // With a date of birth on both sides, a fuzzy match is open at once; a different date never matches.
+    let v = register(&app, &mo, person("Jonathan", "Smiht", "1990-03-04")).await;
+    assert_eq!(v["matches"][0]["status"], "open");
+    assert!(v["matches"][0]["parts"].as_array().unwrap().contains(&json!("date_of_birth")));
+    let v = register(&app, &mo, person("Jonathan", "Smith", "1991-03-04")).await;
+    assert_eq!(v["matches"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_identifiers_are_refused_naming_each_field_and_never_echoing_it() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("officer.dsm-pd").await;
+    let r = app
+        .post(
+            "/api/v1/subjects",
+            &ia,
+            json!({"kind": "vehicle", "role": "suspect", "plate": "SECRET1", "vin": "1M8GDM9AXKP042789", "reason": ""}),
+        )
+        .await;
+    let p = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", None).await;
+    let fields: Vec<&str> = p["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["plate_state", "vin", "reason"]);
+    assert!(!p.to_string().contains("SECRET1") && !p.to_string().contains("1M8GDM9AXKP042789"));
+    let r = app.post("/api/v1/subjects", &ia, json!({"kind": "boat", "role": "pirate", "reason": "x"})).await;
+    let p = assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", None).await;
+    let fields: Vec<&str> = p["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["kind", "role"]);
+    let pio = app.token("pio.mo-ago").await;
+    assert_problem(
+        app.post("/api/v1/subjects", &pio, phone("5155550134", "")).await,
+        StatusCode::FORBIDDEN,
+        "auth.forbidden",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_list_is_checked_against_itself_and_the_stored_subjects_storing_nothing() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let mo = app.token("analyst.mo-ago").await;
+    let stored = register(&app, &ia, phone("515-555-0199", "")).await;
+    let before: Value = app.get("/api/v1/subjects", &mo).await.json().await.unwrap();
+    let csv = "id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email\n\
+               r1,MO,,phone,,,,+1 515 555 0199,,,,,,,,,,,,\n\
+               r2,KS,,vehicle,,,,,ABC123,US-KS,,,,,,,,,,\n\
+               r3,NE,,vehicle,,,,,abc-123,US-KS,,,,,,,,,,\n";
+    let r = app.post("/api/v1/subjects/batch-check", &mo, json!({"csv": csv})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["matches"].as_array().unwrap().len(), 1, "r2 and r3: {v}");
+    assert_eq!(v["stored"][0]["a"], "r1");
+    assert_eq!(v["stored"][0]["b"], stored["subject"]["number"]);
+    assert_eq!(v["stored"][0]["pointer"]["other_number"], stored["subject"]["number"]);
+    let list: Value = app.get("/api/v1/subjects", &mo).await.json().await.unwrap();
+    assert_eq!(list["items"], before["items"], "a check stores no subject");
+    let bad = format!("{csv}r4,KS,,phone,,,,12,,,,,,,,,,,,\n");
+    let r = app.post("/api/v1/subjects/batch-check", &mo, json!({"csv": bad})).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("line 5: number")).await;
+}
