@@ -209,6 +209,19 @@ pub enum Part {
     Building,
 }
 
+impl Part {
+    /// Every part, in order.
+    pub const ALL: [Part; 7] = [
+        Part::GivenName,
+        Part::FamilyName,
+        Part::Nickname,
+        Part::NamesSwapped,
+        Part::DateOfBirth,
+        Part::Identifier,
+        Part::Building,
+    ];
+}
+
 /// A name match: its score (1 only for an exact match) and what agreed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NameMatch {

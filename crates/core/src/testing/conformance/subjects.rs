@@ -442,15 +442,7 @@ pub async fn matches_are_stored_once_per_pair_found_and_decided(store: Arc<dyn S
     let mut zx = a_match(&z, &x, 20);
     (zx.exact, zx.score, zx.parts) = (true, 1.0, vec![Part::Identifier]);
     let mut xy = a_match(&x, &y, 10);
-    xy.parts = vec![
-        Part::GivenName,
-        Part::FamilyName,
-        Part::Nickname,
-        Part::NamesSwapped,
-        Part::DateOfBirth,
-        Part::Identifier,
-        Part::Building,
-    ];
+    xy.parts = Part::ALL.to_vec();
     let mut yz = a_match(&y, &z, 30);
     (yz.parts, yz.status) = (Vec::new(), MatchStatus::Open);
     let mut tx = write(&store).await;

@@ -107,15 +107,7 @@ fn key_role_parse(s: &str) -> Option<KeyRole> {
 /// Every part, for reading their names back. [`part_name`]'s match is
 /// exhaustive, so a new part fails to compile there until it is named: list
 /// it here too (`every_part_reads_back_under_its_wire_name` checks the names).
-const PARTS: [Part; 7] = [
-    Part::GivenName,
-    Part::FamilyName,
-    Part::Nickname,
-    Part::NamesSwapped,
-    Part::DateOfBirth,
-    Part::Identifier,
-    Part::Building,
-];
+const PARTS: [Part; 7] = Part::ALL;
 
 /// A part's stored name: its wire (serde) name, which `Part` cannot read
 /// back itself (it serialises only).
