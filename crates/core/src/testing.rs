@@ -144,7 +144,8 @@ macro_rules! store_conformance {
                     count_subjects_counts_every_registration_purged_or_not,
                     the_subject_feed_follows_inserts_and_updates,
                     a_purge_removes_the_subject_its_links_and_matches_and_is_logged,
-                    matches_are_stored_once_per_pair_found_and_decided
+                    matches_are_stored_once_per_pair_found_and_decided,
+                    match_alerts_share_the_inbox_and_escalate_once
                 ]);
             }
 

@@ -87,18 +87,18 @@ pub trait EventStore: Send {
     async fn find_conflict(&mut self, id: ConflictId) -> Result<Option<Conflict>, StoreError>;
     /// Records a conflict's outcome.
     async fn resolve_conflict(&mut self, c: &Conflict) -> Result<(), StoreError>;
-    /// Puts an alert in an agency's inbox; its seq.
+    /// Puts an alert about a conflict in an agency's inbox; its seq.
     async fn insert_alert(&mut self, a: &Alert) -> Result<u64, StoreError>;
-    /// An agency's alerts after `after`, oldest first.
+    /// An agency's alerts about conflicts after `after`, oldest first.
     async fn alerts_for(&mut self, agency: AgencyId, after: u64, limit: u32) -> Result<Vec<Alert>, StoreError>;
-    /// Marks an alert acknowledged; whether it was open.
+    /// Marks an alert acknowledged, whether about a conflict or a match; whether it was open.
     async fn ack_alert(&mut self, seq: u64, by: &str, at: jiff::Timestamp) -> Result<bool, StoreError>;
-    /// Alerts not acknowledged nor escalated whose deadline is before `now`,
+    /// Alerts about conflicts not acknowledged nor escalated whose deadline is before `now`,
     /// the most overdue first.
     async fn alerts_due(&mut self, now: jiff::Timestamp, limit: u32) -> Result<Vec<Alert>, StoreError>;
-    /// Marks an alert escalated.
+    /// Marks an alert escalated, whether about a conflict or a match.
     async fn mark_escalated(&mut self, seq: u64, at: jiff::Timestamp) -> Result<(), StoreError>;
-    /// An agency's alerts not yet acknowledged, oldest first, at most `limit`.
+    /// An agency's alerts about conflicts not yet acknowledged, oldest first, at most `limit`.
     async fn open_alerts_for(&mut self, agency: AgencyId, limit: u32) -> Result<Vec<Alert>, StoreError>;
     /// Every alert a conflict raised, at every level, oldest first.
     async fn alerts_of_conflict(&mut self, conflict: ConflictId) -> Result<Vec<Alert>, StoreError>;

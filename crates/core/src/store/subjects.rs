@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::ids::{AgencyId, EventId, MatchId, SubjectId};
 use crate::subjects::index::Blind;
-use crate::subjects::registry::{Subject, SubjectChange, SubjectMatch};
+use crate::subjects::registry::{MatchAlert, Subject, SubjectChange, SubjectMatch};
 
 use super::StoreError;
 
@@ -22,7 +22,7 @@ pub trait SubjectStore: Send {
     /// new revision; its id, number, agency, unit, kind, operation and
     /// registration stay.
     async fn update_subject(&mut self, s: &Subject) -> Result<(), StoreError>;
-    /// Deletes a subject, its keys, links and matches (a tombstone purged).
+    /// Deletes a subject, its keys, links, matches and their alerts (a tombstone purged).
     async fn purge_subject(&mut self, id: SubjectId) -> Result<(), StoreError>;
     /// A subject by id.
     async fn find_subject(&mut self, id: SubjectId) -> Result<Option<Subject>, StoreError>;
@@ -61,4 +61,31 @@ pub trait SubjectStore: Send {
     async fn find_match(&mut self, id: MatchId) -> Result<Option<SubjectMatch>, StoreError>;
     /// The matches a subject is in, oldest first.
     async fn matches_of(&mut self, subject: SubjectId) -> Result<Vec<SubjectMatch>, StoreError>;
+
+    /// Puts an alert about a match in an agency's inbox; its seq, from the
+    /// sequence the conflicts' alerts take theirs from (so acknowledging and
+    /// escalating by seq, in [`super::EventStore`], serve both).
+    async fn insert_match_alert(&mut self, a: &MatchAlert) -> Result<u64, StoreError>;
+    /// An agency's alerts about matches after `after`, oldest first.
+    async fn match_alerts_for(
+        &mut self,
+        agency: AgencyId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<MatchAlert>, StoreError>;
+    /// An agency's alerts about matches not yet acknowledged, oldest first, at most `limit`.
+    async fn open_match_alerts_for(&mut self, agency: AgencyId, limit: u32) -> Result<Vec<MatchAlert>, StoreError>;
+    /// Alerts about matches not acknowledged nor escalated whose deadline is
+    /// before `now`, the most overdue first.
+    async fn match_alerts_due(&mut self, now: jiff::Timestamp, limit: u32) -> Result<Vec<MatchAlert>, StoreError>;
+    /// Every alert a match raised, at every level, oldest first.
+    async fn alerts_of_match(&mut self, m: MatchId) -> Result<Vec<MatchAlert>, StoreError>;
+    /// Acknowledges every open alert of an agency about one match; how many.
+    async fn ack_match_alerts(
+        &mut self,
+        agency: AgencyId,
+        m: MatchId,
+        by: &str,
+        at: jiff::Timestamp,
+    ) -> Result<u64, StoreError>;
 }

@@ -199,6 +199,31 @@ pub struct SubjectMatch {
     pub reason: Option<String>,
 }
 
+/// An alert to one side of a match, in its agency's inbox. It shares the
+/// inbox's sequence with the conflicts' alerts, so a stream resumes across
+/// both.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchAlert {
+    /// Position in the inbox (resume after it).
+    pub seq: u64,
+    /// The agency told.
+    pub agency_id: AgencyId,
+    /// Its subject in the match.
+    pub subject_id: SubjectId,
+    /// The match.
+    pub match_id: MatchId,
+    /// When.
+    pub created_at: Timestamp,
+    /// Acknowledge before this.
+    pub deadline: Timestamp,
+    /// Who acknowledged (username).
+    pub acknowledged_by: Option<String>,
+    /// When.
+    pub acknowledged_at: Option<Timestamp>,
+    /// 0: to the agency; 1: escalated to its coordinators; 2: to the operation's commanders.
+    pub level: u8,
+}
+
 /// A subject as an index of subjects needs it, at one revision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubjectChange {

@@ -335,7 +335,7 @@ impl EventStore for SqliteTx {
     async fn alerts_for(&mut self, agency: AgencyId, after: u64, limit: u32) -> R<Vec<Alert>> {
         let rows = sqlx::query(
             "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
-             FROM alerts WHERE agency_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+             FROM alerts WHERE agency_id = ? AND seq > ? AND conflict_id IS NOT NULL ORDER BY seq LIMIT ?",
         )
         .bind(agency.to_string())
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
@@ -366,7 +366,7 @@ impl EventStore for SqliteTx {
         let rows = sqlx::query(
             "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
              FROM alerts WHERE acknowledged_at IS NULL AND escalated_at IS NULL AND deadline < ? \
-             ORDER BY deadline, seq LIMIT ?",
+             AND conflict_id IS NOT NULL ORDER BY deadline, seq LIMIT ?",
         )
         .bind(ts(now))
         .bind(i64::from(limit))
@@ -389,7 +389,7 @@ impl EventStore for SqliteTx {
     async fn open_alerts_for(&mut self, agency: AgencyId, limit: u32) -> R<Vec<Alert>> {
         let rows = sqlx::query(
             "SELECT seq, agency_id, event_id, conflict_id, created_at, deadline, acknowledged_by, acknowledged_at, level \
-             FROM alerts WHERE agency_id = ? AND acknowledged_at IS NULL ORDER BY seq LIMIT ?",
+             FROM alerts WHERE agency_id = ? AND acknowledged_at IS NULL AND conflict_id IS NOT NULL ORDER BY seq LIMIT ?",
         )
         .bind(agency.to_string())
         .bind(i64::from(limit))

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use taskforce_core::ids::{AgencyId, EventId, MatchId, SubjectId};
 use taskforce_core::store::{StoreError, SubjectStore};
 use taskforce_core::subjects::index::Blind;
-use taskforce_core::subjects::registry::{Subject, SubjectChange, SubjectMatch};
+use taskforce_core::subjects::registry::{MatchAlert, Subject, SubjectChange, SubjectMatch};
 
 use crate::codec::{map_err, ts};
 
@@ -19,6 +19,7 @@ use super::{R, SqliteTx};
 
 use rows::{MATCH_COLS, SUBJECT_COLS, Stored, key_role_name, match_row, parts_json, subject_row};
 
+mod alerts;
 mod rows;
 
 /// The next subject revision: one above the highest of the subjects' and the
@@ -175,6 +176,8 @@ impl SubjectStore for SqliteTx {
         .await
         .map_err(map_err)?;
         for sql in [
+            "DELETE FROM alerts WHERE match_id IN \
+             (SELECT id FROM subject_matches WHERE a_subject = ?1 OR b_subject = ?1)",
             "DELETE FROM subject_matches WHERE a_subject = ?1 OR b_subject = ?1",
             "DELETE FROM subject_events WHERE subject_id = ?1",
             "DELETE FROM subject_blinds WHERE subject_key = (SELECT key FROM subjects WHERE id = ?1)",
@@ -337,5 +340,45 @@ impl SubjectStore for SqliteTx {
         .await
         .map_err(map_err)?;
         rows.iter().map(match_row).collect()
+    }
+
+    async fn insert_match_alert(&mut self, a: &MatchAlert) -> R<u64> {
+        self.put_match_alert(a).await
+    }
+
+    async fn match_alerts_for(&mut self, agency: AgencyId, after: u64, limit: u32) -> R<Vec<MatchAlert>> {
+        self.match_alerts_where(
+            "agency_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            &[agency.to_string()],
+            &[int(after), i64::from(limit)],
+        )
+        .await
+    }
+
+    async fn open_match_alerts_for(&mut self, agency: AgencyId, limit: u32) -> R<Vec<MatchAlert>> {
+        self.match_alerts_where(
+            "agency_id = ? AND acknowledged_at IS NULL ORDER BY seq LIMIT ?",
+            &[agency.to_string()],
+            &[i64::from(limit)],
+        )
+        .await
+    }
+
+    async fn match_alerts_due(&mut self, now: Timestamp, limit: u32) -> R<Vec<MatchAlert>> {
+        // Through the partial index `alerts_due`, as the conflicts' are.
+        self.match_alerts_where(
+            "acknowledged_at IS NULL AND escalated_at IS NULL AND deadline < ? ORDER BY deadline, seq LIMIT ?",
+            &[ts(now)],
+            &[i64::from(limit)],
+        )
+        .await
+    }
+
+    async fn alerts_of_match(&mut self, m: MatchId) -> R<Vec<MatchAlert>> {
+        self.match_alerts_where("match_id = ? ORDER BY seq", &[m.to_string()], &[]).await
+    }
+
+    async fn ack_match_alerts(&mut self, agency: AgencyId, m: MatchId, by: &str, at: Timestamp) -> R<u64> {
+        self.ack_of_match(agency, m, by, at).await
     }
 }

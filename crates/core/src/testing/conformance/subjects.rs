@@ -2,7 +2,7 @@
 //! method: storing, updating, finding and listing subjects (with their blind
 //! keys, event links and sealed part), finding them by key, blind key, event
 //! and expiry, the change feed and the purge log an index of subjects reads,
-//! and matches between two subjects.
+//! matches between two subjects, and the alerts matches raise.
 //!
 //! The trait promises no order of a subject's blind keys and events, so
 //! subjects are compared with both sorted ([`norm`]).
@@ -17,7 +17,7 @@ use crate::store::{Store, TxMode};
 use crate::subjects::identity::{KeyRole, Kind};
 use crate::subjects::index::Blind;
 use crate::subjects::names::Part;
-use crate::subjects::registry::{MatchStatus, Subject, SubjectMatch, SubjectRole, SubjectStatus};
+use crate::subjects::registry::{MatchAlert, MatchStatus, Subject, SubjectMatch, SubjectRole, SubjectStatus};
 
 /// A blind key from a seed, with a NUL and a 0xff byte (bytes, not text).
 fn blind(seed: u8) -> Blind {
@@ -492,4 +492,122 @@ pub async fn matches_are_stored_once_per_pair_found_and_decided(store: Arc<dyn S
     tx.update_match(&undone).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(read(&store).await.find_match(xy.id).await.unwrap(), Some(undone), "a decision cleared");
+}
+
+fn match_alert(agency: AgencyId, s: &Subject, m: &SubjectMatch, created: i64, deadline: i64, level: u8) -> MatchAlert {
+    MatchAlert {
+        seq: 0,
+        agency_id: agency,
+        subject_id: s.id,
+        match_id: m.id,
+        created_at: t(created),
+        deadline: t(deadline),
+        acknowledged_by: None,
+        acknowledged_at: None,
+        level,
+    }
+}
+
+/// Alerts about matches share the inbox's sequence with those about
+/// conflicts, yet each kind reads only its own: they read back equal under
+/// the seq answered, per agency, after a seq; `match_alerts_due` gives those
+/// past their deadline neither acknowledged nor escalated, most overdue
+/// first; acknowledging by seq or by match (one agency's open ones) and
+/// escalating by seq serve them; a purge takes a subject's alerts with its
+/// matches.
+pub async fn match_alerts_share_the_inbox_and_escalate_once(store: Arc<dyn Store>) {
+    let (a, b, op) = two_agencies_and_operation(&store, "ma").await;
+    let (x, y, z) = (
+        subject(a.id, None, "SX-2026-000101", 101),
+        subject(b.id, None, "SX-2026-000102", 102),
+        subject(b.id, None, "SX-2026-000103", 103),
+    );
+    insert(&store, &[&x, &y, &z]).await;
+    let (xy, xz) = (a_match(&x, &y, 10), a_match(&x, &z, 20));
+    let evs = events(&store, a.id, op.id, "ma", 2).await;
+    let conflict = crate::events::registry::Conflict {
+        id: crate::ids::ConflictId::new_v7(),
+        a: evs[0].id,
+        b: evs[1].id,
+        distance_m: 1.0,
+        overlap_start: t(0),
+        overlap_end: t(60),
+        detected_at: t(0),
+        outcome: None,
+        decided_by: None,
+        decided_at: None,
+        reason: None,
+    };
+    let mut made = vec![
+        match_alert(a.id, &x, &xy, 0, 900, 0),
+        match_alert(b.id, &y, &xy, 0, 600, 0),
+        match_alert(a.id, &x, &xz, 5, 300, 0),
+        match_alert(a.id, &x, &xy, 1_000, 5_000, 1),
+    ];
+    let mut tx = write(&store).await;
+    tx.insert_match(&xy).await.unwrap();
+    tx.insert_match(&xz).await.unwrap();
+    tx.insert_conflict(&conflict).await.unwrap();
+    made[0].seq = tx.insert_match_alert(&made[0]).await.unwrap();
+    let between = crate::events::registry::Alert {
+        seq: 0,
+        agency_id: a.id,
+        event_id: evs[0].id,
+        conflict_id: conflict.id,
+        created_at: t(0),
+        deadline: t(100),
+        acknowledged_by: None,
+        acknowledged_at: None,
+        level: 0,
+    };
+    let conflict_seq = tx.insert_alert(&between).await.unwrap();
+    for m in made.iter_mut().skip(1) {
+        m.seq = tx.insert_match_alert(m).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let seqs: Vec<u64> = made.iter().map(|m| m.seq).collect();
+    assert!(made[0].seq < conflict_seq && conflict_seq < made[1].seq, "one sequence: {seqs:?}, {conflict_seq}");
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "growing: {seqs:?}");
+
+    let mut tx = read(&store).await;
+    let mine = vec![made[0].clone(), made[2].clone(), made[3].clone()];
+    assert_eq!(tx.match_alerts_for(a.id, 0, 100).await.unwrap(), mine, "a's, oldest first, no conflict's");
+    assert_eq!(tx.match_alerts_for(a.id, made[0].seq, 1).await.unwrap(), vec![made[2].clone()], "after, limit");
+    assert_eq!(tx.match_alerts_for(b.id, 0, 100).await.unwrap(), vec![made[1].clone()]);
+    let conflicts = tx.alerts_for(a.id, 0, 100).await.unwrap();
+    assert_eq!(conflicts.iter().map(|c| c.seq).collect::<Vec<_>>(), [conflict_seq], "the conflicts' own only");
+    assert_eq!(tx.open_alerts_for(a.id, 100).await.unwrap().len(), 1, "open conflict alerts only");
+    assert_eq!(tx.open_match_alerts_for(a.id, 100).await.unwrap(), mine);
+    assert_eq!(tx.open_match_alerts_for(a.id, 2).await.unwrap(), mine[..2].to_vec(), "at most limit");
+    assert_eq!(tx.alerts_of_match(xy.id).await.unwrap(), vec![made[0].clone(), made[1].clone(), made[3].clone()]);
+    let due = tx.match_alerts_due(t(1_000), 100).await.unwrap();
+    assert_eq!(due, vec![made[2].clone(), made[1].clone(), made[0].clone()], "most overdue first");
+    assert_eq!(tx.match_alerts_due(t(1_000), 1).await.unwrap(), vec![made[2].clone()], "at most limit");
+    let conflict_due = tx.alerts_due(t(1_000), 100).await.unwrap();
+    assert_eq!(conflict_due.iter().map(|c| c.seq).collect::<Vec<_>>(), [conflict_seq], "the conflicts' own only");
+    drop(tx);
+
+    let mut tx = write(&store).await;
+    tx.mark_escalated(made[2].seq, t(1_000)).await.unwrap();
+    assert!(tx.ack_alert(made[1].seq, "analyst.b", t(1_001)).await.unwrap(), "by seq");
+    assert!(!tx.ack_alert(made[1].seq, "analyst.b", t(1_002)).await.unwrap(), "once");
+    assert_eq!(tx.ack_match_alerts(a.id, xy.id, "analyst.a", t(1_003)).await.unwrap(), 2, "a's two on xy");
+    assert_eq!(tx.ack_match_alerts(a.id, xy.id, "analyst.a", t(1_004)).await.unwrap(), 0, "none open");
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    assert!(tx.match_alerts_due(t(1_000), 100).await.unwrap().is_empty(), "escalated or acknowledged");
+    let after = tx.alerts_of_match(xy.id).await.unwrap();
+    assert_eq!(after[0].acknowledged_by.as_deref(), Some("analyst.a"));
+    assert_eq!(after[0].acknowledged_at, Some(t(1_003)));
+    assert_eq!(after[1].acknowledged_at, Some(t(1_001)), "b's acknowledgement stays");
+    assert_eq!(tx.open_match_alerts_for(a.id, 100).await.unwrap(), vec![made[2].clone()], "escalated stays open");
+    drop(tx);
+
+    let mut tx = write(&store).await;
+    tx.purge_subject(z.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    assert!(tx.open_match_alerts_for(a.id, 100).await.unwrap().is_empty(), "xz's alert gone with z");
+    assert_eq!(tx.alerts_of_match(xy.id).await.unwrap().len(), 3, "xy's stay");
+    assert_eq!(tx.alerts_for(a.id, 0, 100).await.unwrap().len(), 1, "the conflict's stays");
 }
