@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod events;
+pub mod matches;
 pub mod operations;
 pub mod results;
 pub mod seal;

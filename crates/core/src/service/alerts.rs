@@ -15,6 +15,7 @@ use crate::policy::{Action, Resource};
 use crate::time::TzName;
 
 use super::App;
+use super::matches::sees_escalations;
 
 /// Alerts escalated per write transaction (each takes a fraction of a
 /// millisecond; registrations wait behind at most one batch).
@@ -40,22 +41,21 @@ impl App {
     pub async fn alerts(&self, actor: &Actor, after: u64, limit: u32) -> Result<Vec<Alert>> {
         self.guard(actor, Action::AlertRead, &Resource::Collection, "alert", None).await?;
         let Some(agency) = actor.agency_id else { return Ok(Vec::new()) };
-        let lead = actor.has(crate::role::Role::Coordinator) || actor.has(crate::role::Role::Commander);
         let mut out = self.read().await?.alerts_for(agency, after, limit).await?;
         // Escalations are for the agency's coordinators and commanders.
-        out.retain(|a| a.level == 0 || lead);
+        out.retain(|a| a.level == 0 || sees_escalations(actor));
         Ok(out)
     }
 
-    /// How many conflicts the viewer has alerts to acknowledge on, and how
-    /// many of those are overdue (open and past a deadline): the menu's count.
+    /// How many conflicts and matches the viewer has alerts to acknowledge
+    /// on, and how many of those are overdue (open and past a deadline): the
+    /// menu's count.
     pub async fn alert_counts(&self, actor: &Actor) -> Result<(usize, usize)> {
         self.guard(actor, Action::AlertRead, &Resource::Collection, "alert", None).await?;
         let Some(agency) = actor.agency_id else { return Ok((0, 0)) };
-        let lead = actor.has(crate::role::Role::Coordinator) || actor.has(crate::role::Role::Commander);
         let mut tx = self.read().await?;
         let mut open = tx.open_alerts_for(agency, INBOX_READ as u32).await?;
-        open.retain(|a| a.level == 0 || lead);
+        open.retain(|a| a.level == 0 || sees_escalations(actor));
         let now = self.clock.now();
         let mut late: HashMap<ConflictId, bool> = HashMap::new();
         for a in &open {
@@ -67,7 +67,8 @@ impl App {
                 overdue += 1;
             }
         }
-        Ok((late.len(), overdue))
+        let (matches, matches_overdue) = self.match_alert_counts(actor, tx.as_mut()).await?;
+        Ok((late.len() + matches, overdue + matches_overdue))
     }
 
     /// The viewer's inbox read by conflict: one item per conflict however
@@ -158,7 +159,7 @@ impl App {
             self.record(tx.as_mut(), &Actor::system(), ev).await?;
         }
         let due = tx.alerts_due(now, ESCALATE_BATCH).await?;
-        let mut n = 0;
+        let (mut n, matches_due) = self.escalate_match_alerts(tx.as_mut(), now).await?;
         for a in &due {
             tx.mark_escalated(a.seq, now).await?;
             let Some(c) = tx.find_conflict(a.conflict_id).await? else { continue };
@@ -170,7 +171,9 @@ impl App {
             n += self.escalate_one(tx.as_mut(), a, [&ea, &eb], now).await?;
         }
         tx.commit().await?;
-        let more = due.len() == ESCALATE_BATCH as usize || ended.len() == FINISH_BATCH as usize;
+        let more = due.len() == ESCALATE_BATCH as usize
+            || ended.len() == FINISH_BATCH as usize
+            || matches_due == ESCALATE_BATCH as usize;
         Ok((n, more))
     }
 
@@ -244,7 +247,28 @@ impl App {
         let Some(agency) = actor.agency_id else { return Err(Error::NotFound { kind: "alert" }) };
         let mut tx = self.read().await?;
         let found = tx.alerts_for(agency, seq.saturating_sub(1), 1).await?.into_iter().find(|a| a.seq == seq);
+        let about_match = match found {
+            Some(_) => None,
+            None => tx.match_alerts_for(agency, seq.saturating_sub(1), 1).await?.into_iter().find(|a| a.seq == seq),
+        };
         drop(tx);
+        if let Some(a) = about_match {
+            let res = Resource::Record { agency_id: a.agency_id, members: &[] };
+            self.guard(actor, Action::AlertAck, &res, "alert", Some(seq.to_string())).await?;
+            let mut tx = self.write().await?;
+            let also = self.ack_match_alert(tx.as_mut(), actor, &a).await?;
+            let ev = AuditEvent {
+                detail: Some(format!(
+                    "match={}{}",
+                    a.match_id,
+                    if also > 0 { format!(" with={also} more") } else { String::new() }
+                )),
+                ..AuditEvent::success("alert.ack", "alert", Some(seq.to_string()))
+            };
+            self.record(tx.as_mut(), actor, ev).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         let Some(alert) = found else { return Err(Error::NotFound { kind: "alert" }) };
         let res = Resource::Record { agency_id: alert.agency_id, members: &[] };
         self.guard(actor, Action::AlertAck, &res, "alert", Some(seq.to_string())).await?;

@@ -179,6 +179,10 @@ pub struct MatchPointer {
     pub other_expired: bool,
     /// The outcome, once resolved.
     pub outcome: Option<String>,
+    /// Who decided (username): resolved by either side, or dismissed by the registering side.
+    pub decided_by: Option<String>,
+    /// When.
+    pub decided_at: Option<Timestamp>,
     /// Why.
     pub reason: Option<String>,
 }
@@ -385,7 +389,7 @@ impl App {
     }
 
     /// A pointer to `other` for the side that owns `mine`.
-    async fn match_pointer(
+    pub(super) async fn match_pointer(
         &self,
         tx: &mut dyn StoreTx,
         m: &SubjectMatch,
@@ -416,6 +420,8 @@ impl App {
             other_expires_at: other.expires_at,
             other_expired: other.status == SubjectStatus::Tombstone,
             outcome: m.outcome.clone(),
+            decided_by: m.decided_by.clone(),
+            decided_at: m.decided_at,
             reason: m.reason.clone(),
         })
     }
@@ -597,6 +603,12 @@ impl App {
                 reason: None,
             };
             if tx.insert_match(&m).await? {
+                // Both sides are told of an open match; of an unconfirmed
+                // one only the registering side, which confirms it first.
+                self.alert_match(tx, &m, &subject, other, &mut names_cache).await?;
+                if status == MatchStatus::Open {
+                    self.alert_match(tx, &m, other, &subject, &mut names_cache).await?;
+                }
                 pointers.push(self.match_pointer(tx, &m, &subject, other, &mut names_cache).await?);
             }
         }

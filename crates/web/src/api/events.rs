@@ -158,9 +158,10 @@ pub async fn list_alerts(
 /// How long an alert stream waits before looking again without being woken.
 const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// The agency's alerts as they come (Server-Sent Events, `event: alert`, `id:` the
-/// alert's sequence number). A reconnect with `Last-Event-ID` resumes after it,
-/// so no alert is lost; the stream ends when the session does.
+/// The agency's alerts as they come (Server-Sent Events, `event: alert` for a
+/// conflict's, `event: match` for a match's, `id:` the alert's sequence
+/// number, one sequence for both). A reconnect with `Last-Event-ID` resumes
+/// after it, so no alert is lost; the stream ends when the session does.
 #[utoipa::path(get, path = "/api/v1/alerts/stream", tag = "events", security(("bearer" = [])),
     params(("Last-Event-ID" = Option<u64>, Header, description = "resume after this alert")),
     responses((status = 200, description = "text/event-stream of alerts"), (status = 401, body = Problem)))]
@@ -180,26 +181,48 @@ pub async fn alert_stream(
     // Access is decided now; the stream then only ever reads this agency's inbox.
     st.app.alerts(&auth.actor, after, 1).await?;
     let (app, actor, wake, until) = (st.app.clone(), auth.actor, st.alerts_changed.clone(), auth.session.expires_at);
-    let state = (after, std::collections::VecDeque::<Alert>::new());
+    let state = (after, std::collections::VecDeque::<(u64, &'static str, serde_json::Value)>::new());
     let stream = futures_util::stream::unfold(state, move |(mut last, mut queue)| {
         let (app, actor, wake) = (app.clone(), actor.clone(), wake.clone());
         async move {
             loop {
-                if let Some(a) = queue.pop_front() {
-                    last = a.seq;
-                    let ev = SseEvent::default().event("alert").id(a.seq.to_string()).json_data(&a).ok()?;
+                if let Some((seq, kind, data)) = queue.pop_front() {
+                    last = seq;
+                    let ev = SseEvent::default().event(kind).id(seq.to_string()).json_data(&data).ok()?;
                     return Some((Ok(ev), (last, queue)));
                 }
                 if taskforce_core::clock::Clock::now(app.clock.as_ref()) >= until {
                     return None;
                 }
                 let woken = wake.notified();
-                match app.alerts(&actor, last, 100).await {
-                    Ok(found) if !found.is_empty() => queue.extend(found),
-                    Ok(_) => {
-                        let _ = tokio::time::timeout(STREAM_POLL, woken).await;
-                    }
-                    Err(_) => return None,
+                let (Ok(conflicts), Ok(matches)) =
+                    (app.alerts(&actor, last, 100).await, app.match_alerts(&actor, last, 100).await)
+                else {
+                    return None;
+                };
+                // Both kinds after `last`, in seq order; a page of either
+                // that was cut short stops the merge at its last seq, so
+                // nothing between is skipped.
+                let cut = [
+                    (conflicts.len() == 100).then(|| conflicts.last().map(|a| a.seq)).flatten(),
+                    (matches.len() == 100).then(|| matches.last().map(|a| a.seq)).flatten(),
+                ]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(u64::MAX);
+                let mut found: Vec<(u64, &'static str, serde_json::Value)> = Vec::new();
+                for a in conflicts.iter().filter(|a| a.seq <= cut) {
+                    found.push((a.seq, "alert", serde_json::to_value(a).ok()?));
+                }
+                for a in matches.iter().filter(|a| a.seq <= cut) {
+                    found.push((a.seq, "match", serde_json::to_value(a).ok()?));
+                }
+                found.sort_by_key(|x| x.0);
+                if found.is_empty() {
+                    let _ = tokio::time::timeout(STREAM_POLL, woken).await;
+                } else {
+                    queue.extend(found);
                 }
             }
         }

@@ -1,6 +1,6 @@
-//! `/api/v1/subjects`: target deconfliction. A match shows the other side
-//! only as a pointer: agency, unit, duty contact, kind, dates; never its
-//! identifier, case reference or notes.
+//! `/api/v1/subjects` and `/api/v1/matches`: target deconfliction. A match
+//! shows the other side only as a pointer: agency, unit, duty contact, kind,
+//! dates; never its identifier, case reference or notes.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskforce_core::Error;
-use taskforce_core::service::subjects::{RegisteredSubject, SubjectCheck, SubjectInput, SubjectSummary};
+use taskforce_core::service::matches::{MatchDecision, MatchItem};
+use taskforce_core::service::subjects::{MatchPointer, RegisteredSubject, SubjectCheck, SubjectInput, SubjectSummary};
 use taskforce_core::subjects::batch;
 
 use super::ListOf;
@@ -100,4 +101,53 @@ pub async fn batch_check(
         return Err(Error::Validation(fields).into());
     }
     Ok(Json(st.app.check_subjects(&auth.actor, &list.rows).await?))
+}
+
+/// What a side decides about a match.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// `confirm` or `dismiss` (the registering side, of an unconfirmed
+    /// match), or `resolve` (either side, of an open one).
+    #[schema(pattern = "^(confirm|dismiss|resolve)$")]
+    pub decision: String,
+    /// For `resolve`: `proceed`, `joint`, `delay`, `cancel` or `false_positive`.
+    pub outcome: Option<String>,
+    /// For `dismiss` and `resolve`: why (3 to 500 characters).
+    pub reason: Option<String>,
+}
+
+/// Confirms, dismisses or resolves a match for the caller's side.
+#[utoipa::path(post, path = "/api/v1/matches/{id}/decision", tag = "subjects", security(("bearer" = [])),
+    request_body = DecisionBody, params(("id" = String, Path, description = "Match id")),
+    responses((status = 200, description = "The match as the caller's side now sees it"), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn decide_match(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<DecisionBody>,
+) -> Result<Json<MatchPointer>, ApiError> {
+    let reason = b.reason.unwrap_or_default();
+    let decision = match b.decision.trim() {
+        "confirm" => MatchDecision::Confirm,
+        "dismiss" => MatchDecision::Dismiss { reason },
+        "resolve" => MatchDecision::Resolve { outcome: b.outcome.unwrap_or_default(), reason },
+        _ => {
+            return Err(Error::field("decision", "invalid", "decision must be confirm, dismiss or resolve").into());
+        }
+    };
+    let p = st.app.decide_match(&auth.actor, path_id(&id, "match")?, &decision).await?;
+    st.alerts_changed.notify_waiters();
+    Ok(Json(p))
+}
+
+/// The agency's matches with alerts, newest first: each once, as a pointer,
+/// with its open alerts (acknowledge one at `/api/v1/alerts/{seq}/ack`).
+#[utoipa::path(get, path = "/api/v1/matches", tag = "subjects", security(("bearer" = [])),
+    responses((status = 200, description = "The matches in the agency's inbox"), (status = 401, body = Problem)))]
+pub async fn list_matches(State(st): State<AppState>, auth: Auth) -> Result<Json<ListOf<MatchItem>>, ApiError> {
+    let items = st.app.match_inbox(&auth.actor).await?;
+    Ok(Json(ListOf { items, next: None }))
 }

@@ -205,6 +205,17 @@ impl Fixture {
         self.app.app.list_subjects(&who, &page).await.unwrap().items[0].id.to_string()
     }
 
+    /// A match the actor's agency is a side of; for other scopes one it is
+    /// not in (the fixture's three agencies registered the same phone).
+    async fn match_of(&self, scope: Scope) -> String {
+        let agency = if scope == Scope::Own { "mo-ago" } else { "polk-so" };
+        let who = self.as_role(agency, Role::Analyst).await;
+        let items = self.app.app.match_inbox(&who).await.unwrap();
+        let mo = self.app.app.find_agency(&Actor::local_admin(), "mo-ago").await.unwrap().id;
+        let p = items.iter().find(|i| scope == Scope::Own || i.pointer.other_agency_id != mo);
+        p.unwrap().pointer.match_id.unwrap().to_string()
+    }
+
     /// The actor's side of a conflict; for other scopes one the actor's agency is not in.
     async fn conflict_of(&self, scope: Scope) -> String {
         let agency = if scope == Scope::Own { "mo-ago" } else { "polk-so" };
@@ -264,6 +275,7 @@ impl Fixture {
             "conflict" => self.conflict_of(scope).await,
             "alert" => self.alert_of(scope).await,
             "subject" => self.subject_of(scope).await,
+            "match" => self.match_of(scope).await,
             _ => String::new(),
         }
     }
@@ -444,6 +456,9 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                         }))
                     }
                     ("PUT", "/api/v1/agencies/{id}/webhook") => Some(json!({"url": "https://hooks.example.org/tf"})),
+                    ("POST", "/api/v1/matches/{id}/decision") => {
+                        Some(json!({"decision": "resolve", "outcome": "joint", "reason": "decided by the matrix"}))
+                    }
                     ("POST", "/api/v1/conflicts/{id}/resolution") => {
                         Some(json!({"outcome": "proceed", "reason": "resolved by the matrix"}))
                     }

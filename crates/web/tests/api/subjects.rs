@@ -141,3 +141,153 @@ async fn a_list_is_checked_against_itself_and_the_stored_subjects_storing_nothin
     let r = app.post("/api/v1/subjects/batch-check", &mo, json!({"csv": bad})).await;
     assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("line 5: number")).await;
 }
+
+/// The caller's inbox item about the match with `other_number`.
+async fn inbox_item(app: &TestApp, token: &str, other_number: &Value) -> Option<Value> {
+    let v: Value = app.get("/api/v1/matches", token).await.json().await.unwrap();
+    v["items"].as_array().unwrap().iter().find(|i| i["pointer"]["other_number"] == *other_number).cloned()
+}
+
+#[tokio::test]
+async fn a_match_alerts_both_sides_and_escalates_until_it_is_acknowledged() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let mo = app.token("analyst.mo-ago").await;
+    let op = app.demo_operation_id(&ia).await;
+    let mut stream = app.client.get(app.url("/api/v1/alerts/stream")).bearer_auth(&ia).send().await.unwrap();
+    let mut body = phone("(515) 555-0142", "IA-CASE-SECRET");
+    body["operation_id"] = json!(op);
+    let first = register(&app, &ia, body.clone()).await;
+    let second = register(&app, &mo, phone("515.555.0142", "MO-CASE")).await;
+    let (ia_no, mo_no) = (&first["subject"]["number"], &second["subject"]["number"]);
+    // Iowa's stream carries the match alert, under its own event type.
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text.contains("event: match") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk()).await.expect("no match alert").unwrap().unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!text.contains("MO-CASE") && !text.contains("555-0142"), "a pointer, never the other side's case");
+    // Both inboxes hold it once, as a pointer to the other side.
+    let theirs = inbox_item(&app, &ia, mo_no).await.expect("Iowa is told");
+    let ours = inbox_item(&app, &mo, ia_no).await.expect("Missouri is told");
+    assert_eq!(theirs["pointer"]["other_agency"], "Missouri Attorney General's Office");
+    assert_eq!(ours["pointer"]["status"], "open");
+    assert!(!app.get("/api/v1/matches", &mo).await.text().await.unwrap().contains("IA-CASE-SECRET"));
+    // Missouri acknowledges; Iowa does not.
+    let seq = ours["open_alerts"][0].as_u64().unwrap();
+    assert_eq!(app.post(&format!("/api/v1/alerts/{seq}/ack"), &mo, json!({})).await.status(), StatusCode::NO_CONTENT);
+    let again = app.post(&format!("/api/v1/alerts/{seq}/ack"), &mo, json!({})).await;
+    assert_problem(again, StatusCode::CONFLICT, "alert.acknowledged", None).await;
+    app.app.escalate_due().await.unwrap();
+    let coord = app.token("coordinator.ia-dps").await;
+    assert_eq!(inbox_item(&app, &coord, mo_no).await.unwrap()["level"], 0, "nothing due within 24 hours");
+    app.advance(jiff::SignedDuration::from_hours(25));
+    app.app.escalate_due().await.unwrap();
+    app.app.escalate_due().await.unwrap();
+    let coord = app.token("coordinator.ia-dps").await;
+    let item = inbox_item(&app, &coord, mo_no).await.unwrap();
+    assert_eq!((item["level"].as_u64(), item["overdue"].as_bool()), (Some(1), Some(true)), "escalated once: {item}");
+    assert_eq!(item["open_alerts"].as_array().unwrap().len(), 2);
+    let officer = app.token("analyst.ia-dps").await;
+    assert_eq!(inbox_item(&app, &officer, mo_no).await.unwrap()["level"], 0, "escalations are the coordinator's");
+    let mo_coord = app.token("coordinator.mo-ago").await;
+    assert_eq!(inbox_item(&app, &mo_coord, ia_no).await.unwrap()["level"], 0, "Missouri acknowledged in time");
+    // A day later still, the operation's lead agencies' commanders.
+    app.advance(jiff::SignedDuration::from_hours(25));
+    app.app.escalate_due().await.unwrap();
+    let commander = app.token("commander.mshp").await;
+    let lead = inbox_item(&app, &commander, mo_no).await.expect("the lead agency is told");
+    assert_eq!(
+        (lead["level"].as_u64(), lead["side_agency"].as_str()),
+        (Some(2), Some("Iowa Department of Public Safety"))
+    );
+    // Resolving it stops the escalation (signed in again: two days passed).
+    let (ia, mo) = (app.token("analyst.ia-dps").await, app.token("analyst.mo-ago").await);
+    let id = theirs["pointer"]["match_id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/matches/{id}/decision"),
+            &ia,
+            json!({"decision": "resolve", "outcome": "joint", "reason": "one case now"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!((p["status"].as_str(), p["outcome"].as_str()), (Some("resolved"), Some("joint")));
+    assert_eq!(p["decided_by"], "analyst.ia-dps");
+    let again = app
+        .post(
+            &format!("/api/v1/matches/{id}/decision"),
+            &mo,
+            json!({"decision": "resolve", "outcome": "joint", "reason": "again"}),
+        )
+        .await;
+    assert_problem(again, StatusCode::CONFLICT, "match.decided", None).await;
+    app.advance(jiff::SignedDuration::from_hours(48));
+    let before = app.audit().await.iter().filter(|a| a.action == "alert.escalate").count();
+    app.app.escalate_due().await.unwrap();
+    assert_eq!(
+        app.audit().await.iter().filter(|a| a.action == "alert.escalate").count(),
+        before,
+        "a resolved match is quiet"
+    );
+    assert!(app.audit().await.iter().any(|a| a.action == "match.resolve"));
+}
+
+#[tokio::test]
+async fn the_registering_side_confirms_or_dismisses_a_fuzzy_match_before_the_other_learns_of_it() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let mo = app.token("analyst.mo-ago").await;
+    let person = |g: &str, f: &str, dob: &str| {
+        json!({"kind": "person", "role": "suspect", "given_name": g, "family_name": f, "dob": dob,
+               "reason": "recruits for a trafficking ring"})
+    };
+    let first = register(&app, &ia, person("Jonathan", "Smith", "1990-03-04")).await;
+    let v = register(&app, &mo, person("Jonathon", "Smyth", "")).await;
+    let p = &v["matches"][0];
+    assert_eq!(p["status"], "unconfirmed");
+    let id = p["match_id"].as_str().unwrap().to_string();
+    let ia_no = &first["subject"]["number"];
+    let mo_no = &v["subject"]["number"];
+    assert!(inbox_item(&app, &ia, mo_no).await.is_none(), "Iowa is not told yet");
+    assert_eq!(inbox_item(&app, &mo, ia_no).await.unwrap()["pointer"]["status"], "unconfirmed", "Missouri is asked");
+    let decide = |token: &str, body: Value| {
+        let (app, token, id) = (&app, token.to_string(), id.clone());
+        async move { app.post(&format!("/api/v1/matches/{id}/decision"), &token, body).await }
+    };
+    // To Iowa the match does not exist yet; Missouri cannot resolve what it has not confirmed.
+    assert_problem(decide(&ia, json!({"decision": "confirm"})).await, StatusCode::NOT_FOUND, "not_found", None).await;
+    let r = decide(&mo, json!({"decision": "resolve", "outcome": "joint", "reason": "same person"})).await;
+    assert_problem(r, StatusCode::CONFLICT, "match.decided", None).await;
+    let r = decide(&mo, json!({"decision": "maybe"})).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("decision")).await;
+    let r = decide(&mo, json!({"decision": "dismiss", "reason": ""})).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("reason")).await;
+    // Confirmed: it is open, and Iowa is told now.
+    let r = decide(&mo, json!({"decision": "confirm"})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "open");
+    let item = inbox_item(&app, &ia, mo_no).await.expect("told once confirmed");
+    assert_eq!(item["pointer"]["status"], "open");
+    assert_eq!(inbox_item(&app, &mo, ia_no).await.unwrap()["open_alerts"], json!([]), "confirming acknowledged it");
+    // Another fuzzy match, dismissed: the other side never learns of it.
+    let w = register(&app, &mo, person("Johnathan", "Smith", "")).await;
+    let id2 = w["matches"][0]["match_id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/matches/{id2}/decision"),
+            &mo,
+            json!({"decision": "dismiss", "reason": "a different woman"}),
+        )
+        .await;
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "dismissed");
+    assert!(inbox_item(&app, &ia, &w["subject"]["number"]).await.is_none());
+    let ia_id = first["subject"]["id"].as_str().unwrap();
+    let mine: Value = app.get(&format!("/api/v1/subjects/{ia_id}"), &ia).await.json().await.unwrap();
+    assert_eq!(mine["matches"].as_array().unwrap().len(), 1, "only the confirmed one: {mine}");
+    let pio = app.token("pio.mo-ago").await;
+    let r = decide(&pio, json!({"decision": "confirm"})).await;
+    assert!(matches!(r.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{}", r.status());
+}

@@ -538,7 +538,7 @@ pub async fn match_alerts_share_the_inbox_and_escalate_once(store: Arc<dyn Store
         decided_at: None,
         reason: None,
     };
-    let mut made = vec![
+    let mut made = [
         match_alert(a.id, &x, &xy, 0, 900, 0),
         match_alert(b.id, &y, &xy, 0, 600, 0),
         match_alert(a.id, &x, &xz, 5, 300, 0),

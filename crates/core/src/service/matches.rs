@@ -1,0 +1,342 @@
+//! Match use cases (target deconfliction, DESIGN §5): telling each side of
+//! a match through the inbox, stream and webhook the events' conflicts use;
+//! the registering side confirming or dismissing a fuzzy match it was asked
+//! to confirm; either side resolving an open match with an outcome and a
+//! reason; the viewer's matches as inbox items; and the server's duty of
+//! escalating match alerts not acknowledged in time (to the agency's
+//! coordinators, then, in an operation, to its lead agencies' commanders).
+//!
+//! A match has no start time, so its acknowledgement deadline is a setting
+//! (`SubjectSettings::ack_within`, 24 hours by default), at each level.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::actor::Actor;
+use crate::audit::AuditEvent;
+use crate::error::{Error, Result};
+use crate::events::registry::ConflictOutcome;
+use crate::ids::{AgencyId, MatchId};
+use crate::policy::{Action, Resource};
+use crate::store::StoreTx;
+use crate::subjects::registry::{MatchAlert, MatchStatus, Subject, SubjectMatch, SubjectStatus};
+use crate::validate::text;
+
+use super::App;
+use super::subjects::MatchPointer;
+
+/// Match alerts escalated per write transaction.
+const ESCALATE_BATCH: u32 = 8;
+
+/// The most match alerts an inbox reads (its newest).
+const INBOX_READ: usize = 5_000;
+
+/// What a side decides about a match.
+#[derive(Debug, Clone)]
+pub enum MatchDecision {
+    /// The registering side says an unconfirmed match is the same subject:
+    /// it becomes open and the other side is told.
+    Confirm,
+    /// The registering side says an unconfirmed match is not the same
+    /// subject; the other side never learns of it.
+    Dismiss {
+        /// Why (3 to 500 characters).
+        reason: String,
+    },
+    /// Either side closes an open match.
+    Resolve {
+        /// One of the conflicts' outcomes (`proceed`, `joint`, `delay`, `cancel`, `false_positive`).
+        outcome: String,
+        /// Why (3 to 500 characters).
+        reason: String,
+    },
+}
+
+/// One match in a viewer's inbox, however many alerts it raised for them.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchItem {
+    /// The match, as the side it was raised for sees it.
+    pub pointer: MatchPointer,
+    /// The agency that side belongs to (the viewer's, unless escalated to a lead agency).
+    pub side_agency: String,
+    /// The highest level among the viewer's alerts on it.
+    pub level: u8,
+    /// The viewer's alerts on it not yet acknowledged (acknowledging one acknowledges them all).
+    pub open_alerts: Vec<u64>,
+    /// The earliest deadline among them (else the latest alert's).
+    pub deadline: Timestamp,
+    /// One of them is past its deadline while the match is open or unconfirmed.
+    pub overdue: bool,
+    /// The newest of the viewer's alerts on it (the inbox is newest first).
+    pub newest: u64,
+}
+
+/// Whether a match still asks for attention.
+fn live(m: &SubjectMatch) -> bool {
+    matches!(m.status, MatchStatus::Open | MatchStatus::Unconfirmed)
+}
+
+/// Whether the actor is shown escalations (its agency's coordinators and commanders).
+pub(super) fn sees_escalations(actor: &Actor) -> bool {
+    actor.has(crate::role::Role::Coordinator) || actor.has(crate::role::Role::Commander)
+}
+
+impl App {
+    /// Tells the side of `to` about a match with `other`: an alert in its
+    /// agency's inbox (due within the setting) and a webhook delivery with
+    /// the pointer, inside the caller's transaction. Gives the alert's seq.
+    pub(super) async fn alert_match(
+        &self,
+        tx: &mut dyn StoreTx,
+        m: &SubjectMatch,
+        to: &Subject,
+        other: &Subject,
+        names: &mut HashMap<AgencyId, String>,
+    ) -> Result<u64> {
+        let now = self.clock.now();
+        let alert = MatchAlert {
+            seq: 0,
+            agency_id: to.agency_id,
+            subject_id: to.id,
+            match_id: m.id,
+            created_at: now,
+            deadline: now + self.settings.subjects.ack_within,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            level: 0,
+        };
+        let seq = tx.insert_match_alert(&alert).await?;
+        let pointer = self.match_pointer(tx, m, to, other, names).await?;
+        let payload = serde_json::json!({
+            "type": "match",
+            "alert": seq,
+            "level": 0,
+            "deadline": alert.deadline.to_string(),
+            "your_subject": to.number,
+            "match": pointer,
+        });
+        self.enqueue_webhook(tx, to.agency_id, &payload).await?;
+        Ok(seq)
+    }
+
+    /// The agency's alerts about matches after `after`, oldest first
+    /// (escalations only for its coordinators and commanders).
+    pub async fn match_alerts(&self, actor: &Actor, after: u64, limit: u32) -> Result<Vec<MatchAlert>> {
+        self.guard(actor, Action::AlertRead, &Resource::Collection, "alert", None).await?;
+        let Some(agency) = actor.agency_id else { return Ok(Vec::new()) };
+        let mut out = self.read().await?.match_alerts_for(agency, after, limit).await?;
+        out.retain(|a| a.level == 0 || sees_escalations(actor));
+        Ok(out)
+    }
+
+    /// How many matches the viewer has alerts to acknowledge on, and how
+    /// many of those are overdue.
+    pub(super) async fn match_alert_counts(&self, actor: &Actor, tx: &mut dyn StoreTx) -> Result<(usize, usize)> {
+        let Some(agency) = actor.agency_id else { return Ok((0, 0)) };
+        let mut open = tx.open_match_alerts_for(agency, INBOX_READ as u32).await?;
+        open.retain(|a| a.level == 0 || sees_escalations(actor));
+        let now = self.clock.now();
+        let mut late: HashMap<MatchId, bool> = HashMap::new();
+        for a in &open {
+            *late.entry(a.match_id).or_default() |= a.deadline < now;
+        }
+        let mut overdue = 0;
+        for (id, past) in &late {
+            if *past && tx.find_match(*id).await?.is_some_and(|m| live(&m)) {
+                overdue += 1;
+            }
+        }
+        Ok((late.len(), overdue))
+    }
+
+    /// The viewer's matches as inbox items, newest first.
+    pub async fn match_inbox(&self, actor: &Actor) -> Result<Vec<MatchItem>> {
+        let mut alerts = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.match_alerts(actor, after, 1_000).await?;
+            let Some(last) = page.last().map(|a| a.seq) else { break };
+            after = last;
+            alerts.extend(page);
+        }
+        let alerts = alerts.split_off(alerts.len().saturating_sub(INBOX_READ));
+        let mut by_match: HashMap<MatchId, Vec<&MatchAlert>> = HashMap::new();
+        for a in &alerts {
+            by_match.entry(a.match_id).or_default().push(a);
+        }
+        let now = self.clock.now();
+        let mut tx = self.read().await?;
+        let mut names = HashMap::new();
+        let mut items = Vec::new();
+        for (id, mine) in by_match {
+            let Some(m) = tx.find_match(id).await? else { continue };
+            let Some(first) = mine.first() else { continue };
+            let Some(side) = tx.find_subject(first.subject_id).await? else { continue };
+            let other_id = if m.a == side.id { m.b } else { m.a };
+            let Some(other) = tx.find_subject(other_id).await? else { continue };
+            let pointer = self.match_pointer(tx.as_mut(), &m, &side, &other, &mut names).await?;
+            let side_agency = self.agency_name(tx.as_mut(), side.agency_id, &mut names).await?;
+            let open: Vec<&&MatchAlert> = mine.iter().filter(|a| a.acknowledged_at.is_none()).collect();
+            let deadline =
+                open.iter().map(|a| a.deadline).min().or_else(|| mine.iter().map(|a| a.deadline).max()).unwrap_or(now);
+            items.push(MatchItem {
+                pointer,
+                side_agency,
+                level: mine.iter().map(|a| a.level).max().unwrap_or(0),
+                open_alerts: open.iter().map(|a| a.seq).collect(),
+                deadline,
+                overdue: live(&m) && open.iter().any(|a| a.deadline < now),
+                newest: mine.iter().map(|a| a.seq).max().unwrap_or(0),
+            });
+        }
+        items.sort_by_key(|x| std::cmp::Reverse(x.newest));
+        Ok(items)
+    }
+
+    /// Decides a match for the actor's side: confirm or dismiss one the
+    /// actor's agency was asked to confirm, or resolve an open one. The
+    /// side's open alerts on it are acknowledged (deciding is knowing);
+    /// audited. Gives the match as the actor's side now sees it.
+    pub async fn decide_match(&self, actor: &Actor, id: MatchId, decision: &MatchDecision) -> Result<MatchPointer> {
+        let not_found = Error::NotFound { kind: "match" };
+        let mut tx = self.read().await?;
+        let m = tx.find_match(id).await?.ok_or(Error::NotFound { kind: "match" })?;
+        let (Some(a), Some(b)) = (tx.find_subject(m.a).await?, tx.find_subject(m.b).await?) else {
+            return Err(not_found);
+        };
+        drop(tx);
+        // The side the actor stands on; an unconfirmed or dismissed match
+        // does not exist for the other side (it answers as unknown).
+        let (mine, other) = if actor.agency_id == Some(b.agency_id) { (b, a) } else { (a, b) };
+        let hidden = matches!(m.status, MatchStatus::Unconfirmed | MatchStatus::Dismissed) && mine.id != m.b;
+        if hidden && actor.agency_id == Some(mine.agency_id) {
+            return Err(not_found);
+        }
+        let res = Resource::Record { agency_id: mine.agency_id, members: &[] };
+        self.guard(actor, Action::MatchDecide, &res, "match", Some(id.to_string())).await?;
+        let reason = |r: &str| text("reason", r, 3, 500).map_err(|f| Error::Validation(vec![f]));
+        let (status, outcome, why, verb) = match decision {
+            MatchDecision::Confirm => (MatchStatus::Open, None, None, "confirm"),
+            MatchDecision::Dismiss { reason: r } => (MatchStatus::Dismissed, None, Some(reason(r)?), "dismiss"),
+            MatchDecision::Resolve { outcome, reason: r } => {
+                let o = ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?;
+                (MatchStatus::Resolved, Some(o.as_str().to_string()), Some(reason(r)?), "resolve")
+            }
+        };
+        let mut tx = self.write().await?;
+        let mut m = tx.find_match(id).await?.ok_or(Error::NotFound { kind: "match" })?;
+        let allowed = match decision {
+            MatchDecision::Confirm | MatchDecision::Dismiss { .. } => m.status == MatchStatus::Unconfirmed,
+            MatchDecision::Resolve { .. } => m.status == MatchStatus::Open,
+        };
+        if !allowed {
+            let message = match m.status {
+                MatchStatus::Unconfirmed => "this match is waiting to be confirmed or dismissed first",
+                MatchStatus::Open => "this match is already confirmed; resolve it with an outcome",
+                MatchStatus::Resolved => "this match is already resolved",
+                MatchStatus::Dismissed => "this match was dismissed",
+            };
+            return Err(Error::Conflict { code: "match.decided", message: message.into() });
+        }
+        let now = self.clock.now();
+        m.status = status;
+        if status != MatchStatus::Open {
+            (m.outcome, m.reason) = (outcome, why);
+            (m.decided_by, m.decided_at) = (Some(actor.label()), Some(now));
+        }
+        tx.update_match(&m).await?;
+        tx.ack_match_alerts(mine.agency_id, m.id, &actor.label(), now).await?;
+        let mut names = HashMap::new();
+        let mut told = None;
+        if matches!(decision, MatchDecision::Confirm) {
+            told = Some(self.alert_match(tx.as_mut(), &m, &other, &mine, &mut names).await?);
+        }
+        let ev = AuditEvent {
+            detail: Some(match (&m.outcome, told) {
+                (Some(o), _) => format!("{verb} outcome={o}"),
+                (None, Some(seq)) => format!("{verb} told={} alert={seq}", other.agency_id),
+                (None, None) => verb.to_string(),
+            }),
+            ..AuditEvent::success(format!("match.{verb}"), "match", Some(m.id.to_string()))
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        let p = self.match_pointer(tx.as_mut(), &m, &mine, &other, &mut names).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// A few match alerts past their deadline escalated a level up, in the
+    /// caller's transaction: to the agency's coordinators, then to the lead
+    /// agencies of the subject's operation. A match decided, or with a side
+    /// expired, is closed without escalating. Gives the escalations made and
+    /// how many alerts were due in the batch.
+    pub(super) async fn escalate_match_alerts(&self, tx: &mut dyn StoreTx, now: Timestamp) -> Result<(usize, usize)> {
+        let due = tx.match_alerts_due(now, ESCALATE_BATCH).await?;
+        let mut made = 0;
+        let mut names = HashMap::new();
+        for a in &due {
+            tx.mark_escalated(a.seq, now).await?;
+            let Some(m) = tx.find_match(a.match_id).await? else { continue };
+            let (Some(x), Some(y)) = (tx.find_subject(m.a).await?, tx.find_subject(m.b).await?) else { continue };
+            if !live(&m) || x.status == SubjectStatus::Tombstone || y.status == SubjectStatus::Tombstone {
+                continue;
+            }
+            let (side, other) = if a.subject_id == x.id { (x, y) } else { (y, x) };
+            let targets: Vec<AgencyId> = match a.level {
+                0 => vec![a.agency_id],
+                1 => match side.operation_id {
+                    Some(op) => tx.find_operation(op).await?.map(|o| o.leads()).unwrap_or_default(),
+                    None => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            let pointer = self.match_pointer(tx, &m, &side, &other, &mut names).await?;
+            let side_agency = self.agency_name(tx, side.agency_id, &mut names).await?;
+            for agency in targets {
+                let up = MatchAlert {
+                    seq: 0,
+                    agency_id: agency,
+                    created_at: now,
+                    deadline: now + self.settings.subjects.ack_within,
+                    acknowledged_by: None,
+                    acknowledged_at: None,
+                    level: a.level + 1,
+                    ..a.clone()
+                };
+                let seq = tx.insert_match_alert(&up).await?;
+                let payload = serde_json::json!({
+                    "type": "match_escalation",
+                    "alert": seq,
+                    "level": up.level,
+                    "deadline": up.deadline.to_string(),
+                    "side_agency": side_agency,
+                    "your_subject": side.number,
+                    "match": pointer,
+                });
+                self.enqueue_webhook(tx, agency, &payload).await?;
+                let ev = AuditEvent {
+                    detail: Some(format!("from={} level={} match={}", a.seq, up.level, m.id)),
+                    ..AuditEvent::success("alert.escalate", "alert", Some(seq.to_string()))
+                };
+                self.record(tx, &Actor::system(), ev).await?;
+                made += 1;
+            }
+        }
+        Ok((made, due.len()))
+    }
+
+    /// Acknowledges a match alert of the actor's agency with the agency's
+    /// other open alerts on the same match, in the caller's transaction.
+    pub(super) async fn ack_match_alert(&self, tx: &mut dyn StoreTx, actor: &Actor, a: &MatchAlert) -> Result<u64> {
+        let now = self.clock.now();
+        if !tx.ack_alert(a.seq, &actor.label(), now).await? {
+            return Err(Error::Conflict {
+                code: "alert.acknowledged",
+                message: "this alert is already acknowledged".into(),
+            });
+        }
+        Ok(tx.ack_match_alerts(a.agency_id, a.match_id, &actor.label(), now).await?)
+    }
+}
