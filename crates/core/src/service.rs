@@ -10,6 +10,7 @@ pub mod events;
 pub mod matches;
 pub mod operations;
 pub mod results;
+pub mod retention;
 pub mod seal;
 pub mod subjects;
 pub mod support;

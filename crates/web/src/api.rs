@@ -102,6 +102,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(subjects::list_subjects, subjects::register_subject))
         .routes(routes!(subjects::batch_check))
         .routes(routes!(subjects::get_subject))
+        .routes(routes!(subjects::renew_subject))
+        .routes(routes!(subjects::expire_subject))
         .routes(routes!(subjects::list_matches))
         .routes(routes!(subjects::decide_match))
         .routes(routes!(openapi_json))

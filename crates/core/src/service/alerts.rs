@@ -1,7 +1,7 @@
 //! Alert use cases: an agency's inbox (raw, and read by conflict with both
 //! sides' pointers), acknowledging, and the server's escalation duty, which
 //! also marks events whose own window has ended done so that they stop
-//! escalating.
+//! escalating, escalates match alerts, and sweeps lapsed subjects.
 
 use std::collections::HashMap;
 
@@ -141,7 +141,8 @@ impl App {
     }
 
     /// One short transaction of [`App::escalate_due`]: a few ended events
-    /// marked done, then a few alerts, so a registration waiting for the
+    /// marked done, then a few alerts (of conflicts, then of matches), then
+    /// a few subjects expired or purged, so a registration waiting for the
     /// write lock waits a few milliseconds, not the length of a whole
     /// backlog. An alert whose conflict is resolved or whose event is over
     /// or cancelled is closed without escalating. Gives the escalations made
@@ -160,6 +161,7 @@ impl App {
         }
         let due = tx.alerts_due(now, ESCALATE_BATCH).await?;
         let (mut n, matches_due) = self.escalate_match_alerts(tx.as_mut(), now).await?;
+        let swept = self.sweep_subjects(tx.as_mut(), now).await?;
         for a in &due {
             tx.mark_escalated(a.seq, now).await?;
             let Some(c) = tx.find_conflict(a.conflict_id).await? else { continue };
@@ -173,7 +175,8 @@ impl App {
         tx.commit().await?;
         let more = due.len() == ESCALATE_BATCH as usize
             || ended.len() == FINISH_BATCH as usize
-            || matches_due == ESCALATE_BATCH as usize;
+            || matches_due == ESCALATE_BATCH as usize
+            || swept == super::retention::SWEEP_BATCH as usize;
         Ok((n, more))
     }
 

@@ -30,7 +30,7 @@ use crate::subjects::identity::{Fields, Identity, Kind};
 use crate::subjects::index::{Hit, Indexed, Owner, SubjectIndex};
 use crate::subjects::names::{self, Part, PersonName};
 use crate::subjects::registry::{
-    MatchStatus, Subject, SubjectChange, SubjectMatch, SubjectPrivate, SubjectRole, SubjectStatus,
+    MatchStatus, Renewal, Subject, SubjectChange, SubjectMatch, SubjectPrivate, SubjectRole, SubjectStatus,
 };
 use crate::validate::text;
 
@@ -50,6 +50,8 @@ pub struct SubjectSettings {
     pub max_life: SignedDuration,
     /// An expired subject's tombstone stays this long, then is purged.
     pub tombstone: SignedDuration,
+    /// A subject's agency is reminded this long before it lapses.
+    pub remind_before: SignedDuration,
 }
 
 impl Default for SubjectSettings {
@@ -60,6 +62,7 @@ impl Default for SubjectSettings {
             ttl: SignedDuration::from_hours(180 * 24),
             max_life: SignedDuration::from_hours(1826 * 24),
             tombstone: SignedDuration::from_hours(90 * 24),
+            remind_before: SignedDuration::from_hours(14 * 24),
         }
     }
 }
@@ -135,6 +138,8 @@ pub struct SubjectDetail {
     pub case_ref: String,
     /// Notes.
     pub notes: String,
+    /// Each review that renewed it, oldest first.
+    pub renewals: Vec<Renewal>,
 }
 
 /// A match as one side sees it: who to call, never the other's identifier,
@@ -217,11 +222,11 @@ const CATCH_UP_CHUNK: u32 = 10_000;
 
 /// The sealing scope of an agency's subjects (its own data key, so that the
 /// subjects of an agency can be shredded apart from its events).
-fn subject_scope(a: AgencyId) -> String {
+pub(super) fn subject_scope(a: AgencyId) -> String {
     format!("subjects:{a}")
 }
 
-fn identity_place(id: &str) -> Place<'_> {
+pub(super) fn identity_place(id: &str) -> Place<'_> {
     Place { table: "subjects", row: id, field: "private" }
 }
 
@@ -283,6 +288,7 @@ pub(crate) fn parse_input(input: &SubjectInput) -> std::result::Result<NewSubjec
                 reason,
                 case_ref,
                 notes,
+                renewals: Vec::new(),
             },
         }),
         _ => Err(errs),
@@ -327,7 +333,7 @@ impl App {
         Ok(item)
     }
 
-    async fn open_private(&self, tx: &mut dyn StoreTx, s: &Subject, blob: &[u8]) -> Result<SubjectPrivate> {
+    pub(super) async fn open_private(&self, tx: &mut dyn StoreTx, s: &Subject, blob: &[u8]) -> Result<SubjectPrivate> {
         let plain = self.open_value(tx, &subject_scope(s.agency_id), &identity_place(&s.id.to_string()), blob).await?;
         serde_json::from_slice(&plain).map_err(|_| Error::Internal("a sealed subject is malformed".into()))
     }
@@ -428,7 +434,7 @@ impl App {
 
     /// The pointers of a subject's matches that its own side may see (all of
     /// its matches but those the other side has not confirmed yet).
-    async fn pointers_of(&self, tx: &mut dyn StoreTx, s: &Subject) -> Result<Vec<MatchPointer>> {
+    pub(super) async fn pointers_of(&self, tx: &mut dyn StoreTx, s: &Subject) -> Result<Vec<MatchPointer>> {
         let mut names = HashMap::new();
         let mut out = Vec::new();
         for m in tx.matches_of(s.id).await? {
@@ -447,14 +453,14 @@ impl App {
         Ok(out)
     }
 
-    async fn own_subject(&self, actor: &Actor, action: Action, id: SubjectId) -> Result<Subject> {
+    pub(super) async fn own_subject(&self, actor: &Actor, action: Action, id: SubjectId) -> Result<Subject> {
         let s = self.read().await?.find_subject(id).await?.ok_or(Error::NotFound { kind: "subject" })?;
         let res = Resource::Record { agency_id: s.agency_id, members: &[] };
         self.guard(actor, action, &res, "subject", Some(s.id.to_string())).await?;
         Ok(s)
     }
 
-    async fn detail(&self, tx: &mut dyn StoreTx, s: &Subject) -> Result<SubjectDetail> {
+    pub(super) async fn detail(&self, tx: &mut dyn StoreTx, s: &Subject) -> Result<SubjectDetail> {
         let private = match &s.sealed {
             Some(blob) => self.open_private(tx, s, blob).await?,
             None => SubjectPrivate::default(),
@@ -466,6 +472,7 @@ impl App {
             reason: private.reason,
             case_ref: private.case_ref,
             notes: private.notes,
+            renewals: private.renewals,
         })
     }
 

@@ -39,8 +39,15 @@ pub trait SubjectStore: Send {
     async fn subjects_with_blind(&mut self, blind: &Blind) -> Result<Vec<Subject>, StoreError>;
     /// The subjects linked to an event.
     async fn subjects_of_event(&mut self, event: EventId) -> Result<Vec<Subject>, StoreError>;
-    /// Subjects whose expiry is before `before`, the earliest first, at most `limit`.
-    async fn subjects_expiring(&mut self, before: jiff::Timestamp, limit: u32) -> Result<Vec<Subject>, StoreError>;
+    /// Subjects (of one agency, or all) whose expiry is before `before`, the
+    /// earliest first (ties by id), at most `limit`. A live subject's expiry
+    /// is when it lapses, a tombstone's when it is purged.
+    async fn subjects_expiring(
+        &mut self,
+        agency: Option<AgencyId>,
+        before: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Subject>, StoreError>;
     /// How many subjects were ever registered (for numbering).
     async fn count_subjects(&mut self) -> Result<u64, StoreError>;
     /// Subjects inserted or changed after revision `after`, oldest change

@@ -96,6 +96,21 @@ pub struct SubjectPrivate {
     pub case_ref: String,
     /// Notes.
     pub notes: String,
+    /// Each review that renewed it (28 CFR Part 23), oldest first.
+    pub renewals: Vec<Renewal>,
+}
+
+/// One review that kept a subject: who, when, why, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Renewal {
+    /// Who reviewed it (username).
+    pub by: String,
+    /// When.
+    pub at: Timestamp,
+    /// Why it is still needed.
+    pub why: String,
+    /// The new expiry.
+    pub until: Timestamp,
 }
 
 /// A registered subject as stored.

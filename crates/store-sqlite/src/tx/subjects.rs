@@ -229,10 +229,16 @@ impl SubjectStore for SqliteTx {
         Ok(subjects(found))
     }
 
-    async fn subjects_expiring(&mut self, before: Timestamp, limit: u32) -> R<Vec<Subject>> {
+    async fn subjects_expiring(&mut self, agency: Option<AgencyId>, before: Timestamp, limit: u32) -> R<Vec<Subject>> {
         // Ties in id order, so a sweep in batches reads a stable order.
-        let binds = vec![Bind::Text(Some(ts(before))), Bind::Int(i64::from(limit))];
-        let found = self.subjects_where("WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?", binds).await?;
+        let binds =
+            vec![Bind::Text(agency.map(|a| a.to_string())), Bind::Text(Some(ts(before))), Bind::Int(i64::from(limit))];
+        let found = self
+            .subjects_where(
+                "WHERE (?1 IS NULL OR agency_id = ?1) AND expires_at < ?2 ORDER BY expires_at, id LIMIT ?3",
+                binds,
+            )
+            .await?;
         Ok(subjects(found))
     }
 

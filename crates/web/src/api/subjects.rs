@@ -151,3 +151,42 @@ pub async fn list_matches(State(st): State<AppState>, auth: Auth) -> Result<Json
     let items = st.app.match_inbox(&auth.actor).await?;
     Ok(Json(ListOf { items, next: None }))
 }
+
+/// Why a subject is still needed.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalBody {
+    /// Why it is still needed, after review (3 to 500 characters); kept with the subject for its agency.
+    pub reason: String,
+}
+
+/// Renews one of the agency's subjects after a review: it lapses 180 days
+/// from now, never more than 5 years from its registration.
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/renewal", tag = "subjects", security(("bearer" = [])),
+    request_body = RenewalBody, params(("id" = String, Path, description = "Subject id")),
+    responses((status = 200, description = "The subject with its new expiry and every renewal"), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn renew_subject(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<RenewalBody>,
+) -> Result<Json<RegisteredSubject>, ApiError> {
+    Ok(Json(st.app.renew_subject(&auth.actor, path_id(&id, "subject")?, &b.reason).await?))
+}
+
+/// Expires one of the agency's subjects now: a tombstone that keeps only its
+/// keyed hashes and its pointer for 90 days, then is purged.
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/expire", tag = "subjects", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Subject id")),
+    responses((status = 204, description = "Expired"), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn expire_subject(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    st.app.expire_subject(&auth.actor, path_id(&id, "subject")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -291,3 +291,102 @@ async fn the_registering_side_confirms_or_dismisses_a_fuzzy_match_before_the_oth
     let r = decide(&pio, json!({"decision": "confirm"})).await;
     assert!(matches!(r.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{}", r.status());
 }
+
+/// Moves the clock on by `days`, signing `users` in every 60 days (an
+/// account unused for 90 days is disabled); their tokens after it.
+async fn pass_days(app: &TestApp, days: i64, users: &[&str]) -> Vec<String> {
+    let mut left = days;
+    while left > 0 {
+        let step = left.min(60);
+        app.advance(jiff::SignedDuration::from_hours(step * 24));
+        left -= step;
+        for u in users {
+            app.token(u).await;
+        }
+    }
+    let mut out = Vec::new();
+    for u in users {
+        out.push(app.token(u).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_subject_lapses_unless_renewed_keeps_only_a_pointer_as_a_tombstone_then_is_purged() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let s = register(&app, &ia, phone("515 555 0161", "IA-CASE-SECRET")).await;
+    let id = s["subject"]["id"].as_str().unwrap().to_string();
+    let registered: jiff::Timestamp = s["subject"]["registered_at"].as_str().unwrap().parse().unwrap();
+    let expires = |v: &Value| v["subject"]["expires_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(expires(&s) - registered, jiff::SignedDuration::from_hours(180 * 24), "180 days unless renewed");
+    // A renewal needs a reason, and records who reviewed it.
+    let r = app.post(&format!("/api/v1/subjects/{id}/renewal"), &ia, json!({"reason": ""})).await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("reason")).await;
+    let ia = pass_days(&app, 100, &["analyst.ia-dps", "analyst.mo-ago"]).await.remove(0);
+    let r = app.post(&format!("/api/v1/subjects/{id}/renewal"), &ia, json!({"reason": "still in ads this week"})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(expires(&v) - registered, jiff::SignedDuration::from_hours(280 * 24), "180 days from the review");
+    assert_eq!(v["subject"]["renewals"][0]["by"], "analyst.ia-dps");
+    assert_eq!(v["subject"]["renewals"][0]["why"], "still in ads this week");
+    assert!(app.audit().await.iter().any(|a| a.action == "subject.renew"));
+    let mo = pass_days(&app, 0, &["analyst.mo-ago"]).await.remove(0);
+    let r = app.post(&format!("/api/v1/subjects/{id}/renewal"), &mo, json!({"reason": "not ours"})).await;
+    assert_problem(r, StatusCode::NOT_FOUND, "not_found", None).await;
+    // Not renewed again: it lapses, and the sweep makes it a tombstone.
+    let t = pass_days(&app, 181, &["analyst.ia-dps", "analyst.mo-ago"]).await;
+    let (ia, mo) = (t[0].clone(), t[1].clone());
+    app.app.escalate_due().await.unwrap();
+    let t: Value = app.get(&format!("/api/v1/subjects/{id}"), &ia).await.json().await.unwrap();
+    assert_eq!(t["subject"]["status"], "tombstone");
+    assert_eq!((t["subject"]["case_ref"].as_str(), t["subject"]["reason"].as_str()), (Some(""), Some("")), "{t}");
+    let r = app.post(&format!("/api/v1/subjects/{id}/renewal"), &ia, json!({"reason": "too late"})).await;
+    assert_problem(r, StatusCode::CONFLICT, "subject.expired", None).await;
+    // Its keyed hash still matches: the other side learns to ask Iowa.
+    let v = register(&app, &mo, phone("(515) 555-0161", "MO-CASE")).await;
+    assert_eq!(
+        (v["matches"][0]["other_expired"].as_bool(), v["matches"][0]["match"].as_str()),
+        (Some(true), Some("exact"))
+    );
+    assert_eq!(v["matches"][0]["other_agency"], "Iowa Department of Public Safety");
+    // 90 days on, purged.
+    let ia = pass_days(&app, 91, &["analyst.ia-dps"]).await.remove(0);
+    app.app.escalate_due().await.unwrap();
+    assert_problem(app.get(&format!("/api/v1/subjects/{id}"), &ia).await, StatusCode::NOT_FOUND, "not_found", None)
+        .await;
+    assert!(app.audit().await.iter().any(|a| a.action == "subject.purge" && a.actor == "system"));
+}
+
+#[tokio::test]
+async fn a_subject_expired_by_its_agency_is_a_tombstone_at_once_and_none_lives_past_five_years() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let s = register(&app, &ia, phone("515 555 0162", "")).await;
+    let id = s["subject"]["id"].as_str().unwrap().to_string();
+    let registered: jiff::Timestamp = s["subject"]["registered_at"].as_str().unwrap().parse().unwrap();
+    // Renewed every 170 days, it stops at five years from registration.
+    let mut last = None;
+    for _ in 0..11 {
+        let ia = pass_days(&app, 170, &["analyst.ia-dps"]).await.remove(0);
+        let r = app.post(&format!("/api/v1/subjects/{id}/renewal"), &ia, json!({"reason": "reviewed"})).await;
+        last = Some(r.status());
+        if r.status() != StatusCode::OK {
+            assert_problem(r, StatusCode::CONFLICT, "subject.at_limit", None).await;
+            break;
+        }
+        let v: Value = r.json().await.unwrap();
+        let until: jiff::Timestamp = v["subject"]["expires_at"].as_str().unwrap().parse().unwrap();
+        assert!(until - registered <= jiff::SignedDuration::from_hours(1826 * 24), "never past five years");
+    }
+    assert_eq!(last, Some(StatusCode::CONFLICT), "the cap was reached");
+    let ia = app.token("analyst.ia-dps").await;
+    assert_eq!(
+        app.post(&format!("/api/v1/subjects/{id}/expire"), &ia, json!({})).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let t: Value = app.get(&format!("/api/v1/subjects/{id}"), &ia).await.json().await.unwrap();
+    assert_eq!(t["subject"]["status"], "tombstone");
+    let again = app.post(&format!("/api/v1/subjects/{id}/expire"), &ia, json!({})).await;
+    assert_problem(again, StatusCode::CONFLICT, "subject.expired", None).await;
+}

@@ -261,8 +261,9 @@ pub async fn subjects_are_found_by_blind_key_and_by_event(store: Arc<dyn Store>)
     assert!(tx.subjects_of_event(EventId::new_v7()).await.unwrap().is_empty());
 }
 
-/// `subjects_expiring` gives the subjects (live or tombstones) whose expiry
-/// is before `before` (not at it), the earliest first, at most `limit`.
+/// `subjects_expiring` gives the subjects (live or tombstones), of one
+/// agency or all, whose expiry is before `before` (not at it), the earliest
+/// first, at most `limit`.
 pub async fn subjects_expiring_come_earliest_first_at_most_limit(store: Arc<dyn Store>) {
     let (a, b, _) = two_agencies_and_operation(&store, "se").await;
     let mk = |n: u8, agency: AgencyId, expires: i64| {
@@ -277,12 +278,15 @@ pub async fn subjects_expiring_come_earliest_first_at_most_limit(store: Arc<dyn 
     insert(&store, &[&late, &early, &middle, &at, &never, &tomb]).await;
     let mut tx = read(&store).await;
     assert_eq!(
-        norms(tx.subjects_expiring(t(400), 100).await.unwrap()),
-        norms(vec![early.clone(), tomb.clone(), middle.clone(), late]),
+        norms(tx.subjects_expiring(None, t(400), 100).await.unwrap()),
+        norms(vec![early.clone(), tomb.clone(), middle.clone(), late.clone()]),
         "not the one expiring at `before`"
     );
-    assert_eq!(norms(tx.subjects_expiring(t(400), 2).await.unwrap()), norms(vec![early, tomb]));
-    assert!(tx.subjects_expiring(t(100), 100).await.unwrap().is_empty());
+    assert_eq!(norms(tx.subjects_expiring(None, t(400), 2).await.unwrap()), norms(vec![early.clone(), tomb.clone()]));
+    assert!(tx.subjects_expiring(None, t(100), 100).await.unwrap().is_empty());
+    assert_eq!(norms(tx.subjects_expiring(Some(a.id), t(400), 100).await.unwrap()), norms(vec![middle, late]), "a's");
+    assert_eq!(norms(tx.subjects_expiring(Some(b.id), t(400), 1).await.unwrap()), norms(vec![early]), "b's, limit");
+    assert!(tx.subjects_expiring(Some(AgencyId::new_v7()), t(400), 100).await.unwrap().is_empty());
 }
 
 /// `count_subjects` counts every subject ever registered: updates add
