@@ -20,6 +20,7 @@ mod public;
 mod record;
 mod records;
 mod releases;
+mod subjects;
 mod support;
 mod tally;
 mod victims;
@@ -74,6 +75,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(coverage::coverage_page))
         .routes(routes!(operation_new::new_page, operation_new::new_submit))
         .routes(routes!(operation_new::invite))
+        .routes(routes!(subjects::subjects_page, subjects::subjects_submit))
+        .routes(routes!(subjects::subject_page, subjects::subject_change))
+        .routes(routes!(subjects::match_decide))
         .routes(routes!(alerts::alerts_page))
         .routes(routes!(alerts::alerts_live))
         .routes(routes!(alerts::alert_ack))
@@ -337,6 +341,7 @@ async fn who(st: &AppState, actor: &Actor) -> Option<Who> {
         &[
             (Action::OperationList, "/operations", "Operations"),
             (Action::EventList, "/events", "Events"),
+            (Action::SubjectList, "/subjects", "Subjects"),
             (Action::AlertRead, "/alerts", "Alerts"),
         ],
     );

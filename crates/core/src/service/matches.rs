@@ -33,25 +33,19 @@ const ESCALATE_BATCH: u32 = 8;
 /// The most match alerts an inbox reads (its newest).
 const INBOX_READ: usize = 5_000;
 
-/// What a side decides about a match.
-#[derive(Debug, Clone)]
-pub enum MatchDecision {
-    /// The registering side says an unconfirmed match is the same subject:
-    /// it becomes open and the other side is told.
-    Confirm,
-    /// The registering side says an unconfirmed match is not the same
-    /// subject; the other side never learns of it.
-    Dismiss {
-        /// Why (3 to 500 characters).
-        reason: String,
-    },
-    /// Either side closes an open match.
-    Resolve {
-        /// One of the conflicts' outcomes (`proceed`, `joint`, `delay`, `cancel`, `false_positive`).
-        outcome: String,
-        /// Why (3 to 500 characters).
-        reason: String,
-    },
+/// What a side decides about a match, as sent.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MatchDecision {
+    /// `confirm` or `dismiss` (the registering side, of an unconfirmed
+    /// match: the same subject, or not), or `resolve` (either side, of an
+    /// open one).
+    pub decision: String,
+    /// For `resolve`: `proceed`, `joint`, `delay`, `cancel` or `false_positive`.
+    pub outcome: Option<String>,
+    /// For `dismiss` and `resolve`: why (3 to 500 characters).
+    pub reason: Option<String>,
 }
 
 /// One match in a viewer's inbox, however many alerts it raised for them.
@@ -61,6 +55,10 @@ pub struct MatchItem {
     pub pointer: MatchPointer,
     /// The agency that side belongs to (the viewer's, unless escalated to a lead agency).
     pub side_agency: String,
+    /// That side's subject (a link for its own agency).
+    pub subject_id: crate::ids::SubjectId,
+    /// Whether that side is the viewer's agency.
+    pub yours: bool,
     /// The highest level among the viewer's alerts on it.
     pub level: u8,
     /// The viewer's alerts on it not yet acknowledged (acknowledging one acknowledges them all).
@@ -184,6 +182,8 @@ impl App {
             items.push(MatchItem {
                 pointer,
                 side_agency,
+                subject_id: side.id,
+                yours: actor.agency_id == Some(side.agency_id),
                 level: mine.iter().map(|a| a.level).max().unwrap_or(0),
                 open_alerts: open.iter().map(|a| a.seq).collect(),
                 deadline,
@@ -216,20 +216,30 @@ impl App {
         }
         let res = Resource::Record { agency_id: mine.agency_id, members: &[] };
         self.guard(actor, Action::MatchDecide, &res, "match", Some(id.to_string())).await?;
-        let reason = |r: &str| text("reason", r, 3, 500).map_err(|f| Error::Validation(vec![f]));
-        let (status, outcome, why, verb) = match decision {
-            MatchDecision::Confirm => (MatchStatus::Open, None, None, "confirm"),
-            MatchDecision::Dismiss { reason: r } => (MatchStatus::Dismissed, None, Some(reason(r)?), "dismiss"),
-            MatchDecision::Resolve { outcome, reason: r } => {
-                let o = ConflictOutcome::parse("outcome", outcome).map_err(|f| Error::Validation(vec![f]))?;
-                (MatchStatus::Resolved, Some(o.as_str().to_string()), Some(reason(r)?), "resolve")
+        let reason =
+            || text("reason", decision.reason.as_deref().unwrap_or(""), 3, 500).map_err(|f| Error::Validation(vec![f]));
+        let (status, outcome, why, verb) = match decision.decision.trim() {
+            "confirm" => (MatchStatus::Open, None, None, "confirm"),
+            "dismiss" => (MatchStatus::Dismissed, None, Some(reason()?), "dismiss"),
+            "resolve" => {
+                let o = ConflictOutcome::parse("outcome", decision.outcome.as_deref().unwrap_or(""))
+                    .map_err(|f| Error::Validation(vec![f]));
+                match (o, reason()) {
+                    (Ok(o), Ok(r)) => (MatchStatus::Resolved, Some(o.as_str().to_string()), Some(r), "resolve"),
+                    (Err(Error::Validation(mut a)), Err(Error::Validation(b))) => {
+                        a.extend(b);
+                        return Err(Error::Validation(a));
+                    }
+                    (Err(e), _) | (_, Err(e)) => return Err(e),
+                }
             }
+            _ => return Err(Error::field("decision", "invalid", "decision must be confirm, dismiss or resolve")),
         };
         let mut tx = self.write().await?;
         let mut m = tx.find_match(id).await?.ok_or(Error::NotFound { kind: "match" })?;
-        let allowed = match decision {
-            MatchDecision::Confirm | MatchDecision::Dismiss { .. } => m.status == MatchStatus::Unconfirmed,
-            MatchDecision::Resolve { .. } => m.status == MatchStatus::Open,
+        let allowed = match status {
+            MatchStatus::Resolved => m.status == MatchStatus::Open,
+            _ => m.status == MatchStatus::Unconfirmed,
         };
         if !allowed {
             let message = match m.status {
@@ -250,7 +260,7 @@ impl App {
         tx.ack_match_alerts(mine.agency_id, m.id, &actor.label(), now).await?;
         let mut names = HashMap::new();
         let mut told = None;
-        if matches!(decision, MatchDecision::Confirm) {
+        if status == MatchStatus::Open {
             told = Some(self.alert_match(tx.as_mut(), &m, &other, &mine, &mut names).await?);
         }
         let ev = AuditEvent {

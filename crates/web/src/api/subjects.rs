@@ -103,23 +103,9 @@ pub async fn batch_check(
     Ok(Json(st.app.check_subjects(&auth.actor, &list.rows).await?))
 }
 
-/// What a side decides about a match.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionBody {
-    /// `confirm` or `dismiss` (the registering side, of an unconfirmed
-    /// match), or `resolve` (either side, of an open one).
-    #[schema(pattern = "^(confirm|dismiss|resolve)$")]
-    pub decision: String,
-    /// For `resolve`: `proceed`, `joint`, `delay`, `cancel` or `false_positive`.
-    pub outcome: Option<String>,
-    /// For `dismiss` and `resolve`: why (3 to 500 characters).
-    pub reason: Option<String>,
-}
-
 /// Confirms, dismisses or resolves a match for the caller's side.
 #[utoipa::path(post, path = "/api/v1/matches/{id}/decision", tag = "subjects", security(("bearer" = [])),
-    request_body = DecisionBody, params(("id" = String, Path, description = "Match id")),
+    request_body = MatchDecision, params(("id" = String, Path, description = "Match id")),
     responses((status = 200, description = "The match as the caller's side now sees it"), (status = 401, body = Problem),
               (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
@@ -127,18 +113,9 @@ pub async fn decide_match(
     State(st): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<DecisionBody>,
+    ApiJson(b): ApiJson<MatchDecision>,
 ) -> Result<Json<MatchPointer>, ApiError> {
-    let reason = b.reason.unwrap_or_default();
-    let decision = match b.decision.trim() {
-        "confirm" => MatchDecision::Confirm,
-        "dismiss" => MatchDecision::Dismiss { reason },
-        "resolve" => MatchDecision::Resolve { outcome: b.outcome.unwrap_or_default(), reason },
-        _ => {
-            return Err(Error::field("decision", "invalid", "decision must be confirm, dismiss or resolve").into());
-        }
-    };
-    let p = st.app.decide_match(&auth.actor, path_id(&id, "match")?, &decision).await?;
+    let p = st.app.decide_match(&auth.actor, path_id(&id, "match")?, &b).await?;
     st.alerts_changed.notify_waiters();
     Ok(Json(p))
 }

@@ -1,7 +1,8 @@
 //! The alert inbox: one item per conflict (however many alerts and levels it
 //! raised for the viewer), with both sides' pointers, who has not
 //! acknowledged, what is overdue, and how it ended; acknowledging, and
-//! recording an outcome (a refused one keeps the choice and says why).
+//! recording an outcome (a refused one keeps the choice and says why); then
+//! one item per target match, as a pointer, decided on its subject's page.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -159,11 +160,52 @@ fn outcome_label(o: ConflictOutcome) -> &'static str {
     }
 }
 
+/// One match in the inbox.
+pub struct MatchItemView {
+    /// The alert to acknowledge (acknowledging it acknowledges the others on the match).
+    ack_seq: Option<u64>,
+    heading: String,
+    level: u8,
+    overdue: bool,
+    deadline: String,
+    /// The side's subject, and a link to it when it is the viewer's agency's.
+    subject: String,
+    subject_link: Option<String>,
+    m: super::subjects::MatchView,
+}
+
+fn match_item_view(i: &taskforce_core::service::matches::MatchItem, tz: &TzName) -> MatchItemView {
+    let heading = match i.level {
+        0 if i.pointer.status == taskforce_core::subjects::registry::MatchStatus::Unconfirmed => {
+            "Target match to confirm".to_string()
+        }
+        0 => "Target match".to_string(),
+        1 => "Target match escalated to your coordinators (level 1): not acknowledged in time".to_string(),
+        _ => "Target match escalated to the operation's commanders (level 2): not acknowledged in time".to_string(),
+    };
+    MatchItemView {
+        ack_seq: i.open_alerts.first().copied(),
+        heading,
+        level: i.level,
+        overdue: i.overdue,
+        deadline: tz.display(i.deadline),
+        subject: if i.yours {
+            format!("Your subject {}", i.pointer.your_subject)
+        } else {
+            format!("{}'s subject {}", i.side_agency, i.pointer.your_subject)
+        },
+        subject_link: i.yours.then(|| format!("/subjects/{}", i.subject_id)),
+        m: super::subjects::match_view(&i.pointer, tz),
+    }
+}
+
 /// The inbox's live part.
 #[derive(Template)]
 #[template(path = "alerts_live.html")]
 pub struct InboxLive {
     items: Vec<ItemView>,
+    /// The target matches with alerts, newest first.
+    matches: Vec<MatchItemView>,
     /// Older alerts were left unread.
     more: bool,
 }
@@ -194,7 +236,9 @@ async fn inbox(st: &AppState, actor: &Actor, refused: Option<&Refused>) -> Resul
             item_view(i, tz, may_resolve, r)
         })
         .collect();
-    Ok(InboxLive { items, more: inbox.more })
+    let central = TzName::parse("zone", "America/Chicago").unwrap_or_else(|_| TzName::utc());
+    let matches = st.app.match_inbox(actor).await?.iter().map(|i| match_item_view(i, &central)).collect();
+    Ok(InboxLive { items, matches, more: inbox.more })
 }
 
 async fn render(st: &AppState, actor: &Actor, notice: Option<String>, refused: Option<&Refused>) -> Response {
