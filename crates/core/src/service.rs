@@ -14,6 +14,7 @@ pub mod retention;
 pub mod seal;
 pub mod subjects;
 pub mod support;
+pub mod targets;
 pub mod tokens;
 pub mod users;
 

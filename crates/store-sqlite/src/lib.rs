@@ -507,3 +507,84 @@ mod tests {
         store.close().await;
     }
 }
+
+/// An upgrade keeps what a database held: the tables that migrations
+/// rebuild (alerts in 0021, conflicts in 0022) keep their rows.
+#[cfg(test)]
+mod upgrade_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::sync::Arc;
+
+    use super::*;
+    use taskforce_core::store::Store;
+    use taskforce_core::testing::conformance::fixtures::{event, t, two_agencies_and_operation};
+
+    /// The first migration a test leaves out.
+    const FROM: i64 = 20261202000021;
+
+    #[tokio::test]
+    async fn conflicts_and_alerts_stored_before_the_rebuilds_are_kept_and_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let old = dir.path().join("old-migrations");
+        std::fs::create_dir(&old).unwrap();
+        let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for f in std::fs::read_dir(&here).unwrap() {
+            let f = f.unwrap();
+            let name = f.file_name().into_string().unwrap();
+            let version: i64 = name.split('_').next().unwrap().parse().unwrap();
+            if version < FROM {
+                std::fs::copy(f.path(), old.join(&name)).unwrap();
+            }
+        }
+        let path = dir.path().join("u.db");
+        let store = SqliteStore::open_unmigrated(&path).await.unwrap();
+        sqlx::migrate::Migrator::new(old.as_path()).await.unwrap().run(&store.writer).await.unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let (a, b, op) = two_agencies_and_operation(&store, "up").await;
+        let (e1, e2) =
+            (event(a.id, Some(op.id), "DX-up-1", 41.6, t(3_600)), event(b.id, Some(op.id), "DX-up-2", 41.6, t(3_600)));
+        let mut tx = store.begin(TxMode::Write).await.unwrap();
+        tx.insert_event(&e1).await.unwrap();
+        tx.insert_event(&e2).await.unwrap();
+        tx.commit().await.unwrap();
+        drop(store);
+        // The old shapes, written as the old code wrote them.
+        let raw = SqliteStore::open_unmigrated(&path).await.unwrap();
+        let cid = taskforce_core::ids::ConflictId::new_v7();
+        sqlx::query(
+            "INSERT INTO conflicts (id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at, outcome) \
+             VALUES (?, ?, ?, 12.5, '2026-12-01T00:00:00Z', '2026-12-01T01:00:00Z', '2026-11-30T00:00:00Z', 'joint')",
+        )
+        .bind(cid.to_string())
+        .bind(e1.id.to_string())
+        .bind(e2.id.to_string())
+        .execute(&raw.writer)
+        .await
+        .unwrap();
+        for (agency, e) in [(a.id, e1.id), (b.id, e2.id)] {
+            sqlx::query(
+                "INSERT INTO alerts (agency_id, event_id, conflict_id, created_at, deadline, level) \
+                 VALUES (?, ?, ?, '2026-11-30T00:00:00Z', '2026-11-30T00:15:00Z', 0)",
+            )
+            .bind(agency.to_string())
+            .bind(e.to_string())
+            .bind(cid.to_string())
+            .execute(&raw.writer)
+            .await
+            .unwrap();
+        }
+        assert_eq!(raw.migrate().await.unwrap(), MIGRATOR.migrations.iter().filter(|m| m.version >= FROM).count());
+        let mut tx = raw.begin(TxMode::Read).await.unwrap();
+        let c = tx.find_conflict(cid).await.unwrap().expect("the conflict is kept");
+        assert_eq!(c.basis.overlap().map(|o| o.distance_m), Some(12.5));
+        assert_eq!(c.basis.as_str(), "space_time");
+        assert_eq!(c.outcome.map(|o| o.as_str()), Some("joint"));
+        let alerts = tx.alerts_of_conflict(cid).await.unwrap();
+        assert_eq!(alerts.len(), 2, "both alerts are kept");
+        assert_eq!(tx.alerts_for(a.id, 0, 10).await.unwrap().len(), 1);
+        drop(tx);
+        let bad: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&raw.writer).await.unwrap();
+        assert!(bad.is_empty(), "no row left without its parent: {bad:?}");
+    }
+}

@@ -1105,8 +1105,10 @@ fn events_check_lists_each_conflict_once_and_reports_every_bad_row() {
     assert_eq!(pairs, [("w1".to_string(), "w2".to_string()), ("w2".to_string(), "w3".to_string())]);
     // w1 20:30-21:00 EDT widened by 30 min; w2 20:00-21:00 widened by 60: they meet from 20:00 EDT.
     assert_eq!(v["conflicts"][0]["overlap_start"], "2021-08-27T00:00:00Z");
+    assert_eq!(v["conflicts"][0]["basis"], "space_time", "which test fired");
     let table = text(&run(&["events", "check", p]).stdout);
     assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(table.lines().nth(1).unwrap().contains("space_time"), "{table}");
     std::fs::write(
         &plan,
         "id,agency,unit,kind,lat,lon,radius_m,start,end\nx,A,,decoy,95,0,,2021-08-26T20:00:00Z,2021-08-26T21:00:00Z\n",

@@ -54,12 +54,15 @@ pub struct InboxItem {
     pub conflict_id: String,
     /// The earlier-registered event's side, then the later one's.
     pub sides: [Side; 2],
-    /// Distance between the centres, metres.
-    pub distance_m: f64,
+    /// `space_time` or `shared_target` (the events are linked to subjects
+    /// that match: no distance, no overlap).
+    pub basis: &'static str,
+    /// Distance between the centres, metres (none for a shared target).
+    pub distance_m: Option<f64>,
     /// Where the events' own windows overlap; `None` when only their buffers do.
     pub overlap: Option<(Timestamp, Timestamp)>,
-    /// Where the windows widened by their buffers overlap.
-    pub buffered_overlap: (Timestamp, Timestamp),
+    /// Where the windows widened by their buffers overlap (none for a shared target).
+    pub buffered_overlap: Option<(Timestamp, Timestamp)>,
     /// `open` or `resolved`.
     pub status: &'static str,
     /// How it ended, once resolved.
@@ -146,9 +149,10 @@ pub fn item(
         .unwrap_or(conflict.detected_at);
     InboxItem {
         conflict_id: conflict.id.to_string(),
-        distance_m: (conflict.distance_m * 10.0).round() / 10.0,
+        basis: conflict.basis.as_str(),
+        distance_m: conflict.basis.overlap().map(|o| (o.distance_m * 10.0).round() / 10.0),
         overlap: (s0 < e0).then_some((s0, e0)),
-        buffered_overlap: (conflict.overlap_start, conflict.overlap_end),
+        buffered_overlap: conflict.basis.overlap().map(|o| (o.start, o.end)),
         status: if open { "open" } else { "resolved" },
         outcome: conflict.outcome,
         decided_by: conflict.decided_by.clone(),
@@ -233,9 +237,11 @@ mod tests {
             id: cid(),
             a: eid("ea"),
             b: eid("eb"),
-            distance_m: 123.456,
-            overlap_start: at("2026-12-01T02:26:00Z"),
-            overlap_end: at("2026-12-01T03:30:00Z"),
+            basis: crate::events::registry::Basis::SpaceTime(crate::events::engine::Overlap {
+                distance_m: 123.456,
+                start: at("2026-12-01T02:26:00Z"),
+                end: at("2026-12-01T03:30:00Z"),
+            }),
             detected_at: at("2026-11-30T20:00:00Z"),
             outcome: None,
             decided_by: None,
@@ -273,7 +279,7 @@ mod tests {
         assert_eq!(i.sides[1].acknowledged_by.as_deref(), Some("coordinator.y"));
         assert!(!i.sides[0].yours && !i.sides[1].yours);
         assert_eq!(i.overlap, Some((at("2026-12-01T02:30:00Z"), at("2026-12-01T03:00:00Z"))));
-        assert_eq!(i.distance_m, 123.5);
+        assert_eq!((i.distance_m, i.basis), (Some(123.5), "space_time"));
         assert_eq!(counts(&[i]), (1, 1));
     }
 

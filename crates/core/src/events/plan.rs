@@ -232,9 +232,11 @@ pub fn to_json(pairs: &[RowPair]) -> Value {
 
 /// One pair as JSON.
 pub fn pair_json(p: &RowPair) -> Value {
+    // A plan's rows carry no subjects: every pair is found in space and time.
     json!({
         "a": p.a,
         "b": p.b,
+        "basis": "space_time",
         "distance_m": (p.overlap.distance_m * 10.0).round() / 10.0,
         "overlap_start": p.overlap.start.to_string(),
         "overlap_end": p.overlap.end.to_string(),

@@ -360,6 +360,34 @@ impl ConflictOutcome {
     }
 }
 
+/// Which test found a conflict (DESIGN §4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Basis {
+    /// The places and the windows widened by their buffers overlap: where and when.
+    SpaceTime(super::engine::Overlap),
+    /// The events of two agencies are linked to subjects that match, whatever
+    /// their places and times.
+    SharedTarget,
+}
+
+impl Basis {
+    /// The JSON name: `space_time` or `shared_target`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Basis::SpaceTime(_) => "space_time",
+            Basis::SharedTarget => "shared_target",
+        }
+    }
+
+    /// Where and when, for a conflict in space and time.
+    pub fn overlap(&self) -> Option<super::engine::Overlap> {
+        match self {
+            Basis::SpaceTime(o) => Some(*o),
+            Basis::SharedTarget => None,
+        }
+    }
+}
+
 /// A stored conflict between two events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
@@ -369,12 +397,8 @@ pub struct Conflict {
     pub a: EventId,
     /// The later one.
     pub b: EventId,
-    /// Distance between the centres, metres.
-    pub distance_m: f64,
-    /// Overlap of the widened windows.
-    pub overlap_start: Timestamp,
-    /// End of it.
-    pub overlap_end: Timestamp,
+    /// Which test found it, with the distance and overlap of one in space and time.
+    pub basis: Basis,
     /// When found.
     pub detected_at: Timestamp,
     /// The outcome, once resolved.
@@ -412,12 +436,16 @@ pub struct Pointer {
     pub other_start: Timestamp,
     /// Its own end.
     pub other_end: Timestamp,
+    /// `space_time` (the places and widened windows overlap) or
+    /// `shared_target` (both events are linked to subjects that match;
+    /// distance and overlap are null).
+    pub basis: &'static str,
     /// Distance between the centres, metres.
-    pub distance_m: f64,
+    pub distance_m: Option<f64>,
     /// Overlap of the widened windows (UTC).
-    pub overlap_start: Timestamp,
+    pub overlap_start: Option<Timestamp>,
     /// End of it.
-    pub overlap_end: Timestamp,
+    pub overlap_end: Option<Timestamp>,
     /// `open`, `resolved`, or `cleared` (the events were moved apart, or one
     /// was cancelled, before an outcome was recorded).
     pub status: &'static str,

@@ -26,7 +26,8 @@ use crate::events::EventKind;
 use crate::events::engine::{self, Index, Span};
 use crate::events::plan::{self, Collector, Plan, PlanCheck};
 use crate::events::registry::{
-    Alert, Conflict, ConflictOutcome, Event, EventDetails, EventInput, EventStatus, NewEvent, Pointer, ack_deadline,
+    Alert, Basis, Conflict, ConflictOutcome, Event, EventDetails, EventInput, EventStatus, NewEvent, Pointer,
+    ack_deadline,
 };
 use crate::events::snapshot;
 use crate::ids::{AgencyId, ConflictId, EventId, OperationId};
@@ -397,8 +398,8 @@ impl App {
         other: &Event,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<Pointer> {
-        let overlap = engine::Overlap { distance_m: c.distance_m, start: c.overlap_start, end: c.overlap_end };
-        let p = self.pointer_to(tx, other, overlap, names).await?;
+        let mut p = self.pointer_to(tx, other, c.basis.overlap(), names).await?;
+        p.basis = c.basis.as_str();
         Ok(Pointer {
             conflict_id: c.id.to_string(),
             status: if c.outcome.is_some() { "resolved" } else { "open" },
@@ -416,7 +417,7 @@ impl App {
         &self,
         tx: &mut dyn StoreTx,
         other: &Event,
-        overlap: engine::Overlap,
+        overlap: Option<engine::Overlap>,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<Pointer> {
         let agency = self.agency_name(tx, other.agency_id, names).await?;
@@ -431,15 +432,59 @@ impl App {
             contact_phone: other.contact_phone.clone(),
             other_start: other.start,
             other_end: other.end,
-            distance_m: (overlap.distance_m * 10.0).round() / 10.0,
-            overlap_start: overlap.start,
-            overlap_end: overlap.end,
+            basis: if overlap.is_some() { "space_time" } else { "shared_target" },
+            distance_m: overlap.map(|o| (o.distance_m * 10.0).round() / 10.0),
+            overlap_start: overlap.map(|o| o.start),
+            overlap_end: overlap.map(|o| o.end),
             status: "open",
             outcome: None,
             decided_by: None,
             decided_at: None,
             reason: None,
         })
+    }
+
+    /// Stores conflict `c` between `event` (its `b`) and `other` (its `a`)
+    /// and, when the pair is new, alerts both sides (inbox and webhook, due
+    /// before the earlier start); whether it was new.
+    pub(super) async fn raise_conflict(
+        &self,
+        tx: &mut dyn StoreTx,
+        c: &Conflict,
+        event: &Event,
+        other: &Event,
+    ) -> Result<bool> {
+        if !tx.insert_conflict(c).await? {
+            return Ok(false);
+        }
+        let now = self.clock.now();
+        let deadline = ack_deadline(now, event.start.min(other.start));
+        for (agency, ev) in [(event.agency_id, &event.id), (other.agency_id, &other.id)] {
+            let alert = Alert {
+                seq: 0,
+                agency_id: agency,
+                event_id: *ev,
+                conflict_id: c.id,
+                created_at: now,
+                deadline,
+                acknowledged_by: None,
+                acknowledged_at: None,
+                level: 0,
+            };
+            let seq = tx.insert_alert(&alert).await?;
+            let (mine, theirs) = if agency == event.agency_id { (event, other) } else { (other, event) };
+            let pointer = self.pointer(tx, c, theirs).await?;
+            let payload = serde_json::json!({
+                "type": "conflict",
+                "alert": seq,
+                "level": 0,
+                "deadline": deadline.to_string(),
+                "your_event": mine.number,
+                "conflict": pointer,
+            });
+            self.enqueue_webhook(tx, agency, &payload).await?;
+        }
+        Ok(true)
     }
 
     /// Records the conflicts of `event` with stored events and alerts both
@@ -458,43 +503,14 @@ impl App {
                 id: ConflictId::new_v7(),
                 a: other.id,
                 b: event.id,
-                distance_m: o.distance_m,
-                overlap_start: o.start,
-                overlap_end: o.end,
+                basis: Basis::SpaceTime(o),
                 detected_at: now,
                 outcome: None,
                 decided_by: None,
                 decided_at: None,
                 reason: None,
             };
-            if tx.insert_conflict(&c).await? {
-                let deadline = ack_deadline(now, event.start.min(other.start));
-                for (agency, ev) in [(event.agency_id, &event.id), (other.agency_id, &other.id)] {
-                    let alert = Alert {
-                        seq: 0,
-                        agency_id: agency,
-                        event_id: *ev,
-                        conflict_id: c.id,
-                        created_at: now,
-                        deadline,
-                        acknowledged_by: None,
-                        acknowledged_at: None,
-                        level: 0,
-                    };
-                    let seq = tx.insert_alert(&alert).await?;
-                    let (mine, theirs) = if agency == event.agency_id { (event, &other) } else { (&other, event) };
-                    let pointer = self.pointer(tx, &c, theirs).await?;
-                    let payload = serde_json::json!({
-                        "type": "conflict",
-                        "alert": seq,
-                        "level": 0,
-                        "deadline": deadline.to_string(),
-                        "your_event": mine.number,
-                        "conflict": pointer,
-                    });
-                    self.enqueue_webhook(tx, agency, &payload).await?;
-                }
-            }
+            self.raise_conflict(tx, &c, event, &other).await?;
             out.push(self.pointer(tx, &c, &other).await?);
         }
         // Conflicts found earlier and still standing are part of the answer too.
@@ -506,7 +522,12 @@ impl App {
             if let Some(other) = tx.find_event(other_id).await? {
                 let mut p = self.pointer(tx, &c, &other).await?;
                 // Moved apart (or one cancelled) before anyone decided: no longer a danger, still history.
-                if c.outcome.is_none() && engine::conflict(&event.span(0), &other.span(0)).is_none() {
+                // (A shared target stands wherever the events move, until one is cancelled.)
+                let cleared = match c.basis {
+                    Basis::SharedTarget => [event, &other].iter().any(|e| e.status == EventStatus::Cancelled),
+                    Basis::SpaceTime(_) => engine::conflict(&event.span(0), &other.span(0)).is_none(),
+                };
+                if c.outcome.is_none() && cleared {
                     p.status = "cleared";
                 }
                 out.push(p);
@@ -619,7 +640,7 @@ impl App {
         let mut out = Vec::new();
         let mut names = HashMap::new();
         for (other, o) in self.newest_conflicts(tx.as_mut(), &span).await? {
-            let p = self.pointer_to(tx.as_mut(), &other, o, &mut names).await?;
+            let p = self.pointer_to(tx.as_mut(), &other, Some(o), &mut names).await?;
             out.push(p);
         }
         Ok(out)

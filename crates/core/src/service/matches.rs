@@ -262,6 +262,7 @@ impl App {
         let mut told = None;
         if status == MatchStatus::Open {
             told = Some(self.alert_match(tx.as_mut(), &m, &other, &mine, &mut names).await?);
+            self.raise_shared_targets(tx.as_mut(), &mine).await?;
         }
         let ev = AuditEvent {
             detail: Some(match (&m.outcome, told) {

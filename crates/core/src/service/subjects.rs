@@ -619,6 +619,8 @@ impl App {
                 pointers.push(self.match_pointer(tx, &m, &subject, other, &mut names_cache).await?);
             }
         }
+        // Its events and those of the subjects it matches share a target now.
+        self.raise_shared_targets(tx, &subject).await?;
         let ev = AuditEvent {
             detail: Some(format!(
                 "number={} kind={} matches={} shown={}",

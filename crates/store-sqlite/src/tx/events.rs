@@ -5,7 +5,8 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
-use taskforce_core::events::registry::{Alert, Conflict, ConflictOutcome, Event};
+use taskforce_core::events::engine::Overlap;
+use taskforce_core::events::registry::{Alert, Basis, Conflict, ConflictOutcome, Event};
 use taskforce_core::events::webhook::Delivery;
 use taskforce_core::ids::{AgencyId, ConflictId, EventId, OperationId};
 use taskforce_core::store::{EventChange, EventStore, StoreError};
@@ -267,15 +268,16 @@ impl EventStore for SqliteTx {
 
     async fn insert_conflict(&mut self, c: &Conflict) -> R<bool> {
         let r = sqlx::query(
-            "INSERT INTO conflicts (id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (a_event, b_event) DO NOTHING",
+            "INSERT INTO conflicts (id, a_event, b_event, basis, distance_m, overlap_start, overlap_end, detected_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (a_event, b_event) DO NOTHING",
         )
         .bind(c.id.to_string())
         .bind(c.a.to_string())
         .bind(c.b.to_string())
-        .bind(c.distance_m)
-        .bind(ts(c.overlap_start))
-        .bind(ts(c.overlap_end))
+        .bind(c.basis.as_str())
+        .bind(c.basis.overlap().map(|o| o.distance_m))
+        .bind(c.basis.overlap().map(|o| ts(o.start)))
+        .bind(c.basis.overlap().map(|o| ts(o.end)))
         .bind(ts(c.detected_at))
         .execute(&mut *self.tx)
         .await
@@ -518,17 +520,24 @@ const EVENTS_PACKED: &str = "SELECT json_group_array(json_array(id, number, oper
     lon, radius_m, buffer_s, start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
     registered_by, registered_at, updated_at FROM events WHERE rowid IN (SELECT value FROM json_each(?1)) ORDER BY rowid)";
 
-const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, distance_m, overlap_start, overlap_end, detected_at, \
-                             outcome, decided_by, decided_at, reason FROM conflicts";
+const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, basis, distance_m, overlap_start, overlap_end, \
+                             detected_at, outcome, decided_by, decided_at, reason FROM conflicts";
 
 fn conflict_row(r: &SqliteRow) -> R<Conflict> {
+    let basis = match get::<String>(r, "basis")?.as_str() {
+        "shared_target" => Basis::SharedTarget,
+        "space_time" => Basis::SpaceTime(Overlap {
+            distance_m: get(r, "distance_m")?,
+            start: parse_ts(&get::<String>(r, "overlap_start")?)?,
+            end: parse_ts(&get::<String>(r, "overlap_end")?)?,
+        }),
+        other => return Err(StoreError::Other(format!("bad stored conflict basis {other:?}"))),
+    };
     Ok(Conflict {
         id: parse("conflict id", &get::<String>(r, "id")?)?,
         a: parse("event id", &get::<String>(r, "a_event")?)?,
         b: parse("event id", &get::<String>(r, "b_event")?)?,
-        distance_m: get(r, "distance_m")?,
-        overlap_start: parse_ts(&get::<String>(r, "overlap_start")?)?,
-        overlap_end: parse_ts(&get::<String>(r, "overlap_end")?)?,
+        basis,
         detected_at: parse_ts(&get::<String>(r, "detected_at")?)?,
         outcome: get::<Option<String>>(r, "outcome")?
             .map(|o| ConflictOutcome::parse("outcome", &o).map_err(|_| StoreError::Other("bad stored outcome".into())))

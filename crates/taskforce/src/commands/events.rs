@@ -79,7 +79,11 @@ pub async fn run(cfg: &mut Config, cmd: EventsCmd) -> anyhow::Result<()> {
     if json {
         writeln!(out, "{{\"conflicts\": [")?;
     } else {
-        writeln!(out, "{:<20} {:<20} {:>12}  {:<20}  {:<20}", "a", "b", "distance_m", "overlap_start", "overlap_end")?;
+        writeln!(
+            out,
+            "{:<20} {:<20} {:<10} {:>12}  {:<20}  {:<20}",
+            "a", "b", "basis", "distance_m", "overlap_start", "overlap_end"
+        )?;
     }
     let mut print = |a: &str, b: &str, o: engine::Overlap| {
         if failed.is_some() {
@@ -93,7 +97,8 @@ pub async fn run(cfg: &mut Config, cmd: EventsCmd) -> anyhow::Result<()> {
         } else {
             writeln!(
                 out,
-                "{a:<20} {b:<20} {:>12.1}  {:<20}  {:<20}",
+                "{a:<20} {b:<20} {:<10} {:>12.1}  {:<20}  {:<20}",
+                "space_time",
                 o.distance_m,
                 o.start.to_string(),
                 o.end.to_string()

@@ -167,3 +167,35 @@ pub async fn expire_subject(
     st.app.expire_subject(&auth.actor, path_id(&id, "subject")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Events to link a subject to.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// Ids of the agency's events.
+    #[schema(value_type = Vec<String>)]
+    pub event_ids: Vec<taskforce_core::ids::EventId>,
+}
+
+/// Links one of the agency's subjects to more of its events; each event of
+/// another agency linked to a subject it matches is a shared-target conflict
+/// at once (both sides alerted).
+#[utoipa::path(post, path = "/api/v1/subjects/{id}/events", tag = "subjects", security(("bearer" = [])),
+    request_body = LinkBody, params(("id" = String, Path, description = "Subject id")),
+    responses((status = 200, description = "The subject, and how many shared-target conflicts were raised"), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn link_events(
+    State(st): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<LinkBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (s, raised) = st.app.link_subject_events(&auth.actor, path_id(&id, "subject")?, &b.event_ids).await?;
+    if raised > 0 {
+        st.alerts_changed.notify_waiters();
+    }
+    let mut v = serde_json::to_value(&s).map_err(|e| Error::Internal(e.to_string()))?;
+    v["shared_target_conflicts"] = serde_json::json!(raised);
+    Ok(Json(v))
+}

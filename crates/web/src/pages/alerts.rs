@@ -111,13 +111,13 @@ fn item_view(i: &InboxItem, tz: &TzName, may_resolve: bool, refused: Option<&Ref
         1 => "Escalated to your coordinators (level 1): a side did not acknowledge in time".to_string(),
         _ => "Escalated to the operation's commanders (level 2): a side did not acknowledge in time".to_string(),
     };
-    let only_buffers = i.overlap.is_none();
-    let overlap = match i.overlap {
-        Some((a, b)) => span_text(tz, a, b),
-        None => format!(
-            "only their buffers overlap ({}); the events' own windows do not",
-            span_text(tz, i.buffered_overlap.0, i.buffered_overlap.1)
-        ),
+    let only_buffers = i.overlap.is_none() && i.buffered_overlap.is_some();
+    let overlap = match (i.overlap, i.buffered_overlap) {
+        (Some((a, b)), _) => format!("the events overlap {}", span_text(tz, a, b)),
+        (None, Some((a, b))) => {
+            format!("only their buffers overlap ({}); the events' own windows do not", span_text(tz, a, b))
+        }
+        (None, None) => "the events do not meet in time".to_string(),
     };
     let outcome = i.outcome.map(|o| {
         let by = i.decided_by.clone().unwrap_or_else(|| "someone".into());
@@ -139,7 +139,11 @@ fn item_view(i: &InboxItem, tz: &TzName, may_resolve: bool, refused: Option<&Ref
         deadline: tz.display(i.deadline),
         sides: i.sides.iter().map(|s| side_view(s, tz)).collect(),
         waiting_on: i.waiting_on().map(|s| s.agency.clone()).collect(),
-        distance: format!("{:.0} m", i.distance_m),
+        distance: match i.distance_m {
+            Some(d) => format!("{d:.0} m apart"),
+            None => "A shared target: both events are linked to subjects that match, wherever and whenever they are"
+                .to_string(),
+        },
         overlap,
         only_buffers,
         outcome,

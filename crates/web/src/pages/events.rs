@@ -195,13 +195,13 @@ impl EventsPage {
 /// window, `mine`): both windows, and whether only their buffers overlap.
 pub(super) fn pointer_view(p: &Pointer, mine: (jiff::Timestamp, jiff::Timestamp), tz: &TzName) -> PointerView {
     let (s0, e0) = (mine.0.max(p.other_start), mine.1.min(p.other_end));
-    let overlap = if s0 < e0 {
-        format!("the events overlap {}", super::alerts::span_text(tz, s0, e0))
-    } else {
-        format!(
+    let overlap = match (p.overlap_start, p.overlap_end) {
+        _ if s0 < e0 => format!("the events overlap {}", super::alerts::span_text(tz, s0, e0)),
+        (Some(a), Some(b)) => format!(
             "only their buffers overlap ({}); the events' own windows do not",
-            super::alerts::span_text(tz, p.overlap_start, p.overlap_end)
-        )
+            super::alerts::span_text(tz, a, b)
+        ),
+        _ => "at other times".to_string(),
     };
     let status = match (p.outcome, &p.decided_by) {
         (Some(o), Some(by)) => format!("resolved: {} by {by}", o.as_str().replace('_', " ")),
@@ -215,7 +215,10 @@ pub(super) fn pointer_view(p: &Pointer, mine: (jiff::Timestamp, jiff::Timestamp)
         kind: p.other_kind.as_str().replace('_', " "),
         contact: p.contact_name.clone(),
         phone: p.contact_phone.clone(),
-        distance: format!("{:.0} m", p.distance_m),
+        distance: match p.distance_m {
+            Some(d) => format!("{d:.0} m apart"),
+            None => "a shared target: both events are linked to subjects that match".to_string(),
+        },
         window: super::alerts::span_text(tz, p.other_start, p.other_end),
         overlap,
         status,

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use taskforce_core::Error;
 use taskforce_core::actor::Actor;
-use taskforce_core::events::registry::ConflictOutcome;
+use taskforce_core::events::registry::{ConflictOutcome, EventStatus};
 use taskforce_core::ids::{MatchId, SubjectId};
 use taskforce_core::page::PageRequest;
 use taskforce_core::service::matches::MatchDecision;
@@ -441,6 +441,10 @@ struct SubjectPage {
     renewals: Vec<String>,
     matches: Vec<MatchView>,
     outcomes: Vec<Opt>,
+    /// The events it is linked to: (id, number, kind and window).
+    linked: Vec<(String, String, String)>,
+    /// The agency's planned or active events it could be linked to.
+    linkable: Vec<Opt>,
     can_update: bool,
     live: bool,
     errors: Vec<(String, String)>,
@@ -500,8 +504,37 @@ async fn render_subject(
         taskforce_core::policy::Action::SubjectUpdate,
         taskforce_core::policy::Scope::Own,
     );
+    // The agency's events, to show the linked ones and offer the rest.
+    let app = &st.app;
+    let events = taskforce_core::page::every(|page| async move { app.list_events(actor, &page).await })
+        .await
+        .unwrap_or_default();
+    let linked = events
+        .iter()
+        .filter(|e| s.event_ids.contains(&e.id))
+        .map(|e| {
+            (
+                e.id.to_string(),
+                e.number.clone(),
+                format!("{} · {}", e.kind.as_str().replace('_', " "), tz.display(e.start)),
+            )
+        })
+        .collect();
+    let linkable = events
+        .iter()
+        .filter(|e| !s.event_ids.contains(&e.id) && matches!(e.status, EventStatus::Planned | EventStatus::Active))
+        .map(|e| {
+            Opt::new(
+                e.id.to_string(),
+                format!("{} · {} · {}", e.number, e.kind.as_str().replace('_', " "), tz.display(e.start)),
+                "",
+            )
+        })
+        .collect();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = SubjectPage {
+        linked,
+        linkable,
         frame: Frame::new(st, who(st, actor).await)
             .hiding("the other agencies' identifiers, case references and notes: a match shows only who to call"),
         id: s.id.to_string(),
@@ -551,6 +584,11 @@ pub async fn subject_page(
 ) -> Response {
     let notice = match q.done.as_deref() {
         Some("renewed") => Some("Renewed: the review is recorded.".to_string()),
+        Some("linked") => Some("Linked: no other agency's event shares this target.".to_string()),
+        Some("linked-conflict") => Some(
+            "Linked: another agency's event shares this target. Both sides are alerted; see the event's conflicts."
+                .to_string(),
+        ),
         Some("expired") => Some("Expired: only its keyed hash and pointer remain, for 90 days.".to_string()),
         Some("confirm") => Some("Confirmed: the other agency is told now.".to_string()),
         Some("dismiss") => Some("Dismissed: the other agency never learns of it.".to_string()),
@@ -563,14 +601,16 @@ pub async fn subject_page(
     render_subject(&st, &auth.actor, id, Vec::new(), notice).await
 }
 
-/// The renew or expire form.
+/// The renew, expire or link form.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ChangeForm {
-    /// `renew` or `expire`.
+    /// `renew`, `expire` or `link`.
     action: String,
     reason: String,
     confirm: String,
+    /// For `link`: one of the agency's events.
+    event_id: String,
 }
 
 /// Renews the subject after a review, or expires it.
@@ -596,6 +636,23 @@ pub async fn subject_change(
             return render_subject(&st, actor, id, vec![e], None).await;
         }
         st.app.expire_subject(actor, id).await.map(|()| "expired")
+    } else if f.action == "link" {
+        let Ok(event) = f.event_id.parse::<taskforce_core::ids::EventId>() else {
+            if let Err(e) = st.app.get_subject(actor, id).await {
+                return page_error(&st, actor, e).await;
+            }
+            let e = ("event_ids".to_string(), "Choose one of your agency's events".to_string());
+            return render_subject(&st, actor, id, vec![e], None).await;
+        };
+        match st.app.link_subject_events(actor, id, &[event]).await {
+            Ok((_, raised)) => {
+                if raised > 0 {
+                    st.alerts_changed.notify_waiters();
+                }
+                Ok(if raised > 0 { "linked-conflict" } else { "linked" })
+            }
+            Err(e) => Err(e),
+        }
     } else {
         st.app.renew_subject(actor, id, &f.reason).await.map(|_| "renewed")
     };

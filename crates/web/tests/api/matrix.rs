@@ -457,6 +457,9 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
                     }
                     ("PUT", "/api/v1/agencies/{id}/webhook") => Some(json!({"url": "https://hooks.example.org/tf"})),
                     ("POST", "/api/v1/subjects/{id}/renewal") => Some(json!({"reason": "still advertising"})),
+                    ("POST", "/api/v1/subjects/{id}/events") => {
+                        Some(json!({"event_ids": [fx.event_of(Scope::Own).await]}))
+                    }
                     ("POST", "/api/v1/matches/{id}/decision") => {
                         Some(json!({"decision": "resolve", "outcome": "joint", "reason": "decided by the matrix"}))
                     }

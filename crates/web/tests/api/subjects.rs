@@ -390,3 +390,74 @@ async fn a_subject_expired_by_its_agency_is_a_tombstone_at_once_and_none_lives_p
     let again = app.post(&format!("/api/v1/subjects/{id}/expire"), &ia, json!({})).await;
     assert_problem(again, StatusCode::CONFLICT, "subject.expired", None).await;
 }
+
+/// An event of the caller's agency at `lat, lon` on the evening of `day` (December 2026, Central).
+async fn event_at(app: &TestApp, token: &str, lat: f64, lon: f64, day: u32) -> Value {
+    let body = json!({
+        "kind": "surveillance", "lat": lat, "lon": lon,
+        "start": format!("2026-12-{day:02}T20:00:00-06:00"), "end": format!("2026-12-{day:02}T22:00:00-06:00"),
+        "contact_name": "Sgt. On Scene", "contact_phone": "+1 515 555 0142"
+    });
+    let r = app.post("/api/v1/events", token, body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn events_linked_to_subjects_that_match_conflict_wherever_and_whenever_they_are() {
+    let app = TestApp::spawn().await;
+    let dsm = app.token("officer.dsm-pd").await;
+    let polk = app.token("officer.polk-so").await;
+    // Far apart and days apart: no conflict in space and time.
+    let e1 = event_at(&app, &dsm, 41.60, -93.61, 10).await;
+    let e2 = event_at(&app, &polk, 41.75, -93.40, 14).await;
+    assert_eq!(e2["conflicts"], json!([]));
+    let (id1, id2) = (e1["event"]["id"].as_str().unwrap(), e2["event"]["id"].as_str().unwrap());
+    let mut s1 = phone("515-555-0171", "");
+    s1["event_ids"] = json!([id1]);
+    register(&app, &dsm, s1).await;
+    let mut s2 = phone("(515) 555 0171", "");
+    s2["event_ids"] = json!([id2]);
+    let second = register(&app, &polk, s2).await;
+    assert_eq!(second["matches"][0]["match"], "exact");
+    // Both events now conflict, by a shared target: no distance, no overlap.
+    let v: Value = app.get(&format!("/api/v1/events/{id2}"), &polk).await.json().await.unwrap();
+    let c = &v["conflicts"][0];
+    assert_eq!(c["basis"], "shared_target", "{v}");
+    assert_eq!(
+        (c["distance_m"].is_null(), c["overlap_start"].is_null(), c["overlap_end"].is_null()),
+        (true, true, true)
+    );
+    assert_eq!(c["other_agency"], "Des Moines Police Department");
+    let cid = c["conflict_id"].as_str().unwrap();
+    for token in [&dsm, &polk] {
+        let a: Value = app.get("/api/v1/alerts?limit=1000", token).await.json().await.unwrap();
+        assert!(a["items"].as_array().unwrap().iter().any(|x| x["conflict_id"] == cid), "both sides are alerted");
+    }
+    let mine: Value = app.get(&format!("/api/v1/events/{id1}"), &dsm).await.json().await.unwrap();
+    assert_eq!(mine["conflicts"][0]["basis"], "shared_target");
+    // A conflict in space and time says so.
+    let near = event_at(&app, &polk, 41.60, -93.61, 10).await;
+    assert_eq!(near["conflicts"][0]["basis"], "space_time");
+    assert!(near["conflicts"][0]["distance_m"].is_number());
+    // Linking the subject to another event later checks it again at once.
+    let e3 = event_at(&app, &dsm, 41.20, -93.90, 20).await;
+    let id3 = e3["event"]["id"].as_str().unwrap();
+    let sid = second["matches"][0]["other_number"].clone();
+    let list: Value = app.get("/api/v1/subjects", &dsm).await.json().await.unwrap();
+    let subject = list["items"].as_array().unwrap().iter().find(|s| s["number"] == sid).unwrap()["id"].clone();
+    let r = app
+        .post(&format!("/api/v1/subjects/{}/events", subject.as_str().unwrap()), &dsm, json!({"event_ids": [id3]}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let linked: Value = r.json().await.unwrap();
+    assert_eq!(linked["shared_target_conflicts"], 1);
+    assert_eq!(linked["subject"]["event_ids"].as_array().unwrap().len(), 2);
+    let v: Value = app.get(&format!("/api/v1/events/{id3}"), &dsm).await.json().await.unwrap();
+    assert_eq!(v["conflicts"][0]["basis"], "shared_target");
+    // Linking another agency's event is refused by field.
+    let r = app
+        .post(&format!("/api/v1/subjects/{}/events", subject.as_str().unwrap()), &dsm, json!({"event_ids": [id2]}))
+        .await;
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("event_ids")).await;
+}

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::fixtures::{event, read, t, two_agencies_and_operation, write};
 use crate::agency::Agency;
-use crate::events::registry::{Alert, Conflict, ConflictOutcome, Event};
+use crate::events::engine::Overlap;
+use crate::events::registry::{Alert, Basis, Conflict, ConflictOutcome, Event};
 use crate::ids::{AgencyId, OperationId};
 use crate::store::Store;
 
@@ -21,9 +22,7 @@ fn conflict(a: &Event, b: &Event, detected: i64) -> Conflict {
         id: conflict_id(),
         a: a.id,
         b: b.id,
-        distance_m: 22.262_5,
-        overlap_start: t(1_800),
-        overlap_end: t(9_000),
+        basis: Basis::SpaceTime(Overlap { distance_m: 22.262_5, start: t(1_800), end: t(9_000) }),
         detected_at: t(detected),
         outcome: None,
         decided_by: None,
@@ -58,19 +57,24 @@ async fn events(
     (a, b, op.id, out)
 }
 
-/// A conflict reads back equal by id and from each of its events; storing
+/// A conflict reads back equal by id and from each of its events (its
+/// basis too: space and time with its distance and overlap, or a shared
+/// target with neither); storing
 /// the same pair again leaves the first as it is and answers `false`;
 /// `resolve_conflict` records the outcome; `conflicts_of_operation` gives the
 /// conflicts with at least one event of the operation.
 pub async fn conflicts_are_stored_once_per_pair_and_resolved(store: Arc<dyn Store>) {
     let (a, _, op, evs) = events(&store, "cf", 4, 2).await;
-    let (ab, bc, cd) = (conflict(&evs[0], &evs[1], 10), conflict(&evs[1], &evs[2], 20), conflict(&evs[2], &evs[3], 30));
+    let (ab, bc, mut cd) =
+        (conflict(&evs[0], &evs[1], 10), conflict(&evs[1], &evs[2], 20), conflict(&evs[2], &evs[3], 30));
+    // A shared target: no distance, no overlap.
+    cd.basis = Basis::SharedTarget;
     let mut tx = write(&store).await;
     for c in [&ab, &bc, &cd] {
         assert!(tx.insert_conflict(c).await.unwrap(), "new");
     }
     let mut again = conflict(&evs[0], &evs[1], 40);
-    again.distance_m = 99.0;
+    again.basis = Basis::SpaceTime(Overlap { distance_m: 99.0, start: t(0), end: t(1) });
     assert!(!tx.insert_conflict(&again).await.unwrap(), "an existing pair");
     tx.commit().await.unwrap();
 
