@@ -181,7 +181,8 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
 }
 
 /// `taskforce keys rotate`: a new key-encryption key, every data key re-wrapped
-/// with it, the old one retired. Servers pick the new key up on their own.
+/// with it, every live subject's blind keys made again under it, the old one
+/// retired. Servers pick the new key up on their own.
 pub async fn rotate_keys(cfg: &Config) -> anyhow::Result<()> {
     let (store, app, mut keys) = open_with_keys(cfg).await?;
     let path = cfg.key_path();
@@ -201,11 +202,23 @@ pub async fn rotate_keys(cfg: &Config) -> anyhow::Result<()> {
     if app.keys_older_than(version).await? > 0 {
         anyhow::bail!("data keys still use the old key-encryption key; run `taskforce keys rotate` again");
     }
+    // Subjects' blind keys come from the current key: made again, so that
+    // matching goes on across the rotation.
+    let (reindexed, left) = app.reindex_subjects(&Actor::local_admin()).await?;
     // 2. Nothing uses the old keys any more: retire them from the file.
     keys.retain_only_current();
     crate::keys::write(&path, &keys)?;
     store.close().await;
-    eprintln!("Key-encryption key version {version} is now in use; {n} data key(s) re-wrapped.");
+    eprintln!(
+        "Key-encryption key version {version} is now in use; {n} data key(s) re-wrapped; {reindexed} subject(s) \
+         re-indexed."
+    );
+    if left > 0 {
+        eprintln!(
+            "{left} expired subject(s) (tombstones) keep keyed hashes of the old key: they match no new \
+             registration until they are purged."
+        );
+    }
     Ok(())
 }
 

@@ -751,6 +751,106 @@ async fn planted_markers_never_reach_logs_bodies_or_the_database_files() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_subject_identifiers_never_reach_the_database_files_the_log_or_the_other_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap().to_string();
+    let mut c = cmd(&["serve", "--db", &dbs, "--listen", "127.0.0.1:0", "--demo"]);
+    c.env("TASKFORCE_DEMO_PASSWORD", PW).env("TASKFORCE_LOG", "debug");
+    let server = Server::spawn(c);
+    let token_of =
+        |user: &str| text(&run(&["token", "create", "--db", &dbs, "--user", user]).stdout).trim().to_string();
+    let (ia, mo) = (token_of("analyst.ia-dps"), token_of("analyst.mo-ago"));
+    let client = http();
+    let register = |token: String, body: Value| {
+        let (client, url) = (client.clone(), format!("{}/api/v1/subjects", server.base));
+        async move {
+            let r = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+    // Every identifier as entered and as normalised, and the private fields.
+    let markers = [
+        "Zqxmarkgiven",
+        "zqxmarkgiven",
+        "Vrwmarkfamily",
+        "vrwmarkfamily",
+        "Qjzmarkalias",
+        "qjzmarkalias",
+        "402 555 0199",
+        "4025550199",
+        "MRK7Q2P",
+        "mrk7q2p",
+        "zqxmarkhandle",
+        "zqxmark@example.org",
+        "Zqxmark Massage",
+        "zqxmark massage",
+        "MARKER-case-91c2",
+        "MARKER-notes-b81d",
+        "MARKER-reason-5e0a",
+    ];
+    let private = json!({"reason": "MARKER-reason-5e0a trafficking", "case_ref": "MARKER-case-91c2", "notes": "MARKER-notes-b81d"});
+    let with = |mut v: Value| {
+        for (k, x) in private.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v["role"] = json!("suspect");
+        v
+    };
+    let subjects = [
+        json!({"kind": "person", "given_name": "Zqxmarkgiven", "family_name": "Vrwmarkfamily", "dob": "1990-01-02",
+               "aliases": ["Qjzmarkalias Vrwmarkfamily"]}),
+        json!({"kind": "phone", "number": "+1 402 555 0199"}),
+        json!({"kind": "vehicle", "plate": "MRK7Q2P", "plate_state": "US-NE"}),
+        json!({"kind": "handle", "platform": "Instagram", "handle": "@ZqxmarkHandle"}),
+        json!({"kind": "email", "email": "Zqxmark@Example.org"}),
+        json!({"kind": "business", "name": "Zqxmark Massage LLC", "street": "12 Main St", "city": "Omaha",
+               "state": "US-NE", "zip": "68102"}),
+    ];
+    for s in &subjects {
+        register(ia.clone(), with(s.clone())).await;
+    }
+    // The other side registers the same ones (its own fields unmarked) and checks a list: pointers only.
+    let mut places: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, s) in subjects.iter().enumerate() {
+        let mut theirs = s.clone();
+        theirs.as_object_mut().unwrap().remove("aliases");
+        theirs["reason"] = json!("the same target, seen in Missouri");
+        theirs["role"] = json!("suspect");
+        let body = register(mo.clone(), theirs).await;
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert!(!v["matches"].as_array().unwrap().is_empty(), "subject {i} matches Iowa's");
+        // Missouri's own answer holds Missouri's own entry; Iowa's private fields never.
+        for m in ["MARKER-case-91c2", "MARKER-notes-b81d", "MARKER-reason-5e0a", "Qjzmarkalias"] {
+            assert!(!contains(&body, m), "Iowa's {m} in Missouri's answer {i}");
+        }
+        places.push((format!("the matches of Missouri's subject {i}"), serde_json::to_vec(&v["matches"]).unwrap()));
+        if i == 1 {
+            // The scan sees a marker where one is: Missouri's own answer holds the number it entered.
+            assert!(!scan(&markers, &[("Missouri's own answer".into(), body.clone())]).is_empty());
+        }
+    }
+    let csv = "id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email\n\
+               r1,MO,,phone,,,,402-555-0199,,,,,,,,,,,,\n";
+    let r = client
+        .post(format!("{}/api/v1/subjects/batch-check", server.base))
+        .bearer_auth(&mo)
+        .json(&json!({"csv": csv}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    places.push(("Missouri's batch check".into(), r.bytes().await.unwrap().to_vec()));
+    let log = server.stop();
+    places.push(("the server log".into(), log.into_bytes()));
+    places.extend(db_files(&dir));
+    let found = scan(&markers, &places);
+    eprintln!("subject marker scan: {} markers, {} places, {} findings", markers.len(), places.len(), found.len());
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_a_certificate_sets_hsts_and_host_cookies() {
     let _ = http();
     let dir = tempfile::tempdir().unwrap();
@@ -842,6 +942,20 @@ async fn keys_rotate_while_the_server_runs() {
     assert_eq!(versions, [2], "the old key-encryption key is retired");
     // The running server opens second factors sealed under re-wrapped keys without a restart.
     assert!(page_sign_in(&client, &server.base, "analyst.mshp").await.is_some(), "sign-in after rotation");
+    assert!(text(&out.stderr).contains("subject(s) re-indexed"), "{}", text(&out.stderr));
+    // Subjects registered before the rotation still match: their blind keys were made again.
+    let t = run(&["token", "create", "--db", db.to_str().unwrap(), "--user", "analyst.ia-dps"]);
+    let token = text(&t.stdout).trim().to_string();
+    let r = client
+        .post(format!("{}/api/v1/subjects", server.base))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "phone", "role": "suspect", "number": "515 555 0187", "reason": "the demo's ad phone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["matches"].as_array().unwrap().len(), 2, "the demo's two registrations of the phone");
     server.kill9();
     let out = run(&["audit", "verify", "--db", db.to_str().unwrap()]);
     assert!(out.status.success());

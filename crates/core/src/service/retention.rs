@@ -150,3 +150,53 @@ impl App {
         Ok(soon.iter().filter(|s| s.status == SubjectStatus::Active).count())
     }
 }
+
+/// Subjects re-indexed per write transaction.
+const REINDEX_BATCH: u32 = 500;
+
+impl App {
+    /// Makes the blind keys of every live subject again under the key file's
+    /// current key, where they were made under an older one (after `keys
+    /// rotate`): its identity is opened and normalised again. A tombstone
+    /// has no identity left to do so: it keeps the keys it has, which match
+    /// no registration made after the rotation, until it is purged. Running
+    /// servers follow the changes through the feed. Audited; gives the
+    /// subjects re-indexed and the tombstones left with older keys.
+    pub async fn reindex_subjects(&self, actor: &Actor) -> Result<(usize, usize)> {
+        self.guard(actor, Action::KeysManage, &Resource::Collection, "keys", None).await?;
+        self.keys.reload()?;
+        let key = self.blind_key()?;
+        let (mut done, mut left) = (0, 0);
+        let mut after: Option<String> = None;
+        loop {
+            let mut tx = self.write().await?;
+            let page = tx.list_subjects(None, after.as_deref(), REINDEX_BATCH).await?;
+            for s in page.iter().filter(|s| s.blind_version != key.version()) {
+                let Some(blob) = s.sealed.as_ref().filter(|_| s.status == SubjectStatus::Active) else {
+                    left += 1;
+                    continue;
+                };
+                let private = self.open_private(tx.as_mut(), s, blob).await?;
+                let identity = crate::subjects::identity::Identity::parse(s.kind, &private.fields)
+                    .map_err(|_| Error::Internal("a stored subject's identity no longer reads".into()))?;
+                let again =
+                    Subject { blinds: key.indexed(&identity).blinds, blind_version: key.version(), ..s.clone() };
+                tx.update_subject(&again).await?;
+                done += 1;
+            }
+            tx.commit().await?;
+            match page.last() {
+                Some(last) if page.len() == REINDEX_BATCH as usize => after = Some(last.id.to_string()),
+                _ => break,
+            }
+        }
+        let mut tx = self.write().await?;
+        let ev = AuditEvent {
+            detail: Some(format!("version={} reindexed={done} tombstones_left={left}", key.version())),
+            ..AuditEvent::success("subjects.reindex", "keys", None)
+        };
+        self.record(tx.as_mut(), actor, ev).await?;
+        tx.commit().await?;
+        Ok((done, left))
+    }
+}

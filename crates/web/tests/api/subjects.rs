@@ -286,7 +286,7 @@ async fn the_registering_side_confirms_or_dismisses_a_fuzzy_match_before_the_oth
     assert!(inbox_item(&app, &ia, &w["subject"]["number"]).await.is_none());
     let ia_id = first["subject"]["id"].as_str().unwrap();
     let mine: Value = app.get(&format!("/api/v1/subjects/{ia_id}"), &ia).await.json().await.unwrap();
-    assert_eq!(mine["matches"].as_array().unwrap().len(), 1, "only the confirmed one: {mine}");
+    assert_eq!(mine["matches"].as_array().unwrap().len(), 1, "only the confirmed one");
     let pio = app.token("pio.mo-ago").await;
     let r = decide(&pio, json!({"decision": "confirm"})).await;
     assert!(matches!(r.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{}", r.status());
@@ -340,7 +340,11 @@ async fn a_subject_lapses_unless_renewed_keeps_only_a_pointer_as_a_tombstone_the
     app.app.escalate_due().await.unwrap();
     let t: Value = app.get(&format!("/api/v1/subjects/{id}"), &ia).await.json().await.unwrap();
     assert_eq!(t["subject"]["status"], "tombstone");
-    assert_eq!((t["subject"]["case_ref"].as_str(), t["subject"]["reason"].as_str()), (Some(""), Some("")), "{t}");
+    assert_eq!(
+        (t["subject"]["case_ref"].as_str(), t["subject"]["reason"].as_str()),
+        (Some(""), Some("")),
+        "a tombstone keeps no case or reason"
+    );
     let r = app.post(&format!("/api/v1/subjects/{id}/renewal"), &ia, json!({"reason": "too late"})).await;
     assert_problem(r, StatusCode::CONFLICT, "subject.expired", None).await;
     // Its keyed hash still matches: the other side learns to ask Iowa.
@@ -423,7 +427,7 @@ async fn events_linked_to_subjects_that_match_conflict_wherever_and_whenever_the
     // Both events now conflict, by a shared target: no distance, no overlap.
     let v: Value = app.get(&format!("/api/v1/events/{id2}"), &polk).await.json().await.unwrap();
     let c = &v["conflicts"][0];
-    assert_eq!(c["basis"], "shared_target", "{v}");
+    assert_eq!(c["basis"], "shared_target");
     assert_eq!(
         (c["distance_m"].is_null(), c["overlap_start"].is_null(), c["overlap_end"].is_null()),
         (true, true, true)
