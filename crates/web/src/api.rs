@@ -106,6 +106,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(subjects::expire_subject))
         .routes(routes!(subjects::link_events))
         .routes(routes!(subjects::list_matches))
+        .routes(routes!(subjects::list_checks))
         .routes(routes!(subjects::decide_match))
         .routes(routes!(openapi_json))
 }

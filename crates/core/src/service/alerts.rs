@@ -261,11 +261,11 @@ impl App {
             let mut tx = self.write().await?;
             let also = self.ack_match_alert(tx.as_mut(), actor, &a).await?;
             let ev = AuditEvent {
-                detail: Some(format!(
-                    "match={}{}",
-                    a.match_id,
-                    if also > 0 { format!(" with={also} more") } else { String::new() }
-                )),
+                detail: Some(match (a.match_id, a.checked_by) {
+                    (Some(m), _) if also > 0 => format!("match={m} with={also} more"),
+                    (Some(m), _) => format!("match={m}"),
+                    (None, by) => format!("check by={}", by.map(|b| b.to_string()).unwrap_or_default()),
+                }),
                 ..AuditEvent::success("alert.ack", "alert", Some(seq.to_string()))
             };
             self.record(tx.as_mut(), actor, ev).await?;

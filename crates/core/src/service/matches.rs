@@ -71,6 +71,31 @@ pub struct MatchItem {
     pub newest: u64,
 }
 
+/// A list another agency checked that held one of the viewer's subjects.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckItem {
+    /// The alert (acknowledge it at `/api/v1/alerts/{seq}/ack`).
+    pub seq: u64,
+    /// The viewer's subject.
+    pub subject_id: crate::ids::SubjectId,
+    /// Its number.
+    pub your_subject: String,
+    /// Its kind.
+    pub kind: crate::subjects::identity::Kind,
+    /// The agency that checked.
+    pub checked_by_id: AgencyId,
+    /// Its name.
+    pub checked_by: String,
+    /// Who answers there around the clock.
+    pub contact_name: String,
+    /// Their number.
+    pub contact_phone: String,
+    /// When.
+    pub at: Timestamp,
+    /// Whether the viewer's agency has acknowledged it.
+    pub acknowledged: bool,
+}
+
 /// Whether a match still asks for attention.
 fn live(m: &SubjectMatch) -> bool {
     matches!(m.status, MatchStatus::Open | MatchStatus::Unconfirmed)
@@ -98,7 +123,8 @@ impl App {
             seq: 0,
             agency_id: to.agency_id,
             subject_id: to.id,
-            match_id: m.id,
+            match_id: Some(m.id),
+            checked_by: None,
             created_at: now,
             deadline: now + self.settings.subjects.ack_within,
             acknowledged_by: None,
@@ -137,8 +163,13 @@ impl App {
         open.retain(|a| a.level == 0 || sees_escalations(actor));
         let now = self.clock.now();
         let mut late: HashMap<MatchId, bool> = HashMap::new();
+        let mut checks = 0;
         for a in &open {
-            *late.entry(a.match_id).or_default() |= a.deadline < now;
+            match a.match_id {
+                Some(m) => *late.entry(m).or_default() |= a.deadline < now,
+                // A check to know of, never overdue: it asks for nothing but a call.
+                None => checks += 1,
+            }
         }
         let mut overdue = 0;
         for (id, past) in &late {
@@ -146,7 +177,7 @@ impl App {
                 overdue += 1;
             }
         }
-        Ok((late.len(), overdue))
+        Ok((late.len() + checks, overdue))
     }
 
     /// The viewer's matches as inbox items, newest first.
@@ -162,7 +193,9 @@ impl App {
         let alerts = alerts.split_off(alerts.len().saturating_sub(INBOX_READ));
         let mut by_match: HashMap<MatchId, Vec<&MatchAlert>> = HashMap::new();
         for a in &alerts {
-            by_match.entry(a.match_id).or_default().push(a);
+            if let Some(m) = a.match_id {
+                by_match.entry(m).or_default().push(a);
+            }
         }
         let now = self.clock.now();
         let mut tx = self.read().await?;
@@ -193,6 +226,82 @@ impl App {
         }
         items.sort_by_key(|x| std::cmp::Reverse(x.newest));
         Ok(items)
+    }
+
+    /// The lists other agencies checked that held one of the viewer's
+    /// subjects, newest first (who to call, never what the list held).
+    pub async fn check_inbox(&self, actor: &Actor) -> Result<Vec<CheckItem>> {
+        let mut alerts = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.match_alerts(actor, after, 1_000).await?;
+            let Some(last) = page.last().map(|a| a.seq) else { break };
+            after = last;
+            alerts.extend(page.into_iter().filter(|a| a.match_id.is_none()));
+        }
+        let alerts = alerts.split_off(alerts.len().saturating_sub(INBOX_READ));
+        let mut tx = self.read().await?;
+        let mut names = HashMap::new();
+        let mut items = Vec::new();
+        for a in alerts.iter().rev() {
+            let (Some(by), Some(s)) = (a.checked_by, tx.find_subject(a.subject_id).await?) else { continue };
+            let agency = tx.find_agency(by).await?;
+            let (contact_name, contact_phone) =
+                agency.map(|x| (x.duty_contact.name, x.duty_contact.phone)).unwrap_or_default();
+            items.push(CheckItem {
+                seq: a.seq,
+                subject_id: s.id,
+                your_subject: s.number.clone(),
+                kind: s.kind,
+                checked_by_id: by,
+                checked_by: self.agency_name(tx.as_mut(), by, &mut names).await?,
+                contact_name,
+                contact_phone,
+                at: a.created_at,
+                acknowledged: a.acknowledged_at.is_some(),
+            });
+        }
+        Ok(items)
+    }
+
+    /// Tells the owner of `s` that a list `by` checked held it: an alert in
+    /// its inbox and a webhook delivery naming who checked (who to call),
+    /// in the caller's transaction.
+    pub(super) async fn alert_check(
+        &self,
+        tx: &mut dyn StoreTx,
+        s: &Subject,
+        by: AgencyId,
+        names: &mut HashMap<AgencyId, String>,
+    ) -> Result<u64> {
+        let now = self.clock.now();
+        let alert = MatchAlert {
+            seq: 0,
+            agency_id: s.agency_id,
+            subject_id: s.id,
+            match_id: None,
+            checked_by: Some(by),
+            created_at: now,
+            deadline: now + self.settings.subjects.ack_within,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            level: 0,
+        };
+        let seq = tx.insert_match_alert(&alert).await?;
+        let agency = tx.find_agency(by).await?;
+        let (contact_name, contact_phone) =
+            agency.map(|x| (x.duty_contact.name, x.duty_contact.phone)).unwrap_or_default();
+        let payload = serde_json::json!({
+            "type": "check",
+            "alert": seq,
+            "your_subject": s.number,
+            "kind": s.kind,
+            "checked_by": self.agency_name(tx, by, names).await?,
+            "contact_name": contact_name,
+            "contact_phone": contact_phone,
+        });
+        self.enqueue_webhook(tx, s.agency_id, &payload).await?;
+        Ok(seq)
     }
 
     /// Decides a match for the actor's side: confirm or dismiss one the
@@ -289,7 +398,9 @@ impl App {
         let mut names = HashMap::new();
         for a in &due {
             tx.mark_escalated(a.seq, now).await?;
-            let Some(m) = tx.find_match(a.match_id).await? else { continue };
+            // A check asks for nothing to be decided: it does not escalate.
+            let Some(mid) = a.match_id else { continue };
+            let Some(m) = tx.find_match(mid).await? else { continue };
             let (Some(x), Some(y)) = (tx.find_subject(m.a).await?, tx.find_subject(m.b).await?) else { continue };
             if !live(&m) || x.status == SubjectStatus::Tombstone || y.status == SubjectStatus::Tombstone {
                 continue;
@@ -348,6 +459,9 @@ impl App {
                 message: "this alert is already acknowledged".into(),
             });
         }
-        Ok(tx.ack_match_alerts(a.agency_id, a.match_id, &actor.label(), now).await?)
+        match a.match_id {
+            Some(m) => Ok(tx.ack_match_alerts(a.agency_id, m, &actor.label(), now).await?),
+            None => Ok(0),
+        }
     }
 }

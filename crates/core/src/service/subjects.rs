@@ -676,7 +676,7 @@ impl App {
             return Err(Error::Forbidden { action: Action::SubjectCheck.as_str() });
         };
         let unit = actor.unit.clone().unwrap_or_default();
-        self.check_rows(actor, rows, &|_| (agency.to_string(), unit.clone())).await
+        self.check_rows(actor, rows, &|_| (agency.to_string(), unit.clone()), Some(agency)).await
     }
 
     /// [`App::check_subjects`] for whoever holds the database and its key
@@ -706,7 +706,8 @@ impl App {
             let agency = ids.get(&r.agency.trim().to_lowercase()).cloned().unwrap_or_else(|| r.agency.clone());
             (agency, r.unit.clone())
         };
-        self.check_rows(actor, rows, &owner).await
+        // Whoever holds the database checks on no agency's behalf: no owner is told.
+        self.check_rows(actor, rows, &owner, None).await
     }
 
     async fn check_rows(
@@ -714,12 +715,14 @@ impl App {
         actor: &Actor,
         rows: &[ListRow],
         owner: &(dyn Fn(&ListRow) -> (String, String) + Sync),
+        checker: Option<AgencyId>,
     ) -> Result<SubjectCheck> {
         let key = self.blind_key()?;
         let among = crate::subjects::batch::match_list(rows, self.settings.subjects.threshold, |_| {})?;
         let mut tx = self.write().await?;
         self.catch_up_subjects(tx.as_mut()).await?;
         let mut stored = Vec::new();
+        let mut hit_subjects: HashMap<String, Subject> = HashMap::new();
         let mut names_cache = HashMap::new();
         let now = self.clock.now();
         for row in rows {
@@ -760,6 +763,17 @@ impl App {
                     score: (hit.score * 1e4).round() / 1e4,
                     pointer: Box::new(pointer),
                 });
+                hit_subjects.insert(other.number.clone(), other.clone());
+            }
+        }
+        // Each stored subject the list held tells its owner, once per check.
+        if let Some(by) = checker {
+            let mut told = std::collections::HashSet::new();
+            for h in &stored {
+                let theirs = |s: &&Subject| s.agency_id != by && told.insert(s.id);
+                if let Some(s) = hit_subjects.get(&h.b).filter(theirs) {
+                    self.alert_check(tx.as_mut(), s, by, &mut names_cache).await?;
+                }
             }
         }
         let ev = AuditEvent {

@@ -69,21 +69,21 @@ pub trait SubjectStore: Send {
     /// The matches a subject is in, oldest first.
     async fn matches_of(&mut self, subject: SubjectId) -> Result<Vec<SubjectMatch>, StoreError>;
 
-    /// Puts an alert about a match in an agency's inbox; its seq, from the
+    /// Puts an alert about a match or a check in an agency's inbox; its seq, from the
     /// sequence the conflicts' alerts take theirs from (so acknowledging and
     /// escalating by seq, in [`super::EventStore`], serve both).
     async fn insert_match_alert(&mut self, a: &MatchAlert) -> Result<u64, StoreError>;
-    /// An agency's alerts about matches after `after`, oldest first.
+    /// An agency's alerts about matches and checks after `after`, oldest first.
     async fn match_alerts_for(
         &mut self,
         agency: AgencyId,
         after: u64,
         limit: u32,
     ) -> Result<Vec<MatchAlert>, StoreError>;
-    /// An agency's alerts about matches not yet acknowledged, oldest first, at most `limit`.
+    /// An agency's alerts about matches and checks not yet acknowledged, oldest first, at most `limit`.
     async fn open_match_alerts_for(&mut self, agency: AgencyId, limit: u32) -> Result<Vec<MatchAlert>, StoreError>;
-    /// Alerts about matches not acknowledged nor escalated whose deadline is
-    /// before `now`, the most overdue first.
+    /// Alerts about matches and checks not acknowledged nor escalated whose
+    /// deadline is before `now`, the most overdue first.
     async fn match_alerts_due(&mut self, now: jiff::Timestamp, limit: u32) -> Result<Vec<MatchAlert>, StoreError>;
     /// Every alert a match raised, at every level, oldest first.
     async fn alerts_of_match(&mut self, m: MatchId) -> Result<Vec<MatchAlert>, StoreError>;

@@ -214,19 +214,22 @@ pub struct SubjectMatch {
     pub reason: Option<String>,
 }
 
-/// An alert to one side of a match, in its agency's inbox. It shares the
-/// inbox's sequence with the conflicts' alerts, so a stream resumes across
-/// both.
+/// An alert about one of an agency's subjects, in its inbox: one side of a
+/// match, or a list another agency checked that holds the subject. It
+/// shares the inbox's sequence with the conflicts' alerts, so a stream
+/// resumes across both.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MatchAlert {
     /// Position in the inbox (resume after it).
     pub seq: u64,
     /// The agency told.
     pub agency_id: AgencyId,
-    /// Its subject in the match.
+    /// Its subject.
     pub subject_id: SubjectId,
-    /// The match.
-    pub match_id: MatchId,
+    /// The match, for an alert about a match.
+    pub match_id: Option<MatchId>,
+    /// The agency whose checked list held the subject, for an alert about a check.
+    pub checked_by: Option<AgencyId>,
     /// When.
     pub created_at: Timestamp,
     /// Acknowledge before this.

@@ -176,7 +176,7 @@ impl SubjectStore for SqliteTx {
         .await
         .map_err(map_err)?;
         for sql in [
-            "DELETE FROM alerts WHERE match_id IN \
+            "DELETE FROM alerts WHERE subject_id = ?1 OR match_id IN \
              (SELECT id FROM subject_matches WHERE a_subject = ?1 OR b_subject = ?1)",
             "DELETE FROM subject_matches WHERE a_subject = ?1 OR b_subject = ?1",
             "DELETE FROM subject_events WHERE subject_id = ?1",

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use taskforce_core::Error;
-use taskforce_core::service::matches::{MatchDecision, MatchItem};
+use taskforce_core::service::matches::{CheckItem, MatchDecision, MatchItem};
 use taskforce_core::service::subjects::{MatchPointer, RegisteredSubject, SubjectCheck, SubjectInput, SubjectSummary};
 use taskforce_core::subjects::batch;
 
@@ -198,4 +198,13 @@ pub async fn link_events(
     let mut v = serde_json::to_value(&s).map_err(|e| Error::Internal(e.to_string()))?;
     v["shared_target_conflicts"] = serde_json::json!(raised);
     Ok(Json(v))
+}
+
+/// The lists other agencies checked that held one of the agency's subjects,
+/// newest first: which subject, who checked and whom to call there (never
+/// what else the list held).
+#[utoipa::path(get, path = "/api/v1/checks", tag = "subjects", security(("bearer" = [])),
+    responses((status = 200, description = "Checks that held the agency's subjects"), (status = 401, body = Problem)))]
+pub async fn list_checks(State(st): State<AppState>, auth: Auth) -> Result<Json<ListOf<CheckItem>>, ApiError> {
+    Ok(Json(ListOf { items: st.app.check_inbox(&auth.actor).await?, next: None }))
 }

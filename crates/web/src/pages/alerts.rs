@@ -203,6 +203,18 @@ fn match_item_view(i: &taskforce_core::service::matches::MatchItem, tz: &TzName)
     }
 }
 
+/// A list another agency checked that held one of the viewer's subjects.
+pub struct CheckView {
+    ack_seq: Option<u64>,
+    subject: String,
+    subject_link: String,
+    kind: String,
+    agency: String,
+    contact: String,
+    phone: String,
+    at: String,
+}
+
 /// The inbox's live part.
 #[derive(Template)]
 #[template(path = "alerts_live.html")]
@@ -210,6 +222,8 @@ pub struct InboxLive {
     items: Vec<ItemView>,
     /// The target matches with alerts, newest first.
     matches: Vec<MatchItemView>,
+    /// Lists other agencies checked that held the viewer's subjects, newest first.
+    checks: Vec<CheckView>,
     /// Older alerts were left unread.
     more: bool,
 }
@@ -242,7 +256,23 @@ async fn inbox(st: &AppState, actor: &Actor, refused: Option<&Refused>) -> Resul
         .collect();
     let central = TzName::parse("zone", "America/Chicago").unwrap_or_else(|_| TzName::utc());
     let matches = st.app.match_inbox(actor).await?.iter().map(|i| match_item_view(i, &central)).collect();
-    Ok(InboxLive { items, matches, more: inbox.more })
+    let checks = st
+        .app
+        .check_inbox(actor)
+        .await?
+        .into_iter()
+        .map(|c| CheckView {
+            ack_seq: (!c.acknowledged).then_some(c.seq),
+            subject: c.your_subject,
+            subject_link: format!("/subjects/{}", c.subject_id),
+            kind: c.kind.as_str().to_string(),
+            agency: c.checked_by,
+            contact: c.contact_name,
+            phone: c.contact_phone,
+            at: central.display(c.at),
+        })
+        .collect();
+    Ok(InboxLive { items, matches, checks, more: inbox.more })
 }
 
 async fn render(st: &AppState, actor: &Actor, notice: Option<String>, refused: Option<&Refused>) -> Response {

@@ -465,3 +465,30 @@ async fn events_linked_to_subjects_that_match_conflict_wherever_and_whenever_the
         .await;
     assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation.failed", Some("event_ids")).await;
 }
+
+#[tokio::test]
+async fn a_batch_check_that_holds_a_stored_subject_tells_its_owner_who_checked() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let mo = app.token("analyst.mo-ago").await;
+    let stored = register(&app, &ia, phone("515-555-0177", "IA-CASE-SECRET")).await;
+    let csv = "id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email\n\
+               r1,MO,,phone,,,,+1 515 555 0177,,,,,,,,,,,,\n";
+    let r = app.post("/api/v1/subjects/batch-check", &mo, json!({"csv": csv})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = app.get("/api/v1/checks", &ia).await.json().await.unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "Iowa is told once");
+    assert_eq!(items[0]["your_subject"], stored["subject"]["number"]);
+    assert_eq!(items[0]["checked_by"], "Missouri Attorney General's Office");
+    assert!(!items[0]["contact_phone"].as_str().unwrap().is_empty(), "whom to call");
+    let body = v.to_string();
+    assert!(!body.contains("555-0177") && !body.contains("5155550177"), "never what the list held");
+    // Missouri is not told of its own check; acknowledging clears Iowa's.
+    let theirs: Value = app.get("/api/v1/checks", &mo).await.json().await.unwrap();
+    assert_eq!(theirs["items"], json!([]));
+    let seq = items[0]["seq"].as_u64().unwrap();
+    assert_eq!(app.post(&format!("/api/v1/alerts/{seq}/ack"), &ia, json!({})).await.status(), StatusCode::NO_CONTENT);
+    let v: Value = app.get("/api/v1/checks", &ia).await.json().await.unwrap();
+    assert_eq!(v["items"][0]["acknowledged"], true);
+}

@@ -503,7 +503,8 @@ fn match_alert(agency: AgencyId, s: &Subject, m: &SubjectMatch, created: i64, de
         seq: 0,
         agency_id: agency,
         subject_id: s.id,
-        match_id: m.id,
+        match_id: Some(m.id),
+        checked_by: None,
         created_at: t(created),
         deadline: t(deadline),
         acknowledged_by: None,
@@ -612,4 +613,39 @@ pub async fn match_alerts_share_the_inbox_and_escalate_once(store: Arc<dyn Store
     assert!(tx.open_match_alerts_for(a.id, 100).await.unwrap().is_empty(), "xz's alert gone with z");
     assert_eq!(tx.alerts_of_match(xy.id).await.unwrap().len(), 3, "xy's stay");
     assert_eq!(tx.alerts_for(a.id, 0, 100).await.unwrap().len(), 1, "the conflict's stays");
+}
+
+/// An alert about a checked list (the subject and the agency that checked,
+/// no match) reads back equal among the agency's alerts about its
+/// subjects, open and due as a match's are, and goes with its subject's
+/// purge.
+pub async fn check_alerts_name_the_subject_and_who_checked(store: Arc<dyn Store>) {
+    let (a, b, _) = two_agencies_and_operation(&store, "ck").await;
+    let x = subject(a.id, None, "SX-2026-000111", 111);
+    insert(&store, &[&x]).await;
+    let mut alert = MatchAlert {
+        seq: 0,
+        agency_id: a.id,
+        subject_id: x.id,
+        match_id: None,
+        checked_by: Some(b.id),
+        created_at: t(0),
+        deadline: t(100),
+        acknowledged_by: None,
+        acknowledged_at: None,
+        level: 0,
+    };
+    let mut tx = write(&store).await;
+    alert.seq = tx.insert_match_alert(&alert).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    assert_eq!(tx.match_alerts_for(a.id, 0, 10).await.unwrap(), vec![alert.clone()]);
+    assert_eq!(tx.open_match_alerts_for(a.id, 10).await.unwrap(), vec![alert.clone()]);
+    assert_eq!(tx.match_alerts_due(t(200), 10).await.unwrap(), vec![alert.clone()]);
+    assert!(tx.match_alerts_for(b.id, 0, 10).await.unwrap().is_empty(), "the checker is not told");
+    drop(tx);
+    let mut tx = write(&store).await;
+    tx.purge_subject(x.id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(read(&store).await.match_alerts_for(a.id, 0, 10).await.unwrap().is_empty(), "gone with its subject");
 }

@@ -1,7 +1,7 @@
-//! The queries of alerts about matches: rows of the `alerts` table whose
-//! `match_id` is set (those of conflicts have `conflict_id` set instead, and
-//! are read in `tx/events.rs`). Acknowledging and escalating by seq serve
-//! both there.
+//! The queries of alerts about subjects (a match, or another agency's
+//! checked list): rows of the `alerts` table whose `subject_id` is set
+//! (those of conflicts have `conflict_id` set instead, and are read in
+//! `tx/events.rs`). Acknowledging and escalating by seq serve both there.
 
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
@@ -11,17 +11,19 @@ use taskforce_core::subjects::registry::MatchAlert;
 use crate::codec::{map_err, parse, parse_ts, ts};
 use crate::tx::{R, SqliteTx, get};
 
-const COLS: &str = "SELECT seq, agency_id, subject_id, match_id, created_at, deadline, acknowledged_by, \
-    acknowledged_at, level FROM alerts";
+const COLS: &str = "SELECT seq, agency_id, subject_id, match_id, checked_by, created_at, deadline, \
+    acknowledged_by, acknowledged_at, level FROM alerts";
 
 impl SqliteTx {
     pub(super) async fn put_match_alert(&mut self, a: &MatchAlert) -> R<u64> {
         let r = sqlx::query(
-            "INSERT INTO alerts (agency_id, subject_id, match_id, created_at, deadline, level) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO alerts (agency_id, subject_id, match_id, checked_by, created_at, deadline, level) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(a.agency_id.to_string())
         .bind(a.subject_id.to_string())
-        .bind(a.match_id.to_string())
+        .bind(a.match_id.map(|m| m.to_string()))
+        .bind(a.checked_by.map(|c| c.to_string()))
         .bind(ts(a.created_at))
         .bind(ts(a.deadline))
         .bind(i64::from(a.level))
@@ -38,7 +40,7 @@ impl SqliteTx {
         texts: &[String],
         ints: &[i64],
     ) -> R<Vec<MatchAlert>> {
-        let sql = format!("{COLS} WHERE match_id IS NOT NULL AND {rest}");
+        let sql = format!("{COLS} WHERE subject_id IS NOT NULL AND {rest}");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for t in texts {
             q = q.bind(t.as_str());
@@ -71,7 +73,8 @@ fn row(r: &SqliteRow) -> R<MatchAlert> {
         seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
         agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
         subject_id: parse("subject id", &get::<String>(r, "subject_id")?)?,
-        match_id: parse("match id", &get::<String>(r, "match_id")?)?,
+        match_id: get::<Option<String>>(r, "match_id")?.map(|m| parse("match id", &m)).transpose()?,
+        checked_by: get::<Option<String>>(r, "checked_by")?.map(|c| parse("agency id", &c)).transpose()?,
         created_at: parse_ts(&get::<String>(r, "created_at")?)?,
         deadline: parse_ts(&get::<String>(r, "deadline")?)?,
         acknowledged_by: get(r, "acknowledged_by")?,
