@@ -146,7 +146,8 @@ macro_rules! store_conformance {
                     a_purge_removes_the_subject_its_links_and_matches_and_is_logged,
                     matches_are_stored_once_per_pair_found_and_decided,
                     match_alerts_share_the_inbox_and_escalate_once,
-                    check_alerts_name_the_subject_and_who_checked
+                    check_alerts_name_the_subject_and_who_checked,
+                    matches_of_an_operation_are_counted
                 ]);
             }
 

@@ -26,6 +26,8 @@ pub struct AgencyCoverage {
     pub share_before_start: f64,
     /// Conflicts the agency is in, by outcome (`open` until resolved).
     pub conflicts: BTreeMap<&'static str, u64>,
+    /// Of those, the shared targets (events linked to subjects that match).
+    pub shared_targets: u64,
 }
 
 /// Coverage of an operation.
@@ -35,6 +37,9 @@ pub struct Coverage {
     pub agencies: Vec<AgencyCoverage>,
     /// All of them.
     pub total: AgencyCoverage,
+    /// Matches both sides know of with a subject registered for the
+    /// operation (target deconfliction; counts, never identifiers).
+    pub target_matches: u64,
 }
 
 fn finish(c: &mut AgencyCoverage) {
@@ -46,7 +51,8 @@ fn finish(c: &mut AgencyCoverage) {
     };
 }
 
-/// Computes coverage from an operation's events and the conflicts they are in.
+/// Computes coverage from an operation's events and the conflicts they are
+/// in (its target matches are counted by the store, and set by the caller).
 pub fn coverage(events: &[Event], conflicts: &[Conflict], name_of: impl Fn(AgencyId) -> String) -> Coverage {
     let mut by: BTreeMap<AgencyId, AgencyCoverage> = BTreeMap::new();
     let mut total = AgencyCoverage { agency: "all agencies".into(), ..Default::default() };
@@ -65,12 +71,15 @@ pub fn coverage(events: &[Event], conflicts: &[Conflict], name_of: impl Fn(Agenc
     let agency_of: BTreeMap<crate::ids::EventId, AgencyId> = events.iter().map(|e| (e.id, e.agency_id)).collect();
     for k in conflicts {
         let outcome = k.outcome.map_or("open", |o| o.as_str());
+        let shared = u64::from(k.basis == super::registry::Basis::SharedTarget);
         *total.conflicts.entry(outcome).or_default() += 1;
+        total.shared_targets += shared;
         let mut sides: Vec<AgencyId> = [k.a, k.b].iter().filter_map(|id| agency_of.get(id).copied()).collect();
         sides.dedup();
         for a in sides {
             if let Some(c) = by.get_mut(&a) {
                 *c.conflicts.entry(outcome).or_default() += 1;
+                c.shared_targets += shared;
             }
         }
     }
@@ -80,5 +89,5 @@ pub fn coverage(events: &[Event], conflicts: &[Conflict], name_of: impl Fn(Agenc
     }
     finish(&mut total);
     agencies.sort_by(|a, b| a.agency.cmp(&b.agency));
-    Coverage { agencies, total }
+    Coverage { agencies, total, target_matches: 0 }
 }

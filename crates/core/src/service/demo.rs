@@ -174,7 +174,7 @@ impl App {
             let all: Vec<Agency> = agencies.iter().map(|(a, _)| a.clone()).collect();
             self.seed_results(tx.as_mut(), actor, &op, &all, &demo::tallies()).await?;
             self.seed_events(tx.as_mut(), actor, &op, &all).await?;
-            self.seed_subjects(tx.as_mut(), actor, &all).await?;
+            self.seed_subjects(tx.as_mut(), actor, &op, &all).await?;
         }
         tx.commit().await?;
         Ok(DemoOutcome { created, sign_ins })
@@ -325,14 +325,19 @@ impl App {
         &self,
         tx: &mut dyn crate::store::StoreTx,
         actor: &Actor,
+        op: &crate::operation::Operation,
         agencies: &[Agency],
     ) -> Result<()> {
         let key = self.blind_key()?;
-        for d in demo::subjects() {
+        for mut d in demo::subjects() {
             let agency = agencies
                 .iter()
                 .find(|a| a.short_name == d.agency)
                 .ok_or_else(|| Error::Internal(format!("demo agency {} missing", d.agency)))?;
+            // Registered for the demo night, so its board counts them.
+            if op.members().contains(&agency.id) {
+                d.input.operation_id = Some(op.id);
+            }
             let new = super::subjects::parse_input(&d.input).map_err(Error::Validation)?;
             self.store_subject(tx, actor, agency.id, d.unit, &d.input, new, &key).await?;
         }

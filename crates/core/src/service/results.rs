@@ -686,6 +686,7 @@ impl App {
         report.coverage = crate::events::coverage::coverage(&events, &conflicts, |a| {
             names.get(&a).cloned().unwrap_or_else(|| a.to_string())
         });
+        report.coverage.target_matches = tx.count_matches_of_operation(op.id).await?;
         Ok((report, agencies))
     }
 

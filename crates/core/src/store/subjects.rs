@@ -69,6 +69,10 @@ pub trait SubjectStore: Send {
     /// The matches a subject is in, oldest first.
     async fn matches_of(&mut self, subject: SubjectId) -> Result<Vec<SubjectMatch>, StoreError>;
 
+    /// How many matches both sides know of (open or resolved) have a subject
+    /// registered for the operation: the operation's target matches.
+    async fn count_matches_of_operation(&mut self, op: crate::ids::OperationId) -> Result<u64, StoreError>;
+
     /// Puts an alert about a match or a check in an agency's inbox; its seq, from the
     /// sequence the conflicts' alerts take theirs from (so acknowledging and
     /// escalating by seq, in [`super::EventStore`], serve both).

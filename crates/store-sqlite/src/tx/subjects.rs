@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use taskforce_core::ids::{AgencyId, EventId, MatchId, SubjectId};
+use taskforce_core::ids::{AgencyId, EventId, MatchId, OperationId, SubjectId};
 use taskforce_core::store::{StoreError, SubjectStore};
 use taskforce_core::subjects::index::Blind;
 use taskforce_core::subjects::registry::{MatchAlert, Subject, SubjectChange, SubjectMatch};
@@ -346,6 +346,19 @@ impl SubjectStore for SqliteTx {
         .await
         .map_err(map_err)?;
         rows.iter().map(match_row).collect()
+    }
+
+    async fn count_matches_of_operation(&mut self, op: OperationId) -> R<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM subject_matches m \
+             WHERE m.status IN ('open', 'resolved') AND EXISTS (SELECT 1 FROM subjects s \
+             WHERE s.id IN (m.a_subject, m.b_subject) AND s.operation_id = ?)",
+        )
+        .bind(op.to_string())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn insert_match_alert(&mut self, a: &MatchAlert) -> R<u64> {

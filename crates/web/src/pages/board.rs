@@ -81,6 +81,8 @@ pub struct Shade {
 #[template(path = "board_live.html")]
 pub struct Live {
     totals: Vec<Total>,
+    /// Deconfliction in counts: events, conflicts, shared targets, target matches (no identifiers).
+    deconfliction: String,
     rows: Vec<RowView>,
     flags: Vec<FlagView>,
     open_flags: usize,
@@ -344,7 +346,29 @@ async fn live(st: &AppState, actor: &Actor, d: &OperationDetail, measure: &'stat
             format!("Announced: {}.", parts.join(", "))
         }
     });
-    Ok(Live { totals, rows, flags, open_flags: r.open_flags, announced, measure, cells, points, legend, points_note })
+    let c = &r.coverage;
+    let conflicts: u64 = c.total.conflicts.values().sum();
+    let plural = |n: u64, one: &str, many: &str| format!("{} {}", thousands(n), if n == 1 { one } else { many });
+    let deconfliction = format!(
+        "Deconfliction: {} registered, {} ({} a shared target), {} between agencies",
+        plural(c.total.events, "event", "events"),
+        plural(conflicts, "conflict", "conflicts"),
+        thousands(c.total.shared_targets),
+        plural(c.target_matches, "target match", "target matches"),
+    );
+    Ok(Live {
+        totals,
+        deconfliction,
+        rows,
+        flags,
+        open_flags: r.open_flags,
+        announced,
+        measure,
+        cells,
+        points,
+        legend,
+        points_note,
+    })
 }
 
 fn timeline(d: &OperationDetail) -> (Vec<Bar>, Vec<Tick>, String) {

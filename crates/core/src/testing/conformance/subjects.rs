@@ -649,3 +649,33 @@ pub async fn check_alerts_name_the_subject_and_who_checked(store: Arc<dyn Store>
     tx.commit().await.unwrap();
     assert!(read(&store).await.match_alerts_for(a.id, 0, 10).await.unwrap().is_empty(), "gone with its subject");
 }
+
+/// `count_matches_of_operation` counts the matches both sides know of
+/// (open or resolved) with a subject registered for the operation, on
+/// either side; unconfirmed and dismissed ones, and other operations', not.
+pub async fn matches_of_an_operation_are_counted(store: Arc<dyn Store>) {
+    let (a, b, op) = two_agencies_and_operation(&store, "mo").await;
+    let in_op = subject(a.id, Some(op.id), "SX-2026-000121", 121);
+    let (x, y, z) = (
+        subject(b.id, None, "SX-2026-000122", 122),
+        subject(b.id, None, "SX-2026-000123", 123),
+        subject(b.id, None, "SX-2026-000124", 124),
+    );
+    let outside = subject(a.id, None, "SX-2026-000125", 125);
+    insert(&store, &[&in_op, &x, &y, &z, &outside]).await;
+    let mut open = a_match(&x, &in_op, 1);
+    open.status = MatchStatus::Open;
+    let mut resolved = a_match(&in_op, &y, 2);
+    resolved.status = MatchStatus::Resolved;
+    let unconfirmed = a_match(&z, &in_op, 3);
+    let mut elsewhere = a_match(&outside, &x, 4);
+    elsewhere.status = MatchStatus::Open;
+    let mut tx = write(&store).await;
+    for m in [&open, &resolved, &unconfirmed, &elsewhere] {
+        tx.insert_match(m).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    assert_eq!(tx.count_matches_of_operation(op.id).await.unwrap(), 2, "open and resolved, either side");
+    assert_eq!(tx.count_matches_of_operation(OperationId::new_v7()).await.unwrap(), 0);
+}
