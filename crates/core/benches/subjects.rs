@@ -53,8 +53,8 @@ fn blind(i: u64, kind: u8) -> Blind {
     b[..8].copy_from_slice(&i.to_le_bytes());
     b[8] = kind;
     // Spread like an HMAC would, so the hash map sees no pattern.
-    for k in 9..32 {
-        b[k] = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(k as u32) >> 7) as u8 ^ kind;
+    for (k, byte) in b.iter_mut().enumerate().skip(9) {
+        *byte = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(k as u32) >> 7) as u8 ^ kind;
     }
     b
 }
@@ -149,7 +149,7 @@ fn main() {
                     continue;
                 }
                 seen += 1;
-                if !with_dob && seen % every != 0 {
+                if !with_dob && !seen.is_multiple_of(every) {
                     continue;
                 }
                 let target: u64 = f[1].parse().expect("target");
