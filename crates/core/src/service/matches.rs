@@ -25,7 +25,7 @@ use crate::subjects::registry::{MatchAlert, MatchStatus, Subject, SubjectMatch, 
 use crate::validate::text;
 
 use super::App;
-use super::subjects::MatchPointer;
+use super::subjects::{MatchPointer, duty_contact};
 
 /// Match alerts escalated per write transaction.
 const ESCALATE_BATCH: u32 = 8;
@@ -245,9 +245,7 @@ impl App {
         let mut items = Vec::new();
         for a in alerts.iter().rev() {
             let (Some(by), Some(s)) = (a.checked_by, tx.find_subject(a.subject_id).await?) else { continue };
-            let agency = tx.find_agency(by).await?;
-            let (contact_name, contact_phone) =
-                agency.map(|x| (x.duty_contact.name, x.duty_contact.phone)).unwrap_or_default();
+            let (contact_name, contact_phone) = duty_contact(tx.as_mut(), by).await?;
             items.push(CheckItem {
                 seq: a.seq,
                 subject_id: s.id,
@@ -288,9 +286,7 @@ impl App {
             level: 0,
         };
         let seq = tx.insert_match_alert(&alert).await?;
-        let agency = tx.find_agency(by).await?;
-        let (contact_name, contact_phone) =
-            agency.map(|x| (x.duty_contact.name, x.duty_contact.phone)).unwrap_or_default();
+        let (contact_name, contact_phone) = duty_contact(tx, by).await?;
         let payload = serde_json::json!({
             "type": "check",
             "alert": seq,

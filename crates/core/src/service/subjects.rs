@@ -222,6 +222,12 @@ const CATCH_UP_CHUNK: u32 = 10_000;
 
 /// The sealing scope of an agency's subjects (its own data key, so that the
 /// subjects of an agency can be shredded apart from its events).
+/// Who answers at an agency around the clock (name, phone): what a pointer
+/// tells the other side to call (empty for an agency no longer stored).
+pub(super) async fn duty_contact(tx: &mut dyn StoreTx, agency: AgencyId) -> Result<(String, String)> {
+    Ok(tx.find_agency(agency).await?.map(|a| (a.duty_contact.name, a.duty_contact.phone)).unwrap_or_default())
+}
+
 pub(super) fn subject_scope(a: AgencyId) -> String {
     format!("subjects:{a}")
 }
@@ -403,10 +409,8 @@ impl App {
         other: &Subject,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<MatchPointer> {
-        let agency = tx.find_agency(other.agency_id).await?;
         let other_agency = self.agency_name(tx, other.agency_id, names).await?;
-        let (contact_name, contact_phone) =
-            agency.map(|a| (a.duty_contact.name, a.duty_contact.phone)).unwrap_or_default();
+        let (contact_name, contact_phone) = duty_contact(tx, other.agency_id).await?;
         Ok(MatchPointer {
             match_id: Some(m.id),
             status: m.status,
