@@ -107,6 +107,24 @@ pub(super) fn sees_escalations(actor: &Actor) -> bool {
 }
 
 impl App {
+    /// A level-0 alert to the agency of `s`, due within the setting: about a
+    /// match, or about a check by another agency.
+    fn new_subject_alert(&self, s: &Subject, m: Option<MatchId>, by: Option<AgencyId>) -> MatchAlert {
+        let now = self.clock.now();
+        MatchAlert {
+            seq: 0,
+            agency_id: s.agency_id,
+            subject_id: s.id,
+            match_id: m,
+            checked_by: by,
+            created_at: now,
+            deadline: now + self.settings.subjects.ack_within,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            level: 0,
+        }
+    }
+
     /// Tells the side of `to` about a match with `other`: an alert in its
     /// agency's inbox (due within the setting) and a webhook delivery with
     /// the pointer, inside the caller's transaction. Gives the alert's seq.
@@ -118,19 +136,7 @@ impl App {
         other: &Subject,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<u64> {
-        let now = self.clock.now();
-        let alert = MatchAlert {
-            seq: 0,
-            agency_id: to.agency_id,
-            subject_id: to.id,
-            match_id: Some(m.id),
-            checked_by: None,
-            created_at: now,
-            deadline: now + self.settings.subjects.ack_within,
-            acknowledged_by: None,
-            acknowledged_at: None,
-            level: 0,
-        };
+        let alert = self.new_subject_alert(to, Some(m.id), None);
         let seq = tx.insert_match_alert(&alert).await?;
         let pointer = self.match_pointer(tx, m, to, other, names).await?;
         let payload = serde_json::json!({
@@ -272,19 +278,7 @@ impl App {
         by: AgencyId,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<u64> {
-        let now = self.clock.now();
-        let alert = MatchAlert {
-            seq: 0,
-            agency_id: s.agency_id,
-            subject_id: s.id,
-            match_id: None,
-            checked_by: Some(by),
-            created_at: now,
-            deadline: now + self.settings.subjects.ack_within,
-            acknowledged_by: None,
-            acknowledged_at: None,
-            level: 0,
-        };
+        let alert = self.new_subject_alert(s, None, Some(by));
         let seq = tx.insert_match_alert(&alert).await?;
         let (contact_name, contact_phone) = duty_contact(tx, by).await?;
         let payload = serde_json::json!({
