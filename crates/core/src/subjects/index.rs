@@ -9,18 +9,25 @@
 //! counting as none) in some form (straight or swapped, the family name whole
 //! or one word of it). `tests` prove the index equals trying every pair.
 //!
-//! Names are found within two edits through a dictionary of the distinct
-//! words with every one-deletion variant of each (symmetric deletion): the
-//! words within one edit of a string share a one-deletion variant with it,
-//! and the words within two are within one of a string within one.
+//! Persons are kept by distinct name: a name is compared with a query once,
+//! whatever the number of persons who bear it, whenever a date of birth is
+//! missing on one side (the date then cannot change the answer). Names are
+//! found within two edits through a dictionary of the distinct words with
+//! every one-deletion variant of each (symmetric deletion): the words within
+//! one edit of a string share a one-deletion variant with it, and the words
+//! within two are within one of a string within one. Words of names borne
+//! by an undated person have a dictionary of their own, the only one a
+//! query with a date of birth needs. A cheap bound on the letters
+//! ([`NameForms::could_reach`]) spares most comparisons.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasher;
+use std::collections::HashMap as StdMap;
+use std::hash::Hash;
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use jiff::civil::Date;
 
 use super::identity::{KeyRole, Kind};
-use super::names::{self, Birth, Part, Person};
+use super::names::{self, Birth, Bound, NameForms, Part, Person};
 
 /// A blind key: the keyed hash of an exact key.
 pub type Blind = [u8; 32];
@@ -54,121 +61,251 @@ pub struct Hit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Owner(u32);
 
-struct Slot {
-    key: u64,
-    owner: Owner,
-    item: Indexed,
-}
-
 /// The score of a match on one building, another unit.
 pub const SAME_BUILDING: f64 = 0.9;
 
-/// Distinct words with their one-deletion variants.
-#[derive(Default)]
-struct Dict {
-    ids: HashMap<Box<str>, u32>,
-    words: Vec<Box<str>>,
-    deletions: HashMap<u64, Vec<u32>>,
-    alphabet: HashSet<char>,
-    hasher: foldhash::fast::FixedState,
+/// Values under keys, most keys holding one: the one kept inline, the rest
+/// apart (a map of vectors would spend a vector on every key). A value with
+/// its top bit set says that more are kept apart, so that a key holding one
+/// value costs one probe.
+struct Postings<K> {
+    one: HashMap<K, u32>,
+    more: HashMap<K, Vec<u32>>,
 }
 
-impl Dict {
-    fn hash(&self, s: &str) -> u64 {
-        self.hasher.hash_one(s)
+const MORE: u32 = 1 << 31;
+
+impl<K: Hash + Eq + Copy> Postings<K> {
+    fn new() -> Self {
+        Self { one: HashMap::new(), more: HashMap::new() }
     }
 
-    fn id(&mut self, word: &str) -> u32 {
-        if let Some(id) = self.ids.get(word) {
-            return *id;
-        }
-        let id = u32::try_from(self.words.len()).unwrap_or(u32::MAX);
-        self.words.push(word.into());
-        self.ids.insert(word.into(), id);
-        self.alphabet.extend(word.chars());
-        for d in deletions(word) {
-            let h = self.hash(&d);
-            let list = self.deletions.entry(h).or_default();
-            if !list.contains(&id) {
-                list.push(id);
+    fn reserve(&mut self, n: usize) {
+        self.one.reserve(n);
+    }
+
+    fn add(&mut self, k: K, v: u32) {
+        debug_assert!(v < MORE, "values are below 2^31");
+        match self.one.get_mut(&k) {
+            None => {
+                self.one.insert(k, v);
             }
-        }
-        id
-    }
-
-    /// The words within one deletion-variant of `s` (a superset of those
-    /// within one edit), unchecked.
-    fn around(&self, s: &str, out: &mut HashSet<u32>) {
-        for d in deletions(s) {
-            if let Some(list) = self.deletions.get(&self.hash(&d)) {
-                out.extend(list.iter().copied());
-            }
-        }
-    }
-
-    /// The words within `k` (at most 2) edits of `q`, with their distance.
-    fn near(&self, q: &str, k: usize) -> Vec<(u32, usize)> {
-        let mut found = HashSet::new();
-        if k == 0 {
-            found.extend(self.ids.get(q).copied());
-        } else {
-            self.around(q, &mut found);
-            if k >= 2 {
-                for s in edits(q, &self.alphabet) {
-                    self.around(&s, &mut found);
+            Some(first) if *first & !MORE == v => {}
+            Some(first) => {
+                *first |= MORE;
+                let more = self.more.entry(k).or_default();
+                if !more.contains(&v) {
+                    more.push(v);
                 }
             }
         }
+    }
+
+    fn remove(&mut self, k: K, v: u32) {
+        let Some(first) = self.one.get(&k).copied() else { return };
+        if first & !MORE == v {
+            if first & MORE == 0 {
+                self.one.remove(&k);
+                return;
+            }
+            // Flagged values are kept apart; a missing list is as good as empty.
+            let Some(more) = self.more.get_mut(&k).filter(|m| !m.is_empty()) else {
+                self.one.remove(&k);
+                return;
+            };
+            let next = more.remove(0);
+            let flag = if more.is_empty() {
+                self.more.remove(&k);
+                0
+            } else {
+                MORE
+            };
+            self.one.insert(k, next | flag);
+        } else if first & MORE != 0
+            && let Some(more) = self.more.get_mut(&k)
+        {
+            more.retain(|x| *x != v);
+            if more.is_empty() {
+                self.more.remove(&k);
+                self.one.insert(k, first & !MORE);
+            }
+        }
+    }
+
+    /// How many values are under `k`.
+    fn count(&self, k: &K) -> usize {
+        match self.one.get(k) {
+            None => 0,
+            Some(f) if f & MORE == 0 => 1,
+            Some(_) => 1 + self.more.get(k).map_or(0, Vec::len),
+        }
+    }
+
+    /// The values under each of `keys`, pushed to `out` (repeated when a
+    /// key is): one lookup after another, nothing in between.
+    fn get_all(&self, keys: &[K], out: &mut Vec<u32>) {
+        for k in keys {
+            if let Some(&first) = self.one.get(k) {
+                out.push(first & !MORE);
+                if first & MORE != 0 {
+                    out.extend(self.more.get(k).into_iter().flatten());
+                }
+            }
+        }
+    }
+
+    fn get(&self, k: &K) -> impl Iterator<Item = u32> + '_ {
+        let first = self.one.get(k).copied();
+        let more = first.filter(|f| f & MORE != 0).and_then(|_| self.more.get(k));
+        first.map(|f| f & !MORE).into_iter().chain(more.into_iter().flatten().copied())
+    }
+}
+
+/// The distinct words of names, by id.
+#[derive(Default)]
+struct Words {
+    ids: HashMap<Box<str>, u32>,
+    text: Vec<Box<str>>,
+    alphabet: Vec<char>,
+}
+
+impl Words {
+    fn id(&mut self, word: &str) -> (u32, bool) {
+        if let Some(id) = self.ids.get(word) {
+            return (*id, false);
+        }
+        let id = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        self.text.push(word.into());
+        self.ids.insert(word.into(), id);
+        for c in word.chars() {
+            if let Err(at) = self.alphabet.binary_search(&c) {
+                self.alphabet.insert(at, c);
+            }
+        }
+        (id, true)
+    }
+}
+
+/// Words by their one-deletion variants (each word with itself).
+struct Deletions {
+    postings: Postings<u64>,
+    has: Vec<bool>,
+}
+
+impl Deletions {
+    fn new() -> Self {
+        Self { postings: Postings::new(), has: Vec::new() }
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.has.get(id as usize).copied().unwrap_or(false)
+    }
+
+    fn add(&mut self, id: u32, word: &str) {
+        if self.contains(id) {
+            return;
+        }
+        if self.has.len() <= id as usize {
+            self.has.resize(id as usize + 1, false);
+        }
+        self.has[id as usize] = true;
+        let cs: Vec<char> = word.chars().collect();
+        let mut hashes = Vec::with_capacity(cs.len() + 1);
+        variant_hashes(&cs, &mut hashes);
+        for h in hashes {
+            self.postings.add(h, id);
+        }
+    }
+
+    /// The words within `k` (1 or 2) edits of `q`, with their distance.
+    fn near(&self, words: &Words, q: &str, k: usize) -> Vec<(u32, u8)> {
+        // Every variant to look up is hashed first, then all are looked up
+        // in one tight loop: the lookups miss the cache, and a loop that
+        // does nothing else lets the processor wait for many at once.
+        // (Two edits away, a word of n letters has some 25 n² variants;
+        // those met twice are looked up twice, from the cache.)
+        let n = q.chars().count();
+        let mut all: Vec<u64> = Vec::with_capacity(if k >= 2 { 56 * (n + 1) * (n + 2) } else { n + 1 });
+        let mut hashes = Vec::with_capacity(n + 2);
+        let mut look = |cs: &[char], all: &mut Vec<u64>| {
+            variant_hashes(cs, &mut hashes);
+            all.extend_from_slice(&hashes);
+        };
+        let cs: Vec<char> = q.chars().collect();
+        look(&cs, &mut all);
+        if k >= 2 {
+            let mut e: Vec<char> = Vec::with_capacity(cs.len() + 1);
+            for i in 0..=cs.len() {
+                for &c in &words.alphabet {
+                    e.clear();
+                    e.extend_from_slice(&cs[..i]);
+                    e.push(c);
+                    e.extend_from_slice(&cs[i..]);
+                    look(&e, &mut all);
+                    if i < cs.len() && cs[i] != c {
+                        e.remove(i + 1);
+                        look(&e, &mut all);
+                    }
+                }
+                if i + 1 < cs.len() {
+                    e.clear();
+                    e.extend_from_slice(&cs);
+                    e.swap(i, i + 1);
+                    look(&e, &mut all);
+                }
+                if i < cs.len() {
+                    e.clear();
+                    e.extend_from_slice(&cs[..i]);
+                    e.extend_from_slice(&cs[i + 1..]);
+                    look(&e, &mut all);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        self.postings.get_all(&all, &mut found);
+        found.sort_unstable();
+        found.dedup();
         found
             .into_iter()
             .filter_map(|id| {
-                let d = strsim::osa_distance(q, &self.words[id as usize]);
-                (d <= k).then_some((id, d))
+                let d = strsim::osa_distance(q, &words.text[id as usize]);
+                (d <= k).then_some((id, d as u8))
             })
             .collect()
     }
 }
 
-/// `s` and each string one character shorter.
-fn deletions(s: &str) -> Vec<String> {
-    let cs: Vec<char> = s.chars().collect();
-    let mut out = vec![s.to_string()];
-    for i in 0..cs.len() {
-        let d: String = cs[..i].iter().chain(&cs[i + 1..]).collect();
-        if !out.contains(&d) {
-            out.push(d);
-        }
+/// The hashes of `cs` whole and of each string one character shorter, into
+/// `out`: polynomial hashes, each variant's made from the prefix and suffix
+/// sums in O(1), so that no variant is spelt out. A collision only adds a
+/// candidate, and every candidate's distance is checked.
+fn variant_hashes(cs: &[char], out: &mut Vec<u64>) {
+    const BASE: u64 = 0x0000_0100_0000_01b3;
+    let n = cs.len();
+    let code = |c: char| u64::from(c) + 1;
+    let finish = |h: u64, len: usize| {
+        // Length folded in, then mixed so that the map sees spread bits.
+        let x = (h ^ (len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 33)
+    };
+    // out[k] first holds the hash of cs[..k] (k = 0..n); then, from the
+    // end, each is replaced by the hash of cs without its k-th character,
+    // from the prefix and the suffix after it; out[n] is the whole.
+    out.clear();
+    let mut h = 0u64;
+    out.push(0);
+    for &c in cs {
+        h = h.wrapping_mul(BASE).wrapping_add(code(c));
+        out.push(h);
     }
-    out
-}
-
-/// Every string one edit from `s` (a deletion, an insertion or a
-/// substitution of a letter of `alphabet`, a transposition).
-fn edits(s: &str, alphabet: &HashSet<char>) -> HashSet<String> {
-    let cs: Vec<char> = s.chars().collect();
-    let mut out = HashSet::new();
-    for i in 0..=cs.len() {
-        for &c in alphabet {
-            let mut ins = cs.clone();
-            ins.insert(i, c);
-            out.insert(ins.into_iter().collect());
-            if i < cs.len() && cs[i] != c {
-                let mut sub = cs.clone();
-                sub[i] = c;
-                out.insert(sub.into_iter().collect());
-            }
-        }
-        if i + 1 < cs.len() {
-            let mut t = cs.clone();
-            t.swap(i, i + 1);
-            out.insert(t.into_iter().collect());
-        }
-        if i < cs.len() {
-            let d: String = cs[..i].iter().chain(&cs[i + 1..]).collect();
-            out.insert(d);
-        }
+    out[n] = finish(h, n);
+    let (mut suffix, mut power) = (0u64, 1u64);
+    for k in (0..n).rev() {
+        // suffix: the hash of cs[k+1..]; power: BASE^(n-1-k)
+        out[k] = finish(out[k].wrapping_mul(power).wrapping_add(suffix), n - 1);
+        suffix = suffix.wrapping_add(code(cs[k]).wrapping_mul(power));
+        power = power.wrapping_mul(BASE);
     }
-    out
 }
 
 /// A person's forms as (given, family) pairs: straight with the family name
@@ -199,9 +336,42 @@ pub fn candidates(a: &Person, b: &Person) -> bool {
     })
 }
 
+/// Each query word's neighbours (word id, edits), and whether those two
+/// edits away are among them.
+type Near = StdMap<String, (Vec<(u32, u8)>, bool)>;
+
 /// The day count of a date, as the index keys dates of birth.
 fn day(d: Date) -> i32 {
     i32::from(d.year()) * 10_000 + i32::from(d.month()) * 100 + i32::from(d.day())
+}
+
+/// A distinct name and the persons who bear it, dated and undated apart.
+struct Name {
+    forms: NameForms,
+    /// The word ids of its given and its family name.
+    words: (u32, u32),
+    dated: Vec<u32>,
+    undated: Vec<u32>,
+}
+
+/// A dated person as the list of its date of birth keeps it: what a query
+/// with that date needs to pass over it without reading anything else
+/// (the lists are scanned whole, so they are kept dense).
+struct Dated {
+    slot: u32,
+    owner: Owner,
+    name: u32,
+    words: (u32, u32),
+    bound: Bound,
+}
+
+struct Slot {
+    key: u64,
+    owner: Owner,
+    kind: Kind,
+    blinds: Box<[(Blind, KeyRole)]>,
+    /// A live person's name and date of birth.
+    person: Option<(u32, Option<Date>)>,
 }
 
 /// The subject index.
@@ -209,15 +379,20 @@ pub struct SubjectIndex {
     threshold: f64,
     slots: Vec<Option<Slot>>,
     by_key: HashMap<u64, u32>,
-    owners: HashMap<(String, String), Owner>,
-    exact: HashMap<Blind, Vec<u32>>,
-    given: Dict,
-    family: Dict,
-    /// Persons by (given word, family form), dated and undated apart: a
-    /// query with a date of birth meets the dated ones through `dobs`.
-    dated: HashMap<(u32, u32), Vec<u32>>,
-    undated: HashMap<(u32, u32), Vec<u32>>,
-    dobs: HashMap<i32, Vec<u32>>,
+    owners: StdMap<(String, String), Owner>,
+    exact: Postings<Blind>,
+    words: Words,
+    /// Every word of a name, and the words of names an undated person bears.
+    all: Deletions,
+    undated_words: Deletions,
+    names: Vec<Name>,
+    name_ids: HashMap<(u32, u32), u32>,
+    /// Names by form: (given word, family form), straight and swapped.
+    by_form: Postings<(u32, u32)>,
+    /// Names by the second word of any of their forms.
+    by_second: Postings<u32>,
+    dobs: HashMap<i32, Vec<Dated>>,
+    undated_persons: usize,
 }
 
 impl SubjectIndex {
@@ -227,14 +402,25 @@ impl SubjectIndex {
             threshold,
             slots: Vec::new(),
             by_key: HashMap::new(),
-            owners: HashMap::new(),
-            exact: HashMap::new(),
-            given: Dict::default(),
-            family: Dict::default(),
-            dated: HashMap::new(),
-            undated: HashMap::new(),
+            owners: StdMap::new(),
+            exact: Postings::new(),
+            words: Words::default(),
+            all: Deletions::new(),
+            undated_words: Deletions::new(),
+            names: Vec::new(),
+            name_ids: HashMap::new(),
+            by_form: Postings::new(),
+            by_second: Postings::new(),
             dobs: HashMap::new(),
+            undated_persons: 0,
         }
+    }
+
+    /// Makes room for `n` more subjects (a rebuild knows how many).
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+        self.by_key.reserve(n);
+        self.exact.reserve(n);
     }
 
     /// Confirms names at `threshold` from now on.
@@ -258,51 +444,106 @@ impl SubjectIndex {
         self.by_key.is_empty()
     }
 
+    fn word(&mut self, w: &str) -> u32 {
+        let (id, new) = self.words.id(w);
+        if new {
+            self.all.add(id, w);
+        }
+        id
+    }
+
+    /// The id of a person's name, made with its forms when it is new.
+    fn name_of(&mut self, p: &Person) -> u32 {
+        let given = self.word(&p.name.given);
+        let family = self.word(&p.name.family_name());
+        if let Some(&id) = self.name_ids.get(&(given, family)) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        // Its forms, as `forms` spells them.
+        let mut forms = vec![(given, family)];
+        if p.name.family.len() > 1 {
+            for w in &p.name.family {
+                forms.push((given, self.word(w)));
+            }
+        }
+        forms.push((family, given));
+        for form in forms {
+            self.by_form.add(form, id);
+            self.by_second.add(form.1, id);
+        }
+        self.names.push(Name {
+            forms: NameForms::new(&p.name),
+            words: (given, family),
+            dated: Vec::new(),
+            undated: Vec::new(),
+        });
+        self.name_ids.insert((given, family), id);
+        id
+    }
+
     /// Adds a subject under the store's `key`, replacing what the key held.
     pub fn insert(&mut self, key: u64, owner: Owner, item: Indexed) {
-        self.remove(key);
         let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-        for (b, _) in &item.blinds {
-            self.exact.entry(*b).or_default().push(slot);
+        if let Some(old) = self.by_key.insert(key, slot) {
+            self.drop_slot(old);
         }
-        if let Some(p) = &item.person {
-            for (g, f) in forms(p) {
-                let pair = (self.given.id(&g), self.family.id(&f));
-                let map = if p.dob.is_some() { &mut self.dated } else { &mut self.undated };
-                let list = map.entry(pair).or_default();
-                if !list.contains(&slot) {
-                    list.push(slot);
+        for (b, _) in &item.blinds {
+            self.exact.add(*b, slot);
+        }
+        let person = item.person.as_ref().map(|p| {
+            let name = self.name_of(p);
+            match p.dob {
+                Some(d) => {
+                    let n = &mut self.names[name as usize];
+                    n.dated.push(slot);
+                    let entry = Dated { slot, owner, name, words: n.words, bound: n.forms.bound() };
+                    self.dobs.entry(day(d)).or_default().push(entry);
+                }
+                None => {
+                    self.undated_persons += 1;
+                    if self.names[name as usize].undated.is_empty() {
+                        // Its words join the dictionary a dated query searches.
+                        for (g, f) in forms(p) {
+                            for w in [g, f] {
+                                let id = self.word(&w);
+                                self.undated_words.add(id, &w);
+                            }
+                        }
+                    }
+                    self.names[name as usize].undated.push(slot);
                 }
             }
-            if let Some(d) = p.dob {
-                self.dobs.entry(day(d)).or_default().push(slot);
-            }
-        }
-        self.slots.push(Some(Slot { key, owner, item }));
-        self.by_key.insert(key, slot);
+            (name, p.dob)
+        });
+        self.slots.push(Some(Slot { key, owner, kind: item.kind, blinds: item.blinds.into(), person }));
     }
 
     /// Removes a subject (expired and purged, or replaced).
     pub fn remove(&mut self, key: u64) {
-        let Some(slot) = self.by_key.remove(&key) else { return };
-        let Some(s) = self.slots.get_mut(slot as usize).and_then(Option::take) else { return };
-        let drop_from = |list: &mut Vec<u32>| list.retain(|x| *x != slot);
-        for (b, _) in &s.item.blinds {
-            if let Some(l) = self.exact.get_mut(b) {
-                drop_from(l);
-            }
+        if let Some(slot) = self.by_key.remove(&key) {
+            self.drop_slot(slot);
         }
-        if let Some(p) = &s.item.person {
-            for (g, f) in forms(p) {
-                if let (Some(&g), Some(&f)) = (self.given.ids.get(g.as_str()), self.family.ids.get(f.as_str())) {
-                    let map = if p.dob.is_some() { &mut self.dated } else { &mut self.undated };
-                    if let Some(l) = map.get_mut(&(g, f)) {
-                        drop_from(l);
+    }
+
+    fn drop_slot(&mut self, slot: u32) {
+        let Some(s) = self.slots.get_mut(slot as usize).and_then(Option::take) else { return };
+        for (b, _) in &s.blinds {
+            self.exact.remove(*b, slot);
+        }
+        if let Some((name, dob)) = s.person {
+            let n = &mut self.names[name as usize];
+            match dob {
+                Some(d) => {
+                    n.dated.retain(|x| *x != slot);
+                    if let Some(l) = self.dobs.get_mut(&day(d)) {
+                        l.retain(|x| x.slot != slot);
                     }
                 }
-            }
-            if let Some(l) = p.dob.and_then(|d| self.dobs.get_mut(&day(d))) {
-                drop_from(l);
+                None => {
+                    n.undated.retain(|x| *x != slot);
+                    self.undated_persons -= 1;
+                }
             }
         }
     }
@@ -310,71 +551,136 @@ impl SubjectIndex {
     /// The stored subjects `query` (owned by `owner`) matches, best first:
     /// never one of the same owner, never another kind.
     pub fn matches(&self, query: &Indexed, owner: Owner) -> Vec<Hit> {
-        let mut hits: HashMap<u32, Hit> = HashMap::new();
-        let mut keep = |slot: u32, hit: Hit| {
-            let better = hits.get(&slot).is_none_or(|h| hit.score > h.score);
-            if better {
-                hits.insert(slot, hit);
-            }
-        };
         let live = |slot: u32| self.slots.get(slot as usize).and_then(Option::as_ref).filter(|s| s.owner != owner);
-        // Exact keys.
+        // Exact keys (a slot may share several with the query: the best hit is kept).
+        let mut exact: HashMap<u32, Hit> = HashMap::new();
         for (b, role) in &query.blinds {
             if *role != KeyRole::Primary {
                 continue;
             }
-            for &slot in self.exact.get(b).into_iter().flatten() {
+            for slot in self.exact.get(b) {
                 let Some(s) = live(slot) else { continue };
-                if s.item.kind != query.kind || (query.person.is_some() && s.item.person.is_some()) {
+                if s.kind != query.kind || (query.person.is_some() && s.person.is_some()) {
                     // Live persons are matched by name, below.
                     continue;
                 }
-                keep(slot, exact_hit(s.key, query, &s.item));
-            }
-        }
-        // Person names.
-        if let Some(q) = &query.person {
-            for slot in self.person_candidates(q) {
-                let Some(s) = live(slot) else { continue };
-                let Some(p) = &s.item.person else { continue };
-                if let Some(m) = names::compare(q, p, self.threshold) {
-                    keep(slot, Hit { key: s.key, exact: m.exact, score: m.score, parts: m.parts });
+                let hit = exact_hit(s.key, &query.blinds, &s.blinds);
+                if exact.get(&slot).is_none_or(|h| hit.score > h.score) {
+                    exact.insert(slot, hit);
                 }
             }
         }
-        let mut out: Vec<Hit> = hits.into_values().collect();
+        let mut out: Vec<Hit> = exact.into_values().collect();
+        // Person names: each stored person is met at most once (by its date
+        // of birth, or by its name when one side has none).
+        if let Some(q) = &query.person {
+            let qf = NameForms::new(&q.name);
+            let qb = qf.bound();
+            // Nicknames defeat the letter bound: the names with one are compared whatever their letters.
+            let nicks: Vec<u32> = names::nicknames_of(&q.name.given)
+                .chain(names::nicknames_of(&q.name.family_name()))
+                .filter_map(|w| self.words.ids.get(w).copied())
+                .collect();
+            let worth = |bound: &Bound, (g, f): (u32, u32)| {
+                bound.could_reach(&qb, self.threshold) || nicks.iter().any(|w| *w == g || *w == f)
+            };
+            if let Some(d) = q.dob {
+                for d in std::iter::once(d).chain(names::swapped(d)) {
+                    for e in self.dobs.get(&day(d)).into_iter().flatten() {
+                        if e.owner == owner || !worth(&e.bound, e.words) {
+                            continue;
+                        }
+                        let Some(s) = live(e.slot) else { continue };
+                        let n = &self.names[e.name as usize].forms;
+                        if let Some(m) = names::compare_forms(&qf, q.dob, n, Some(d), self.threshold) {
+                            out.push(Hit { key: s.key, exact: m.exact, score: m.score, parts: m.parts });
+                        }
+                    }
+                }
+            }
+            let dated = q.dob.is_some();
+            if !dated || self.undated_persons > 0 {
+                for name in self.names_near(q, if dated { &self.undated_words } else { &self.all }) {
+                    let n = &self.names[name as usize];
+                    let slots = n.undated.iter().chain(if dated { [].iter() } else { n.dated.iter() });
+                    if (n.undated.is_empty() && (dated || n.dated.is_empty())) || !worth(&n.forms.bound(), n.words) {
+                        continue;
+                    }
+                    let Some(m) = names::compare_forms(&qf, None, &n.forms, None, self.threshold) else { continue };
+                    for &slot in slots {
+                        if let Some(s) = live(slot) {
+                            out.push(Hit { key: s.key, exact: m.exact, score: m.score, parts: m.parts.clone() });
+                        }
+                    }
+                }
+            }
+        }
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
         out
     }
 
-    /// The slots of persons [`candidates`] pairs with `q`.
-    fn person_candidates(&self, q: &Person) -> HashSet<u32> {
+    /// The names [`candidates`] pairs with `q` by name, found through the
+    /// words of `dict`.
+    fn names_near(&self, q: &Person, dict: &Deletions) -> HashSet<u32> {
         let mut out = HashSet::new();
-        if let Some(d) = q.dob {
-            for d in std::iter::once(d).chain(names::swapped(d)) {
-                out.extend(self.dobs.get(&day(d)).into_iter().flatten().copied());
+        // Each word's neighbours within one edit, and within two when asked.
+        let mut near: Near = StdMap::new();
+        let within = |w: &str, k: usize, near: &mut Near| {
+            let have = near.get(w).is_some_and(|(_, two)| *two || k == 1);
+            if !have {
+                near.insert(w.to_string(), (dict.near(&self.words, w, k), k == 2));
             }
+        };
+        let qforms = forms(q);
+        for (g, f) in &qforms {
+            within(g, 1, &mut near);
+            within(f, 1, &mut near);
         }
-        let maps: Vec<&HashMap<(u32, u32), Vec<u32>>> =
-            if q.dob.is_some() { vec![&self.undated] } else { vec![&self.undated, &self.dated] };
-        if maps.iter().all(|m| m.is_empty()) {
-            return out;
-        }
-        for (g, f) in forms(q) {
-            let mut gs = self.given.near(&g, 2);
-            for n in names::nicknames_of(&g) {
-                if let Some(&id) = self.given.ids.get(n) {
-                    gs.push((id, 0));
+        let last = qforms.len() - 1;
+        for (i, (g, f)) in qforms.iter().enumerate() {
+            let nick_ids: Vec<u32> = names::nicknames_of(g)
+                .filter_map(|n| self.words.ids.get(n).copied())
+                .filter(|id| dict.contains(*id))
+                .collect();
+            let exact_in = |w: &str, near: &Near| near[w].0.iter().any(|(_, d)| *d == 0);
+            let whole = i == 0 || i == last;
+            let scans = |w: &str| self.words.ids.get(w).is_some_and(|id| self.by_second.count(id) <= SCAN);
+            // The given word two edits away, the family word exact: the
+            // names with that family word are read one by one when they are
+            // few (two edits away, a dictionary lookup is thousands of probes).
+            if let Some(&fid) = self.words.ids.get(f.as_str()) {
+                if scans(f) {
+                    for name in self.by_second.get(&fid) {
+                        let n = &self.names[name as usize].forms;
+                        let mut hit = name_forms(n).any(|(a, b)| b == f && given_distance(g, a) <= 2);
+                        // For the whole name, this also stands in for the other
+                        // form's case below: `f` exact as the given name of a
+                        // double family name, one word of it two edits from `g`.
+                        if whole && !hit && n.given() == f {
+                            hit = n.family_forms().any(|(w, word)| word && strsim::osa_distance(g, w) <= 2);
+                        }
+                        if hit {
+                            out.insert(name);
+                        }
+                    }
+                } else if exact_in(f, &near) {
+                    within(g, 2, &mut near);
                 }
             }
-            let fs = self.family.near(&f, 2);
-            for &(gid, gd) in &gs {
-                for &(fid, fd) in &fs {
-                    if gd + fd > 2 {
-                        continue;
-                    }
-                    for m in &maps {
-                        out.extend(m.get(&(gid, fid)).into_iter().flatten().copied());
+            // The given word exact, the family word two edits away: for the
+            // whole name straight or swapped, the other form's reading above
+            // when it reads; else (it does not, one word of a double family
+            // name, a nickname) here.
+            let covered = whole && nick_ids.is_empty() && scans(g);
+            if !covered && (exact_in(g, &near) || !nick_ids.is_empty()) {
+                within(f, 2, &mut near);
+            }
+            let gs = near[g.as_str()].0.iter().copied().chain(nick_ids.into_iter().map(|id| (id, 0)));
+            let fs = &near[f.as_str()].0;
+            for (gid, gd) in gs {
+                for &(fid, fd) in fs {
+                    if gd + fd <= 2 {
+                        out.extend(self.by_form.get(&(gid, fid)));
                     }
                 }
             }
@@ -383,13 +689,27 @@ impl SubjectIndex {
     }
 }
 
+/// How many names under one word [`SubjectIndex::names_near`] reads one by
+/// one rather than look their words up.
+const SCAN: usize = 2048;
+
+/// A prepared name's forms as `forms` spells them: (given, family whole),
+/// (given, each word of a double family name), (family, given).
+fn name_forms(n: &NameForms) -> impl Iterator<Item = (&str, &str)> {
+    n.family_forms().map(|(f, _)| (n.given(), f)).chain(std::iter::once((n.family(), n.given())))
+}
+
 /// An exact key's hit: exact, unless both are addresses in one building
-/// with different units.
-fn exact_hit(key: u64, a: &Indexed, b: &Indexed) -> Hit {
-    let unit = |i: &Indexed| i.blinds.iter().find(|(_, r)| *r == KeyRole::Unit).map(|(b, _)| *b);
-    match (unit(a), unit(b)) {
-        (Some(x), Some(y)) if x != y => Hit { key, exact: false, score: SAME_BUILDING, parts: vec![Part::Building] },
-        _ => Hit { key, exact: true, score: 1.0, parts: vec![Part::Identifier] },
+/// with different units (a side may carry a unit's key under several
+/// blind-index keys: any one shared is the same unit).
+fn exact_hit(key: u64, a: &[(Blind, KeyRole)], b: &[(Blind, KeyRole)]) -> Hit {
+    let units =
+        |i: &[(Blind, KeyRole)]| i.iter().filter(|(_, r)| *r == KeyRole::Unit).map(|(b, _)| *b).collect::<Vec<_>>();
+    let (ua, ub) = (units(a), units(b));
+    if !ua.is_empty() && !ub.is_empty() && !ua.iter().any(|u| ub.contains(u)) {
+        Hit { key, exact: false, score: SAME_BUILDING, parts: vec![Part::Building] }
+    } else {
+        Hit { key, exact: true, score: 1.0, parts: vec![Part::Identifier] }
     }
 }
 
@@ -421,7 +741,7 @@ pub fn every_pair(items: &[(String, String, Indexed)], threshold: f64) -> Vec<(u
                         .blinds
                         .iter()
                         .any(|(k, r)| *r == KeyRole::Primary && a.blinds.contains(&(*k, KeyRole::Primary)));
-                    shared.then(|| exact_hit(i as u64, b, a))
+                    shared.then(|| exact_hit(i as u64, &b.blinds, &a.blinds))
                 }
             };
             if let Some(h) = hit {
@@ -460,15 +780,42 @@ mod tests {
     }
 
     #[test]
-    fn words_within_two_edits_are_found() {
-        let mut d = Dict::default();
-        for w in ["smith", "smyth", "smit", "schmidt", "smithers", "jones", "mith", "simth", "smiht"] {
-            d.id(w);
+    fn postings_keep_what_was_added_and_not_removed() {
+        let mut rng = Rng(0x0070_5715);
+        let mut p: Postings<u8> = Postings::new();
+        let mut model: StdMap<u8, Vec<u32>> = StdMap::new();
+        for _ in 0..5_000 {
+            let (k, v) = (rng.below(6) as u8, rng.below(5) as u32);
+            let list = model.entry(k).or_default();
+            if rng.below(3) == 0 {
+                p.remove(k, v);
+                list.retain(|x| *x != v);
+            } else {
+                p.add(k, v);
+                if !list.contains(&v) {
+                    list.push(v);
+                }
+            }
+            let mut got: Vec<u32> = p.get(&k).collect();
+            let mut want = list.clone();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want);
         }
-        let mut near: Vec<&str> = d.near("smith", 2).into_iter().map(|(id, _)| &*d.words[id as usize]).collect();
+    }
+
+    #[test]
+    fn words_within_two_edits_are_found() {
+        let (mut words, mut d) = (Words::default(), Deletions::new());
+        for w in ["smith", "smyth", "smit", "schmidt", "smithers", "jones", "mith", "simth", "smiht"] {
+            let (id, _) = words.id(w);
+            d.add(id, w);
+        }
+        let mut near: Vec<&str> =
+            d.near(&words, "smith", 2).into_iter().map(|(id, _)| &*words.text[id as usize]).collect();
         near.sort();
         let mut every: Vec<&str> =
-            d.words.iter().map(|w| &**w).filter(|w| strsim::osa_distance("smith", w) <= 2).collect();
+            words.text.iter().map(|w| &**w).filter(|w| strsim::osa_distance("smith", w) <= 2).collect();
         every.sort();
         assert_eq!(near, every);
         assert!(near.contains(&"smyth") && near.contains(&"simth") && !near.contains(&"schmidt"));
@@ -571,8 +918,8 @@ mod tests {
     #[test]
     fn the_index_finds_exactly_what_trying_every_pair_finds() {
         let mut rng = Rng(0x005e_ed5b_1ec7);
-        for round in 0..12 {
-            let items: Vec<_> = (0..60).map(|_| random_item(&mut rng)).collect();
+        for round in 0..24 {
+            let items: Vec<_> = (0..80).map(|_| random_item(&mut rng)).collect();
             let mut ix = SubjectIndex::new(names::DEFAULT_THRESHOLD);
             let mut found = Vec::new();
             for (j, (o, u, item)) in items.iter().enumerate() {
