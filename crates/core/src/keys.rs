@@ -7,6 +7,8 @@ use base64::Engine;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
+use crate::subjects::blind::BlindKey;
+
 use crate::error::Error;
 
 /// Where the application gets its keys. A rotation by another process (the
@@ -48,6 +50,8 @@ pub struct KeyRing {
     signing: SigningKey,
     /// See [`KeyFile::audit_plain_until`].
     audit_plain_until: Option<u64>,
+    /// See [`KeyFile::retired_blind_keys`].
+    retired_blinds: Vec<(u32, [u8; 32])>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -80,6 +84,14 @@ pub struct KeyFile {
     /// cannot pass a recomputed plain chain off as an old one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_plain_until: Option<u64>,
+    /// The blind-index keys of retired KEKs (each derived from its KEK, which
+    /// is gone: they make blind keys, they open nothing). A tombstone keeps
+    /// the blind keys it had when it expired, made under the KEK of the day,
+    /// and its sealed identity is gone, so that rotation cannot make them
+    /// again: a new subject is also looked up under these until the last
+    /// such tombstone is purged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_blind_keys: Vec<KeyFileKek>,
 }
 
 /// One KEK in the key file.
@@ -107,6 +119,7 @@ impl KeyRing {
             keks: vec![(1, random32()?)],
             signing: SigningKey::from_bytes(&random32()?),
             audit_plain_until: None,
+            retired_blinds: Vec::new(),
         })
     }
 
@@ -125,7 +138,11 @@ impl KeyRing {
         }
         keks.sort_by_key(|(v, _)| *v);
         let signing = SigningKey::from_bytes(&decode32("signing key", &f.signing_key)?);
-        Ok(Self { keks, signing, audit_plain_until: f.audit_plain_until })
+        let mut retired_blinds = Vec::new();
+        for k in &f.retired_blind_keys {
+            retired_blinds.push((k.version, decode32("retired blind-index key", &k.key)?));
+        }
+        Ok(Self { keks, signing, audit_plain_until: f.audit_plain_until, retired_blinds })
     }
 
     /// The key file's text.
@@ -135,6 +152,11 @@ impl KeyRing {
             keks: self.keks.iter().map(|(v, k)| KeyFileKek { version: *v, key: B64.encode(k) }).collect(),
             signing_key: B64.encode(self.signing.to_bytes()),
             audit_plain_until: self.audit_plain_until,
+            retired_blind_keys: self
+                .retired_blinds
+                .iter()
+                .map(|(v, k)| KeyFileKek { version: *v, key: B64.encode(k) })
+                .collect(),
         };
         serde_json::to_string_pretty(&f).unwrap_or_default()
     }
@@ -182,11 +204,30 @@ impl KeyRing {
         self.keks.iter().find(|(v, _)| *v == version).map(|(_, k)| k)
     }
 
-    /// Keeps only the current KEK (after every data key was re-wrapped).
+    /// Keeps only the current KEK (after every data key was re-wrapped);
+    /// the blind-index keys of the others are kept (see
+    /// [`KeyFile::retired_blind_keys`]).
     pub fn retain_only_current(&mut self) {
         if let Some(last) = self.keks.last().copied() {
+            for (v, kek) in &self.keks[..self.keks.len() - 1] {
+                if !self.retired_blinds.iter().any(|(r, _)| r == v) {
+                    self.retired_blinds.push((*v, BlindKey::derive(*v, kek).to_bytes()));
+                }
+            }
             self.keks = vec![last];
         }
+    }
+
+    /// The blind-index keys older than the current KEK's: of the KEKs not
+    /// yet retired, then of those retired.
+    pub fn older_blind_keys(&self) -> Vec<BlindKey> {
+        let mut out: Vec<BlindKey> = self.keks.iter().rev().skip(1).map(|(v, kek)| BlindKey::derive(*v, kek)).collect();
+        for (v, k) in &self.retired_blinds {
+            if !out.iter().any(|b| b.version() == *v) {
+                out.push(BlindKey::retired(*v, *k));
+            }
+        }
+        out
     }
 
     /// Adds a new current KEK (older ones stay to unwrap until re-wrapped).
@@ -200,6 +241,26 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retired_kek_leaves_its_blind_key_in_the_key_file() {
+        let mut ring = KeyRing::generate().unwrap();
+        let (v1, kek1) = ring.current_kek().map(|(v, k)| (v, *k)).unwrap();
+        let before = BlindKey::derive(v1, &kek1).blind("phone|+15155550134");
+        ring.add_kek().unwrap();
+        assert_eq!(ring.older_blind_keys()[0].blind("phone|+15155550134"), before, "not yet retired");
+        ring.retain_only_current();
+        let text = ring.to_file_text();
+        assert!(!text.contains(&B64.encode(kek1)), "the KEK itself is gone");
+        let again = KeyRing::from_file_text(&text).unwrap();
+        let older = again.older_blind_keys();
+        assert_eq!(older.len(), 1);
+        assert_eq!((older[0].version(), older[0].blind("phone|+15155550134")), (v1, before));
+        let mut twice = again.clone();
+        twice.add_kek().unwrap();
+        twice.retain_only_current();
+        assert_eq!(twice.older_blind_keys().len(), 2, "each retired key once");
+    }
 
     #[test]
     fn the_key_file_round_trips_and_debug_shows_no_key() {

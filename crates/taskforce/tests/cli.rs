@@ -933,6 +933,23 @@ async fn keys_rotate_while_the_server_runs() {
     let _ = http();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     assert!(page_sign_in(&client, &server.base, "officer.mshp").await.is_some(), "sign-in with the sealed factor");
+    // A tombstone made before the rotation: its identity is gone, its blind keys stay as they were.
+    let mo = text(&run(&["token", "create", "--db", db.to_str().unwrap(), "--user", "analyst.mo-ago"]).stdout)
+        .trim()
+        .to_string();
+    let phone = json!({"kind": "phone", "role": "suspect", "number": "816 555 0142", "reason": "an ad phone"});
+    let r = client.post(format!("{}/api/v1/subjects", server.base)).bearer_auth(&mo).json(&phone).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let gone: Value = r.json().await.unwrap();
+    let gone_id = gone["subject"]["id"].as_str().unwrap().to_string();
+    let r = client
+        .post(format!("{}/api/v1/subjects/{gone_id}/expire", server.base))
+        .bearer_auth(&mo)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
     let out = run(&["keys", "rotate", "--db", db.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let key_file: Value =
@@ -956,6 +973,14 @@ async fn keys_rotate_while_the_server_runs() {
     assert_eq!(r.status(), 201);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["matches"].as_array().unwrap().len(), 2, "the demo's two registrations of the phone");
+    // The tombstone still answers, under the retired KEK's blind key the key file kept.
+    let r =
+        client.post(format!("{}/api/v1/subjects", server.base)).bearer_auth(&token).json(&phone).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    let m = v["matches"].as_array().unwrap();
+    assert_eq!(m.len(), 1, "the expired registration: {v}");
+    assert_eq!(m[0]["other_expired"], true);
     server.kill9();
     let out = run(&["audit", "verify", "--db", db.to_str().unwrap()]);
     assert!(out.status.success());

@@ -26,8 +26,8 @@ use crate::seal::Place;
 use crate::store::StoreTx;
 use crate::subjects::batch::{ListMatch, ListRow, Rejected};
 use crate::subjects::blind::BlindKey;
-use crate::subjects::identity::{Fields, Identity, Kind};
-use crate::subjects::index::{Hit, Indexed, Owner, SubjectIndex};
+use crate::subjects::identity::{Fields, Identity, KeyRole, Kind};
+use crate::subjects::index::{Blind, Hit, Indexed, Owner, SubjectIndex};
 use crate::subjects::names::{self, Part, PersonName};
 use crate::subjects::registry::{
     MatchStatus, Renewal, Subject, SubjectChange, SubjectMatch, SubjectPrivate, SubjectRole, SubjectStatus,
@@ -323,6 +323,20 @@ impl App {
         Ok(BlindKey::derive(v, kek))
     }
 
+    /// An identity's blind keys under every older blind-index key (the
+    /// KEKs not yet retired, and those the key file keeps retired): a
+    /// tombstone's keys were made under the key of its day, so a new
+    /// subject is looked up under those too (never stored under them).
+    pub(crate) fn older_blinds(&self, identity: &Identity) -> Result<Vec<(Blind, KeyRole)>> {
+        let ring = self.keys.keys()?;
+        let keys = identity.keys();
+        Ok(ring
+            .older_blind_keys()
+            .iter()
+            .flat_map(|old| keys.iter().map(move |k| (old.blind(&k.text), k.role)))
+            .collect())
+    }
+
     /// What the index keeps of a stored subject: for a live person the name
     /// (opened from its sealed part), for anything else only the blind keys.
     async fn indexed_of(&self, tx: &mut dyn StoreTx, s: &Subject) -> Result<Indexed> {
@@ -577,6 +591,7 @@ impl App {
             status: SubjectStatus::Active,
         };
         tx.insert_subject(&subject).await?;
+        item.blinds.extend(self.older_blinds(&new.identity)?);
         // Every name of a person is matched: the name, then each alias.
         let mut hits: Vec<Hit> = self.subject_hits(&item, agency, unit)?;
         if let Some(p) = item.person.clone() {
@@ -730,7 +745,8 @@ impl App {
         let mut names_cache = HashMap::new();
         let now = self.clock.now();
         for row in rows {
-            let item = key.indexed(&row.identity);
+            let mut item = key.indexed(&row.identity);
+            item.blinds.extend(self.older_blinds(&row.identity)?);
             let (agency, unit) = owner(row);
             let hits = {
                 let mut cache =

@@ -39,6 +39,17 @@ impl BlindKey {
         Self { version: kek_version, key: hmac(kek, &[b"taskforce subject blind index v1"]) }
     }
 
+    /// A blind key kept after its KEK was retired (the key file keeps it so
+    /// that tombstones made under it still match).
+    pub fn retired(version: u32, key: [u8; 32]) -> Self {
+        Self { version, key }
+    }
+
+    /// Its bytes, for the key file only.
+    pub(crate) fn to_bytes(&self) -> [u8; 32] {
+        self.key
+    }
+
     /// A random key for matching a list with nothing stored (the keys of
     /// such a match are compared with each other only).
     pub fn ephemeral() -> Result<Self, Error> {
