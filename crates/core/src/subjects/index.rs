@@ -350,8 +350,17 @@ struct Name {
     forms: NameForms,
     /// The word ids of its given and its family name.
     words: (u32, u32),
-    dated: Vec<u32>,
-    undated: Vec<u32>,
+    dated: Vec<Member>,
+    undated: Vec<Member>,
+}
+
+/// A person bearing a name, with what a hit needs (so that a common name's
+/// thousands of bearers are listed without reading their slots).
+#[derive(Clone, Copy)]
+struct Member {
+    slot: u32,
+    owner: Owner,
+    key: u64,
 }
 
 /// A dated person as the list of its date of birth keeps it: what a query
@@ -496,7 +505,7 @@ impl SubjectIndex {
             match p.dob {
                 Some(d) => {
                     let n = &mut self.names[name as usize];
-                    n.dated.push(slot);
+                    n.dated.push(Member { slot, owner, key });
                     let entry = Dated { slot, owner, name, words: n.words, bound: n.forms.bound() };
                     self.dobs.entry(day(d)).or_default().push(entry);
                 }
@@ -511,7 +520,7 @@ impl SubjectIndex {
                             }
                         }
                     }
-                    self.names[name as usize].undated.push(slot);
+                    self.names[name as usize].undated.push(Member { slot, owner, key });
                 }
             }
             (name, p.dob)
@@ -535,13 +544,13 @@ impl SubjectIndex {
             let n = &mut self.names[name as usize];
             match dob {
                 Some(d) => {
-                    n.dated.retain(|x| *x != slot);
+                    n.dated.retain(|x| x.slot != slot);
                     if let Some(l) = self.dobs.get_mut(&day(d)) {
                         l.retain(|x| x.slot != slot);
                     }
                 }
                 None => {
-                    n.undated.retain(|x| *x != slot);
+                    n.undated.retain(|x| x.slot != slot);
                     self.undated_persons -= 1;
                 }
             }
@@ -607,15 +616,14 @@ impl SubjectIndex {
                         continue;
                     }
                     let Some(m) = names::compare_forms(&qf, None, &n.forms, None, self.threshold) else { continue };
-                    for &slot in slots {
-                        if let Some(s) = live(slot) {
-                            out.push(Hit { key: s.key, exact: m.exact, score: m.score, parts: m.parts.clone() });
-                        }
+                    for member in slots.filter(|m| m.owner != owner) {
+                        out.push(Hit { key: member.key, exact: m.exact, score: m.score, parts: m.parts.clone() });
                     }
                 }
             }
         }
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+        // Keys are distinct: an unstable sort gives one order.
+        out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
         out
     }
 
