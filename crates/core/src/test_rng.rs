@@ -23,3 +23,21 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// `s` with one random typo (a deletion, an insertion, a substitution or a
+/// transposition, as the reference's generator makes them), trimmed.
+pub(crate) fn typo(rng: &mut Rng, s: &str) -> String {
+    let mut cs: Vec<char> = s.chars().collect();
+    let i = rng.below(cs.len() as u64) as usize;
+    let c = char::from(b'a' + rng.below(26) as u8);
+    match rng.below(4) {
+        0 if cs.len() > 1 => {
+            cs.remove(i);
+        }
+        1 => cs.insert(i, c),
+        2 => cs[i] = c,
+        _ if i + 1 < cs.len() => cs.swap(i, i + 1),
+        _ => {}
+    }
+    cs.into_iter().collect::<String>().trim().to_string()
+}

@@ -27,7 +27,7 @@ use crate::store::StoreTx;
 use crate::subjects::batch::{ListMatch, ListRow, Rejected};
 use crate::subjects::blind::BlindKey;
 use crate::subjects::identity::{Fields, Identity, KeyRole, Kind};
-use crate::subjects::index::{Blind, Hit, Indexed, Owner, SubjectIndex};
+use crate::subjects::index::{Blind, Hit, Indexed, Owner, SubjectIndex, shown_score, strength};
 use crate::subjects::names::{self, Part, PersonName};
 use crate::subjects::registry::{
     MatchStatus, Renewal, Subject, SubjectChange, SubjectMatch, SubjectPrivate, SubjectRole, SubjectStatus,
@@ -423,16 +423,36 @@ impl App {
         other: &Subject,
         names: &mut HashMap<AgencyId, String>,
     ) -> Result<MatchPointer> {
+        let mut p = self.subject_pointer(tx, other, &mine.number, (m.exact, m.score, &m.parts), names).await?;
+        p.match_id = Some(m.id);
+        p.status = m.status;
+        p.outcome = m.outcome.clone();
+        p.decided_by = m.decided_by.clone();
+        p.decided_at = m.decided_at;
+        p.reason = m.reason.clone();
+        Ok(p)
+    }
+
+    /// A pointer to `other` for the subject numbered `mine`, of a match
+    /// (exact, score, parts) not stored: open and undecided.
+    async fn subject_pointer(
+        &self,
+        tx: &mut dyn StoreTx,
+        other: &Subject,
+        mine: &str,
+        (exact, score, parts): (bool, f64, &[Part]),
+        names: &mut HashMap<AgencyId, String>,
+    ) -> Result<MatchPointer> {
         let other_agency = self.agency_name(tx, other.agency_id, names).await?;
         let (contact_name, contact_phone) = duty_contact(tx, other.agency_id).await?;
         Ok(MatchPointer {
-            match_id: Some(m.id),
-            status: m.status,
-            strength: if m.exact { "exact" } else { "fuzzy" },
-            score: (m.score * 1e4).round() / 1e4,
-            parts: m.parts.clone(),
+            match_id: None,
+            status: MatchStatus::Open,
+            strength: strength(exact),
+            score: shown_score(score),
+            parts: parts.to_vec(),
             kind: other.kind,
-            your_subject: mine.number.clone(),
+            your_subject: mine.to_string(),
             other_number: other.number.clone(),
             other_agency_id: other.agency_id,
             other_agency,
@@ -443,10 +463,10 @@ impl App {
             other_registered_at: other.registered_at,
             other_expires_at: other.expires_at,
             other_expired: other.status == SubjectStatus::Tombstone,
-            outcome: m.outcome.clone(),
-            decided_by: m.decided_by.clone(),
-            decided_at: m.decided_at,
-            reason: m.reason.clone(),
+            outcome: None,
+            decided_by: None,
+            decided_at: None,
+            reason: None,
         })
     }
 
@@ -743,7 +763,6 @@ impl App {
         let mut stored = Vec::new();
         let mut hit_subjects: HashMap<String, Subject> = HashMap::new();
         let mut names_cache = HashMap::new();
-        let now = self.clock.now();
         for row in rows {
             let mut item = key.indexed(&row.identity);
             item.blinds.extend(self.older_blinds(&row.identity)?);
@@ -758,29 +777,15 @@ impl App {
             let found: HashMap<u64, Subject> = tx.subjects_by_keys(&keys).await?.into_iter().collect();
             for hit in &hits {
                 let Some(other) = found.get(&hit.key) else { continue };
-                let probe = SubjectMatch {
-                    id: MatchId::new_v7(),
-                    a: other.id,
-                    b: other.id,
-                    exact: hit.exact,
-                    score: hit.score,
-                    parts: hit.parts.clone(),
-                    detected_at: now,
-                    status: MatchStatus::Open,
-                    outcome: None,
-                    decided_by: None,
-                    decided_at: None,
-                    reason: None,
-                };
-                let mut pointer = self.match_pointer(tx.as_mut(), &probe, other, other, &mut names_cache).await?;
-                pointer.match_id = None;
-                pointer.your_subject = row.id.clone();
+                let pointer = self
+                    .subject_pointer(tx.as_mut(), other, &row.id, (hit.exact, hit.score, &hit.parts), &mut names_cache)
+                    .await?;
                 stored.push(StoredHit {
                     a: row.id.clone(),
                     b: other.number.clone(),
                     kind: other.kind,
-                    strength: if hit.exact { "exact" } else { "fuzzy" },
-                    score: (hit.score * 1e4).round() / 1e4,
+                    strength: hit.strength(),
+                    score: shown_score(hit.score),
                     pointer: Box::new(pointer),
                 });
                 hit_subjects.insert(other.number.clone(), other.clone());

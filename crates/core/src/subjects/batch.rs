@@ -103,8 +103,8 @@ impl ListMatch {
             a: a.to_string(),
             b: b.to_string(),
             kind,
-            strength: if hit.exact { "exact" } else { "fuzzy" },
-            score: (hit.score * 1e4).round() / 1e4,
+            strength: hit.strength(),
+            score: super::index::shown_score(hit.score),
         }
     }
 }

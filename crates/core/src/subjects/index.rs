@@ -57,6 +57,23 @@ pub struct Hit {
     pub parts: Vec<Part>,
 }
 
+impl Hit {
+    /// "exact" or "fuzzy", as a pointer says it.
+    pub fn strength(&self) -> &'static str {
+        strength(self.exact)
+    }
+}
+
+/// "exact" or "fuzzy", as a pointer says it.
+pub fn strength(exact: bool) -> &'static str {
+    if exact { "exact" } else { "fuzzy" }
+}
+
+/// A score as shown: four decimals (a pointer means no finer).
+pub fn shown_score(score: f64) -> f64 {
+    (score * 1e4).round() / 1e4
+}
+
 /// Who owns a subject: two subjects of one owner never match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Owner(u32);
@@ -764,7 +781,7 @@ pub fn every_pair(items: &[(String, String, Indexed)], threshold: f64) -> Vec<(u
 mod tests {
     use super::*;
     use crate::subjects::identity::{Fields, Identity};
-    use crate::test_rng::Rng;
+    use crate::test_rng::{Rng, typo};
 
     fn blind(text: &str) -> Blind {
         use sha2::Digest;
@@ -877,24 +894,6 @@ mod tests {
         ["john", "jon", "jonathan", "mary", "maria", "marie", "bill", "william", "will", "ana", "anna", "li"];
     const FAMILY: [&str; 10] =
         ["smith", "smyth", "smit", "garcia", "garcia lopez", "lopez", "jones", "jonse", "wu", "nguyen"];
-
-    /// A random typo (a deletion, an insertion, a substitution or a
-    /// transposition), as the reference's generator makes them.
-    fn typo(rng: &mut Rng, s: &str) -> String {
-        let mut cs: Vec<char> = s.chars().collect();
-        let i = rng.below(cs.len() as u64) as usize;
-        let c = char::from(b'a' + rng.below(26) as u8);
-        match rng.below(4) {
-            0 if cs.len() > 1 => {
-                cs.remove(i);
-            }
-            1 => cs.insert(i, c),
-            2 => cs[i] = c,
-            _ if i + 1 < cs.len() => cs.swap(i, i + 1),
-            _ => {}
-        }
-        cs.into_iter().collect::<String>().trim().to_string()
-    }
 
     fn random_item(rng: &mut Rng) -> (String, String, Indexed) {
         let owner = ["IA", "MO", "NE"][rng.below(3) as usize].to_string();

@@ -645,20 +645,17 @@ mod tests {
         let mut names = Vec::new();
         for (g, f) in base {
             for _ in 0..25 {
-                let mut w: Vec<Vec<char>> = vec![g.chars().collect(), f.chars().collect()];
+                let (mut g, mut f) = (g.to_string(), f.to_string());
                 for _ in 0..rng.below(3) {
-                    let part = &mut w[rng.below(2) as usize];
-                    let i = rng.below(part.len() as u64) as usize;
-                    let c = char::from(b'a' + rng.below(26) as u8);
-                    match rng.below(3) {
-                        0 if part.len() > 1 => {
-                            part.remove(i);
-                        }
-                        1 => part.insert(i, c),
-                        _ => part[i] = c,
+                    if rng.below(2) == 0 {
+                        g = crate::test_rng::typo(&mut rng, &g)
+                    } else {
+                        f = crate::test_rng::typo(&mut rng, &f)
                     }
                 }
-                let (g, f): (String, String) = (w[0].iter().collect(), w[1].iter().collect());
+                if g.is_empty() || f.is_empty() {
+                    continue;
+                }
                 names.push(person(&g, &f, None));
             }
         }
