@@ -40,21 +40,13 @@ if [ ! -d "$PG/data" ]; then
   mkdir -p "$PG"
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG"
   run_pg "$PGBIN/initdb -D $PG/data -E UTF8 --locale=C.UTF-8 -U postgres --auth=trust" >/dev/null
-  cat >> "$PG/data/postgresql.conf" <<CONF
+  { cat bench/postgresql-bench.conf; cat <<CONF
 listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$PG'
-shared_buffers = 4GB
-effective_cache_size = 12GB
-work_mem = 64MB
-maintenance_work_mem = 2GB
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-random_page_cost = 1.1
-jit = off
-max_parallel_workers_per_gather = 0
 max_parallel_maintenance_workers = 1
 CONF
+  } >> "$PG/data/postgresql.conf"
 fi
 run_pg "$PGBIN/pg_ctl -D $PG/data -l $PG/server.log status" >/dev/null 2>&1 \
   || run_pg "$PGBIN/pg_ctl -D $PG/data -l $PG/server.log start -w" >/dev/null

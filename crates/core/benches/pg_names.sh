@@ -41,6 +41,7 @@ for f in persons.tsv qnames.tsv; do
 done
 
 THRESHOLD=0.5
+CONF_FILE=$(cd "$(dirname "$0")/../../.." && pwd)/bench/postgresql-bench.conf
 PGBIN=/usr/lib/postgresql/15/bin
 [ -x "$PGBIN/postgres" ] && [ -x "$PGBIN/initdb" ] && [ -x "$PGBIN/psql" ] \
   || { echo "PostgreSQL 15 is not installed ($PGBIN): apt-get install postgresql-15 postgresql-contrib" >&2; exit 1; }
@@ -82,21 +83,13 @@ chmod 700 "$B"
 
 as_pg "$PGBIN/initdb" -D "$B/data" -E UTF8 --locale=C.UTF-8 -U postgres --auth=trust >/dev/null
 # As ../shared/reference/perf/setup_pg.sh, but no parallel workers at all.
-cat >> "$B/data/postgresql.conf" <<CONF
+{ cat "$CONF_FILE"; cat <<CONF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$B'
-shared_buffers = 4GB
-effective_cache_size = 12GB
-work_mem = 64MB
-maintenance_work_mem = 2GB
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-random_page_cost = 1.1
-jit = off
-max_parallel_workers_per_gather = 0
 max_parallel_maintenance_workers = 0
 max_parallel_workers = 0
 CONF
+} >> "$B/data/postgresql.conf"
 
 # A free loopback port: ask the kernel for one, retry if someone takes it first.
 PORT=
