@@ -101,19 +101,17 @@ impl<K: Hash + Eq + Copy> Postings<K> {
         self.one.reserve(n);
     }
 
+    /// Adds `v` under `k`; the caller never adds one pair twice (a check
+    /// would read the whole list of a common key on every add).
     fn add(&mut self, k: K, v: u32) {
         debug_assert!(v < MORE, "values are below 2^31");
-        match self.one.get_mut(&k) {
-            None => {
-                self.one.insert(k, v);
+        match self.one.entry(k) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(v);
             }
-            Some(first) if *first & !MORE == v => {}
-            Some(first) => {
-                *first |= MORE;
-                let more = self.more.entry(k).or_default();
-                if !more.contains(&v) {
-                    more.push(v);
-                }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                *e.get_mut() |= MORE;
+                self.more.entry(k).or_default().push(v);
             }
         }
     }
@@ -229,6 +227,9 @@ impl Deletions {
         let cs: Vec<char> = word.chars().collect();
         let mut hashes = Vec::with_capacity(cs.len() + 1);
         variant_hashes(&cs, &mut hashes);
+        // "aab" without either a is "ab": each variant once.
+        hashes.sort_unstable();
+        hashes.dedup();
         for h in hashes {
             self.postings.add(h, id);
         }
@@ -494,9 +495,17 @@ impl SubjectIndex {
             }
         }
         forms.push((family, given));
+        // Each pair once ("lopez lopez" has one word twice, "john john" one second twice).
+        forms.sort_unstable();
+        forms.dedup();
+        let mut seconds: Vec<u32> = forms.iter().map(|f| f.1).collect();
+        seconds.sort_unstable();
+        seconds.dedup();
         for form in forms {
             self.by_form.add(form, id);
-            self.by_second.add(form.1, id);
+        }
+        for second in seconds {
+            self.by_second.add(second, id);
         }
         self.names.push(Name {
             forms: NameForms::new(&p.name),
@@ -514,8 +523,11 @@ impl SubjectIndex {
         if let Some(old) = self.by_key.insert(key, slot) {
             self.drop_slot(old);
         }
-        for (b, _) in &item.blinds {
-            self.exact.add(*b, slot);
+        let mut blinds: Vec<Blind> = item.blinds.iter().map(|(b, _)| *b).collect();
+        blinds.sort_unstable();
+        blinds.dedup();
+        for b in blinds {
+            self.exact.add(b, slot);
         }
         let person = item.person.as_ref().map(|p| {
             let name = self.name_of(p);
@@ -816,8 +828,8 @@ mod tests {
                 p.remove(k, v);
                 list.retain(|x| *x != v);
             } else {
-                p.add(k, v);
                 if !list.contains(&v) {
+                    p.add(k, v);
                     list.push(v);
                 }
             }
