@@ -326,13 +326,9 @@ fn variant_hashes(cs: &[char], out: &mut Vec<u64>) {
     }
 }
 
-/// A person's forms as (given, family) pairs: straight with the family name
-/// whole and, when it has several words, each word; and swapped.
+/// A person's forms as (given, family) pairs, as [`name_forms`] spells them.
 fn forms(p: &Person) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> =
-        p.name.family_forms().into_iter().map(|(f, _)| (p.name.given.clone(), f)).collect();
-    v.push((p.name.family_name(), p.name.given.clone()));
-    v
+    name_forms(&NameForms::new(&p.name)).map(|(g, f)| (g.to_string(), f.to_string())).collect()
 }
 
 fn given_distance(a: &str, b: &str) -> usize {
@@ -487,7 +483,7 @@ impl SubjectIndex {
             return id;
         }
         let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        // Its forms, as `forms` spells them.
+        // Its forms, as `name_forms` spells them.
         let mut forms = vec![(given, family)];
         if p.name.family.len() > 1 {
             for w in &p.name.family {
@@ -730,8 +726,9 @@ impl SubjectIndex {
 /// one rather than look their words up.
 const SCAN: usize = 2048;
 
-/// A prepared name's forms as `forms` spells them: (given, family whole),
-/// (given, each word of a double family name), (family, given).
+/// A prepared name's forms: straight with the family name whole, then
+/// with each word of a double family name; last swapped (family, given).
+/// [`SubjectIndex::names_near`] counts on this order.
 fn name_forms(n: &NameForms) -> impl Iterator<Item = (&str, &str)> {
     n.family_forms().map(|(f, _)| (n.given(), f)).chain(std::iter::once((n.family(), n.given())))
 }

@@ -445,6 +445,28 @@ pub fn compare_forms(
     }
 }
 
+/// A fuzzy match scoring `score`: what agreed is the dates of birth's
+/// parts, each name part whose own score (given, family) reaches
+/// `threshold`, and the variant used (nickname, names swapped).
+fn fuzzy(
+    score: f64,
+    dob_parts: &[Part],
+    (given, family): (f64, f64),
+    threshold: f64,
+    (nick, swapped): (bool, bool),
+) -> NameMatch {
+    let mut parts = dob_parts.to_vec();
+    let agreed = [
+        (given >= threshold, Part::GivenName),
+        (family >= threshold, Part::FamilyName),
+        (nick, Part::Nickname),
+        (swapped, Part::NamesSwapped),
+    ];
+    parts.extend(agreed.into_iter().filter(|(yes, _)| *yes).map(|(_, p)| p));
+    parts.sort();
+    NameMatch { exact: false, score, parts }
+}
+
 /// The edits a typed name may be away and still match though Jaro-Winkler
 /// falls short (typos near the start weigh heavily in it): one, or two when
 /// both names have at least [`TWO_EDITS_FROM`] letters.
@@ -477,18 +499,8 @@ fn within_edits(a: &NameForms, b: &NameForms, threshold: f64, factor: f64, dob_p
         if best.as_ref().is_some_and(|m| m.score >= score) {
             continue;
         }
-        let mut parts = dob_parts.to_vec();
-        if jaro_winkler(ga, gb) >= threshold {
-            parts.push(Part::GivenName);
-        }
-        if jaro_winkler(fa, fb) >= threshold {
-            parts.push(Part::FamilyName);
-        }
-        if swapped {
-            parts.push(Part::NamesSwapped);
-        }
-        parts.sort();
-        best = Some(NameMatch { exact: false, score, parts });
+        let scores = (jaro_winkler(ga, gb), jaro_winkler(fa, fb));
+        best = Some(fuzzy(score, dob_parts, scores, threshold, (false, swapped)));
     }
     best
 }
@@ -532,21 +544,7 @@ fn directional(a: &NameForms, b: &NameForms, threshold: f64, factor: f64, dob_pa
             if score < threshold || best.as_ref().is_some_and(|m| m.score >= score) {
                 continue;
             }
-            let mut parts = dob_parts.to_vec();
-            if given_score >= threshold {
-                parts.push(Part::GivenName);
-            }
-            if family_score >= threshold {
-                parts.push(Part::FamilyName);
-            }
-            if nick {
-                parts.push(Part::Nickname);
-            }
-            if swapped {
-                parts.push(Part::NamesSwapped);
-            }
-            parts.sort();
-            best = Some(NameMatch { exact: false, score, parts });
+            best = Some(fuzzy(score, dob_parts, (given_score, family_score), threshold, (nick, swapped)));
         }
     }
     best
