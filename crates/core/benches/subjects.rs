@@ -105,42 +105,38 @@ fn main() {
     }
     let read = started.elapsed();
     let persons = parsed.len() as u64;
-    let started = Instant::now();
     let mut index = SubjectIndex::new(DEFAULT_THRESHOLD);
-    index.reserve(3 * parsed.len());
     let mut targets = std::collections::HashMap::new();
     // One owner per agency, as the server keeps them.
     let mut owners = std::collections::HashMap::new();
     for a in &agency_of {
         owners.entry(a.clone()).or_insert_with(|| index.owner(a, ""));
     }
+    let mut items = Vec::with_capacity(3 * parsed.len());
     for (id, agency, p) in parsed {
-        let owner = owners[&agency_of[agency]];
         if wanted.contains(&id) {
             targets.insert(id, p.clone());
         }
-        index.insert(
-            id,
-            owner,
-            Indexed { kind: Kind::Person, blinds: vec![(blind(id, 1), KeyRole::Primary)], person: Some(p) },
-        );
+        let item = Indexed { kind: Kind::Person, blinds: vec![(blind(id, 1), KeyRole::Primary)], person: Some(p) };
+        items.push((id, owners[&agency_of[agency]], item));
     }
-    let built_persons = started.elapsed();
     // As many phones and vehicles: blind keys only, as stored.
     for i in 1..=persons {
         let owner = owners[&agency_of[(i as usize) % agency_of.len()]];
-        let key = 10_000_000_000 + i;
-        index.insert(
-            key,
-            owner,
-            Indexed { kind: Kind::Phone, blinds: vec![(blind(i, 2), KeyRole::Primary)], person: None },
-        );
-        let key = 20_000_000_000 + i;
-        index.insert(
-            key,
-            owner,
-            Indexed { kind: Kind::Vehicle, blinds: vec![(blind(i, 3), KeyRole::Primary)], person: None },
-        );
+        let phone = Indexed { kind: Kind::Phone, blinds: vec![(blind(i, 2), KeyRole::Primary)], person: None };
+        items.push((10_000_000_000 + i, owner, phone));
+        let vehicle = Indexed { kind: Kind::Vehicle, blinds: vec![(blind(i, 3), KeyRole::Primary)], person: None };
+        items.push((20_000_000_000 + i, owner, vehicle));
+    }
+    // BENCH_IN_TURN=1 inserts them one by one instead (as registrations come), for comparison.
+    let in_turn = std::env::var("BENCH_IN_TURN").is_ok_and(|v| v == "1");
+    let started = Instant::now();
+    if in_turn {
+        for (key, owner, item) in items {
+            index.insert(key, owner, item);
+        }
+    } else {
+        index.load(items);
     }
     let built = started.elapsed();
     println!(
@@ -148,10 +144,10 @@ fn main() {
         read.as_secs_f64()
     );
     println!(
-        "index of {persons} persons, {persons} phones, {persons} vehicles: built in {:.1} s (the persons {:.1} s), \
+        "index of {persons} persons, {persons} phones, {persons} vehicles: {} in {:.1} s, \
          peak resident memory {:.0} MB",
+        if in_turn { "inserted one by one" } else { "loaded at once (as at start)" },
         built.as_secs_f64(),
-        built_persons.as_secs_f64(),
         peak_rss_mb()
     );
     // Queries come from another agency than the target's (never the same owner).

@@ -124,7 +124,15 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         "deconfliction index ready"
     );
     let started = std::time::Instant::now();
-    let subjects = app.warm_subject_index().await?;
+    let mut next_report = 1_000_000;
+    let subjects = app
+        .warm_subject_index(&mut |n| {
+            if n >= next_report {
+                eprintln!("Indexing stored subjects: {n} read so far");
+                next_report += 1_000_000;
+            }
+        })
+        .await?;
     tracing::info!(subjects, ms = started.elapsed().as_millis() as u64, "subject index ready");
     let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;

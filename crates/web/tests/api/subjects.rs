@@ -492,3 +492,43 @@ async fn a_batch_check_that_holds_a_stored_subject_tells_its_owner_who_checked()
     let v: Value = app.get("/api/v1/checks", &ia).await.json().await.unwrap();
     assert_eq!(v["items"][0]["acknowledged"], true);
 }
+
+#[tokio::test]
+async fn a_server_started_on_many_subjects_loads_them_at_once_and_matches_as_before() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    let person = |g: &str, f: &str, dob: &str| {
+        json!({"kind": "person", "role": "suspect", "given_name": g, "family_name": f, "dob": dob,
+               "reason": "recruits for a trafficking ring"})
+    };
+    // More than the index loads one by one: phones, persons with and without a date of birth.
+    for i in 0..70 {
+        register(&app, &ia, phone(&format!("515 555 {:04}", 2000 + i), "")).await;
+    }
+    let family = ["Okonkwo", "Halvorsen", "Castellanos", "Brightwater", "Delacroix-Moreau"];
+    for (i, f) in family.iter().enumerate() {
+        register(&app, &ia, person("Marguerite", f, &format!("198{i}-02-11"))).await;
+        register(&app, &ia, person("Bartholomew", f, "")).await;
+    }
+    let gone = register(&app, &ia, phone("515 555 2999", "")).await;
+    let id = gone["subject"]["id"].as_str().unwrap();
+    let r = app.post(&format!("/api/v1/subjects/{id}/expire"), &ia, json!({})).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // A server started on this database reads every subject, then loads them at once.
+    let other = app.another_instance().await;
+    let mut heard = Vec::new();
+    let loaded = other.app.warm_subject_index(&mut |n| heard.push(n)).await.unwrap();
+    assert!(loaded >= 81, "{loaded}");
+    assert_eq!(heard.last(), Some(&loaded), "progress says how many were read");
+    let mo = other.token("analyst.mo-ago").await;
+    let v = register(&other, &mo, phone("(515) 555-2042", "")).await;
+    assert_eq!((v["matches"].as_array().unwrap().len(), v["matches"][0]["match"].as_str()), (1, Some("exact")));
+    let v = register(&other, &mo, person("Margeurite", "Halvorson", "1981-11-02")).await;
+    let m = v["matches"].as_array().unwrap();
+    assert_eq!(m.len(), 1, "two typos, day and month swapped: {v}");
+    assert_eq!(m[0]["match"], "fuzzy");
+    let v = register(&other, &mo, person("Bartholemew", "Delacroix Moreau", "")).await;
+    assert_eq!(v["matches"].as_array().unwrap().len(), 1, "undated, a double family name: {v}");
+    let v = register(&other, &mo, phone("515-555-2999", "")).await;
+    assert_eq!(v["matches"][0]["other_expired"], true, "the tombstone answers: {v}");
+}
