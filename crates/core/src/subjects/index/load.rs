@@ -28,6 +28,20 @@ where
     items.into_iter().map(|(_, t)| t)
 }
 
+/// As [`bucket_order`], equal keys in any order (a faster sort).
+fn bucket_order_any<K, V, T>(
+    map: &mut HashMap<K, V>,
+    mut items: Vec<(u64, T)>,
+) -> impl Iterator<Item = T> + use<K, V, T>
+where
+    K: Hash + Eq,
+{
+    map.reserve(items.len());
+    let mask = ((map.capacity() * 8 / 7).next_power_of_two() as u64).saturating_sub(1);
+    items.sort_unstable_by_key(|(h, _)| h & mask);
+    items.into_iter().map(|(_, t)| t)
+}
+
 /// Numbers the distinct values of `items`: each item's number, and each
 /// number's first item. Values are grouped by hash and compared within a
 /// group, so no table is probed per item.
@@ -55,10 +69,11 @@ fn distinct<T: Hash + Eq>(hasher: &impl BuildHasher, items: &[T]) -> (Vec<u32>, 
 }
 
 impl<K: Hash + Eq + Copy> Postings<K> {
-    /// Adds every pair (the caller never gives one twice).
+    /// Adds every pair (the caller never gives one twice; the values under
+    /// a key are kept in no order).
     pub(super) fn add_all(&mut self, pairs: impl IntoIterator<Item = (K, u32)>) {
         let hashed: Vec<(u64, (K, u32))> = pairs.into_iter().map(|p| (self.one.hasher().hash_one(p.0), p)).collect();
-        for (k, v) in bucket_order(&mut self.one, hashed) {
+        for (k, v) in bucket_order_any(&mut self.one, hashed) {
             self.add(k, v);
         }
     }
@@ -91,11 +106,17 @@ impl Words {
         for id in bucket_order(&mut self.ids, hashed) {
             self.ids.insert(self.text[id as usize].clone(), id);
         }
-        let mut letters = HashSet::new();
-        for w in &self.text {
-            letters.extend(w.chars());
+        // Most letters are ASCII: a table for those, a set for the rest.
+        let (mut ascii, mut other) = ([false; 128], HashSet::new());
+        for c in self.text.iter().flat_map(|w| w.chars()) {
+            match ascii.get_mut(c as usize) {
+                Some(seen) => *seen = true,
+                None => {
+                    other.insert(c);
+                }
+            }
         }
-        self.alphabet = letters.into_iter().collect();
+        self.alphabet = (0u8..128).filter(|c| ascii[*c as usize]).map(char::from).chain(other).collect();
         self.alphabet.sort_unstable();
         ids
     }
@@ -211,21 +232,24 @@ fn load_persons<'s, 'a: 's>(
     let (name, firsts) = distinct(name_ids.hasher(), &pairs);
     let (mut forms_of, mut seconds_of) = (Vec::new(), Vec::new());
     names.reserve(firsts.len());
+    let (mut forms, mut seconds) = (Vec::new(), Vec::new());
     for (&i, id) in firsts.iter().zip(0u32..) {
         let i = i as usize;
         let (given, family) = pairs[i];
-        let mut forms = vec![(given, family)];
+        forms.clear();
+        forms.push((given, family));
         if first[i + 1] - first[i] > 2 {
             forms.extend(word[first[i] + 2..first[i + 1]].iter().map(|w| (given, *w)));
         }
         forms.push((family, given));
         forms.sort_unstable();
         forms.dedup();
-        let mut seconds: Vec<u32> = forms.iter().map(|f| f.1).collect();
+        seconds.clear();
+        seconds.extend(forms.iter().map(|f| f.1));
         seconds.sort_unstable();
         seconds.dedup();
-        forms_of.extend(forms.into_iter().map(|f| (f, id)));
-        seconds_of.extend(seconds.into_iter().map(|s| (s, id)));
+        forms_of.extend(forms.iter().map(|f| (*f, id)));
+        seconds_of.extend(seconds.iter().map(|s| (*s, id)));
         names.push(Name {
             forms: NameForms::new(&persons[i].3.name),
             words: (given, family),
