@@ -10,8 +10,9 @@
 //! BENCH_SUBJECTS_DATA=DIR cargo bench -p taskforce-core --bench subjects
 //! ```
 //! (never part of the test command). `BENCH_UNDATED_EVERY=K` asks only every
-//! K-th name without a date of birth (they are the slow ones). Reports: the index built (time, peak
-//! resident memory), then per query kind the median and p99 latency in the
+//! K-th name without a date of birth (they are the slow ones). Reports: the index loaded at once
+//! as the server loads it at start (`BENCH_IN_TURN=1`: inserted one by one; time, peak
+//! resident memory, the subjects held in memory first as at start), then per query kind the median and p99 latency in the
 //! engine: an exact key; a person with the date of birth; a name without
 //! one. For the fuzzy ones: recall (the true person among the matches) and
 //! the false matches (other persons matched), at the default threshold 0.85.

@@ -15,30 +15,25 @@ use crate::subjects::names::{NameForms, Person};
 
 /// `items`, each with its key's hash in `map`'s hasher, in the order of
 /// the buckets they fall in once `map` has room for them all (room is made
-/// here). Equal keys keep their order. The bucket of a hash is its low
-/// bits, as in the standard library's table (a table of 2^k buckets holds
-/// 7/8 of them); were that to change, only the speed would.
-fn bucket_order<K, V, T>(map: &mut HashMap<K, V>, mut items: Vec<(u64, T)>) -> impl Iterator<Item = T> + use<K, V, T>
-where
-    K: Hash + Eq,
-{
-    map.reserve(items.len());
-    let mask = ((map.capacity() * 8 / 7).next_power_of_two() as u64).saturating_sub(1);
-    items.sort_by_key(|(h, _)| h & mask);
-    items.into_iter().map(|(_, t)| t)
-}
-
-/// As [`bucket_order`], equal keys in any order (a faster sort).
-fn bucket_order_any<K, V, T>(
+/// here). Equal keys keep their order when `keep` says so (a slower sort).
+/// The bucket of a hash is its low bits, as in the standard library's
+/// table (a table of 2^k buckets holds 7/8 of them); were that to change,
+/// only the speed would.
+fn bucket_order<K, V, T>(
     map: &mut HashMap<K, V>,
     mut items: Vec<(u64, T)>,
+    keep: bool,
 ) -> impl Iterator<Item = T> + use<K, V, T>
 where
     K: Hash + Eq,
 {
     map.reserve(items.len());
     let mask = ((map.capacity() * 8 / 7).next_power_of_two() as u64).saturating_sub(1);
-    items.sort_unstable_by_key(|(h, _)| h & mask);
+    if keep {
+        items.sort_by_key(|(h, _)| h & mask);
+    } else {
+        items.sort_unstable_by_key(|(h, _)| h & mask);
+    }
     items.into_iter().map(|(_, t)| t)
 }
 
@@ -73,7 +68,7 @@ impl<K: Hash + Eq + Copy> Postings<K> {
     /// a key are kept in no order).
     pub(super) fn add_all(&mut self, pairs: impl IntoIterator<Item = (K, u32)>) {
         let hashed: Vec<(u64, (K, u32))> = pairs.into_iter().map(|p| (self.one.hasher().hash_one(p.0), p)).collect();
-        for (k, v) in bucket_order_any(&mut self.one, hashed) {
+        for (k, v) in bucket_order(&mut self.one, hashed, false) {
             self.add(k, v);
         }
     }
@@ -103,7 +98,7 @@ impl Words {
         self.text = firsts.iter().map(|&i| Box::<str>::from(occurrences[i as usize])).collect();
         let hashed: Vec<(u64, u32)> =
             self.text.iter().zip(0u32..).map(|(w, id)| (self.ids.hasher().hash_one(&**w), id)).collect();
-        for id in bucket_order(&mut self.ids, hashed) {
+        for id in bucket_order(&mut self.ids, hashed, false) {
             self.ids.insert(self.text[id as usize].clone(), id);
         }
         // Most letters are ASCII: a table for those, a set for the rest.
@@ -155,7 +150,7 @@ impl SubjectIndex {
             }
             self.slots.push(Some(Slot { key, owner, kind: item.kind, blinds: item.blinds.into(), person: None }));
         }
-        for (key, slot) in bucket_order(&mut self.by_key, keys) {
+        for (key, slot) in bucket_order(&mut self.by_key, keys, true) {
             if let Some(old) = self.by_key.insert(key, slot) {
                 self.slots[old as usize] = None;
             }
@@ -262,7 +257,7 @@ fn load_persons<'s, 'a: 's>(
         .zip(0u32..)
         .map(|(&i, id)| (name_ids.hasher().hash_one(pairs[i as usize]), (pairs[i as usize], id)))
         .collect();
-    for (k, id) in bucket_order(name_ids, hashed) {
+    for (k, id) in bucket_order(name_ids, hashed, false) {
         name_ids.insert(k, id);
     }
     by_form.add_all(forms_of);
