@@ -300,7 +300,7 @@ impl Deletions {
         found
             .into_iter()
             .filter_map(|id| {
-                let d = strsim::osa_distance(q, &words.text[id as usize]);
+                let d = names::osa(q, &words.text[id as usize]);
                 (d <= k).then_some((id, d as u8))
             })
             .collect()
@@ -346,7 +346,7 @@ fn forms(p: &Person) -> Vec<(String, String)> {
 }
 
 fn given_distance(a: &str, b: &str) -> usize {
-    if names::nickname(a, b) { 0 } else { strsim::osa_distance(a, b) }
+    if names::nickname(a, b) { 0 } else { names::osa(a, b) }
 }
 
 /// The blocking rule: whether two persons are compared at all. Both dates
@@ -359,7 +359,7 @@ pub fn candidates(a: &Person, b: &Person) -> bool {
     fa.iter().any(|(ga, fa)| {
         fb.iter().any(|(gb, fb)| {
             let g = given_distance(ga, gb);
-            g <= 2 && g + strsim::osa_distance(fa, fb) <= 2
+            g <= 2 && g + names::osa(fa, fb) <= 2
         })
     })
 }
@@ -393,10 +393,12 @@ struct Member {
 
 /// A dated person as the list of its date of birth keeps it: what a query
 /// with that date needs to pass over it without reading anything else
-/// (the lists are scanned whole, so they are kept dense).
+/// (the lists are scanned whole, so they are kept dense). An entry is
+/// live: removing a subject removes it from its date's list.
 struct Dated {
     slot: u32,
     owner: Owner,
+    key: u64,
     name: u32,
     words: (u32, u32),
     bound: Bound,
@@ -545,7 +547,7 @@ impl SubjectIndex {
                 Some(d) => {
                     let n = &mut self.names[name as usize];
                     n.dated.push(Member { slot, owner, key });
-                    let entry = Dated { slot, owner, name, words: n.words, bound: n.forms.bound() };
+                    let entry = Dated { slot, owner, key, name, words: n.words, bound: n.forms.bound() };
                     self.dobs.entry(day(d)).or_default().push(entry);
                 }
                 None => {
@@ -651,10 +653,9 @@ impl SubjectIndex {
                         if e.owner == owner || !worth(&e.bound, e.words) {
                             continue;
                         }
-                        let Some(s) = live(e.slot) else { continue };
                         let n = &self.names[e.name as usize].forms;
                         if let Some(m) = names::compare_forms(&qf, q.dob, n, Some(d), self.threshold) {
-                            out.push(Hit { key: s.key, exact: m.exact, score: m.score, parts: m.parts });
+                            out.push(Hit { key: e.key, exact: m.exact, score: m.score, parts: m.parts });
                         }
                     }
                 }
@@ -717,7 +718,7 @@ impl SubjectIndex {
                         // form's case below: `f` exact as the given name of a
                         // double family name, one word of it two edits from `g`.
                         if whole && !hit && n.given() == f {
-                            hit = n.family_forms().any(|(w, word)| word && strsim::osa_distance(g, w) <= 2);
+                            hit = n.family_forms().any(|(w, word)| word && names::osa(g, w) <= 2);
                         }
                         if hit {
                             out.insert(name);
