@@ -713,7 +713,7 @@ mod tests {
         // shared ends, swaps at their edges, one string inside the other.
         let mut rng = crate::test_rng::Rng(0x0005_a0f1);
         let letters = ['a', 'b', 'c', 'é'];
-        let mut word = |rng: &mut crate::test_rng::Rng| {
+        let word = |rng: &mut crate::test_rng::Rng| {
             (0..rng.below(7)).map(|_| letters[rng.below(4) as usize]).collect::<String>()
         };
         for _ in 0..20_000 {

@@ -275,7 +275,8 @@ fn load_persons<'s, 'a: 's>(
         match p.dob {
             Some(d) => {
                 n.dated.push(member);
-                let entry = Dated { slot: *slot, owner: *owner, key: *key, name: id, words: n.words, bound: n.forms.bound() };
+                let entry =
+                    Dated { slot: *slot, owner: *owner, key: *key, name: id, words: n.words, bound: n.forms.bound() };
                 dobs.entry(day(d)).or_default().push(entry);
             }
             None => {
