@@ -668,7 +668,7 @@ impl App {
         for hit in &hits {
             let Some(other) = others.get(&hit.key) else { continue };
             let undated = subject.kind == Kind::Person
-                && (new.identity.dob().is_none() || !hit.parts.contains(&Part::DateOfBirth));
+                && (new.identity.dob().is_none() || !hit.parts.contains(Part::DateOfBirth));
             let status = if !hit.exact && undated { MatchStatus::Unconfirmed } else { MatchStatus::Open };
             let m = SubjectMatch {
                 id: MatchId::new_v7(),
@@ -676,7 +676,7 @@ impl App {
                 b: subject.id,
                 exact: hit.exact,
                 score: hit.score,
-                parts: hit.parts.clone(),
+                parts: hit.parts.to_vec(),
                 detected_at: now,
                 status,
                 outcome: None,
@@ -814,7 +814,13 @@ impl App {
             for hit in &hits {
                 let Some(other) = found.get(&hit.key) else { continue };
                 let pointer = self
-                    .subject_pointer(tx.as_mut(), other, &row.id, (hit.exact, hit.score, &hit.parts), &mut names_cache)
+                    .subject_pointer(
+                        tx.as_mut(),
+                        other,
+                        &row.id,
+                        (hit.exact, hit.score, &hit.parts.to_vec()),
+                        &mut names_cache,
+                    )
                     .await?;
                 stored.push(StoredHit {
                     a: row.id.clone(),

@@ -27,7 +27,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use jiff::civil::Date;
 
 use super::identity::{KeyRole, Kind};
-use super::names::{self, Birth, Bound, NameForms, Part, Person};
+use super::names::{self, Birth, Bound, NameForms, Part, Parts, Person};
 
 mod load;
 
@@ -56,7 +56,7 @@ pub struct Hit {
     /// From 0 to 1.
     pub score: f64,
     /// What agreed.
-    pub parts: Vec<Part>,
+    pub parts: Parts,
 }
 
 impl Hit {
@@ -670,7 +670,7 @@ impl SubjectIndex {
                     }
                     let Some(m) = names::compare_forms(&qf, None, &n.forms, None, self.threshold) else { continue };
                     for member in slots.filter(|m| m.owner != owner) {
-                        out.push(Hit { key: member.key, exact: m.exact, score: m.score, parts: m.parts.clone() });
+                        out.push(Hit { key: member.key, exact: m.exact, score: m.score, parts: m.parts });
                     }
                 }
             }
@@ -773,9 +773,9 @@ fn exact_hit(key: u64, a: &[(Blind, KeyRole)], b: &[(Blind, KeyRole)]) -> Hit {
         |i: &[(Blind, KeyRole)]| i.iter().filter(|(_, r)| *r == KeyRole::Unit).map(|(b, _)| *b).collect::<Vec<_>>();
     let (ua, ub) = (units(a), units(b));
     if !ua.is_empty() && !ub.is_empty() && !ua.iter().any(|u| ub.contains(u)) {
-        Hit { key, exact: false, score: SAME_BUILDING, parts: vec![Part::Building] }
+        Hit { key, exact: false, score: SAME_BUILDING, parts: Parts::of(&[Part::Building]) }
     } else {
-        Hit { key, exact: true, score: 1.0, parts: vec![Part::Identifier] }
+        Hit { key, exact: true, score: 1.0, parts: Parts::of(&[Part::Identifier]) }
     }
 }
 
@@ -912,7 +912,7 @@ mod tests {
         ix.insert(2, ia, room("4"));
         assert_eq!(ix.matches(&room("4"), mo)[0].score, 1.0);
         let other = ix.matches(&room("9"), mo);
-        assert_eq!((other[0].exact, other[0].parts.as_slice()), (false, [Part::Building].as_slice()));
+        assert_eq!((other[0].exact, other[0].parts.to_vec()), (false, vec![Part::Building]));
         ix.remove(2);
         assert!(ix.matches(&room("4"), mo).is_empty(), "removed");
     }

@@ -222,6 +222,49 @@ impl Part {
         Part::Identifier,
         Part::Building,
     ];
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+/// A set of parts (what agreed in a match), kept in a byte so that a hit
+/// costs no allocation: a common name has thousands of bearers.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Parts(u8);
+
+impl Parts {
+    /// The set of `parts`.
+    pub fn of(parts: &[Part]) -> Self {
+        parts.iter().fold(Self::default(), |s, p| s.with(*p))
+    }
+
+    /// This set with `p` too.
+    #[must_use]
+    pub fn with(self, p: Part) -> Self {
+        Self(self.0 | p.bit())
+    }
+
+    /// Whether `p` is in.
+    pub fn contains(self, p: Part) -> bool {
+        self.0 & p.bit() != 0
+    }
+
+    /// The parts in, in order.
+    pub fn iter(self) -> impl Iterator<Item = Part> {
+        Part::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+
+    /// The parts in, in order, as a list.
+    pub fn to_vec(self) -> Vec<Part> {
+        self.iter().collect()
+    }
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// A name match: its score (1 only for an exact match) and what agreed.
@@ -231,8 +274,8 @@ pub struct NameMatch {
     pub exact: bool,
     /// From 0 to 1.
     pub score: f64,
-    /// What agreed, sorted.
-    pub parts: Vec<Part>,
+    /// What agreed.
+    pub parts: Parts,
 }
 
 /// A person: a name and an optional date of birth.
@@ -450,29 +493,27 @@ pub fn compare_forms(
     if birth == Birth::Differ {
         return None;
     }
-    let mut dob_parts = Vec::new();
+    let mut dob_parts = Parts::default();
     let mut factor = 1.0;
     match birth {
-        Birth::Same => dob_parts.push(Part::DateOfBirth),
+        Birth::Same => dob_parts = dob_parts.with(Part::DateOfBirth),
         Birth::Swapped => {
-            dob_parts.push(Part::DateOfBirth);
+            dob_parts = dob_parts.with(Part::DateOfBirth);
             factor *= VARIANT;
         }
         _ => {}
     }
     if a.straight == b.straight {
-        let mut parts = vec![Part::GivenName, Part::FamilyName];
-        parts.extend(dob_parts);
-        parts.sort();
+        let parts = dob_parts.with(Part::GivenName).with(Part::FamilyName);
         return Some(NameMatch { exact: birth != Birth::Swapped, score: factor, parts });
     }
     // Swapping is tried on each side in turn, so that the answer is the
     // same whichever side asks.
-    let one = directional(a, b, threshold, factor, &dob_parts);
-    let other = directional(b, a, threshold, factor, &dob_parts);
+    let one = directional(a, b, threshold, factor, dob_parts);
+    let other = directional(b, a, threshold, factor, dob_parts);
     match (one, other) {
         (Some(x), Some(y)) => Some(if y.score > x.score { y } else { x }),
-        (None, None) => within_edits(a, b, threshold, factor, &dob_parts),
+        (None, None) => within_edits(a, b, threshold, factor, dob_parts),
         (x, y) => x.or(y),
     }
 }
@@ -482,20 +523,18 @@ pub fn compare_forms(
 /// `threshold`, and the variant used (nickname, names swapped).
 fn fuzzy(
     score: f64,
-    dob_parts: &[Part],
+    dob_parts: Parts,
     (given, family): (f64, f64),
     threshold: f64,
     (nick, swapped): (bool, bool),
 ) -> NameMatch {
-    let mut parts = dob_parts.to_vec();
     let agreed = [
         (given >= threshold, Part::GivenName),
         (family >= threshold, Part::FamilyName),
         (nick, Part::Nickname),
         (swapped, Part::NamesSwapped),
     ];
-    parts.extend(agreed.into_iter().filter(|(yes, _)| *yes).map(|(_, p)| p));
-    parts.sort();
+    let parts = agreed.into_iter().filter(|(yes, _)| *yes).fold(dob_parts, |s, (_, p)| s.with(p));
     NameMatch { exact: false, score, parts }
 }
 
@@ -512,7 +551,7 @@ pub const TWO_EDITS_FROM: usize = 8;
 
 /// The match of two names within [`edits_allowed`] of each other, whole
 /// (straight or swapped on one side), scored by Jaro-Winkler as any other.
-fn within_edits(a: &NameForms, b: &NameForms, threshold: f64, factor: f64, dob_parts: &[Part]) -> Option<NameMatch> {
+fn within_edits(a: &NameForms, b: &NameForms, threshold: f64, factor: f64, dob_parts: Parts) -> Option<NameMatch> {
     let allowed = edits_allowed(a, b);
     if a.bound.edits_at_least(&b.bound) as usize > allowed {
         return None;
@@ -541,7 +580,7 @@ fn within_edits(a: &NameForms, b: &NameForms, threshold: f64, factor: f64, dob_p
 }
 
 /// The best form of `a` against the forms of `b` (straight, or swapped on `b`'s side).
-fn directional(a: &NameForms, b: &NameForms, threshold: f64, factor: f64, dob_parts: &[Part]) -> Option<NameMatch> {
+fn directional(a: &NameForms, b: &NameForms, threshold: f64, factor: f64, dob_parts: Parts) -> Option<NameMatch> {
     let mut best: Option<NameMatch> = None;
     // b's forms: straight (given, family) and swapped (family as given).
     let b_forms = || {
@@ -627,13 +666,13 @@ mod tests {
         let a = person("John", "Smith", Some("1990-03-04"));
         let m = compare(&a, &person("JOHN", "smith", Some("1990-03-04")), 0.85).unwrap();
         assert!(m.exact && m.score == 1.0);
-        assert_eq!(m.parts, [Part::GivenName, Part::FamilyName, Part::DateOfBirth]);
+        assert_eq!(m.parts.to_vec(), [Part::GivenName, Part::FamilyName, Part::DateOfBirth]);
         assert!(compare(&a, &person("John", "Smith", Some("1991-03-04")), 0.85).is_none(), "dates differ");
         let swapped = compare(&a, &person("John", "Smith", Some("1990-04-03")), 0.85).unwrap();
         assert!(!swapped.exact && swapped.score < 1.0, "day and month swapped is a fuzzy match");
         let one = compare(&a, &person("John", "Smith", None), 0.85).unwrap();
         assert!(one.exact, "one date missing: the names decide");
-        assert_eq!(one.parts, [Part::GivenName, Part::FamilyName]);
+        assert_eq!(one.parts.to_vec(), [Part::GivenName, Part::FamilyName]);
     }
 
     #[test]
@@ -643,13 +682,13 @@ mod tests {
             assert!(score(&a, &person(g, f, None)).is_some(), "{g} {f}");
         }
         let swapped = compare(&a, &person("Smith", "Jonathan", None), 0.85).unwrap();
-        assert!(swapped.parts.contains(&Part::NamesSwapped));
+        assert!(swapped.parts.contains(Part::NamesSwapped));
         let double = person("Maria", "Garcia-Lopez", None);
         assert!(score(&double, &person("Maria", "Garcia", None)).is_some());
         assert!(score(&double, &person("Maria", "Lopez", None)).is_some());
         assert!(score(&double, &person("Maria", "Garcia Lopez", None)).is_some_and(|s| s == 1.0));
         let bill = compare(&person("Bill", "Jones", None), &person("William", "Jones", None), 0.85).unwrap();
-        assert!(bill.parts.contains(&Part::Nickname) && !bill.exact);
+        assert!(bill.parts.contains(Part::Nickname) && !bill.exact);
         assert!(nickname("peggy", "margaret") && nickname("margaret", "peggy"));
         assert!(!nickname("robert", "william"), "two names sharing a nickname are not one name");
     }
@@ -661,7 +700,7 @@ mod tests {
         let b = person("Aristinna", "Alvarado", None);
         assert!(jaro_winkler("kristina alvarado", "aristinna alvarado") < DEFAULT_THRESHOLD);
         let m = compare(&a, &b, DEFAULT_THRESHOLD).expect("two edits, long names");
-        assert!(!m.exact && m.score < DEFAULT_THRESHOLD && m.parts.contains(&Part::FamilyName));
+        assert!(!m.exact && m.score < DEFAULT_THRESHOLD && m.parts.contains(Part::FamilyName));
         // Short names get one edit only: "li wu" and "lg u" are two apart.
         assert!(jaro_winkler("li wu", "lg u") < DEFAULT_THRESHOLD);
         assert!(compare(&person("Li", "Wu", None), &person("Lg", "U", None), DEFAULT_THRESHOLD).is_none());
@@ -720,6 +759,20 @@ mod tests {
             let a = word(&mut rng);
             let b = if rng.below(2) == 0 { crate::test_rng::typo(&mut rng, &format!("{a}x")) } else { word(&mut rng) };
             assert_eq!(osa(&a, &b), strsim::osa_distance(&a, &b), "{a:?} {b:?}");
+        }
+    }
+
+    #[test]
+    fn a_set_of_parts_holds_each_part_once_in_order() {
+        let mut rng = crate::test_rng::Rng(0x0a57_5e75);
+        for _ in 0..500 {
+            let picked: Vec<Part> = (0..rng.below(10)).map(|_| Part::ALL[rng.below(7) as usize]).collect();
+            let mut want = picked.clone();
+            want.sort();
+            want.dedup();
+            let set = Parts::of(&picked);
+            assert_eq!(set.to_vec(), want);
+            assert!(Part::ALL.iter().all(|p| set.contains(*p) == want.contains(p)));
         }
     }
 
