@@ -5,6 +5,7 @@ pub mod agencies;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod demo;
 pub mod events;
 pub mod matches;

@@ -28,11 +28,15 @@
 
 #[path = "../../core/benches/support/usgen.rs"]
 mod usgen;
+mod support {
+    pub mod server;
+}
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use support::server::{Io, env_or, pct, server_times, settle, start, us};
 use taskforce_core::events::engine::{Index, Span};
 use usgen::{Rng, World};
 
@@ -40,19 +44,6 @@ const PASSWORD: &str = "bench-password-123";
 const T0: i64 = 1_672_531_200; // 2023-01-01
 const THREE_YEARS: i64 = 3 * 365 * 86_400;
 const QUERIES: u64 = 2000;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
-}
-
-fn pct(v: &mut [Duration], q: f64) -> Duration {
-    v.sort();
-    v.get(((v.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default()
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
 
 fn agency_of(s: &Span) -> usize {
     s.agency.trim_start_matches('a').parse().unwrap_or(0)
@@ -162,43 +153,6 @@ fn engine(n: u64, agencies: usize) -> (Duration, Duration, Duration, usize) {
     (pct(&mut times, 0.5), pct(&mut times, 0.99), build, hits)
 }
 
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Server {
-    fn peak_rss_mb(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-            .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-}
-
-impl Server {
-    /// Asks for a clean shutdown (SIGTERM: the index snapshot is written) and waits.
-    fn terminate(mut self) -> Duration {
-        let t = Instant::now();
-        let pid = self.child.id().to_string();
-        let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
-        let _ = self.child.wait();
-        t.elapsed()
-    }
-}
-
-/// The server's own time (µs, from the request reaching the router to its
-/// answer) of every request of a phase, from the request lines it logged.
-fn server_times(log: &str, phase: &str) -> Vec<Duration> {
-    let mark = format!("request_id={phase}-");
-    log.lines()
-        .filter(|l| l.contains(&mark) && l.contains(" us="))
-        .filter_map(|l| l.split(" us=").nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
-        .map(Duration::from_micros)
-        .collect()
-}
-
 /// A number the server logged on its "deconfliction index ready" line:
 /// `ms` (the time the index took) or `events` (how many it holds).
 fn index_field(log: &Path, field: &str) -> Option<u64> {
@@ -215,47 +169,6 @@ fn pin(pid: u32, cpus: &str) -> bool {
         .stdout(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the release binary on the database, logging to `log`; gives it
-/// and the time until it answered.
-async fn start(dir: &Path, log: &str) -> (Server, Duration) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let t = Instant::now();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
-        .args(["serve", "--demo", "--demo-skip-mfa", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(dir.join("taskforce.db"))
-        // The request lines too, as a server logs them in service: they carry
-        // the server's own time of each request.
-        .env("TASKFORCE_LOG", "warn,taskforce::commands::serve=info,taskforce_web::middleware=info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join(log)).expect("log"))
-        .spawn()
-        .expect("serve");
-    let mut server = Server { child, base: format!("http://127.0.0.1:{port}") };
-    let client = reqwest::Client::new();
-    loop {
-        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await
-            && r.status().is_success()
-        {
-            break;
-        }
-        let exited = server.child.try_wait().ok().flatten();
-        assert!(
-            exited.is_none() && t.elapsed() < Duration::from_secs(300),
-            "the server did not start; see {}/server.log",
-            dir.display()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (server, t.elapsed())
 }
 
 fn body(s: &Span) -> serde_json::Value {
@@ -290,51 +203,6 @@ struct Target<'a> {
     pid: u32,
     rate: f64,
     conns: usize,
-}
-
-/// A process's I/O so far, from `/proc/PID/io`: read and write system
-/// calls, and the bytes that had to come from the storage device (a read
-/// the page cache answers is not counted there).
-#[derive(Clone, Copy, Default)]
-struct Io {
-    reads: u64,
-    writes: u64,
-    disk_read_bytes: u64,
-}
-
-impl Io {
-    fn of(pid: u32) -> Option<Io> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
-        let field = |name: &str| {
-            text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(": ")?.trim().parse::<u64>().ok())
-        };
-        Some(Io { reads: field("syscr")?, writes: field("syscw")?, disk_read_bytes: field("read_bytes")? })
-    }
-
-    fn since(self, before: Io) -> Io {
-        Io {
-            reads: self.reads.saturating_sub(before.reads),
-            writes: self.writes.saturating_sub(before.writes),
-            disk_read_bytes: self.disk_read_bytes.saturating_sub(before.disk_read_bytes),
-        }
-    }
-}
-
-/// Waits until process `pid` makes fewer than 50 write calls in a second
-/// (idle, it makes a handful: its runtime waking its own threads), at most
-/// two minutes; gives how long that took.
-async fn settle(pid: u32) -> Duration {
-    let t = Instant::now();
-    let mut last = Io::of(pid).map_or(0, |io| io.writes);
-    while t.elapsed() < Duration::from_secs(120) {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let Some(now) = Io::of(pid).map(|io| io.writes) else { break };
-        if now.saturating_sub(last) < 50 {
-            break;
-        }
-        last = now;
-    }
-    t.elapsed()
 }
 
 /// How much of `file` the page cache holds and its size, in bytes

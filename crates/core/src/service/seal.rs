@@ -12,6 +12,9 @@ use crate::store::{StoreTx, StoredDataKey};
 
 use super::App;
 
+/// Data keys unwrapped, by scope and version (see [`App::open_value_with`]).
+pub(crate) type Deks = std::collections::HashMap<(String, u32), [u8; 32]>;
+
 /// The scope of system-wide protected fields (second factors, say).
 pub const SYSTEM_SCOPE: &str = "system";
 
@@ -47,7 +50,7 @@ impl App {
     }
 
     /// The current data key of `scope`, made (and stored in `tx`) when there is none.
-    async fn current_dek(&self, tx: &mut dyn StoreTx, scope: &str) -> Result<(u32, [u8; 32])> {
+    pub(super) async fn current_dek(&self, tx: &mut dyn StoreTx, scope: &str) -> Result<(u32, [u8; 32])> {
         let keys = tx.data_keys(Some(scope)).await?;
         if let Some(k) = keys.iter().filter(|k| k.wrapped.is_some()).max_by_key(|k| k.version) {
             return Ok((k.version, self.unwrap_dek(k)?));
@@ -94,14 +97,35 @@ impl App {
         place: &Place<'_>,
         blob: &[u8],
     ) -> Result<Vec<u8>> {
+        self.open_value_with(tx, scope, place, blob, &mut Deks::new()).await
+    }
+
+    /// [`Self::open_value`], keeping the data keys it unwraps in `deks` for
+    /// the next (a data key never changes; reading many values in one
+    /// transaction then reads and unwraps each key once).
+    pub(crate) async fn open_value_with(
+        &self,
+        tx: &mut dyn StoreTx,
+        scope: &str,
+        place: &Place<'_>,
+        blob: &[u8],
+        deks: &mut Deks,
+    ) -> Result<Vec<u8>> {
         let version =
             seal::sealed_version(blob).ok_or_else(|| Error::Internal("a sealed value is malformed".into()))?;
-        let keys = tx.data_keys(Some(scope)).await?;
-        let k = keys
-            .iter()
-            .find(|k| k.version == version)
-            .ok_or_else(|| Error::Internal(format!("no data key {scope}#{version}")))?;
-        let dek = self.unwrap_dek(k)?;
+        let dek = match deks.get(&(scope.to_string(), version)) {
+            Some(d) => *d,
+            None => {
+                let keys = tx.data_keys(Some(scope)).await?;
+                let k = keys
+                    .iter()
+                    .find(|k| k.version == version)
+                    .ok_or_else(|| Error::Internal(format!("no data key {scope}#{version}")))?;
+                let dek = self.unwrap_dek(k)?;
+                deks.insert((scope.to_string(), version), dek);
+                dek
+            }
+        };
         seal::open(&dek, place, blob)
             .ok_or_else(|| Error::Internal("a sealed value does not open: altered or moved".into()))
     }

@@ -36,6 +36,7 @@ use crate::validate::text;
 
 use super::App;
 use super::results::{Idempotency, Written};
+use super::seal::Deks;
 
 /// Target deconfliction's settings.
 #[derive(Debug, Clone)]
@@ -339,13 +340,17 @@ impl App {
 
     /// What the index keeps of a stored subject: for a live person the name
     /// (opened from its sealed part), for anything else only the blind keys.
-    async fn indexed_of(&self, tx: &mut dyn StoreTx, s: &Subject) -> Result<Indexed> {
+    /// `deks` keeps the data keys unwrapped for the next subject.
+    async fn indexed_of(&self, tx: &mut dyn StoreTx, s: &Subject, deks: &mut Deks) -> Result<Indexed> {
         let mut item = Indexed { kind: s.kind, blinds: s.blinds.clone(), person: None };
         if s.kind == Kind::Person
             && s.status == SubjectStatus::Active
             && let Some(blob) = &s.sealed
         {
-            let private = self.open_private(tx, s, blob).await?;
+            let scope = subject_scope(s.agency_id);
+            let plain = self.open_value_with(tx, &scope, &identity_place(&s.id.to_string()), blob, deks).await?;
+            let private: SubjectPrivate =
+                serde_json::from_slice(&plain).map_err(|_| Error::Internal("a sealed subject is malformed".into()))?;
             if let Ok(Identity::Person(p)) = Identity::parse(Kind::Person, &private.fields) {
                 item.person = Some(p);
             }
@@ -369,8 +374,9 @@ impl App {
                 return Ok(read);
             }
             let mut items = Vec::with_capacity(changes.len());
+            let mut deks = Deks::new();
             for SubjectChange { rev, key, subject } in &changes {
-                items.push((*rev, *key, owner_key(subject), self.indexed_of(tx, subject).await?));
+                items.push((*rev, *key, owner_key(subject), self.indexed_of(tx, subject, &mut deks).await?));
             }
             let more = changes.len() as u32 == CATCH_UP_CHUNK;
             let upto = if more { changes.last().map_or(after, |c| c.rev) } else { u64::MAX };
@@ -409,10 +415,12 @@ impl App {
         let mut tx = self.read().await?;
         let tx = tx.as_mut();
         let (mut items, mut newest) = (Vec::new(), 0);
+        // One read transaction: each data key is read and unwrapped once.
+        let mut deks = Deks::new();
         loop {
             let changes = tx.subject_changes(newest, CATCH_UP_CHUNK).await?;
             for SubjectChange { rev, key, subject } in &changes {
-                items.push((*key, owner_key(subject), self.indexed_of(tx, subject).await?));
+                items.push((*key, owner_key(subject), self.indexed_of(tx, subject, &mut deks).await?));
                 newest = newest.max(*rev);
             }
             progress(items.len());
