@@ -53,6 +53,11 @@ pub struct SubjectSettings {
     pub tombstone: SignedDuration,
     /// A subject's agency is reminded this long before it lapses.
     pub remind_before: SignedDuration,
+    /// Of the fuzzy matches a registration holds for its analyst to
+    /// confirm (a name without a date of birth), only this many, the best:
+    /// a common name resembles hundreds of stored persons, and a list that
+    /// long is no help to confirm (the rest are counted in a warning).
+    pub max_unconfirmed: usize,
 }
 
 impl Default for SubjectSettings {
@@ -64,6 +69,7 @@ impl Default for SubjectSettings {
             max_life: SignedDuration::from_hours(1826 * 24),
             tombstone: SignedDuration::from_hours(90 * 24),
             remind_before: SignedDuration::from_hours(14 * 24),
+            max_unconfirmed: 20,
         }
     }
 }
@@ -586,7 +592,15 @@ impl App {
             let value = self.get_subject(actor, id).await?;
             return Ok(Written { value, replayed: true, warnings });
         }
-        let (subject, pointers) = self.store_subject(tx.as_mut(), actor, agency, &unit, input, new, &key).await?;
+        let (subject, pointers, left_out) =
+            self.store_subject(tx.as_mut(), actor, agency, &unit, input, new, &key).await?;
+        if left_out > 0 {
+            warnings.push(format!(
+                "{left_out} more stored persons resemble this name with no date of birth to compare; only the \
+                 best {} are kept for you to confirm",
+                self.settings.subjects.max_unconfirmed
+            ));
+        }
         let id = subject.id;
         self.remember(tx.as_mut(), actor, idem, &id.to_string()).await?;
         let detail = self.detail(tx.as_mut(), &subject).await?;
@@ -606,7 +620,7 @@ impl App {
         input: &SubjectInput,
         new: NewSubject,
         key: &BlindKey,
-    ) -> Result<(Subject, Vec<MatchPointer>)> {
+    ) -> Result<(Subject, Vec<MatchPointer>, usize)> {
         // Caught up before this subject is written: the index holds only
         // what is committed (this transaction is serialised with every
         // other writer), so a rollback never leaves it ahead.
@@ -669,15 +683,28 @@ impl App {
                 }
             }
         }
+        // A fuzzy match without both dates of birth waits for the registering
+        // analyst to confirm it; of those only the best are kept.
+        let unconfirmed = |hit: &Hit| {
+            !hit.exact
+                && subject.kind == Kind::Person
+                && (new.identity.dob().is_none() || !hit.parts.contains(Part::DateOfBirth))
+        };
+        hits.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+        let (mut held, mut left_out) = (0, 0);
+        hits.retain(|h| {
+            let keep = !unconfirmed(h) || held < self.settings.subjects.max_unconfirmed;
+            held += usize::from(keep && unconfirmed(h));
+            left_out += usize::from(!keep);
+            keep
+        });
         let keys: Vec<u64> = hits.iter().map(|h| h.key).collect();
         let others: HashMap<u64, Subject> = tx.subjects_by_keys(&keys).await?.into_iter().collect();
         let mut names_cache = HashMap::new();
         let mut pointers = Vec::new();
         for hit in &hits {
             let Some(other) = others.get(&hit.key) else { continue };
-            let undated = subject.kind == Kind::Person
-                && (new.identity.dob().is_none() || !hit.parts.contains(Part::DateOfBirth));
-            let status = if !hit.exact && undated { MatchStatus::Unconfirmed } else { MatchStatus::Open };
+            let status = if unconfirmed(hit) { MatchStatus::Unconfirmed } else { MatchStatus::Open };
             let m = SubjectMatch {
                 id: MatchId::new_v7(),
                 a: other.id,
@@ -715,7 +742,7 @@ impl App {
             ..AuditEvent::success("subject.register", "subject", Some(id.to_string()))
         };
         self.record(tx, actor, ev).await?;
-        Ok((subject, pointers))
+        Ok((subject, pointers, left_out))
     }
 
     /// One of the agency's subjects with its identity, notes and matches;

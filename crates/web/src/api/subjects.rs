@@ -33,11 +33,21 @@ pub async fn register_subject(
     let w = st.app.register_subject(&auth.actor, &b.body, b.idem.as_ref()).await?;
     st.alerts_changed.notify_waiters();
     let status = if w.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    let mut r = (status, Json(w.value)).into_response();
+    let mut r = (status, Json(Registered { value: w.value, warnings: w.warnings })).into_response();
     if w.replayed {
         r.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
     }
     Ok(r)
+}
+
+/// A registration's answer: the subject, its matches, and what the
+/// registering side should know (left-out resemblances, a business that
+/// cannot match by name alone).
+#[derive(serde::Serialize)]
+struct Registered {
+    #[serde(flatten)]
+    value: taskforce_core::service::subjects::RegisteredSubject,
+    warnings: Vec<String>,
 }
 
 /// The agency's subjects (no identities).

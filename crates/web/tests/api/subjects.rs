@@ -89,6 +89,43 @@ async fn a_fuzzy_name_without_a_date_of_birth_waits_for_the_registering_side() {
 }
 
 #[tokio::test]
+async fn a_name_without_a_date_of_birth_keeps_only_the_best_resemblances_to_confirm() {
+    use taskforce_core::service::{Settings, subjects::SubjectSettings};
+    let person = |g: &str, f: &str, dob: &str| {
+        json!({"kind": "person", "role": "suspect", "given_name": g, "family_name": f, "dob": dob,
+               "reason": "recruits for a trafficking ring"})
+    };
+    // The unconfirmed scores and the warnings a registration gets, with the cap at `cap`.
+    let run = |cap: usize| async move {
+        let subjects = SubjectSettings { max_unconfirmed: cap, ..Default::default() };
+        let settings = Settings { mfa_required: false, subjects, ..Settings::default() };
+        let app = TestApp::spawn_settings(taskforce_web::WebConfig::default(), settings).await;
+        let ia = app.token("analyst.ia-dps").await;
+        let mo = app.token("analyst.mo-ago").await;
+        for (g, f) in [("Jonathan", "Smith"), ("Jonathon", "Smith"), ("Jonathan", "Smyth"), ("Johnathan", "Smith")] {
+            register(&app, &ia, person(g, f, "")).await;
+        }
+        // The same name (a date of birth on one side only) is exact: open, whatever the cap.
+        register(&app, &ia, person("Jonathen", "Smith", "1990-03-04")).await;
+        let v = register(&app, &mo, person("Jonathen", "Smith", "")).await;
+        let matches = v["matches"].as_array().unwrap().clone();
+        let mut unconfirmed: Vec<f64> =
+            matches.iter().filter(|p| p["status"] == "unconfirmed").map(|p| p["score"].as_f64().unwrap()).collect();
+        unconfirmed.sort_by(|a, b| b.total_cmp(a));
+        let dated = register(&app, &mo, person("Jonathen", "Smith", "1990-03-04")).await;
+        (matches.len(), unconfirmed, v["warnings"].clone(), dated["warnings"].clone())
+    };
+    let (all_n, all, none, _) = run(20).await;
+    assert_eq!((all_n, all.len(), none), (5, 4, json!([])), "four resemble it under the default cap, one is exact");
+    let (n, kept, warnings, dated) = run(2).await;
+    assert_eq!((n, kept.as_slice()), (3, &all[..2]), "the exact one and the two best are kept");
+    let warning = warnings[0].as_str().unwrap();
+    assert!(warning.starts_with("2 more stored persons resemble this name"), "{warning}");
+    // Dated, it still resembles the four stored without one: the same two kept.
+    assert!(dated[0].as_str().unwrap().starts_with("2 more stored persons resemble this name"), "{dated}");
+}
+
+#[tokio::test]
 async fn bad_identifiers_are_refused_naming_each_field_and_never_echoing_it() {
     let app = TestApp::spawn().await;
     let ia = app.token("officer.dsm-pd").await;
