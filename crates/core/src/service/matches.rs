@@ -135,7 +135,7 @@ impl App {
         to: &Subject,
         other: &Subject,
         names: &mut HashMap<AgencyId, String>,
-    ) -> Result<u64> {
+    ) -> Result<(u64, MatchPointer)> {
         let alert = self.new_subject_alert(to, Some(m.id), None);
         let seq = tx.insert_match_alert(&alert).await?;
         let pointer = self.match_pointer(tx, m, to, other, names).await?;
@@ -148,7 +148,7 @@ impl App {
             "match": pointer,
         });
         self.enqueue_webhook(tx, to.agency_id, &payload).await?;
-        Ok(seq)
+        Ok((seq, pointer))
     }
 
     /// The agency's alerts about matches after `after`, oldest first
@@ -360,7 +360,7 @@ impl App {
         let mut names = HashMap::new();
         let mut told = None;
         if status == MatchStatus::Open {
-            told = Some(self.alert_match(tx.as_mut(), &m, &other, &mine, &mut names).await?);
+            told = Some(self.alert_match(tx.as_mut(), &m, &other, &mine, &mut names).await?.0);
             self.raise_shared_targets(tx.as_mut(), &mine).await?;
         }
         let ev = AuditEvent {

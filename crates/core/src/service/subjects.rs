@@ -722,11 +722,12 @@ impl App {
             if tx.insert_match(&m).await? {
                 // Both sides are told of an open match; of an unconfirmed
                 // one only the registering side, which confirms it first.
-                self.alert_match(tx, &m, &subject, other, &mut names_cache).await?;
+                // The registering side's alert carries the pointer it is answered.
+                let (_, pointer) = self.alert_match(tx, &m, &subject, other, &mut names_cache).await?;
                 if status == MatchStatus::Open {
                     self.alert_match(tx, &m, other, &subject, &mut names_cache).await?;
                 }
-                pointers.push(self.match_pointer(tx, &m, &subject, other, &mut names_cache).await?);
+                pointers.push(pointer);
             }
         }
         // Its events and those of the subjects it matches share a target now.
