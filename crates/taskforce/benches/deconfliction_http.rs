@@ -36,7 +36,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::server::{Io, env_or, pct, server_times, settle, start, us};
+use support::server::{Io, env_or, pct, server_times, settle, sign_in, start, us};
 use taskforce_core::events::engine::{Index, Span};
 use usgen::{Rng, World};
 
@@ -347,17 +347,7 @@ fn main() {
         let db = dir.join("taskforce.db");
         let (ready, settled, phases, peak, shutdown, restart, restart_peak) = rt.block_on(async {
             let (server, ready) = start(&dir, "server.log").await;
-            let client = reqwest::Client::new();
-            let r: serde_json::Value = client
-                .post(format!("{}/api/v1/sessions", server.base))
-                .json(&serde_json::json!({"username": "officer.dsm-pd", "password": PASSWORD}))
-                .send()
-                .await
-                .expect("sign in")
-                .json()
-                .await
-                .expect("session");
-            let token = r["token"].as_str().expect("token").to_string();
+            let token = sign_in(&server.base, "officer.dsm-pd", PASSWORD).await;
             // Work the server does at start (escalating the alerts of an earlier
             // run's registrations, whose events all lie in the past) is left
             // to finish before anything is measured.

@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::server::{Server, env_or, pct, server_times, settle, start, us};
+use support::server::{Server, env_or, pct, server_times, settle, sign_in, start, us};
 use taskforce_core::clock::SystemClock;
 use taskforce_core::password::{Argon2Hasher, HashCost};
 use taskforce_core::service::bench::BenchSubject;
@@ -261,17 +261,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
         let (server, ready) = start(&dir, "server.log").await;
-        let client = reqwest::Client::new();
-        let r: serde_json::Value = client
-            .post(format!("{}/api/v1/sessions", server.base))
-            .json(&serde_json::json!({"username": "officer.dsm-pd", "password": PASSWORD}))
-            .send()
-            .await
-            .expect("sign in")
-            .json()
-            .await
-            .expect("session");
-        let token = r["token"].as_str().expect("token").to_string();
+        let token = sign_in(&server.base, "officer.dsm-pd", PASSWORD).await;
         let settled = settle(server.child.id()).await;
         let held = index_field(&dir.join("server.log"), "subjects").map_or("?".into(), |n| n.to_string());
         let ms = index_field(&dir.join("server.log"), "ms").map_or("?".into(), |m| format!("{:.1} s", m as f64 / 1e3));

@@ -308,6 +308,29 @@ pub(crate) fn parse_input(input: &SubjectInput) -> std::result::Result<NewSubjec
     }
 }
 
+/// Whether a hit of `identity` is a resemblance to confirm: fuzzy, of a
+/// person, with no date of birth on one side or the other.
+fn to_confirm(identity: &Identity, hit: &Hit) -> bool {
+    !hit.exact
+        && identity.kind() == Kind::Person
+        && (identity.dob().is_none() || !hit.parts.contains(Part::DateOfBirth))
+}
+
+/// Keeps, of `hits` (best first), all but resemblances to confirm, and the
+/// best `max` of those; gives how many it left out. A common name resembles
+/// hundreds of stored persons, and a list that long helps no one confirm.
+fn keep_best_to_confirm(hits: &mut Vec<Hit>, max: usize, to_confirm: impl Fn(&Hit) -> bool) -> usize {
+    let (mut held, mut left_out) = (0, 0);
+    hits.retain(|h| {
+        let held_here = to_confirm(h);
+        let keep = !held_here || held < max;
+        held += usize::from(keep && held_here);
+        left_out += usize::from(!keep);
+        keep
+    });
+    left_out
+}
+
 /// The persons an identity and its aliases stand for (the first is the name).
 fn alias_names(private: &SubjectPrivate) -> Vec<PersonName> {
     private
@@ -685,19 +708,9 @@ impl App {
         }
         // A fuzzy match without both dates of birth waits for the registering
         // analyst to confirm it; of those only the best are kept.
-        let unconfirmed = |hit: &Hit| {
-            !hit.exact
-                && subject.kind == Kind::Person
-                && (new.identity.dob().is_none() || !hit.parts.contains(Part::DateOfBirth))
-        };
+        let unconfirmed = |hit: &Hit| to_confirm(&new.identity, hit);
         hits.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
-        let (mut held, mut left_out) = (0, 0);
-        hits.retain(|h| {
-            let keep = !unconfirmed(h) || held < self.settings.subjects.max_unconfirmed;
-            held += usize::from(keep && unconfirmed(h));
-            left_out += usize::from(!keep);
-            keep
-        });
+        let left_out = keep_best_to_confirm(&mut hits, self.settings.subjects.max_unconfirmed, unconfirmed);
         let keys: Vec<u64> = hits.iter().map(|h| h.key).collect();
         let others: HashMap<u64, Subject> = tx.subjects_by_keys(&keys).await?.into_iter().collect();
         let mut names_cache = HashMap::new();
@@ -833,18 +846,29 @@ impl App {
         let mut tx = self.write().await?;
         self.catch_up_subjects(tx.as_mut()).await?;
         let mut stored = Vec::new();
+        let mut warnings = Vec::new();
         let mut hit_subjects: HashMap<String, Subject> = HashMap::new();
         let mut names_cache = HashMap::new();
         for row in rows {
             let mut item = key.indexed(&row.identity);
             item.blinds.extend(self.older_blinds(&row.identity)?);
             let (agency, unit) = owner(row);
-            let hits = {
+            let mut hits = {
                 let mut cache =
                     self.subjects_index.lock().map_err(|_| Error::Internal("subject index poisoned".into()))?;
                 let o = cache.index.owner(&agency, &unit);
                 cache.index.matches(&item, o)
             };
+            // Best first already (the index's order); only the best resemblances are shown.
+            let max = self.settings.subjects.max_unconfirmed;
+            let left_out = keep_best_to_confirm(&mut hits, max, |h| to_confirm(&row.identity, h));
+            if left_out > 0 {
+                warnings.push(format!(
+                    "{}: {left_out} more stored persons resemble this name with no date of birth to compare; \
+                     only the best {max} are shown",
+                    row.id
+                ));
+            }
             let keys: Vec<u64> = hits.iter().map(|h| h.key).collect();
             let found: HashMap<u64, Subject> = tx.subjects_by_keys(&keys).await?.into_iter().collect();
             for hit in &hits {
@@ -891,7 +915,7 @@ impl App {
         };
         self.record(tx.as_mut(), actor, ev).await?;
         tx.commit().await?;
-        Ok(SubjectCheck { matches: among, stored, rejected: Vec::new() })
+        Ok(SubjectCheck { matches: among, stored, rejected: Vec::new(), warnings })
     }
 }
 
@@ -922,4 +946,6 @@ pub struct SubjectCheck {
     pub stored: Vec<StoredHit>,
     /// One entry per bad field.
     pub rejected: Vec<Rejected>,
+    /// What the checker should know (a row's resemblances left out).
+    pub warnings: Vec<String>,
 }

@@ -146,3 +146,17 @@ pub async fn settle(pid: u32) -> Duration {
     }
     t.elapsed()
 }
+
+/// Signs `username` in with `password` at `base`; gives the bearer token.
+pub async fn sign_in(base: &str, username: &str, password: &str) -> String {
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("sign in")
+        .json()
+        .await
+        .expect("session");
+    r["token"].as_str().expect("token").to_string()
+}

@@ -79,11 +79,17 @@ pub async fn run(cfg: &mut Config, cmd: SubjectsCmd) -> anyhow::Result<()> {
         }
     })?;
     bar.finish_and_clear();
-    let stored = match app {
-        None => Vec::new(),
-        Some(app) => app.check_subjects_local(&Actor::local_admin(), &list.rows).await?.stored,
+    let (stored, warnings) = match app {
+        None => (Vec::new(), Vec::new()),
+        Some(app) => {
+            let check = app.check_subjects_local(&Actor::local_admin(), &list.rows).await?;
+            (check.stored, check.warnings)
+        }
     };
     print(json, Some(&matches), &stored, &list.rejected)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     eprintln!(
         "{} subjects matched in {:.0} ms: {} match(es), {} rejected field(s)",
         list.rows.len(),

@@ -126,6 +126,30 @@ async fn a_name_without_a_date_of_birth_keeps_only_the_best_resemblances_to_conf
 }
 
 #[tokio::test]
+async fn a_checked_name_without_a_date_of_birth_shows_only_the_best_resemblances() {
+    use taskforce_core::service::{Settings, subjects::SubjectSettings};
+    let subjects = SubjectSettings { max_unconfirmed: 2, ..Default::default() };
+    let settings = Settings { mfa_required: false, subjects, ..Settings::default() };
+    let app = TestApp::spawn_settings(taskforce_web::WebConfig::default(), settings).await;
+    let ia = app.token("analyst.ia-dps").await;
+    let mo = app.token("analyst.mo-ago").await;
+    for (g, f) in [("Jonathan", "Smith"), ("Jonathon", "Smith"), ("Jonathan", "Smyth"), ("Johnathan", "Smith")] {
+        let body = json!({"kind": "person", "role": "suspect", "given_name": g, "family_name": f,
+                          "reason": "recruits for a trafficking ring"});
+        register(&app, &ia, body).await;
+    }
+    let csv = "id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email\n\
+               r1,MO,,person,Jonathen,Smith,,,,,,,,,,,,,,\n";
+    let r = app.post("/api/v1/subjects/batch-check", &mo, json!({"csv": csv})).await;
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["stored"].as_array().unwrap().len(), 2, "{v}");
+    let warning = v["warnings"][0].as_str().unwrap();
+    assert!(warning.starts_with("r1: 2 more stored persons resemble this name"), "{warning}");
+}
+
+#[tokio::test]
 async fn bad_identifiers_are_refused_naming_each_field_and_never_echoing_it() {
     let app = TestApp::spawn().await;
     let ia = app.token("officer.dsm-pd").await;
