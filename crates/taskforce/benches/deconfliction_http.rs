@@ -36,7 +36,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::server::{Io, env_or, pct, server_times, settle, sign_in, start, us};
+use support::server::{Io, demo_database, env_or, open_loop, pct, server_times, settle, sign_in, start, us};
 use taskforce_core::events::engine::{Index, Span};
 use usgen::{Rng, World};
 
@@ -93,19 +93,9 @@ fn prepare(dir: &Path, n: u64) -> usize {
     if let Ok(m) = std::fs::read_to_string(&ready) {
         return m.trim().parse().unwrap_or(1);
     }
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).expect("bench dir");
-    let db = dir.join("taskforce.db");
-    eprintln!("generating {n} events into {} ...", db.display());
+    eprintln!("generating {n} events into {} ...", dir.join("taskforce.db").display());
     let t = Instant::now();
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
-        .args(["demo", "--db"])
-        .arg(&db)
-        .env("TASKFORCE_DEMO_PASSWORD", PASSWORD)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("taskforce demo");
-    assert!(status.success(), "taskforce demo failed");
+    let db = demo_database(dir, PASSWORD);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let agencies = rt.block_on(async {
         let store = taskforce_store_sqlite::SqliteStore::open(&db).await.expect("open");
@@ -265,62 +255,23 @@ fn report(label: &str, l: &mut Load, log: &str, phase: &str) -> serde_json::Valu
     })
 }
 
-/// Open-loop load: request j of connection c is due at `(c + conns·j) / rate` seconds.
-/// Each request carries the id `{phase}-{c}-{j}`, so the server's own time
-/// for it can be read from its log ([`server_times`]).
+/// One phase of open-loop load ([`open_loop`]) of `spans` on `path`, with
+/// the page cache's share of the database as it began and the server's I/O.
 async fn load(to: &Target<'_>, path: &str, phase: &str, spans: Vec<Span>) -> Load {
-    let (base, token, rate, conns) = (to.base, to.token, to.rate, to.conns);
     let resident = self::resident(&to.db);
     let io_before = Io::of(to.pid);
-    let start = tokio::time::Instant::now() + Duration::from_millis(100);
-    let spans = std::sync::Arc::new(spans);
-    let mut tasks = Vec::new();
-    for c in 0..conns {
-        let (url, token, spans, phase) = (format!("{base}{path}"), token.to_string(), spans.clone(), phase.to_string());
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
-            let mut out = Load::default();
-            let mut j = 0;
-            while let Some(s) = spans.get(c + conns * j) {
-                let due = start + Duration::from_secs_f64((c + conns * j) as f64 / rate);
-                // The request is built before the clock starts and the answer
-                // parsed after it stops: the time is the server's and the
-                // network's, not this client's JSON.
-                let request = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("x-request-id", format!("{phase}-{c}-{j}"))
-                    .header("content-type", "application/json")
-                    .body(body(s).to_string());
-                tokio::time::sleep_until(due).await;
-                let sent = tokio::time::Instant::now();
-                out.late.push(sent - due);
-                match request.send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let bytes = r.bytes().await.unwrap_or_default();
-                        out.times.push(sent.elapsed());
-                        out.sent_at.push(sent - start);
-                        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                        out.conflicts += v["conflicts"].as_array().map_or(0, Vec::len);
-                    }
-                    _ => out.errors += 1,
-                }
-                j += 1;
-            }
-            out
-        }));
+    let bodies = spans.iter().map(|s| body(s).to_string()).collect();
+    let sent = open_loop(&format!("{}{path}", to.base), to.token, phase, bodies, to.rate, to.conns).await;
+    let conflicts = sent.answers.iter().map(|v| v["conflicts"].as_array().map_or(0, Vec::len)).sum();
+    Load {
+        resident,
+        io: Io::of(to.pid).zip(io_before).map(|(after, before)| after.since(before)),
+        times: sent.times,
+        sent_at: sent.sent_at,
+        late: sent.late,
+        errors: sent.errors,
+        conflicts,
     }
-    let mut all = Load { resident, ..Load::default() };
-    for t in tasks {
-        let l = t.await.expect("task");
-        all.times.extend(l.times);
-        all.sent_at.extend(l.sent_at);
-        all.late.extend(l.late);
-        all.errors += l.errors;
-        all.conflicts += l.conflicts;
-    }
-    all.io = Io::of(to.pid).zip(io_before).map(|(after, before)| after.since(before));
-    all
 }
 
 fn main() {

@@ -33,9 +33,9 @@ mod keys;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use support::server::{Server, env_or, pct, server_times, settle, sign_in, start, us};
+use support::server::{Sent, Server, demo_database, env_or, open_loop, pct, server_times, settle, sign_in, start, us};
 use taskforce_core::clock::SystemClock;
 use taskforce_core::password::{Argon2Hasher, HashCost};
 use taskforce_core::service::bench::BenchSubject;
@@ -76,18 +76,8 @@ fn prepare(dir: &Path, data: &Path, limit: usize) -> usize {
     if let Ok(m) = std::fs::read_to_string(&ready) {
         return m.trim().parse().unwrap_or(0);
     }
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).expect("bench dir");
-    let db = dir.join("taskforce.db");
     let t = Instant::now();
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
-        .args(["demo", "--db"])
-        .arg(&db)
-        .env("TASKFORCE_DEMO_PASSWORD", PASSWORD)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("taskforce demo");
-    assert!(status.success(), "taskforce demo failed");
+    let db = demo_database(dir, PASSWORD);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let stored = rt.block_on(async {
         let store = Arc::new(taskforce_store_sqlite::SqliteStore::open(&db).await.expect("open"));
@@ -133,71 +123,22 @@ fn index_field(log: &Path, field: &str) -> Option<u64> {
     line.split(&format!(" {field}=")).nth(1)?.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
-#[derive(Default)]
-struct Load {
-    times: Vec<Duration>,
-    late: Vec<Duration>,
-    errors: usize,
-    matches: usize,
+/// One phase on `POST /api/v1/subjects` ([`open_loop`]) and the matches its answers hold.
+async fn load(base: &str, token: &str, phase: &str, bodies: Vec<String>, rate: f64, conns: usize) -> (Sent, usize) {
+    let sent = open_loop(&format!("{base}/api/v1/subjects"), token, phase, bodies, rate, conns).await;
+    let matches = sent.answers.iter().map(|v| v["matches"].as_array().map_or(0, Vec::len)).sum();
+    (sent, matches)
 }
 
-/// Open-loop load of `bodies` on `POST /api/v1/subjects`: request j of
-/// connection c is due at `(c + conns·j) / rate` s, with the id `{phase}-{c}-{j}`.
-async fn load(base: &str, token: &str, phase: &str, bodies: Vec<String>, rate: f64, conns: usize) -> Load {
-    let start = tokio::time::Instant::now() + Duration::from_millis(100);
-    let bodies = Arc::new(bodies);
-    let mut tasks = Vec::new();
-    for c in 0..conns {
-        let (url, token, bodies, phase) =
-            (format!("{base}/api/v1/subjects"), token.to_string(), bodies.clone(), phase.to_string());
-        tasks.push(tokio::spawn(async move {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
-            let mut out = Load::default();
-            let mut j = 0;
-            while let Some(b) = bodies.get(c + conns * j) {
-                let due = start + Duration::from_secs_f64((c + conns * j) as f64 / rate);
-                let request = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("x-request-id", format!("{phase}-{c}-{j}"))
-                    .header("content-type", "application/json")
-                    .body(b.clone());
-                tokio::time::sleep_until(due).await;
-                let sent = tokio::time::Instant::now();
-                out.late.push(sent - due);
-                match request.send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let bytes = r.bytes().await.unwrap_or_default();
-                        out.times.push(sent.elapsed());
-                        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                        out.matches += v["matches"].as_array().map_or(0, Vec::len);
-                    }
-                    _ => out.errors += 1,
-                }
-                j += 1;
-            }
-            out
-        }));
-    }
-    let mut all = Load::default();
-    for t in tasks {
-        let l = t.await.expect("task");
-        all.times.extend(l.times);
-        all.late.extend(l.late);
-        all.errors += l.errors;
-        all.matches += l.matches;
-    }
-    all
-}
-
-fn report(label: &str, l: &mut Load, log: &str, phase: &str) {
+fn report(label: &str, (l, matches): &mut (Sent, usize), log: &str, phase: &str) {
+    let matches = *matches;
     let mut inside = server_times(log, phase);
     println!(
         "{label}: n={} errors={} matches={} ({:.2} a request)  median {:.3} ms  p99 {:.3} ms  (sent late, p99 {:.3} ms)\n    inside the server: median {:.3} ms  p99 {:.3} ms",
         l.times.len(),
         l.errors,
-        l.matches,
-        l.matches as f64 / l.times.len().max(1) as f64,
+        matches,
+        matches as f64 / l.times.len().max(1) as f64,
         us(pct(&mut l.times, 0.5)) / 1e3,
         us(pct(&mut l.times, 0.99)) / 1e3,
         us(pct(&mut l.late, 0.99)) / 1e3,

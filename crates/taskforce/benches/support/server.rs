@@ -97,6 +97,7 @@ pub async fn start(dir: &Path, log: &str) -> (Server, Duration) {
             "the server did not start; see {}/{log}",
             dir.display()
         );
+        // Polling /healthz until it answers (the condition), a short step apart.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     (server, t.elapsed())
@@ -137,6 +138,7 @@ pub async fn settle(pid: u32) -> Duration {
     let t = Instant::now();
     let mut last = Io::of(pid).map_or(0, |io| io.writes);
     while t.elapsed() < Duration::from_secs(120) {
+        // The condition is a rate: write calls over one second.
         tokio::time::sleep(Duration::from_secs(1)).await;
         let Some(now) = Io::of(pid).map(|io| io.writes) else { break };
         if now.saturating_sub(last) < 50 {
@@ -159,4 +161,87 @@ pub async fn sign_in(base: &str, username: &str, password: &str) -> String {
         .await
         .expect("session");
     r["token"].as_str().expect("token").to_string()
+}
+
+/// Makes `dir` afresh with the demo operation in `dir/taskforce.db` (its
+/// users' password `password`); gives the database's path.
+pub fn demo_database(dir: &Path, password: &str) -> std::path::PathBuf {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("bench dir");
+    let db = dir.join("taskforce.db");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
+        .args(["demo", "--db"])
+        .arg(&db)
+        .env("TASKFORCE_DEMO_PASSWORD", password)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("taskforce demo");
+    assert!(status.success(), "taskforce demo failed");
+    db
+}
+
+/// What an open-loop load saw of each answered request: its time, when it
+/// was sent after the load began, and its answer; how late each request
+/// was sent; how many failed.
+#[derive(Default)]
+pub struct Sent {
+    pub times: Vec<Duration>,
+    pub sent_at: Vec<Duration>,
+    pub late: Vec<Duration>,
+    pub errors: usize,
+    pub answers: Vec<serde_json::Value>,
+}
+
+/// Open-loop load of `bodies` posted to `url`: request j of connection c is
+/// due at `(c + conns·j) / rate` seconds and carries the id `{phase}-{c}-{j}`,
+/// so the server's own time for it can be read from its log ([`server_times`]).
+pub async fn open_loop(url: &str, token: &str, phase: &str, bodies: Vec<String>, rate: f64, conns: usize) -> Sent {
+    let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let bodies = std::sync::Arc::new(bodies);
+    let mut tasks = Vec::new();
+    for c in 0..conns {
+        let (url, token, bodies, phase) = (url.to_string(), token.to_string(), bodies.clone(), phase.to_string());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
+            let mut out = Sent::default();
+            let mut j = 0;
+            while let Some(b) = bodies.get(c + conns * j) {
+                let due = start + Duration::from_secs_f64((c + conns * j) as f64 / rate);
+                // The request is built before the clock starts and the answer
+                // parsed after it stops: the time is the server's and the
+                // network's, not this client's JSON.
+                let request = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("x-request-id", format!("{phase}-{c}-{j}"))
+                    .header("content-type", "application/json")
+                    .body(b.clone());
+                // The schedule itself (open loop), not a wait for a condition.
+                tokio::time::sleep_until(due).await;
+                let sent = tokio::time::Instant::now();
+                out.late.push(sent - due);
+                match request.send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let bytes = r.bytes().await.unwrap_or_default();
+                        out.times.push(sent.elapsed());
+                        out.sent_at.push(sent - start);
+                        out.answers.push(serde_json::from_slice(&bytes).unwrap_or_default());
+                    }
+                    _ => out.errors += 1,
+                }
+                j += 1;
+            }
+            out
+        }));
+    }
+    let mut all = Sent::default();
+    for t in tasks {
+        let l = t.await.expect("task");
+        all.times.extend(l.times);
+        all.sent_at.extend(l.sent_at);
+        all.late.extend(l.late);
+        all.errors += l.errors;
+        all.answers.extend(l.answers);
+    }
+    all
 }
