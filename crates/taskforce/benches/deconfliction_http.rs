@@ -36,7 +36,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::server::{Io, demo_database, env_or, open_loop, pct, server_times, settle, sign_in, start, us};
+use support::server::{
+    Io, bench_root, demo_database, env_or, open_loop, pct, server_times, settle, sign_in, start, us,
+};
 use taskforce_core::events::engine::{Index, Span};
 use usgen::{Rng, World};
 
@@ -283,9 +285,7 @@ fn main() {
     let seconds: f64 = env_or("BENCH_SECONDS", 20.0);
     let rate: f64 = env_or("BENCH_RATE", 200.0);
     let conns: usize = env_or("BENCH_CONNECTIONS", 8);
-    let root = std::env::var_os("TASKFORCE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data"));
+    let root = bench_root();
     let _ = rustls::crypto::ring::default_provider().install_default();
     for n in sizes {
         let dir = root.join(format!("events-{n}"));

@@ -35,7 +35,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use support::server::{Sent, Server, demo_database, env_or, open_loop, pct, server_times, settle, sign_in, start, us};
+use support::server::{
+    Sent, Server, bench_root, demo_database, env_or, open_loop, pct, server_times, settle, sign_in, start, us,
+};
 use taskforce_core::clock::SystemClock;
 use taskforce_core::password::{Argon2Hasher, HashCost};
 use taskforce_core::service::bench::BenchSubject;
@@ -156,9 +158,7 @@ fn main() {
     let seconds: f64 = env_or("BENCH_SECONDS", 10.0);
     let rate: f64 = env_or("BENCH_RATE", 200.0);
     let conns: usize = env_or("BENCH_CONNECTIONS", 8);
-    let root = std::env::var_os("TASKFORCE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data"));
+    let root = bench_root();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let persons_n = persons(&data, limit).count();
     let dir = root.join(format!("subjects-{persons_n}"));

@@ -21,6 +21,13 @@ pub fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// Where the HTTP benches keep their databases: `TASKFORCE_BENCH_DIR`, else `target/bench-data`.
+pub fn bench_root() -> std::path::PathBuf {
+    std::env::var_os("TASKFORCE_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data"))
+}
+
 /// A running server: its process and its address.
 pub struct Server {
     pub child: std::process::Child,
