@@ -13,6 +13,9 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 
 use crate::error::Error;
 
+mod stream;
+pub use stream::{OpeningReader, SealingWriter};
+
 /// Magic and format of a sealed value.
 const MAGIC: &[u8; 3] = b"TF1";
 const NONCE_LEN: usize = 12;

@@ -842,9 +842,14 @@ async fn planted_subject_identifiers_never_reach_the_database_files_the_log_or_t
         .unwrap();
     assert_eq!(r.status(), 200);
     places.push(("Missouri's batch check".into(), r.bytes().await.unwrap().to_vec()));
-    let log = server.stop();
+    // A clean shutdown, so that the index snapshots are written and scanned too.
+    let log = server.terminate();
+    assert!(log.contains("subject index snapshot written"), "{log}");
     places.push(("the server log".into(), log.into_bytes()));
     places.extend(db_files(&dir));
+    for snapshot in ["taskforce.db.sxindex", "taskforce.db.dxindex"] {
+        places.push((snapshot.into(), std::fs::read(dir.path().join(snapshot)).unwrap()));
+    }
     let found = scan(&markers, &places);
     eprintln!("subject marker scan: {} markers, {} places, {} findings", markers.len(), places.len(), found.len());
     assert!(found.is_empty(), "{found:?}");
@@ -1345,6 +1350,72 @@ async fn register_number(client: &reqwest::Client, base: &str, who: &str, lat: f
     r.json::<Value>().await.unwrap()["event"]["number"].as_str().unwrap().to_string()
 }
 
+/// The line of `log` that says `what` (empty when none does).
+fn log_line<'a>(log: &'a str, what: &str) -> &'a str {
+    log.lines().find(|l| l.contains(what)).unwrap_or_default()
+}
+
+/// Registers a person for `who`; gives the numbers of the stored subjects it matches.
+async fn person_matches(client: &reqwest::Client, base: &str, who: &str, given: &str, family: &str) -> Vec<String> {
+    let t = token(client, base, who).await;
+    let body = json!({"kind": "person", "role": "suspect", "given_name": given, "family_name": family,
+                      "dob": "1991-05-06", "reason": "seen with the ad phone"});
+    let r = client.post(format!("{base}/api/v1/subjects")).bearer_auth(&t).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    let mut n: Vec<String> = v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["other_number"].as_str().unwrap_or_default().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subject_index_comes_back_from_its_sealed_snapshot_and_a_damaged_one_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let snapshot = dir.path().join("taskforce.db.sxindex");
+    let client = http();
+    let ready = |log: &str| log_line(log, "subject index ready").to_string();
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    assert!(person_matches(&client, &server.base, "officer.dsm-pd", "Jonathan", "Zqxsnapfam").await.is_empty());
+    let log = server.terminate();
+    assert!(log.contains("subject index snapshot written"), "{log}");
+    let sealed = std::fs::read(&snapshot).unwrap();
+    assert!(!contains(&sealed, "zqxsnapfam") && !contains(&sealed, "jonathan"), "names are sealed");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&snapshot).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // From the snapshot, a typo found; then a registration the snapshot never sees (killed).
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    let first = person_matches(&client, &server.base, "officer.mshp", "Jonathon", "Zqxsnapfam").await;
+    assert_eq!(first.len(), 1, "Iowa's, from the snapshot");
+    let log = server.stop();
+    assert!(ready(&log).contains("from_snapshot=true"), "{log}");
+    // The older snapshot, caught up from the change feed: both earlier ones.
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    let both = person_matches(&client, &server.base, "officer.ks-demo", "Jonathan", "Zqxsnapfan").await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    let log = server.terminate();
+    assert!(ready(&log).contains("from_snapshot=true"), "{log}");
+    // One flipped byte: refused whole, rebuilt from the database, same answers.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
+    let again = person_matches(&client, &server.base, "officer.ky-demo", "Jonathan", "Zqxsnapfam").await;
+    assert_eq!(again.len(), 3, "{again:?}");
+    let log = server.stop();
+    assert!(log.contains("subject index snapshot not used"), "{log}");
+    assert!(ready(&log).contains("from_snapshot=false"), "{log}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deconfliction_index_comes_back_from_its_snapshot_and_a_damaged_one_is_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
@@ -1361,14 +1432,14 @@ async fn the_deconfliction_index_comes_back_from_its_snapshot_and_a_damaged_one_
     assert_eq!(numbers_found(&client, &server.base, "officer.polk-so").await, vec![a.clone()]);
     let b = register_number(&client, &server.base, "officer.ia-dps", 41.6002).await;
     let log = server.stop();
-    assert!(log.contains("from_snapshot=true"), "{log}");
+    assert!(log_line(&log, "deconfliction index ready").contains("from_snapshot=true"), "{log}");
     let mut both = vec![a.clone(), b.clone()];
     both.sort();
     // The older snapshot, caught up from the table.
     let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
     assert_eq!(numbers_found(&client, &server.base, "officer.polk-so").await, both);
     let log = server.terminate();
-    assert!(log.contains("from_snapshot=true"), "{log}");
+    assert!(log_line(&log, "deconfliction index ready").contains("from_snapshot=true"), "{log}");
     // One flipped byte: refused whole, rebuilt from the table, same answers.
     let mut bytes = std::fs::read(&snapshot).unwrap();
     let mid = bytes.len() / 2;
@@ -1377,5 +1448,6 @@ async fn the_deconfliction_index_comes_back_from_its_snapshot_and_a_damaged_one_
     let server = Server::start(&db, &["--demo", "--demo-skip-mfa"]);
     assert_eq!(numbers_found(&client, &server.base, "officer.polk-so").await, both);
     let log = server.stop();
-    assert!(log.contains("snapshot not used") && log.contains("from_snapshot=false"), "{log}");
+    assert!(log.contains("deconfliction index snapshot not used"), "{log}");
+    assert!(log_line(&log, "deconfliction index ready").contains("from_snapshot=false"), "{log}");
 }

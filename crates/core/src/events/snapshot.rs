@@ -56,7 +56,7 @@ impl<R: Read> Read for Checked<R> {
 }
 
 /// Little-endian writes of the few shapes the index has.
-pub(crate) struct Out<'a>(&'a mut dyn Write);
+pub(crate) struct Out<'a>(pub(crate) &'a mut dyn Write);
 
 impl Out<'_> {
     pub(crate) fn u64(&mut self, v: u64) -> io::Result<()> {
@@ -74,6 +74,9 @@ impl Out<'_> {
     pub(crate) fn u8(&mut self, v: u8) -> io::Result<()> {
         self.0.write_all(&[v])
     }
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
+        self.0.write_all(b)
+    }
     pub(crate) fn str(&mut self, s: &str) -> io::Result<()> {
         self.u32(u32::try_from(s.len()).map_err(|_| bad("string too long"))?)?;
         self.0.write_all(s.as_bytes())
@@ -81,14 +84,14 @@ impl Out<'_> {
 }
 
 /// Little-endian reads, refusing lengths beyond what is plausible.
-pub(crate) struct In<'a>(&'a mut dyn Read);
+pub(crate) struct In<'a>(pub(crate) &'a mut dyn Read);
 
 pub(crate) fn bad(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("deconfliction index snapshot: {what}"))
+    io::Error::new(io::ErrorKind::InvalidData, format!("index snapshot: {what}"))
 }
 
 impl In<'_> {
-    fn array<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+    pub(crate) fn array<const N: usize>(&mut self) -> io::Result<[u8; N]> {
         let mut b = [0u8; N];
         self.0.read_exact(&mut b)?;
         Ok(b)

@@ -38,6 +38,8 @@ use super::App;
 use super::results::{Idempotency, Written};
 use super::seal::Deks;
 
+mod snapshot;
+
 /// Target deconfliction's settings.
 #[derive(Debug, Clone)]
 pub struct SubjectSettings {

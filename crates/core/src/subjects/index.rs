@@ -30,6 +30,7 @@ use super::identity::{KeyRole, Kind};
 use super::names::{self, Birth, Bound, NameForms, Part, Parts, Person};
 
 mod load;
+mod snapshot;
 
 /// A blind key: the keyed hash of an exact key.
 pub type Blind = [u8; 32];
@@ -936,7 +937,7 @@ mod tests {
     const FAMILY: [&str; 10] =
         ["smith", "smyth", "smit", "garcia", "garcia lopez", "lopez", "jones", "jonse", "wu", "nguyen"];
 
-    fn random_item(rng: &mut Rng) -> (String, String, Indexed) {
+    pub(super) fn random_item(rng: &mut Rng) -> (String, String, Indexed) {
         let owner = ["IA", "MO", "NE"][rng.below(3) as usize].to_string();
         let unit = ["", "vice"][rng.below(2) as usize].to_string();
         let item = if rng.below(4) == 0 {

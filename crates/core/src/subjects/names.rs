@@ -419,12 +419,12 @@ pub struct NameForms {
 impl NameForms {
     /// Prepares a name.
     pub fn new(n: &PersonName) -> Self {
-        let family = n.family_name();
-        Self {
-            straight: format!("{} {family}", n.given).into(),
-            given_len: n.given.len(),
-            bound: Bound::of(&n.given, &family),
-        }
+        Self::of(&n.given, &n.family_name())
+    }
+
+    /// Prepares a name of a given name and a whole family name.
+    pub fn of(given: &str, family: &str) -> Self {
+        Self { straight: format!("{given} {family}").into(), given_len: given.len(), bound: Bound::of(given, family) }
     }
 
     /// Its bound.

@@ -101,9 +101,8 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     }
     // The deconfliction index is a cache of the events table: read back from
     // the snapshot the last clean shutdown wrote, or rebuilt from the table.
-    let snapshot = snapshot_path(&cfg.db);
     let started = std::time::Instant::now();
-    let loaded = load_snapshot(&app, &snapshot).await?;
+    let loaded = load_snapshot(&app, Snapshot::Events, &cfg.db).await?;
     let indexed = match loaded {
         Some(n) => n,
         None => {
@@ -123,17 +122,28 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         ms = started.elapsed().as_millis() as u64,
         "deconfliction index ready"
     );
+    // The subject index likewise, from its own (sealed) snapshot.
     let started = std::time::Instant::now();
-    let mut next_report = 1_000_000;
-    let subjects = app
-        .warm_subject_index(&mut |n| {
-            if n >= next_report {
-                eprintln!("Indexing stored subjects: {n} read so far");
-                next_report += 1_000_000;
-            }
-        })
-        .await?;
-    tracing::info!(subjects, ms = started.elapsed().as_millis() as u64, "subject index ready");
+    let loaded = load_snapshot(&app, Snapshot::Subjects, &cfg.db).await?;
+    let subjects = match loaded {
+        Some(n) => n,
+        None => {
+            let mut next_report = 1_000_000;
+            app.warm_subject_index(&mut |n| {
+                if n >= next_report {
+                    eprintln!("Indexing stored subjects: {n} read so far");
+                    next_report += 1_000_000;
+                }
+            })
+            .await?
+        }
+    };
+    tracing::info!(
+        subjects,
+        from_snapshot = loaded.is_some(),
+        ms = started.elapsed().as_millis() as u64,
+        "subject index ready"
+    );
     let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let saver = app.clone();
@@ -207,32 +217,65 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     if let Some(c) = checkpointer {
         c.abort();
     }
-    save_snapshot(&saver, &snapshot).await;
+    save_snapshot(&saver, Snapshot::Events, &cfg.db).await;
+    save_snapshot(&saver, Snapshot::Subjects, &cfg.db).await;
     store.close().await;
     Ok(())
 }
 
-/// Where the deconfliction index's snapshot lives: beside the database.
-fn snapshot_path(db: &std::path::Path) -> std::path::PathBuf {
-    std::path::PathBuf::from(format!("{}.dxindex", db.display()))
+/// The in-memory indexes written at a clean shutdown and read back at start.
+#[derive(Debug, Clone, Copy)]
+enum Snapshot {
+    /// The deconfliction index of events.
+    Events,
+    /// The subject index (sealed: it holds names).
+    Subjects,
 }
 
-/// Reads the snapshot if there is one that fits the database.
-async fn load_snapshot(app: &taskforce_core::service::App, path: &std::path::Path) -> anyhow::Result<Option<usize>> {
-    let Ok(file) = std::fs::File::open(path) else { return Ok(None) };
+impl Snapshot {
+    /// Where it lives: beside the database.
+    fn path(self, db: &std::path::Path) -> std::path::PathBuf {
+        let ext = match self {
+            Self::Events => "dxindex",
+            Self::Subjects => "sxindex",
+        };
+        std::path::PathBuf::from(format!("{}.{ext}", db.display()))
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Self::Events => "deconfliction index snapshot",
+            Self::Subjects => "subject index snapshot",
+        }
+    }
+}
+
+/// Reads a snapshot if there is one that fits the database.
+async fn load_snapshot(
+    app: &taskforce_core::service::App,
+    which: Snapshot,
+    db: &std::path::Path,
+) -> anyhow::Result<Option<usize>> {
+    let Ok(file) = std::fs::File::open(which.path(db)) else { return Ok(None) };
     let mut r = std::io::BufReader::with_capacity(1 << 20, file);
-    match app.load_event_index(&mut r).await? {
+    let loaded = match which {
+        Snapshot::Events => app.load_event_index(&mut r).await?,
+        Snapshot::Subjects => app.load_subject_index(&mut r).await?,
+    };
+    match loaded {
         Ok(n) => Ok(Some(n)),
         Err(why) => {
-            tracing::warn!(reason = %why, "deconfliction index snapshot not used; rebuilding from the database");
+            tracing::warn!(reason = %why, "{} not used; rebuilding from the database", which.what());
             Ok(None)
         }
     }
 }
 
-/// Writes the snapshot (a temporary file, then a rename), mode 0600 like the
-/// database's own files; a failure is logged, never fatal.
-async fn save_snapshot(app: &taskforce_core::service::App, path: &std::path::Path) {
+/// Writes a snapshot (a temporary file, then a rename), mode 0600 like the
+/// database's own files; a failure is logged, never fatal. When there is
+/// nothing to write, an older snapshot is removed (it no longer fits).
+async fn save_snapshot(app: &taskforce_core::service::App, which: Snapshot, db: &std::path::Path) {
+    let path = which.path(db);
     let tmp = std::path::PathBuf::from(format!("{}.tmp{}", path.display(), std::process::id()));
     let result = async {
         let mut opts = std::fs::OpenOptions::new();
@@ -244,23 +287,29 @@ async fn save_snapshot(app: &taskforce_core::service::App, path: &std::path::Pat
         }
         let file = opts.open(&tmp)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        let n = app.save_event_index(&mut w).await?;
+        let n = match which {
+            Snapshot::Events => app.save_event_index(&mut w).await?,
+            Snapshot::Subjects => app.save_subject_index(&mut w).await?,
+        };
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         if n == 0 {
             let _ = std::fs::remove_file(&tmp);
+            if matches!(which, Snapshot::Subjects) {
+                let _ = std::fs::remove_file(&path);
+            }
             return anyhow::Ok(0);
         }
-        std::fs::rename(&tmp, path)?;
+        std::fs::rename(&tmp, &path)?;
         anyhow::Ok(n)
     }
     .await;
     match result {
         Ok(0) => {}
-        Ok(n) => tracing::info!(events = n, "deconfliction index snapshot written"),
+        Ok(n) => tracing::info!(held = n, "{} written", which.what()),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            tracing::warn!(error = %e, "deconfliction index snapshot not written; the next start rebuilds it");
+            tracing::warn!(error = %e, "{} not written; the next start rebuilds it", which.what());
         }
     }
 }

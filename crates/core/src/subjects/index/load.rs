@@ -19,7 +19,7 @@ use crate::subjects::names::{NameForms, Person};
 /// The bucket of a hash is its low bits, as in the standard library's
 /// table (a table of 2^k buckets holds 7/8 of them); were that to change,
 /// only the speed would.
-fn bucket_order<K, V, T>(
+pub(super) fn bucket_order<K, V, T>(
     map: &mut HashMap<K, V>,
     mut items: Vec<(u64, T)>,
     keep: bool,
@@ -95,7 +95,13 @@ impl Words {
     fn intern_all(&mut self, occurrences: &[&str]) -> Vec<u32> {
         debug_assert!(self.text.is_empty(), "a fresh dictionary");
         let (ids, firsts) = distinct(self.ids.hasher(), occurrences);
-        self.text = firsts.iter().map(|&i| Box::<str>::from(occurrences[i as usize])).collect();
+        self.set_text(firsts.iter().map(|&i| Box::<str>::from(occurrences[i as usize])).collect());
+        ids
+    }
+
+    /// Makes a fresh dictionary of `text`, each word's id its place there.
+    pub(super) fn set_text(&mut self, text: Vec<Box<str>>) {
+        self.text = text;
         let hashed: Vec<(u64, u32)> =
             self.text.iter().zip(0u32..).map(|(w, id)| (self.ids.hasher().hash_one(&**w), id)).collect();
         for id in bucket_order(&mut self.ids, hashed, false) {
@@ -113,8 +119,41 @@ impl Words {
         }
         self.alphabet = (0u8..128).filter(|c| ascii[*c as usize]).map(char::from).chain(other).collect();
         self.alphabet.sort_unstable();
-        ids
     }
+}
+
+/// The forms of a name of `given` and `family` words (`extra`: each word of
+/// a family name of more than one), as `SubjectIndex::name_of` makes them,
+/// into `forms`, and the distinct second words of those into `seconds`.
+pub(super) fn forms_of(given: u32, family: u32, extra: &[u32], forms: &mut Vec<(u32, u32)>, seconds: &mut Vec<u32>) {
+    forms.clear();
+    forms.push((given, family));
+    forms.extend(extra.iter().map(|w| (given, *w)));
+    forms.push((family, given));
+    forms.sort_unstable();
+    forms.dedup();
+    seconds.clear();
+    seconds.extend(forms.iter().map(|f| f.1));
+    seconds.sort_unstable();
+    seconds.dedup();
+}
+
+/// Fills the tables of names: by their words (`pairs`, by name id), by
+/// form and by second word (`forms` and `seconds`, each with its name id).
+pub(super) fn index_names(
+    name_ids: &mut HashMap<(u32, u32), u32>,
+    by_form: &mut Postings<(u32, u32)>,
+    by_second: &mut Postings<u32>,
+    pairs: impl Iterator<Item = (u32, u32)>,
+    forms: Vec<((u32, u32), u32)>,
+    seconds: Vec<(u32, u32)>,
+) {
+    let hashed: Vec<_> = pairs.zip(0u32..).map(|(p, id)| (name_ids.hasher().hash_one(p), (p, id))).collect();
+    for (k, id) in bucket_order(name_ids, hashed, false) {
+        name_ids.insert(k, id);
+    }
+    by_form.add_all(forms);
+    by_second.add_all(seconds);
 }
 
 /// A person to load: its slot, owner and store key, and the person.
@@ -185,7 +224,7 @@ impl SubjectIndex {
 }
 
 /// Every live slot's distinct blind keys.
-fn exact_pairs(slots: &[Option<Slot>]) -> impl Iterator<Item = (Blind, u32)> + '_ {
+pub(super) fn exact_pairs(slots: &[Option<Slot>]) -> impl Iterator<Item = (Blind, u32)> + '_ {
     (0u32..).zip(slots).filter_map(|(slot, s)| Some((slot, s.as_ref()?))).flat_map(|(slot, s)| {
         let mut blinds: Vec<Blind> = s.blinds.iter().map(|(b, _)| *b).collect();
         blinds.sort_unstable();
@@ -225,25 +264,15 @@ fn load_persons<'s, 'a: 's>(
     // Distinct names, with their forms (as `name_of` makes them).
     let pairs: Vec<(u32, u32)> = first.iter().take(persons.len()).map(|&f| (word[f], word[f + 1])).collect();
     let (name, firsts) = distinct(name_ids.hasher(), &pairs);
-    let (mut forms_of, mut seconds_of) = (Vec::new(), Vec::new());
+    let (mut forms_of_names, mut seconds_of) = (Vec::new(), Vec::new());
     names.reserve(firsts.len());
     let (mut forms, mut seconds) = (Vec::new(), Vec::new());
     for (&i, id) in firsts.iter().zip(0u32..) {
         let i = i as usize;
         let (given, family) = pairs[i];
-        forms.clear();
-        forms.push((given, family));
-        if first[i + 1] - first[i] > 2 {
-            forms.extend(word[first[i] + 2..first[i + 1]].iter().map(|w| (given, *w)));
-        }
-        forms.push((family, given));
-        forms.sort_unstable();
-        forms.dedup();
-        seconds.clear();
-        seconds.extend(forms.iter().map(|f| f.1));
-        seconds.sort_unstable();
-        seconds.dedup();
-        forms_of.extend(forms.iter().map(|f| (*f, id)));
+        let extra = if first[i + 1] - first[i] > 2 { &word[first[i] + 2..first[i + 1]] } else { &[] };
+        forms_of(given, family, extra, &mut forms, &mut seconds);
+        forms_of_names.extend(forms.iter().map(|f| (*f, id)));
         seconds_of.extend(seconds.iter().map(|s| (*s, id)));
         names.push(Name {
             forms: NameForms::new(&persons[i].3.name),
@@ -252,16 +281,7 @@ fn load_persons<'s, 'a: 's>(
             undated: Vec::new(),
         });
     }
-    let hashed: Vec<_> = firsts
-        .iter()
-        .zip(0u32..)
-        .map(|(&i, id)| (name_ids.hasher().hash_one(pairs[i as usize]), (pairs[i as usize], id)))
-        .collect();
-    for (k, id) in bucket_order(name_ids, hashed, false) {
-        name_ids.insert(k, id);
-    }
-    by_form.add_all(forms_of);
-    by_second.add_all(seconds_of);
+    index_names(name_ids, by_form, by_second, firsts.iter().map(|&i| pairs[i as usize]), forms_of_names, seconds_of);
     // Bearers, name by name (in slot order within a name).
     let mut order: Vec<u32> = (0..persons.len() as u32).collect();
     order.sort_unstable_by_key(|&i| (name[i as usize], i));
