@@ -8,7 +8,9 @@
 //! generator's one- and two-typo query names) and the same names without.
 //! It prints the start-up (reading, opening and indexing every stored
 //! subject), each phase's median and p99 as the client saw them and as the
-//! server logged them, the matches found, and the server's peak memory.
+//! server logged them, the matches found, the server's peak memory, and then
+//! a clean shutdown (writing the sealed subject index snapshot) and the
+//! restart from it.
 //!
 //! ```text
 //! python3 ../shared/reference/perf/gen_data.py 0 5000000 DIR
@@ -201,6 +203,8 @@ fn main() {
     let undated: Vec<String> = queries.iter().rev().cycle().take(count).map(|q| person(q, false)).collect();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
+        // A cold start: the subject index read, opened and built from the database.
+        let _ = std::fs::remove_file(dir.join("taskforce.db.sxindex"));
         let (server, ready) = start(&dir, "server.log").await;
         let token = sign_in(&server.base, "officer.dsm-pd", PASSWORD).await;
         let settled = settle(server.child.id()).await;
@@ -226,12 +230,30 @@ fn main() {
             results.push((label, phase, load(&server.base, &token, phase, bodies, rate, conns).await));
         }
         let peak = server.peak_rss_mb();
-        drop::<Server>(server);
+        let shutdown = server.terminate();
+        // A restart from the sealed snapshot the clean shutdown wrote.
+        let snapshot_mb = std::fs::metadata(dir.join("taskforce.db.sxindex")).map_or(0.0, |m| m.len() as f64 / 1e6);
+        let (again, restart) = start(&dir, "server-restart.log").await;
+        let restart_peak = again.peak_rss_mb();
+        let restart_log = dir.join("server-restart.log");
+        let from_snapshot = std::fs::read_to_string(&restart_log)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains("subject index ready") && l.contains("from_snapshot=true"));
+        let ms = index_field(&restart_log, "ms").map_or("?".into(), |m| format!("{:.1} s", m as f64 / 1e3));
+        drop::<Server>(again);
         let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
         for (label, phase, mut l) in results {
             report(&format!("POST /api/v1/subjects, {label}"), &mut l, &log, phase);
         }
         println!("server peak memory (VmHWM) over start and load: {peak:.0} MiB");
+        println!(
+            "clean shutdown (writes the sealed subject index, {snapshot_mb:.0} MB): {:.1} s; restart until it answers: {:.1} s \
+             (subject index {}: {ms}); peak memory then {restart_peak:.0} MiB",
+            shutdown.as_secs_f64(),
+            restart.as_secs_f64(),
+            if from_snapshot { "from the snapshot" } else { "REBUILT, the snapshot was not used" },
+        );
         if log.contains("ERROR") || log.contains("panicked") {
             println!("the server logged errors: see {}/server.log", dir.display());
         }

@@ -68,8 +68,8 @@ impl App {
             o.u64(c.rev).map_err(io)?;
             o.u64(max_key).map_err(io)?;
             o.str(&last_id).map_err(io)?;
-            c.index.write_parts(&mut o).map_err(io)?;
         }
+        c.index.write_snapshot(&mut sealed).map_err(io)?;
         sealed.finish().map_err(io)?;
         Ok(c.index.len())
     }
@@ -86,14 +86,14 @@ impl App {
         let threshold = self.settings.subjects.threshold;
         let read = || -> std::io::Result<(SubjectIndex, u64, u64, String)> {
             let mut opened = OpeningReader::new(r, PURPOSE, |v| ring.kek(v).copied())?;
-            let (index, rev, key, id) = {
+            let (rev, key, id) = {
                 let mut i = In(&mut opened);
                 if &i.array::<8>()? != MAGIC {
                     return Err(invalid("not one of this version"));
                 }
-                let (rev, key, id) = (i.u64()?, i.u64()?, i.str()?);
-                (SubjectIndex::read_parts(&mut i, threshold)?, rev, key, id)
+                (i.u64()?, i.u64()?, i.str()?)
             };
+            let index = SubjectIndex::read_snapshot(&mut opened, threshold)?;
             if opened.read(&mut [0u8; 1])? != 0 {
                 return Err(invalid("trailing bytes"));
             }

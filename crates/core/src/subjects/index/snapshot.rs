@@ -47,8 +47,20 @@ impl SubjectIndex {
         self.by_key.keys().max().copied()
     }
 
+    /// Writes the index's snapshot to `w`: names in the clear, for the
+    /// caller to seal.
+    pub fn write_snapshot(&self, w: &mut dyn std::io::Write) -> io::Result<()> {
+        self.write_parts(&mut Out(w))
+    }
+
+    /// Reads a snapshot [`SubjectIndex::write_snapshot`] wrote into an index
+    /// that confirms names at `threshold`; anything inconsistent is refused.
+    pub fn read_snapshot(r: &mut dyn std::io::Read, threshold: f64) -> io::Result<Self> {
+        Self::read_parts(&mut In(r), threshold)
+    }
+
     /// Writes what the index holds (see the module).
-    pub(crate) fn write_parts(&self, o: &mut Out<'_>) -> io::Result<()> {
+    fn write_parts(&self, o: &mut Out<'_>) -> io::Result<()> {
         o.u32(FORMAT)?;
         let mut owners: Vec<_> = self.owners.iter().collect();
         owners.sort_by_key(|(_, o)| o.0);
@@ -115,9 +127,7 @@ impl SubjectIndex {
         Ok(())
     }
 
-    /// Reads what [`SubjectIndex::write_parts`] wrote into an index that
-    /// confirms names at `threshold`; anything inconsistent is refused.
-    pub(crate) fn read_parts(i: &mut In<'_>, threshold: f64) -> io::Result<Self> {
+    fn read_parts(i: &mut In<'_>, threshold: f64) -> io::Result<Self> {
         if i.u32()? != FORMAT {
             return Err(bad("not a subject index of this version"));
         }
@@ -133,55 +143,32 @@ impl SubjectIndex {
         let undated: Vec<u32> = (0..i.count(MOST)?).map(|_| word(i.u32()?)).collect::<io::Result<_>>()?;
         let pairs: Vec<(u32, u32)> =
             (0..i.count(MOST)?).map(|_| Ok((word(i.u32()?)?, word(i.u32()?)?))).collect::<io::Result<_>>()?;
-        let n_slots = i.count(MOST)?;
-        let mut slots = Vec::with_capacity(n_slots);
-        for _ in 0..n_slots {
-            if i.u8()? == 0 {
-                slots.push(None);
-                continue;
-            }
-            let (key, owner) = (i.u64()?, Owner(i.u32()?));
-            let kind = *Kind::ALL.get(usize::from(i.u8()?)).ok_or_else(|| bad("an unknown kind"))?;
-            let n = i.u32()? as usize;
-            if n > 1 << 16 {
-                return Err(bad("damaged"));
-            }
-            let mut blinds = Vec::with_capacity(n);
-            for _ in 0..n {
-                let b = i.array::<32>()?;
-                blinds.push((b, if i.u8()? == 1 { KeyRole::Unit } else { KeyRole::Primary }));
-            }
-            let person = match i.u8()? {
-                0 => None,
-                1 => Some((i.u32()?, None)),
-                2 => Some((i.u32()?, Some(date_of(i.u32()? as i32)?))),
-                _ => return Err(bad("damaged")),
-            };
-            if person.is_some_and(|(name, _)| name as usize >= pairs.len()) {
-                return Err(bad("a name out of range"));
-            }
-            slots.push(Some(Slot { key, owner, kind, blinds: blinds.into(), person }));
-        }
-        let mut dob_lists = Vec::new();
-        for _ in 0..i.count(MOST)? {
-            let d = i.u32()? as i32;
-            let list: Vec<u32> = (0..i.count(MOST)?).map(|_| i.u32()).collect::<io::Result<_>>()?;
-            dob_lists.push((d, list));
-        }
-        ix.words.set_text(text);
+        // The words and names are made on a thread of their own while the
+        // slots are read (the most of the bytes).
+        let Self { words, names, name_ids, by_form, by_second, .. } = &mut ix;
+        let (slots, dobs) = std::thread::scope(|s| {
+            let pairs = &pairs;
+            s.spawn(move || {
+                words.set_text(text);
+                fill_names(words, pairs, names, name_ids, by_form, by_second);
+            });
+            read_slots(i, pairs.len())
+        })?;
         ix.slots = slots;
-        ix.fill_from_parts(&pairs, &undated, dob_lists)?;
+        ix.fill_from_parts(&undated, dobs)?;
         Ok(ix)
     }
 
-    /// Makes every table of lookups from the slots, words and names read.
-    fn fill_from_parts(&mut self, pairs: &[(u32, u32)], undated: &[u32], dobs: Vec<(i32, Vec<u32>)>) -> io::Result<()> {
-        let Self { slots, by_key, exact, words, all, undated_words, names, name_ids, by_form, by_second, .. } = self;
+    /// Makes every other table of lookups from the slots and words read.
+    fn fill_from_parts(&mut self, undated: &[u32], dobs: Vec<(i32, Vec<u32>)>) -> io::Result<()> {
+        let Self { slots, by_key, exact, words, all, undated_words, names, dobs: dated, undated_persons, .. } = self;
         let (slots, words) = (&*slots, &*words);
         std::thread::scope(|s| {
             s.spawn(move || exact.add_all(exact_pairs(slots)));
-            s.spawn(move || all.add_all(words.text.iter().zip(0u32..).map(|(w, id)| (id, &**w))));
-            undated_words.add_all(undated.iter().map(|id| (*id, &*words.text[*id as usize])));
+            s.spawn(move || {
+                all.add_all(words.text.iter().zip(0u32..).map(|(w, id)| (id, &**w)));
+                undated_words.add_all(undated.iter().map(|id| (*id, &*words.text[*id as usize])));
+            });
             let keys: Vec<_> = (0u32..)
                 .zip(slots)
                 .filter_map(|(slot, s)| s.as_ref().map(|s| (by_key.hasher().hash_one(s.key), (s.key, slot))))
@@ -189,41 +176,89 @@ impl SubjectIndex {
             for (key, slot) in bucket_order(by_key, keys, false) {
                 by_key.insert(key, slot);
             }
-            fill_names(words, pairs, names, name_ids, by_form, by_second);
-        });
-        if self.by_key.len() != self.slots.iter().flatten().count() {
-            return Err(bad("a key given twice"));
-        }
-        // Bearers in slot order, as inserts and loads keep them.
-        for (slot, s) in (0u32..).zip(&self.slots) {
-            let Some(s) = s else { continue };
-            if let Some((name, dob)) = s.person {
-                let member = Member { slot, owner: s.owner, key: s.key };
-                let n = &mut self.names[name as usize];
-                match dob {
-                    Some(_) => n.dated.push(member),
-                    None => {
-                        n.undated.push(member);
-                        self.undated_persons += 1;
+            // Bearers in slot order, as inserts and loads keep them.
+            for (slot, s) in (0u32..).zip(slots) {
+                let Some(s) = s else { continue };
+                if let Some((name, dob)) = s.person {
+                    let member = Member { slot, owner: s.owner, key: s.key };
+                    let n = &mut names[name as usize];
+                    match dob {
+                        Some(_) => n.dated.push(member),
+                        None => {
+                            n.undated.push(member);
+                            *undated_persons += 1;
+                        }
                     }
                 }
             }
-        }
-        for (d, list) in dobs {
-            let mut entries = Vec::with_capacity(list.len());
-            for slot in list {
-                let s = self.slots.get(slot as usize).and_then(Option::as_ref).ok_or_else(|| bad("damaged"))?;
-                let Some((name, Some(dob))) = s.person else { return Err(bad("damaged")) };
-                if super::day(dob) != d {
-                    return Err(bad("damaged"));
+            for (d, list) in dobs {
+                let mut entries = Vec::with_capacity(list.len());
+                for slot in list {
+                    let s = slots.get(slot as usize).and_then(Option::as_ref).ok_or_else(|| bad("damaged"))?;
+                    let Some((name, Some(dob))) = s.person else { return Err(bad("damaged")) };
+                    if super::day(dob) != d {
+                        return Err(bad("damaged"));
+                    }
+                    let n = &names[name as usize];
+                    entries.push(Dated {
+                        slot,
+                        owner: s.owner,
+                        key: s.key,
+                        name,
+                        words: n.words,
+                        bound: n.forms.bound(),
+                    });
                 }
-                let n = &self.names[name as usize];
-                entries.push(Dated { slot, owner: s.owner, key: s.key, name, words: n.words, bound: n.forms.bound() });
+                dated.insert(d, entries);
             }
-            self.dobs.insert(d, entries);
+            Ok(())
+        })?;
+        if self.by_key.len() != self.slots.iter().flatten().count() {
+            return Err(bad("a key given twice"));
         }
         Ok(())
     }
+}
+
+/// Reads the slots (their names below `names`) and each date's list.
+type SlotsRead = (Vec<Option<Slot>>, Vec<(i32, Vec<u32>)>);
+fn read_slots(i: &mut In<'_>, names: usize) -> io::Result<SlotsRead> {
+    let n_slots = i.count(MOST)?;
+    let mut slots = Vec::with_capacity(n_slots);
+    for _ in 0..n_slots {
+        if i.u8()? == 0 {
+            slots.push(None);
+            continue;
+        }
+        let (key, owner) = (i.u64()?, Owner(i.u32()?));
+        let kind = *Kind::ALL.get(usize::from(i.u8()?)).ok_or_else(|| bad("an unknown kind"))?;
+        let n = i.u32()? as usize;
+        if n > 1 << 16 {
+            return Err(bad("damaged"));
+        }
+        let mut blinds = Vec::with_capacity(n);
+        for _ in 0..n {
+            let b = i.array::<32>()?;
+            blinds.push((b, if i.u8()? == 1 { KeyRole::Unit } else { KeyRole::Primary }));
+        }
+        let person = match i.u8()? {
+            0 => None,
+            1 => Some((i.u32()?, None)),
+            2 => Some((i.u32()?, Some(date_of(i.u32()? as i32)?))),
+            _ => return Err(bad("damaged")),
+        };
+        if person.is_some_and(|(name, _)| name as usize >= names) {
+            return Err(bad("a name out of range"));
+        }
+        slots.push(Some(Slot { key, owner, kind, blinds: blinds.into(), person }));
+    }
+    let mut dobs = Vec::new();
+    for _ in 0..i.count(MOST)? {
+        let d = i.u32()? as i32;
+        let list: Vec<u32> = (0..i.count(MOST)?).map(|_| i.u32()).collect::<io::Result<_>>()?;
+        dobs.push((d, list));
+    }
+    Ok((slots, dobs))
 }
 
 /// The distinct names (`pairs` of word ids, by name id) with their forms,
