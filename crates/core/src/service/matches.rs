@@ -25,7 +25,7 @@ use crate::subjects::registry::{MatchAlert, MatchStatus, Subject, SubjectMatch, 
 use crate::validate::text;
 
 use super::App;
-use super::subjects::{MatchPointer, duty_contact};
+use super::subjects::{Agencies, MatchPointer, duty_contact};
 
 /// Match alerts escalated per write transaction.
 const ESCALATE_BATCH: u32 = 8;
@@ -134,11 +134,11 @@ impl App {
         m: &SubjectMatch,
         to: &Subject,
         other: &Subject,
-        names: &mut HashMap<AgencyId, String>,
+        agencies: &mut Agencies,
     ) -> Result<(u64, MatchPointer)> {
         let alert = self.new_subject_alert(to, Some(m.id), None);
         let seq = tx.insert_match_alert(&alert).await?;
-        let pointer = self.match_pointer(tx, m, to, other, names).await?;
+        let pointer = self.match_pointer(tx, m, to, other, agencies).await?;
         let payload = serde_json::json!({
             "type": "match",
             "alert": seq,
@@ -147,7 +147,9 @@ impl App {
             "your_subject": to.number,
             "match": pointer,
         });
-        self.enqueue_webhook(tx, to.agency_id, &payload).await?;
+        if let Some(url) = agencies.webhook(tx, to.agency_id).await? {
+            tx.insert_delivery(to.agency_id, &url, &payload.to_string(), self.clock.now()).await?;
+        }
         Ok((seq, pointer))
     }
 
@@ -205,7 +207,7 @@ impl App {
         }
         let now = self.clock.now();
         let mut tx = self.read().await?;
-        let mut names = HashMap::new();
+        let mut agencies = Agencies::default();
         let mut items = Vec::new();
         for (id, mine) in by_match {
             let Some(m) = tx.find_match(id).await? else { continue };
@@ -213,8 +215,8 @@ impl App {
             let Some(side) = tx.find_subject(first.subject_id).await? else { continue };
             let other_id = if m.a == side.id { m.b } else { m.a };
             let Some(other) = tx.find_subject(other_id).await? else { continue };
-            let pointer = self.match_pointer(tx.as_mut(), &m, &side, &other, &mut names).await?;
-            let side_agency = self.agency_name(tx.as_mut(), side.agency_id, &mut names).await?;
+            let pointer = self.match_pointer(tx.as_mut(), &m, &side, &other, &mut agencies).await?;
+            let side_agency = self.agency_name(tx.as_mut(), side.agency_id, &mut agencies.names).await?;
             let open: Vec<&&MatchAlert> = mine.iter().filter(|a| a.acknowledged_at.is_none()).collect();
             let deadline =
                 open.iter().map(|a| a.deadline).min().or_else(|| mine.iter().map(|a| a.deadline).max()).unwrap_or(now);
@@ -276,21 +278,23 @@ impl App {
         tx: &mut dyn StoreTx,
         s: &Subject,
         by: AgencyId,
-        names: &mut HashMap<AgencyId, String>,
+        agencies: &mut Agencies,
     ) -> Result<u64> {
         let alert = self.new_subject_alert(s, None, Some(by));
         let seq = tx.insert_match_alert(&alert).await?;
-        let (contact_name, contact_phone) = duty_contact(tx, by).await?;
+        let (contact_name, contact_phone) = agencies.contact(tx, by).await?;
         let payload = serde_json::json!({
             "type": "check",
             "alert": seq,
             "your_subject": s.number,
             "kind": s.kind,
-            "checked_by": self.agency_name(tx, by, names).await?,
+            "checked_by": self.agency_name(tx, by, &mut agencies.names).await?,
             "contact_name": contact_name,
             "contact_phone": contact_phone,
         });
-        self.enqueue_webhook(tx, s.agency_id, &payload).await?;
+        if let Some(url) = agencies.webhook(tx, s.agency_id).await? {
+            tx.insert_delivery(s.agency_id, &url, &payload.to_string(), self.clock.now()).await?;
+        }
         Ok(seq)
     }
 
@@ -357,10 +361,10 @@ impl App {
         }
         tx.update_match(&m).await?;
         tx.ack_match_alerts(mine.agency_id, m.id, &actor.label(), now).await?;
-        let mut names = HashMap::new();
+        let mut agencies = Agencies::default();
         let mut told = None;
         if status == MatchStatus::Open {
-            told = Some(self.alert_match(tx.as_mut(), &m, &other, &mine, &mut names).await?.0);
+            told = Some(self.alert_match(tx.as_mut(), &m, &other, &mine, &mut agencies).await?.0);
             self.raise_shared_targets(tx.as_mut(), &mine).await?;
         }
         let ev = AuditEvent {
@@ -372,7 +376,7 @@ impl App {
             ..AuditEvent::success(format!("match.{verb}"), "match", Some(m.id.to_string()))
         };
         self.record(tx.as_mut(), actor, ev).await?;
-        let p = self.match_pointer(tx.as_mut(), &m, &mine, &other, &mut names).await?;
+        let p = self.match_pointer(tx.as_mut(), &m, &mine, &other, &mut agencies).await?;
         tx.commit().await?;
         Ok(p)
     }
@@ -385,7 +389,7 @@ impl App {
     pub(super) async fn escalate_match_alerts(&self, tx: &mut dyn StoreTx, now: Timestamp) -> Result<(usize, usize)> {
         let due = tx.match_alerts_due(now, ESCALATE_BATCH).await?;
         let mut made = 0;
-        let mut names = HashMap::new();
+        let mut agencies = Agencies::default();
         for a in &due {
             tx.mark_escalated(a.seq, now).await?;
             // A check asks for nothing to be decided: it does not escalate.
@@ -404,8 +408,8 @@ impl App {
                 },
                 _ => Vec::new(),
             };
-            let pointer = self.match_pointer(tx, &m, &side, &other, &mut names).await?;
-            let side_agency = self.agency_name(tx, side.agency_id, &mut names).await?;
+            let pointer = self.match_pointer(tx, &m, &side, &other, &mut agencies).await?;
+            let side_agency = self.agency_name(tx, side.agency_id, &mut agencies.names).await?;
             for agency in targets {
                 let up = MatchAlert {
                     seq: 0,

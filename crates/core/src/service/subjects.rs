@@ -237,6 +237,39 @@ pub(super) async fn duty_contact(tx: &mut dyn StoreTx, agency: AgencyId) -> Resu
     Ok(tx.find_agency(agency).await?.map(|a| (a.duty_contact.name, a.duty_contact.phone)).unwrap_or_default())
 }
 
+/// What one use case reads about agencies, each read once in its
+/// transaction: names, duty contacts and webhooks (a registration may tell
+/// of many matches with one agency, each with a pointer and a delivery).
+#[derive(Default)]
+pub(super) struct Agencies {
+    /// Names (see [`App::agency_name`]).
+    pub(super) names: HashMap<AgencyId, String>,
+    contacts: HashMap<AgencyId, (String, String)>,
+    hooks: HashMap<AgencyId, Option<String>>,
+}
+
+impl Agencies {
+    /// [`duty_contact`], read once.
+    pub(super) async fn contact(&mut self, tx: &mut dyn StoreTx, agency: AgencyId) -> Result<(String, String)> {
+        if let Some(c) = self.contacts.get(&agency) {
+            return Ok(c.clone());
+        }
+        let c = duty_contact(tx, agency).await?;
+        self.contacts.insert(agency, c.clone());
+        Ok(c)
+    }
+
+    /// The agency's webhook address, if it has one, read once.
+    pub(super) async fn webhook(&mut self, tx: &mut dyn StoreTx, agency: AgencyId) -> Result<Option<String>> {
+        if let Some(h) = self.hooks.get(&agency) {
+            return Ok(h.clone());
+        }
+        let h = tx.find_webhook(agency).await?.map(|(url, _)| url);
+        self.hooks.insert(agency, h.clone());
+        Ok(h)
+    }
+}
+
 pub(super) fn subject_scope(a: AgencyId) -> String {
     format!("subjects:{a}")
 }
@@ -257,6 +290,19 @@ fn summary(s: &Subject) -> SubjectSummary {
         registered_at: s.registered_at,
         expires_at: s.expires_at,
         event_ids: s.events.clone(),
+    }
+}
+
+/// A subject as its own agency sees it, with its opened private part.
+fn detail_of(s: &Subject, private: SubjectPrivate) -> SubjectDetail {
+    SubjectDetail {
+        subject: summary(s),
+        fields: private.fields,
+        aliases: private.aliases,
+        reason: private.reason,
+        case_ref: private.case_ref,
+        notes: private.notes,
+        renewals: private.renewals,
     }
 }
 
@@ -496,9 +542,9 @@ impl App {
         m: &SubjectMatch,
         mine: &Subject,
         other: &Subject,
-        names: &mut HashMap<AgencyId, String>,
+        agencies: &mut Agencies,
     ) -> Result<MatchPointer> {
-        let mut p = self.subject_pointer(tx, other, &mine.number, (m.exact, m.score, &m.parts), names).await?;
+        let mut p = self.subject_pointer(tx, other, &mine.number, (m.exact, m.score, &m.parts), agencies).await?;
         p.match_id = Some(m.id);
         p.status = m.status;
         p.outcome = m.outcome.clone();
@@ -516,10 +562,10 @@ impl App {
         other: &Subject,
         mine: &str,
         (exact, score, parts): (bool, f64, &[Part]),
-        names: &mut HashMap<AgencyId, String>,
+        agencies: &mut Agencies,
     ) -> Result<MatchPointer> {
-        let other_agency = self.agency_name(tx, other.agency_id, names).await?;
-        let (contact_name, contact_phone) = duty_contact(tx, other.agency_id).await?;
+        let other_agency = self.agency_name(tx, other.agency_id, &mut agencies.names).await?;
+        let (contact_name, contact_phone) = agencies.contact(tx, other.agency_id).await?;
         Ok(MatchPointer {
             match_id: None,
             status: MatchStatus::Open,
@@ -548,7 +594,7 @@ impl App {
     /// The pointers of a subject's matches that its own side may see (all of
     /// its matches but those the other side has not confirmed yet).
     pub(super) async fn pointers_of(&self, tx: &mut dyn StoreTx, s: &Subject) -> Result<Vec<MatchPointer>> {
-        let mut names = HashMap::new();
+        let mut agencies = Agencies::default();
         let mut out = Vec::new();
         for m in tx.matches_of(s.id).await? {
             let other_id = if m.a == s.id { m.b } else { m.a };
@@ -560,7 +606,7 @@ impl App {
                 continue;
             }
             if let Some(other) = tx.find_subject(other_id).await? {
-                out.push(self.match_pointer(tx, &m, s, &other, &mut names).await?);
+                out.push(self.match_pointer(tx, &m, s, &other, &mut agencies).await?);
             }
         }
         Ok(out)
@@ -578,15 +624,7 @@ impl App {
             Some(blob) => self.open_private(tx, s, blob).await?,
             None => SubjectPrivate::default(),
         };
-        Ok(SubjectDetail {
-            subject: summary(s),
-            fields: private.fields,
-            aliases: private.aliases,
-            reason: private.reason,
-            case_ref: private.case_ref,
-            notes: private.notes,
-            renewals: private.renewals,
-        })
+        Ok(detail_of(s, private))
     }
 
     /// Registers a subject and matches it, in one transaction: the answer
@@ -617,6 +655,8 @@ impl App {
             let value = self.get_subject(actor, id).await?;
             return Ok(Written { value, replayed: true, warnings });
         }
+        // What it answers is what was sealed (not opened again).
+        let private = new.private.clone();
         let (subject, pointers, left_out) =
             self.store_subject(tx.as_mut(), actor, agency, &unit, input, new, &key).await?;
         if left_out > 0 {
@@ -628,7 +668,7 @@ impl App {
         }
         let id = subject.id;
         self.remember(tx.as_mut(), actor, idem, &id.to_string()).await?;
-        let detail = self.detail(tx.as_mut(), &subject).await?;
+        let detail = detail_of(&subject, private);
         tx.commit().await?;
         Ok(Written { value: RegisteredSubject { subject: detail, matches: pointers }, replayed: false, warnings })
     }
@@ -715,7 +755,7 @@ impl App {
         let left_out = keep_best_to_confirm(&mut hits, self.settings.subjects.max_unconfirmed, unconfirmed);
         let keys: Vec<u64> = hits.iter().map(|h| h.key).collect();
         let others: HashMap<u64, Subject> = tx.subjects_by_keys(&keys).await?.into_iter().collect();
-        let mut names_cache = HashMap::new();
+        let mut agencies = Agencies::default();
         let mut pointers = Vec::new();
         for hit in &hits {
             let Some(other) = others.get(&hit.key) else { continue };
@@ -738,9 +778,9 @@ impl App {
                 // Both sides are told of an open match; of an unconfirmed
                 // one only the registering side, which confirms it first.
                 // The registering side's alert carries the pointer it is answered.
-                let (_, pointer) = self.alert_match(tx, &m, &subject, other, &mut names_cache).await?;
+                let (_, pointer) = self.alert_match(tx, &m, &subject, other, &mut agencies).await?;
                 if status == MatchStatus::Open {
-                    self.alert_match(tx, &m, other, &subject, &mut names_cache).await?;
+                    self.alert_match(tx, &m, other, &subject, &mut agencies).await?;
                 }
                 pointers.push(pointer);
             }
@@ -850,7 +890,7 @@ impl App {
         let mut stored = Vec::new();
         let mut warnings = Vec::new();
         let mut hit_subjects: HashMap<String, Subject> = HashMap::new();
-        let mut names_cache = HashMap::new();
+        let mut agencies = Agencies::default();
         for row in rows {
             let mut item = key.indexed(&row.identity);
             item.blinds.extend(self.older_blinds(&row.identity)?);
@@ -881,7 +921,7 @@ impl App {
                         other,
                         &row.id,
                         (hit.exact, hit.score, &hit.parts.to_vec()),
-                        &mut names_cache,
+                        &mut agencies,
                     )
                     .await?;
                 stored.push(StoredHit {
@@ -901,7 +941,7 @@ impl App {
             for h in &stored {
                 let theirs = |s: &&Subject| s.agency_id != by && told.insert(s.id);
                 if let Some(s) = hit_subjects.get(&h.b).filter(theirs) {
-                    self.alert_check(tx.as_mut(), s, by, &mut names_cache).await?;
+                    self.alert_check(tx.as_mut(), s, by, &mut agencies).await?;
                 }
             }
         }
