@@ -145,6 +145,7 @@ macro_rules! store_conformance {
                     the_subject_feed_follows_inserts_and_updates,
                     a_purge_removes_the_subject_its_links_and_matches_and_is_logged,
                     matches_are_stored_once_per_pair_found_and_decided,
+                    matches_and_alerts_stored_many_at_once_are_as_one_by_one,
                     match_alerts_share_the_inbox_and_escalate_once,
                     check_alerts_name_the_subject_and_who_checked,
                     matches_of_an_operation_are_counted

@@ -136,21 +136,39 @@ impl App {
         other: &Subject,
         agencies: &mut Agencies,
     ) -> Result<(u64, MatchPointer)> {
-        let alert = self.new_subject_alert(to, Some(m.id), None);
-        let seq = tx.insert_match_alert(&alert).await?;
-        let pointer = self.match_pointer(tx, m, to, other, agencies).await?;
-        let payload = serde_json::json!({
-            "type": "match",
-            "alert": seq,
-            "level": 0,
-            "deadline": alert.deadline.to_string(),
-            "your_subject": to.number,
-            "match": pointer,
-        });
-        if let Some(url) = agencies.webhook(tx, to.agency_id).await? {
-            tx.insert_delivery(to.agency_id, &url, &payload.to_string(), self.clock.now()).await?;
+        let mut told = self.alert_matches(tx, &[(m, to, other)], agencies).await?;
+        told.pop().ok_or_else(|| Error::Internal("an alert stored went missing".into()))
+    }
+
+    /// [`App::alert_match`] for each of `told` (a match, the side told, the
+    /// other side), in order: the alerts stored at once, then each delivery.
+    pub(super) async fn alert_matches(
+        &self,
+        tx: &mut dyn StoreTx,
+        told: &[(&SubjectMatch, &Subject, &Subject)],
+        agencies: &mut Agencies,
+    ) -> Result<Vec<(u64, MatchPointer)>> {
+        let alerts: Vec<MatchAlert> = told.iter().map(|(m, to, _)| self.new_subject_alert(to, Some(m.id), None)).collect();
+        let seqs = tx.insert_match_alerts(&alerts).await?;
+        let others: Vec<AgencyId> = told.iter().map(|(_, _, other)| other.agency_id).collect();
+        agencies.read_all(tx, &others).await?;
+        let mut out = Vec::with_capacity(told.len());
+        for (((m, to, other), alert), seq) in told.iter().zip(&alerts).zip(seqs) {
+            let pointer = self.match_pointer(tx, m, to, other, agencies).await?;
+            let payload = serde_json::json!({
+                "type": "match",
+                "alert": seq,
+                "level": 0,
+                "deadline": alert.deadline.to_string(),
+                "your_subject": to.number,
+                "match": pointer,
+            });
+            if let Some(url) = agencies.webhook(tx, to.agency_id).await? {
+                tx.insert_delivery(to.agency_id, &url, &payload.to_string(), self.clock.now()).await?;
+            }
+            out.push((seq, pointer));
         }
-        Ok((seq, pointer))
+        Ok(out)
     }
 
     /// The agency's alerts about matches after `after`, oldest first

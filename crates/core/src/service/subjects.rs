@@ -259,6 +259,26 @@ impl Agencies {
         Ok(c)
     }
 
+    /// Reads the duty contacts and names of those of `ids` not read yet, in
+    /// one statement.
+    pub(super) async fn read_all(&mut self, tx: &mut dyn StoreTx, ids: &[AgencyId]) -> Result<()> {
+        let mut missing: Vec<AgencyId> = ids.iter().copied().filter(|a| !self.contacts.contains_key(a)).collect();
+        missing.sort();
+        missing.dedup();
+        if missing.len() < 2 {
+            return Ok(()); // one is read when asked for, as before
+        }
+        for a in tx.agencies_by_ids(&missing).await? {
+            self.contacts.insert(a.id, (a.duty_contact.name, a.duty_contact.phone));
+            self.names.insert(a.id, a.name);
+        }
+        // An agency no longer stored has no one to call.
+        for a in missing {
+            self.contacts.entry(a).or_default();
+        }
+        Ok(())
+    }
+
     /// The agency's webhook address, if it has one, read once.
     pub(super) async fn webhook(&mut self, tx: &mut dyn StoreTx, agency: AgencyId) -> Result<Option<String>> {
         if let Some(h) = self.hooks.get(&agency) {
@@ -756,11 +776,10 @@ impl App {
         let keys: Vec<u64> = hits.iter().map(|h| h.key).collect();
         let others: HashMap<u64, Subject> = tx.subjects_by_keys(&keys).await?.into_iter().collect();
         let mut agencies = Agencies::default();
-        let mut pointers = Vec::new();
-        for hit in &hits {
-            let Some(other) = others.get(&hit.key) else { continue };
-            let status = if unconfirmed(hit) { MatchStatus::Unconfirmed } else { MatchStatus::Open };
-            let m = SubjectMatch {
+        let found: Vec<(&Hit, &Subject)> = hits.iter().filter_map(|h| others.get(&h.key).map(|o| (h, o))).collect();
+        let matches: Vec<SubjectMatch> = found
+            .iter()
+            .map(|(hit, other)| SubjectMatch {
                 id: MatchId::new_v7(),
                 a: other.id,
                 b: subject.id,
@@ -768,23 +787,33 @@ impl App {
                 score: hit.score,
                 parts: hit.parts.to_vec(),
                 detected_at: now,
-                status,
+                status: if unconfirmed(hit) { MatchStatus::Unconfirmed } else { MatchStatus::Open },
                 outcome: None,
                 decided_by: None,
                 decided_at: None,
                 reason: None,
-            };
-            if tx.insert_match(&m).await? {
-                // Both sides are told of an open match; of an unconfirmed
-                // one only the registering side, which confirms it first.
-                // The registering side's alert carries the pointer it is answered.
-                let (_, pointer) = self.alert_match(tx, &m, &subject, other, &mut agencies).await?;
-                if status == MatchStatus::Open {
-                    self.alert_match(tx, &m, other, &subject, &mut agencies).await?;
+            })
+            .collect();
+        let new_ones = tx.insert_matches(&matches).await?;
+        // Both sides are told of an open match; of an unconfirmed one only
+        // the registering side, which confirms it first. The registering
+        // side's alert carries the pointer it is answered.
+        let mut told = Vec::new();
+        for ((m, (_, other)), new) in matches.iter().zip(&found).zip(new_ones) {
+            if new {
+                told.push((m, &subject, *other));
+                if m.status == MatchStatus::Open {
+                    told.push((m, *other, &subject));
                 }
-                pointers.push(pointer);
             }
         }
+        let answers = self.alert_matches(tx, &told, &mut agencies).await?;
+        let pointers: Vec<MatchPointer> = told
+            .iter()
+            .zip(answers)
+            .filter(|((_, to, _), _)| to.id == subject.id)
+            .map(|(_, (_, pointer))| pointer)
+            .collect();
         // Its events and those of the subjects it matches share a target now.
         self.raise_shared_targets(tx, &subject).await?;
         let ev = AuditEvent {

@@ -62,6 +62,16 @@ pub trait SubjectStore: Send {
     /// Stores a match (an existing pair, either way round, is left as it
     /// is); whether it was new.
     async fn insert_match(&mut self, m: &SubjectMatch) -> Result<bool, StoreError>;
+    /// Stores matches as [`SubjectStore::insert_match`] stores each, in
+    /// turn (a pair met earlier in the list is left as it is too); whether
+    /// each was new, in order. A store may do it in fewer statements.
+    async fn insert_matches(&mut self, ms: &[SubjectMatch]) -> Result<Vec<bool>, StoreError> {
+        let mut out = Vec::with_capacity(ms.len());
+        for m in ms {
+            out.push(self.insert_match(m).await?);
+        }
+        Ok(out)
+    }
     /// Replaces a match's status and decision.
     async fn update_match(&mut self, m: &SubjectMatch) -> Result<(), StoreError>;
     /// A match by id.
@@ -77,6 +87,16 @@ pub trait SubjectStore: Send {
     /// sequence the conflicts' alerts take theirs from (so acknowledging and
     /// escalating by seq, in [`super::EventStore`], serve both).
     async fn insert_match_alert(&mut self, a: &MatchAlert) -> Result<u64, StoreError>;
+    /// Puts alerts as [`SubjectStore::insert_match_alert`] puts each, in
+    /// turn; their seqs, in order (ascending). A store may do it in fewer
+    /// statements.
+    async fn insert_match_alerts(&mut self, alerts: &[MatchAlert]) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::with_capacity(alerts.len());
+        for a in alerts {
+            out.push(self.insert_match_alert(a).await?);
+        }
+        Ok(out)
+    }
     /// An agency's alerts about matches and checks after `after`, oldest first.
     async fn match_alerts_for(
         &mut self,

@@ -22,6 +22,10 @@ use rows::{MATCH_COLS, SUBJECT_COLS, Stored, key_role_name, match_row, parts_jso
 mod alerts;
 mod rows;
 
+/// Rows a statement stores at most when it stores many (well within
+/// SQLite's limit of bound values).
+const MANY: usize = 500;
+
 /// The next subject revision: one above the highest of the subjects' and the
 /// purges', so a purge never gives a revision again (not even that of the
 /// subject it removes, which held the highest). Writers are serialised, so
@@ -311,6 +315,38 @@ impl SubjectStore for SqliteTx {
         Ok(r.rows_affected() == 1)
     }
 
+    async fn insert_matches(&mut self, ms: &[SubjectMatch]) -> R<Vec<bool>> {
+        // One statement a chunk; RETURNING names the rows stored (a pair
+        // that conflicts, with a stored row or one before it, is left out).
+        let mut stored = std::collections::HashSet::new();
+        for chunk in ms.chunks(MANY) {
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO subject_matches (id, a_subject, b_subject, exact, score, parts, detected_at, status, \
+                 outcome, decided_by, decided_at, reason) VALUES {values} ON CONFLICT DO NOTHING RETURNING id"
+            );
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for m in chunk {
+                q = q
+                    .bind(m.id.to_string())
+                    .bind(m.a.to_string())
+                    .bind(m.b.to_string())
+                    .bind(i64::from(m.exact))
+                    .bind(m.score)
+                    .bind(parts_json(&m.parts)?)
+                    .bind(ts(m.detected_at))
+                    .bind(m.status.as_str())
+                    .bind(m.outcome.clone())
+                    .bind(m.decided_by.clone())
+                    .bind(m.decided_at.map(ts))
+                    .bind(m.reason.clone());
+            }
+            stored.extend(q.fetch_all(&mut *self.tx).await.map_err(map_err)?);
+        }
+        // An id given twice is new the first time only.
+        Ok(ms.iter().map(|m| stored.remove(&m.id.to_string())).collect())
+    }
+
     async fn update_match(&mut self, m: &SubjectMatch) -> R<()> {
         sqlx::query(
             "UPDATE subject_matches SET status = ?, outcome = ?, decided_by = ?, decided_at = ?, reason = ? \
@@ -363,6 +399,10 @@ impl SubjectStore for SqliteTx {
 
     async fn insert_match_alert(&mut self, a: &MatchAlert) -> R<u64> {
         self.put_match_alert(a).await
+    }
+
+    async fn insert_match_alerts(&mut self, alerts: &[MatchAlert]) -> R<Vec<u64>> {
+        self.put_match_alerts(alerts).await
     }
 
     async fn match_alerts_for(&mut self, agency: AgencyId, after: u64, limit: u32) -> R<Vec<MatchAlert>> {

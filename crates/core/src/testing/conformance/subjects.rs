@@ -513,6 +513,55 @@ fn match_alert(agency: AgencyId, s: &Subject, m: &SubjectMatch, created: i64, de
     }
 }
 
+/// Matches and their alerts stored many at once are stored as one by one:
+/// the same pair (either way round, earlier in the list or stored before)
+/// is left as it is, each answer in the list's order; alerts get ascending
+/// seqs, each read back whole.
+pub async fn matches_and_alerts_stored_many_at_once_are_as_one_by_one(store: Arc<dyn Store>) {
+    let (a, b, _) = two_agencies_and_operation(&store, "mb").await;
+    let subjects: Vec<Subject> = (0..6u8)
+        .map(|i| subject(if i % 2 == 0 { a.id } else { b.id }, None, &format!("SX-2026-0002{i:02}"), 200 + i))
+        .collect();
+    insert(&store, &subjects.iter().collect::<Vec<_>>()).await;
+    let s = |i: usize| &subjects[i];
+    let before = a_match(s(0), s(1), 5);
+    let mut tx = write(&store).await;
+    assert_eq!(tx.insert_matches(&[]).await.unwrap(), Vec::<bool>::new());
+    assert!(tx.insert_match(&before).await.unwrap());
+    let list = [
+        a_match(s(0), s(3), 10),
+        a_match(s(1), s(0), 11), // stored before, the other way round
+        a_match(s(2), s(3), 12),
+        a_match(s(3), s(0), 13), // met earlier in the list
+        a_match(s(4), s(5), 14),
+    ];
+    assert_eq!(tx.insert_matches(&list).await.unwrap(), vec![true, false, true, false, true]);
+    let alerts: Vec<MatchAlert> = [(0, 0), (3, 0), (2, 2), (3, 2), (4, 4)]
+        .iter()
+        .map(|&(side, m)| {
+            let agency = if side % 2 == 0 { a.id } else { b.id };
+            match_alert(agency, s(side), &list[m], 20 + side as i64, 900, 0)
+        })
+        .collect();
+    assert!(tx.insert_match_alerts(&[]).await.unwrap().is_empty());
+    let seqs = tx.insert_match_alerts(&alerts).await.unwrap();
+    assert_eq!(seqs.len(), alerts.len());
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "ascending: {seqs:?}");
+    let next = tx.insert_match_alert(&alerts[0]).await.unwrap();
+    assert!(next > seqs[4], "the sequence goes on past the list's");
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    for (i, m) in list.iter().enumerate() {
+        let stored = tx.find_match(m.id).await.unwrap();
+        assert_eq!(stored.as_ref(), [true, false, true, false, true][i].then_some(m), "match {i}");
+    }
+    for (alert, seq) in alerts.iter().zip(&seqs) {
+        let of = tx.alerts_of_match(alert.match_id.unwrap()).await.unwrap();
+        let found = of.iter().find(|x| x.seq == *seq).unwrap_or_else(|| panic!("alert {seq} read back"));
+        assert_eq!(found, &MatchAlert { seq: *seq, ..alert.clone() });
+    }
+}
+
 /// Alerts about matches share the inbox's sequence with those about
 /// conflicts, yet each kind reads only its own: they read back equal under
 /// the seq answered, per agency, after a seq; `match_alerts_due` gives those

@@ -33,6 +33,53 @@ impl SqliteTx {
         Ok(u64::try_from(r.last_insert_rowid()).unwrap_or(0))
     }
 
+    /// Puts many alerts, a statement a chunk; their seqs in the list's
+    /// order. RETURNING gives rows in no stated order, so each seq is
+    /// given back to the alert it was made for by what the row holds (of
+    /// rows alike, in ascending order).
+    pub(super) async fn put_match_alerts(&mut self, alerts: &[MatchAlert]) -> R<Vec<u64>> {
+        type Key = (String, String, Option<String>, Option<String>, String, String, i64);
+        let key = |a: &MatchAlert| -> Key {
+            (
+                a.agency_id.to_string(),
+                a.subject_id.to_string(),
+                a.match_id.map(|m| m.to_string()),
+                a.checked_by.map(|c| c.to_string()),
+                ts(a.created_at),
+                ts(a.deadline),
+                i64::from(a.level),
+            )
+        };
+        let mut seqs: std::collections::HashMap<Key, std::collections::VecDeque<i64>> = Default::default();
+        for chunk in alerts.chunks(super::MANY) {
+            let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO alerts (agency_id, subject_id, match_id, checked_by, created_at, deadline, level) \
+                 VALUES {values} RETURNING seq, agency_id, subject_id, match_id, checked_by, created_at, deadline, level"
+            );
+            let mut q = sqlx::query_as::<_, (i64, String, String, Option<String>, Option<String>, String, String, i64)>(
+                sqlx::AssertSqlSafe(sql),
+            );
+            for a in chunk {
+                let (agency, subject, m, by, created, deadline, level) = key(a);
+                q = q.bind(agency).bind(subject).bind(m).bind(by).bind(created).bind(deadline).bind(level);
+            }
+            let mut rows = q.fetch_all(&mut *self.tx).await.map_err(map_err)?;
+            rows.sort_by_key(|r| r.0);
+            for (seq, agency, subject, m, by, created, deadline, level) in rows {
+                seqs.entry((agency, subject, m, by, created, deadline, level)).or_default().push_back(seq);
+            }
+        }
+        alerts
+            .iter()
+            .map(|a| {
+                let seq = seqs.get_mut(&key(a)).and_then(|q| q.pop_front());
+                seq.and_then(|s| u64::try_from(s).ok())
+                    .ok_or_else(|| taskforce_core::store::StoreError::Other("an alert stored went missing".into()))
+            })
+            .collect()
+    }
+
     /// The match alerts of `COLS` followed by `rest`, with text binds then integer binds.
     pub(super) async fn match_alerts_where(
         &mut self,
