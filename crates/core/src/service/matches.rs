@@ -148,7 +148,8 @@ impl App {
         told: &[(&SubjectMatch, &Subject, &Subject)],
         agencies: &mut Agencies,
     ) -> Result<Vec<(u64, MatchPointer)>> {
-        let alerts: Vec<MatchAlert> = told.iter().map(|(m, to, _)| self.new_subject_alert(to, Some(m.id), None)).collect();
+        let alerts: Vec<MatchAlert> =
+            told.iter().map(|(m, to, _)| self.new_subject_alert(to, Some(m.id), None)).collect();
         let seqs = tx.insert_match_alerts(&alerts).await?;
         let others: Vec<AgencyId> = told.iter().map(|(_, _, other)| other.agency_id).collect();
         agencies.read_all(tx, &others).await?;

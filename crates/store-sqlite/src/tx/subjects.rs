@@ -290,34 +290,14 @@ impl SubjectStore for SqliteTx {
     }
 
     async fn insert_match(&mut self, m: &SubjectMatch) -> R<bool> {
-        // The pair's unique index is on the ordered pair: either way round
-        // conflicts, and the first stays.
-        let r = sqlx::query(
-            "INSERT INTO subject_matches (id, a_subject, b_subject, exact, score, parts, detected_at, status, \
-             outcome, decided_by, decided_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(m.id.to_string())
-        .bind(m.a.to_string())
-        .bind(m.b.to_string())
-        .bind(i64::from(m.exact))
-        .bind(m.score)
-        .bind(parts_json(&m.parts)?)
-        .bind(ts(m.detected_at))
-        .bind(m.status.as_str())
-        .bind(m.outcome.as_deref())
-        .bind(m.decided_by.as_deref())
-        .bind(m.decided_at.map(ts))
-        .bind(m.reason.as_deref())
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
-        Ok(r.rows_affected() == 1)
+        Ok(self.insert_matches(std::slice::from_ref(m)).await?.first().copied().unwrap_or(false))
     }
 
     async fn insert_matches(&mut self, ms: &[SubjectMatch]) -> R<Vec<bool>> {
         // One statement a chunk; RETURNING names the rows stored (a pair
-        // that conflicts, with a stored row or one before it, is left out).
+        // that conflicts, with a stored row or one before it, is left out:
+        // the pair's unique index is on the ordered pair, so either way
+        // round conflicts, and the first stays).
         let mut stored = std::collections::HashSet::new();
         for chunk in ms.chunks(MANY) {
             let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");

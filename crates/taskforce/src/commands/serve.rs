@@ -101,49 +101,23 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     }
     // The deconfliction index is a cache of the events table: read back from
     // the snapshot the last clean shutdown wrote, or rebuilt from the table.
+    // The subject index likewise, from its own (sealed) snapshot.
     let started = std::time::Instant::now();
     let loaded = load_snapshot(&app, Snapshot::Events, &cfg.db).await?;
-    let indexed = match loaded {
+    let events = match loaded {
         Some(n) => n,
-        None => {
-            let mut next_report = 1_000_000;
-            app.warm_event_index(&mut |n| {
-                if n >= next_report {
-                    eprintln!("Indexing stored events: {n} so far");
-                    next_report += 1_000_000;
-                }
-            })
-            .await?
-        }
+        None => app.warm_event_index(&mut every_million("events")).await?,
     };
-    tracing::info!(
-        events = indexed,
-        from_snapshot = loaded.is_some(),
-        ms = started.elapsed().as_millis() as u64,
-        "deconfliction index ready"
-    );
-    // The subject index likewise, from its own (sealed) snapshot.
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(events, from_snapshot = loaded.is_some(), ms, "deconfliction index ready");
     let started = std::time::Instant::now();
     let loaded = load_snapshot(&app, Snapshot::Subjects, &cfg.db).await?;
     let subjects = match loaded {
         Some(n) => n,
-        None => {
-            let mut next_report = 1_000_000;
-            app.warm_subject_index(&mut |n| {
-                if n >= next_report {
-                    eprintln!("Indexing stored subjects: {n} read so far");
-                    next_report += 1_000_000;
-                }
-            })
-            .await?
-        }
+        None => app.warm_subject_index(&mut every_million("subjects")).await?,
     };
-    tracing::info!(
-        subjects,
-        from_snapshot = loaded.is_some(),
-        ms = started.elapsed().as_millis() as u64,
-        "subject index ready"
-    );
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(subjects, from_snapshot = loaded.is_some(), ms, "subject index ready");
     let listener = TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     let saver = app.clone();
@@ -221,6 +195,17 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     save_snapshot(&saver, Snapshot::Subjects, &cfg.db).await;
     store.close().await;
     Ok(())
+}
+
+/// A progress report on standard error for every million `what` read.
+fn every_million(what: &'static str) -> impl FnMut(usize) + Send {
+    let mut next = 1_000_000;
+    move |n| {
+        if n >= next {
+            eprintln!("Indexing stored {what}: {n} read so far");
+            next += 1_000_000;
+        }
+    }
 }
 
 /// The in-memory indexes written at a clean shutdown and read back at start.

@@ -176,7 +176,23 @@ impl SubjectIndex {
             for (key, slot) in bucket_order(by_key, keys, false) {
                 by_key.insert(key, slot);
             }
-            // Bearers in slot order, as inserts and loads keep them.
+            // Each name's lists of bearers are made room for in name order
+            // (so they lie in memory as a load lays them, and a query that
+            // reads the lists of neighbouring names finds them close), then
+            // filled in slot order, as inserts and loads keep them.
+            let mut counts = vec![(0usize, 0usize); names.len()];
+            for (name, dob) in slots.iter().flatten().filter_map(|s| s.person) {
+                let c = &mut counts[name as usize];
+                if dob.is_some() {
+                    c.0 += 1;
+                } else {
+                    c.1 += 1;
+                }
+            }
+            for (n, (dated, undated)) in names.iter_mut().zip(counts) {
+                n.dated.reserve_exact(dated);
+                n.undated.reserve_exact(undated);
+            }
             for (slot, s) in (0u32..).zip(slots) {
                 let Some(s) = s else { continue };
                 if let Some((name, dob)) = s.person {
