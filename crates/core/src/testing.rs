@@ -143,6 +143,7 @@ macro_rules! store_conformance {
                     subjects_expiring_come_earliest_first_at_most_limit,
                     count_subjects_counts_every_registration_purged_or_not,
                     the_subject_feed_follows_inserts_and_updates,
+                    subjects_are_read_for_an_index_in_key_order,
                     a_purge_removes_the_subject_its_links_and_matches_and_is_logged,
                     matches_are_stored_once_per_pair_found_and_decided,
                     matches_and_alerts_stored_many_at_once_are_as_one_by_one,

@@ -111,23 +111,33 @@ impl App {
         blob: &[u8],
         deks: &mut Deks,
     ) -> Result<Vec<u8>> {
-        let version =
-            seal::sealed_version(blob).ok_or_else(|| Error::Internal("a sealed value is malformed".into()))?;
-        let dek = match deks.get(&(scope.to_string(), version)) {
-            Some(d) => *d,
-            None => {
-                let keys = tx.data_keys(Some(scope)).await?;
-                let k = keys
-                    .iter()
-                    .find(|k| k.version == version)
-                    .ok_or_else(|| Error::Internal(format!("no data key {scope}#{version}")))?;
-                let dek = self.unwrap_dek(k)?;
-                deks.insert((scope.to_string(), version), dek);
-                dek
-            }
-        };
+        let dek = self.dek_of(tx, scope, blob, deks).await?;
         seal::open(&dek, place, blob)
             .ok_or_else(|| Error::Internal("a sealed value does not open: altered or moved".into()))
+    }
+
+    /// The data key of `scope` that sealed `blob`, unwrapped once per
+    /// `deks` and kept there.
+    pub(crate) async fn dek_of(
+        &self,
+        tx: &mut dyn StoreTx,
+        scope: &str,
+        blob: &[u8],
+        deks: &mut Deks,
+    ) -> Result<[u8; 32]> {
+        let version =
+            seal::sealed_version(blob).ok_or_else(|| Error::Internal("a sealed value is malformed".into()))?;
+        if let Some(d) = deks.get(&(scope.to_string(), version)) {
+            return Ok(*d);
+        }
+        let keys = tx.data_keys(Some(scope)).await?;
+        let k = keys
+            .iter()
+            .find(|k| k.version == version)
+            .ok_or_else(|| Error::Internal(format!("no data key {scope}#{version}")))?;
+        let dek = self.unwrap_dek(k)?;
+        deks.insert((scope.to_string(), version), dek);
+        Ok(dek)
     }
 
     /// How many live data keys are still wrapped by a KEK older than `version`.

@@ -39,6 +39,7 @@ use super::results::{Idempotency, Written};
 use super::seal::Deks;
 
 mod snapshot;
+mod warm;
 
 /// Target deconfliction's settings.
 #[derive(Debug, Clone)]
@@ -503,50 +504,6 @@ impl App {
                 return Ok(read);
             }
         }
-    }
-
-    /// Loads every stored subject into the index (at start): all are read
-    /// (and opened) first, then loaded at once, many times faster than one
-    /// by one. `progress` hears how many have been read.
-    pub async fn warm_subject_index(&self, progress: &mut dyn FnMut(usize)) -> Result<usize> {
-        let mut tx = self.read().await?;
-        let tx = tx.as_mut();
-        let (mut items, mut newest) = (Vec::new(), 0);
-        // One read transaction: each data key is read and unwrapped once.
-        let mut deks = Deks::new();
-        loop {
-            let changes = tx.subject_changes(newest, CATCH_UP_CHUNK).await?;
-            for SubjectChange { rev, key, subject } in &changes {
-                items.push((*key, owner_key(subject), self.indexed_of(tx, subject, &mut deks).await?));
-                newest = newest.max(*rev);
-            }
-            progress(items.len());
-            if changes.len() < CATCH_UP_CHUNK as usize {
-                break;
-            }
-        }
-        // A purged subject's changes are gone with it: its purge only moves the revision on.
-        let purges = tx.purged_subjects(0).await?;
-        newest = purges.iter().fold(newest, |n, (_, rev)| n.max(*rev));
-        let read = items.len();
-        let loaded = {
-            let mut cache = self.subjects_index.lock().map_err(|_| Error::Internal("subject index poisoned".into()))?;
-            // Another request may have caught up meanwhile: then what is left is the usual catch-up.
-            cache.rev == 0 && {
-                cache.index.set_threshold(self.settings.subjects.threshold);
-                let items = items
-                    .into_iter()
-                    .map(|(key, (agency, unit), item)| (key, cache.index.owner(&agency, &unit), item))
-                    .collect();
-                cache.index.load(items);
-                cache.rev = newest;
-                true
-            }
-        };
-        if !loaded {
-            return self.catch_up_subjects(tx).await;
-        }
-        Ok(read)
     }
 
     fn subject_hits(&self, item: &Indexed, agency: AgencyId, unit: &str) -> Result<Vec<Hit>> {

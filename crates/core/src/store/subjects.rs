@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::ids::{AgencyId, EventId, MatchId, SubjectId};
 use crate::subjects::index::Blind;
-use crate::subjects::registry::{MatchAlert, Subject, SubjectChange, SubjectMatch};
+use crate::subjects::registry::{MatchAlert, Subject, SubjectChange, SubjectIndexRow, SubjectMatch};
 
 use super::StoreError;
 
@@ -53,6 +53,12 @@ pub trait SubjectStore: Send {
     /// Subjects inserted or changed after revision `after`, oldest change
     /// first, at most `limit`; a purged subject's last change is gone with it.
     async fn subject_changes(&mut self, after: u64, limit: u32) -> Result<Vec<SubjectChange>, StoreError>;
+    /// What an index needs of the subjects whose compact key is above
+    /// `after`, in key order, at most `limit`: the whole table read at start
+    /// a chunk at a time. Each chunk may be read at its own moment; a reader
+    /// takes [`SubjectStore::max_subject_rev`] first and catches up from it
+    /// afterwards, since every change meanwhile takes a revision above it.
+    async fn subject_index_rows(&mut self, after: u64, limit: u32) -> Result<Vec<SubjectIndexRow>, StoreError>;
     /// The highest subject revision (0: none).
     async fn max_subject_rev(&mut self) -> Result<u64, StoreError>;
     /// The compact keys of subjects purged after revision `after` (with the

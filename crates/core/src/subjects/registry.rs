@@ -242,6 +242,48 @@ pub struct MatchAlert {
     pub level: u8,
 }
 
+/// What an index of subjects needs of one stored subject, read at start:
+/// a [`Subject`] without what only its pages show (number, role, operation,
+/// links, times), so that millions are read and decoded quickly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectIndexRow {
+    /// The subject's compact key (as in [`SubjectChange::key`]).
+    pub key: u64,
+    /// The revision of its last change.
+    pub rev: u64,
+    /// Its id (what its sealed part is bound to).
+    pub id: SubjectId,
+    /// The agency that registered it.
+    pub agency_id: AgencyId,
+    /// Its unit.
+    pub unit: String,
+    /// Its kind.
+    pub kind: Kind,
+    /// Live, or a tombstone.
+    pub status: SubjectStatus,
+    /// Its sealed part, as stored.
+    pub sealed: Option<Vec<u8>>,
+    /// Its blind keys, sorted by (key, role) as in [`Subject::blinds`].
+    pub blinds: Vec<(Blind, KeyRole)>,
+}
+
+impl From<&SubjectChange> for SubjectIndexRow {
+    fn from(c: &SubjectChange) -> Self {
+        let s = &c.subject;
+        Self {
+            key: c.key,
+            rev: c.rev,
+            id: s.id,
+            agency_id: s.agency_id,
+            unit: s.unit.clone(),
+            kind: s.kind,
+            status: s.status,
+            sealed: s.sealed.clone(),
+            blinds: s.blinds.clone(),
+        }
+    }
+}
+
 /// A subject as an index of subjects needs it, at one revision.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubjectChange {

@@ -11,13 +11,13 @@ use jiff::Timestamp;
 use taskforce_core::ids::{AgencyId, EventId, MatchId, OperationId, SubjectId};
 use taskforce_core::store::{StoreError, SubjectStore};
 use taskforce_core::subjects::index::Blind;
-use taskforce_core::subjects::registry::{MatchAlert, Subject, SubjectChange, SubjectMatch};
+use taskforce_core::subjects::registry::{MatchAlert, Subject, SubjectChange, SubjectIndexRow, SubjectMatch};
 
 use crate::codec::{map_err, ts};
 
-use super::{R, SqliteTx};
+use super::{Conn, R, SqliteTx};
 
-use rows::{MATCH_COLS, SUBJECT_COLS, Stored, key_role_name, match_row, parts_json, subject_row};
+use rows::{MATCH_COLS, SUBJECT_COLS, Stored, key_role_name, match_row, parts_json, scan_index_rows, subject_row};
 
 mod alerts;
 mod rows;
@@ -262,6 +262,28 @@ impl SubjectStore for SqliteTx {
         let binds = vec![Bind::Int(int(after)), Bind::Int(i64::from(limit))];
         let found = self.subjects_where("WHERE rev > ? ORDER BY rev LIMIT ?", binds).await?;
         Ok(found.into_iter().map(|s| SubjectChange { rev: s.rev, key: s.key, subject: s.subject }).collect())
+    }
+
+    async fn subject_index_rows(&mut self, after: u64, limit: u32) -> R<Vec<SubjectIndexRow>> {
+        if let Conn::Single(lease) = &mut self.tx {
+            // On a blocking thread of SQLite's own connection, so that the
+            // caller opens the previous chunk meanwhile.
+            let here = lease.take_here()?;
+            let (here, out) = tokio::task::spawn_blocking(move || {
+                let out = scan_index_rows(&here, after, limit);
+                (here, out)
+            })
+            .await
+            .map_err(|err| StoreError::Other(format!("reading subjects: {err}")))?;
+            lease.give_back(here);
+            return out;
+        }
+        let binds = vec![Bind::Int(int(after)), Bind::Int(i64::from(limit))];
+        let found = self.subjects_where("WHERE key > ? ORDER BY key LIMIT ?", binds).await?;
+        Ok(found
+            .into_iter()
+            .map(|s| SubjectIndexRow::from(&SubjectChange { rev: s.rev, key: s.key, subject: s.subject }))
+            .collect())
     }
 
     async fn max_subject_rev(&mut self) -> R<u64> {

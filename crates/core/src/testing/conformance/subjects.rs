@@ -17,7 +17,9 @@ use crate::store::{Store, TxMode};
 use crate::subjects::identity::{KeyRole, Kind};
 use crate::subjects::index::Blind;
 use crate::subjects::names::Part;
-use crate::subjects::registry::{MatchAlert, MatchStatus, Subject, SubjectMatch, SubjectRole, SubjectStatus};
+use crate::subjects::registry::{
+    MatchAlert, MatchStatus, Subject, SubjectIndexRow, SubjectMatch, SubjectRole, SubjectStatus,
+};
 
 /// A blind key from a seed, with a NUL and a 0xff byte (bytes, not text).
 fn blind(seed: u8) -> Blind {
@@ -359,6 +361,64 @@ pub async fn the_subject_feed_follows_inserts_and_updates(store: Arc<dyn Store>)
         assert_eq!(norm(news[0].subject.clone()), norm(moved.clone()), "{mode:?}");
         let revs: Vec<u64> = tx.subject_changes(0, 100).await.unwrap().iter().map(|c| c.rev).collect();
         assert_eq!(revs, [all[0].rev, all[2].rev, all[3].rev, now], "{mode:?}: its old revision is gone");
+    }
+}
+
+/// `subject_index_rows` gives what an index needs of the subjects above a
+/// key, in key order, at most `limit`: each as the feed has it (key,
+/// revision, id, agency, unit, kind, status, sealed part, blind keys sorted),
+/// in a transaction and statement by statement alike, tombstones included,
+/// a purged subject gone.
+pub async fn subjects_are_read_for_an_index_in_key_order(store: Arc<dyn Store>) {
+    let (a, b, _) = two_agencies_and_operation(&store, "ix").await;
+    for mode in [TxMode::Read, TxMode::Single] {
+        let mut tx = store.begin(mode).await.unwrap();
+        assert!(tx.subject_index_rows(0, 100).await.unwrap().is_empty(), "{mode:?}: none yet");
+    }
+    let mut subs = Vec::new();
+    for i in 0..6u8 {
+        let mut s = subject(if i % 2 == 0 { a.id } else { b.id }, None, &format!("SX-2026-00007{i}"), 90 + i);
+        match i {
+            1 => (s.kind, s.unit, s.sealed) = (Kind::Phone, String::new(), None),
+            2 => s.blinds.insert(0, (blind(120), KeyRole::Unit)),
+            3 => s.status = SubjectStatus::Tombstone,
+            _ => {}
+        }
+        insert(&store, &[&s]).await;
+        subs.push(s);
+    }
+    // A change moves a subject's revision, not its place in key order; a purge removes it.
+    let mut moved = subs[0].clone();
+    (moved.sealed, moved.updated_at) = (Some(vec![0x07, 0x00]), t(5));
+    let mut tx = write(&store).await;
+    tx.update_subject(&moved).await.unwrap();
+    tx.purge_subject(subs[4].id).await.unwrap();
+    tx.commit().await.unwrap();
+    subs[0] = moved;
+    subs.remove(4);
+    let mut tx = read(&store).await;
+    let mut feed = tx.subject_changes(0, 100).await.unwrap();
+    feed.sort_by_key(|c| c.key);
+    let want: Vec<SubjectIndexRow> = feed.iter().map(SubjectIndexRow::from).collect();
+    drop(tx);
+    assert_eq!(want.len(), 5);
+    for (w, s) in want.iter().zip(&subs) {
+        assert_eq!((w.id, &w.unit, w.kind, w.status, &w.sealed), (s.id, &s.unit, s.kind, s.status, &s.sealed));
+        assert!(w.blinds.windows(2).all(|p| p[0] <= p[1]), "blind keys sorted");
+    }
+    for mode in [TxMode::Read, TxMode::Single] {
+        let mut tx = store.begin(mode).await.unwrap();
+        assert_eq!(tx.subject_index_rows(0, 100).await.unwrap(), want, "{mode:?}: each as the feed has it");
+        assert_eq!(tx.subject_index_rows(0, 2).await.unwrap(), want[..2], "{mode:?}: at most `limit`");
+        let (mut after, mut chunks) = (0, Vec::new());
+        loop {
+            let chunk = tx.subject_index_rows(after, 2).await.unwrap();
+            let Some(last) = chunk.last() else { break };
+            after = last.key;
+            chunks.extend(chunk);
+        }
+        assert_eq!(chunks, want, "{mode:?}: chunk after chunk, the whole table once");
+        assert!(tx.subject_index_rows(want[4].key, 100).await.unwrap().is_empty(), "{mode:?}: none past the last");
     }
 }
 
