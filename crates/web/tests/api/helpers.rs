@@ -90,6 +90,24 @@ impl TestApp {
         Self::start(self.db.clone(), self.keys.clone(), self.clock.clone(), config, settings, false).await
     }
 
+    /// A server of its own on a copy of this one's database (an online
+    /// backup, as `taskforce backup` takes), with the same key file and a
+    /// clock of its own at the same time: a fixture built once and copied
+    /// for each case that changes it, many times faster than building it again.
+    pub async fn copy(&self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("test.db");
+        let store = SqliteStore::open(&self.db).await.unwrap();
+        store.backup_to(&db).await.unwrap();
+        store.close().await;
+        let clock = Arc::new(FixedClock::new(taskforce_core::clock::Clock::now(&*self.clock)));
+        let config = WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..WebConfig::default() };
+        let settings = self.app.settings.clone();
+        let mut app = Self::start(db, self.keys.clone(), clock, config, settings, false).await;
+        app._dir = Some(dir);
+        app
+    }
+
     async fn start(
         db: std::path::PathBuf,
         keys: Arc<taskforce_core::keys::KeyRing>,

@@ -15,6 +15,7 @@ use taskforce_core::role::Role;
 
 use crate::helpers::{TestApp, agency_body};
 
+#[derive(Clone)]
 struct RouteEntry {
     method: String,
     path: String,
@@ -356,13 +357,22 @@ fn hides(action: &str, role: Role, scope: Scope) -> bool {
     !expected(read, role, scope)
 }
 
-#[tokio::test]
+/// One request of the matrix: a route, as a role, on an object of a scope.
+struct Case {
+    e: RouteEntry,
+    role: Role,
+    scope: Scope,
+    /// Its number, for names that must be new.
+    n: usize,
+    /// Whether it changes something (then it runs on a copy of the fixture).
+    mutating: bool,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
+    use futures_util::StreamExt;
     let shared = Fixture::new().await;
-    let mut cases = 0;
-    let mut mismatches = Vec::new();
-    let mut leaks = 0;
-    let mut n = 0;
+    let mut cases = Vec::new();
     for e in entries() {
         let scopes: &[Scope] = if matches!(e.resource.as_str(), "collection" | "-") {
             &[Scope::Own]
@@ -373,152 +383,156 @@ async fn every_route_role_and_scope_behaves_as_the_access_table_says() {
         let mutating = e.method != "GET" && !e.path.ends_with("/tallies/parse");
         for role in Role::ALL {
             for &scope in scopes {
-                n += 1;
-                // A request that changes something gets a fixture of its own.
-                let own;
-                let fx = if mutating {
-                    own = Fixture::new().await;
-                    &own
-                } else {
-                    &shared
-                };
-                let app = &fx.app;
-                let token = app.token(&demo_user(role)).await;
-                let mut path = e.path.clone();
-                if path.contains("{id}") {
-                    path = path.replace("{id}", &fx.id_of(&e.resource, scope).await);
-                }
-                if path.contains("{seq}") {
-                    path = path.replace("{seq}", &fx.id_of(&e.resource, scope).await);
-                }
-                // The public release: the one the fixture published.
-                path = path.replace("{code}", "shared-op").replace("{version}", "1");
-                // Assets: a real file, so the route is seen answering.
-                path = path
-                    .replace("{package}", "htmx")
-                    .replace("{file}", if e.path.contains("vendor") { "LICENSE" } else { "app.css" });
-                if path.contains("{agency_id}") {
-                    let admin = Actor::local_admin();
-                    let ia = app.app.find_agency(&admin, "ia-dps").await.unwrap().id.to_string();
-                    path = path.replace("{agency_id}", &ia);
-                }
-                let polk = app.app.find_agency(&Actor::local_admin(), "polk-so").await.unwrap().id.to_string();
-                let mo_ago = app.app.find_agency(&Actor::local_admin(), "mo-ago").await.unwrap().id.to_string();
-                let body = match (e.method.as_str(), e.path.as_str()) {
-                    ("POST", "/api/v1/agencies") => Some(agency_body(&format!("matrix-{n}"))),
-                    ("POST", "/api/v1/users") => Some(json!({
-                        "username": format!("matrix.{n}"), "agency_id": mo_ago,
-                        "roles": ["officer"], "password": "a long enough password"
-                    })),
-                    ("POST", "/api/v1/operations") => Some(op_body(&format!("matrix-{n}"))),
-                    ("PATCH", "/api/v1/operations/{id}") => Some(json!({"name": "Renamed by the matrix"})),
-                    ("PATCH", "/api/v1/users/{id}") => Some(json!({"unit": "Matrix Unit"})),
-                    ("POST", "/api/v1/operations/{id}/agencies") => Some(json!({"agency_id": polk, "role": "support"})),
-                    ("POST", "/api/v1/operations/{id}/results") => Some(json!({
-                        "kind": "arrest", "state": state_for(&e.resource, scope),
-                        "occurred_at": "2021-08-26T21:00:00-05:00",
-                        "charges": [{"statute": "RSMo 566.209", "nibrs": "64A"}]
-                    })),
-                    ("POST", "/api/v1/results/{id}/versions") => {
-                        let mut b = victim_body(state_for(&e.resource, scope));
-                        b["reason"] = json!("corrected by the matrix");
-                        Some(b)
-                    }
-                    ("POST", "/api/v1/results/{id}/void" | "/api/v1/tallies/{id}/void") => {
-                        Some(json!({"reason": "voided by the matrix"}))
-                    }
-                    ("POST", "/api/v1/operations/{id}/tallies") => {
-                        Some(json!({"state": state_for(&e.resource, scope), "arrests": 1}))
-                    }
-                    ("POST", "/api/v1/operations/{id}/tallies/parse") => Some(json!({"text": "Kansas 2 arrests"})),
-                    ("POST", "/api/v1/operations/{id}/announcements") => Some(json!({"arrests": 5})),
-                    ("POST", "/api/v1/operations/{id}/flags/resolve") => {
-                        Some(json!({"key": "announced/needed_medical", "reason": "resolved by the matrix"}))
-                    }
-                    ("POST", "/api/v1/operations/{id}/releases") => Some(json!({"preset": "press"})),
-                    ("POST", "/api/v1/events" | "/api/v1/events/check") => Some(event_body(39.1, -94.58)),
-                    ("PATCH", "/api/v1/events/{id}") => Some(json!({"status": "active"})),
-                    ("POST", "/api/v1/subjects") => Some(subject_body()),
-                    ("POST", "/api/v1/subjects/batch-check") => Some(json!({
-                        "csv": "id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email\n\
-                                r1,a,,phone,,,,515 555 0123,,,,,,,,,,,,\n"
-                    })),
-                    ("POST", "/api/v1/results/{id}/support") => {
-                        Some(json!({"kind": "service", "what": "crisis_support"}))
-                    }
-                    ("PUT", "/api/v1/agencies/{id}") => {
-                        let id = fx.id_of(&e.resource, scope).await;
-                        let a = app.app.find_agency(&Actor::local_admin(), &id).await.unwrap();
-                        Some(json!({
-                            "name": a.name, "short_name": a.short_name, "kind": a.kind.as_str(),
-                            "home_state": a.home_state.iso(), "ori": a.ori.map(|o| o.as_str().to_string()),
-                            "duty_contact": {"name": "Matrix desk", "phone": "+1 515 555 0177"}
-                        }))
-                    }
-                    ("PUT", "/api/v1/agencies/{id}/webhook") => Some(json!({"url": "https://hooks.example.org/tf"})),
-                    ("POST", "/api/v1/subjects/{id}/renewal") => Some(json!({"reason": "still advertising"})),
-                    ("POST", "/api/v1/subjects/{id}/events") => {
-                        Some(json!({"event_ids": [fx.event_of(Scope::Own).await]}))
-                    }
-                    ("POST", "/api/v1/matches/{id}/decision") => {
-                        Some(json!({"decision": "resolve", "outcome": "joint", "reason": "decided by the matrix"}))
-                    }
-                    ("POST", "/api/v1/conflicts/{id}/resolution") => {
-                        Some(json!({"outcome": "proceed", "reason": "resolved by the matrix"}))
-                    }
-                    ("POST", "/api/v1/operations/{id}/plan-check") => Some(json!({
-                        "csv": "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
-                                p1,a,,decoy,38.627,-90.199,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n"
-                    })),
-                    ("POST", "/api/v1/sessions") => {
-                        Some(json!({"username": demo_user(role), "password": crate::helpers::DEMO_PW}))
-                    }
-                    _ => None,
-                };
-                let method: Method = e.method.parse().unwrap();
-                let r = if e.path == "/login" && e.method == "POST" {
-                    app.client
-                        .post(app.url("/login"))
-                        .form(&[("username", demo_user(role).as_str()), ("password", crate::helpers::DEMO_PW)])
-                        .send()
-                        .await
-                        .unwrap()
-                } else {
-                    app.call(method, &path, Some(&token), body).await
-                };
-                let status = r.status();
-                cases += 1;
-                let allow = expected(&e.action, role, scope);
-                let refused =
-                    matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED);
-                let ok = if allow {
-                    !refused && !status.is_server_error()
-                } else if scope == Scope::Own && matches!(e.resource.as_str(), "collection" | "-") {
-                    status == StatusCode::FORBIDDEN
-                } else if hides(&e.action, role, scope) {
-                    status == StatusCode::NOT_FOUND
-                } else {
-                    status == StatusCode::FORBIDDEN
-                };
-                if !ok {
-                    if !allow && !refused || !allow && status == StatusCode::FORBIDDEN && hides(&e.action, role, scope)
-                    {
-                        leaks += 1;
-                    }
-                    mismatches.push(format!(
-                        "{} {} as {} on {:?}: got {}, table says {}",
-                        e.method,
-                        e.path,
-                        role.as_str(),
-                        scope,
-                        status,
-                        if allow { "allow" } else { "deny" }
-                    ));
-                }
+                let n = cases.len() + 1;
+                cases.push(Case { e: e.clone(), role, scope, n, mutating });
             }
         }
     }
-    eprintln!("access matrix: {cases} cases, {} mismatches, {leaks} leaks", mismatches.len());
+    let total = cases.len();
+    // A few at once: each case stands alone (its own copy when it changes something).
+    let verdicts: Vec<Option<(String, bool)>> =
+        futures_util::stream::iter(cases).map(|c| run_case(&shared, c)).buffer_unordered(4).collect().await;
+    let leaks = verdicts.iter().flatten().filter(|(_, leak)| *leak).count();
+    let mut mismatches: Vec<String> = verdicts.into_iter().flatten().map(|(m, _)| m).collect();
+    mismatches.sort();
+    eprintln!("access matrix: {total} cases, {} mismatches, {leaks} leaks", mismatches.len());
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     assert_eq!(leaks, 0);
+}
+
+/// Runs one case: its mismatch with the table, if any, and whether that
+/// mismatch leaks (something shown or done that the table denies).
+async fn run_case(shared: &Fixture, Case { e, role, scope, n, mutating }: Case) -> Option<(String, bool)> {
+    // A request that changes something gets a fixture of its own (a copy of the shared one's).
+    let own;
+    let fx = if mutating {
+        own = Fixture { app: shared.app.copy().await };
+        &own
+    } else {
+        shared
+    };
+    let app = &fx.app;
+    let token = app.token(&demo_user(role)).await;
+    let mut path = e.path.clone();
+    if path.contains("{id}") {
+        path = path.replace("{id}", &fx.id_of(&e.resource, scope).await);
+    }
+    if path.contains("{seq}") {
+        path = path.replace("{seq}", &fx.id_of(&e.resource, scope).await);
+    }
+    // The public release: the one the fixture published.
+    path = path.replace("{code}", "shared-op").replace("{version}", "1");
+    // Assets: a real file, so the route is seen answering.
+    path = path
+        .replace("{package}", "htmx")
+        .replace("{file}", if e.path.contains("vendor") { "LICENSE" } else { "app.css" });
+    if path.contains("{agency_id}") {
+        let admin = Actor::local_admin();
+        let ia = app.app.find_agency(&admin, "ia-dps").await.unwrap().id.to_string();
+        path = path.replace("{agency_id}", &ia);
+    }
+    let polk = app.app.find_agency(&Actor::local_admin(), "polk-so").await.unwrap().id.to_string();
+    let mo_ago = app.app.find_agency(&Actor::local_admin(), "mo-ago").await.unwrap().id.to_string();
+    let body = match (e.method.as_str(), e.path.as_str()) {
+        ("POST", "/api/v1/agencies") => Some(agency_body(&format!("matrix-{n}"))),
+        ("POST", "/api/v1/users") => Some(json!({
+            "username": format!("matrix.{n}"), "agency_id": mo_ago,
+            "roles": ["officer"], "password": "a long enough password"
+        })),
+        ("POST", "/api/v1/operations") => Some(op_body(&format!("matrix-{n}"))),
+        ("PATCH", "/api/v1/operations/{id}") => Some(json!({"name": "Renamed by the matrix"})),
+        ("PATCH", "/api/v1/users/{id}") => Some(json!({"unit": "Matrix Unit"})),
+        ("POST", "/api/v1/operations/{id}/agencies") => Some(json!({"agency_id": polk, "role": "support"})),
+        ("POST", "/api/v1/operations/{id}/results") => Some(json!({
+            "kind": "arrest", "state": state_for(&e.resource, scope),
+            "occurred_at": "2021-08-26T21:00:00-05:00",
+            "charges": [{"statute": "RSMo 566.209", "nibrs": "64A"}]
+        })),
+        ("POST", "/api/v1/results/{id}/versions") => {
+            let mut b = victim_body(state_for(&e.resource, scope));
+            b["reason"] = json!("corrected by the matrix");
+            Some(b)
+        }
+        ("POST", "/api/v1/results/{id}/void" | "/api/v1/tallies/{id}/void") => {
+            Some(json!({"reason": "voided by the matrix"}))
+        }
+        ("POST", "/api/v1/operations/{id}/tallies") => {
+            Some(json!({"state": state_for(&e.resource, scope), "arrests": 1}))
+        }
+        ("POST", "/api/v1/operations/{id}/tallies/parse") => Some(json!({"text": "Kansas 2 arrests"})),
+        ("POST", "/api/v1/operations/{id}/announcements") => Some(json!({"arrests": 5})),
+        ("POST", "/api/v1/operations/{id}/flags/resolve") => {
+            Some(json!({"key": "announced/needed_medical", "reason": "resolved by the matrix"}))
+        }
+        ("POST", "/api/v1/operations/{id}/releases") => Some(json!({"preset": "press"})),
+        ("POST", "/api/v1/events" | "/api/v1/events/check") => Some(event_body(39.1, -94.58)),
+        ("PATCH", "/api/v1/events/{id}") => Some(json!({"status": "active"})),
+        ("POST", "/api/v1/subjects") => Some(subject_body()),
+        ("POST", "/api/v1/subjects/batch-check") => Some(json!({
+            "csv": "id,agency,unit,kind,given_name,family_name,dob,number,plate,plate_state,vin,street,city,state,zip,name,ein,platform,handle,email\n\
+                    r1,a,,phone,,,,515 555 0123,,,,,,,,,,,,\n"
+        })),
+        ("POST", "/api/v1/results/{id}/support") => Some(json!({"kind": "service", "what": "crisis_support"})),
+        ("PUT", "/api/v1/agencies/{id}") => {
+            let id = fx.id_of(&e.resource, scope).await;
+            let a = app.app.find_agency(&Actor::local_admin(), &id).await.unwrap();
+            Some(json!({
+                "name": a.name, "short_name": a.short_name, "kind": a.kind.as_str(),
+                "home_state": a.home_state.iso(), "ori": a.ori.map(|o| o.as_str().to_string()),
+                "duty_contact": {"name": "Matrix desk", "phone": "+1 515 555 0177"}
+            }))
+        }
+        ("PUT", "/api/v1/agencies/{id}/webhook") => Some(json!({"url": "https://hooks.example.org/tf"})),
+        ("POST", "/api/v1/subjects/{id}/renewal") => Some(json!({"reason": "still advertising"})),
+        ("POST", "/api/v1/subjects/{id}/events") => Some(json!({"event_ids": [fx.event_of(Scope::Own).await]})),
+        ("POST", "/api/v1/matches/{id}/decision") => {
+            Some(json!({"decision": "resolve", "outcome": "joint", "reason": "decided by the matrix"}))
+        }
+        ("POST", "/api/v1/conflicts/{id}/resolution") => {
+            Some(json!({"outcome": "proceed", "reason": "resolved by the matrix"}))
+        }
+        ("POST", "/api/v1/operations/{id}/plan-check") => Some(json!({
+            "csv": "id,agency,unit,kind,lat,lon,radius_m,start,end\n\
+                    p1,a,,decoy,38.627,-90.199,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n"
+        })),
+        ("POST", "/api/v1/sessions") => Some(json!({"username": demo_user(role), "password": crate::helpers::DEMO_PW})),
+        _ => None,
+    };
+    let method: Method = e.method.parse().unwrap();
+    let r = if e.path == "/login" && e.method == "POST" {
+        app.client
+            .post(app.url("/login"))
+            .form(&[("username", demo_user(role).as_str()), ("password", crate::helpers::DEMO_PW)])
+            .send()
+            .await
+            .unwrap()
+    } else {
+        app.call(method, &path, Some(&token), body).await
+    };
+    let status = r.status();
+    let allow = expected(&e.action, role, scope);
+    let refused = matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::UNAUTHORIZED);
+    let ok = if allow {
+        !refused && !status.is_server_error()
+    } else if scope == Scope::Own && matches!(e.resource.as_str(), "collection" | "-") {
+        status == StatusCode::FORBIDDEN
+    } else if hides(&e.action, role, scope) {
+        status == StatusCode::NOT_FOUND
+    } else {
+        status == StatusCode::FORBIDDEN
+    };
+    if ok {
+        return None;
+    }
+    let leak = !allow && !refused || !allow && status == StatusCode::FORBIDDEN && hides(&e.action, role, scope);
+    let mismatch = format!(
+        "{} {} as {} on {:?}: got {}, table says {}",
+        e.method,
+        e.path,
+        role.as_str(),
+        scope,
+        status,
+        if allow { "allow" } else { "deny" }
+    );
+    Some((mismatch, leak))
 }
