@@ -593,3 +593,29 @@ async fn a_server_started_on_many_subjects_loads_them_at_once_and_matches_as_bef
     let v = register(&other, &mo, phone("515-555-2999", "")).await;
     assert_eq!(v["matches"][0]["other_expired"], true, "the tombstone answers: {v}");
 }
+
+/// A start reads the table a chunk at a time while the server beside it
+/// goes on registering: the catch-up from the revision it took first puts
+/// every registration of meanwhile in the index, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_beside_registrations_misses_none_and_doubles_none() {
+    let app = TestApp::spawn().await;
+    let ia = app.token("analyst.ia-dps").await;
+    for i in 0..40 {
+        register(&app, &ia, phone(&format!("515 555 {:04}", 3000 + i), "")).await;
+    }
+    let other = app.another_instance().await;
+    let during = async {
+        for i in 40..80 {
+            register(&app, &ia, phone(&format!("515 555 {:04}", 3000 + i), "")).await;
+        }
+    };
+    let mut heard = |_| {};
+    let (loaded, ()) = tokio::join!(other.app.warm_subject_index(&mut heard), during);
+    assert!(loaded.unwrap() >= 40);
+    let mo = other.token("analyst.mo-ago").await;
+    for i in 0..80 {
+        let v = register(&other, &mo, phone(&format!("(515) 555-{:04}", 3000 + i), "")).await;
+        assert_eq!(v["matches"].as_array().unwrap().len(), 1, "number {i}: one match, {v}");
+    }
+}
