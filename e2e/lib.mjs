@@ -4,6 +4,8 @@
 import { chromium } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 
 export const BASE = process.env.BASE_URL;
 export const PASSWORD = process.env.DEMO_PASSWORD;
@@ -34,10 +36,34 @@ export async function context(browser, size) {
 
 let noticeSeen = false;
 
+/** Whether a sign-in in this file met the notice of failed attempts (and checked it). */
+export function noticeWasSeen() {
+  return noticeSeen;
+}
+
+/** Where a user's session cookies are kept between test files (run.sh sets it). */
+const SESSIONS = process.env.E2E_SESSIONS;
+
 /** Signs in on the page, with the demo's second step (the code banner). A
  * code is good once: when the same user signed in within the same 30-second
- * step, the code is refused as a replay, so this waits for the next step. */
-export async function signIn(page, username, next = '/operations') {
+ * step, the code is refused as a replay, so this waits for the next step.
+ * The first sign-in of each user in a run goes through both steps; later
+ * ones reuse that session's cookies (as a browser that stayed signed in
+ * does) unless `fresh` is set or the session is gone, which spares the
+ * wait for a new code each time. */
+export async function signIn(page, username, next = '/operations', { fresh = false } = {}) {
+  const kept = SESSIONS && path.join(SESSIONS, `${username}.json`);
+  if (!fresh && kept && fs.existsSync(kept)) {
+    await page.context().addCookies(JSON.parse(fs.readFileSync(kept, 'utf8')));
+    await page.goto(`${BASE}${next}`);
+    if (!new URL(page.url()).pathname.startsWith('/login')) return;
+    await page.context().clearCookies();
+  }
+  await fullSignIn(page, username, next);
+  if (kept) fs.writeFileSync(kept, JSON.stringify(await page.context().cookies()), { mode: 0o600 });
+}
+
+async function fullSignIn(page, username, next) {
   await page.goto(`${BASE}/login?next=${encodeURIComponent(next)}`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);

@@ -90,7 +90,7 @@ test('a session that lapses mid-form comes back after signing in with what was t
   await page.waitForURL(/\/login\?next=/);
   const next = new URL(page.url()).searchParams.get('next');
   assert.match(next, /record\?kind=victim$/);
-  await signIn(page, 'officer.dsm-pd', next);
+  await signIn(page, 'officer.dsm-pd', next, { fresh: true });
   await page.waitForSelector('#restored');
   assert.equal(await page.getByLabel(/Age band/).inputValue(), '13-15');
   assert.ok(await page.getByLabel('Needed medical care').isChecked());

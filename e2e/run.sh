@@ -41,7 +41,8 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 mkdir -p screenshots
-export BASE_URL="http://127.0.0.1:$PORT" DEMO_PASSWORD="$TASKFORCE_DEMO_PASSWORD"
+mkdir -m 700 "$WORK/sessions"
+export BASE_URL="http://127.0.0.1:$PORT" DEMO_PASSWORD="$TASKFORCE_DEMO_PASSWORD" E2E_SESSIONS="$WORK/sessions"
 status=0
 if [ "$#" -gt 0 ]; then files=("$@"); else files=(./*.test.mjs); fi
 node --test --test-concurrency=1 "${files[@]}" || status=$?

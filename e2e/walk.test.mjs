@@ -4,7 +4,7 @@
 // files test behaviour; this walk makes sure no page is left unlooked at.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, context, signIn, shot, accessible, BASE, PHONE, DESK, demoOperationId } from './lib.mjs';
+import { launch, context, signIn, shot, accessible, noticeWasSeen, BASE, PHONE, DESK, demoOperationId } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -31,7 +31,18 @@ for (const [size, viewport] of [['phone', PHONE], ['desk', DESK]]) {
     await shot(anon, `walk-login-${size}`);
 
     const page = await ctx.newPage();
-    await signIn(page, 'commander.mo-ago');
+    if (size === 'phone') {
+      // A wrong password first: the next sign-in shows the notice of failed attempts, walked too.
+      await anon.goto(`${BASE}/login`);
+      await anon.getByLabel('Username').fill('commander.mo-ago');
+      await anon.getByLabel('Password').fill('not the password');
+      await anon.getByRole('button', { name: 'Sign in' }).click();
+      await anon.locator('.error').waitFor();
+      await signIn(page, 'commander.mo-ago', '/operations', { fresh: true });
+      assert.ok(noticeWasSeen(), 'the notice of failed sign-in attempts was shown and checked');
+    } else {
+      await signIn(page, 'commander.mo-ago');
+    }
     const op = await demoOperationId(page);
     await walk(page, size, [
       ['operations', '/operations'],
