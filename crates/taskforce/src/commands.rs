@@ -124,8 +124,9 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App)> {
 /// refuses to open without its key file, or with a key file that does not
 /// unwrap its data keys: there is no plaintext fallback.
 pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App, KeyRing)> {
+    let path = crate::db::sqlite_path(&cfg.db)?;
     let store = Arc::new(
-        SqliteStore::open(&cfg.db).await.with_context(|| format!("cannot open the database {}", cfg.db.display()))?,
+        SqliteStore::open(path).await.with_context(|| format!("cannot open the database {}", path.display()))?,
     );
     let hasher = Argon2Hasher::new(HashCost::OWASP, cfg.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
     let dummy = tokio::task::spawn_blocking({
@@ -232,9 +233,10 @@ where
 
 /// `taskforce migrate`.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
-    let store = SqliteStore::open_unmigrated(&cfg.db)
+    let path = crate::db::sqlite_path(&cfg.db)?;
+    let store = SqliteStore::open_unmigrated(path)
         .await
-        .with_context(|| format!("cannot open the database {}", cfg.db.display()))?;
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
     let n = store.migrate().await?;
     eprintln!("{}: {n} migration(s) applied; the schema is up to date", cfg.db.display());
     store.close().await;
@@ -271,6 +273,7 @@ pub async fn demo(cfg: &Config) -> anyhow::Result<()> {
 
 /// `taskforce backup --to FILE`.
 pub async fn backup(cfg: &Config, to: &Path) -> anyhow::Result<()> {
+    crate::db::sqlite_path(&cfg.db)?;
     if to.exists() {
         return Err(BadInput(format!("{} already exists; choose a new file", to.display())).into());
     }

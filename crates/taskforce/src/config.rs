@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// The settings in force.
 #[derive(Clone, Serialize)]
 pub struct Config {
-    /// Database file.
+    /// Database file (or a PostgreSQL URL, printed with its password as `***`).
+    #[serde(serialize_with = "shown_db")]
     pub db: PathBuf,
     /// Key file (default: taskforce.key beside the database).
     pub key_file: Option<PathBuf>,
@@ -62,6 +63,10 @@ pub struct Config {
     /// Second factor off (`serve --demo --demo-skip-mfa` only).
     #[serde(skip)]
     pub skip_mfa: bool,
+}
+
+fn shown_db<S: serde::Serializer>(v: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::db::shown(&v.to_string_lossy()))
 }
 
 fn mask<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {

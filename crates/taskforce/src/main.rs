@@ -6,6 +6,7 @@
 mod checkpoints;
 mod commands;
 mod config;
+mod db;
 mod keys;
 
 use std::path::PathBuf;

@@ -1451,3 +1451,40 @@ async fn the_deconfliction_index_comes_back_from_its_snapshot_and_a_damaged_one_
     assert!(log.contains("deconfliction index snapshot not used"), "{log}");
     assert!(log_line(&log, "deconfliction index ready").contains("from_snapshot=false"), "{log}");
 }
+
+/// `--db` with a PostgreSQL URL is read as one (DESIGN §9), never as a file
+/// to create: a malformed URL is a usage error (exit 2), a well-formed one
+/// is refused while this build stores on SQLite only (exit 1), and neither
+/// message, nor `config print`, shows the URL's password.
+#[test]
+fn a_postgres_url_is_never_a_file_and_its_password_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "s3cret-pw-0451";
+    let in_dir = |args: &[&str]| cmd(args).current_dir(dir.path()).output().unwrap();
+    for (url, code) in [
+        (format!("postgres://tf:{secret}@db.example.org:5432/taskforce"), 1),
+        (format!("postgresql://tf:{secret}@h1:5432,h2:5433/taskforce?target_session_attrs=read-write"), 1),
+        (format!("postgres://tf:{secret}@db.example.org:99999/taskforce"), 2),
+        (format!("postgres://tf:{secret}@db.example.org/taskforce?sslmode=sometimes"), 2),
+        (format!("postgres://tf@db.example.org/taskforce?password={secret}&nonsense=1"), 2),
+    ] {
+        for args in [
+            vec!["migrate", "--db", &url],
+            vec!["backup", "--db", &url, "--to", "b.db"],
+            vec!["audit", "verify", "--db", &url],
+            vec!["serve", "--db", &url, "--listen", "127.0.0.1:0"],
+        ] {
+            let out = in_dir(&args);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+            assert!(!err.contains(secret), "the password is never shown: {err}");
+            assert!(err.contains("PostgreSQL"), "the message says what the URL is: {err}");
+        }
+    }
+    let out = in_dir(&["config", "print", "--db", &format!("postgres://tf:{secret}@db.example.org/taskforce")]);
+    assert!(out.status.success());
+    let printed = text(&out.stdout);
+    assert!(!printed.contains(secret) && printed.contains("postgres://tf:***@db.example.org/taskforce"), "{printed}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "nothing created for a URL: {left:?}");
+}

@@ -79,6 +79,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         );
         tracing::warn!(insecure = true, "second factor switched off by --demo-skip-mfa");
     }
+    crate::db::sqlite_path(&cfg.db)?;
     // Checked before anything starts: a folder inside the database's is refused.
     let checkpoint_dir =
         cfg.audit_checkpoint_dir.as_deref().map(|d| crate::checkpoints::prepare(d, &cfg.db)).transpose()?;
