@@ -30,7 +30,7 @@ use crate::subjects::identity::{Fields, Identity, KeyRole, Kind};
 use crate::subjects::index::{Blind, Hit, Indexed, Owner, SubjectIndex, shown_score, strength};
 use crate::subjects::names::{self, Part, PersonName};
 use crate::subjects::registry::{
-    MatchStatus, Renewal, Subject, SubjectChange, SubjectMatch, SubjectPrivate, SubjectRole, SubjectStatus,
+    MatchStatus, Renewal, Subject, SubjectIndexRow, SubjectMatch, SubjectPrivate, SubjectRole, SubjectStatus,
 };
 use crate::validate::text;
 
@@ -327,10 +327,6 @@ fn detail_of(s: &Subject, private: SubjectPrivate) -> SubjectDetail {
     }
 }
 
-fn owner_key(s: &Subject) -> (String, String) {
-    (s.agency_id.to_string(), s.unit.clone())
-}
-
 /// A subject's input read: its identity and what is sealed with it.
 pub(crate) struct NewSubject {
     kind: Kind,
@@ -436,26 +432,6 @@ impl App {
             .collect())
     }
 
-    /// What the index keeps of a stored subject: for a live person the name
-    /// (opened from its sealed part), for anything else only the blind keys.
-    /// `deks` keeps the data keys unwrapped for the next subject.
-    async fn indexed_of(&self, tx: &mut dyn StoreTx, s: &Subject, deks: &mut Deks) -> Result<Indexed> {
-        let mut item = Indexed { kind: s.kind, blinds: s.blinds.clone(), person: None };
-        if s.kind == Kind::Person
-            && s.status == SubjectStatus::Active
-            && let Some(blob) = &s.sealed
-        {
-            let scope = subject_scope(s.agency_id);
-            let plain = self.open_value_with(tx, &scope, &identity_place(&s.id.to_string()), blob, deks).await?;
-            let private: SubjectPrivate =
-                serde_json::from_slice(&plain).map_err(|_| Error::Internal("a sealed subject is malformed".into()))?;
-            if let Ok(Identity::Person(p)) = Identity::parse(Kind::Person, &private.fields) {
-                item.person = Some(p);
-            }
-        }
-        Ok(item)
-    }
-
     pub(super) async fn open_private(&self, tx: &mut dyn StoreTx, s: &Subject, blob: &[u8]) -> Result<SubjectPrivate> {
         let plain = self.open_value(tx, &subject_scope(s.agency_id), &identity_place(&s.id.to_string()), blob).await?;
         serde_json::from_slice(&plain).map_err(|_| Error::Internal("a sealed subject is malformed".into()))
@@ -471,11 +447,11 @@ impl App {
             if changes.is_empty() && purges.is_empty() {
                 return Ok(read);
             }
-            let mut items = Vec::with_capacity(changes.len());
+            let rows: Vec<SubjectIndexRow> = changes.iter().map(SubjectIndexRow::from).collect();
             let mut deks = Deks::new();
-            for SubjectChange { rev, key, subject } in &changes {
-                items.push((*rev, *key, owner_key(subject), self.indexed_of(tx, subject, &mut deks).await?));
-            }
+            self.read_deks(tx, &rows, &mut deks).await?;
+            let revs: Vec<u64> = rows.iter().map(|r| r.rev).collect();
+            let items = revs.into_iter().zip(warm::open_chunk(rows, &deks)?);
             let more = changes.len() as u32 == CATCH_UP_CHUNK;
             let upto = if more { changes.last().map_or(after, |c| c.rev) } else { u64::MAX };
             let mut cache = self.subjects_index.lock().map_err(|_| Error::Internal("subject index poisoned".into()))?;
@@ -485,7 +461,7 @@ impl App {
             cache.index.set_threshold(self.settings.subjects.threshold);
             let mut newest = after;
             let mut ops: Vec<FeedOp> =
-                items.into_iter().map(|(rev, key, owner, item)| (rev, Some((key, owner, item)), key)).collect();
+                items.map(|(rev, (key, owner, item))| (rev, Some((key, owner, item)), key)).collect();
             ops.extend(purges.into_iter().filter(|(_, rev)| *rev <= upto).map(|(key, rev)| (rev, None, key)));
             ops.sort_by_key(|o| o.0);
             for (rev, change, key) in ops {

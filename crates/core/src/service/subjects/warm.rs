@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::seal;
 use crate::service::App;
 use crate::service::seal::Deks;
+use crate::store::StoreTx;
 use crate::subjects::identity::{Fields, Identity, Kind};
 use crate::subjects::index::Indexed;
 use crate::subjects::names::Person;
@@ -32,7 +33,7 @@ struct SealedFields {
 }
 
 /// A subject read, as the index loads it: key, owner (agency, unit), item.
-type Loaded = (u64, (String, String), Indexed);
+pub(super) type Loaded = (u64, (String, String), Indexed);
 
 impl App {
     /// Loads every stored subject into the index (at start, when no snapshot
@@ -50,11 +51,7 @@ impl App {
         while !chunk.is_empty() {
             let more = chunk.len() == COLD_CHUNK as usize;
             let after = chunk.last().map_or(0, |r| r.key);
-            for r in chunk.iter().filter(|r| sealed_person(r).is_some()) {
-                if let Some(blob) = &r.sealed {
-                    self.dek_of(tx.as_mut(), &subject_scope(r.agency_id), blob, &mut deks).await?;
-                }
-            }
+            self.read_deks(tx.as_mut(), &chunk, &mut deks).await?;
             // The next chunk is read on the store's thread while this one is opened here.
             let opened = async { open_chunk(chunk, &deks) };
             let (next, opened) = if more {
@@ -88,6 +85,22 @@ impl App {
         Ok(if loaded { read } else { self.subject_cache(|c| c.index.len())? })
     }
 
+    /// Unwraps into `deks` every data key the live persons of `rows` are
+    /// sealed under (each once), for [`open_chunk`].
+    pub(super) async fn read_deks(
+        &self,
+        tx: &mut dyn StoreTx,
+        rows: &[SubjectIndexRow],
+        deks: &mut Deks,
+    ) -> Result<()> {
+        for r in rows {
+            if let Some(blob) = sealed_person(r) {
+                self.dek_of(tx, &subject_scope(r.agency_id), blob, deks).await?;
+            }
+        }
+        Ok(())
+    }
+
     fn subject_cache<T>(&self, f: impl FnOnce(&SubjectCache) -> T) -> Result<T> {
         Ok(f(&*self.subjects_index.lock().map_err(|_| Error::Internal("subject index poisoned".into()))?))
     }
@@ -99,9 +112,9 @@ fn sealed_person(r: &SubjectIndexRow) -> Option<&[u8]> {
     (r.kind == Kind::Person && r.status == SubjectStatus::Active).then_some(r.sealed.as_deref()).flatten()
 }
 
-/// A chunk of rows as the index keeps them, each live person's name opened
+/// A chunk of rows (a start's or a catch-up's) as the index keeps them, each live person's name opened
 /// with the data keys in `deks` (every one it needs is there).
-fn open_chunk(chunk: Vec<SubjectIndexRow>, deks: &Deks) -> Result<Vec<Loaded>> {
+pub(super) fn open_chunk(chunk: Vec<SubjectIndexRow>, deks: &Deks) -> Result<Vec<Loaded>> {
     chunk
         .into_iter()
         .map(|r| {
@@ -115,9 +128,8 @@ fn open_chunk(chunk: Vec<SubjectIndexRow>, deks: &Deks) -> Result<Vec<Loaded>> {
         .collect()
 }
 
-/// A live person's name and date of birth, opened from its sealed part (as
-/// a catch-up opens it; none when the stored fields no longer
-/// parse, as then).
+/// A live person's name and date of birth, opened from its sealed part
+/// (none when the stored fields no longer parse).
 fn open_person(r: &SubjectIndexRow, blob: &[u8], deks: &Deks) -> Result<Option<Person>> {
     let scope = subject_scope(r.agency_id);
     let version = seal::sealed_version(blob).ok_or_else(|| Error::Internal("a sealed value is malformed".into()))?;
