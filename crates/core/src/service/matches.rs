@@ -164,9 +164,7 @@ impl App {
                 "your_subject": to.number,
                 "match": pointer,
             });
-            if let Some(url) = agencies.webhook(tx, to.agency_id).await? {
-                tx.insert_delivery(to.agency_id, &url, &payload.to_string(), self.clock.now()).await?;
-            }
+            agencies.enqueue_webhook(tx, to.agency_id, &payload, self.clock.now()).await?;
             out.push((seq, pointer));
         }
         Ok(out)
@@ -311,9 +309,7 @@ impl App {
             "contact_name": contact_name,
             "contact_phone": contact_phone,
         });
-        if let Some(url) = agencies.webhook(tx, s.agency_id).await? {
-            tx.insert_delivery(s.agency_id, &url, &payload.to_string(), self.clock.now()).await?;
-        }
+        agencies.enqueue_webhook(tx, s.agency_id, &payload, self.clock.now()).await?;
         Ok(seq)
     }
 

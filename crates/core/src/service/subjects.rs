@@ -280,14 +280,27 @@ impl Agencies {
         Ok(())
     }
 
-    /// The agency's webhook address, if it has one, read once.
-    pub(super) async fn webhook(&mut self, tx: &mut dyn StoreTx, agency: AgencyId) -> Result<Option<String>> {
-        if let Some(h) = self.hooks.get(&agency) {
-            return Ok(h.clone());
+    /// Queues `payload` for the agency's webhook if it has one, as
+    /// [`App::enqueue_webhook`] does, its address read once per use case.
+    pub(super) async fn enqueue_webhook(
+        &mut self,
+        tx: &mut dyn StoreTx,
+        agency: AgencyId,
+        payload: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<()> {
+        let hook = match self.hooks.get(&agency) {
+            Some(h) => h.clone(),
+            None => {
+                let h = tx.find_webhook(agency).await?.map(|(url, _)| url);
+                self.hooks.insert(agency, h.clone());
+                h
+            }
+        };
+        if let Some(url) = hook {
+            tx.insert_delivery(agency, &url, &payload.to_string(), now).await?;
         }
-        let h = tx.find_webhook(agency).await?.map(|(url, _)| url);
-        self.hooks.insert(agency, h.clone());
-        Ok(h)
+        Ok(())
     }
 }
 
