@@ -100,6 +100,7 @@ impl Error {
             Error::Unprocessable { code, .. } => code,
             Error::Store(StoreError::Busy) => "store.busy",
             Error::Store(StoreError::Full) => "storage.full",
+            Error::Store(StoreError::Unavailable) => "storage.unavailable",
             Error::Store(_) => "internal",
             Error::Internal(_) => "internal",
         }
@@ -147,6 +148,11 @@ pub enum StoreError {
     /// takes writes again once there is space.
     #[error("storage full")]
     Full,
+    /// The database cannot take the statement now: its server cannot be
+    /// reached, is shutting down, or is read-only (a standby). Nothing of
+    /// the transaction was kept; the same request may succeed later.
+    #[error("storage unavailable")]
+    Unavailable,
     /// Anything else (I/O, corruption, a bug); never the client's fault.
     #[error("{0}")]
     Other(String),

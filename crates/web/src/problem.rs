@@ -140,6 +140,14 @@ impl From<Error> for ApiError {
                 code,
                 "the server's storage is full: nothing was saved; try again once space is freed",
             ),
+            Error::Store(StoreError::Unavailable) => {
+                tracing::warn!("the database is unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code,
+                    "the database cannot be reached now: nothing was saved; try again shortly",
+                )
+            }
             Error::Store(inner) => {
                 tracing::error!(error = %inner, "storage error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred")

@@ -1,0 +1,148 @@
+//! Taskforce storage on PostgreSQL 15 or newer.
+//!
+//! Implements the core's [`Store`](taskforce_core::store::Store) on sqlx's
+//! PostgreSQL driver; every SQL string of this backend lives in this crate.
+//! The tables are SQLite's, column for column (see [`codec`]), in the
+//! connection's default schema (its `search_path`).
+//!
+//! How the store keeps the contract's promises:
+//! - **Writes are serialised** by one transaction-level advisory lock, taken
+//!   by every write transaction as it begins, on one instance or many; a
+//!   writer runs at READ COMMITTED, so each of its statements sees every
+//!   commit made before it took the lock (PostgreSQL makes a commit visible
+//!   before it lets go of the locks).
+//! - **The change feed passes over no commit**: revisions are taken as
+//!   `MAX(rev) + 1` under that lock, so they grow in commit order.
+//! - **One audit chain** and **an idempotency key writes once** follow from
+//!   the same lock.
+//! - A read transaction is REPEATABLE READ, READ ONLY: one snapshot.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod codec;
+mod tx;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use taskforce_core::store::{Store, StoreError, StoreTx, TxMode};
+
+pub use codec::map_err;
+
+/// The embedded migrations (the same names as SQLite's, one for one).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The advisory lock every write transaction holds until it ends ("taskforc").
+const WRITE_LOCK: i64 = 0x7461_736b_666f_7263;
+
+/// The oldest server this store runs on (`server_version_num`).
+const OLDEST_SERVER: i64 = 150_000;
+
+/// A PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects without migrating, and checks the server's version.
+    pub async fn connect_unmigrated(opts: PgConnectOptions) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(map_err)?;
+        let version: String = sqlx::query_scalar("SHOW server_version_num").fetch_one(&pool).await.map_err(map_err)?;
+        let num: i64 = version.trim().parse().unwrap_or(0);
+        if num < OLDEST_SERVER {
+            pool.close().await;
+            return Err(StoreError::Other(format!(
+                "the server runs PostgreSQL {}.{}; Taskforce needs 15 or newer",
+                num / 10_000,
+                num % 10_000 / 100
+            )));
+        }
+        Ok(Self { pool })
+    }
+
+    /// Connects and applies pending migrations.
+    pub async fn connect(opts: PgConnectOptions) -> Result<Self, StoreError> {
+        let store = Self::connect_unmigrated(opts).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations (under sqlx's advisory lock, so instances
+    /// starting together apply each once); returns how many were applied.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = self.applied_migrations().await.unwrap_or(0);
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        Ok(self.applied_migrations().await?.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn begin(&self, mode: TxMode) -> Result<Box<dyn StoreTx>, StoreError> {
+        let tx = match mode {
+            TxMode::Single => return Ok(Box::new(tx::PgTx::single(self.pool.acquire().await.map_err(map_err)?))),
+            TxMode::Read => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await,
+            // One round trip: the simple protocol runs both statements.
+            TxMode::Write => {
+                self.pool
+                    .begin_with(sqlx::AssertSqlSafe(format!(
+                        "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+                    )))
+                    .await
+            }
+        }
+        .map_err(map_err)?;
+        Ok(Box::new(tx::PgTx::new(tx)))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO store_health (id, probes) VALUES (1, 1) \
+             ON CONFLICT (id) DO UPDATE SET probes = store_health.probes + 1",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+/// Creates an empty database `name` on the server of `admin` (a role that
+/// may create databases). The name is checked to be a plain identifier.
+pub async fn create_database(admin: &PgConnectOptions, name: &str) -> Result<(), StoreError> {
+    use sqlx::Connection;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::Other("a database name is letters, digits and underscores".into()));
+    }
+    let mut conn = sqlx::PgConnection::connect_with(admin).await.map_err(map_err)?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await
+        .map_err(map_err)?;
+    conn.close().await.map_err(map_err)
+}

@@ -1,0 +1,354 @@
+//! The queries of agencies and users: the states of reference, agencies, users with
+//! their passwords and roles, and agencies' webhooks.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::postgres::PgRow;
+use taskforce_core::agency::{Agency, DutyContact, Ori};
+use taskforce_core::ids::{AgencyId, UserId};
+use taskforce_core::role::Roles;
+use taskforce_core::states::{StateCode, StateKind, UsState};
+use taskforce_core::store::{AgencyStore, StoreError};
+use taskforce_core::user::User;
+
+use crate::codec::{map_err, parse, parse_ts, ts};
+
+use super::{PgTx, R, USER_COLS, get, state, user_row};
+
+#[async_trait]
+impl AgencyStore for PgTx {
+    async fn sync_states(&mut self, states: &[UsState]) -> R<()> {
+        for s in states {
+            sqlx::query(
+                "INSERT INTO states (code, usps, fips, name, kind) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (code) DO UPDATE SET usps = excluded.usps, fips = excluded.fips, \
+                 name = excluded.name, kind = excluded.kind",
+            )
+            .bind(s.iso())
+            .bind(s.usps)
+            .bind(s.fips)
+            .bind(s.name)
+            .bind(kind_str(s.kind))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    async fn insert_agency(&mut self, a: &Agency) -> R<()> {
+        sqlx::query(
+            "INSERT INTO agencies (id, name, short_name, kind, home_state, ori, duty_name, duty_phone, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.id.to_string())
+        .bind(&a.name)
+        .bind(&a.short_name)
+        .bind(a.kind.as_str())
+        .bind(a.home_state.iso())
+        .bind(a.ori.as_ref().map(|o| o.as_str().to_string()))
+        .bind(&a.duty_contact.name)
+        .bind(&a.duty_contact.phone)
+        .bind(ts(a.created_at))
+        .bind(ts(a.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_agency(&mut self, a: &Agency) -> R<()> {
+        sqlx::query(
+            "UPDATE agencies SET name = $1, short_name = $2, kind = $3, home_state = $4, ori = $5, duty_name = $6, \
+             duty_phone = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(&a.name)
+        .bind(&a.short_name)
+        .bind(a.kind.as_str())
+        .bind(a.home_state.iso())
+        .bind(a.ori.as_ref().map(|o| o.as_str().to_string()))
+        .bind(&a.duty_contact.name)
+        .bind(&a.duty_contact.phone)
+        .bind(ts(a.updated_at))
+        .bind(a.id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_agency(&mut self, id: AgencyId) -> R<Option<Agency>> {
+        let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id = $1"));
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        row.as_ref().map(agency_row).transpose()
+    }
+
+    async fn find_agency_by_short_name(&mut self, short_name: &str) -> R<Option<Agency>> {
+        let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE short_name = $1"));
+        let row = sqlx::query(sql).bind(short_name).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        row.as_ref().map(agency_row).transpose()
+    }
+
+    async fn agency_name_taken(&mut self, name: &str, st: StateCode) -> R<bool> {
+        // In the C collation `lower` folds ASCII only, as SQLite's does and as
+        // the unique index `agencies_name_state` compares; the parameter is
+        // given that collation too, not the database's default.
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM agencies WHERE lower(name) = lower($1::TEXT COLLATE \"C\") AND home_state = $2",
+        )
+        .bind(name)
+        .bind(st.iso())
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(n > 0)
+    }
+
+    async fn ori_taken(&mut self, ori: &str) -> R<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM agencies WHERE ori = $1")
+            .bind(ori)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(n > 0)
+    }
+
+    async fn list_agencies(&mut self, visible_to: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<Agency>> {
+        let rows = match visible_to {
+            None => {
+                let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id > $1 ORDER BY id LIMIT $2"));
+                sqlx::query(sql).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(&mut *self.tx).await
+            }
+            Some(a) => {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "{AGENCY_COLS} WHERE id > $1 AND (id = $2 OR id IN (SELECT y.agency_id FROM operation_agencies x \
+                     JOIN operation_agencies y ON x.operation_id = y.operation_id WHERE x.agency_id = $2)) \
+                     ORDER BY id LIMIT $3"
+                ));
+                sqlx::query(sql)
+                    .bind(after.unwrap_or(""))
+                    .bind(a.to_string())
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+        }
+        .map_err(map_err)?;
+        rows.iter().map(agency_row).collect()
+    }
+
+    async fn agencies_by_ids(&mut self, ids: &[AgencyId]) -> R<Vec<Agency>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement; the agencies come back in the order asked (as one
+        // lookup per id gives them), missing ids skipped.
+        let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id = ANY($1)"));
+        let rows = sqlx::query(sql).bind(keys).fetch_all(&mut *self.tx).await.map_err(map_err)?;
+        let found: HashMap<AgencyId, Agency> =
+            rows.iter().map(|r| agency_row(r).map(|a| (a.id, a))).collect::<R<_>>()?;
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+    }
+
+    async fn insert_user(&mut self, u: &User, password_hash: &str) -> R<()> {
+        let id = u.id.to_string();
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, agency_id, unit, password_hash, disabled, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&id)
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(u.agency_id.to_string())
+        .bind(&u.unit)
+        .bind(password_hash)
+        .bind(i64::from(u.disabled))
+        .bind(ts(u.created_at))
+        .bind(ts(u.updated_at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        self.insert_roles(&id, &u.roles).await
+    }
+
+    async fn find_user(&mut self, id: UserId) -> R<Option<User>> {
+        let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id = $1"));
+        let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        match row {
+            Some(r) => Ok(Some(user_row(&r, "")?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn find_user_by_username(&mut self, username: &str) -> R<Option<User>> {
+        let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE username = $1"));
+        let row = sqlx::query(sql).bind(username).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        match row {
+            Some(r) => Ok(Some(user_row(&r, "")?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn password_hash(&mut self, id: UserId) -> R<Option<String>> {
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn set_password_hash(&mut self, id: UserId, hash: &str, at: Timestamp) -> R<()> {
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2, password_changed_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(ts(at))
+                .bind(id.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn password_changed_at(&mut self, id: UserId) -> R<Option<Timestamp>> {
+        let v: Option<Option<String>> = sqlx::query_scalar("SELECT password_changed_at FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        v.flatten().map(|s| parse_ts(&s)).transpose()
+    }
+
+    async fn list_users(&mut self, agency: Option<AgencyId>, after: Option<&str>, limit: u32) -> R<Vec<User>> {
+        let rows = match agency {
+            Some(a) => {
+                let sql =
+                    sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE agency_id = $1 AND id > $2 ORDER BY id LIMIT $3"));
+                sqlx::query(sql)
+                    .bind(a.to_string())
+                    .bind(after.unwrap_or(""))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+            None => {
+                let sql = sqlx::AssertSqlSafe(format!("{USER_COLS} WHERE id > $1 ORDER BY id LIMIT $2"));
+                sqlx::query(sql).bind(after.unwrap_or("")).bind(i64::from(limit)).fetch_all(&mut *self.tx).await
+            }
+        }
+        .map_err(map_err)?;
+        rows.iter().map(|r| user_row(r, "")).collect()
+    }
+
+    async fn update_user(&mut self, u: &User) -> R<()> {
+        let id = u.id.to_string();
+        let done = sqlx::query("UPDATE users SET display_name = $1, unit = $2, updated_at = $3 WHERE id = $4")
+            .bind(&u.display_name)
+            .bind(&u.unit)
+            .bind(ts(u.updated_at))
+            .bind(&id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+            .bind(&id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        self.insert_roles(&id, &u.roles).await
+    }
+
+    async fn set_user_disabled(&mut self, id: UserId, disabled: bool, at: Timestamp) -> R<()> {
+        let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(disabled))
+            .bind(ts(at))
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn count_users(&mut self) -> R<u64> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&mut *self.tx).await.map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn set_webhook(&mut self, agency: AgencyId, url: &str, secret: &[u8], at: Timestamp) -> R<()> {
+        sqlx::query(
+            "INSERT INTO agency_webhooks (agency_id, url, secret, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (agency_id) DO UPDATE SET url = excluded.url, secret = excluded.secret, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(agency.to_string())
+        .bind(url)
+        .bind(secret)
+        .bind(ts(at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn find_webhook(&mut self, agency: AgencyId) -> R<Option<(String, Vec<u8>)>> {
+        let row = sqlx::query("SELECT url, secret FROM agency_webhooks WHERE agency_id = $1")
+            .bind(agency.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| Ok((get(&r, "url")?, get(&r, "secret")?))).transpose()
+    }
+}
+
+impl PgTx {
+    /// Gives the user `id` each of `roles`.
+    async fn insert_roles(&mut self, id: &str, roles: &Roles) -> R<()> {
+        for r in roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                .bind(id)
+                .bind(r.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+}
+
+const AGENCY_COLS: &str =
+    "SELECT id, name, short_name, kind, home_state, ori, duty_name, duty_phone, created_at, updated_at FROM agencies";
+
+fn agency_row(row: &PgRow) -> R<Agency> {
+    let ori: Option<String> = get(row, "ori")?;
+    Ok(Agency {
+        id: parse("agency id", &get::<String>(row, "id")?)?,
+        name: get(row, "name")?,
+        short_name: get(row, "short_name")?,
+        kind: get::<String>(row, "kind")?.parse().map_err(|_| StoreError::Other("bad stored agency kind".into()))?,
+        home_state: state(&get::<String>(row, "home_state")?)?,
+        ori: ori.map(|o| Ori::parse(&o).map_err(|_| StoreError::Other("bad stored ORI".into()))).transpose()?,
+        duty_contact: DutyContact { name: get(row, "duty_name")?, phone: get(row, "duty_phone")? },
+        created_at: parse_ts(&get::<String>(row, "created_at")?)?,
+        updated_at: parse_ts(&get::<String>(row, "updated_at")?)?,
+    })
+}
+
+fn kind_str(k: StateKind) -> &'static str {
+    match k {
+        StateKind::State => "state",
+        StateKind::District => "district",
+        StateKind::Territory => "territory",
+    }
+}

@@ -1,0 +1,126 @@
+//! The queries of the audit log, and what verifying it asks of the store.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::postgres::PgRow;
+use taskforce_core::audit::AuditRecord;
+use taskforce_core::store::AuditStore;
+
+use crate::codec::{map_err, parse_ts, ts};
+
+use super::{PgTx, R, coverage, get};
+
+#[async_trait]
+impl AuditStore for PgTx {
+    async fn audit_head(&mut self) -> R<Option<(u64, String)>> {
+        let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.map(|r| Ok((u64::try_from(get::<i64>(&r, "seq")?).unwrap_or(0), get::<String>(&r, "hash")?))).transpose()
+    }
+
+    async fn insert_audit(&mut self, r: &AuditRecord) -> R<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
+             object_type, object_id, outcome, detail, prev_hash, hash, keyed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(i64::try_from(r.seq).unwrap_or(i64::MAX))
+        .bind(ts(r.at))
+        .bind(&r.actor)
+        .bind(&r.actor_user_id)
+        .bind(&r.actor_agency_id)
+        .bind(&r.source)
+        .bind(&r.request_id)
+        .bind(&r.action)
+        .bind(&r.object_type)
+        .bind(&r.object_id)
+        .bind(&r.outcome)
+        .bind(&r.detail)
+        .bind(&r.prev_hash)
+        .bind(&r.hash)
+        // A flag is a BIGINT 0/1, never a bool.
+        .bind(i64::from(r.keyed))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn audit_page(&mut self, after: u64, limit: u32) -> R<Vec<AuditRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{AUDIT_COLS} WHERE seq > $1 ORDER BY seq LIMIT $2")))
+            .bind(i64::try_from(after).unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(audit_row).collect()
+    }
+
+    async fn unaudited(&mut self, kind: taskforce_core::store::Audited) -> R<Option<String>> {
+        coverage::unaudited(&mut self.tx, kind).await
+    }
+
+    async fn newest_created(&mut self, kind: taskforce_core::store::Audited) -> R<Option<Timestamp>> {
+        coverage::newest_created(&mut self.tx, kind).await
+    }
+
+    async fn missing_protections(&mut self) -> R<Vec<String>> {
+        coverage::missing_protections(&mut self.tx).await
+    }
+
+    async fn audit_search(
+        &mut self,
+        f: &taskforce_core::audit::AuditFilter,
+        before: Option<u64>,
+        limit: u32,
+    ) -> R<Vec<AuditRecord>> {
+        // A prefix is matched with a range, not LIKE, so `_` and `%` in it mean
+        // themselves (the C collation compares bytes, as SQLite's BINARY does).
+        let prefix_end = f.action_prefix.as_ref().map(|p| format!("{p}\u{10FFFF}"));
+        // Each optional filter's parameter is cast, so `$n IS NULL` has a type.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{AUDIT_COLS} WHERE seq < $1 AND ($2::TEXT IS NULL OR actor = $2) \
+             AND ($3::TEXT IS NULL OR (action >= $3 AND action < $4)) \
+             AND ($5::TEXT IS NULL OR outcome = $5) AND ($6::TEXT IS NULL OR object_id = $6) \
+             AND ($7::TEXT IS NULL OR at >= $7) AND ($8::TEXT IS NULL OR at < $8) ORDER BY seq DESC LIMIT $9"
+        )))
+        .bind(before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX)))
+        .bind(&f.actor)
+        .bind(&f.action_prefix)
+        .bind(prefix_end)
+        .bind(&f.outcome)
+        .bind(&f.object_id)
+        .bind(f.from.map(ts))
+        .bind(f.to.map(ts))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(audit_row).collect()
+    }
+}
+
+const AUDIT_COLS: &str = "SELECT seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
+                          object_type, object_id, outcome, detail, prev_hash, hash, keyed FROM audit_log";
+
+fn audit_row(r: &PgRow) -> R<AuditRecord> {
+    Ok(AuditRecord {
+        seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
+        at: parse_ts(&get::<String>(r, "at")?)?,
+        actor: get(r, "actor")?,
+        actor_user_id: get(r, "actor_user_id")?,
+        actor_agency_id: get(r, "actor_agency_id")?,
+        source: get(r, "source")?,
+        request_id: get(r, "request_id")?,
+        action: get(r, "action")?,
+        object_type: get(r, "object_type")?,
+        object_id: get(r, "object_id")?,
+        outcome: get(r, "outcome")?,
+        detail: get(r, "detail")?,
+        prev_hash: get(r, "prev_hash")?,
+        hash: get(r, "hash")?,
+        keyed: get::<i64>(r, "keyed")? != 0,
+    })
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# A private PostgreSQL for the tests, sourced by scripts/test: installs
+# Debian's postgresql-15 when it is missing, makes a cluster in a temporary
+# folder (as the `postgres` user when run as root: the server refuses to run
+# as root), starts it on a free loopback port with trust authentication on
+# loopback only, and exports TASKFORCE_TEST_PG_URL for the tests. `pg_stop`
+# stops it and removes the folder; scripts/test calls it on exit.
+#
+# fsync is off: the tests prove what the store does, not the disk, and a
+# cluster that lives for one run needs no crash safety. (The benchmarks
+# start their own, durable, server.)
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+
+# Runs a command as the cluster's owner.
+pg_run() {
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi
+}
+
+# A loopback port nothing listens on.
+pg_free_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  echo "no free loopback port found" >&2; return 1
+}
+
+pg_start() {
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  if ! [ -x "$PGBIN/postgres" ]; then
+    echo "==> installing postgresql-15 (Debian package)" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+  fi
+  PG_DIR=$(mktemp -d)
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_DIR"; fi
+  PG_PORT=$(pg_free_port)
+  pg_run "'$PGBIN/initdb' -D '$PG_DIR/data' -E UTF8 --locale=C.UTF-8 -U postgres --auth=trust" >/dev/null
+  cat >> "$PG_DIR/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_DIR'
+fsync = off
+max_connections = 300
+CONF
+  pg_run "'$PGBIN/pg_ctl' -D '$PG_DIR/data' -l '$PG_DIR/server.log' start -w" >/dev/null
+  export TASKFORCE_TEST_PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  echo "==> a private PostgreSQL 15 on 127.0.0.1:$PG_PORT" >&2
+}
+
+pg_stop() {
+  if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
+    pg_run "'$PGBIN/pg_ctl' -D '$PG_DIR/data' stop -m fast" >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+  fi
+}
