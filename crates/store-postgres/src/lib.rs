@@ -98,19 +98,25 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn begin(&self, mode: TxMode) -> Result<Box<dyn StoreTx>, StoreError> {
-        let tx = match mode {
+        let begin = match mode {
             TxMode::Single => return Ok(Box::new(tx::PgTx::single(self.pool.acquire().await.map_err(map_err)?))),
-            TxMode::Read => self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await,
+            TxMode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_string(),
             // One round trip: the simple protocol runs both statements.
             TxMode::Write => {
-                self.pool
-                    .begin_with(sqlx::AssertSqlSafe(format!(
-                        "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-                    )))
-                    .await
+                format!("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
             }
-        }
-        .map_err(map_err)?;
+        };
+        // Begun on a task of its own, which runs to the end even when the
+        // caller stops waiting (a client gone while its request waited for
+        // the write lock): sqlx counts a transaction only once BEGIN has
+        // answered, so a begin dropped halfway would give the pool back a
+        // connection still inside a transaction. Finished here, the
+        // transaction is dropped whole, and rolled back.
+        let pool = self.pool.clone();
+        let tx = tokio::spawn(async move { pool.begin_with(sqlx::AssertSqlSafe(begin)).await })
+            .await
+            .map_err(|e| StoreError::Other(format!("beginning a transaction failed: {e}")))?
+            .map_err(map_err)?;
         Ok(Box::new(tx::PgTx::new(tx)))
     }
 
@@ -133,16 +139,40 @@ impl Store for PgStore {
 }
 
 /// Creates an empty database `name` on the server of `admin` (a role that
-/// may create databases). The name is checked to be a plain identifier.
+/// may create databases).
 pub async fn create_database(admin: &PgConnectOptions, name: &str) -> Result<(), StoreError> {
-    use sqlx::Connection;
+    let name = identifier(name)?;
+    run_alone(admin, &format!("CREATE DATABASE \"{name}\"")).await
+}
+
+/// Creates database `name` as a copy of `template`, which no connection may
+/// hold meanwhile (PostgreSQL's own rule); for test fixtures.
+pub async fn create_database_from(admin: &PgConnectOptions, name: &str, template: &str) -> Result<(), StoreError> {
+    let (name, template) = (identifier(name)?, identifier(template)?);
+    run_alone(admin, &format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")).await
+}
+
+/// Drops database `name`, closing the connections that still hold it (for
+/// test databases).
+pub async fn drop_database(admin: &PgConnectOptions, name: &str) -> Result<(), StoreError> {
+    let name = identifier(name)?;
+    run_alone(admin, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await
+}
+
+/// A database name made only of letters, digits and underscores (it is
+/// written into a statement, which takes no parameter there).
+fn identifier(name: &str) -> Result<&str, StoreError> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(StoreError::Other("a database name is letters, digits and underscores".into()));
     }
+    Ok(name)
+}
+
+/// Runs one statement on a connection of its own (CREATE DATABASE cannot
+/// run in a transaction).
+async fn run_alone(admin: &PgConnectOptions, sql: &str) -> Result<(), StoreError> {
+    use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect_with(admin).await.map_err(map_err)?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut conn)
-        .await
-        .map_err(map_err)?;
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.map_err(map_err)?;
     conn.close().await.map_err(map_err)
 }

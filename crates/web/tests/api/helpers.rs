@@ -11,6 +11,8 @@ use taskforce_core::actor::Actor;
 use taskforce_core::clock::FixedClock;
 use taskforce_core::password::{Argon2Hasher, HashCost};
 use taskforce_core::service::{App, Settings};
+use taskforce_core::store::Store;
+use taskforce_store_postgres::PgStore;
 use taskforce_store_sqlite::SqliteStore;
 use taskforce_web::hasher::BlockingHasher;
 use taskforce_web::{AppState, WebConfig};
@@ -23,13 +25,166 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     pub client: Client,
     keys: Arc<taskforce_core::keys::KeyRing>,
-    /// The SQLite file (to look at what is stored, as an attacker would).
-    pub db: std::path::PathBuf,
+    /// Where it stores (to look at what is stored, as an attacker would).
+    pub db: TestDb,
+    /// The open store, to close it.
+    store: OpenStore,
     /// Answers whose status the OpenAPI document does not give for their
     /// operation, seen by the server itself whichever client asked.
     undocumented: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The closed database copies are made from (PostgreSQL, after [`TestApp::frozen`]).
+    template: Option<String>,
     _dir: Option<tempfile::TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// The PostgreSQL databases dropped with it (its own, and the template
+    /// it was frozen to): last, so the server and the store go first.
+    _dropped: DropDatabases,
+}
+
+/// Drops PostgreSQL test databases when dropped, so that a run of the suite
+/// leaves none behind (each holds some 11 MB; a run makes hundreds).
+#[derive(Default)]
+struct DropDatabases(Vec<String>);
+
+impl Drop for DropDatabases {
+    fn drop(&mut self) {
+        let names = std::mem::take(&mut self.0);
+        if names.is_empty() {
+            return;
+        }
+        // On a thread of its own with a runtime of its own: a drop cannot
+        // await, and the test's runtime may have one thread only.
+        let done = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                for n in names {
+                    let _ = taskforce_store_postgres::drop_database(&pg_server(), &n).await;
+                }
+            })
+        });
+        let _ = done.join();
+    }
+}
+
+/// Whether this run of the suite stores on PostgreSQL
+/// (`TASKFORCE_TEST_STORE=postgres`; the README's test command runs the HTTP
+/// suite once on each store).
+pub fn on_postgres() -> bool {
+    std::env::var("TASKFORCE_TEST_STORE").is_ok_and(|s| s == "postgres")
+}
+
+/// The PostgreSQL test server (a role that may create databases).
+fn pg_server() -> sqlx::postgres::PgConnectOptions {
+    let url = std::env::var("TASKFORCE_TEST_PG_URL")
+        .expect("TASKFORCE_TEST_STORE=postgres needs TASKFORCE_TEST_PG_URL (scripts/test starts a private server)");
+    url.parse().expect("TASKFORCE_TEST_PG_URL is a PostgreSQL URL")
+}
+
+/// Where a test server stores.
+#[derive(Debug, Clone)]
+pub enum TestDb {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A database of its own on the test server, by name.
+    Postgres(String),
+}
+
+/// An open store of either kind.
+#[derive(Clone)]
+enum OpenStore {
+    Sqlite(Arc<SqliteStore>),
+    Postgres(Arc<PgStore>),
+}
+
+impl OpenStore {
+    fn dyn_store(&self) -> Arc<dyn Store> {
+        match self {
+            OpenStore::Sqlite(s) => s.clone(),
+            OpenStore::Postgres(s) => s.clone(),
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            OpenStore::Sqlite(s) => s.close().await,
+            OpenStore::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+impl TestDb {
+    /// A new, empty database of the run's kind (a SQLite file in `dir`).
+    async fn fresh(dir: &std::path::Path) -> TestDb {
+        if !on_postgres() {
+            return TestDb::Sqlite(dir.join("test.db"));
+        }
+        let name = format!("tf_api_{}", uuid::Uuid::new_v4().simple());
+        taskforce_store_postgres::create_database(&pg_server(), &name).await.unwrap();
+        TestDb::Postgres(name)
+    }
+
+    /// Opens (and migrates) it.
+    async fn open(&self) -> OpenStore {
+        match self {
+            TestDb::Sqlite(path) => OpenStore::Sqlite(Arc::new(SqliteStore::open(path).await.unwrap())),
+            TestDb::Postgres(name) => {
+                OpenStore::Postgres(Arc::new(PgStore::connect(pg_server().database(name)).await.unwrap()))
+            }
+        }
+    }
+
+    /// A copy: SQLite's by an online backup into `dir`; PostgreSQL's from
+    /// `template`, a database no connection holds.
+    async fn copy_to(&self, dir: &std::path::Path, template: Option<&str>) -> TestDb {
+        match self {
+            TestDb::Sqlite(path) => {
+                let db = dir.join("test.db");
+                let store = SqliteStore::open(path).await.unwrap();
+                store.backup_to(&db).await.unwrap();
+                store.close().await;
+                TestDb::Sqlite(db)
+            }
+            TestDb::Postgres(_) => {
+                let template = template.expect("a PostgreSQL fixture is copied once frozen (TestApp::frozen)");
+                let name = format!("tf_api_{}", uuid::Uuid::new_v4().simple());
+                taskforce_store_postgres::create_database_from(&pg_server(), &name, template).await.unwrap();
+                TestDb::Postgres(name)
+            }
+        }
+    }
+
+    /// Everything the database holds, as an attacker who copied it would
+    /// read it: SQLite's file and its log, byte for byte; on PostgreSQL
+    /// every row of every table, as text. Each with where it was read.
+    pub async fn stored(&self) -> Vec<(String, Vec<u8>)> {
+        match self {
+            TestDb::Sqlite(path) => [path.clone(), path.with_extension("db-wal")]
+                .into_iter()
+                .map(|f| (f.display().to_string(), std::fs::read(&f).unwrap_or_default()))
+                .collect(),
+            TestDb::Postgres(name) => {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect_with(&pg_server().database(name)).await.unwrap();
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::TEXT FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+                )
+                .fetch_all(&mut c)
+                .await
+                .unwrap();
+                let mut out = Vec::new();
+                for t in tables {
+                    let rows: Vec<String> =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT t::TEXT FROM \"{t}\" t")))
+                            .fetch_all(&mut c)
+                            .await
+                            .unwrap();
+                    out.push((format!("table {t}"), rows.join("\n").into_bytes()));
+                }
+                out
+            }
+        }
+    }
 }
 
 impl TestApp {
@@ -58,21 +213,22 @@ impl TestApp {
     /// A demo server with these use-case settings.
     pub async fn spawn_settings(config: WebConfig, settings: Settings) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("test.db");
+        let db = TestDb::fresh(dir.path()).await;
         let keys = Arc::new(taskforce_core::keys::KeyRing::generate().unwrap());
         let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
         let mut app = Self::start(db, keys, clock, config, settings, true).await;
         app._dir = Some(dir);
+        app.own_database();
         app
     }
 
-    /// A demo server whose database lives in `dir` (which the caller keeps).
+    /// A demo server whose SQLite database lives in `dir` (which the caller keeps).
     pub async fn spawn_in(dir: &std::path::Path) -> TestApp {
         let keys = Arc::new(taskforce_core::keys::KeyRing::generate().unwrap());
         let clock = Arc::new(FixedClock::new("2026-11-24T12:00:00Z".parse::<Timestamp>().unwrap()));
         let config = WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..WebConfig::default() };
         Self::start(
-            dir.join("test.db"),
+            TestDb::Sqlite(dir.join("test.db")),
             keys,
             clock,
             config,
@@ -94,34 +250,59 @@ impl TestApp {
     /// backup, as `taskforce backup` takes), with the same key file and a
     /// clock of its own at the same time: a fixture built once and copied
     /// for each case that changes it, many times faster than building it again.
+    ///
+    /// On PostgreSQL the copy is made from a database no connection holds
+    /// (a template): call [`TestApp::frozen`] first.
     pub async fn copy(&self) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("test.db");
-        let store = SqliteStore::open(&self.db).await.unwrap();
-        store.backup_to(&db).await.unwrap();
-        store.close().await;
+        let db = self.db.copy_to(dir.path(), self.template.as_deref()).await;
         let clock = Arc::new(FixedClock::new(taskforce_core::clock::Clock::now(&*self.clock)));
         let config = WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..WebConfig::default() };
         let settings = self.app.settings.clone();
         let mut app = Self::start(db, self.keys.clone(), clock, config, settings, false).await;
         app._dir = Some(dir);
+        app.own_database();
+        app
+    }
+
+    /// Its PostgreSQL database is dropped with it (not with another instance on it).
+    fn own_database(&mut self) {
+        if let TestDb::Postgres(name) = &self.db {
+            self._dropped.0.push(name.clone());
+        }
+    }
+
+    /// This server, frozen as a fixture for [`TestApp::copy`]: on PostgreSQL
+    /// its database is closed and kept as the template of every copy, and a
+    /// server on a copy of it is answered instead (the same rows, keys and
+    /// time); on SQLite it is itself.
+    pub async fn frozen(self) -> TestApp {
+        let TestDb::Postgres(name) = self.db.clone() else { return self };
+        let mut this = self;
+        this.store.close().await;
+        this.template = Some(name.clone());
+        let mut app = this.copy().await;
+        app.template = Some(name.clone());
+        // The template goes with the frozen server; `this` must not drop it first.
+        std::mem::take(&mut this._dropped.0);
+        app._dropped.0.push(name);
         app
     }
 
     async fn start(
-        db: std::path::PathBuf,
+        db: TestDb,
         keys: Arc<taskforce_core::keys::KeyRing>,
         clock: Arc<FixedClock>,
         config: WebConfig,
         settings: Settings,
         fresh: bool,
     ) -> TestApp {
-        let store = Arc::new(SqliteStore::open(&db).await.unwrap());
+        let store = db.open().await;
         let hasher = Argon2Hasher::new(HashCost::TEST_ONLY, None);
         let dummy = hasher.dummy_hash();
         // Without `mfa`, as `serve --demo --demo-skip-mfa`: most tests are about other things.
         let settings = Settings { demo: config.demo, ..settings };
-        let app = App::new(store, clock.clone(), Arc::new(BlockingHasher(hasher)), settings, dummy)
+        let app = App::new(store.dyn_store(), clock.clone(), Arc::new(BlockingHasher(hasher)), settings, dummy)
             .with_keys(Arc::new(taskforce_core::keys::StaticKeys(keys.clone())));
         if fresh {
             app.sync_reference_data().await.unwrap();
@@ -164,10 +345,18 @@ impl TestApp {
             client,
             keys,
             db,
+            store,
+            template: None,
+            _dropped: DropDatabases::default(),
             undocumented,
             _dir: None,
             _shutdown: tx,
         }
+    }
+
+    /// Everything its database holds (see [`TestDb::stored`]).
+    pub async fn stored(&self) -> Vec<(String, Vec<u8>)> {
+        self.db.stored().await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -66,9 +66,8 @@ async fn an_advocate_logs_services_and_referrals_with_consent_beside_a_victims_r
     assert!(audit.iter().any(|a| a.action == "victim.support_read"));
     let after: Value = app.get(&format!("/api/v1/operations/{op}/report"), &commander).await.json().await.unwrap();
     assert_eq!(before["totals"], after["totals"]);
-    for file in [app.db.clone(), app.db.with_extension("db-wal")] {
-        let bytes = std::fs::read(&file).unwrap_or_default();
-        assert!(!bytes.windows(note.len()).any(|w| w == note.as_bytes()), "plain note in {}", file.display());
+    for (place, bytes) in app.stored().await {
+        assert!(!bytes.windows(note.len()).any(|w| w == note.as_bytes()), "plain note in {place}");
     }
     // An officer of the record's agency sees no log and may not add to it.
     let own = cookie_for(&app, "officer.dsm-pd").await;
