@@ -50,6 +50,7 @@ macro_rules! store_conformance {
                 parallel_writers_append_one_audit_chain,
                 concurrent_retries_of_one_idempotency_key_write_once,
                 a_transaction_dropped_without_commit_leaves_nothing,
+                a_writer_given_up_while_it_waits_leaves_the_store_sound,
                 a_store_answers_a_ping_and_a_probe_write_leaves_no_trace
             ]);
 

@@ -266,3 +266,46 @@ pub async fn a_store_answers_a_ping_and_a_probe_write_leaves_no_trace(store: Arc
     assert_eq!(seen(store.clone()).await, before, "no agency and no audit record");
     a.verify_audit(&admin, None).await.unwrap().expect("the chain still whole");
 }
+
+/// A writer that stops waiting for its turn (its request was dropped while
+/// another write held the lock) leaves the store as sound as before: every
+/// later writer, reader and single statement goes on, none waits for a
+/// transaction nobody holds.
+pub async fn a_writer_given_up_while_it_waits_leaves_the_store_sound(store: Arc<dyn Store>) {
+    use std::time::Duration;
+    let held = store.begin(TxMode::Write).await.unwrap();
+    for _ in 0..4 {
+        let waited = tokio::time::timeout(Duration::from_millis(50), store.begin(TxMode::Write)).await;
+        assert!(waited.is_err(), "a second writer began while the first held the write lock");
+    }
+    held.commit().await.unwrap();
+    for round in 0..12 {
+        let went_on = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut tx = store.begin(TxMode::Write).await?;
+            let before = tx.data_keys(None).await?.len();
+            tx.insert_data_key(&crate::store::StoredDataKey {
+                scope: format!("test-given-up-{round}"),
+                version: 1,
+                kek_version: 1,
+                wrapped: Some(vec![7; 40]),
+                created_at: jiff::Timestamp::now(),
+                destroyed_at: None,
+            })
+            .await?;
+            tx.commit().await?;
+            let mut one = store.begin(TxMode::Single).await?;
+            let single = one.data_keys(None).await?.len();
+            drop(one);
+            let mut read = store.begin(TxMode::Read).await?;
+            Ok::<_, crate::store::StoreError>((before, single, read.data_keys(None).await?.len()))
+        })
+        .await;
+        match went_on {
+            Ok(Ok((before, single, read))) => {
+                assert_eq!((single, read), (before + 1, before + 1), "round {round}: the write is seen")
+            }
+            Ok(Err(e)) => panic!("round {round}: {e}"),
+            Err(_) => panic!("round {round}: a transaction waited 10 s for a writer that had given up"),
+        }
+    }
+}
