@@ -37,7 +37,7 @@ pg_start() {
   PG_DIR=$(mktemp -d)
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_DIR"; fi
   PG_PORT=$(pg_free_port)
-  pg_run "'$PGBIN/initdb' -D '$PG_DIR/data' -E UTF8 --locale=C.UTF-8 -U postgres --auth=trust" >/dev/null
+  pg_run "'$PGBIN/initdb' -D '$PG_DIR/data' -E UTF8 --locale=C.UTF-8 -U postgres --auth-local=trust --auth-host=scram-sha-256" >/dev/null
   cat >> "$PG_DIR/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
@@ -46,7 +46,10 @@ fsync = off
 max_connections = 300
 CONF
   pg_run "'$PGBIN/pg_ctl' -D '$PG_DIR/data' -l '$PG_DIR/server.log' start -w" >/dev/null
-  export TASKFORCE_TEST_PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  # A password for this run only (the tests also try a wrong one).
+  local pw; pw=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+  pg_run "'$PGBIN/psql' -q -h '$PG_DIR' -p $PG_PORT -U postgres -c \"ALTER ROLE postgres PASSWORD '$pw'\"" >/dev/null
+  export TASKFORCE_TEST_PG_URL="postgres://postgres:$pw@127.0.0.1:$PG_PORT/postgres"
   echo "==> a private PostgreSQL 15 on 127.0.0.1:$PG_PORT" >&2
 }
 

@@ -19,6 +19,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod codec;
+mod connect;
 mod tx;
 
 use std::time::Duration;
@@ -28,6 +29,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use taskforce_core::store::{Store, StoreError, StoreTx, TxMode};
 
 pub use codec::map_err;
+pub use connect::Connect;
 
 /// The embedded migrations (the same names as SQLite's, one for one).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -76,9 +78,30 @@ impl PgStore {
     /// Applies pending migrations (under sqlx's advisory lock, so instances
     /// starting together apply each once); returns how many were applied.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
+        self.refuse_another_programs().await?;
         let before = self.applied_migrations().await.unwrap_or(0);
         MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         Ok(self.applied_migrations().await?.saturating_sub(before))
+    }
+
+    /// Refuses, before writing anything, a schema that holds tables but no
+    /// record of migrations: another program's.
+    async fn refuse_another_programs(&self) -> Result<(), StoreError> {
+        let (tables, ours): (i64, bool) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'), \
+                    to_regclass('_sqlx_migrations') IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if tables > 0 && !ours {
+            return Err(StoreError::Other(format!(
+                "the database holds {tables} table(s) of another program and no Taskforce schema; give Taskforce \
+                 a database of its own"
+            )));
+        }
+        Ok(())
     }
 
     async fn applied_migrations(&self) -> Result<usize, StoreError> {

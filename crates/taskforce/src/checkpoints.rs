@@ -21,6 +21,10 @@ pub fn prepare(dir: &Path, db: &Path) -> anyhow::Result<PathBuf> {
             .with_context(|| format!("cannot create the checkpoint folder {}", dir.display()))?;
     }
     let dir = dir.canonicalize().with_context(|| format!("cannot read the checkpoint folder {}", dir.display()))?;
+    if crate::db::is_url(&db.to_string_lossy()) {
+        // The database is on another machine: any folder here is apart from it.
+        return Ok(dir);
+    }
     let db_dir = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let db_dir = db_dir.canonicalize().with_context(|| format!("cannot read the folder of {}", db.display()))?;
     if dir.starts_with(&db_dir) {

@@ -25,6 +25,8 @@ use taskforce_core::password::{Argon2Hasher, HashCost};
 use taskforce_core::service::demo::DemoOutcome;
 use taskforce_core::service::{App, Settings};
 use taskforce_store_sqlite::SqliteStore;
+
+use crate::db::Db;
 use taskforce_web::hasher::BlockingHasher;
 
 use crate::config::Config;
@@ -115,7 +117,7 @@ where
 }
 
 /// Opens (creating and migrating) the database and its key file, and builds the application.
-pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App)> {
+pub async fn open(cfg: &Config) -> anyhow::Result<(Db, App)> {
     let (store, app, _keys) = open_with_keys(cfg).await?;
     Ok((store, app))
 }
@@ -123,11 +125,8 @@ pub async fn open(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App)> {
 /// Like [`open`], also giving the keys. A database holding sealed data
 /// refuses to open without its key file, or with a key file that does not
 /// unwrap its data keys: there is no plaintext fallback.
-pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, App, KeyRing)> {
-    let path = crate::db::sqlite_path(&cfg.db)?;
-    let store = Arc::new(
-        SqliteStore::open(path).await.with_context(|| format!("cannot open the database {}", path.display()))?,
-    );
+pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Db, App, KeyRing)> {
+    let store = Db::open(&cfg.db, true).await?;
     let hasher = Argon2Hasher::new(HashCost::OWASP, cfg.pepper.as_ref().map(|p| p.as_bytes().to_vec()));
     let dummy = tokio::task::spawn_blocking({
         let h = hasher.clone();
@@ -152,7 +151,7 @@ pub async fn open_with_keys(cfg: &Config) -> anyhow::Result<(Arc<SqliteStore>, A
         plan_max_pairs: cfg.plan_max_pairs,
         ..Settings::default()
     };
-    let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);
+    let app = App::new(store.store(), Arc::new(SystemClock), Arc::new(BlockingHasher(hasher)), settings, dummy);
     let sealed = app.has_sealed_data().await?;
     let key_path = cfg.key_path();
     let (mut keys, created) = crate::keys::load_or_create(&key_path, !sealed)?;
@@ -233,12 +232,9 @@ where
 
 /// `taskforce migrate`.
 pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
-    let path = crate::db::sqlite_path(&cfg.db)?;
-    let store = SqliteStore::open_unmigrated(path)
-        .await
-        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    let store = Db::open(&cfg.db, false).await?;
     let n = store.migrate().await?;
-    eprintln!("{}: {n} migration(s) applied; the schema is up to date", cfg.db.display());
+    eprintln!("{}: {n} migration(s) applied; the schema is up to date", cfg.db_shown());
     store.close().await;
     Ok(())
 }
@@ -262,9 +258,9 @@ pub async fn demo(cfg: &Config) -> anyhow::Result<()> {
     let (store, app) = open(cfg).await?;
     let outcome = app.load_demo(&Actor::local_admin(), cfg.demo_password.as_deref()).await?;
     if outcome.created {
-        eprintln!("Loaded Operation United Front (united-front-2021) into {}.", cfg.db.display());
+        eprintln!("Loaded Operation United Front (united-front-2021) into {}.", cfg.db_shown());
     } else {
-        eprintln!("Operation United Front is already in {}; nothing new loaded.", cfg.db.display());
+        eprintln!("Operation United Front is already in {}; nothing new loaded.", cfg.db_shown());
     }
     print_demo_sign_ins(&outcome);
     store.close().await;
@@ -273,7 +269,7 @@ pub async fn demo(cfg: &Config) -> anyhow::Result<()> {
 
 /// `taskforce backup --to FILE`.
 pub async fn backup(cfg: &Config, to: &Path) -> anyhow::Result<()> {
-    crate::db::sqlite_path(&cfg.db)?;
+    crate::db::sqlite_path(&cfg.db, "taskforce backup (on PostgreSQL use the server's pg_dump)")?;
     if to.exists() {
         return Err(BadInput(format!("{} already exists; choose a new file", to.display())).into());
     }
@@ -283,7 +279,7 @@ pub async fn backup(cfg: &Config, to: &Path) -> anyhow::Result<()> {
     let store = SqliteStore::open(&cfg.db).await?;
     store.backup_to(to).await?;
     store.close().await;
-    eprintln!("Backup of {} written to {}.", cfg.db.display(), to.display());
+    eprintln!("Backup of {} written to {}.", cfg.db_shown(), to.display());
     eprintln!(
         "The key file ({}) is not in the backup: keep it safe, separately. Without it sealed data cannot be read.",
         cfg.key_path().display()

@@ -14,8 +14,14 @@ pub struct Config {
     /// Database file (or a PostgreSQL URL, printed with its password as `***`).
     #[serde(serialize_with = "shown_db")]
     pub db: PathBuf,
-    /// Key file (default: taskforce.key beside the database).
+    /// Key file (default: taskforce.key beside the database; for a
+    /// PostgreSQL URL, in the working directory).
     pub key_file: Option<PathBuf>,
+    /// Where the in-memory indexes are saved at a clean shutdown and read at
+    /// start (`PATH.dxindex`, `PATH.sxindex`): beside a SQLite file by
+    /// default; for a PostgreSQL URL only when set (else each start rebuilds
+    /// them from the tables).
+    pub index_snapshot: Option<PathBuf>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// A TLS-terminating proxy is in front: cookies are `__Host-` and `Secure`.
@@ -87,6 +93,7 @@ impl Default for Config {
         Self {
             db: PathBuf::from("taskforce.db"),
             key_file: None,
+            index_snapshot: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             tls_proxy: false,
             tls_cert: None,
@@ -117,6 +124,7 @@ impl Default for Config {
 struct FileConfig {
     db: Option<PathBuf>,
     key_file: Option<PathBuf>,
+    index_snapshot: Option<PathBuf>,
     listen: Option<SocketAddr>,
     tls_proxy: Option<bool>,
     tls_cert: Option<PathBuf>,
@@ -183,6 +191,9 @@ impl Config {
             if f.key_file.is_some() {
                 c.key_file = f.key_file
             }
+            if f.index_snapshot.is_some() {
+                c.index_snapshot = f.index_snapshot
+            }
             if let Some(v) = f.listen {
                 c.listen = v
             }
@@ -240,6 +251,9 @@ impl Config {
         }
         if let Some(v) = env("TASKFORCE_KEY_FILE") {
             c.key_file = Some(v.into())
+        }
+        if let Some(v) = env("TASKFORCE_INDEX_SNAPSHOT") {
+            c.index_snapshot = Some(v.into())
         }
         if let Some(v) = env("TASKFORCE_DB") {
             c.db = v.into()
@@ -330,6 +344,20 @@ impl Config {
         if let Some(d) = db {
             self.db = d;
         }
+    }
+
+    /// Where the index snapshots are kept (`None`: off).
+    pub fn snapshot_base(&self) -> Option<PathBuf> {
+        match &self.index_snapshot {
+            Some(p) => Some(p.clone()),
+            None if crate::db::is_url(&self.db.to_string_lossy()) => None,
+            None => Some(self.db.clone()),
+        }
+    }
+
+    /// `--db` as it may be shown: a URL's password as `***`.
+    pub fn db_shown(&self) -> String {
+        crate::db::shown(&self.db.to_string_lossy())
     }
 
     /// The key file in force.

@@ -4,8 +4,13 @@
 //! message or a printout: it is shown as `***`.
 
 use std::path::Path;
+use std::sync::Arc;
 
+use anyhow::Context;
 use percent_encoding::percent_decode_str;
+use taskforce_core::store::{Store, StoreError};
+use taskforce_store_postgres::PgStore;
+use taskforce_store_sqlite::SqliteStore;
 
 use crate::commands::BadInput;
 
@@ -24,14 +29,25 @@ const PARAMS: [&str; 11] = [
     "dbname",
 ];
 
-/// A PostgreSQL URL, read. The password is kept only as whether there is
-/// one: nothing here needs it yet, and what is not held cannot be shown.
+/// A password, which `Debug` never shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A PostgreSQL URL, read. Its password is held as a [`Secret`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgUrl {
     /// The user, decoded.
     pub user: Option<String>,
     /// Whether the URL carries a password (in its user part or as a parameter).
     pub has_password: bool,
+    /// That password, decoded.
+    pub password: Option<Secret>,
     /// Each host with its port, in order (libpq tries them in turn).
     pub hosts: Vec<(String, Option<u16>)>,
     /// The database, decoded.
@@ -111,7 +127,7 @@ impl PgUrl {
             Some((h, p)) => (h, Some(p)),
             None => (head, None),
         };
-        let (mut user, mut has_password) = (None, false);
+        let (mut user, mut has_password, mut password) = (None, false, None);
         if let Some(info) = userinfo {
             let (u, p) = match info.split_once(':') {
                 Some((u, p)) => (u, Some(p)),
@@ -121,7 +137,8 @@ impl PgUrl {
                 user = Some(decode("user", u)?);
             }
             if let Some(p) = p {
-                decode("password", p).map_err(|_| "the password is not UTF-8 text".to_string())?;
+                password =
+                    Some(Secret(decode("password", p).map_err(|_| "the password is not UTF-8 text".to_string())?));
                 has_password = true;
             }
         }
@@ -144,13 +161,15 @@ impl PgUrl {
             }
             if k == "password" {
                 has_password = true;
+                password =
+                    Some(Secret(decode("password", v).map_err(|_| "the password is not UTF-8 text".to_string())?));
                 continue;
             }
             let v = decode(&format!("value of {k}"), v)?;
             check_param(&k, &v)?;
             params.push((k, v));
         }
-        Ok(Self { user, has_password, hosts, dbname, params })
+        Ok(Self { user, has_password, password, hosts, dbname, params })
     }
 
     /// The URL again with its password shown as `***`.
@@ -231,20 +250,102 @@ fn check_param(k: &str, v: &str) -> Result<(), String> {
     }
 }
 
-/// The SQLite file `db` names; a PostgreSQL URL is read and refused in
-/// words that never show its password: malformed, a usage error (exit 2);
-/// well-formed, not yet served by this build (exit 1).
-pub fn sqlite_path(db: &Path) -> anyhow::Result<&Path> {
+/// The SQLite file `db` names, for what only SQLite has (its file's folder,
+/// `VACUUM INTO`): a PostgreSQL URL is read and refused in words that never
+/// show its password: malformed, a usage error (exit 2); well-formed, not
+/// for `what` (exit 1).
+pub fn sqlite_path<'a>(db: &'a Path, what: &str) -> anyhow::Result<&'a Path> {
     let s = db.to_string_lossy();
     if !is_url(&s) {
         return Ok(db);
     }
-    match PgUrl::parse(&s) {
-        Err(why) => Err(BadInput(format!("--db {}: not a PostgreSQL URL: {why}", shown(&s))).into()),
-        Ok(url) => Err(anyhow::anyhow!(
-            "--db {}: this build stores on SQLite only; the PostgreSQL store is not in it yet (give --db a SQLite file)",
-            url.shown()
-        )),
+    let url = pg_url(&s)?;
+    Err(anyhow::anyhow!("--db {}: {what} needs a SQLite file", url.shown()))
+}
+
+/// `db` read as a PostgreSQL URL; malformed is a usage error (exit 2).
+fn pg_url(db: &str) -> anyhow::Result<PgUrl> {
+    PgUrl::parse(db).map_err(|why| BadInput(format!("--db {}: not a PostgreSQL URL: {why}", shown(db))).into())
+}
+
+/// The password to give the server: the URL's, else `PGPASSWORD`, else the
+/// first line of the file named by `TASKFORCE_DB_PASSWORD_FILE`; none (trust
+/// or peer authentication) when none of them is set.
+fn password(url: &PgUrl) -> anyhow::Result<Option<String>> {
+    if let Some(Secret(p)) = &url.password {
+        return Ok(Some(p.clone()));
+    }
+    if let Ok(p) = std::env::var("PGPASSWORD") {
+        return Ok(Some(p));
+    }
+    let Some(file) = std::env::var_os("TASKFORCE_DB_PASSWORD_FILE") else { return Ok(None) };
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read TASKFORCE_DB_PASSWORD_FILE ({})", Path::new(&file).display()))?;
+    Ok(Some(text.lines().next().unwrap_or_default().to_string()))
+}
+
+/// An open store, of the kind `--db` names: the binary's one place that
+/// knows which.
+pub enum Db {
+    /// An embedded SQLite file.
+    Sqlite(Arc<SqliteStore>),
+    /// A PostgreSQL server.
+    Postgres(Arc<PgStore>),
+}
+
+impl Db {
+    /// Opens what `db` names, applying pending migrations when `migrate`.
+    pub async fn open(db: &Path, migrate: bool) -> anyhow::Result<Db> {
+        let s = db.to_string_lossy();
+        if !is_url(&s) {
+            let store = if migrate { SqliteStore::open(db).await } else { SqliteStore::open_unmigrated(db).await };
+            let store = store.with_context(|| format!("cannot open the database {}", db.display()))?;
+            return Ok(Db::Sqlite(Arc::new(store)));
+        }
+        let url = pg_url(&s)?;
+        let connect = taskforce_store_postgres::Connect {
+            hosts: url.hosts.clone(),
+            user: url.user.clone(),
+            password: password(&url)?,
+            dbname: url.dbname.clone(),
+            params: url.params.clone(),
+        };
+        let opened = async {
+            let opts = connect.options()?;
+            if migrate { PgStore::connect(opts).await } else { PgStore::connect_unmigrated(opts).await }
+        };
+        let store = opened.await.map_err(|e| match e {
+            StoreError::Unavailable => anyhow::anyhow!(
+                "cannot reach the PostgreSQL server of {}: is it running, and listening there?",
+                url.shown()
+            ),
+            e => anyhow::anyhow!("cannot open the database {}: {e}", url.shown()),
+        })?;
+        Ok(Db::Postgres(Arc::new(store)))
+    }
+
+    /// The store, for the application.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Db::Sqlite(s) => s.clone(),
+            Db::Postgres(s) => s.clone(),
+        }
+    }
+
+    /// Applies pending migrations; how many were applied.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        match self {
+            Db::Sqlite(s) => s.migrate().await,
+            Db::Postgres(s) => s.migrate().await,
+        }
+    }
+
+    /// Closes every connection (SQLite checkpoints its log).
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(s) => s.close().await,
+            Db::Postgres(s) => s.close().await,
+        }
     }
 }
 
@@ -270,6 +371,11 @@ mod tests {
         let bare = PgUrl::parse("postgres://").unwrap();
         assert_eq!((bare.user, bare.has_password, bare.hosts.len(), bare.dbname), (None, false, 0, None));
         assert!(!PgUrl::parse("postgres://db/x").unwrap().has_password, "trust or peer authentication: no password");
+        let with = PgUrl::parse("postgres://u:p%40ss@h/d").unwrap();
+        assert_eq!(with.password, Some(Secret("p@ss".into())));
+        assert!(!format!("{with:?}").contains("p@ss"), "Debug shows no password");
+        let param = PgUrl::parse("postgres://u@h/d?password=p%26w").unwrap();
+        assert_eq!(param.password, Some(Secret("p&w".into())));
     }
 
     #[test]
@@ -308,10 +414,10 @@ mod tests {
         assert_eq!(shown("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(shown("./postgres.db"), "./postgres.db");
         assert!(!is_url("taskforce.db") && is_url("postgres://h") && is_url("PostgreSQL://h"));
-        assert_eq!(sqlite_path(Path::new("x.db")).unwrap(), Path::new("x.db"));
-        let e = sqlite_path(Path::new("postgres://u:pw-2@h/d")).unwrap_err().to_string();
+        assert_eq!(sqlite_path(Path::new("x.db"), "it").unwrap(), Path::new("x.db"));
+        let e = sqlite_path(Path::new("postgres://u:pw-2@h/d"), "it").unwrap_err().to_string();
         assert!(e.contains("postgres://u:***@h/d") && !e.contains("pw-2"), "{e}");
-        let e = sqlite_path(Path::new("postgres://u:pw-2@h:x/d")).unwrap_err();
+        let e = sqlite_path(Path::new("postgres://u:pw-2@h:x/d"), "it").unwrap_err();
         assert!(e.downcast_ref::<BadInput>().is_some() && !e.to_string().contains("pw-2"), "{e}");
     }
 }

@@ -1461,8 +1461,10 @@ fn a_postgres_url_is_never_a_file_and_its_password_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let secret = "s3cret-pw-0451";
     let in_dir = |args: &[&str]| cmd(args).current_dir(dir.path()).output().unwrap();
+    // Loopback only: a port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     for (url, code) in [
-        (format!("postgres://tf:{secret}@db.example.org:5432/taskforce"), 1),
+        (format!("postgres://tf:{secret}@127.0.0.1:{closed}/taskforce"), 1),
         (format!("postgresql://tf:{secret}@h1:5432,h2:5433/taskforce?target_session_attrs=read-write"), 1),
         (format!("postgres://tf:{secret}@db.example.org:99999/taskforce"), 2),
         (format!("postgres://tf:{secret}@db.example.org/taskforce?sslmode=sometimes"), 2),
@@ -1487,4 +1489,157 @@ fn a_postgres_url_is_never_a_file_and_its_password_never_shown() {
     assert!(!printed.contains(secret) && printed.contains("postgres://tf:***@db.example.org/taskforce"), "{printed}");
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "nothing created for a URL: {left:?}");
+}
+
+/// A database of its own on the PostgreSQL test server (`TASKFORCE_TEST_PG_URL`,
+/// set by the README's test command), dropped with the value.
+struct PgDb {
+    url: String,
+    name: String,
+}
+
+/// The test server's URL (a role that may create databases).
+fn pg_server() -> String {
+    std::env::var("TASKFORCE_TEST_PG_URL")
+        .expect("TASKFORCE_TEST_PG_URL is not set: `bash scripts/test` starts a private PostgreSQL for these tests")
+}
+
+fn pg_admin() -> sqlx::postgres::PgConnectOptions {
+    pg_server().parse().expect("TASKFORCE_TEST_PG_URL is a PostgreSQL URL")
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+impl PgDb {
+    fn new() -> PgDb {
+        let name = format!("tf_cli_{}", uuid::Uuid::new_v4().simple());
+        block_on(taskforce_store_postgres::create_database(&pg_admin(), &name)).unwrap();
+        let server = pg_server();
+        let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+        PgDb { url: format!("{base}/{name}"), name }
+    }
+
+    /// The server's password, which no output may hold.
+    fn password() -> String {
+        let server = pg_server();
+        let info = server.split_once("://").unwrap().1.rsplit_once('@').map_or("", |(i, _)| i);
+        info.split_once(':').map_or(String::new(), |(_, p)| p.to_string())
+    }
+
+    /// A statement on the database, as its owner.
+    fn sql(&self, statement: &str) {
+        block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect_with(&pg_admin().database(&self.name)).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut c).await.unwrap();
+        })
+    }
+
+    /// Tables of the database's schema.
+    fn tables(&self) -> i64 {
+        block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect_with(&pg_admin().database(&self.name)).await.unwrap();
+            sqlx::query_scalar("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        let _ =
+            std::thread::spawn(move || block_on(taskforce_store_postgres::drop_database(&pg_admin(), &name))).join();
+    }
+}
+
+#[test]
+fn the_demo_serves_on_postgresql_and_its_audit_log_verifies() {
+    let db = PgDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    // The key file of a URL is the working directory's `taskforce.key`.
+    let mut c = cmd(&["serve", "--demo", "--demo-skip-mfa", "--db", &db.url, "--listen", "127.0.0.1:0"]);
+    c.current_dir(dir.path()).env("TASKFORCE_DEMO_PASSWORD", PW);
+    let server = Server::spawn(c);
+    let base = server.base.clone();
+    let (ready, signed_in) = block_on(async {
+        let client = http();
+        let ready = client.get(format!("{base}/readyz")).send().await.unwrap().status();
+        let r = client
+            .post(format!("{base}/api/v1/sessions"))
+            .json(&json!({"username": "commander.mshp", "password": PW}))
+            .send()
+            .await
+            .unwrap();
+        (ready, r.status())
+    });
+    assert_eq!((ready.as_u16(), signed_in.as_u16()), (200, 201));
+    let log = server.terminate();
+    assert!(log.contains("(database postgres://"), "{log}");
+    assert!(!log.contains(&PgDb::password()), "the server's password is never shown");
+    assert!(dir.path().join("taskforce.key").exists(), "the key file is made in the working directory");
+    let mut verify = cmd(&["audit", "verify", "--db", &db.url]);
+    let out = verify.current_dir(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("ok "), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_bad_server_is_named_in_words_without_its_password_and_nothing_is_written() {
+    let pw = PgDb::password();
+    let dir = tempfile::tempdir().unwrap();
+    let run_in = |args: &[&str]| cmd(args).current_dir(dir.path()).output().unwrap();
+    let quiet = |out: &Output| {
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(pw.is_empty() || !all.contains(&pw), "a password shown: {all}");
+        assert!(!all.contains("pw-never-1"), "a password shown: {all}");
+        all
+    };
+    // Nothing listens there.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = run_in(&["migrate", "--db", &format!("postgres://tf:pw-never-1@127.0.0.1:{closed}/tf")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(quiet(&out).contains("cannot reach the PostgreSQL server"));
+    // A wrong password.
+    let db = PgDb::new();
+    let wrong = db.url.replacen(&format!(":{pw}@"), ":pw-never-1@", 1);
+    assert_ne!(wrong, db.url, "the test server's URL has a password");
+    let out = run_in(&["migrate", "--db", &wrong]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(quiet(&out).contains("password authentication failed"), "{}", text(&out.stderr));
+    // The password from a file when the URL has none.
+    let file = dir.path().join("db-password");
+    std::fs::write(&file, format!("{pw}\n")).unwrap();
+    let bare = db.url.replacen(&format!(":{pw}@"), "@", 1);
+    let out = cmd(&["migrate", "--db", &bare])
+        .current_dir(dir.path())
+        .env("TASKFORCE_DB_PASSWORD_FILE", &file)
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", quiet(&out));
+    // A database of another program: refused before anything is written.
+    let other = PgDb::new();
+    other.sql("CREATE TABLE invoices (id BIGINT PRIMARY KEY)");
+    let out = run_in(&["migrate", "--db", &other.url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(quiet(&out).contains("another program"), "{}", text(&out.stderr));
+    assert_eq!(other.tables(), 1, "nothing written");
+    // No such database.
+    let missing = format!("{}_gone", db.url);
+    let out = run_in(&["migrate", "--db", &missing]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(quiet(&out).contains("does not exist"), "{}", text(&out.stderr));
+    // Malformed: a usage error.
+    let out = run_in(&["migrate", "--db", "postgres://tf:pw-never-1@h:99999/tf"]);
+    assert_eq!(out.status.code(), Some(2));
+    quiet(&out);
 }

@@ -46,8 +46,7 @@ pub async fn run(cfg: &mut Config, cmd: AuditCmd) -> anyhow::Result<()> {
     match cmd {
         AuditCmd::Verify { db, checkpoint, checkpoint_dir } => {
             cfg.apply_db(db.db);
-            crate::db::sqlite_path(&cfg.db)?;
-            if !cfg.db.exists() {
+            if !crate::db::is_url(&cfg.db.to_string_lossy()) && !cfg.db.exists() {
                 return Err(BadInput(format!("no database at {}", cfg.db.display())).into());
             }
             let checkpoint = match checkpoint_dir {

@@ -79,7 +79,6 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         );
         tracing::warn!(insecure = true, "second factor switched off by --demo-skip-mfa");
     }
-    crate::db::sqlite_path(&cfg.db)?;
     // Checked before anything starts: a folder inside the database's is refused.
     let checkpoint_dir =
         cfg.audit_checkpoint_dir.as_deref().map(|d| crate::checkpoints::prepare(d, &cfg.db)).transpose()?;
@@ -95,16 +94,16 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         eprintln!(
             "  taskforce agency add --db {db} --name \"Missouri State Highway Patrol\" --short-name mshp \\\n      \
              --kind state --state US-MO --duty-phone \"+1 573 555 0100\"",
-            db = cfg.db.display()
+            db = cfg.db_shown()
         );
-        eprintln!("  taskforce user add --db {} --agency mshp --roles admin admin.mshp", cfg.db.display());
+        eprintln!("  taskforce user add --db {} --agency mshp --roles admin admin.mshp", cfg.db_shown());
         eprintln!("Or try the demo: taskforce serve --demo");
     }
     // The deconfliction index is a cache of the events table: read back from
     // the snapshot the last clean shutdown wrote, or rebuilt from the table.
     // The subject index likewise, from its own (sealed) snapshot.
     let started = std::time::Instant::now();
-    let loaded = load_snapshot(&app, Snapshot::Events, &cfg.db).await?;
+    let loaded = load_snapshot(&app, Snapshot::Events, cfg.snapshot_base().as_deref()).await?;
     let events = match loaded {
         Some(n) => n,
         None => app.warm_event_index(&mut every_million("events")).await?,
@@ -112,7 +111,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     let ms = started.elapsed().as_millis() as u64;
     tracing::info!(events, from_snapshot = loaded.is_some(), ms, "deconfliction index ready");
     let started = std::time::Instant::now();
-    let loaded = load_snapshot(&app, Snapshot::Subjects, &cfg.db).await?;
+    let loaded = load_snapshot(&app, Snapshot::Subjects, cfg.snapshot_base().as_deref()).await?;
     let subjects = match loaded {
         Some(n) => n,
         None => app.warm_subject_index(&mut every_million("subjects")).await?,
@@ -177,13 +176,13 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
         (Some(cert), Some(key)) => {
             let std_listener = listener.into_std()?;
             std_listener.set_nonblocking(true)?;
-            eprintln!("Taskforce is listening on https://{addr}/ (database {})", cfg.db.display());
+            eprintln!("Taskforce is listening on https://{addr}/ (database {})", cfg.db_shown());
             taskforce_web::serve_tls(std_listener, state, cert, key, shutdown_signal())
                 .await
                 .with_context(|| format!("cannot serve TLS with {}", cert.display()))?;
         }
         _ => {
-            eprintln!("Taskforce is listening on http://{addr}/ (database {})", cfg.db.display());
+            eprintln!("Taskforce is listening on http://{addr}/ (database {})", cfg.db_shown());
             taskforce_web::serve(listener, state, shutdown_signal()).await?;
         }
     }
@@ -192,8 +191,10 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
     if let Some(c) = checkpointer {
         c.abort();
     }
-    save_snapshot(&saver, Snapshot::Events, &cfg.db).await;
-    save_snapshot(&saver, Snapshot::Subjects, &cfg.db).await;
+    if let Some(base) = cfg.snapshot_base() {
+        save_snapshot(&saver, Snapshot::Events, &base).await;
+        save_snapshot(&saver, Snapshot::Subjects, &base).await;
+    }
     store.close().await;
     Ok(())
 }
@@ -240,9 +241,10 @@ impl Snapshot {
 async fn load_snapshot(
     app: &taskforce_core::service::App,
     which: Snapshot,
-    db: &std::path::Path,
+    base: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<usize>> {
-    let Ok(file) = std::fs::File::open(which.path(db)) else { return Ok(None) };
+    let Some(base) = base else { return Ok(None) };
+    let Ok(file) = std::fs::File::open(which.path(base)) else { return Ok(None) };
     let mut r = std::io::BufReader::with_capacity(1 << 20, file);
     let loaded = match which {
         Snapshot::Events => app.load_event_index(&mut r).await?,
