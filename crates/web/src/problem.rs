@@ -203,3 +203,23 @@ pub async fn not_found_route() -> ApiError {
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "request.method_not_allowed", "this method is not allowed here")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_faults_are_507_and_503_never_500() {
+        for (e, status, code) in [
+            (StoreError::Full, StatusCode::INSUFFICIENT_STORAGE, "storage.full"),
+            (StoreError::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "storage.unavailable"),
+            (StoreError::Busy, StatusCode::SERVICE_UNAVAILABLE, "store.busy"),
+        ] {
+            let a = ApiError::from(Error::Store(e));
+            assert_eq!((a.status, a.code), (status, code));
+            let r = a.into_response();
+            let again = r.headers().contains_key(header::RETRY_AFTER);
+            assert_eq!(again, status == StatusCode::SERVICE_UNAVAILABLE, "{code}: a 503 says when to try again");
+        }
+    }
+}

@@ -16,15 +16,21 @@ pub fn server_url() -> String {
     })
 }
 
-/// The options of a new, empty database on the test server.
-pub async fn fresh_options() -> PgConnectOptions {
-    let admin = PgConnectOptions::from_str(&server_url()).expect("TASKFORCE_TEST_PG_URL is a PostgreSQL URL");
+/// The test server, as a role that may create databases.
+pub fn admin() -> PgConnectOptions {
+    PgConnectOptions::from_str(&server_url()).expect("TASKFORCE_TEST_PG_URL is a PostgreSQL URL")
+}
+
+/// A fresh, migrated store and its database's name. (The databases stay
+/// until the server goes: the README's test command stops and removes its
+/// private one; each is some 8 MB.)
+pub async fn fresh_named() -> (PgStore, String) {
     let name = format!("tf_test_{}", uuid::Uuid::new_v4().simple());
-    taskforce_store_postgres::create_database(&admin, &name).await.expect("create a test database");
-    admin.database(&name)
+    taskforce_store_postgres::create_database(&admin(), &name).await.expect("create a test database");
+    (PgStore::connect(admin().database(&name)).await.expect("connect and migrate"), name)
 }
 
 /// A fresh, migrated store.
 pub async fn fresh_store() -> PgStore {
-    PgStore::connect(fresh_options().await).await.expect("connect and migrate")
+    fresh_named().await.0
 }
