@@ -14,6 +14,7 @@ use async_trait::async_trait;
 
 mod agencies;
 mod audit;
+pub mod copy;
 mod events;
 mod keys;
 mod operations;

@@ -20,6 +20,7 @@
 
 pub mod codec;
 mod connect;
+mod copy;
 mod tx;
 
 use std::time::Duration;

@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod codec;
+mod copy;
 mod coverage;
 mod readers;
 mod tx;

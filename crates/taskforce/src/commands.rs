@@ -3,6 +3,7 @@
 
 pub mod agency;
 pub mod audit;
+pub mod copy;
 pub mod events;
 pub mod report;
 pub mod serve;

@@ -340,6 +340,22 @@ impl Db {
         }
     }
 
+    /// The whole database read from one snapshot (`db copy`).
+    pub async fn copy_source(&self) -> Result<Box<dyn taskforce_core::store::copy::CopySource>, StoreError> {
+        match self {
+            Db::Sqlite(s) => s.copy_source().await,
+            Db::Postgres(s) => s.copy_source().await,
+        }
+    }
+
+    /// The whole database written in one transaction (`db copy`).
+    pub async fn copy_target(&self) -> Result<Box<dyn taskforce_core::store::copy::CopyTarget>, StoreError> {
+        match self {
+            Db::Sqlite(s) => s.copy_target().await,
+            Db::Postgres(s) => s.copy_target().await,
+        }
+    }
+
     /// Closes every connection (SQLite checkpoints its log).
     pub async fn close(&self) {
         match self {

@@ -117,9 +117,27 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Move a whole database between stores.
+    #[command(subcommand)]
+    Db(DbCmd),
     /// Show settings.
     #[command(subcommand)]
     Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCmd {
+    /// Copy every table of one database into an empty other, SQLite or
+    /// PostgreSQL either way; check the copy; carry the key file beside a
+    /// SQLite target.
+    Copy {
+        /// The database to read (a SQLite file or a postgres:// URL).
+        #[arg(long, value_name = "DB")]
+        from: PathBuf,
+        /// The empty database to write (migrated first; created when a new SQLite file).
+        #[arg(long, value_name = "DB")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -226,6 +244,7 @@ fn main() -> ExitCode {
                 cfg.apply_db(db.db);
                 commands::backup(&cfg, &to).await
             }
+            Command::Db(DbCmd::Copy { from, to }) => commands::copy::run(&cfg, &from, &to).await,
             Command::Config(ConfigCmd::Print { db }) => {
                 cfg.apply_db(db.db);
                 print!("{}", cfg.to_masked_toml());

@@ -1643,3 +1643,56 @@ fn a_bad_server_is_named_in_words_without_its_password_and_nothing_is_written() 
     assert_eq!(out.status.code(), Some(2));
     quiet(&out);
 }
+
+#[test]
+fn db_copy_moves_the_demo_to_postgresql_and_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.db");
+    let a_s = a.to_str().unwrap();
+    assert!(run(&["demo", "--db", a_s]).status.success());
+    let report = |db: &str, key: &Path| {
+        let out = cmd(&["report", "united-front-2021", "--db", db]).env("TASKFORCE_KEY_FILE", key).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        out.stdout
+    };
+    let key = dir.path().join("taskforce.key");
+    let before = report(a_s, &key);
+    // SQLite to PostgreSQL: the target is migrated, every row copied, the copy checked.
+    let pg = PgDb::new();
+    let out = cmd(&["db", "copy", "--from", a_s, "--to", &pg.url]).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("audit trail verifies") && err.contains("TASKFORCE_KEY_FILE"), "{err}");
+    assert!(!err.contains(&PgDb::password()), "the password is never shown");
+    let copied: Vec<(String, u64)> = text(&out.stdout)
+        .lines()
+        .map(|l| l.split_once('\t').map(|(t, n)| (t.to_string(), n.parse().unwrap())).unwrap())
+        .collect();
+    let rows = |t: &str| copied.iter().find(|(n, _)| n == t).map(|(_, n)| *n).unwrap_or(0);
+    assert!(rows("events") > 0 && rows("audit_log") > 0 && rows("users") > 0, "{copied:?}");
+    let out = cmd(&["audit", "verify", "--db", &pg.url]).env("TASKFORCE_KEY_FILE", &key).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(report(&pg.url, &key), before, "the same figures on PostgreSQL");
+    // Into a target that holds rows: refused, nothing written.
+    let out = cmd(&["db", "copy", "--from", a_s, "--to", &pg.url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not empty"), "{}", text(&out.stderr));
+    // And back to a new SQLite file, its key file copied beside it.
+    let back_dir = dir.path().join("back");
+    std::fs::create_dir(&back_dir).unwrap();
+    let b = back_dir.join("b.db");
+    let out = cmd(&["db", "copy", "--from", &pg.url, "--to", b.to_str().unwrap()])
+        .env("TASKFORCE_KEY_FILE", &key)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), copied.iter().map(|(t, n)| format!("{t}\t{n}\n")).collect::<String>());
+    let b_key = back_dir.join("taskforce.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&b_key).unwrap().permissions().mode() & 0o777, 0o600);
+    let out = run(&["audit", "verify", "--db", b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(report(b.to_str().unwrap(), &b_key), before, "the same figures back on SQLite");
+    // The same database twice is a usage error.
+    assert_eq!(run(&["db", "copy", "--from", a_s, "--to", a_s]).status.code(), Some(2));
+}
