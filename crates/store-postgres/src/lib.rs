@@ -78,8 +78,15 @@ impl PgStore {
 
     /// Applies pending migrations (under sqlx's advisory lock, so instances
     /// starting together apply each once); returns how many were applied.
+    ///
+    /// A schema already up to date is left alone without a statement that
+    /// needs more than reading, so that `serve` may run as a role that owns
+    /// nothing (docs/postgres.md); only a pending migration needs the owner.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         self.refuse_another_programs().await?;
+        if self.up_to_date().await? {
+            return Ok(0);
+        }
         let before = self.applied_migrations().await.unwrap_or(0);
         MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
         Ok(self.applied_migrations().await?.saturating_sub(before))
@@ -103,6 +110,24 @@ impl PgStore {
             )));
         }
         Ok(())
+    }
+
+    /// Whether every embedded migration is applied, and nothing else.
+    async fn up_to_date(&self) -> Result<bool, StoreError> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if !exists {
+            return Ok(false);
+        }
+        let applied: Vec<(i64, Vec<u8>, bool)> =
+            sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        let want: Vec<(i64, Vec<u8>, bool)> = MIGRATOR.iter().map(|m| (m.version, m.checksum.to_vec(), true)).collect();
+        Ok(applied == want)
     }
 
     async fn applied_migrations(&self) -> Result<usize, StoreError> {

@@ -270,9 +270,18 @@ pub async fn demo(cfg: &Config) -> anyhow::Result<()> {
 
 /// `taskforce backup --to FILE`.
 pub async fn backup(cfg: &Config, to: &Path) -> anyhow::Result<()> {
-    crate::db::sqlite_path(&cfg.db, "taskforce backup (on PostgreSQL use the server's pg_dump)")?;
     if to.exists() {
         return Err(BadInput(format!("{} already exists; choose a new file", to.display())).into());
+    }
+    if crate::db::is_url(&cfg.db.to_string_lossy()) {
+        crate::db::pg_dump(&cfg.db, to)?;
+        eprintln!("Backup of {} written to {} (pg_dump, custom format).", cfg.db_shown(), to.display());
+        eprintln!(
+            "Restore it into an empty database with pg_restore (docs/postgres.md). The key file ({}) is not in \
+             the backup: keep it safe, separately.",
+            cfg.key_path().display()
+        );
+        return Ok(());
     }
     if !cfg.db.exists() {
         return Err(BadInput(format!("no database at {}", cfg.db.display())).into());

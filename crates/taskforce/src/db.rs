@@ -250,19 +250,6 @@ fn check_param(k: &str, v: &str) -> Result<(), String> {
     }
 }
 
-/// The SQLite file `db` names, for what only SQLite has (its file's folder,
-/// `VACUUM INTO`): a PostgreSQL URL is read and refused in words that never
-/// show its password: malformed, a usage error (exit 2); well-formed, not
-/// for `what` (exit 1).
-pub fn sqlite_path<'a>(db: &'a Path, what: &str) -> anyhow::Result<&'a Path> {
-    let s = db.to_string_lossy();
-    if !is_url(&s) {
-        return Ok(db);
-    }
-    let url = pg_url(&s)?;
-    Err(anyhow::anyhow!("--db {}: {what} needs a SQLite file", url.shown()))
-}
-
 /// `db` read as a PostgreSQL URL; malformed is a usage error (exit 2).
 fn pg_url(db: &str) -> anyhow::Result<PgUrl> {
     PgUrl::parse(db).map_err(|why| BadInput(format!("--db {}: not a PostgreSQL URL: {why}", shown(db))).into())
@@ -282,6 +269,81 @@ fn password(url: &PgUrl) -> anyhow::Result<Option<String>> {
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("cannot read TASKFORCE_DB_PASSWORD_FILE ({})", Path::new(&file).display()))?;
     Ok(Some(text.lines().next().unwrap_or_default().to_string()))
+}
+
+/// A libpq connection string (`key='value' ...`) for the server's own tools,
+/// without the password (they get it from `PGPASSWORD`, never from their
+/// command line, which other users of the machine may read).
+fn libpq_keywords(url: &PgUrl) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut parts = Vec::new();
+    if let Some((h, p)) = url.hosts.first() {
+        parts.push(format!("host={}", quote(h)));
+        if let Some(p) = p {
+            parts.push(format!("port={p}"));
+        }
+    }
+    if let Some(u) = &url.user {
+        parts.push(format!("user={}", quote(u)));
+    }
+    if let Some(d) = &url.dbname {
+        parts.push(format!("dbname={}", quote(d)));
+    }
+    for (k, v) in &url.params {
+        if k != "target_session_attrs" {
+            parts.push(format!("{k}={}", quote(v)));
+        }
+    }
+    parts.join(" ")
+}
+
+/// `taskforce backup` of a PostgreSQL database: a consistent dump by the
+/// server's own `pg_dump` (custom format, one snapshot of the live
+/// database), or what to run where it is not installed.
+pub fn pg_dump(db: &Path, to: &Path) -> anyhow::Result<()> {
+    let url = pg_url(&db.to_string_lossy())?;
+    // Made empty and owner-only first, as the SQLite backup is: the dump
+    // holds password hashes and sealed data, and pg_dump keeps the mode.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(to)
+            .with_context(|| format!("cannot create {}", to.display()))?;
+    }
+    let mut c = std::process::Command::new("pg_dump");
+    c.arg("--format=custom").arg("--file").arg(to).arg("--dbname").arg(libpq_keywords(&url));
+    if let Some(p) = password(&url)? {
+        c.env("PGPASSWORD", p);
+    }
+    let out = match c.stdin(std::process::Stdio::null()).output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let _ = std::fs::remove_file(to);
+            anyhow::bail!(
+                "pg_dump is not installed here: install the PostgreSQL client of the server's version and run \
+             pg_dump --format=custom --file={} '{}' (the password from PGPASSWORD)",
+                to.display(),
+                url.shown().replace(":***@", "@")
+            )
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(to);
+            anyhow::bail!("cannot run pg_dump: {e}")
+        }
+    };
+    if !out.status.success() {
+        let _ = std::fs::remove_file(to);
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = match &url.password {
+            Some(Secret(p)) if !p.is_empty() => why.replace(p.as_str(), "***"),
+            _ => why.into_owned(),
+        };
+        anyhow::bail!("pg_dump failed: {}", why.trim());
+    }
+    Ok(())
 }
 
 /// An open store, of the kind `--db` names: the binary's one place that
@@ -395,6 +457,15 @@ mod tests {
     }
 
     #[test]
+    fn the_servers_tools_get_the_url_as_keywords_without_its_password() {
+        let u = PgUrl::parse("postgres://o%27brien:pw-3@h1:5433/task%20force?sslmode=verify-full").unwrap();
+        assert_eq!(
+            libpq_keywords(&u),
+            r"host='h1' port=5433 user='o\'brien' dbname='task force' sslmode='verify-full'"
+        );
+    }
+
+    #[test]
     fn a_malformed_url_says_why_and_never_shows_its_password() {
         for (url, why) in [
             ("postgres://u:pw-1@h:99999/d", "not a port"),
@@ -430,10 +501,7 @@ mod tests {
         assert_eq!(shown("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(shown("./postgres.db"), "./postgres.db");
         assert!(!is_url("taskforce.db") && is_url("postgres://h") && is_url("PostgreSQL://h"));
-        assert_eq!(sqlite_path(Path::new("x.db"), "it").unwrap(), Path::new("x.db"));
-        let e = sqlite_path(Path::new("postgres://u:pw-2@h/d"), "it").unwrap_err().to_string();
-        assert!(e.contains("postgres://u:***@h/d") && !e.contains("pw-2"), "{e}");
-        let e = sqlite_path(Path::new("postgres://u:pw-2@h:x/d"), "it").unwrap_err();
+        let e = pg_url("postgres://u:pw-2@h:x/d").unwrap_err();
         assert!(e.downcast_ref::<BadInput>().is_some() && !e.to_string().contains("pw-2"), "{e}");
     }
 }

@@ -1533,7 +1533,7 @@ impl PgDb {
         block_on(async {
             use sqlx::Connection;
             let mut c = sqlx::PgConnection::connect_with(&pg_admin().database(&self.name)).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut c).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut c).await.unwrap();
         })
     }
 
@@ -1695,4 +1695,106 @@ fn db_copy_moves_the_demo_to_postgresql_and_back_whole() {
     assert_eq!(report(b.to_str().unwrap(), &b_key), before, "the same figures back on SQLite");
     // The same database twice is a usage error.
     assert_eq!(run(&["db", "copy", "--from", a_s, "--to", a_s]).status.code(), Some(2));
+}
+
+#[test]
+fn backup_of_postgresql_is_a_pg_dump_that_restores_and_verifies() {
+    let db = PgDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let in_dir = |args: &[&str]| cmd(args).current_dir(dir.path()).output().unwrap();
+    assert!(in_dir(&["demo", "--db", &db.url]).status.success());
+    let dump = dir.path().join("taskforce.dump");
+    let out = in_dir(&["backup", "--db", &db.url, "--to", dump.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains(&PgDb::password()));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&dump).unwrap().permissions().mode() & 0o777, 0o600);
+    // Never over an existing file.
+    assert_eq!(in_dir(&["backup", "--db", &db.url, "--to", dump.to_str().unwrap()]).status.code(), Some(2));
+    // Restored into an empty database as the README says, it verifies.
+    let restored = PgDb::new();
+    let out = Command::new("pg_restore")
+        .args(["--no-owner", "--dbname", &restored.url])
+        .arg(&dump)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = in_dir(&["audit", "verify", "--db", &restored.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// The grants of docs/postgres.md, for `role`.
+fn app_grants(role: &str) -> String {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/postgres.md")).unwrap();
+    let block = doc.split("-- taskforce-app-grants").nth(1).unwrap().split("```").next().unwrap();
+    block.replace("taskforce_app", role)
+}
+
+#[test]
+fn serve_runs_as_a_role_that_may_only_read_and_append_the_audit_log() {
+    let db = PgDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    // Migrated (and the demo loaded) by the owner.
+    assert!(cmd(&["demo", "--db", &db.url]).current_dir(dir.path()).output().unwrap().status.success());
+    let role = format!("tf_app_{}", uuid::Uuid::new_v4().simple());
+    let role_pw = "app-pw-never-shown-7";
+    block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect_with(&pg_admin()).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE ROLE {role} LOGIN PASSWORD '{role_pw}'")))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    db.sql(&format!("GRANT CONNECT ON DATABASE \"{}\" TO {role}", db.name));
+    db.sql(&app_grants(&role));
+    let server = pg_server();
+    let host = server.rsplit_once('@').unwrap().1.rsplit_once('/').unwrap().0;
+    let app_url = format!("postgres://{role}:{role_pw}@{host}/{}", db.name);
+    let mut c = cmd(&["serve", "--demo", "--demo-skip-mfa", "--db", &app_url, "--listen", "127.0.0.1:0"]);
+    c.current_dir(dir.path()).env("TASKFORCE_DEMO_PASSWORD", PW);
+    let server = Server::spawn(c);
+    let base = server.base.clone();
+    let signed_in = block_on(async {
+        let r = http()
+            .post(format!("{base}/api/v1/sessions"))
+            .json(&json!({"username": "commander.mshp", "password": PW}))
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16()
+    });
+    assert_eq!(signed_in, 201, "the server works as the role");
+    let log = server.terminate();
+    assert!(!log.contains(role_pw), "the role's password is never shown");
+    // What the role may not do, even with the triggers gone.
+    db.sql("ALTER TABLE audit_log DISABLE TRIGGER USER");
+    let refused = |statement: &str| {
+        block_on(async {
+            use sqlx::Connection;
+            let opts: sqlx::postgres::PgConnectOptions = app_url.parse().unwrap();
+            let mut c = sqlx::PgConnection::connect_with(&opts).await.unwrap();
+            let e = sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut c).await.unwrap_err();
+            e.as_database_error().and_then(|d| d.code()).map(|c| c.to_string())
+        })
+    };
+    for s in [
+        "UPDATE audit_log SET detail = 'x'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "CREATE TABLE mine (id BIGINT)",
+        "DROP TABLE users",
+        "DELETE FROM _sqlx_migrations",
+    ] {
+        assert_eq!(refused(s).as_deref(), Some("42501"), "{s}: insufficient privilege");
+    }
+    block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect_with(&pg_admin()).await.unwrap();
+        drop(db);
+        for s in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(s)).execute(&mut c).await;
+        }
+    });
 }
