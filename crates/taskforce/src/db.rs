@@ -331,7 +331,7 @@ pub fn pg_dump(db: &Path, to: &Path) -> anyhow::Result<()> {
         }
         Err(e) => {
             let _ = std::fs::remove_file(to);
-            anyhow::bail!("cannot run pg_dump: {e}")
+            anyhow::bail!("cannot run pg_dump for the PostgreSQL database {}: {e}", url.shown())
         }
     };
     if !out.status.success() {
@@ -341,7 +341,7 @@ pub fn pg_dump(db: &Path, to: &Path) -> anyhow::Result<()> {
             Some(Secret(p)) if !p.is_empty() => why.replace(p.as_str(), "***"),
             _ => why.into_owned(),
         };
-        anyhow::bail!("pg_dump failed: {}", why.trim());
+        anyhow::bail!("pg_dump of the PostgreSQL database {} failed: {}", url.shown(), why.trim());
     }
     Ok(())
 }
