@@ -38,6 +38,7 @@ pg_start() {
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_DIR"; fi
   PG_PORT=$(pg_free_port)
   pg_run "'$PGBIN/initdb' -D '$PG_DIR/data' -E UTF8 --locale=C.UTF-8 -U postgres --auth-local=trust --auth-host=scram-sha-256" >/dev/null
+  { echo "host all postgres 127.0.0.1/32 trust"; cat "$PG_DIR/data/pg_hba.conf"; } > "$PG_DIR/hba" && cat "$PG_DIR/hba" > "$PG_DIR/data/pg_hba.conf"
   cat >> "$PG_DIR/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PG_PORT

@@ -1550,6 +1550,49 @@ impl PgDb {
     }
 }
 
+/// A role of the test server that signs in with a password (SCRAM: the
+/// server trusts only its superuser), dropped with the value.
+struct PgRole {
+    name: String,
+}
+
+impl PgRole {
+    fn new(password: &str) -> PgRole {
+        let name = format!("tf_role_{}", uuid::Uuid::new_v4().simple());
+        let sql = format!("CREATE ROLE {name} LOGIN PASSWORD '{password}'");
+        block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect_with(&pg_admin()).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut c).await.unwrap();
+        });
+        PgRole { name }
+    }
+
+    /// A URL of `db` as this role, with `password` in it or none.
+    fn url(&self, db: &PgDb, password: Option<&str>) -> String {
+        let server = pg_server();
+        let host = server.rsplit_once('@').unwrap().1.rsplit_once('/').unwrap().0;
+        let info = password.map_or(self.name.clone(), |p| format!("{}:{p}", self.name));
+        format!("postgres://{info}@{host}/{}", db.name)
+    }
+}
+
+impl Drop for PgRole {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        let _ = std::thread::spawn(move || {
+            block_on(async {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect_with(&pg_admin()).await.unwrap();
+                for s in [format!("DROP OWNED BY {name}"), format!("DROP ROLE {name}")] {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(s)).execute(&mut c).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
 impl Drop for PgDb {
     fn drop(&mut self) {
         let name = std::mem::take(&mut self.name);
@@ -1608,24 +1651,44 @@ fn a_bad_server_is_named_in_words_without_its_password_and_nothing_is_written() 
     let out = run_in(&["migrate", "--db", &format!("postgres://tf:pw-never-1@127.0.0.1:{closed}/tf")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(quiet(&out).contains("cannot reach the PostgreSQL server"));
-    // A wrong password.
+    // A role that signs in with a password (SCRAM), on a migrated database.
     let db = PgDb::new();
-    let wrong = db.url.replacen(&format!(":{pw}@"), ":pw-never-1@", 1);
-    assert_ne!(wrong, db.url, "the test server's URL has a password");
-    let out = run_in(&["migrate", "--db", &wrong]);
+    assert!(run_in(&["migrate", "--db", &db.url]).status.success());
+    let role = PgRole::new("pw-right-3");
+    db.sql(&format!(
+        "GRANT CONNECT ON DATABASE \"{}\" TO {r}; GRANT SELECT ON _sqlx_migrations TO {r}",
+        db.name,
+        r = role.name
+    ));
+    // A wrong password.
+    let out = run_in(&["migrate", "--db", &role.url(&db, Some("pw-never-1"))]);
     assert_eq!(out.status.code(), Some(1));
     assert!(quiet(&out).contains("password authentication failed"), "{}", text(&out.stderr));
-    // The password from a file when the URL has none.
+    // The password from a file when the URL has none (and PGPASSWORD is unset).
     let file = dir.path().join("db-password");
-    std::fs::write(&file, format!("{pw}\n")).unwrap();
-    let bare = db.url.replacen(&format!(":{pw}@"), "@", 1);
-    let out = cmd(&["migrate", "--db", &bare])
+    std::fs::write(&file, "pw-right-3\n").unwrap();
+    let out = cmd(&["migrate", "--db", &role.url(&db, None)])
         .current_dir(dir.path())
         .env("TASKFORCE_DB_PASSWORD_FILE", &file)
         .env_remove("PGPASSWORD")
         .output()
         .unwrap();
+    let all = quiet(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("0 migration(s) applied") && !all.contains("pw-right-3"), "{all}");
+    // From PGPASSWORD likewise; with neither, the server refuses.
+    let out = cmd(&["migrate", "--db", &role.url(&db, None)])
+        .current_dir(dir.path())
+        .env("PGPASSWORD", "pw-right-3")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", quiet(&out));
+    let out = cmd(&["migrate", "--db", &role.url(&db, None)])
+        .current_dir(dir.path())
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", quiet(&out));
     // A database of another program: refused before anything is written.
     let other = PgDb::new();
     other.sql("CREATE TABLE invoices (id BIGINT PRIMARY KEY)");
@@ -1737,21 +1800,12 @@ fn serve_runs_as_a_role_that_may_only_read_and_append_the_audit_log() {
     let dir = tempfile::tempdir().unwrap();
     // Migrated (and the demo loaded) by the owner.
     assert!(cmd(&["demo", "--db", &db.url]).current_dir(dir.path()).output().unwrap().status.success());
-    let role = format!("tf_app_{}", uuid::Uuid::new_v4().simple());
     let role_pw = "app-pw-never-shown-7";
-    block_on(async {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect_with(&pg_admin()).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE ROLE {role} LOGIN PASSWORD '{role_pw}'")))
-            .execute(&mut c)
-            .await
-            .unwrap();
-    });
+    let app = PgRole::new(role_pw);
+    let role = app.name.clone();
     db.sql(&format!("GRANT CONNECT ON DATABASE \"{}\" TO {role}", db.name));
     db.sql(&app_grants(&role));
-    let server = pg_server();
-    let host = server.rsplit_once('@').unwrap().1.rsplit_once('/').unwrap().0;
-    let app_url = format!("postgres://{role}:{role_pw}@{host}/{}", db.name);
+    let app_url = app.url(&db, Some(role_pw));
     let mut c = cmd(&["serve", "--demo", "--demo-skip-mfa", "--db", &app_url, "--listen", "127.0.0.1:0"]);
     c.current_dir(dir.path()).env("TASKFORCE_DEMO_PASSWORD", PW);
     let server = Server::spawn(c);
@@ -1789,12 +1843,7 @@ fn serve_runs_as_a_role_that_may_only_read_and_append_the_audit_log() {
     ] {
         assert_eq!(refused(s).as_deref(), Some("42501"), "{s}: insufficient privilege");
     }
-    block_on(async {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect_with(&pg_admin()).await.unwrap();
-        drop(db);
-        for s in [format!("DROP OWNED BY {role}"), format!("DROP ROLE {role}")] {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(s)).execute(&mut c).await;
-        }
-    });
+    // The database goes first, then the role (which owns nothing of it).
+    drop(db);
+    drop(app);
 }
