@@ -62,9 +62,13 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
                 _ => StoreError::Other(e.to_string()),
             }
         }
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            StoreError::Unavailable
+        // A certificate refused is a setting to put right, not an outage.
+        sqlx::Error::Tls(t) => StoreError::Other(format!("TLS with the server failed: {t}")),
+        // rustls reports a refused certificate as invalid data on the stream.
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            StoreError::Other(format!("TLS with the server failed: {io}"))
         }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => StoreError::Unavailable,
         _ => StoreError::Other(e.to_string()),
     }
 }

@@ -1847,3 +1847,21 @@ fn serve_runs_as_a_role_that_may_only_read_and_append_the_audit_log() {
     drop(db);
     drop(app);
 }
+
+#[test]
+fn a_url_with_verify_full_and_a_ca_file_connects_over_tls_and_refuses_another_ca() {
+    let db = PgDb::new();
+    let ca = std::env::var("TASKFORCE_TEST_PG_CA").expect("scripts/test sets TASKFORCE_TEST_PG_CA");
+    let other = std::env::var("TASKFORCE_TEST_PG_OTHER_CA").expect("scripts/test sets TASKFORCE_TEST_PG_OTHER_CA");
+    let server = pg_server();
+    let port = server.rsplit_once('@').unwrap().1.split('/').next().unwrap().rsplit_once(':').unwrap().1.to_string();
+    // By the name its certificate holds.
+    let url =
+        |ca: &str| format!("postgres://postgres@localhost:{port}/{}?sslmode=verify-full&sslrootcert={ca}", db.name);
+    let out = run(&["migrate", "--db", &url(&ca)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(&["migrate", "--db", &url(&other)]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("TLS") && err.contains("certificate"), "{err}");
+}
