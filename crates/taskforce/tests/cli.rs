@@ -1865,3 +1865,29 @@ fn a_url_with_verify_full_and_a_ca_file_connects_over_tls_and_refuses_another_ca
     let err = text(&out.stderr);
     assert!(err.contains("TLS") && err.contains("certificate"), "{err}");
 }
+
+#[test]
+fn on_postgresql_audit_verify_names_a_missing_protection_and_a_half_migrated_database_is_refused() {
+    let db = PgDb::new();
+    let dir = tempfile::tempdir().unwrap();
+    let in_dir = |args: &[&str]| cmd(args).current_dir(dir.path()).output().unwrap();
+    assert!(in_dir(&["demo", "--db", &db.url]).status.success());
+    let out = in_dir(&["audit", "verify", "--db", &db.url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Whoever owns the database disables a trigger and drops another: reported, by name.
+    db.sql(
+        "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_truncate ON audit_log",
+    );
+    let out = in_dir(&["audit", "verify", "--db", &db.url]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stdout);
+    assert!(said.starts_with("broken at record 0: "), "{said}");
+    assert!(said.contains("audit_log_no_update") && said.contains("audit_log_no_truncate"), "{said}");
+    // A migration that failed halfway (sqlx marks it): refused, in words, nothing applied.
+    db.sql("UPDATE _sqlx_migrations SET success = false WHERE version = (SELECT max(version) FROM _sqlx_migrations)");
+    for args in [vec!["migrate", "--db", &db.url], vec!["serve", "--db", &db.url, "--listen", "127.0.0.1:0"]] {
+        let out = in_dir(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out.stderr).contains("partially applied"), "{}", text(&out.stderr));
+    }
+}
