@@ -362,7 +362,7 @@ impl Config {
 
     /// The key file in force.
     pub fn key_path(&self) -> PathBuf {
-        crate::keys::key_path(&self.db, self.key_file.as_deref())
+        crate::db::key_path(&self.db, self.key_file.as_deref())
     }
 
     /// The settings as TOML, secrets masked.

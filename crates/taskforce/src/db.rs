@@ -250,6 +250,16 @@ fn check_param(k: &str, v: &str) -> Result<(), String> {
     }
 }
 
+/// Where the key file of what `db` names lives: `configured`, else beside a
+/// SQLite file, else (a server's URL names no folder here) `taskforce.key`
+/// in the working directory.
+pub fn key_path(db: &Path, configured: Option<&Path>) -> std::path::PathBuf {
+    match configured {
+        None if is_url(&db.to_string_lossy()) => std::path::PathBuf::from("taskforce.key"),
+        _ => crate::keys::key_path(db, configured),
+    }
+}
+
 /// `db` read as a PostgreSQL URL; malformed is a usage error (exit 2).
 fn pg_url(db: &str) -> anyhow::Result<PgUrl> {
     PgUrl::parse(db).map_err(|why| BadInput(format!("--db {}: not a PostgreSQL URL: {why}", shown(db))).into())

@@ -8,17 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use taskforce_core::keys::KeyRing;
 
-/// Where the key file of the database at `db` lives.
+/// Where the key file of the SQLite database at `db` lives (a URL's:
+/// [`crate::db::key_path`]).
 pub fn key_path(db: &Path, configured: Option<&Path>) -> PathBuf {
     match configured {
         Some(p) => p.to_path_buf(),
-        // A server's URL names no folder here: the working directory's.
-        None if ["postgres://", "postgresql://"]
-            .iter()
-            .any(|s| db.to_string_lossy().to_ascii_lowercase().starts_with(s)) =>
-        {
-            PathBuf::from("taskforce.key")
-        }
         None => db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join("taskforce.key"),
     }
 }

@@ -71,7 +71,7 @@ fn same_schema(src: &[Table], dst: &[Table]) -> anyhow::Result<()> {
 /// Where the target's server will look for the key file, and whether a
 /// copy is written there (beside a SQLite file).
 fn target_key(to: &Path) -> (PathBuf, bool) {
-    (crate::keys::key_path(to, None), !is_url(&to.to_string_lossy()))
+    (crate::db::key_path(to, None), !is_url(&to.to_string_lossy()))
 }
 
 /// `taskforce db copy`.
@@ -95,7 +95,7 @@ pub async fn run(cfg: &Config, from: &Path, to: &Path) -> anyhow::Result<()> {
 }
 
 async fn copy(cfg: &Config, from: &Path, to: &Path) -> anyhow::Result<()> {
-    let src_keys = crate::keys::key_path(from, cfg.key_file.as_deref());
+    let src_keys = crate::db::key_path(from, cfg.key_file.as_deref());
     let (keys, _) = crate::keys::load_or_create(&src_keys, false)
         .with_context(|| format!("the source's key file {} is needed to check the copy", src_keys.display()))?;
     let source = Db::open(from, false).await?;
