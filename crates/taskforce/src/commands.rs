@@ -244,13 +244,13 @@ pub async fn migrate(cfg: &Config) -> anyhow::Result<()> {
 pub fn print_demo_sign_ins(outcome: &DemoOutcome) {
     let with_pw: Vec<_> = outcome.sign_ins.iter().filter(|s| s.password.is_some()).collect();
     if with_pw.is_empty() {
-        println!("Demo users keep the passwords they were given when the demo was loaded.");
-        println!("Set TASKFORCE_DEMO_PASSWORD to give every demo user a password of your choice.");
+        out!("Demo users keep the passwords they were given when the demo was loaded.");
+        out!("Set TASKFORCE_DEMO_PASSWORD to give every demo user a password of your choice.");
         return;
     }
-    println!("Demo sign-ins (username, password, unit):");
+    out!("Demo sign-ins (username, password, unit):");
     for s in with_pw {
-        println!("  {:<22} {}  {}", s.username, s.password.as_deref().unwrap_or(""), s.unit.as_deref().unwrap_or(""));
+        out!("  {:<22} {}  {}", s.username, s.password.as_deref().unwrap_or(""), s.unit.as_deref().unwrap_or(""));
     }
 }
 

@@ -3,6 +3,8 @@
 //! error; exit 0 when the command did its work, 1 when a check fails or
 //! something broke, 2 for bad input or usage.
 
+#[macro_use]
+mod output;
 mod checkpoints;
 mod commands;
 mod config;
@@ -219,7 +221,7 @@ fn main() -> ExitCode {
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
                     .map_err(|e| commands::BadInput(format!("standard input is not UTF-8 text: {e}")))?;
                 let parsed = taskforce_core::tally::parse(&text);
-                println!("{}", serde_json::to_string_pretty(&parsed.to_json())?);
+                out!("{}", serde_json::to_string_pretty(&parsed.to_json())?);
                 if !parsed.unparsed.is_empty() {
                     eprintln!("{} line(s) could not be read; see \"unparsed\".", parsed.unparsed.len());
                 }
@@ -247,13 +249,15 @@ fn main() -> ExitCode {
             Command::Db(DbCmd::Copy { from, to }) => commands::copy::run(&cfg, &from, &to).await,
             Command::Config(ConfigCmd::Print { db }) => {
                 cfg.apply_db(db.db);
-                print!("{}", cfg.to_masked_toml());
+                output::text(&cfg.to_masked_toml());
                 Ok(())
             }
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped early (`| head`) asked for no more.
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let code = commands::exit_code(&e);
             eprintln!("error: {}", commands::describe(&e));

@@ -1891,3 +1891,44 @@ fn on_postgresql_audit_verify_names_a_missing_protection_and_a_half_migrated_dat
         assert!(text(&out.stderr).contains("partially applied"), "{}", text(&out.stderr));
     }
 }
+
+/// Runs `args` with standard output a pipe whose reader has already gone,
+/// as `taskforce … | head` leaves it once `head` has its lines.
+fn run_into_closed_pipe(args: &[&str]) -> Output {
+    let mut child = cmd(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_a_command_quietly_with_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    let dbs = db.to_str().unwrap();
+    let plan = dir.path().join("plan.csv");
+    let mut csv = String::from("id,agency,unit,kind,lat,lon,radius_m,start,end\n");
+    for i in 0..100 {
+        csv.push_str(&format!(
+            "r{i:03},agency {i},,search_warrant,41.3,-95.9,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n"
+        ));
+    }
+    std::fs::write(&plan, csv).unwrap();
+    // Machine output of each kind: lines printed one by one (the demo's
+    // sign-ins, after its write), a streamed table, a rendered report and
+    // the settings.
+    let cases: [&[&str]; 5] = [
+        &["demo", "--db", dbs],
+        &["events", "check", plan.to_str().unwrap()],
+        &["report", "united-front-2021", "--db", dbs],
+        &["audit", "verify", "--db", dbs],
+        &["config", "print"],
+    ];
+    for args in cases {
+        let out = run_into_closed_pipe(args);
+        let said = text(&out.stderr);
+        assert!(!said.contains("panicked") && !said.contains("Broken pipe"), "{args:?}: {said}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {said}");
+    }
+    // The demo's write happened whatever its reader did.
+    assert!(text(&run(&["audit", "verify", "--db", dbs]).stdout).starts_with("ok "));
+}

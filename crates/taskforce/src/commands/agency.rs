@@ -85,7 +85,7 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
                 duty_phone,
             };
             let a = app.create_agency(&admin, &input).await.map_err(rename)?;
-            println!("{}", a.id);
+            out!("{}", a.id);
             eprintln!("Created {} ({}).", a.name, a.short_name);
             store.close().await;
         }
@@ -107,12 +107,12 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
                             })
                         })
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    out!("{}", serde_json::to_string_pretty(&v)?);
                 }
                 Format::Table => {
-                    println!("{:<16} {:<6} {:<16} {:<10} NAME", "SHORT NAME", "STATE", "KIND", "ORI");
+                    out!("{:<16} {:<6} {:<16} {:<10} NAME", "SHORT NAME", "STATE", "KIND", "ORI");
                     for a in &all {
-                        println!(
+                        out!(
                             "{:<16} {:<6} {:<16} {:<10} {}",
                             a.short_name,
                             a.home_state.iso(),
@@ -160,7 +160,7 @@ pub async fn run(cfg: &mut Config, cmd: AgencyCmd) -> anyhow::Result<()> {
                     eprintln!("{}: line {line}: {field}{}", file.display(), e.message);
                 }
             }
-            println!(
+            out!(
                 "{} rows, {} valid, {} invalid, {} imported",
                 report.rows,
                 report.rows - report.invalid.len(),

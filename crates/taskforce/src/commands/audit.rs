@@ -73,7 +73,7 @@ pub async fn run(cfg: &mut Config, cmd: AuditCmd) -> anyhow::Result<()> {
             if let Some(c) = &cp
                 && let Err(why) = c.verify(&keys.verifying_key())
             {
-                println!("broken at record {}: {why}", c.seq);
+                out!("broken at record {}: {why}", c.seq);
                 store.close().await;
                 return Err(VerificationFailed.into());
             }
@@ -81,11 +81,11 @@ pub async fn run(cfg: &mut Config, cmd: AuditCmd) -> anyhow::Result<()> {
             store.close().await;
             match result {
                 Ok(n) => {
-                    println!("ok {n} records");
+                    out!("ok {n} records");
                     Ok(())
                 }
                 Err(b) => {
-                    println!("{b}");
+                    out!("{b}");
                     Err(VerificationFailed.into())
                 }
             }
@@ -95,7 +95,7 @@ pub async fn run(cfg: &mut Config, cmd: AuditCmd) -> anyhow::Result<()> {
             let (store, app, keys) = open_with_keys(cfg).await?;
             let cp = app.audit_checkpoint(&admin, keys.signing_key()).await?;
             store.close().await;
-            println!("{}", serde_json::to_string(&cp)?);
+            out!("{}", serde_json::to_string(&cp)?);
             eprintln!("Checkpoint of record {} signed. Keep it off this machine; verify with --checkpoint.", cp.seq);
             Ok(())
         }

@@ -56,8 +56,8 @@ pub async fn report(cfg: &Config, operation: &str, format: &str) -> anyhow::Resu
     let id = find(&app, &actor, operation).await?;
     let r = app.report(&actor, id).await?;
     match f {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&r)?),
-        f => print!("{}", taskforce_core::aggregate::render(&r, f)),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&r)?),
+        f => crate::output::text(&taskforce_core::aggregate::render(&r, f)),
     }
     if r.open_flags > 0 {
         eprintln!("{} open flag(s); see \"flags\".", r.open_flags);
@@ -84,6 +84,6 @@ pub async fn release(cfg: &mut Config, cmd: ReleaseCmd) -> anyhow::Result<()> {
             .max_by_key(|r| r.version)
             .ok_or(Error::NotFound { kind: "published release" })?,
     };
-    print!("{}", taskforce_core::release::render(&r, f));
+    crate::output::text(&taskforce_core::release::render(&r, f));
     Ok(())
 }

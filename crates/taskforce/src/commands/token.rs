@@ -62,7 +62,7 @@ pub async fn run(cfg: &mut Config, cmd: TokenCmd) -> anyhow::Result<()> {
             let (token, t) = app.create_api_token(&admin, u.id, &name, roles, life).await?;
             store.close().await;
             // Shown once, on purpose, to the administrator who made it.
-            println!("{token}");
+            out!("{token}");
             eprintln!("Token {} for {} expires {}; it is not shown again.", t.id, u.username, t.expires_at);
         }
         TokenCmd::List { db, user } => {
@@ -75,7 +75,7 @@ pub async fn run(cfg: &mut Config, cmd: TokenCmd) -> anyhow::Result<()> {
             for t in app.list_api_tokens(&admin, uid).await? {
                 let roles = t.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
                 let state = if t.revoked_at.is_some() { "revoked" } else { "live" };
-                println!("{}  {}  {}  {}  expires {}  {}", t.id, t.user_id, roles, state, t.expires_at, t.name);
+                out!("{}  {}  {}  {}  expires {}  {}", t.id, t.user_id, roles, state, t.expires_at, t.name);
             }
             store.close().await;
         }

@@ -150,7 +150,7 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
             eprintln!("Created {} in {}.", user.username, agency.name);
             if generated {
                 // Shown once, on purpose, to the operator who created the account.
-                println!("{}", password);
+                out!("{}", password);
                 eprintln!("That is the password; it is not shown again.");
             }
             store.close().await;
@@ -179,13 +179,13 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
                             })
                         })
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    out!("{}", serde_json::to_string_pretty(&v)?);
                 }
                 Format::Table => {
-                    println!("{:<28} {:<24} UNIT", "USERNAME", "ROLES");
+                    out!("{:<28} {:<24} UNIT", "USERNAME", "ROLES");
                     for u in &all {
                         let roles = u.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
-                        println!("{:<28} {:<24} {}", u.username, roles, u.unit.as_deref().unwrap_or("-"));
+                        out!("{:<28} {:<24} {}", u.username, roles, u.unit.as_deref().unwrap_or("-"));
                     }
                 }
             }
@@ -247,7 +247,7 @@ pub async fn run(cfg: &mut Config, cmd: UserCmd) -> anyhow::Result<()> {
             app.set_password(&admin, user.id, &password).await?;
             eprintln!("Password of {} changed; their sessions have ended.", user.username);
             if generated {
-                println!("{}", password);
+                out!("{}", password);
             }
             store.close().await;
         }
