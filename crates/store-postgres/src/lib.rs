@@ -41,6 +41,28 @@ const WRITE_LOCK: i64 = 0x7461_736b_666f_7263;
 /// The oldest server this store runs on (`server_version_num`).
 const OLDEST_SERVER: i64 = 150_000;
 
+/// Refuses a server older than [`OLDEST_SERVER`], naming its version as
+/// PostgreSQL writes it: `major.minor` from 10 on (`140011` is 14.11),
+/// `major.minor.patch` before (`90624` is 9.6.24).
+fn supported(version_num: &str) -> Result<(), StoreError> {
+    let Ok(num) = version_num.trim().parse::<i64>() else {
+        return Err(StoreError::Other(
+            "the server did not give its version as a number (server_version_num); Taskforce needs PostgreSQL 15 or \
+             newer"
+                .into(),
+        ));
+    };
+    if num >= OLDEST_SERVER {
+        return Ok(());
+    }
+    let shown = if num >= 100_000 {
+        format!("{}.{}", num / 10_000, num % 10_000)
+    } else {
+        format!("{}.{}.{}", num / 10_000, num / 100 % 100, num % 100)
+    };
+    Err(StoreError::Other(format!("the server runs PostgreSQL {shown}; Taskforce needs 15 or newer")))
+}
+
 /// A PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -57,14 +79,9 @@ impl PgStore {
             .await
             .map_err(map_err)?;
         let version: String = sqlx::query_scalar("SHOW server_version_num").fetch_one(&pool).await.map_err(map_err)?;
-        let num: i64 = version.trim().parse().unwrap_or(0);
-        if num < OLDEST_SERVER {
+        if let Err(e) = supported(&version) {
             pool.close().await;
-            return Err(StoreError::Other(format!(
-                "the server runs PostgreSQL {}.{}; Taskforce needs 15 or newer",
-                num / 10_000,
-                num % 10_000 / 100
-            )));
+            return Err(e);
         }
         Ok(Self { pool })
     }
@@ -224,4 +241,27 @@ async fn run_alone(admin: &PgConnectOptions, sql: &str) -> Result<(), StoreError
     let mut conn = sqlx::PgConnection::connect_with(admin).await.map_err(map_err)?;
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.map_err(map_err)?;
     conn.close().await.map_err(map_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(num: &str) -> String {
+        match supported(num) {
+            Err(StoreError::Other(m)) => m,
+            other => panic!("{num}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_server_older_than_15_is_refused_by_its_version_as_postgresql_writes_it() {
+        assert!(supported("150000").is_ok());
+        assert!(supported("150018").is_ok());
+        assert!(supported("170002\n").is_ok());
+        assert_eq!(refused("140011"), "the server runs PostgreSQL 14.11; Taskforce needs 15 or newer");
+        assert_eq!(refused("100023"), "the server runs PostgreSQL 10.23; Taskforce needs 15 or newer");
+        assert_eq!(refused("90624"), "the server runs PostgreSQL 9.6.24; Taskforce needs 15 or newer");
+        assert!(refused("").contains("PostgreSQL 15 or newer"), "an unreadable answer is refused, never taken as new");
+    }
 }
