@@ -116,6 +116,7 @@ macro_rules! store_conformance {
                     events_list_by_agency_operation_and_ids,
                     candidates_meet_the_window_and_the_latitudes,
                     ended_events_are_open_ones_past_their_end,
+                    finished_events_are_done_each_with_a_new_revision_in_order,
                     the_change_feed_follows_inserts_and_updates,
                     recent_changes_come_with_the_newest_revision_and_the_keys_events
                 ]);
@@ -159,6 +160,7 @@ macro_rules! store_conformance {
                 use super::*;
                 $crate::store_conformance!(@tests $fresh, 2, audit, [
                     the_log_appends_and_pages_in_seq_order,
+                    records_appended_together_read_back_as_one_by_one,
                     the_log_searches_by_every_field_newest_first,
                     coverage_finds_unaudited_objects_and_the_newest,
                     a_fresh_store_misses_no_protection

@@ -150,15 +150,19 @@ impl App {
     async fn escalate_batch(&self, now: jiff::Timestamp) -> Result<(usize, bool)> {
         let mut tx = self.write().await?;
         let ended = tx.ended_events(now, FINISH_BATCH).await?;
-        for e in &ended {
-            let done = Event { status: EventStatus::Done, updated_at: now, ..e.clone() };
-            tx.update_event(&done).await?;
-            let ev = AuditEvent {
+        // In a few statements, not three an event: a night's warrants end
+        // together, and registrations wait for this lock meanwhile.
+        let ids: Vec<_> = ended.iter().map(|e| e.id).collect();
+        tx.finish_events(&ids, now).await?;
+        self.record_all(
+            tx.as_mut(),
+            &Actor::system(),
+            ended.iter().map(|e| AuditEvent {
                 detail: Some("status=done window ended".into()),
                 ..AuditEvent::success("event.done", "event", Some(e.id.to_string()))
-            };
-            self.record(tx.as_mut(), &Actor::system(), ev).await?;
-        }
+            }),
+        )
+        .await?;
         let due = tx.alerts_due(now, ESCALATE_BATCH).await?;
         let (mut n, matches_due) = self.escalate_match_alerts(tx.as_mut(), now).await?;
         let swept = self.sweep_subjects(tx.as_mut(), now).await?;

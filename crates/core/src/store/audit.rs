@@ -45,6 +45,9 @@ pub trait AuditStore: Send {
     async fn audit_head(&mut self) -> Result<Option<(u64, String)>, StoreError>;
     /// Appends an audit record (the store refuses to change or remove one).
     async fn insert_audit(&mut self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// Appends records in the order given, as [`AuditStore::insert_audit`]
+    /// would one at a time, in a few statements however many they are.
+    async fn insert_audits(&mut self, records: &[AuditRecord]) -> Result<(), StoreError>;
     /// Audit records in seq order after `after`, at most `limit`.
     async fn audit_page(&mut self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
     /// The id of one `kind` of object that no successful audit record of

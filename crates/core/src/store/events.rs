@@ -105,6 +105,13 @@ pub trait EventStore: Send {
     /// Events planned or active whose own end is before `now`, at most
     /// `limit`, the earliest end first.
     async fn ended_events(&mut self, now: jiff::Timestamp, limit: u32) -> Result<Vec<Event>, StoreError>;
+    /// Marks the events `ids` done as of `at` (status done, `updated_at`
+    /// `at`, nothing else changed), each with a new revision in the change
+    /// feed, in the order given, as [`EventStore::update_event`] would one
+    /// at a time, in a few statements however many they are (the server
+    /// finishes a night's events in batches while it holds the write lock).
+    /// An id given twice is finished once; one of no stored event is passed over.
+    async fn finish_events(&mut self, ids: &[EventId], at: jiff::Timestamp) -> Result<(), StoreError>;
     /// Acknowledges every open alert of an agency about one conflict; how many.
     async fn ack_conflict_alerts(
         &mut self,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::postgres::PgRow;
 use taskforce_core::events::engine::Overlap;
-use taskforce_core::events::registry::{Alert, Basis, Conflict, ConflictOutcome, Event};
+use taskforce_core::events::registry::{Alert, Basis, Conflict, ConflictOutcome, Event, EventStatus};
 use taskforce_core::events::webhook::Delivery;
 use taskforce_core::ids::{AgencyId, ConflictId, EventId, OperationId};
 use taskforce_core::store::{EventChange, EventStore, StoreError};
@@ -83,6 +83,32 @@ impl EventStore for PgTx {
         .bind(e.details.as_deref())
         .bind(ts(e.updated_at))
         .bind(e.id.to_string())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn finish_events(&mut self, ids: &[EventId], at: Timestamp) -> R<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // Revisions after the newest, numbered in the order given (this
+        // transaction holds the write lock, so no other takes them).
+        let newest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rev), 0) FROM events")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        let list: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        sqlx::query(
+            "WITH t AS (SELECT e.id AS id, ROW_NUMBER() OVER (ORDER BY MIN(j.n)) AS n \
+             FROM unnest($3::TEXT[]) WITH ORDINALITY AS j (id, n) JOIN events AS e ON e.id = j.id GROUP BY e.id) \
+             UPDATE events SET status = $4, updated_at = $1, rev = $2 + t.n FROM t WHERE events.id = t.id",
+        )
+        .bind(ts(at))
+        .bind(newest)
+        .bind(list)
+        .bind(EventStatus::Done.as_str())
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;

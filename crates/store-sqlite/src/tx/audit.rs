@@ -47,6 +47,35 @@ impl AuditStore for SqliteTx {
         Ok(())
     }
 
+    async fn insert_audits(&mut self, records: &[AuditRecord]) -> R<()> {
+        // Rows at a time: well under the bound parameters one statement may hold.
+        for chunk in records.chunks(500) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO audit_log (seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
+                 object_type, object_id, outcome, detail, prev_hash, hash, keyed) ",
+            );
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(i64::try_from(r.seq).unwrap_or(i64::MAX))
+                    .push_bind(ts(r.at))
+                    .push_bind(r.actor.clone())
+                    .push_bind(r.actor_user_id.clone())
+                    .push_bind(r.actor_agency_id.clone())
+                    .push_bind(r.source.clone())
+                    .push_bind(r.request_id.clone())
+                    .push_bind(r.action.clone())
+                    .push_bind(r.object_type.clone())
+                    .push_bind(r.object_id.clone())
+                    .push_bind(r.outcome.clone())
+                    .push_bind(r.detail.clone())
+                    .push_bind(r.prev_hash.clone())
+                    .push_bind(r.hash.clone())
+                    .push_bind(r.keyed);
+            });
+            q.build().execute(&mut *self.tx).await.map_err(map_err)?;
+        }
+        Ok(())
+    }
+
     async fn audit_page(&mut self, after: u64, limit: u32) -> R<Vec<AuditRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{AUDIT_COLS} WHERE seq > ? ORDER BY seq LIMIT ?")))
             .bind(i64::try_from(after).unwrap_or(i64::MAX))

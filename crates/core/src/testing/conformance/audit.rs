@@ -85,6 +85,43 @@ pub async fn the_log_appends_and_pages_in_seq_order(store: Arc<dyn Store>) {
     assert_eq!(tx.audit_page(0, 100).await.unwrap(), made, "nothing changed");
 }
 
+/// `insert_audits` appends records in the order given, as `insert_audit`
+/// one at a time would (more than one statement holds, too); nothing of a
+/// batch whose seq is taken is kept.
+pub async fn records_appended_together_read_back_as_one_by_one(store: Arc<dyn Store>) {
+    let first = chain(&store, &[(0, "local-admin", "agency.create", None, "success")]).await;
+    let mut head = Some((first[0].seq, first[0].hash.clone()));
+    let mut made = Vec::new();
+    for i in 0..1_203 {
+        let mut r = record(head, i, "system", "event.done", Some(&format!("e{i}")));
+        r.detail = (i % 2 == 0).then(|| "status=done window ended".to_string());
+        r.hash = r.compute_hash(None).unwrap();
+        head = Some((r.seq, r.hash.clone()));
+        made.push(r);
+    }
+    let mut tx = write(&store).await;
+    tx.insert_audits(&made).await.unwrap();
+    tx.insert_audits(&[]).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    assert_eq!(tx.audit_head().await.unwrap(), head);
+    let mut all = tx.audit_page(0, 1_000).await.unwrap();
+    all.extend(tx.audit_page(1_000, 1_000).await.unwrap());
+    assert_eq!(all[0], first[0]);
+    assert_eq!(all[1..], made[..], "every record, in order, as given");
+    drop(tx);
+
+    // A batch whose last record takes a seq already there is kept not at all.
+    let mut tx = write(&store).await;
+    let next = record(head.clone(), 9_000, "system", "event.done", None);
+    let mut taken = record(Some((2, made[0].hash.clone())), 9_001, "mallory", "event.done", None);
+    taken.hash = format!("{:064x}", 7);
+    assert!(tx.insert_audits(&[next, taken]).await.is_err(), "seq 3 is taken");
+    drop(tx);
+    let mut tx = read(&store).await;
+    assert_eq!(tx.audit_head().await.unwrap(), head, "nothing of the batch kept");
+}
+
 /// `audit_search` lists records matching every given field, newest first,
 /// below `before`, at most `limit`; an action prefix is a prefix (its `_`
 /// and `%` are themselves).

@@ -156,6 +156,51 @@ pub async fn ended_events_are_open_ones_past_their_end(store: Arc<dyn Store>) {
     assert!(tx.ended_events(t(0), 100).await.unwrap().is_empty());
 }
 
+/// `finish_events` marks the events given done as of a time, nothing else
+/// changed, each with a new revision after the newest in the order given
+/// (an id twice is finished once, an unknown id passed over), so the change
+/// feed hands them on as it hands on updates.
+pub async fn finished_events_are_done_each_with_a_new_revision_in_order(store: Arc<dyn Store>) {
+    let (a, b, op) = two_agencies_and_operation(&store, "finish").await;
+    let mut evs = Vec::new();
+    let mut tx = write(&store).await;
+    for i in 0..5 {
+        let agency = if i % 2 == 0 { a.id } else { b.id };
+        let mut e = event(agency, Some(op.id), &format!("DX-2026-3{i:05}"), 40.0 + f64::from(i) / 7.0, t(i64::from(i)));
+        e.status = if i == 4 { EventStatus::Active } else { EventStatus::Planned };
+        tx.insert_event(&e).await.unwrap();
+        evs.push(e);
+    }
+    tx.commit().await.unwrap();
+    let before = read(&store).await.max_event_rev().await.unwrap();
+    let at = t(90_000);
+    let mut tx = write(&store).await;
+    tx.finish_events(&[], at).await.unwrap();
+    let unknown = crate::ids::EventId::new_v7();
+    tx.finish_events(&[evs[3].id, evs[0].id, unknown, evs[3].id, evs[4].id], at).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = read(&store).await;
+    let changes = tx.event_changes(before, u64::MAX, 100).await.unwrap();
+    let mut order = Vec::new();
+    for c in &changes {
+        order.extend(tx.events_by_keys(&[c.key]).await.unwrap().into_iter().map(|e| e.id));
+    }
+    assert_eq!(order, [evs[3].id, evs[0].id, evs[4].id], "once each, in the order given");
+    let revs: Vec<u64> = changes.iter().map(|c| c.rev).collect();
+    assert_eq!(revs, [before + 1, before + 2, before + 3], "new revisions after the newest");
+    assert_eq!(tx.max_event_rev().await.unwrap(), before + 3);
+    for (i, e) in evs.iter().enumerate() {
+        let got = tx.find_event(e.id).await.unwrap().unwrap();
+        if [0, 3, 4].contains(&i) {
+            assert_eq!(got, Event { status: EventStatus::Done, updated_at: at, ..e.clone() }, "event {i}");
+        } else {
+            assert_eq!(&got, e, "event {i} untouched");
+        }
+    }
+    assert!(tx.ended_events(t(10_000_000), 100).await.unwrap().iter().all(|e| e.id == evs[1].id || e.id == evs[2].id));
+}
+
 /// Whether a change's span holds its event: the same key, agency and unit,
 /// the place to a ten-millionth of a degree, a radius at most a few
 /// centimetres larger, and a widened window at most a second wider each side.
