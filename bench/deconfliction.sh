@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The deconfliction benchmark, end to end, and PostgreSQL + PostGIS on the
-# same data. Never part of the test command.
+# The deconfliction benchmark, end to end, on SQLite and PostgreSQL side by
+# side, and PostGIS on the same data. Never part of the test command.
 #
 #   bash bench/deconfliction.sh [SIZES]      (default 1000000,10000000)
 #
-# 1. `cargo bench -p taskforce --bench deconfliction_http` builds (once, cached
+# 1. A durable private PostgreSQL 15 (fsync and synchronous_commit on, as
+#    Debian ships them; the settings of bench/postgresql-bench.conf) with
+#    PostGIS 3 (Debian's packages, installed here when missing) on
+#    127.0.0.1:54329, data under target/bench-data/pg, stopped on exit.
+# 2. `cargo bench -p taskforce --bench deconfliction_http` builds (once, cached
 #    in target/bench-data/events-N/) a database of N clustered events and the
-#    same events as TSV, then measures the engine, the server's start, and
+#    same events as TSV, copies it to that PostgreSQL with `taskforce db copy`
+#    (timed, once), then measures the engine, each server's start, and
 #    POST /api/v1/events/check and POST /api/v1/events at 200 requests/s from
-#    8 connections, and writes results.json.
-# 2. PostgreSQL 15 + PostGIS 3 (Debian's packages, installed here when
-#    missing) on 127.0.0.1:54329, data under target/bench-data/pg: the events
-#    with the best index of the reference baseline (one GiST over location
-#    and time together), the same 2,000 query events, EXPLAIN ANALYZE for the
+#    8 connections on SQLite and then on PostgreSQL, and writes results.json.
+# 3. PostGIS on the same events (BENCH_POSTGIS=0 leaves it out), with the best
+#    index of the reference baseline (one GiST over location and time
+#    together), the same 2,000 query events, EXPLAIN ANALYZE for the
 #    in-server execution time of each, and the ratio against the engine.
 #    The conflict counts of both are printed side by side as a cross-check.
 set -euo pipefail
@@ -22,9 +26,7 @@ ROOT=${TASKFORCE_BENCH_DIR:-$PWD/target/bench-data}
 mkdir -p "$ROOT"
 ROOT=$(cd "$ROOT" && pwd)
 
-BENCH_EVENTS=$SIZES TASKFORCE_BENCH_DIR=$ROOT cargo bench -p taskforce --bench deconfliction_http
-
-# --- PostGIS -----------------------------------------------------------------
+# --- the durable PostgreSQL ------------------------------------------------------
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 PGBIN=/usr/lib/postgresql/15/bin
 if ! [ -x "$PGBIN/postgres" ] || ! [ -e /usr/share/postgresql/15/extension/postgis.control ]; then
@@ -53,6 +55,12 @@ run_pg "$PGBIN/pg_ctl -D $PG/data -l $PG/server.log status" >/dev/null 2>&1 \
 trap 'run_pg "$PGBIN/pg_ctl -D $PG/data stop -m fast" >/dev/null 2>&1 || true' EXIT
 export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres
 
+
+BENCH_PG=postgres://postgres@127.0.0.1:$PORT BENCH_EVENTS=$SIZES TASKFORCE_BENCH_DIR=$ROOT \
+  cargo bench -p taskforce --bench deconfliction_http
+
+# --- PostGIS -----------------------------------------------------------------
+[ "${BENCH_POSTGIS:-1}" = 0 ] && exit 0
 for N in ${SIZES//,/ }; do
   DIR=$ROOT/events-$N
   DB=events_$N

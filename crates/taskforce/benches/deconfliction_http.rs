@@ -10,7 +10,9 @@
 //! test command); `bench/deconfliction.sh` runs it and then PostGIS on the
 //! same data. `BENCH_EVENTS` sets the sizes (default `1000000,10000000`),
 //! `BENCH_SECONDS` each load phase (default 20), `BENCH_RATE` the request
-//! rate (default 200), `BENCH_CONNECTIONS` (default 8). The databases, the
+//! rate (default 200), `BENCH_CONNECTIONS` (default 8); `BENCH_PG` a
+//! PostgreSQL server (a URL without a database) to run the same on a copy
+//! there too; `BENCH_PREPARE_ONLY` makes the databases and stops. The databases, the
 //! TSV files for PostGIS and each size's results (`results.json`) are kept
 //! in `target/bench-data/events-N/` (or under `TASKFORCE_BENCH_DIR`).
 //!
@@ -26,20 +28,30 @@
 //! beside, and would show a queue the latencies alone hide. Tokio's timer wakes up to about 1 ms after
 //! a due time, which is why lateness is not simply added in.
 
+#[allow(dead_code)]
+#[path = "../src/keys.rs"]
+mod keys;
 #[path = "../../core/benches/support/usgen.rs"]
 mod usgen;
 mod support {
+    // Shared with subjects_http; not every item is used here.
+    #![allow(dead_code)]
     pub mod server;
 }
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::server::{
-    Io, bench_root, demo_database, env_or, open_loop, pct, server_times, settle, sign_in, start, us,
+    Io, bench_root, demo_database, env_or, open_loop, pct, server_times, settle, sign_in, start_on, us,
 };
+use taskforce_core::clock::SystemClock;
 use taskforce_core::events::engine::{Index, Span};
+use taskforce_core::password::{Argon2Hasher, HashCost};
+use taskforce_core::service::{App, Settings};
 use usgen::{Rng, World};
 
 const PASSWORD: &str = "bench-password-123";
@@ -100,10 +112,29 @@ fn prepare(dir: &Path, n: u64) -> usize {
     let db = demo_database(dir, PASSWORD);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let agencies = rt.block_on(async {
-        let store = taskforce_store_sqlite::SqliteStore::open(&db).await.expect("open");
+        use taskforce_core::store::{Store, TxMode};
+        let store = std::sync::Arc::new(taskforce_store_sqlite::SqliteStore::open(&db).await.expect("open"));
+        let demo_rev = store.begin(TxMode::Read).await.expect("read").max_event_rev().await.expect("rev");
         let (world, mut rng) = world();
         let at: jiff::Timestamp = "2025-12-31T00:00:00Z".parse().expect("time");
         let m = store.bench_fill_events(stored(&world, &mut rng, n), at).await.expect("fill");
+        eprintln!("  {n} events stored in {:.0} s; their audit records ...", t.elapsed().as_secs_f64());
+        // Each event's registration record, as registering it through the
+        // service leaves: the database verifies, and copies, as a real one.
+        let key_path = keys::key_path(&db, None);
+        let (ring, _) = keys::load_or_create(&key_path, false).expect("the demo's key file");
+        let hasher = Argon2Hasher::new(HashCost::OWASP, None);
+        let app = App::new(store.clone(), Arc::new(SystemClock), Arc::new(hasher), Settings::default(), String::new())
+            .with_keys(Arc::new(keys::FileKeys::new(key_path, ring)));
+        let mut next = 1_000_000;
+        app.bench_audit_events(demo_rev, &mut |k| {
+            if k >= next {
+                eprintln!("  {k} audit records ({:.0} s)", t.elapsed().as_secs_f64());
+                next += 1_000_000;
+            }
+        })
+        .await
+        .expect("audit records");
         store.close().await;
         m
     });
@@ -189,8 +220,9 @@ struct Load {
 struct Target<'a> {
     base: &'a str,
     token: &'a str,
-    /// The server's database file, whose share in the page cache each phase reports.
-    db: PathBuf,
+    /// The server's database file, whose share in the page cache each phase
+    /// reports (SQLite's; none for PostgreSQL).
+    db: Option<PathBuf>,
     /// The server's process, whose I/O each phase reports.
     pid: u32,
     rate: f64,
@@ -260,7 +292,7 @@ fn report(label: &str, l: &mut Load, log: &str, phase: &str) -> serde_json::Valu
 /// One phase of open-loop load ([`open_loop`]) of `spans` on `path`, with
 /// the page cache's share of the database as it began and the server's I/O.
 async fn load(to: &Target<'_>, path: &str, phase: &str, spans: Vec<Span>) -> Load {
-    let resident = self::resident(&to.db);
+    let resident = to.db.as_deref().and_then(self::resident);
     let io_before = Io::of(to.pid);
     let bodies = spans.iter().map(|s| body(s).to_string()).collect();
     let sent = open_loop(&format!("{}{path}", to.base), to.token, phase, bodies, to.rate, to.conns).await;
@@ -276,6 +308,195 @@ async fn load(to: &Target<'_>, path: &str, phase: &str, spans: Vec<Span>) -> Loa
     }
 }
 
+/// Where one run's server stores.
+struct Backend {
+    label: &'static str,
+    /// The `--db` argument: the SQLite file or the PostgreSQL URL.
+    db: OsString,
+    env: Vec<(&'static str, OsString)>,
+    /// The SQLite file (page-cache figures and the phase after reading it through).
+    file: Option<PathBuf>,
+    /// Its log files are `{log}.log` and `{log}-restart.log` in the size's folder.
+    log: &'static str,
+    /// Its index snapshot, removed before the cold start.
+    snapshot: PathBuf,
+}
+
+/// What one backend's run measured.
+struct Run {
+    ready: Duration,
+    settled: Duration,
+    check: Load,
+    apart: Option<Load>,
+    register: Load,
+    cached: Option<Load>,
+    peak: f64,
+    shutdown: Duration,
+    restart: Duration,
+    restart_peak: f64,
+}
+
+/// The load phases on one backend: a cold start (no snapshot), checks,
+/// checks with client and server on cores of their own, durable
+/// registrations, checks after the file was read through (SQLite), then a
+/// clean shutdown and the restart from the snapshot it wrote.
+fn run(rt: &tokio::runtime::Runtime, dir: &Path, b: &Backend, n: u64, seconds: f64, rate: f64, conns: usize) -> Run {
+    let _ = std::fs::remove_file(&b.snapshot);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let env: Vec<(&str, &std::ffi::OsStr)> = b.env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    rt.block_on(async {
+        let (server, ready) = start_on(dir, &format!("{}.log", b.log), &b.db, &env).await;
+        let token = sign_in(&server.base, "officer.dsm-pd", PASSWORD).await;
+        // Work the server does at start (escalating the alerts of an earlier
+        // run's registrations, whose events all lie in the past) is left
+        // to finish before anything is measured.
+        let settled = settle(server.child.id()).await;
+        let to = Target { base: &server.base, token: &token, db: b.file.clone(), pid: server.child.id(), rate, conns };
+        let (world, _) = world();
+        let count = (seconds * rate) as u64;
+        let mut rng = Rng(99);
+        let mut spans = |seed: u64, count: u64| -> Vec<Span> {
+            (0..count).map(|i| world.event(seed * n + i, &mut rng, T0, THREE_YEARS)).collect()
+        };
+        load(&to, "/api/v1/events/check", "warm", spans(20, 200)).await;
+        let check = load(&to, "/api/v1/events/check", "check", spans(30, count)).await;
+        // The same check load again, with the server on CPU 0 and this
+        // load generator on CPU 1, as if it ran on another machine: the
+        // server has half the cores, but none of the client's work.
+        let all = format!("0-{}", cpus.saturating_sub(1));
+        let apart_spans = spans(50, count);
+        let apart = if cpus >= 2 && pin(server.child.id(), "0") && pin(std::process::id(), "1") {
+            let l = load(&to, "/api/v1/events/check", "apart", apart_spans).await;
+            pin(server.child.id(), &all);
+            pin(std::process::id(), &all);
+            Some(l)
+        } else {
+            None
+        };
+        let register = load(&to, "/api/v1/events", "register", spans(40, count)).await;
+        // Once more, after reading the database file through: what a
+        // check costs when the rows it reads are in memory, beside what
+        // it costs when some come from the disk.
+        let cached_spans = spans(60, count);
+        let cached = match &b.file {
+            Some(file) => match tokio::task::block_in_place(|| read_through(file)) {
+                Ok(()) => Some(load(&to, "/api/v1/events/check", "cached", cached_spans).await),
+                Err(e) => {
+                    eprintln!("could not read the database through: {e}");
+                    None
+                }
+            },
+            None => None,
+        };
+        let peak = server.peak_rss_mb();
+        let shutdown = server.terminate();
+        // A restart from the snapshot the clean shutdown wrote.
+        let (again, restart) = start_on(dir, &format!("{}-restart.log", b.log), &b.db, &env).await;
+        let restart_peak = again.peak_rss_mb();
+        drop(again);
+        Run { ready, settled, check, apart, register, cached, peak, shutdown, restart, restart_peak }
+    })
+}
+
+/// Prints one backend's run in full; gives it as JSON.
+fn print_run(dir: &Path, b: &Backend, r: &mut Run) -> serde_json::Value {
+    let log = std::fs::read_to_string(dir.join(format!("{}.log", b.log))).unwrap_or_default();
+    println!("-- {} (--db {}) --", b.label, b.db.to_string_lossy());
+    let ms =
+        |log: &str| index_field(&dir.join(log), "ms").map_or("?".to_string(), |m| format!("{:.2} s", m as f64 / 1e3));
+    println!(
+        "cold start until it answers: {:.2} s (index rebuilt from the table: {}); then quiet (under 50 write calls a second) after {:.1} s",
+        r.ready.as_secs_f64(),
+        ms(&format!("{}.log", b.log)),
+        r.settled.as_secs_f64()
+    );
+    let check_json = report("POST /api/v1/events/check", &mut r.check, &log, "check");
+    let apart_json = match &mut r.apart {
+        Some(a) => report("  the same, the server on CPU 0 and this client on CPU 1", a, &log, "apart"),
+        None => {
+            println!("  (not run with the client on a core of its own: fewer than 2 CPUs, or no taskset)");
+            serde_json::Value::Null
+        }
+    };
+    let cached_json = match &mut r.cached {
+        Some(c) => report("  the same, after reading the database file through", c, &log, "cached"),
+        None => serde_json::Value::Null,
+    };
+    let register_json = report("POST /api/v1/events (durable)", &mut r.register, &log, "register");
+    // The same, leaving out each phase's first 5 s (a page cache still
+    // cold after the start, at 10M): printed beside the whole, never instead.
+    let steady = |l: &Load| -> Vec<Duration> {
+        l.times.iter().zip(&l.sent_at).filter(|(_, at)| **at >= Duration::from_secs(5)).map(|(t, _)| *t).collect()
+    };
+    let (mut cs, mut rs) = (steady(&r.check), steady(&r.register));
+    println!(
+        "  after each phase's first 5 s: check n={} p99 {:.3} ms; durable n={} p99 {:.3} ms",
+        cs.len(),
+        us(pct(&mut cs, 0.99)) / 1e3,
+        rs.len(),
+        us(pct(&mut rs, 0.99)) / 1e3
+    );
+    println!("server peak memory (VmHWM) over start and load: {:.0} MiB", r.peak);
+    println!(
+        "clean shutdown (writes the index snapshot): {:.2} s; restart until it answers: {:.2} s (index from the snapshot: {}); peak memory then {:.0} MiB",
+        r.shutdown.as_secs_f64(),
+        r.restart.as_secs_f64(),
+        ms(&format!("{}-restart.log", b.log)),
+        r.restart_peak
+    );
+    if log.contains("ERROR") || log.contains("panicked") {
+        println!("the server logged errors: see {}/{}.log", dir.display(), b.log);
+    }
+    serde_json::json!({
+        "check": check_json, "check_apart": apart_json, "check_cached": cached_json, "register": register_json,
+        "start_s": r.ready.as_secs_f64(), "settled_s": r.settled.as_secs_f64(), "peak_mb": r.peak,
+        "restart_s": r.restart.as_secs_f64(), "restart_peak_mb": r.restart_peak,
+        "index_ms": index_field(&dir.join(format!("{}.log", b.log)), "ms"),
+        "restart_index_ms": index_field(&dir.join(format!("{}-restart.log", b.log)), "ms"),
+    })
+}
+
+/// `psql` on `url` running `sql`; false when it failed.
+fn psql(url: &str, sql: &str) -> bool {
+    std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The size's PostgreSQL database on the server `server` (a URL without a
+/// database): made once by `taskforce db copy` of the SQLite one and kept
+/// (its marker holds what the copy printed). Gives its URL and that line.
+fn prepare_postgres(dir: &Path, server: &str, n: u64) -> (String, String) {
+    let name = format!("taskforce_bench_events_{n}");
+    let url = format!("{}/{name}", server.trim_end_matches('/'));
+    let ready = dir.join("pg-ready");
+    if let Ok(line) = std::fs::read_to_string(&ready) {
+        return (url, format!("{} (made by an earlier run)", line.trim()));
+    }
+    let admin = format!("{}/postgres", server.trim_end_matches('/'));
+    assert!(
+        psql(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            && psql(&admin, &format!("CREATE DATABASE {name}")),
+        "could not make the database {name} on the benchmark's PostgreSQL"
+    );
+    eprintln!("copying the {n}-event database to PostgreSQL ({name}) ...");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
+        .args(["db", "copy", "--from"])
+        .arg(dir.join("taskforce.db"))
+        .args(["--to", &url])
+        .env("TASKFORCE_KEY_FILE", dir.join("taskforce.key"))
+        .stdout(std::process::Stdio::null())
+        .output()
+        .expect("taskforce db copy");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "taskforce db copy failed: {said}");
+    let line = said.lines().find(|l| l.starts_with("Copied ")).unwrap_or("copied").to_string();
+    std::fs::write(&ready, &line).expect("marker");
+    (url, line)
+}
+
 fn main() {
     let sizes: Vec<u64> = std::env::var("BENCH_EVENTS")
         .unwrap_or_else(|_| "1000000,10000000".into())
@@ -285,6 +506,7 @@ fn main() {
     let seconds: f64 = env_or("BENCH_SECONDS", 20.0);
     let rate: f64 = env_or("BENCH_RATE", 200.0);
     let conns: usize = env_or("BENCH_CONNECTIONS", 8);
+    let pg_server = std::env::var("BENCH_PG").ok().filter(|s| !s.is_empty());
     let root = bench_root();
     let _ = rustls::crypto::ring::default_provider().install_default();
     for n in sizes {
@@ -292,72 +514,42 @@ fn main() {
         let agencies = prepare(&dir, n);
         let (e50, e99, ebuild, hits) = engine(n, agencies);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-        // A cold start: no snapshot, the index is rebuilt from the table.
-        let _ = std::fs::remove_file(dir.join("taskforce.db.dxindex"));
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let db = dir.join("taskforce.db");
-        let (ready, settled, phases, peak, shutdown, restart, restart_peak) = rt.block_on(async {
-            let (server, ready) = start(&dir, "server.log").await;
-            let token = sign_in(&server.base, "officer.dsm-pd", PASSWORD).await;
-            // Work the server does at start (escalating the alerts of an earlier
-            // run's registrations, whose events all lie in the past) is left
-            // to finish before anything is measured.
-            let settled = settle(server.child.id()).await;
-            let to = Target { base: &server.base, token: &token, db: db.clone(), pid: server.child.id(), rate, conns };
-            let (world, _) = world();
-            let count = (seconds * rate) as u64;
-            let mut rng = Rng(99);
-            let mut spans = |seed: u64, count: u64| -> Vec<Span> {
-                (0..count).map(|i| world.event(seed * n + i, &mut rng, T0, THREE_YEARS)).collect()
-            };
-            load(&to, "/api/v1/events/check", "warm", spans(20, 200)).await;
-            let check = load(&to, "/api/v1/events/check", "check", spans(30, count)).await;
-            // The same check load again, with the server on CPU 0 and this
-            // load generator on CPU 1, as if it ran on another machine: the
-            // server has half the cores, but none of the client's work.
-            let all = format!("0-{}", cpus.saturating_sub(1));
-            let apart_spans = spans(50, count);
-            let apart = if cpus >= 2 && pin(server.child.id(), "0") && pin(std::process::id(), "1") {
-                let l = load(&to, "/api/v1/events/check", "apart", apart_spans).await;
-                pin(server.child.id(), &all);
-                pin(std::process::id(), &all);
-                Some(l)
-            } else {
-                None
-            };
-            let register = load(&to, "/api/v1/events", "register", spans(40, count)).await;
-            // Once more, after reading the database file through: what a
-            // check costs when the rows it reads are in memory, beside what
-            // it costs when some come from the disk.
-            let cached_spans = spans(60, count);
-            let cached = match tokio::task::block_in_place(|| read_through(&db)) {
-                Ok(()) => Some(load(&to, "/api/v1/events/check", "cached", cached_spans).await),
-                Err(e) => {
-                    eprintln!("could not read the database through: {e}");
-                    None
-                }
-            };
-            let peak = server.peak_rss_mb();
-            let shutdown = server.terminate();
-            // A restart from the snapshot the clean shutdown wrote.
-            let (again, restart) = start(&dir, "server-restart.log").await;
-            let restart_peak = again.peak_rss_mb();
-            drop(again);
-            (ready, settled, (check, apart, register, cached), peak, shutdown, restart, restart_peak)
+        let mut backends = vec![Backend {
+            label: "SQLite",
+            db: db.clone().into_os_string(),
+            env: Vec::new(),
+            file: Some(db.clone()),
+            log: "server",
+            snapshot: dir.join("taskforce.db.dxindex"),
+        }];
+        let copied = pg_server.as_deref().map(|server| {
+            let (url, line) = prepare_postgres(&dir, server, n);
+            // The same key file (db copy never re-keys) and a snapshot path
+            // of its own (a URL has none unless a setting names one).
+            backends.push(Backend {
+                label: "PostgreSQL",
+                db: url.into(),
+                env: vec![
+                    ("TASKFORCE_KEY_FILE", dir.join("taskforce.key").into_os_string()),
+                    ("TASKFORCE_INDEX_SNAPSHOT", dir.join("pg-index").into_os_string()),
+                ],
+                file: None,
+                log: "pg-server",
+                snapshot: dir.join("pg-index.dxindex"),
+            });
+            line
         });
-        let (mut check, apart, mut register, cached) = phases;
-        let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-        // The same, leaving out each phase's first 5 s (a page cache still
-        // cold after the start, at 10M): printed beside the whole, never instead.
-        let steady = |l: &Load| -> Vec<Duration> {
-            l.times.iter().zip(&l.sent_at).filter(|(_, at)| **at >= Duration::from_secs(5)).map(|(t, _)| *t).collect()
-        };
-        let (mut cs, mut rs) = (steady(&check), steady(&register));
+        if std::env::var_os("BENCH_PREPARE_ONLY").is_some() {
+            eprintln!("{n} events ready in {}{}", dir.display(), copied.map(|c| format!("; {c}")).unwrap_or_default());
+            continue;
+        }
+        let mut runs: Vec<Run> = backends.iter().map(|b| run(&rt, &dir, b, n, seconds, rate, conns)).collect();
         // Each run registers its durable phase's events for good, so the
         // table holds a few thousand more than generated after each run.
         let held = index_field(&dir.join("server.log"), "events").map_or("?".to_string(), |e| e.to_string());
         println!(
-            "== {n} stored events ({held} in the table, with earlier runs' registrations; {agencies} agencies), {rate} requests/s from {conns} connections, {seconds} s each =="
+            "== {n} stored events ({held} in the SQLite table, with earlier runs' registrations; {agencies} agencies), {rate} requests/s from {conns} connections, {seconds} s each =="
         );
         println!(
             "engine, same data and queries: build {:.2} s; check median {:.2} µs, p99 {:.2} µs",
@@ -365,51 +557,38 @@ fn main() {
             us(e50),
             us(e99)
         );
-        let ms = |log: &str| {
-            index_field(&dir.join(log), "ms").map_or("?".to_string(), |m| format!("{:.2} s", m as f64 / 1e3))
-        };
-        println!(
-            "cold start until it answers: {:.2} s (index rebuilt from the table: {}); then quiet (under 50 write calls a second) after {:.1} s",
-            ready.as_secs_f64(),
-            ms("server.log"),
-            settled.as_secs_f64()
-        );
-        let check_json = report("POST /api/v1/events/check", &mut check, &log, "check");
-        let apart_json = match apart {
-            Some(mut a) => report("  the same, the server on CPU 0 and this client on CPU 1", &mut a, &log, "apart"),
-            None => {
-                println!("  (not run with the client on a core of its own: fewer than 2 CPUs, or no taskset)");
-                serde_json::Value::Null
-            }
-        };
-        let cached_json = match cached {
-            Some(mut c) => report("  the same, after reading the database file through", &mut c, &log, "cached"),
-            None => serde_json::Value::Null,
-        };
-        let register_json = report("POST /api/v1/events (durable)", &mut register, &log, "register");
-        println!(
-            "  after each phase's first 5 s: check n={} p99 {:.3} ms; durable n={} p99 {:.3} ms",
-            cs.len(),
-            us(pct(&mut cs, 0.99)) / 1e3,
-            rs.len(),
-            us(pct(&mut rs, 0.99)) / 1e3
-        );
-        println!("server peak memory (VmHWM) over start and load: {peak:.0} MiB");
-        println!(
-            "clean shutdown (writes the index snapshot): {:.2} s; restart until it answers: {:.2} s (index from the snapshot: {}); peak memory then {restart_peak:.0} MiB",
-            shutdown.as_secs_f64(),
-            restart.as_secs_f64(),
-            ms("server-restart.log")
-        );
-        if log.contains("ERROR") || log.contains("panicked") {
-            println!("the server logged errors: see {}/server.log", dir.display());
+        if let Some(line) = &copied {
+            println!("taskforce db copy, SQLite to PostgreSQL: {line}");
+        }
+        let mut json = serde_json::Map::new();
+        for (b, r) in backends.iter().zip(&mut runs) {
+            json.insert(b.label.to_lowercase(), print_run(&dir, b, r));
+        }
+        if runs.len() > 1 {
+            side_by_side(&backends, &mut runs);
         }
         let results = serde_json::json!({
             "events": n, "engine_hits": hits, "engine_p50_us": us(e50), "engine_p99_us": us(e99),
-            "check": check_json, "check_apart": apart_json, "check_cached": cached_json, "register": register_json,
-            "start_s": ready.as_secs_f64(), "settled_s": settled.as_secs_f64(), "peak_mb": peak, "restart_s": restart.as_secs_f64(),
-            "restart_peak_mb": restart_peak,
+            "db_copy": copied, "backends": json,
         });
         std::fs::write(dir.join("results.json"), results.to_string()).expect("results");
     }
+}
+
+/// The headline figures of every backend in columns, measured in this run.
+fn side_by_side(backends: &[Backend], runs: &mut [Run]) {
+    let head: Vec<String> = backends.iter().map(|b| format!("{:>22}", b.label)).collect();
+    println!("-- side by side, one after the other on this machine --\n{:<34}{}", "", head.join(""));
+    let row = |name: &str, cells: Vec<String>| {
+        println!("{name:<34}{}", cells.iter().map(|c| format!("{c:>22}")).collect::<String>());
+    };
+    let mp =
+        |l: &mut Load| format!("{:.3} / {:.3}", us(pct(&mut l.times, 0.5)) / 1e3, us(pct(&mut l.times, 0.99)) / 1e3);
+    row("check median / p99, ms", runs.iter_mut().map(|r| mp(&mut r.check)).collect());
+    row("  client on its own core", runs.iter_mut().map(|r| r.apart.as_mut().map_or("-".to_string(), mp)).collect());
+    row("durable register median / p99, ms", runs.iter_mut().map(|r| mp(&mut r.register)).collect());
+    row("errors (check, durable)", runs.iter().map(|r| format!("{}, {}", r.check.errors, r.register.errors)).collect());
+    row("cold start until it answers, s", runs.iter().map(|r| format!("{:.2}", r.ready.as_secs_f64())).collect());
+    row("restart from the snapshot, s", runs.iter().map(|r| format!("{:.2}", r.restart.as_secs_f64())).collect());
+    row("server peak memory, MiB", runs.iter().map(|r| format!("{:.0}", r.peak)).collect());
 }

@@ -1,10 +1,14 @@
 //! Benchmark data: many subjects stored at once as a registration stores
 //! them (the identity sealed for the agency, blind keys only), without
 //! matching, alerting or auditing, so that a benchmark can start a server on
-//! millions of them. Never used by the service.
+//! millions of them; and the audit records of events a benchmark stored
+//! straight into the table, so that its database verifies (and copies) as a
+//! real one does. Never used by the service.
 
 use std::collections::HashMap;
 
+use crate::actor::Actor;
+use crate::audit::AuditEvent;
 use crate::error::{Error, Result};
 use crate::ids::{AgencyId, SubjectId};
 use crate::seal;
@@ -102,5 +106,28 @@ impl App {
             progress(stored);
         }
         Ok((stored, skipped))
+    }
+
+    /// Appends the `event.register` record of every event whose revision is
+    /// above `after_rev` (a benchmark's events, stored without one), as the
+    /// local administrator, in transactions of [`CHUNK`]; `progress` hears
+    /// the count so far after each. Gives how many were recorded.
+    pub async fn bench_audit_events(&self, after_rev: u64, progress: &mut dyn FnMut(usize)) -> Result<usize> {
+        let upto = self.read().await?.max_event_rev().await?;
+        let (mut after, mut recorded) = (after_rev, 0usize);
+        loop {
+            let mut tx = self.write().await?;
+            let changes = tx.event_changes(after, upto, CHUNK as u32).await?;
+            let Some(last) = changes.last() else { break };
+            after = last.rev;
+            let keys: Vec<u64> = changes.iter().map(|c| c.key).collect();
+            let events = tx.events_by_keys(&keys).await?;
+            recorded += events.len();
+            let records = events.iter().map(|e| AuditEvent::success("event.register", "event", Some(e.id.to_string())));
+            self.record_all(tx.as_mut(), &Actor::local_admin(), records).await?;
+            tx.commit().await?;
+            progress(recorded);
+        }
+        Ok(recorded)
     }
 }

@@ -74,14 +74,27 @@ impl Drop for Server {
     }
 }
 
-/// Starts the release binary on the database, logging to `log`; gives it
-/// and the time until it answered.
+/// Starts the release binary on the database `dir/taskforce.db`, logging to
+/// `dir/log`; gives it and the time until it answered.
 pub async fn start(dir: &Path, log: &str) -> (Server, Duration) {
+    start_on(dir, log, dir.join("taskforce.db").as_os_str(), &[]).await
+}
+
+/// Starts the release binary on `db` (a SQLite file or a PostgreSQL URL)
+/// with the variables `env` set, logging to `dir/log`; gives it and the
+/// time until it answered.
+pub async fn start_on(
+    dir: &Path,
+    log: &str,
+    db: &std::ffi::OsStr,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (Server, Duration) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let t = Instant::now();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_taskforce"))
         .args(["serve", "--demo", "--demo-skip-mfa", "--listen", &format!("127.0.0.1:{port}"), "--db"])
-        .arg(dir.join("taskforce.db"))
+        .arg(db)
+        .envs(env.iter().copied())
         // The request lines too, as a server logs them in service: they carry
         // the server's own time of each request.
         .env("TASKFORCE_LOG", "warn,taskforce::commands::serve=info,taskforce_web::middleware=info")
