@@ -6,25 +6,10 @@
 //! flags are `BIGINT`, blobs `BYTEA`. A row copies between the two stores as
 //! it is, and the two backends decode it alike.
 
-use std::str::FromStr;
-
-use jiff::Timestamp;
 use taskforce_core::store::StoreError;
 
-/// Times are stored as UTC text of fixed width, so text order is time order.
-pub fn ts(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
-}
-
-/// Reads a stored time.
-pub fn parse_ts(s: &str) -> Result<Timestamp, StoreError> {
-    s.parse().map_err(|e| StoreError::Other(format!("bad stored time {s:?}: {e}")))
-}
-
-/// Reads a stored value that parses with `FromStr` (ids, enums, codes).
-pub fn parse<T: FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Other(format!("bad stored {what} {s:?}")))
-}
+/// The stored text of times and ids, the same on both stores.
+pub use taskforce_store_sql::codec::{parse, parse_ts, ts};
 
 /// The uniqueness rules the core tells apart, by constraint name.
 const UNIQUE_KEYS: [(&str, &str); 5] = [

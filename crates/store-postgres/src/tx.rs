@@ -10,11 +10,11 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use taskforce_core::role::{Role, Roles};
-use taskforce_core::states::StateCode;
 use taskforce_core::store::{StoreError, StoreTx};
 use taskforce_core::user::User;
 
 use crate::codec::{map_err, parse, parse_ts};
+use taskforce_store_sql::codec::state;
 
 mod agencies;
 mod audit;
@@ -72,10 +72,6 @@ type R<T> = Result<T, StoreError>;
 
 fn get<'r, T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(row: &'r PgRow, col: &str) -> R<T> {
     row.try_get(col).map_err(map_err)
-}
-
-fn state(s: &str) -> R<StateCode> {
-    StateCode::parse_iso(s).ok_or_else(|| StoreError::Other(format!("bad stored state {s:?}")))
 }
 
 /// An unsigned key or revision as PostgreSQL's `BIGINT`.

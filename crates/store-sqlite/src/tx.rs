@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 use taskforce_core::role::{Role, Roles};
-use taskforce_core::states::StateCode;
 use taskforce_core::store::{StoreError, StoreTx};
 use taskforce_core::user::User;
 
 use crate::codec::{map_err, parse, parse_ts};
+use taskforce_store_sql::codec::state;
 
 mod agencies;
 mod audit;
@@ -78,10 +78,6 @@ type R<T> = Result<T, StoreError>;
 
 fn get<'r, T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>>(row: &'r SqliteRow, col: &str) -> R<T> {
     row.try_get(col).map_err(map_err)
-}
-
-fn state(s: &str) -> R<StateCode> {
-    StateCode::parse_iso(s).ok_or_else(|| StoreError::Other(format!("bad stored state {s:?}")))
 }
 
 /// A user's columns with its roles, comma-separated, in one statement: the

@@ -5,17 +5,17 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::postgres::PgRow;
-use taskforce_core::agency::{Agency, DutyContact, Ori};
+use taskforce_core::agency::Agency;
 use taskforce_core::ids::{AgencyId, UserId};
 use taskforce_core::role::Roles;
 use taskforce_core::states::{StateCode, StateKind, UsState};
 use taskforce_core::store::{AgencyStore, StoreError};
 use taskforce_core::user::User;
 
-use crate::codec::{map_err, parse, parse_ts, ts};
+use crate::codec::{map_err, parse_ts, ts};
 
-use super::{PgTx, R, USER_COLS, get, state, user_row};
+use super::{PgTx, R, USER_COLS, get, user_row};
+use taskforce_store_sql::rows::agencies::{AGENCY_COLS, agency_row};
 
 #[async_trait]
 impl AgencyStore for PgTx {
@@ -325,24 +325,6 @@ impl PgTx {
         }
         Ok(())
     }
-}
-
-const AGENCY_COLS: &str =
-    "SELECT id, name, short_name, kind, home_state, ori, duty_name, duty_phone, created_at, updated_at FROM agencies";
-
-fn agency_row(row: &PgRow) -> R<Agency> {
-    let ori: Option<String> = get(row, "ori")?;
-    Ok(Agency {
-        id: parse("agency id", &get::<String>(row, "id")?)?,
-        name: get(row, "name")?,
-        short_name: get(row, "short_name")?,
-        kind: get::<String>(row, "kind")?.parse().map_err(|_| StoreError::Other("bad stored agency kind".into()))?,
-        home_state: state(&get::<String>(row, "home_state")?)?,
-        ori: ori.map(|o| Ori::parse(&o).map_err(|_| StoreError::Other("bad stored ORI".into()))).transpose()?,
-        duty_contact: DutyContact { name: get(row, "duty_name")?, phone: get(row, "duty_phone")? },
-        created_at: parse_ts(&get::<String>(row, "created_at")?)?,
-        updated_at: parse_ts(&get::<String>(row, "updated_at")?)?,
-    })
 }
 
 fn kind_str(k: StateKind) -> &'static str {

@@ -2,13 +2,13 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::postgres::PgRow;
 use taskforce_core::audit::AuditRecord;
 use taskforce_core::store::AuditStore;
 
-use crate::codec::{map_err, parse_ts, ts};
+use crate::codec::{map_err, ts};
 
 use super::{PgTx, R, coverage, get};
+use taskforce_store_sql::rows::audit::{AUDIT_COLS, audit_insert, audit_row};
 
 #[async_trait]
 impl AuditStore for PgTx {
@@ -51,27 +51,7 @@ impl AuditStore for PgTx {
     async fn insert_audits(&mut self, records: &[AuditRecord]) -> R<()> {
         // Rows at a time: well under the bound parameters one statement may hold.
         for chunk in records.chunks(500) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-                "INSERT INTO audit_log (seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
-                 object_type, object_id, outcome, detail, prev_hash, hash, keyed) ",
-            );
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(i64::try_from(r.seq).unwrap_or(i64::MAX))
-                    .push_bind(ts(r.at))
-                    .push_bind(r.actor.clone())
-                    .push_bind(r.actor_user_id.clone())
-                    .push_bind(r.actor_agency_id.clone())
-                    .push_bind(r.source.clone())
-                    .push_bind(r.request_id.clone())
-                    .push_bind(r.action.clone())
-                    .push_bind(r.object_type.clone())
-                    .push_bind(r.object_id.clone())
-                    .push_bind(r.outcome.clone())
-                    .push_bind(r.detail.clone())
-                    .push_bind(r.prev_hash.clone())
-                    .push_bind(r.hash.clone())
-                    .push_bind(i64::from(r.keyed));
-            });
+            let mut q = audit_insert::<sqlx::Postgres>(chunk);
             q.build().execute(&mut *self.tx).await.map_err(map_err)?;
         }
         Ok(())
@@ -129,27 +109,4 @@ impl AuditStore for PgTx {
         .map_err(map_err)?;
         rows.iter().map(audit_row).collect()
     }
-}
-
-const AUDIT_COLS: &str = "SELECT seq, at, actor, actor_user_id, actor_agency_id, source, request_id, action, \
-                          object_type, object_id, outcome, detail, prev_hash, hash, keyed FROM audit_log";
-
-fn audit_row(r: &PgRow) -> R<AuditRecord> {
-    Ok(AuditRecord {
-        seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
-        at: parse_ts(&get::<String>(r, "at")?)?,
-        actor: get(r, "actor")?,
-        actor_user_id: get(r, "actor_user_id")?,
-        actor_agency_id: get(r, "actor_agency_id")?,
-        source: get(r, "source")?,
-        request_id: get(r, "request_id")?,
-        action: get(r, "action")?,
-        object_type: get(r, "object_type")?,
-        object_id: get(r, "object_id")?,
-        outcome: get(r, "outcome")?,
-        detail: get(r, "detail")?,
-        prev_hash: get(r, "prev_hash")?,
-        hash: get(r, "hash")?,
-        keyed: get::<i64>(r, "keyed")? != 0,
-    })
 }

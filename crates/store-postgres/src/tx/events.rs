@@ -4,18 +4,17 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::postgres::PgRow;
-use taskforce_core::events::engine::Overlap;
-use taskforce_core::events::registry::{Alert, Basis, Conflict, ConflictOutcome, Event, EventStatus};
+use taskforce_core::events::registry::{Alert, Conflict, Event, EventStatus};
 use taskforce_core::events::webhook::Delivery;
 use taskforce_core::ids::{AgencyId, ConflictId, EventId, OperationId};
-use taskforce_core::store::{EventChange, EventStore, StoreError};
+use taskforce_core::store::{EventChange, EventStore};
 
 use crate::codec::{map_err, parse, parse_ts, ts};
 
 use super::{PgTx, R, get, int};
 
 use rows::{CHANGE_COLS, change_row, event_row};
+use taskforce_store_sql::rows::events::{CONFLICT_COLS, EVENT_COLS, alert_row, conflict_row};
 
 mod rows;
 
@@ -517,10 +516,6 @@ impl EventStore for PgTx {
     }
 }
 
-const EVENT_COLS: &str = "SELECT id, number, operation_id, agency_id, unit, kind, lat, lon, radius_m, buffer_s, \
-                          start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
-                          registered_by, registered_at, updated_at FROM events";
-
 /// The newest revision ($1: after, $2: up to, $3: the wanted keys), with the
 /// rows of the changes after $1 up to $2 (off the unique index on `rev`)
 /// and of the keys in $3 (off the unique index on `key`), each row once with
@@ -533,45 +528,3 @@ const RECENT: &str = "SELECT n.newest, (e.rev > $1 AND e.rev <= $2) AS changed, 
     FROM (SELECT COALESCE(MAX(rev), 0) AS newest FROM events) AS n \
     LEFT JOIN events AS e ON (e.rev > $1 AND e.rev <= $2) OR e.key = ANY($3) \
     ORDER BY e.rev";
-
-const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, basis, distance_m, overlap_start, overlap_end, \
-                             detected_at, outcome, decided_by, decided_at, reason FROM conflicts";
-
-fn conflict_row(r: &PgRow) -> R<Conflict> {
-    let basis = match get::<String>(r, "basis")?.as_str() {
-        "shared_target" => Basis::SharedTarget,
-        "space_time" => Basis::SpaceTime(Overlap {
-            distance_m: get(r, "distance_m")?,
-            start: parse_ts(&get::<String>(r, "overlap_start")?)?,
-            end: parse_ts(&get::<String>(r, "overlap_end")?)?,
-        }),
-        other => return Err(StoreError::Other(format!("bad stored conflict basis {other:?}"))),
-    };
-    Ok(Conflict {
-        id: parse("conflict id", &get::<String>(r, "id")?)?,
-        a: parse("event id", &get::<String>(r, "a_event")?)?,
-        b: parse("event id", &get::<String>(r, "b_event")?)?,
-        basis,
-        detected_at: parse_ts(&get::<String>(r, "detected_at")?)?,
-        outcome: get::<Option<String>>(r, "outcome")?
-            .map(|o| ConflictOutcome::parse("outcome", &o).map_err(|_| StoreError::Other("bad stored outcome".into())))
-            .transpose()?,
-        decided_by: get(r, "decided_by")?,
-        decided_at: get::<Option<String>>(r, "decided_at")?.map(|s| parse_ts(&s)).transpose()?,
-        reason: get(r, "reason")?,
-    })
-}
-
-fn alert_row(r: &PgRow) -> R<Alert> {
-    Ok(Alert {
-        seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
-        agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
-        event_id: parse("event id", &get::<String>(r, "event_id")?)?,
-        conflict_id: parse("conflict id", &get::<String>(r, "conflict_id")?)?,
-        created_at: parse_ts(&get::<String>(r, "created_at")?)?,
-        deadline: parse_ts(&get::<String>(r, "deadline")?)?,
-        acknowledged_by: get(r, "acknowledged_by")?,
-        acknowledged_at: get::<Option<String>>(r, "acknowledged_at")?.map(|s| parse_ts(&s)).transpose()?,
-        level: u8::try_from(get::<i64>(r, "level")?).unwrap_or(0),
-    })
-}

@@ -6,13 +6,13 @@ use jiff::Timestamp;
 use sqlx::postgres::PgRow;
 use taskforce_core::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use taskforce_core::ids::{TokenId, UserId};
-use taskforce_core::role::Role;
 use taskforce_core::store::{SessionStore, StoreError};
 use taskforce_core::user::User;
 
 use crate::codec::{map_err, parse, parse_ts, ts};
 
 use super::{PgTx, R, get, user_row};
+use taskforce_store_sql::rows::sessions::{TOKEN_COLS, token_row};
 
 #[async_trait]
 impl SessionStore for PgTx {
@@ -325,24 +325,3 @@ const SESSION_USER: &str = "SELECT s.token_hash, s.user_id, s.created_at, s.last
     u.updated_at AS u_updated_at, \
     (SELECT string_agg(role, ',' ORDER BY role) FROM user_roles WHERE user_id = u.id) AS u_roles \
     FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";
-
-const TOKEN_COLS: &str =
-    "SELECT id, token_hash, user_id, name, roles, created_at, expires_at, revoked_at FROM api_tokens";
-
-fn token_row(r: &PgRow) -> R<ApiToken> {
-    let roles: String = get(r, "roles")?;
-    Ok(ApiToken {
-        id: parse("token id", &get::<String>(r, "id")?)?,
-        token_hash: get(r, "token_hash")?,
-        user_id: parse("user id", &get::<String>(r, "user_id")?)?,
-        name: get(r, "name")?,
-        roles: roles
-            .split(',')
-            .filter(|x| !x.is_empty())
-            .map(|x| x.parse::<Role>().map_err(StoreError::Other))
-            .collect::<R<_>>()?,
-        created_at: parse_ts(&get::<String>(r, "created_at")?)?,
-        expires_at: parse_ts(&get::<String>(r, "expires_at")?)?,
-        revoked_at: get::<Option<String>>(r, "revoked_at")?.map(|s| parse_ts(&s)).transpose()?,
-    })
-}

@@ -4,9 +4,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use sqlx::sqlite::SqliteRow;
-use taskforce_core::events::engine::Overlap;
-use taskforce_core::events::registry::{Alert, Basis, Conflict, ConflictOutcome, Event, EventStatus};
+use taskforce_core::events::registry::{Alert, Conflict, Event, EventStatus};
 use taskforce_core::events::webhook::Delivery;
 use taskforce_core::ids::{AgencyId, ConflictId, EventId, OperationId};
 use taskforce_core::store::{EventChange, EventStore, StoreError};
@@ -16,6 +14,7 @@ use crate::codec::{map_err, parse, parse_ts, ts};
 use super::{Conn, R, SqliteTx, get};
 
 use rows::{CHANGES_AND_ROWS, event_row, scan_changes, unpack_change, unpack_events};
+use taskforce_store_sql::rows::events::{CONFLICT_COLS, EVENT_COLS, alert_row, conflict_row};
 
 mod rows;
 
@@ -533,10 +532,6 @@ impl EventStore for SqliteTx {
     }
 }
 
-const EVENT_COLS: &str = "SELECT id, number, operation_id, agency_id, unit, kind, lat, lon, radius_m, buffer_s, \
-                          start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
-                          registered_by, registered_at, updated_at FROM events";
-
 /// Events packed by SQLite into one JSON array of arrays, in the order of
 /// [`EventFields`]: reals printed to 17 significant digits (they read back
 /// exactly), the sealed details as hex.
@@ -546,45 +541,3 @@ const EVENTS_PACKED: &str = "SELECT json_group_array(json_array(id, number, oper
     registered_by, registered_at, updated_at)) FROM (SELECT id, number, operation_id, agency_id, unit, kind, lat, \
     lon, radius_m, buffer_s, start_at, end_at, status, contact_name, contact_phone, external_ref, details, \
     registered_by, registered_at, updated_at FROM events WHERE rowid IN (SELECT value FROM json_each(?1)) ORDER BY rowid)";
-
-const CONFLICT_COLS: &str = "SELECT id, a_event, b_event, basis, distance_m, overlap_start, overlap_end, \
-                             detected_at, outcome, decided_by, decided_at, reason FROM conflicts";
-
-fn conflict_row(r: &SqliteRow) -> R<Conflict> {
-    let basis = match get::<String>(r, "basis")?.as_str() {
-        "shared_target" => Basis::SharedTarget,
-        "space_time" => Basis::SpaceTime(Overlap {
-            distance_m: get(r, "distance_m")?,
-            start: parse_ts(&get::<String>(r, "overlap_start")?)?,
-            end: parse_ts(&get::<String>(r, "overlap_end")?)?,
-        }),
-        other => return Err(StoreError::Other(format!("bad stored conflict basis {other:?}"))),
-    };
-    Ok(Conflict {
-        id: parse("conflict id", &get::<String>(r, "id")?)?,
-        a: parse("event id", &get::<String>(r, "a_event")?)?,
-        b: parse("event id", &get::<String>(r, "b_event")?)?,
-        basis,
-        detected_at: parse_ts(&get::<String>(r, "detected_at")?)?,
-        outcome: get::<Option<String>>(r, "outcome")?
-            .map(|o| ConflictOutcome::parse("outcome", &o).map_err(|_| StoreError::Other("bad stored outcome".into())))
-            .transpose()?,
-        decided_by: get(r, "decided_by")?,
-        decided_at: get::<Option<String>>(r, "decided_at")?.map(|s| parse_ts(&s)).transpose()?,
-        reason: get(r, "reason")?,
-    })
-}
-
-fn alert_row(r: &SqliteRow) -> R<Alert> {
-    Ok(Alert {
-        seq: u64::try_from(get::<i64>(r, "seq")?).unwrap_or(0),
-        agency_id: parse("agency id", &get::<String>(r, "agency_id")?)?,
-        event_id: parse("event id", &get::<String>(r, "event_id")?)?,
-        conflict_id: parse("conflict id", &get::<String>(r, "conflict_id")?)?,
-        created_at: parse_ts(&get::<String>(r, "created_at")?)?,
-        deadline: parse_ts(&get::<String>(r, "deadline")?)?,
-        acknowledged_by: get(r, "acknowledged_by")?,
-        acknowledged_at: get::<Option<String>>(r, "acknowledged_at")?.map(|s| parse_ts(&s)).transpose()?,
-        level: u8::try_from(get::<i64>(r, "level")?).unwrap_or(0),
-    })
-}
