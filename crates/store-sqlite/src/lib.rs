@@ -50,6 +50,9 @@ pub struct SqliteStore {
     readers: std::sync::Arc<readers::Readers>,
 }
 
+/// The size the write-ahead log is cut back to when it starts over, in bytes.
+const WAL_SIZE_LIMIT: u64 = 64 << 20;
+
 /// How often the checkpointer looks.
 const CHECKPOINT_LOOK: Duration = Duration::from_millis(250);
 /// A checkpoint waits for this long without a commit...
@@ -144,6 +147,11 @@ impl SqliteStore {
             // put a checkpoint of megabytes in one registration out of fifty);
             // a background task does it between commits instead.
             .pragma("wal_autocheckpoint", "0")
+            // A log grown large (a bulk load, a night's burst) is cut back
+            // once a checkpoint lets it start over, instead of keeping its
+            // largest size on the disk for good (a benchmark's load of ten
+            // million events left one of 46 GB and filled the disk).
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
             .busy_timeout(BUSY_TIMEOUT);
         let readers = readers::Readers::new(opts.clone(), READERS);
         let pool = SqlitePoolOptions::new()
@@ -458,6 +466,29 @@ mod tests {
         let key = taskforce_core::audit::AuditKey([3u8; 32]);
         tx.insert_audit(&AuditRecord::next(head, jiff::Timestamp::now(), &actor, event, &key)).await?;
         tx.commit().await
+    }
+
+    #[tokio::test]
+    async fn a_write_ahead_log_grown_large_is_cut_back_once_a_checkpoint_lets_it_start_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.db");
+        let store = SqliteStore::open(&path).await.expect("open");
+        let wal = || std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
+        // One transaction of some 100 MiB (a bulk load's), then a checkpoint
+        // and the next write, which starts the log over.
+        let mut conn = store.writer.acquire().await.expect("writer");
+        sqlx::query("CREATE TABLE bulk (b BLOB)").execute(&mut *conn).await.expect("table");
+        sqlx::query("BEGIN").execute(&mut *conn).await.expect("begin");
+        for _ in 0..100 {
+            sqlx::query("INSERT INTO bulk VALUES (zeroblob(1048576))").execute(&mut *conn).await.expect("insert");
+        }
+        sqlx::query("COMMIT").execute(&mut *conn).await.expect("commit");
+        assert!(wal() > WAL_SIZE_LIMIT + (30 << 20), "the log grew: {} bytes", wal());
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *conn).await.expect("checkpoint");
+        sqlx::query("CREATE TABLE small (x)").execute(&mut *conn).await.expect("next write");
+        drop(conn);
+        assert!(wal() <= WAL_SIZE_LIMIT, "cut back to {WAL_SIZE_LIMIT}: {} bytes", wal());
+        store.close().await;
     }
 
     #[tokio::test]
