@@ -1264,18 +1264,25 @@ fn events_check_lists_each_conflict_once_and_reports_every_bad_row() {
     assert!(out.stdout.is_empty(), "no partial answer");
 }
 
-#[test]
-fn events_check_streams_every_pair_of_a_crowded_plan_once_with_the_total() {
-    let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.csv");
-    // 400 rows of 400 agencies at one spot and time: 79,800 pairs.
+/// A plan in `dir` of `n` rows of as many agencies at one spot and time
+/// (every pair a conflict); gives its path.
+fn crowded_plan(dir: &Path, n: usize) -> PathBuf {
+    let plan = dir.join("plan.csv");
     let mut csv = String::from("id,agency,unit,kind,lat,lon,radius_m,start,end\n");
-    for i in 0..400 {
+    for i in 0..n {
         csv.push_str(&format!(
             "r{i:03},agency {i},,search_warrant,41.3,-95.9,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n"
         ));
     }
     std::fs::write(&plan, csv).unwrap();
+    plan
+}
+
+#[test]
+fn events_check_streams_every_pair_of_a_crowded_plan_once_with_the_total() {
+    let dir = tempfile::tempdir().unwrap();
+    // 400 rows of 400 agencies at one spot and time: 79,800 pairs.
+    let plan = crowded_plan(dir.path(), 400);
     let out = run(&["events", "check", plan.to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -1905,14 +1912,7 @@ fn a_reader_that_stops_early_ends_a_command_quietly_with_exit_0() {
     let dir = tempfile::tempdir().unwrap();
     let db = db_in(&dir);
     let dbs = db.to_str().unwrap();
-    let plan = dir.path().join("plan.csv");
-    let mut csv = String::from("id,agency,unit,kind,lat,lon,radius_m,start,end\n");
-    for i in 0..100 {
-        csv.push_str(&format!(
-            "r{i:03},agency {i},,search_warrant,41.3,-95.9,,2026-12-04T20:00:00-06:00,2026-12-04T21:00:00-06:00\n"
-        ));
-    }
-    std::fs::write(&plan, csv).unwrap();
+    let plan = crowded_plan(dir.path(), 100);
     // Machine output of each kind: lines printed one by one (the demo's
     // sign-ins, after its write), a streamed table, a rendered report and
     // the settings.
