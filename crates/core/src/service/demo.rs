@@ -339,7 +339,7 @@ impl App {
                 d.input.operation_id = Some(op.id);
             }
             let new = super::subjects::parse_input(&d.input).map_err(Error::Validation)?;
-            self.store_subject(tx, actor, agency.id, d.unit, &d.input, new, &key).await?;
+            self.store_subject(tx, actor, agency.id, d.unit, &d.input, new, &key, None).await?;
         }
         Ok(())
     }

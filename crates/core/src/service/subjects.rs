@@ -27,7 +27,7 @@ use crate::store::StoreTx;
 use crate::subjects::batch::{ListMatch, ListRow, Rejected};
 use crate::subjects::blind::BlindKey;
 use crate::subjects::identity::{Fields, Identity, KeyRole, Kind};
-use crate::subjects::index::{Blind, Hit, Indexed, Owner, SubjectIndex, shown_score, strength};
+use crate::subjects::index::{Blind, Hit, Indexed, SubjectIndex, shown_score, strength};
 use crate::subjects::names::{self, Part, PersonName};
 use crate::subjects::registry::{
     MatchStatus, Renewal, Subject, SubjectIndexRow, SubjectMatch, SubjectPrivate, SubjectRole, SubjectStatus,
@@ -38,6 +38,7 @@ use super::App;
 use super::results::{Idempotency, Written};
 use super::seal::Deks;
 
+mod ahead;
 mod snapshot;
 mod warm;
 
@@ -215,11 +216,35 @@ pub struct RegisteredSubject {
 pub(crate) struct SubjectCache {
     index: SubjectIndex,
     rev: u64,
+    /// The keys of its latest changes (see [`ahead`]).
+    recent: ahead::Recent,
+}
+
+impl SubjectCache {
+    /// `index`, holding every change up to `rev`.
+    fn at(index: SubjectIndex, rev: u64) -> Self {
+        Self { index, rev, recent: ahead::Recent::starting_at(rev) }
+    }
+}
+
+impl SubjectCache {
+    /// One change of the feed at `rev`: `key` now holds `change` (its
+    /// agency and unit, what the index keeps), or nothing (purged).
+    fn apply(&mut self, rev: u64, key: u64, change: Option<((String, String), Indexed)>) {
+        match change {
+            Some(((agency, unit), item)) => {
+                let owner = self.index.owner(&agency, &unit);
+                self.index.insert(key, owner, item);
+            }
+            None => self.index.remove(key),
+        }
+        self.recent.note(rev, key);
+    }
 }
 
 impl Default for SubjectCache {
     fn default() -> Self {
-        Self { index: SubjectIndex::new(names::DEFAULT_THRESHOLD), rev: 0 }
+        Self::at(SubjectIndex::new(names::DEFAULT_THRESHOLD), 0)
     }
 }
 
@@ -478,13 +503,7 @@ impl App {
             ops.extend(purges.into_iter().filter(|(_, rev)| *rev <= upto).map(|(key, rev)| (rev, None, key)));
             ops.sort_by_key(|o| o.0);
             for (rev, change, key) in ops {
-                match change {
-                    Some((key, (agency, unit), item)) => {
-                        let owner = cache.index.owner(&agency, &unit);
-                        cache.index.insert(key, owner, item);
-                    }
-                    None => cache.index.remove(key),
-                }
+                cache.apply(rev, key, change.map(|(_, owner, item)| (owner, item)));
                 newest = newest.max(rev);
             }
             cache.rev = newest;
@@ -493,12 +512,6 @@ impl App {
                 return Ok(read);
             }
         }
-    }
-
-    fn subject_hits(&self, item: &Indexed, agency: AgencyId, unit: &str) -> Result<Vec<Hit>> {
-        let mut cache = self.subjects_index.lock().map_err(|_| Error::Internal("subject index poisoned".into()))?;
-        let owner: Owner = cache.index.owner(&agency.to_string(), unit);
-        Ok(cache.index.matches(item, owner))
     }
 
     /// A pointer to `other` for the side that owns `mine`.
@@ -614,6 +627,16 @@ impl App {
             warnings.push("a business matches only by its EIN or its name with its address".to_string());
         }
         let key = self.blind_key()?;
+        // Matched against the index before queueing for the writer; its
+        // turn looks again only at what changed meanwhile.
+        let mut item = key.indexed(&new.identity);
+        item.blinds.extend(self.older_blinds(&new.identity)?);
+        let max = self.settings.subjects.max_unconfirmed;
+        let ahead = self
+            .match_ahead(&item, &alias_names(&new.private), agency, &unit, |hits| {
+                keep_best_to_confirm(hits, max, |h| to_confirm(&new.identity, h));
+            })
+            .await?;
         let mut tx = self.write().await?;
         if let Some(id) = self.replay(tx.as_mut(), actor, idem).await? {
             drop(tx);
@@ -624,7 +647,7 @@ impl App {
         // What it answers is what was sealed (not opened again).
         let private = new.private.clone();
         let (subject, pointers, left_out) =
-            self.store_subject(tx.as_mut(), actor, agency, &unit, input, new, &key).await?;
+            self.store_subject(tx.as_mut(), actor, agency, &unit, input, new, &key, Some(ahead)).await?;
         if left_out > 0 {
             warnings.push(format!(
                 "{left_out} more stored persons resemble this name with no date of birth to compare; only the \
@@ -640,7 +663,8 @@ impl App {
     }
 
     /// Stores a subject read from `input` for `agency` and matches it,
-    /// inside the caller's write transaction; audited.
+    /// inside the caller's write transaction, from its matches found
+    /// `ahead` when it has them; audited.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn store_subject(
         &self,
@@ -651,6 +675,7 @@ impl App {
         input: &SubjectInput,
         new: NewSubject,
         key: &BlindKey,
+        ahead: Option<ahead::Ahead>,
     ) -> Result<(Subject, Vec<MatchPointer>, usize)> {
         // Caught up before this subject is written: the index holds only
         // what is committed (this transaction is serialised with every
@@ -702,25 +727,17 @@ impl App {
         tx.insert_subject(&subject).await?;
         item.blinds.extend(self.older_blinds(&new.identity)?);
         // Every name of a person is matched: the name, then each alias.
-        let mut hits: Vec<Hit> = self.subject_hits(&item, agency, unit)?;
-        if let Some(p) = item.person.clone() {
-            for alias in alias_names(&new.private) {
-                item.person = Some(names::Person { name: alias, dob: p.dob });
-                for h in self.subject_hits(&item, agency, unit)? {
-                    if !hits.iter().any(|x| x.key == h.key && x.score >= h.score) {
-                        hits.retain(|x| x.key != h.key);
-                        hits.push(h);
-                    }
-                }
-            }
-        }
+        let ahead::InTurn { mut hits, rows: mut others } =
+            self.hits_in_turn(&item, &alias_names(&new.private), agency, unit, ahead)?;
         // A fuzzy match without both dates of birth waits for the registering
         // analyst to confirm it; of those only the best are kept.
         let unconfirmed = |hit: &Hit| to_confirm(&new.identity, hit);
-        hits.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
         let left_out = keep_best_to_confirm(&mut hits, self.settings.subjects.max_unconfirmed, unconfirmed);
-        let keys: Vec<u64> = hits.iter().map(|h| h.key).collect();
-        let others: HashMap<u64, Subject> = tx.subjects_by_keys(&keys).await?.into_iter().collect();
+        // The rows not read ahead (or changed since) are read now.
+        let unread: Vec<u64> = hits.iter().map(|h| h.key).filter(|k| !others.contains_key(k)).collect();
+        if !unread.is_empty() {
+            others.extend(tx.subjects_by_keys(&unread).await?);
+        }
         let mut agencies = Agencies::default();
         let found: Vec<(&Hit, &Subject)> = hits.iter().filter_map(|h| others.get(&h.key).map(|o| (h, o))).collect();
         let matches: Vec<SubjectMatch> = found

@@ -356,9 +356,14 @@ pub fn candidates(a: &Person, b: &Person) -> bool {
     if a.dob.is_some() && matches!(names::births(a.dob, b.dob), Birth::Same | Birth::Swapped) {
         return true;
     }
-    let (fa, fb) = (forms(a), forms(b));
-    fa.iter().any(|(ga, fa)| {
-        fb.iter().any(|(gb, fb)| {
+    near_by_name(&NameForms::new(&a.name), &NameForms::new(&b.name))
+}
+
+/// The blocking rule by name alone: within two edits in some form (a
+/// nickname of the given name counts as none).
+fn near_by_name(a: &NameForms, b: &NameForms) -> bool {
+    name_forms(a).any(|(ga, fa)| {
+        name_forms(b).any(|(gb, fb)| {
             let g = given_distance(ga, gb);
             g <= 2 && g + names::osa(fa, fb) <= 2
         })
@@ -681,6 +686,45 @@ impl SubjectIndex {
         out
     }
 
+    /// What [`SubjectIndex::matches`] finds among the subjects of `keys`
+    /// alone, best first, each compared by the rule directly: for a query
+    /// matched against the whole index at an earlier revision, which must
+    /// look again only at what changed since.
+    pub fn matches_among(&self, query: &Indexed, owner: Owner, keys: &HashSet<u64>) -> Vec<Hit> {
+        let qf = query.person.as_ref().map(|q| (q.dob, NameForms::new(&q.name)));
+        let mut out = Vec::new();
+        for key in keys {
+            let slot = self.by_key.get(key).and_then(|slot| self.slots.get(*slot as usize)).and_then(Option::as_ref);
+            let Some(s) = slot.filter(|s| s.owner != owner && s.kind == query.kind) else { continue };
+            let hit = match (&qf, s.person) {
+                // Persons by name: by the date of birth when both give one
+                // (the same, or day and month swapped), else by name alone.
+                (Some((qdob, qf)), Some((name, dob))) => {
+                    let n = &self.names[name as usize].forms;
+                    let m = match (qdob, dob) {
+                        (Some(_), Some(_)) if matches!(names::births(*qdob, dob), Birth::Same | Birth::Swapped) => {
+                            names::compare_forms(qf, *qdob, n, dob, self.threshold)
+                        }
+                        (Some(_), Some(_)) => None,
+                        _ if near_by_name(qf, n) => names::compare_forms(qf, None, n, None, self.threshold),
+                        _ => None,
+                    };
+                    m.map(|m| Hit { key: s.key, exact: m.exact, score: m.score, parts: m.parts })
+                }
+                _ => {
+                    let shared = query
+                        .blinds
+                        .iter()
+                        .any(|(b, role)| *role == KeyRole::Primary && s.blinds.iter().any(|(sb, _)| sb == b));
+                    shared.then(|| exact_hit(s.key, &query.blinds, &s.blinds))
+                }
+            };
+            out.extend(hit);
+        }
+        out.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+        out
+    }
+
     /// The names [`candidates`] pairs with `q` by name, found through the
     /// words of `dict`.
     fn names_near(&self, q: &Person, dict: &Deletions) -> HashSet<u32> {
@@ -820,7 +864,7 @@ pub fn every_pair(items: &[(String, String, Indexed)], threshold: f64) -> Vec<(u
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::subjects::identity::{Fields, Identity};
     use crate::test_rng::{Rng, typo};
@@ -937,7 +981,7 @@ mod tests {
     const FAMILY: [&str; 10] =
         ["smith", "smyth", "smit", "garcia", "garcia lopez", "lopez", "jones", "jonse", "wu", "nguyen"];
 
-    pub(super) fn random_item(rng: &mut Rng) -> (String, String, Indexed) {
+    pub(crate) fn random_item(rng: &mut Rng) -> (String, String, Indexed) {
         let owner = ["IA", "MO", "NE"][rng.below(3) as usize].to_string();
         let unit = ["", "vice"][rng.below(2) as usize].to_string();
         let item = if rng.below(4) == 0 {
@@ -990,6 +1034,39 @@ mod tests {
                     let _ = at_once.owner("elsewhere", "");
                     assert_eq!(in_turn.matches(q, owner), at_once.matches(q, owner), "round {round}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn matching_among_some_keys_finds_what_matching_the_whole_index_finds_among_them() {
+        let mut rng = Rng(0x00a0_0e95);
+        for round in 0..24 {
+            let mut ix = SubjectIndex::new(names::DEFAULT_THRESHOLD);
+            for j in 0..120u64 {
+                let (o, u, item) = random_item(&mut rng);
+                let owner = ix.owner(&o, &u);
+                // Some keys come again (a subject changed) and some go (purged).
+                let key = if rng.below(8) == 0 { rng.below(j + 1) } else { j };
+                ix.insert(key, owner, item);
+                if rng.below(10) == 0 {
+                    ix.remove(rng.below(j + 1));
+                }
+            }
+            for _ in 0..40 {
+                let (o, u, q) = random_item(&mut rng);
+                let owner = ix.owner(&o, &u);
+                // Any keys, unknown ones among them.
+                let keys: HashSet<u64> = (0..rng.below(60)).map(|_| rng.below(140)).collect();
+                let mut whole: Vec<Hit> = ix.matches(&q, owner).into_iter().filter(|h| keys.contains(&h.key)).collect();
+                let mut among = ix.matches_among(&q, owner, &keys);
+                let norm = |v: &mut Vec<Hit>| {
+                    v.sort_by_key(|h| h.key);
+                    v.iter()
+                        .map(|h| (h.key, h.exact, (h.score * 1e9).round() as i64, h.parts.to_vec()))
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(norm(&mut among), norm(&mut whole), "round {round}");
             }
         }
     }

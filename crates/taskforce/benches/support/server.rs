@@ -80,6 +80,15 @@ pub async fn start(dir: &Path, log: &str) -> (Server, Duration) {
     start_on(dir, log, dir.join("taskforce.db").as_os_str(), &[]).await
 }
 
+/// The server's log filter: the request lines, and `BENCH_SERVER_LOG`'s.
+fn server_log() -> String {
+    let base = "warn,taskforce::commands::serve=info,taskforce_web::middleware=info";
+    match std::env::var("BENCH_SERVER_LOG") {
+        Ok(more) if !more.is_empty() => format!("{base},{more}"),
+        _ => base.to_string(),
+    }
+}
+
 /// Starts the release binary on `db` (a SQLite file or a PostgreSQL URL)
 /// with the variables `env` set, logging to `dir/log`; gives it and the
 /// time until it answered.
@@ -96,8 +105,9 @@ pub async fn start_on(
         .arg(db)
         .envs(env.iter().copied())
         // The request lines too, as a server logs them in service: they carry
-        // the server's own time of each request.
-        .env("TASKFORCE_LOG", "warn,taskforce::commands::serve=info,taskforce_web::middleware=info")
+        // the server's own time of each request. `BENCH_SERVER_LOG` adds
+        // more (say `sqlx::query=debug` for each statement's time).
+        .env("TASKFORCE_LOG", server_log())
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.join(log)).expect("log"))
         .spawn()

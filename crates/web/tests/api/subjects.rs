@@ -619,3 +619,35 @@ async fn a_start_beside_registrations_misses_none_and_doubles_none() {
         assert_eq!(v["matches"].as_array().unwrap().len(), 1, "number {i}: one match, {v}");
     }
 }
+
+/// Of registrations in flight at once, each matched ahead of its writer's
+/// turn against an index that the others change before that turn comes:
+/// the later of every two always sees the earlier, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_in_flight_at_once_each_see_every_earlier_one_once() {
+    let app = TestApp::spawn().await;
+    let users = ["officer.dsm-pd", "officer.polk-so", "officer.mshp", "analyst.ia-dps", "analyst.mo-ago"];
+    let mut tokens = Vec::new();
+    for u in users {
+        tokens.push(app.token(u).await);
+    }
+    let written = ["(515) 555-0177", "515.555.0177", "+1 515 555 0177", "five1five 555 O177"];
+    let all = (0..4).flat_map(|round| {
+        let app = &app;
+        tokens.iter().map(move |t| async move {
+            let body = phone(written[round], "");
+            let v = register(app, t, body).await;
+            (v["subject"]["id"].as_str().unwrap().to_string(), v["matches"].as_array().unwrap().len())
+        })
+    });
+    let answers = futures_util::future::join_all(all).await;
+    // Each pair of subjects of two agencies matched once, by the later.
+    let (n, per) = (answers.len(), users.len());
+    let pairs = n * (n - 1) / 2 - per * (4 * 3 / 2);
+    assert_eq!(answers.iter().map(|(_, m)| m).sum::<usize>(), pairs, "{answers:?}");
+    // And each side sees every other agency's subject.
+    for (i, (id, _)) in answers.iter().enumerate() {
+        let v: Value = app.get(&format!("/api/v1/subjects/{id}"), &tokens[i % per]).await.json().await.unwrap();
+        assert_eq!(v["matches"].as_array().unwrap().len(), n - 4, "subject {i}: {v}");
+    }
+}

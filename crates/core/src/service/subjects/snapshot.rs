@@ -119,7 +119,7 @@ impl App {
             if c.rev != 0 || !c.index.is_empty() {
                 return Ok(Err("the index was already built".into()));
             }
-            *c = SubjectCache { index, rev };
+            *c = SubjectCache::at(index, rev);
         }
         self.catch_up_subjects(tx.as_mut()).await?;
         let n = self.subjects_index.lock().map_err(|_| Error::Internal("subject index poisoned".into()))?.index.len();

@@ -78,6 +78,7 @@ impl App {
                 cache.index.load(items);
                 // Purges up to here took their subjects with them; later ones are caught up.
                 cache.rev = upto;
+                cache.recent = super::ahead::Recent::starting_at(upto);
                 true
             }
         };
