@@ -411,12 +411,16 @@ pub(crate) fn parse_input(input: &SubjectInput) -> std::result::Result<NewSubjec
     }
 }
 
-/// Whether a hit of `identity` is a resemblance to confirm: fuzzy, of a
-/// person, with no date of birth on one side or the other.
+/// Whether a hit of `identity` is a resemblance to confirm: of a person,
+/// without a date of birth on both sides that agrees. The same name alone
+/// is held too, not only a fuzzy one: a name is no identity (a common one
+/// is borne by hundreds of stored persons, each another agency's to wake),
+/// so the registering analyst looks first, as the reference's name-only
+/// search keeps only the best 20. A tombstone met by its blind key (name and
+/// date of birth, exactly) agrees on the date when the query gives one.
 fn to_confirm(identity: &Identity, hit: &Hit) -> bool {
-    !hit.exact
-        && identity.kind() == Kind::Person
-        && (identity.dob().is_none() || !hit.parts.contains(Part::DateOfBirth))
+    let dated_agreement = hit.parts.contains(Part::DateOfBirth) || (hit.exact && hit.parts.contains(Part::Identifier));
+    identity.kind() == Kind::Person && (identity.dob().is_none() || !dated_agreement)
 }
 
 /// Keeps, of `hits` (best first), all but resemblances to confirm, and the
