@@ -136,13 +136,18 @@ impl AgencyStore for SqliteTx {
     }
 
     async fn agencies_by_ids(&mut self, ids: &[AgencyId]) -> R<Vec<Agency>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(a) = self.find_agency(*id).await? {
-                out.push(a);
-            }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // One statement (each is a round trip to SQLite's thread); the
+        // agencies come back in the order asked, missing ids skipped.
+        let keys = serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let sql = sqlx::AssertSqlSafe(format!("{AGENCY_COLS} WHERE id IN (SELECT value FROM json_each(?))"));
+        let rows = sqlx::query(sql).bind(keys).fetch_all(&mut *self.tx).await.map_err(map_err)?;
+        let found: std::collections::HashMap<AgencyId, Agency> =
+            rows.iter().map(|r| agency_row(r).map(|a| (a.id, a))).collect::<R<_>>()?;
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
     }
 
     async fn insert_user(&mut self, u: &User, password_hash: &str) -> R<()> {
