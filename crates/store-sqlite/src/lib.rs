@@ -57,15 +57,25 @@ const WAL_SIZE_LIMIT: u64 = 64 << 20;
 const CHECKPOINT_LOOK: Duration = Duration::from_millis(250);
 /// A checkpoint waits for this long without a commit...
 const CHECKPOINT_QUIET: Duration = Duration::from_millis(250);
-/// ...but never longer than this.
+/// ...but never longer than this, or than the log takes to pass
+/// [`CHECKPOINT_AT_SIZE`].
 const CHECKPOINT_AT_LEAST: Duration = Duration::from_secs(30);
+/// The size of the write-ahead log, in bytes, that brings a checkpoint on
+/// without waiting for the 30 seconds (a bulk load writes that in a moment).
+const CHECKPOINT_AT_SIZE: u64 = 4 * WAL_SIZE_LIMIT;
 
 /// Copies the write-ahead log into the database file (a passive checkpoint:
 /// it waits for no reader or writer) when commits pause for a moment, and
-/// at least every 30 seconds under steady load, until the pool closes. A
-/// checkpoint's writes and flushes slow the commits beside it, so they go
-/// where commits are not. Closing the last connection checkpoints the rest.
-fn spawn_checkpointer(pool: SqlitePool, last_commit: std::sync::Arc<std::sync::Mutex<std::time::Instant>>) {
+/// at least every 30 seconds under steady load (sooner when the log grows
+/// past [`CHECKPOINT_AT_SIZE`]), until the pool closes. A checkpoint's writes
+/// and flushes slow the commits beside it, so they go where commits are not.
+/// Closing the last connection checkpoints the rest.
+fn spawn_checkpointer(
+    pool: SqlitePool,
+    writers: std::sync::Arc<tokio::sync::Mutex<()>>,
+    last_commit: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
+    wal: PathBuf,
+) {
     let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
     rt.spawn(async move {
         let mut done = std::time::Instant::now();
@@ -76,12 +86,13 @@ fn spawn_checkpointer(pool: SqlitePool, last_commit: std::sync::Arc<std::sync::M
             }
             let last = last_commit.lock().map(|t| *t).unwrap_or_else(|_| std::time::Instant::now());
             let quiet = last.elapsed() >= CHECKPOINT_QUIET;
-            if last < done || !(quiet || done.elapsed() >= CHECKPOINT_AT_LEAST) {
+            let large = || std::fs::metadata(&wal).is_ok_and(|m| m.len() >= CHECKPOINT_AT_SIZE);
+            if last < done || !(quiet || done.elapsed() >= CHECKPOINT_AT_LEAST || large()) {
                 // Nothing new since the last one, or commits are flowing.
                 continue;
             }
             done = std::time::Instant::now();
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if let Err(e) = checkpoint(&pool, &writers).await {
                 if pool.is_closed() {
                     return;
                 }
@@ -89,6 +100,24 @@ fn spawn_checkpointer(pool: SqlitePool, last_commit: std::sync::Arc<std::sync::M
             }
         }
     });
+}
+
+/// One checkpoint that leaves the whole log in the database file, so the
+/// next write starts the log over (and [`WAL_SIZE_LIMIT`] cuts it back).
+/// A write starts the log over only if the log was whole in the database
+/// when its transaction began; beside commits that never pause, one always
+/// began before the checkpoint ended, and the log grew without end (a bulk
+/// load's past the free disk). So the first pass runs beside the commits,
+/// and a second, short one (the frames they added meanwhile) between two
+/// writers' turns.
+async fn checkpoint(pool: &SqlitePool, writers: &tokio::sync::Mutex<()>) -> Result<(), sqlx::Error> {
+    let pass = || sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool);
+    let (_, log, _) = pass().await?;
+    if log > 0 {
+        let _turn = writers.lock().await;
+        pass().await?;
+    }
+    Ok(())
 }
 
 /// The writer's page cache, in KiB: the inner pages of every table and index
@@ -187,8 +216,9 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         let last_commit = std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now()));
-        spawn_checkpointer(pool.clone(), last_commit.clone());
-        Ok(Self { pool, writer, path: path.to_path_buf(), last_commit, writers: Default::default(), readers })
+        let writers = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        spawn_checkpointer(pool.clone(), writers.clone(), last_commit.clone(), sidecar(path, "-wal"));
+        Ok(Self { pool, writer, path: path.to_path_buf(), last_commit, writers, readers })
     }
 
     /// Opens the database at `path` and applies pending migrations.
@@ -488,6 +518,47 @@ mod tests {
         sqlx::query("CREATE TABLE small (x)").execute(&mut *conn).await.expect("next write");
         drop(conn);
         assert!(wal() <= WAL_SIZE_LIMIT, "cut back to {WAL_SIZE_LIMIT}: {} bytes", wal());
+        store.close().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checkpoints_beside_commits_that_never_pause_still_let_the_log_start_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.expect("open"));
+        sqlx::query("CREATE TABLE bulk (b BLOB)").execute(&store.writer).await.expect("table");
+        // A bulk load's writer: one commit of 64 pages after another, each
+        // in a writer's turn, as every write of the store takes one.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let load = tokio::spawn({
+            let (store, stop) = (store.clone(), stop.clone());
+            async move {
+                let mut commits = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _turn = store.writers.lock().await;
+                    let mut conn = store.writer.acquire().await.expect("writer");
+                    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await.expect("begin");
+                    sqlx::query("INSERT INTO bulk VALUES (zeroblob(262144))").execute(&mut *conn).await.expect("row");
+                    sqlx::query("COMMIT").execute(&mut *conn).await.expect("commit");
+                    commits += 1;
+                }
+                commits
+            }
+        });
+        for _ in 0..12 {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            checkpoint(&store.pool, &store.writers).await.expect("checkpoint");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let commits = load.await.expect("load");
+        // The frames in the log now: those since it last started over.
+        let (_, frames, _): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&store.pool).await.expect("frames");
+        let written = commits * 64;
+        assert!(commits >= 4, "the load committed {commits} times");
+        assert!(
+            (frames as u64) * 2 < written,
+            "the log started over: {frames} frames in it of at least {written} written"
+        );
         store.close().await;
     }
 
