@@ -15,7 +15,6 @@ use taskforce_core::store::{Store, TxMode};
 use taskforce_core::subjects::identity::{KeyRole, Kind};
 use taskforce_core::subjects::registry::{Subject, SubjectRole, SubjectStatus};
 use taskforce_core::testing::conformance::fixtures::{agency, event, t, two_agencies_and_operation};
-use taskforce_store_postgres::PgStore;
 
 mod common;
 
@@ -49,7 +48,7 @@ fn subject(
 /// A store holding two agencies, an operation, three events and three
 /// subjects (the last purged, so its key lives on only in the purge log);
 /// the events' ids, and the subjects' keys.
-async fn filled() -> (PgStore, Vec<taskforce_core::ids::EventId>, Vec<u64>) {
+async fn filled() -> (common::Fresh, Vec<taskforce_core::ids::EventId>, Vec<u64>) {
     let pg = common::fresh_store().await;
     let store: Arc<dyn Store> = Arc::new(pg.clone());
     let (a, b, op) = two_agencies_and_operation(&store, "cp").await;
