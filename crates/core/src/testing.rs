@@ -3,21 +3,26 @@
 //! relies on (see [`crate::store::StoreTx`]): it is a store.
 //!
 //! A store crate runs the suite with [`store_conformance!`](crate::store_conformance),
-//! giving an expression that makes a fresh, migrated, empty store:
+//! giving an expression that makes a fresh, migrated, empty store, and one
+//! that makes two handles on one such store (two processes, or two server
+//! instances, each with connections of its own):
 //!
 //! ```ignore
-//! taskforce_core::store_conformance!(fresh_sqlite().await);
+//! taskforce_core::store_conformance!(fresh_sqlite().await, twin_sqlite().await);
 //! ```
 //!
 //! Each promise is tested through the use cases, with real transactions in
-//! flight at once (two server instances on one store are two [`App`](crate::service::App)s).
+//! flight at once; the promises across instances on two
+//! [`App`](crate::service::App)s, each on a handle of its own.
 
 pub mod conformance;
 
 /// Generates one `#[tokio::test]` per promise of the store contract, and one
 /// per test of the area traits' methods (a sub-module per area), each on
 /// a store made by `$fresh` (an expression of type `Arc<dyn Store>`, awaited
-/// inside the test). The caller's crate needs `tokio` as a dev-dependency.
+/// inside the test), the promises across instances on `$twin` (of type
+/// `[Arc<dyn Store>; 2]`: two handles on one fresh store). The caller's crate
+/// needs `tokio` as a dev-dependency.
 #[macro_export]
 macro_rules! store_conformance {
     // One test per name of the promises, on a fresh store, on `$threads` threads.
@@ -38,17 +43,20 @@ macro_rules! store_conformance {
             }
         )+
     };
-    ($fresh:expr) => {
+    ($fresh:expr, $twin:expr) => {
         mod store_conformance {
             #[allow(unused_imports)]
             use super::*;
 
-            // The promises: transactions in flight at once, on four threads.
-            $crate::store_conformance!(@tests $fresh, 4, [
+            // The promises: transactions in flight at once, on four threads;
+            // across instances on two handles of one store.
+            $crate::store_conformance!(@tests $twin, 4, [
                 two_registrations_in_flight_the_later_sees_the_earlier,
                 a_feed_reader_misses_no_commit_of_transactions_in_flight,
                 parallel_writers_append_one_audit_chain,
-                concurrent_retries_of_one_idempotency_key_write_once,
+                concurrent_retries_of_one_idempotency_key_write_once
+            ]);
+            $crate::store_conformance!(@tests $fresh, 4, [
                 a_transaction_dropped_without_commit_leaves_nothing,
                 a_writer_given_up_while_it_waits_leaves_the_store_sound,
                 a_store_answers_a_ping_and_a_probe_write_leaves_no_trace

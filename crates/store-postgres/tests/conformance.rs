@@ -13,4 +13,12 @@ async fn fresh() -> Arc<dyn Store> {
     Arc::new(common::fresh_store().await)
 }
 
-taskforce_core::store_conformance!(fresh().await);
+/// Two handles on one fresh database, as two server instances on it have:
+/// each its own pool. (The first drops the database with the test.)
+async fn twin() -> [Arc<dyn Store>; 2] {
+    let (one, name) = common::fresh_named().await;
+    let two = taskforce_store_postgres::PgStore::connect(common::admin().database(&name)).await.unwrap();
+    [Arc::new(one), Arc::new(two)]
+}
+
+taskforce_core::store_conformance!(fresh().await, twin().await);

@@ -13,4 +13,12 @@ async fn fresh() -> Arc<dyn Store> {
     Arc::new(SqliteStore::open(&dir.join("conformance.db")).await.unwrap())
 }
 
-taskforce_core::store_conformance!(fresh().await);
+/// Two handles on one fresh database file, as two processes on it have
+/// (a command beside the server): each its own connections and writer.
+async fn twin() -> [Arc<dyn Store>; 2] {
+    let path = tempfile::tempdir().unwrap().keep().join("conformance.db");
+    let one = SqliteStore::open(&path).await.unwrap();
+    [Arc::new(one), Arc::new(SqliteStore::open(&path).await.unwrap())]
+}
+
+taskforce_core::store_conformance!(fresh().await, twin().await);

@@ -42,15 +42,17 @@ pub fn instance(store: &Arc<dyn Store>, keys: &Arc<crate::keys::KeyRing>) -> App
         .with_keys(Arc::new(crate::keys::StaticKeys(keys.clone())))
 }
 
-/// Two instances on one fresh store with the demo operation loaded.
-async fn two_instances(store: Arc<dyn Store>) -> (App, App, OperationId) {
+/// Two instances on one fresh store with the demo operation loaded, each on
+/// one of the store's handles (the same handle twice for the promises of
+/// one instance).
+async fn two_instances([one, two]: [Arc<dyn Store>; 2]) -> (App, App, OperationId) {
     let mut ring = crate::keys::KeyRing::generate().unwrap();
     ring.set_audit_plain_until(0);
     let keys = Arc::new(ring);
-    let a = instance(&store, &keys);
+    let a = instance(&one, &keys);
     a.sync_reference_data().await.unwrap();
     a.load_demo(&Actor::local_admin(), None).await.unwrap();
-    let b = instance(&store, &keys);
+    let b = instance(&two, &keys);
     let op = a.get_operation_by_code(&Actor::local_admin(), "united-front-2021").await.unwrap().operation.id;
     (a, b, op)
 }
@@ -85,8 +87,8 @@ fn warrant(op: OperationId, lat: f64) -> EventInput {
 /// Two overlapping registrations in flight at once, each on another
 /// instance: the later always sees the earlier, so of each pair exactly one
 /// side reports the other (never neither: that is a missed conflict).
-pub async fn two_registrations_in_flight_the_later_sees_the_earlier(store: Arc<dyn Store>) {
-    let (a, b, op) = two_instances(store).await;
+pub async fn two_registrations_in_flight_the_later_sees_the_earlier(twin: [Arc<dyn Store>; 2]) {
+    let (a, b, op) = two_instances(twin).await;
     let dsm = actor(&a, "officer.dsm-pd").await;
     let polk = actor(&b, "officer.polk-so").await;
     const PAIRS: usize = 12;
@@ -109,9 +111,11 @@ pub async fn two_registrations_in_flight_the_later_sees_the_earlier(store: Arc<d
 }
 
 /// A reader of the change feed, following its cursor while transactions
-/// commit, sees every committed change: none is passed over.
-pub async fn a_feed_reader_misses_no_commit_of_transactions_in_flight(store: Arc<dyn Store>) {
-    let (a, b, op) = two_instances(store.clone()).await;
+/// commit on two instances, sees every committed change: none is passed
+/// over, whichever instance committed it.
+pub async fn a_feed_reader_misses_no_commit_of_transactions_in_flight(twin: [Arc<dyn Store>; 2]) {
+    let store = twin[0].clone();
+    let (a, b, op) = two_instances(twin).await;
     let dsm = actor(&a, "officer.dsm-pd").await;
     let polk = actor(&b, "officer.polk-so").await;
     let start = {
@@ -171,8 +175,8 @@ pub async fn a_feed_reader_misses_no_commit_of_transactions_in_flight(store: Arc
 
 /// Writers on two instances in parallel append to one audit chain: it
 /// verifies whole, with every write's record in it.
-pub async fn parallel_writers_append_one_audit_chain(store: Arc<dyn Store>) {
-    let (a, b, _) = two_instances(store).await;
+pub async fn parallel_writers_append_one_audit_chain(twin: [Arc<dyn Store>; 2]) {
+    let (a, b, _) = two_instances(twin).await;
     let admin = Actor::local_admin();
     let agency = |i: usize| AgencyInput {
         name: format!("Conformance Agency {i}"),
@@ -199,8 +203,8 @@ pub async fn parallel_writers_append_one_audit_chain(store: Arc<dyn Store>) {
 
 /// Retries of one idempotency key, all in flight at once, write once and
 /// all answer the same object.
-pub async fn concurrent_retries_of_one_idempotency_key_write_once(store: Arc<dyn Store>) {
-    let (a, b, op) = two_instances(store).await;
+pub async fn concurrent_retries_of_one_idempotency_key_write_once(twin: [Arc<dyn Store>; 2]) {
+    let (a, b, op) = two_instances(twin).await;
     let officer = actor(&a, "officer.dsm-pd").await;
     let input = ResultInput {
         kind: "arrest".into(),
@@ -227,7 +231,7 @@ pub async fn concurrent_retries_of_one_idempotency_key_write_once(store: Arc<dyn
 
 /// A transaction dropped without commit leaves nothing behind.
 pub async fn a_transaction_dropped_without_commit_leaves_nothing(store: Arc<dyn Store>) {
-    let (a, _, _) = two_instances(store.clone()).await;
+    let (a, _, _) = two_instances([store.clone(), store.clone()]).await;
     let admin = Actor::local_admin();
     let count = |s: Arc<dyn Store>| async move {
         let mut tx = s.begin(TxMode::Read).await.unwrap();
@@ -250,7 +254,7 @@ pub async fn a_transaction_dropped_without_commit_leaves_nothing(store: Arc<dyn 
 /// own that no domain table sees (again and again: readiness asks often).
 pub async fn a_store_answers_a_ping_and_a_probe_write_leaves_no_trace(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
-    let (a, _, _) = two_instances(store.clone()).await;
+    let (a, _, _) = two_instances([store.clone(), store.clone()]).await;
     let admin = Actor::local_admin();
     let seen = |s: Arc<dyn Store>| async move {
         let mut tx = s.begin(TxMode::Read).await.unwrap();
