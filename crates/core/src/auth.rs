@@ -1,5 +1,7 @@
 //! Sessions: what a sign-in produces and every request presents.
 
+pub mod rate;
+
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 

@@ -54,7 +54,8 @@ macro_rules! store_conformance {
                 two_registrations_in_flight_the_later_sees_the_earlier,
                 a_feed_reader_misses_no_commit_of_transactions_in_flight,
                 parallel_writers_append_one_audit_chain,
-                concurrent_retries_of_one_idempotency_key_write_once
+                concurrent_retries_of_one_idempotency_key_write_once,
+                sign_in_turns_taken_at_once_on_two_instances_never_pass_the_burst
             ]);
             $crate::store_conformance!(@tests $fresh, 4, [
                 a_transaction_dropped_without_commit_leaves_nothing,
@@ -84,6 +85,7 @@ macro_rules! store_conformance {
                 use super::*;
                 $crate::store_conformance!(@tests $fresh, 2, sessions, [
                     sign_in_state_starts_empty_and_is_replaced,
+                    sign_in_buckets_are_kept_replaced_and_forgotten_when_full,
                     sessions_round_trip_with_their_user_and_end,
                     second_factors_are_set_stepped_and_cleared,
                     recovery_codes_are_used_once_and_replaced,

@@ -14,7 +14,6 @@ pub mod middleware;
 mod openapi;
 pub mod pages;
 pub mod problem;
-pub mod ratelimit;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -69,8 +68,6 @@ pub struct AppState {
     pub app: App,
     /// HTTP settings.
     pub config: Arc<WebConfig>,
-    /// The sign-in rate limit.
-    pub sign_in_limit: Arc<ratelimit::RateLimiter>,
     /// Woken when this process writes alerts, so open alert streams look at
     /// once (they also look every few seconds, for other processes' writes).
     pub alerts_changed: Arc<tokio::sync::Notify>,
@@ -82,20 +79,21 @@ pub struct AppState {
 impl AppState {
     /// State for `app` with `config`.
     pub fn new(app: App, config: WebConfig) -> Self {
-        let limiter = ratelimit::RateLimiter::new(config.sign_in_per_minute, config.sign_in_burst);
         Self {
             app,
             config: Arc::new(config),
-            sign_in_limit: Arc::new(limiter),
             alerts_changed: Arc::new(tokio::sync::Notify::new()),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
-    /// Takes a sign-in token for the client at `origin`.
-    pub fn check_sign_in_rate(&self, source: Option<&str>) -> Result<(), problem::ApiError> {
+    /// Takes a sign-in turn for the client at `source` (its address), as
+    /// the store keeps them: the limit holds across instances.
+    pub async fn check_sign_in_rate(&self, source: Option<&str>) -> Result<(), problem::ApiError> {
         let Some(ip) = source.and_then(|s| s.parse().ok()) else { return Ok(()) };
-        self.sign_in_limit.check(ip).map_err(|wait| {
+        let rate =
+            taskforce_core::auth::rate::SignInRate::new(self.config.sign_in_per_minute, self.config.sign_in_burst);
+        self.app.take_sign_in_turn(ip, rate).await?.map_err(|wait| {
             problem::ApiError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "auth.rate_limited",

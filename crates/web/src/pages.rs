@@ -561,13 +561,13 @@ async fn login_submit(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
-    if let Err(e) = st.check_sign_in_rate(origin.source.as_deref()) {
-        let page = LoginPage {
-            frame: Frame::new(&st, None),
-            error: Some("Too many sign-in attempts from this device. Wait a minute and try again.".into()),
-            next,
-            username: f.username,
+    if let Err(e) = st.check_sign_in_rate(origin.source.as_deref()).await {
+        let error = if e.status() == StatusCode::TOO_MANY_REQUESTS {
+            "Too many sign-in attempts from this device. Wait a minute and try again."
+        } else {
+            "Taskforce cannot sign anyone in just now (its database did not answer). Try again in a minute."
         };
+        let page = LoginPage { frame: Frame::new(&st, None), error: Some(error.into()), next, username: f.username };
         return (e.status(), page).into_response();
     }
     match st.app.sign_in(&f.username, &f.password, None, true, origin).await {

@@ -85,6 +85,24 @@ enum FactorCheck {
 }
 
 impl App {
+    /// Takes a sign-in turn for the client at `ip` under `rate`, in the
+    /// store (so the limit holds across instances); `Ok(Err(wait))` when the
+    /// address has none left, with how long until it has.
+    pub async fn take_sign_in_turn(
+        &self,
+        ip: std::net::IpAddr,
+        rate: crate::auth::rate::SignInRate,
+    ) -> Result<std::result::Result<(), std::time::Duration>> {
+        let address = crate::auth::rate::address_key(ip);
+        let now = self.clock.now();
+        let mut tx = self.write().await?;
+        let held = tx.sign_in_bucket(&address).await?;
+        let (bucket, turn) = rate.take(held, now);
+        tx.put_sign_in_bucket(&address, &bucket, now - rate.full_after()).await?;
+        tx.commit().await?;
+        Ok(turn)
+    }
+
     /// Reserves a sign-in attempt for `user` (counted before any check), in `tx`.
     /// `Err(reason)` when the account may not try now.
     pub(crate) async fn reserve_attempt(

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use crate::auth::rate::Bucket;
 use crate::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use crate::ids::{TokenId, UserId};
 use crate::user::User;
@@ -17,6 +18,17 @@ pub trait SessionStore: Send {
     async fn sign_in_state(&mut self, id: UserId) -> Result<SignInState, StoreError>;
     /// Replaces a user's sign-in attempt state.
     async fn set_sign_in_state(&mut self, id: UserId, state: &SignInState) -> Result<(), StoreError>;
+    /// The sign-in rate bucket kept for a client address (its
+    /// [`address_key`](crate::auth::rate::address_key)), if one is.
+    async fn sign_in_bucket(&mut self, address: &str) -> Result<Option<Bucket>, StoreError>;
+    /// Keeps `bucket` for `address` in place of the one kept, and forgets
+    /// every other bucket counted before `forget_before` (full again).
+    async fn put_sign_in_bucket(
+        &mut self,
+        address: &str,
+        bucket: &Bucket,
+        forget_before: jiff::Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// Stores a session.
     async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;

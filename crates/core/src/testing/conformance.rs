@@ -229,6 +229,20 @@ pub async fn concurrent_retries_of_one_idempotency_key_write_once(twin: [Arc<dyn
     assert_eq!(after, before + 1, "written once");
 }
 
+/// Sign-in turns of one address taken all at once, half on each instance,
+/// grant exactly the burst: no two read the same tokens.
+pub async fn sign_in_turns_taken_at_once_on_two_instances_never_pass_the_burst(twin: [Arc<dyn Store>; 2]) {
+    let (a, b, _) = two_instances(twin).await;
+    let rate = crate::auth::rate::SignInRate::new(1, 20);
+    let ip: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+    let turns = (0..32).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        async move { app.take_sign_in_turn(ip, rate).await.unwrap() }
+    });
+    let granted = join_all(turns).await.into_iter().filter(Result::is_ok).count();
+    assert_eq!(granted, 20, "a burst of 20 across both instances");
+}
+
 /// A transaction dropped without commit leaves nothing behind.
 pub async fn a_transaction_dropped_without_commit_leaves_nothing(store: Arc<dyn Store>) {
     let (a, _, _) = two_instances([store.clone(), store.clone()]).await;

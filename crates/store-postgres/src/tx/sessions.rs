@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::postgres::PgRow;
+use taskforce_core::auth::rate::Bucket;
 use taskforce_core::auth::{ApiToken, PendingSignIn, Session, SignInState, TotpState};
 use taskforce_core::ids::{TokenId, UserId};
 use taskforce_core::store::{SessionStore, StoreError};
@@ -54,6 +55,36 @@ impl SessionStore for PgTx {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }
+        Ok(())
+    }
+
+    async fn sign_in_bucket(&mut self, address: &str) -> R<Option<Bucket>> {
+        let row: Option<(f64, String)> =
+            sqlx::query_as("SELECT tokens, counted_at FROM sign_in_buckets WHERE address = $1")
+                .bind(address)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        row.map(|(tokens, at)| Ok(Bucket { tokens, at: parse_ts(&at)? })).transpose()
+    }
+
+    async fn put_sign_in_bucket(&mut self, address: &str, b: &Bucket, forget_before: Timestamp) -> R<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_buckets (address, tokens, counted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (address) DO UPDATE SET tokens = excluded.tokens, counted_at = excluded.counted_at",
+        )
+        .bind(address)
+        .bind(b.tokens)
+        .bind(ts(b.at))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query("DELETE FROM sign_in_buckets WHERE counted_at < $1 AND address <> $2")
+            .bind(ts(forget_before))
+            .bind(address)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

@@ -56,7 +56,7 @@ pub async fn create_session(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
-    st.check_sign_in_rate(origin.source.as_deref())?;
+    st.check_sign_in_rate(origin.source.as_deref()).await?;
     let s = match st.app.sign_in(&body.username, &body.password, body.totp.as_deref(), false, origin).await? {
         SignInStep::Done(s) => *s,
         SignInStep::CodeRequired(_) => return Err(Error::MfaRequired.into()),

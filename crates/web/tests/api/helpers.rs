@@ -241,8 +241,13 @@ impl TestApp {
     /// A second server on the same database (as a second instance behind a
     /// load balancer would be): its own caches, the same rows.
     pub async fn another_instance(&self) -> TestApp {
+        self.another_instance_with(WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..WebConfig::default() })
+            .await
+    }
+
+    /// [`TestApp::another_instance`] with HTTP settings of its own.
+    pub async fn another_instance_with(&self, config: WebConfig) -> TestApp {
         let settings = self.app.settings.clone();
-        let config = WebConfig { body_limit: 64 * 1024, sign_in_burst: 10_000, ..WebConfig::default() };
         Self::start(self.db.clone(), self.keys.clone(), self.clock.clone(), config, settings, false).await
     }
 

@@ -195,6 +195,32 @@ async fn one_address_gets_20_sign_in_attempts_at_once_then_429() {
 }
 
 #[tokio::test]
+async fn sign_in_attempts_spread_over_two_instances_count_against_one_limit() {
+    // Two instances behind one load balancer: one address's 20 attempts,
+    // half on each, use up its one burst, on either.
+    let one = TestApp::spawn_with(taskforce_web::WebConfig::default()).await;
+    let two = one.another_instance_with(taskforce_web::WebConfig::default()).await;
+    for i in 0..20 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        assert_eq!(app.sign_in(&format!("nobody{i}.here"), "wrong password").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    for app in [&one, &two] {
+        let r = app.sign_in("commander.mo-ago", DEMO_PW).await;
+        assert_problem(r, StatusCode::TOO_MANY_REQUESTS, "auth.rate_limited", None).await;
+    }
+    // A minute later (the instances share a clock here): ten more in all, as 10 a minute refill.
+    one.advance(jiff::SignedDuration::from_secs(60));
+    let mut let_in = 0;
+    for i in 0..12 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        if app.sign_in(&format!("again{i}.here"), "wrong password").await.status() == StatusCode::UNAUTHORIZED {
+            let_in += 1;
+        }
+    }
+    assert_eq!(let_in, 10, "ten tokens in a minute, however the attempts were spread");
+}
+
+#[tokio::test]
 async fn malformed_expired_and_tampered_credentials_get_what_a_stranger_gets() {
     let app = TestApp::spawn().await;
     let good = app.token("officer.mshp").await;

@@ -76,6 +76,31 @@ pub async fn sign_in_state_starts_empty_and_is_replaced(store: Arc<dyn Store>) {
     assert_eq!(tx.sign_in_state(u.id).await.unwrap(), released, "cleared fields read back empty");
 }
 
+/// A sign-in bucket is kept per address, replaced whole, and forgotten once
+/// counted before the time given (the one being kept stays, however old).
+pub async fn sign_in_buckets_are_kept_replaced_and_forgotten_when_full(store: Arc<dyn Store>) {
+    use crate::auth::rate::Bucket;
+    let b = |tokens: f64, at: i64| Bucket { tokens, at: t(at) };
+    let mut tx = write(&store).await;
+    assert_eq!(tx.sign_in_bucket("192.0.2.1").await.unwrap(), None);
+    tx.put_sign_in_bucket("192.0.2.1", &b(19.0, 0), t(-1000)).await.unwrap();
+    tx.put_sign_in_bucket("192.0.2.2", &b(3.5, 10), t(-1000)).await.unwrap();
+    tx.put_sign_in_bucket("2001:db8::/64", &b(0.25, 20), t(-1000)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    assert_eq!(tx.sign_in_bucket("192.0.2.2").await.unwrap(), Some(b(3.5, 10)));
+    assert_eq!(tx.sign_in_bucket("2001:db8::/64").await.unwrap(), Some(b(0.25, 20)));
+    drop(tx);
+    // Replaced whole; those counted before 15 forgotten, but not the one kept.
+    let mut tx = write(&store).await;
+    tx.put_sign_in_bucket("192.0.2.1", &b(7.0, 5), t(15)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = read(&store).await;
+    assert_eq!(tx.sign_in_bucket("192.0.2.1").await.unwrap(), Some(b(7.0, 5)), "replaced, and kept though old");
+    assert_eq!(tx.sign_in_bucket("192.0.2.2").await.unwrap(), None, "counted at 10, before 15: forgotten");
+    assert_eq!(tx.sign_in_bucket("2001:db8::/64").await.unwrap(), Some(b(0.25, 20)), "counted at 20: kept");
+}
+
 /// A session reads back equal with its user, in every mode of transaction;
 /// `touch_session` and `set_session_factor` record their times;
 /// `delete_session` ends one and `delete_sessions_of` every one of a user.
