@@ -65,7 +65,18 @@ pub trait Store: Send + Sync {
     /// own that no domain table sees (for readiness while writes were being
     /// refused for space).
     async fn probe_write(&self) -> Result<(), StoreError>;
+    /// A stream that wakes whenever a write may have committed on another
+    /// instance on the same database, as soon as the store hears of it
+    /// (PostgreSQL's LISTEN/NOTIFY), so that live readers look at once;
+    /// `None` when the store cannot tell (they then look every few seconds).
+    /// A wake carries nothing: readers read what changed from the store.
+    async fn wakes(&self) -> Result<Option<Wakes>, StoreError> {
+        Ok(None)
+    }
 }
+
+/// See [`Store::wakes`].
+pub type Wakes = std::pin::Pin<Box<dyn futures_util::Stream<Item = ()> + Send>>;
 
 /// One transaction. Dropping it without `commit` rolls it back.
 ///

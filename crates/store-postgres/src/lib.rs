@@ -16,6 +16,9 @@
 //! - **One audit chain** and **an idempotency key writes once** follow from
 //!   the same lock.
 //! - A read transaction is REPEATABLE READ, READ ONLY: one snapshot.
+//! - Every write transaction notifies channel `taskforce_writes` (delivered
+//!   when it commits, dropped if it rolls back), so every instance's live
+//!   readers wake at once ([`Store::wakes`]).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod codec;
@@ -37,6 +40,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The advisory lock every write transaction holds until it ends ("taskforc").
 const WRITE_LOCK: i64 = 0x7461_736b_666f_7263;
+
+/// The channel every write transaction notifies as it commits.
+const WAKE_CHANNEL: &str = "taskforce_writes";
 
 /// The oldest server this store runs on (`server_version_num`).
 const OLDEST_SERVER: i64 = 150_000;
@@ -181,9 +187,10 @@ impl Store for PgStore {
             TxMode::Single => return Ok(Box::new(tx::PgTx::single(self.single.acquire().await.map_err(map_err)?))),
             TxMode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY".to_string(),
             // One round trip: the simple protocol runs both statements.
-            TxMode::Write => {
-                format!("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
-            }
+            // The notification goes out at commit, and only then.
+            TxMode::Write => format!(
+                "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK}); NOTIFY {WAKE_CHANNEL}"
+            ),
         };
         // Begun on a task of its own, which runs to the end even when the
         // caller stops waiting (a client gone while its request waited for
@@ -202,6 +209,30 @@ impl Store for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
         Ok(())
+    }
+
+    async fn wakes(&self) -> Result<Option<taskforce_core::store::Wakes>, StoreError> {
+        // A connection of its own, held for as long as the stream lives.
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with((*self.pool.connect_options()).clone());
+        let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.map_err(map_err)?;
+        listener.ignore_pool_close_event(true);
+        listener.listen(WAKE_CHANNEL).await.map_err(map_err)?;
+        // The listener connects again by itself when its connection drops;
+        // what committed meanwhile is read at the next wake or look. One
+        // that cannot connect wakes readers every few seconds, as they
+        // would look anyway.
+        let wakes = futures_util::stream::unfold(listener, |mut l| async move {
+            if let Err(e) = l.recv().await {
+                tracing::warn!(error = %e, "listening for other instances' writes failed; will try again");
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+            Some(((), l))
+        });
+        Ok(Some(Box::pin(wakes)))
     }
 
     async fn probe_write(&self) -> Result<(), StoreError> {

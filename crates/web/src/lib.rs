@@ -39,6 +39,9 @@ pub struct WebConfig {
     pub sign_in_per_minute: u32,
     /// Sign-in attempts an address may make at once.
     pub sign_in_burst: u32,
+    /// How often an open alert stream looks for alerts that no wake told of
+    /// (another process on a SQLite file; a PostgreSQL store wakes it at once).
+    pub alert_stream_poll: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -50,6 +53,7 @@ impl Default for WebConfig {
             behind_proxy: false,
             sign_in_per_minute: 10,
             sign_in_burst: 20,
+            alert_stream_poll: std::time::Duration::from_secs(3),
         }
     }
 }
@@ -60,6 +64,9 @@ impl WebConfig {
         if self.tls { "__Host-taskforce" } else { "taskforce_session" }
     }
 }
+
+/// The shortest time between two wakes of live readers by other instances' writes.
+const WAKE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -79,12 +86,50 @@ pub struct AppState {
 impl AppState {
     /// State for `app` with `config`.
     pub fn new(app: App, config: WebConfig) -> Self {
-        Self {
+        let state = Self {
             app,
             config: Arc::new(config),
             alerts_changed: Arc::new(tokio::sync::Notify::new()),
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
-        }
+        };
+        state.wake_on_writes_elsewhere();
+        state
+    }
+
+    /// Wakes this instance's alert streams and live pages whenever the store
+    /// hears of a write committed on another instance (`Store::wakes`), so
+    /// an alert raised there arrives here at once; a burst of commits wakes
+    /// them at most every [`WAKE_EVERY`]. Without a runtime or wakes, the
+    /// streams look every few seconds as before.
+    fn wake_on_writes_elsewhere(&self) {
+        use futures_util::{FutureExt, StreamExt};
+        let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
+        let (store, alerts, changes) = (self.app.store.clone(), self.alerts_changed.clone(), self.changes.clone());
+        rt.spawn(async move {
+            let mut wakes = match store.wakes().await {
+                Ok(Some(w)) => w,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for other instances' writes; live pages look every few seconds");
+                    return;
+                }
+            };
+            let wake = || {
+                alerts.notify_waiters();
+                changes.send_modify(|n| *n = n.wrapping_add(1));
+            };
+            while wakes.next().await.is_some() {
+                wake();
+                tokio::time::sleep(WAKE_EVERY).await;
+                let mut more = false;
+                while let Some(Some(())) = wakes.next().now_or_never() {
+                    more = true;
+                }
+                if more {
+                    wake();
+                }
+            }
+        });
     }
 
     /// Takes a sign-in turn for the client at `source` (its address), as

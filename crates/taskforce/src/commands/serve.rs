@@ -139,6 +139,7 @@ pub async fn run(cfg: &Config, demo: bool) -> anyhow::Result<()> {
             behind_proxy: cfg.tls_proxy,
             sign_in_per_minute: cfg.sign_in_per_minute,
             sign_in_burst: cfg.sign_in_burst,
+            ..WebConfig::default()
         },
     );
     // Escalates unacknowledged conflict alerts every 15 s (see [`escalate_backlog`]).

@@ -155,9 +155,6 @@ pub async fn list_alerts(
     Ok(Json(ListOf { items, next }))
 }
 
-/// How long an alert stream waits before looking again without being woken.
-const STREAM_POLL: std::time::Duration = std::time::Duration::from_secs(3);
-
 /// The agency's alerts as they come (Server-Sent Events, `event: alert` for a
 /// conflict's, `event: match` for a match's, `id:` the alert's sequence
 /// number, one sequence for both). A reconnect with `Last-Event-ID` resumes
@@ -181,6 +178,7 @@ pub async fn alert_stream(
     // Access is decided now; the stream then only ever reads this agency's inbox.
     st.app.alerts(&auth.actor, after, 1).await?;
     let (app, actor, wake, until) = (st.app.clone(), auth.actor, st.alerts_changed.clone(), auth.session.expires_at);
+    let poll = st.config.alert_stream_poll;
     let state = (after, std::collections::VecDeque::<(u64, &'static str, serde_json::Value)>::new());
     let stream = futures_util::stream::unfold(state, move |(mut last, mut queue)| {
         let (app, actor, wake) = (app.clone(), actor.clone(), wake.clone());
@@ -220,7 +218,7 @@ pub async fn alert_stream(
                 }
                 found.sort_by_key(|x| x.0);
                 if found.is_empty() {
-                    let _ = tokio::time::timeout(STREAM_POLL, woken).await;
+                    let _ = tokio::time::timeout(poll, woken).await;
                 } else {
                     queue.extend(found);
                 }

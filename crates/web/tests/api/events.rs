@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{TestApp, assert_problem, on_postgres};
 
 fn event(lat: f64, lon: f64, start: &str, end: &str) -> Value {
     json!({
@@ -329,6 +329,47 @@ async fn read_ids(r: &mut reqwest::Response, want: usize) -> Vec<u64> {
             .collect();
     }
     ids
+}
+
+#[tokio::test]
+async fn an_alert_raised_on_one_instance_reaches_a_stream_open_on_another_at_once() {
+    // Only PostgreSQL tells one instance of another's writes (LISTEN/NOTIFY);
+    // two processes on a SQLite file look every few seconds instead.
+    if !on_postgres() {
+        return;
+    }
+    let one = TestApp::spawn().await;
+    // The other instance's stream would look again only after two minutes:
+    // an alert before then came by the wake.
+    let config = taskforce_web::WebConfig {
+        body_limit: 64 * 1024,
+        sign_in_burst: 10_000,
+        alert_stream_poll: std::time::Duration::from_secs(120),
+        ..Default::default()
+    };
+    let two = one.another_instance_with(config).await;
+    let dsm = one.token("officer.dsm-pd").await;
+    let polk = one.token("officer.polk-so").await;
+    let mut stream = two.client.get(two.url("/api/v1/alerts/stream")).bearer_auth(&dsm).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    // What the stream replays first (the demo's alerts), then quiet.
+    let mut text = String::new();
+    while let Ok(Ok(Some(c))) = tokio::time::timeout(std::time::Duration::from_millis(1500), stream.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&c));
+    }
+    let before = text.matches("event: alert").count();
+    let w = event(41.6, -93.6, "2026-12-09T20:00:00-06:00", "2026-12-09T21:00:00-06:00");
+    register(&one, &dsm, w.clone()).await;
+    register(&one, &polk, w).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    while text.matches("event: alert").count() == before {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("no alert came to the other instance's stream")
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
 }
 
 #[tokio::test]
