@@ -81,6 +81,8 @@ pub struct PgStore {
     /// values, where PostgreSQL would plan each call again (on the events
     /// table a custom plan took 0.13–0.6 ms to make for a 0.05 ms lookup).
     single: PgPool,
+    /// The one connection [`Store::wakes`] listens on, closed with the store.
+    listen: PgPool,
 }
 
 impl PgStore {
@@ -101,7 +103,12 @@ impl PgStore {
             pool.close().await;
             return Err(e);
         }
-        Ok(Self { pool, single })
+        let listen = PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_lazy_with((*pool.connect_options()).clone());
+        Ok(Self { pool, single, listen })
     }
 
     /// Connects and applies pending migrations.
@@ -175,6 +182,7 @@ impl PgStore {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.listen.close().await;
         self.pool.close().await;
         self.single.close().await;
     }
@@ -212,23 +220,22 @@ impl Store for PgStore {
     }
 
     async fn wakes(&self) -> Result<Option<taskforce_core::store::Wakes>, StoreError> {
-        // A connection of its own, held for as long as the stream lives.
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_lazy_with((*self.pool.connect_options()).clone());
-        let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.map_err(map_err)?;
-        listener.ignore_pool_close_event(true);
+        // A connection of its own, held for as long as the stream lives
+        // and given back when the store closes (the stream then ends).
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.listen).await.map_err(map_err)?;
         listener.listen(WAKE_CHANNEL).await.map_err(map_err)?;
         // The listener connects again by itself when its connection drops;
         // what committed meanwhile is read at the next wake or look. One
         // that cannot connect wakes readers every few seconds, as they
         // would look anyway.
         let wakes = futures_util::stream::unfold(listener, |mut l| async move {
-            if let Err(e) = l.recv().await {
-                tracing::warn!(error = %e, "listening for other instances' writes failed; will try again");
-                tokio::time::sleep(Duration::from_secs(3)).await;
+            match l.recv().await {
+                Ok(_) => {}
+                Err(sqlx::Error::PoolClosed) => return None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for other instances' writes failed; will try again");
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
             }
             Some(((), l))
         });
