@@ -529,8 +529,9 @@ mod tests {
         // A bulk load's writer: one commit of 64 pages after another, each
         // in a writer's turn, as every write of the store takes one.
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let load = tokio::spawn({
-            let (store, stop) = (store.clone(), stop.clone());
+            let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
             async move {
                 let mut commits = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -540,12 +541,18 @@ mod tests {
                     sqlx::query("INSERT INTO bulk VALUES (zeroblob(262144))").execute(&mut *conn).await.expect("row");
                     sqlx::query("COMMIT").execute(&mut *conn).await.expect("commit");
                     commits += 1;
+                    done.store(commits, std::sync::atomic::Ordering::Relaxed);
                 }
                 commits
             }
         });
+        // Each checkpoint after two more commits, so every one has a
+        // transaction beside it.
         for _ in 0..12 {
-            tokio::time::sleep(Duration::from_millis(40)).await;
+            let seen = done.load(std::sync::atomic::Ordering::Relaxed);
+            while done.load(std::sync::atomic::Ordering::Relaxed) < seen + 2 {
+                tokio::task::yield_now().await;
+            }
             checkpoint(&store.pool, &store.writers).await.expect("checkpoint");
         }
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
